@@ -1,0 +1,31 @@
+// Bundles with esbuild: client (VS Code extension host), server and CLI (Node), webview (browser), runtime worker.
+// `tsc` only type-checks (npm run typecheck). Entries that do not exist yet are skipped.
+import { build } from 'esbuild';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const quiet = process.argv.includes('--quiet');
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+
+const node = { platform: 'node', target: 'node20', format: 'cjs', bundle: true, sourcemap: !production, minify: production, logLevel: 'warning' };
+const entries = [
+  { in: 'client/src/extension.ts', out: 'dist/client.js', opts: { ...node, external: ['vscode'] } },
+  { in: 'server/src/server.ts', out: 'dist/server.js', opts: node },
+  { in: 'server/src/cli.ts', out: 'dist/cli.js', opts: { ...node, banner: { js: '#!/usr/bin/env node' } } },
+  { in: 'server/src/runtime/worker.ts', out: 'dist/runtime-worker.js', opts: { ...node, external: ['@tensorflow/tfjs-node'] } },
+  { in: 'webview/src/main.ts', out: 'dist/webview.js', opts: { platform: 'browser', target: 'es2022', format: 'iife', bundle: true, sourcemap: !production, minify: production, logLevel: 'warning' } },
+];
+
+mkdirSync(join(root, 'dist'), { recursive: true });
+const started = Date.now();
+for (const e of entries) {
+  const src = join(root, e.in);
+  if (!existsSync(src)) continue;
+  await build({ ...e.opts, entryPoints: [src], outfile: join(root, e.out), absWorkingDir: root });
+  if (!quiet) console.log(`built ${e.out} (${(statSync(join(root, e.out)).size / 1024).toFixed(0)} KB)`);
+}
+if (!quiet) console.log(`build done in ${Date.now() - started} ms`);
+if (watch) console.log('--watch is not supported; re-run the build');

@@ -1,0 +1,112 @@
+/**
+ * The four trees' namespaces: which names each parse_model resolves and which branch each falls into.
+ * Sets are copied from the upstream parse_model (line numbers in `../shared/reference/QUIRKS-*.md`).
+ */
+import { makeTree, type Tree, type TreeId, type Treatment } from './tree.ts';
+import type { ModuleDef } from './types.ts';
+import { TORCH_NN } from './torch.ts';
+import { yolov5Kit } from './yolov5.ts';
+import { gsconvYolov5Modules } from './gsconv-yolov5.ts';
+import { ULTRALYTICS_CONV_MODULES } from './ultralytics/conv.ts';
+import { ULTRALYTICS_BLOCK_MODULES } from './ultralytics/block.ts';
+import { ULTRALYTICS_HEAD_MODULES } from './ultralytics/head.ts';
+import { ULTRALYTICS_TRANSFORMER_MODULES } from './ultralytics/transformer.ts';
+
+const nnTreat = (def: ModuleDef): Treatment => (def.name === 'ConvTranspose2d' ? 'channels' : def.name === 'BatchNorm2d' ? 'bn' : 'plain');
+
+function namespace(defs: readonly ModuleDef[], channels: readonly string[], repeats: readonly string[], special: Readonly<Record<string, Treatment>>): [ModuleDef, Treatment][] {
+  return defs.map((d) => [d, special[d.name] ?? (repeats.includes(d.name) ? 'repeats' : channels.includes(d.name) ? 'channels' : 'plain')]);
+}
+
+const head = yolov5Kit('head');
+const fork = yolov5Kit('fork');
+
+/** ultralytics/yolov5 models/yolo.py L402-446 */
+export const YOLOV5: Tree = makeTree({
+  id: 'yolov5',
+  dialect: 'yolov5',
+  label: 'YOLOv5 (ultralytics/yolov5)',
+  origin: 'ultralytics/yolov5@5081342',
+  modules: namespace(
+    head.all,
+    ['Conv', 'GhostConv', 'Bottleneck', 'GhostBottleneck', 'SPP', 'SPPF', 'DWConv', 'MixConv2d', 'Focus', 'CrossConv', 'BottleneckCSP', 'C3', 'C3TR', 'C3SPP', 'C3Ghost', 'DWConvTranspose2d', 'C3x'],
+    ['BottleneckCSP', 'C3', 'C3TR', 'C3Ghost', 'C3x'],
+    { Concat: 'concat', Detect: 'head', Segment: 'head', Contract: 'contract', Expand: 'expand' },
+  ),
+  nn: TORCH_NN.map((d) => [d, nnTreat(d)] as const),
+  conv: 'shared-default-act',
+  summary: 'ultralytics-leaves',
+  defaultActName: 'SiLU',
+  honoursActivationKey: true,
+  honoursChannelMultiple: true,
+});
+
+/** slim-neck-by-gsconv gsconv-yolov5/models/yolo.py L259-282 */
+export const YOLOV5_GSCONV: Tree = makeTree({
+  id: 'yolov5-gsconv',
+  dialect: 'yolov5',
+  label: 'YOLOv5 Slim-neck fork (AlanLi1997/slim-neck-by-gsconv gsconv-yolov5)',
+  origin: 'AlanLi1997/slim-neck-by-gsconv@8357ef6 gsconv-yolov5',
+  modules: namespace(
+    [...fork.all, ...gsconvYolov5Modules(fork)],
+    ['Conv', 'Bottleneck', 'SPP', 'SPPF', 'DWConv', 'MixConv2d', 'CrossConv', 'BottleneckCSP', 'C3', 'C3TR', 'GSConv', 'VoVGSCSP', 'VoVGSCSPC'],
+    ['BottleneckCSP', 'C3', 'C3TR', 'VoVGSCSP', 'VoVGSCSPC'],
+    { Concat: 'concat', Detect: 'head', Contract: 'contract', Expand: 'expand' },
+  ),
+  nn: TORCH_NN.map((d) => [d, nnTreat(d)] as const),
+  conv: 'own-act',
+  summary: 'yolov5-fork',
+  defaultActName: 'Mish',
+  honoursActivationKey: false,
+  honoursChannelMultiple: false,
+});
+
+/**
+ * The names tasks.py imports (L12-63) that parse_model can reach through `globals()[m]`; internal helpers such as
+ * DFL and Proto are defined in the catalog but are not in this namespace.
+ */
+const ULTRALYTICS_NOT_IN_TASKS = new Set(['DFL', 'Proto', 'C3k', 'CIB', 'RepBottleneck', 'RepCSP', 'ResNetBlock', 'MaxSigmoidAttnBlock', 'ContrastiveHead', 'BNContrastiveHead', 'Attention', 'PSABlock', 'TransformerEncoderLayer', 'TransformerLayer', 'TransformerBlock', 'MLPBlock', 'MLP', 'LayerNorm2d', 'MSDeformAttn', 'DeformableTransformerDecoderLayer', 'DeformableTransformerDecoder', 'LightConv', 'ChannelAttention', 'SpatialAttention', 'CBAM', 'C3f']);
+
+/** slim-neck-by-gsconv gsconv-yolov8_9_10_11/ultralytics/nn/tasks.py L933-1072 */
+export const ULTRALYTICS: Tree = makeTree({
+  id: 'ultralytics',
+  dialect: 'ultralytics',
+  label: 'ultralytics 8.3 (with the Slim-neck modules)',
+  origin: 'AlanLi1997/slim-neck-by-gsconv@8357ef6 gsconv-yolov8_9_10_11/ultralytics',
+  modules: namespace(
+    [...ULTRALYTICS_CONV_MODULES, ...ULTRALYTICS_BLOCK_MODULES, ...ULTRALYTICS_HEAD_MODULES, ...ULTRALYTICS_TRANSFORMER_MODULES].filter((d) => !ULTRALYTICS_NOT_IN_TASKS.has(d.name)),
+    ['GSConv', 'GSConvE', 'GSConvE2', 'GSBottleneckC', 'GSBottleneck', 'GSConvns', 'VoVGSCSPC', 'VoVGSCSP', 'Classify', 'Conv', 'ConvTranspose', 'GhostConv', 'Bottleneck', 'GhostBottleneck', 'SPP', 'SPPF', 'C2fPSA', 'C2PSA', 'DWConv', 'Focus', 'BottleneckCSP', 'C1', 'C2', 'C2f', 'C3k2', 'RepNCSPELAN4', 'ELAN1', 'ADown', 'AConv', 'SPPELAN', 'C2fAttn', 'C3', 'C3TR', 'C3Ghost', 'DWConvTranspose2d', 'C3x', 'RepC3', 'PSA', 'SCDown', 'C2fCIB'],
+    ['VoVGSCSPC', 'VoVGSCSP', 'BottleneckCSP', 'C1', 'C2', 'C2f', 'C3k2', 'C2fAttn', 'C3', 'C3TR', 'C3Ghost', 'C3x', 'RepC3', 'C2fPSA', 'C2fCIB', 'C2PSA'],
+    {
+      AIFI: 'aifi',
+      HGStem: 'hgstem',
+      HGBlock: 'hgblock',
+      ResNetLayer: 'resnet',
+      Concat: 'concat',
+      Detect: 'head',
+      WorldDetect: 'head',
+      Segment: 'head',
+      Pose: 'head',
+      OBB: 'head',
+      ImagePoolingAttn: 'head',
+      v10Detect: 'head',
+      RTDETRDecoder: 'rtdetr',
+      CBLinear: 'cblinear',
+      CBFuse: 'cbfuse',
+    },
+  ),
+  nn: TORCH_NN.map((d) => [d, nnTreat(d)] as const),
+  conv: 'shared-default-act',
+  summary: 'ultralytics',
+  defaultActName: 'SiLU',
+  honoursActivationKey: true,
+  honoursChannelMultiple: false,
+});
+
+export const TREES: Readonly<Partial<Record<TreeId, Tree>>> = {
+  yolov5: YOLOV5,
+  'yolov5-gsconv': YOLOV5_GSCONV,
+  ultralytics: ULTRALYTICS,
+};
+
+export const treeById = (id: TreeId): Tree | undefined => TREES[id];

@@ -1,0 +1,73 @@
+/**
+ * One table of stable diagnostic codes. Codes never change meaning; severities here are defaults a user may
+ * override (`yolo.diagnostics.severity`). Ranges are UTF-16 offsets into the document text.
+ */
+import type { Range } from './document.ts';
+
+export type Severity = 'error' | 'warning' | 'information' | 'hint';
+
+export const CODES = {
+  YOLO001: { title: 'yaml-syntax', severity: 'error', doc: 'The YAML does not load (syntax, tags PyYAML refuses, several documents).' },
+  YOLO002: { title: 'not-a-model', severity: 'error', doc: 'The document is empty or not a mapping.' },
+  YOLO003: { title: 'missing-key', severity: 'error', doc: 'A key parse_model reads is missing (nc, depth/width multiples, anchors, backbone, head).' },
+  YOLO004: { title: 'key-type', severity: 'error', doc: 'A top-level key has a value of the wrong type, or appears twice.' },
+  YOLO005: { title: 'layer-shape', severity: 'error', doc: 'A layer is not a [from, number, module, args] list.' },
+  YOLO006: { title: 'from-type', severity: 'error', doc: '`from` is not an int or a list of ints, or a list where the module takes one input (or the reverse).' },
+  YOLO007: { title: 'from-out-of-range', severity: 'error', doc: '`from` points before the first layer (or at the input from a later layer).' },
+  YOLO008: { title: 'from-forward', severity: 'error', doc: '`from` points at this layer or a later one.' },
+  YOLO009: { title: 'number-type', severity: 'error', doc: 'The repeat count is not a number.' },
+  YOLO010: { title: 'unknown-module', severity: 'error', doc: 'No module of that name exists in this framework.' },
+  YOLO011: { title: 'module-not-in-framework', severity: 'error', doc: 'The module exists in another framework but this one cannot build it.' },
+  YOLO012: { title: 'args-arity', severity: 'error', doc: 'Too many or too few arguments for the module\u2019s constructor.' },
+  YOLO013: { title: 'arg-type', severity: 'error', doc: 'An argument has a type the module cannot take.' },
+  YOLO014: { title: 'arg-eval', severity: 'error', doc: 'A string argument that parse_model evaluates raises (not a NameError).' },
+  YOLO015: { title: 'channel-mismatch', severity: 'error', doc: 'A layer receives a number of channels its weights were not built for.' },
+  YOLO016: { title: 'concat-size-mismatch', severity: 'error', doc: 'Concat inputs have different spatial sizes.' },
+  YOLO017: { title: 'shape-error', severity: 'error', doc: 'The forward pass fails on shapes (sizes, ranks, an output too small).' },
+  YOLO018: { title: 'head-inputs', severity: 'error', doc: 'A detection head\u2019s inputs do not match its anchors or levels.' },
+  YOLO019: { title: 'channels-not-taken', severity: 'warning', doc: 'A module cannot take that channel count as written (e.g. odd channels into GSConv\u2019s shuffle).' },
+  YOLO020: { title: 'imgsz-stride', severity: 'warning', doc: 'The image size is not a multiple of the model\u2019s largest stride.' },
+  YOLO021: { title: 'scale-chosen', severity: 'information', doc: 'Which `scales:` entry was used, and why.' },
+  YOLO022: { title: 'scales-invalid', severity: 'error', doc: 'The `scales:` mapping or the chosen scale is invalid.' },
+  YOLO023: { title: 'value-out-of-range', severity: 'error', doc: 'A number is absurd for its role (NaN, infinite, negative, astronomically large).' },
+  YOLO024: { title: 'stale-index-comment', severity: 'warning', doc: 'A `# N` comment no longer matches the layer\u2019s index.' },
+  YOLO025: { title: 'unused-layer', severity: 'hint', doc: 'Nothing consumes this layer\u2019s output.' },
+  YOLO026: { title: 'dialect-mismatch', severity: 'warning', doc: 'Arguments written for the other framework\u2019s version of this module.' },
+  YOLO027: { title: 'raw-channel-arg', severity: 'warning', doc: 'A module whose args are passed verbatim has a channel argument that no longer matches its input after width scaling.' },
+  YOLO028: { title: 'too-large', severity: 'error', doc: 'The file is too large or too deeply nested to analyse.' },
+  YOLO029: { title: 'build-error', severity: 'error', doc: 'The module\u2019s constructor would raise with these arguments.' },
+  YOLO030: { title: 'internal', severity: 'error', doc: 'YOLO Lens failed on this layer (a bug: please report it).' },
+  YOLO031: { title: 'layer-not-analysed', severity: 'information', doc: 'A layer after an error cannot be analysed (its input is unknown).' },
+  YOLO032: { title: 'gflops-unavailable', severity: 'information', doc: 'The framework would print no GFLOPs for this model.' },
+} as const satisfies Record<string, { title: string; severity: Severity; doc: string }>;
+
+export type Code = keyof typeof CODES;
+
+export interface RelatedInfo {
+  readonly range: Range;
+  readonly message: string;
+}
+
+export interface Diagnostic {
+  readonly code: Code;
+  readonly severity: Severity;
+  readonly range: Range;
+  readonly message: string;
+  readonly related?: readonly RelatedInfo[];
+  /** LSP tags: 1 = Unnecessary, 2 = Deprecated */
+  readonly tags?: readonly number[];
+  /** machine-readable details for quick fixes (e.g. the suggested module name) */
+  readonly data?: Readonly<Record<string, unknown>>;
+  /** the layer this diagnostic belongs to, when it belongs to one */
+  readonly layer?: number;
+}
+
+export function diag(
+  code: Code,
+  range: Range,
+  message: string,
+  severity: Severity = CODES[code].severity,
+  extra: { related?: RelatedInfo[]; tags?: number[]; data?: Record<string, unknown>; layer?: number } = {},
+): Diagnostic {
+  return { code, severity, range, message, ...extra };
+}

@@ -1,0 +1,331 @@
+/**
+ * YAML text → ModelDoc: the top-level keys and every layer, with every `from` element, the module name and
+ * every arg keeping its source range. Scalars are resolved the way PyYAML's `safe_load` resolves them (YAML
+ * 1.1: `yes`/`on` are booleans, `None` and `1e-3` are strings, `010` is octal), because that is what the
+ * upstream parse_model receives.
+ */
+import { Alias, isAlias, isMap, isScalar, isSeq, parseAllDocuments, Scalar, type Document, type Node, type YAMLMap, type YAMLSeq } from 'yaml';
+import { PyFloat, type PyVal } from './py.ts';
+import { type Diagnostic, diag } from './diagnostics.ts';
+
+export interface Range {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** A value with where it came from. */
+export interface SrcVal {
+  readonly value: PyVal;
+  readonly range: Range;
+  /** list items with their own ranges (for `from` lists and args). */
+  readonly items?: readonly SrcVal[];
+  /** the YAML node kind, for diagnostics that care (a quoted '2' is a string). */
+  readonly kind: 'scalar' | 'quoted' | 'seq' | 'map' | 'null';
+}
+
+export type Section = 'backbone' | 'head';
+
+export interface LayerSrc {
+  readonly index: number;
+  readonly section: Section;
+  readonly range: Range;
+  readonly from?: SrcVal;
+  readonly n?: SrcVal;
+  readonly module?: SrcVal;
+  readonly args?: SrcVal;
+  /** a trailing `# ...` comment on the layer's last line */
+  readonly comment?: { readonly text: string; readonly range: Range };
+  /** true when the layer is written in flow style inside a flow list (`[[...], [...]]`) */
+  readonly flow: boolean;
+}
+
+export interface TopKey {
+  readonly key: string;
+  readonly keyRange: Range;
+  readonly value: SrcVal;
+}
+
+export interface ModelDoc {
+  readonly text: string;
+  readonly top: ReadonlyMap<string, TopKey>;
+  readonly layers: readonly LayerSrc[];
+  readonly sections: Partial<Record<Section, { range: Range; flow: boolean; keyRange: Range }>>;
+  /** YAML-level problems (syntax, duplicate keys, multi-document, too deep...). */
+  readonly diagnostics: readonly Diagnostic[];
+  /** false when PyYAML would refuse to load the text: the model cannot be built at all. */
+  readonly loadable: boolean;
+  readonly document?: Document.Parsed;
+}
+
+/** Beyond this, the text is not a model YAML anyone edits by hand; we refuse rather than stall the editor. */
+export const MAX_TEXT_LENGTH = 2_000_000;
+const MAX_DEPTH = 64;
+const MAX_NODES = 2_000_000;
+
+// PyYAML's implicit resolvers (resolver.py, YAML 1.1)
+const RE_BOOL = /^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$/;
+const RE_NULL = /^(?:~|null|Null|NULL|)$/;
+const RE_INT = /^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$/;
+const RE_FLOAT = /^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
+
+/** PyYAML's constructors for a plain scalar. */
+export function resolvePlain(s: string): PyVal {
+  if (RE_NULL.test(s)) return null;
+  if (RE_BOOL.test(s)) return /^(?:yes|true|on)$/i.test(s);
+  if (RE_INT.test(s)) return constructInt(s);
+  if (RE_FLOAT.test(s)) return new PyFloat(constructFloat(s));
+  return s;
+}
+
+function constructInt(text: string): number {
+  let s = text.replace(/_/g, '');
+  let sign = 1;
+  if (s[0] === '-') sign = -1;
+  if (s[0] === '-' || s[0] === '+') s = s.slice(1);
+  if (s === '0') return 0;
+  if (s.startsWith('0b')) return sign * parseInt(s.slice(2), 2);
+  if (s.startsWith('0x')) return sign * parseInt(s.slice(2), 16);
+  if (s[0] === '0') return sign * parseInt(s, 8);
+  if (s.includes(':')) {
+    let v = 0;
+    for (const part of s.split(':')) v = v * 60 + Number(part);
+    return sign * v;
+  }
+  return sign * Number(s);
+}
+
+function constructFloat(text: string): number {
+  let s = text.replace(/_/g, '').toLowerCase();
+  let sign = 1;
+  if (s[0] === '-') sign = -1;
+  if (s[0] === '-' || s[0] === '+') s = s.slice(1);
+  if (s === '.inf') return sign * Infinity;
+  if (s === '.nan') return NaN;
+  if (s.includes(':')) {
+    let v = 0;
+    for (const part of s.split(':')) v = v * 60 + Number(part);
+    return sign * v;
+  }
+  return sign * Number(s);
+}
+
+const rangeOf = (n: { range?: [number, number, number] | null } | null | undefined, fallback: Range): Range =>
+  n?.range ? { start: n.range[0], end: n.range[1] } : fallback;
+
+class Converter {
+  private nodes = 0;
+  private readonly memo = new Map<Node, SrcVal>();
+  readonly problems: Diagnostic[] = [];
+
+  constructor(private readonly stripNonAscii: boolean) {}
+
+  convert(node: Node | null | undefined, fallback: Range, depth = 0): SrcVal {
+    if (++this.nodes > MAX_NODES) throw new TooBig('the document has too many nodes to analyse');
+    if (depth > MAX_DEPTH) throw new TooBig(`the document nests deeper than ${MAX_DEPTH} levels`);
+    if (node == null) return { value: null, range: fallback, kind: 'null' };
+    if (isAlias(node)) {
+      const target = (node as Alias).source ? this.findAnchor(node as Alias) : undefined;
+      if (!target) return { value: null, range: rangeOf(node as never, fallback), kind: 'null' };
+      const cached = this.memo.get(target);
+      const v = cached ?? this.convert(target, fallback, depth + 1);
+      return { ...v, range: rangeOf(node as never, fallback) };
+    }
+    const cached = this.memo.get(node);
+    if (cached) return cached;
+    const range = rangeOf(node as never, fallback);
+    let out: SrcVal;
+    if (isScalar(node)) out = this.scalar(node, range);
+    else if (isSeq(node)) {
+      const items = (node as YAMLSeq).items.map((it) => this.convert(it as Node, range, depth + 1));
+      out = { value: items.map((i) => i.value), range, items, kind: 'seq' };
+    } else if (isMap(node)) {
+      const items: SrcVal[] = [];
+      for (const pair of (node as YAMLMap).items) {
+        items.push(this.convert(pair.key as Node, range, depth + 1));
+        items.push(this.convert(pair.value as Node, range, depth + 1));
+      }
+      // Mappings inside a model (e.g. a `scales:` entry that is a map) are kept as their key/value list; the
+      // resolver only reads the top-level mapping and `scales`, through `mapEntries`.
+      out = { value: `<mapping>`, range, items, kind: 'map' };
+    } else out = { value: null, range, kind: 'null' };
+    if (node.anchor) this.memo.set(node, out);
+    return out;
+  }
+
+  private anchors = new Map<string, Node>();
+  registerAnchors(doc: Document.Parsed): void {
+    // aliases refer to the closest preceding anchor of that name; walking in document order and overwriting
+    // gives exactly that for every alias we meet afterwards
+    const walk = (n: unknown, depth: number): void => {
+      if (depth > MAX_DEPTH || !n || typeof n !== 'object') return;
+      const node = n as Node;
+      if ((node as { anchor?: string }).anchor) this.anchors.set((node as { anchor: string }).anchor, node);
+      if (isSeq(node)) for (const it of (node as YAMLSeq).items) walk(it, depth + 1);
+      else if (isMap(node))
+        for (const p of (node as YAMLMap).items) {
+          walk(p.key, depth + 1);
+          walk(p.value, depth + 1);
+        }
+    };
+    walk(doc.contents, 0);
+  }
+
+  private findAnchor(a: Alias): Node | undefined {
+    return this.anchors.get(a.source);
+  }
+
+  private scalar(node: Scalar, range: Range): SrcVal {
+    let raw = node.source ?? String(node.value ?? '');
+    if (this.stripNonAscii) raw = raw.replace(/[^\x00-\x7f]/g, '');
+    const tag = node.tag;
+    if (tag && tag !== '!' && !tag.startsWith('tag:yaml.org,2002:')) {
+      this.problems.push(diag('YOLO001', range, `could not determine a constructor for the tag '${tag}' (PyYAML safe_load refuses it)`));
+      return { value: raw, range, kind: 'quoted' };
+    }
+    const quoted = node.type !== Scalar.PLAIN;
+    if (tag) {
+      const t = tag.slice('tag:yaml.org,2002:'.length);
+      if (t === 'str') return { value: raw, range, kind: 'quoted' };
+      const v = resolvePlain(raw);
+      const ok = (t === 'int' && typeof v === 'number') || (t === 'float' && (v instanceof PyFloat || typeof v === 'number')) || (t === 'bool' && typeof v === 'boolean') || (t === 'null' && v === null);
+      if (!ok) this.problems.push(diag('YOLO001', range, `'${raw}' cannot be read as !!${t}`));
+      const value = t === 'float' && typeof v === 'number' ? new PyFloat(v) : v;
+      return { value, range, kind: 'scalar' };
+    }
+    if (quoted) return { value: raw, range, kind: 'quoted' };
+    const value = resolvePlain(raw);
+    return { value, range, kind: value === null ? 'null' : 'scalar' };
+  }
+}
+
+class TooBig extends Error {}
+
+/** Key/value pairs of a map node, as converted SrcVals (the last duplicate wins, as in PyYAML). */
+export function mapEntries(v: SrcVal): { key: SrcVal; value: SrcVal }[] {
+  if (v.kind !== 'map' || !v.items) return [];
+  const out: { key: SrcVal; value: SrcVal }[] = [];
+  for (let i = 0; i + 1 < v.items.length; i += 2) out.push({ key: v.items[i]!, value: v.items[i + 1]! });
+  return out;
+}
+
+function trailingComment(text: string, from: number): { text: string; range: Range } | undefined {
+  let i = from;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (c === '\n' || c === '\r') return undefined;
+    if (c === '#') {
+      let j = i;
+      while (j < text.length && text[j] !== '\n' && text[j] !== '\r') j++;
+      return { text: text.slice(i, j), range: { start: i, end: j } };
+    }
+    if (c !== ' ' && c !== '\t' && c !== ',' && c !== ']') return undefined;
+    i++;
+  }
+  return undefined;
+}
+
+export interface ParseOptions {
+  /** YOLOv5 trees read the file as ASCII and drop every other byte (`open(cfg, encoding='ascii', errors='ignore')`). */
+  readonly stripNonAscii?: boolean;
+}
+
+export function parseModelDoc(text: string, opts: ParseOptions = {}): ModelDoc {
+  const diagnostics: Diagnostic[] = [];
+  const whole: Range = { start: 0, end: text.length };
+  const empty = (loadable: boolean): ModelDoc => ({ text, top: new Map(), layers: [], sections: {}, diagnostics, loadable });
+  if (text.length > MAX_TEXT_LENGTH) {
+    diagnostics.push(diag('YOLO028', { start: 0, end: 0 }, `the file is ${(text.length / 1e6).toFixed(1)} MB; YOLO Lens analyses model files up to ${MAX_TEXT_LENGTH / 1e6} MB`));
+    return empty(false);
+  }
+  let docs: Document.Parsed[];
+  try {
+    docs = parseAllDocuments(text, { schema: 'failsafe', uniqueKeys: false, version: '1.1', prettyErrors: false, strict: false }) as Document.Parsed[];
+    if (!Array.isArray(docs)) docs = [];
+  } catch (e) {
+    diagnostics.push(diag('YOLO028', { start: 0, end: 0 }, e instanceof RangeError ? 'the document nests too deeply to parse' : `YAML could not be parsed: ${(e as Error).message}`));
+    return empty(false);
+  }
+  if (docs.length === 0 || (docs.length === 1 && docs[0]!.contents == null)) {
+    diagnostics.push(diag('YOLO002', { start: 0, end: 0 }, 'the file is empty: a model YAML is a mapping with backbone and head'));
+    return empty(false);
+  }
+  let loadable = true;
+  for (let i = 1; i < docs.length; i++) {
+    const r = docs[i]!.range;
+    diagnostics.push(diag('YOLO001', { start: r[0], end: Math.max(r[0], r[1]) }, 'expected a single document in the stream, but found another document (PyYAML refuses multi-document model files)'));
+    loadable = false;
+  }
+  const doc = docs[0]!;
+  for (const err of doc.errors) {
+    const [s, e] = err.pos;
+    diagnostics.push(diag('YOLO001', { start: s, end: Math.max(e, s) }, err.message.split('\n')[0]!));
+    loadable = false;
+  }
+  const conv = new Converter(!!opts.stripNonAscii);
+  const top = new Map<string, TopKey>();
+  const layers: LayerSrc[] = [];
+  const sections: ModelDoc['sections'] = {};
+  try {
+    conv.registerAnchors(doc);
+    const root = doc.contents;
+    if (!isMap(root)) {
+      const r = rangeOf(root as never, whole);
+      diagnostics.push(diag('YOLO002', r, 'a model YAML must be a mapping (nc, backbone, head, ...), not a ' + (isSeq(root) ? 'list' : 'scalar')));
+      return { ...empty(false), document: doc };
+    }
+    for (const pair of (root as YAMLMap).items) {
+      const keyNode = pair.key as Node;
+      const key = conv.convert(keyNode, whole);
+      const keyName = typeof key.value === 'string' ? key.value : String(key.value);
+      if (top.has(keyName)) diagnostics.push(diag('YOLO004', key.range, `duplicate key '${keyName}': the last one wins`, 'warning'));
+      const isLayerList = keyName === 'backbone' || keyName === 'head';
+      const valueNode = pair.value as Node | null;
+      // Layer lists are converted layer by layer below; everything else whole.
+      const value = isLayerList ? { value: null, range: rangeOf(valueNode as never, key.range), kind: 'seq' as const } : conv.convert(valueNode, key.range);
+      top.set(keyName, { key: keyName, keyRange: key.range, value });
+      if (isLayerList) {
+        const section = keyName as Section;
+        const target = isAlias(valueNode) ? undefined : valueNode;
+        sections[section] = { range: value.range, flow: !!(target && isSeq(target) && (target as YAMLSeq).flow), keyRange: key.range };
+      }
+    }
+    for (const section of ['backbone', 'head'] as const) {
+      const pair = (root as YAMLMap).items.filter((p) => isScalar(p.key) && String((p.key as Scalar).source ?? (p.key as Scalar).value) === section).pop();
+      if (!pair) continue;
+      const listNode = pair.value as Node | null;
+      if (!isSeq(listNode)) continue;
+      const seq = listNode as YAMLSeq;
+      for (const item of seq.items) {
+        const node = item as Node;
+        const lrange = rangeOf(node as never, rangeOf(listNode as never, whole));
+        const layer: { -readonly [K in keyof LayerSrc]: LayerSrc[K] } = { index: layers.length, section, range: lrange, flow: !!seq.flow };
+        if (isSeq(node)) {
+          const parts = (node as YAMLSeq).items;
+          if (parts[0] !== undefined) layer.from = conv.convert(parts[0] as Node, lrange, 2);
+          if (parts[1] !== undefined) layer.n = conv.convert(parts[1] as Node, lrange, 2);
+          if (parts[2] !== undefined) layer.module = conv.convert(parts[2] as Node, lrange, 2);
+          if (parts[3] !== undefined) layer.args = conv.convert(parts[3] as Node, lrange, 2);
+        } else {
+          // keep the raw value so the resolver can say what it is
+          layer.args = undefined;
+          layer.from = undefined;
+          (layer as { raw?: SrcVal }).raw = conv.convert(node, lrange, 2);
+        }
+        const c = trailingComment(text, lrange.end);
+        if (c) layer.comment = c;
+        layers.push(layer);
+      }
+    }
+  } catch (e) {
+    if (e instanceof TooBig || e instanceof RangeError) {
+      diagnostics.push(diag('YOLO028', { start: 0, end: 0 }, e instanceof TooBig ? e.message : 'the document nests too deeply to analyse'));
+      return { ...empty(false), document: doc };
+    }
+    throw e;
+  }
+  diagnostics.push(...conv.problems);
+  return { text, top, layers, sections, diagnostics, loadable, document: doc };
+}
+
+/** The raw node of a layer that is not a list (kept for diagnostics). */
+export const layerRaw = (l: LayerSrc): SrcVal | undefined => (l as { raw?: SrcVal }).raw;

@@ -1,0 +1,124 @@
+/**
+ * The resolved model: what every feature (diagnostics, hover, graph, summary, profile) is a view of.
+ */
+import type { Diagnostic } from './diagnostics.ts';
+import type { LayerSrc, ModelDoc, Range } from './document.ts';
+import type { Mod, Shape } from './nn/module.ts';
+import type { PyVal } from './py.ts';
+import type { Dialect, Tree, TreeEntry } from './catalog/tree.ts';
+
+/** FLOPs (2 x thop MACs) in the two counting conventions. */
+export interface Flops {
+  /** Lyken17 thop 0.1.1: what the reference records and the frameworks' build summaries used */
+  readonly thop: number;
+  /** ultralytics-thop 2.x: what a current install prints */
+  readonly ultralyticsThop: number;
+}
+
+/** How one YAML arg reached the constructor. */
+export interface ArgBinding {
+  /** index in the YAML args list */
+  readonly yamlIndex: number;
+  readonly range: Range;
+  /** the constructor parameter it binds, when known */
+  readonly param?: string;
+  /** index in the final constructor args */
+  readonly argIndex?: number;
+  /** the YAML value, the value after parse_model's eval of strings, and the value passed to the constructor */
+  readonly yamlValue: PyVal;
+  readonly evaluated: PyVal;
+  readonly passed: PyVal;
+  /** human-readable note of what parse_model did (`512 × 0.25 → 128`) */
+  readonly note?: string;
+}
+
+export interface ResolvedLayer {
+  readonly index: number;
+  readonly src: LayerSrc;
+  readonly section: LayerSrc['section'];
+  /** `from` as written */
+  readonly from: PyVal;
+  /** absolute indices of the inputs (-1 = the image), null when `from` is invalid */
+  readonly fromIndices: readonly number[] | null;
+  /** whether `from` is a list (inputs passed as a list) */
+  readonly fromIsList: boolean;
+  /** repeats as written and after the depth multiple (the `n` parse_model prints) */
+  readonly nYaml: PyVal;
+  readonly n: number | null;
+  /** copies built in an nn.Sequential (n > 1 for modules that do not take the repeats as an arg) */
+  readonly copies: number;
+  readonly moduleName: string | null;
+  readonly entry?: TreeEntry;
+  /** constructor args after parse_model, null when parse_model could not get that far */
+  readonly args: readonly PyVal[] | null;
+  readonly bindings: readonly ArgBinding[];
+  /** parse_model's bookkeeping: channels it believes come in and go out (`ch[f]`, `c2`) */
+  readonly c1: number | null;
+  readonly c2: number | null;
+  /** real output, from running the module (null when unknown) */
+  readonly outShape: Shape | null;
+  /** every output tensor, depth-first, for multi-output heads */
+  readonly outShapes: readonly Shape[] | null;
+  readonly params: number | null;
+  readonly gradients: number | null;
+  readonly flops: Flops | null;
+  readonly paramsFused: number | null;
+  readonly flopsFused: Flops | null;
+  /** did this layer resolve: ok, failed itself, or unknown because an input failed */
+  readonly status: 'ok' | 'error' | 'unknown';
+  /** the built module tree (unfused), for the graph's expansion and the runtime */
+  readonly mod: Mod | null;
+  readonly inShapes: readonly Shape[] | null;
+}
+
+export interface GflopsFigure {
+  /** the number the framework prints (one decimal), null when it prints none */
+  readonly printed: number | null;
+  /** the unrounded value behind it */
+  readonly exact: number | null;
+}
+
+export interface ModelTotals {
+  readonly params: number;
+  readonly gradients: number;
+  readonly paramsFused: number;
+  /** sum of per-layer FLOPs at imgsz */
+  readonly flops: Flops;
+  readonly flopsFused: Flops;
+  /** GFLOPs as the framework prints them on build (thop 0.1.1) and with ultralytics-thop */
+  readonly gflops: GflopsFigure;
+  readonly gflopsUltralyticsThop: GflopsFigure;
+  readonly gflopsFused: GflopsFigure;
+  readonly gflopsFusedUltralyticsThop: GflopsFigure;
+  readonly summary: string | null;
+  readonly summaryFused: string | null;
+  /** module count the summary line reports */
+  readonly summaryLayers: number;
+}
+
+export interface Model {
+  readonly doc: ModelDoc;
+  readonly tree: Tree;
+  readonly dialect: Dialect;
+  /** why this tree was chosen */
+  readonly treeReason: string;
+  readonly nc: PyVal;
+  readonly depthMultiple: number | null;
+  readonly widthMultiple: number | null;
+  readonly maxChannels: number;
+  readonly scale: string | null;
+  readonly scaleReason: string | null;
+  readonly imgsz: number;
+  readonly ch: number;
+  readonly layers: readonly ResolvedLayer[];
+  readonly diagnostics: readonly Diagnostic[];
+  /** strides of the detection levels (from the 256 probe), when the model ends in a Detect-family head */
+  readonly strides: readonly number[] | null;
+  readonly maxStride: number;
+  readonly totals: ModelTotals | null;
+  /** would the upstream code build and run it (no error diagnostics) */
+  readonly ok: boolean;
+  /** the stage where the upstream code would fail, when it would */
+  readonly failure: { readonly stage: 'parse' | 'build' | 'forward'; readonly message: string } | null;
+  readonly fileName?: string;
+}

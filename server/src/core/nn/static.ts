@@ -1,0 +1,482 @@
+/**
+ * The static interpreter: runs a module's forward on shapes instead of tensors. It checks what torch would
+ * check (channels into a conv, sizes into cat/add), computes output shapes and counts FLOPs by thop's rules,
+ * in both conventions a user may compare against:
+ *  - `thop`: Lyken17 thop 0.1.1, what the reference records and both frameworks' printed GFLOPs use;
+ *  - `ultralyticsThop`: ultralytics-thop 2.x, what a current install prints (nearest upsampling counts 0,
+ *    transposed convs count on the input volume, rules found through the class hierarchy).
+ * Counts are MACs (thop's unit); callers double them into FLOPs as both frameworks do.
+ */
+import { ShapeError, type Flow, type ForwardCtx, type In, type LeafOp, type Mod, type Out, type Shape, type UpsampleMode } from './module.ts';
+
+export interface OpCount {
+  thop: number;
+  ultralyticsThop: number;
+}
+
+/** thop 0.1.1 registers rules for these exact torch classes only (a subclass counts 0). */
+const THOP011_TYPES: Record<LeafOp['op'], string[]> = {
+  conv2d: ['Conv2d'],
+  convTranspose2d: ['ConvTranspose2d'],
+  batchNorm2d: ['BatchNorm2d'],
+  layerNorm: ['LayerNorm'],
+  groupNorm: [],
+  act: ['PReLU'],
+  identity: [],
+  dropout: ['Dropout'],
+  maxPool2d: ['MaxPool2d'],
+  avgPool2d: ['AvgPool2d'],
+  adaptiveAvgPool2d: ['AdaptiveAvgPool2d'],
+  adaptiveMaxPool2d: ['AdaptiveMaxPool2d'],
+  upsample: ['Upsample', 'UpsamplingBilinear2d', 'UpsamplingNearest2d'],
+  linear: ['Linear'],
+  zeroPad2d: ['ZeroPad2d'],
+  flatten: [],
+  softmax: ['Softmax'],
+  embedding: [],
+  mha: [],
+  pixelShuffle: ['PixelShuffle'],
+};
+
+const numel = (s: Shape): number => s.reduce((a, b) => a * b, 1);
+const fmt = (s: Shape): string => `[${s.join(', ')}]`;
+
+function normDim(dim: number, rank: number): number {
+  const d = dim < 0 ? dim + rank : dim;
+  if (d < 0 || d >= rank) throw new ShapeError(`Dimension out of range (expected to be in range of [${-rank}, ${rank - 1}], but got ${dim})`);
+  return d;
+}
+
+function broadcast(a: Shape, b: Shape, what: string): Shape {
+  const n = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const x = a[a.length - n + i] ?? 1;
+    const y = b[b.length - n + i] ?? 1;
+    if (x !== y && x !== 1 && y !== 1)
+      throw new ShapeError(`The size of tensor a (${x}) must match the size of tensor b (${y}) at non-singleton dimension ${i} (${what} of ${fmt(a)} and ${fmt(b)})`);
+    out.push(x === 1 ? y : x);
+  }
+  return out;
+}
+
+function convOut(size: number, k: number, s: number, p: number, d: number): number {
+  return Math.floor((size + 2 * p - d * (k - 1) - 1) / s) + 1;
+}
+
+function poolOut(size: number, k: number, s: number, p: number, d: number, ceil: boolean): number {
+  const num = size + 2 * p - d * (k - 1) - 1;
+  let out = (ceil ? Math.ceil(num / s) : Math.floor(num / s)) + 1;
+  // torch: the last pooling window must start inside the (left-padded) input
+  if (ceil && (out - 1) * s >= size + p) out--;
+  return out;
+}
+
+export interface TraceEntry {
+  inShapes: Shape[];
+  outShape: Shape | null;
+  ops: OpCount;
+  calls: number;
+}
+
+/** Shape-level implementation of `Flow`. */
+export class ShapeFlow implements Flow<Shape> {
+  readonly ops: OpCount = { thop: 0, ultralyticsThop: 0 };
+  /** per-module statistics, when a caller wants to expand a layer into its submodules. */
+  constructor(readonly trace?: Map<Mod, TraceEntry>) {}
+
+  call(m: Mod, x: In<Shape>, ctx: ForwardCtx<Shape> = {}): Shape {
+    const out = this.callMulti(m, x, ctx);
+    if (!isShape(out)) throw new ShapeError(`${m.type} returned ${out === null ? 'None' : 'several tensors'} where one tensor is expected`);
+    return out;
+  }
+
+  callMulti(m: Mod, x: In<Shape>, ctx: ForwardCtx<Shape> = {}): Out<Shape> {
+    if (m.leaf) return this.leaf(m, m.leaf, x);
+    if (!m.forward) throw new ShapeError(`${m.type} has no forward`);
+    if (!this.trace) return m.forward(this, x, ctx);
+    const before = { ...this.ops };
+    const out = m.forward(this, x, ctx);
+    this.record(m, x, out, { thop: this.ops.thop - before.thop, ultralyticsThop: this.ops.ultralyticsThop - before.ultralyticsThop });
+    return out;
+  }
+
+  private record(m: Mod, x: In<Shape>, out: Out<Shape>, ops: OpCount): void {
+    const inShapes = isShape(x) ? [x] : (x as Shape[]);
+    const outShape = isShape(out) ? out : null;
+    const prev = this.trace!.get(m);
+    if (prev) {
+      prev.calls++;
+      prev.ops.thop += ops.thop;
+      prev.ops.ultralyticsThop += ops.ultralyticsThop;
+    } else this.trace!.set(m, { inShapes, outShape, ops, calls: 1 });
+  }
+
+  private leaf(m: Mod, l: LeafOp, xin: In<Shape>): Out<Shape> {
+    let out: Out<Shape>;
+    let a = 0; // thop 0.1.1 count for this call, if the rule applies
+    let u = 0; // ultralytics-thop
+    const x = (l.op === 'mha' ? (xin as Shape[])[0] : xin) as Shape;
+    if (l.op !== 'mha' && !isShape(x)) throw new ShapeError(`${m.type} expects a tensor, got a list of ${(xin as Shape[]).length}`);
+    switch (l.op) {
+      case 'conv2d': {
+        if (x.length !== 4 && x.length !== 3) throw new ShapeError(`Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: ${fmt(x)}`);
+        const [c, h, w] = x.slice(-3) as [number, number, number];
+        if (c !== l.cin)
+          throw new ShapeError(
+            `Given groups=${l.g}, weight of size [${l.cout}, ${l.cin / l.g}, ${l.k[0]}, ${l.k[1]}], expected input${fmt(x)} to have ${l.cin} channels, but got ${c} channels instead`,
+          );
+        const ph = h + 2 * l.p[0];
+        const pw = w + 2 * l.p[1];
+        const kh = l.d[0] * (l.k[0] - 1) + 1;
+        const kw = l.d[1] * (l.k[1] - 1) + 1;
+        if (ph < kh || pw < kw)
+          throw new ShapeError(`Calculated padded input size per channel: (${ph} x ${pw}). Kernel size: (${kh} x ${kw}). Kernel size can't be greater than actual input size`);
+        const oh = convOut(h, l.k[0], l.s[0], l.p[0], l.d[0]);
+        const ow = convOut(w, l.k[1], l.s[1], l.p[1], l.d[1]);
+        out = [...x.slice(0, -3), l.cout, oh, ow];
+        a = u = numel(out) * Math.floor(c / l.g) * l.k[0] * l.k[1];
+        break;
+      }
+      case 'convTranspose2d': {
+        if (x.length !== 4 && x.length !== 3) throw new ShapeError(`Expected 3D or 4D input to conv_transpose2d, but got input of size: ${fmt(x)}`);
+        const [c, h, w] = x.slice(-3) as [number, number, number];
+        if (c !== l.cin)
+          throw new ShapeError(`Given transposed=1, weight of size [${l.cin}, ${l.cout / l.g}, ${l.k[0]}, ${l.k[1]}], expected input${fmt(x)} to have ${l.cin} channels, but got ${c} channels instead`);
+        const oh = (h - 1) * l.s[0] - 2 * l.p[0] + l.d[0] * (l.k[0] - 1) + l.outputPadding[0] + 1;
+        const ow = (w - 1) * l.s[1] - 2 * l.p[1] + l.d[1] * (l.k[1] - 1) + l.outputPadding[1] + 1;
+        if (oh <= 0 || ow <= 0) throw new ShapeError(`Given input size per channel: (${h} x ${w}). Calculated output size per channel: (${oh} x ${ow}). Output size is too small`);
+        out = [...x.slice(0, -3), l.cout, oh, ow];
+        a = numel(out) * Math.floor(c / l.g) * l.k[0] * l.k[1];
+        u = numel(x) * Math.floor(l.cout / l.g) * l.k[0] * l.k[1];
+        break;
+      }
+      case 'batchNorm2d': {
+        if (x.length !== 4) throw new ShapeError(`expected 4D input (got ${x.length}D input)`);
+        if (x[1] !== l.c) throw new ShapeError(`running_mean should contain ${x[1]} elements not ${l.c}`);
+        out = x;
+        a = u = (l.affine ? 4 : 2) * numel(x);
+        break;
+      }
+      case 'layerNorm': {
+        const tail = x.slice(-l.shape.length);
+        if (tail.length !== l.shape.length || tail.some((v, i) => v !== l.shape[i]))
+          throw new ShapeError(`Given normalized_shape=${fmt(l.shape)}, expected input with shape [*, ${l.shape.join(', ')}], but got input of size${fmt(x)}`);
+        out = x;
+        a = u = (l.affine ? 4 : 2) * numel(x);
+        break;
+      }
+      case 'groupNorm': {
+        if (x[1] !== l.c) throw new ShapeError(`Expected number of channels in input to be divisible by num_groups, but got input of shape ${fmt(x)} and num_groups=${l.groups}`);
+        out = x;
+        u = (l.affine ? 4 : 2) * numel(x);
+        break;
+      }
+      case 'act':
+        out = x;
+        if (l.fn === 'PReLU') a = u = numel(x);
+        break;
+      case 'identity':
+      case 'dropout':
+        out = x;
+        break;
+      case 'maxPool2d':
+      case 'avgPool2d': {
+        if (x.length !== 4 && x.length !== 3) throw new ShapeError(`Expected 3D or 4D input to ${m.type}, got ${fmt(x)}`);
+        const [h, w] = x.slice(-2) as [number, number];
+        const d = l.op === 'maxPool2d' ? l.d : ([1, 1] as [number, number]);
+        const oh = poolOut(h, l.k[0], l.s[0], l.p[0], d[0], l.ceil);
+        const ow = poolOut(w, l.k[1], l.s[1], l.p[1], d[1], l.ceil);
+        if (oh <= 0 || ow <= 0) throw new ShapeError(`Given input size: (${x.slice(-3).join('x')}). Calculated output size: (${x[x.length - 3]}x${oh}x${ow}). Output size is too small`);
+        out = [...x.slice(0, -2), oh, ow];
+        if (l.op === 'avgPool2d') a = u = numel(out);
+        break;
+      }
+      case 'adaptiveAvgPool2d':
+      case 'adaptiveMaxPool2d': {
+        const [h, w] = x.slice(-2) as [number, number];
+        const oh = l.out[0] ?? h;
+        const ow = l.out[1] ?? w;
+        out = [...x.slice(0, -2), oh, ow];
+        if (l.op === 'adaptiveAvgPool2d') a = u = Math.trunc(((h / oh) * (w / ow) + 1) * numel(out));
+        break;
+      }
+      case 'upsample': {
+        out = upsampleShape(x, l.size, l.scale);
+        const per = UPSAMPLE_OPS[l.mode] ?? 0;
+        a = per * numel(out);
+        u = l.mode === 'nearest' || l.mode === 'nearest-exact' ? 0 : a;
+        break;
+      }
+      case 'linear': {
+        if (x[x.length - 1] !== l.cin)
+          throw new ShapeError(`mat1 and mat2 shapes cannot be multiplied (${numel(x.slice(0, -1))}x${x[x.length - 1]} and ${l.cin}x${l.cout})`);
+        out = [...x.slice(0, -1), l.cout];
+        a = u = l.cin * numel(out);
+        break;
+      }
+      case 'zeroPad2d': {
+        const [pl, pr, pt, pb] = l.pad;
+        out = [...x.slice(0, -2), x[x.length - 2]! + pt + pb, x[x.length - 1]! + pl + pr];
+        break;
+      }
+      case 'flatten':
+        out = this.flatten(x, l.start, l.end);
+        break;
+      case 'softmax': {
+        const d = normDim(l.dim, x.length);
+        const f = x[d]!;
+        out = x;
+        a = u = (numel(x) / f) * (3 * f - 1);
+        break;
+      }
+      case 'embedding':
+        throw new ShapeError('an Embedding is used through its weight, not called');
+      case 'mha': {
+        const [q, k, v] = xin as Shape[];
+        if (!q || !k || !v) throw new ShapeError('MultiheadAttention expects query, key and value');
+        if (q[q.length - 1] !== l.embed) throw new ShapeError(`was expecting embedding dimension of ${l.embed}, but got ${q[q.length - 1]}`);
+        if (k.length !== q.length || v.length !== q.length) throw new ShapeError('query, key and value must have the same rank');
+        out = [q, l.batchFirst ? [q[0]!, q[1]!, k[1]!] : [q[1]!, q[0]!, k[0]!]];
+        break;
+      }
+      case 'pixelShuffle': {
+        const [c, h, w] = x.slice(-3) as [number, number, number];
+        if (c % (l.r * l.r) !== 0) throw new ShapeError(`pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of upscale_factor, but input.size(-3)=${c} is not divisible by ${l.r * l.r}`);
+        out = [...x.slice(0, -3), c / (l.r * l.r), h * l.r, w * l.r];
+        break;
+      }
+    }
+    if (THOP011_TYPES[l.op].includes(m.type)) this.ops.thop += a;
+    this.ops.ultralyticsThop += u;
+    if (this.trace) this.record(m, xin, out, { thop: THOP011_TYPES[l.op].includes(m.type) ? a : 0, ultralyticsThop: u });
+    return out;
+  }
+
+  shape(x: Shape): Shape {
+    return x;
+  }
+
+  cat(xs: readonly Shape[], dim: number): Shape {
+    if (xs.length === 0) throw new ShapeError('torch.cat(): expected a non-empty list of Tensors');
+    const r = xs[0]!.length;
+    const d = normDim(dim, r);
+    let total = 0;
+    for (let i = 0; i < xs.length; i++) {
+      const s = xs[i]!;
+      if (s.length !== r) throw new ShapeError(`Tensors must have same number of dimensions: got ${r} and ${s.length}`);
+      for (let j = 0; j < r; j++)
+        if (j !== d && s[j] !== xs[0]![j])
+          throw new ConcatError(`Sizes of tensors must match except in dimension ${d}. Expected size ${xs[0]![j]} but got size ${s[j]} for tensor number ${i} in the list.`, 0, i, j);
+      total += s[d]!;
+    }
+    const out = [...xs[0]!];
+    out[d] = total;
+    return out;
+  }
+
+  add(a: Shape, b: Shape): Shape {
+    return broadcast(a, b, 'sum');
+  }
+  sub(a: Shape, b: Shape): Shape {
+    return broadcast(a, b, 'difference');
+  }
+  mul(a: Shape, b: Shape): Shape {
+    return broadcast(a, b, 'product');
+  }
+  div(a: Shape, b: Shape): Shape {
+    return broadcast(a, b, 'quotient');
+  }
+  scale(a: Shape): Shape {
+    return a;
+  }
+
+  chunk(x: Shape, chunks: number, dim: number): Shape[] {
+    const d = normDim(dim, x.length);
+    const size = Math.ceil(x[d]! / chunks);
+    return this.split(x, size, d);
+  }
+
+  split(x: Shape, sizes: number | readonly number[], dim: number): Shape[] {
+    const d = normDim(dim, x.length);
+    const n = x[d]!;
+    let parts: number[];
+    if (typeof sizes === 'number') {
+      if (sizes <= 0) throw new ShapeError(`split expects split_size be non-negative, but got split_size=${sizes}`);
+      parts = [];
+      for (let left = n; left > 0; left -= sizes) parts.push(Math.min(sizes, left));
+      if (parts.length === 0) parts.push(0);
+    } else {
+      parts = [...sizes];
+      const sum = parts.reduce((a, b) => a + b, 0);
+      if (sum !== n) throw new ShapeError(`split_with_sizes expects split_sizes to sum exactly to ${n} (input tensor's size at dimension ${d}), but got split_sizes=[${parts.join(', ')}]`);
+    }
+    return parts.map((p) => {
+      const s = [...x];
+      s[d] = p;
+      return s;
+    });
+  }
+
+  view(x: Shape, shape: readonly number[]): Shape {
+    const total = numel(x);
+    const known = shape.filter((v) => v !== -1).reduce((a, b) => a * b, 1);
+    const unknown = shape.filter((v) => v === -1).length;
+    if (unknown > 1) throw new ShapeError('only one dimension can be inferred');
+    const out = shape.map((v) => (v === -1 ? total / known : v));
+    if (out.some((v) => !Number.isInteger(v) || v < 0) || numel(out) !== total)
+      throw new ShapeError(`shape '${fmt(shape)}' is invalid for input of size ${total}`);
+    return out;
+  }
+
+  permute(x: Shape, dims: readonly number[]): Shape {
+    if (dims.length !== x.length) throw new ShapeError(`permute(sparse_coo): number of dimensions in the tensor input does not match the length of the desired ordering of dimensions i.e. input.dim() = ${x.length} is not equal to len(dims) = ${dims.length}`);
+    return dims.map((d) => x[normDim(d, x.length)]!);
+  }
+
+  transpose(x: Shape, d0: number, d1: number): Shape {
+    const a = normDim(d0, x.length);
+    const b = normDim(d1, x.length);
+    const out = [...x];
+    out[a] = x[b]!;
+    out[b] = x[a]!;
+    return out;
+  }
+
+  flatten(x: Shape, start: number, end = -1): Shape {
+    if (x.length === 0) return [1];
+    const s = normDim(start, x.length);
+    const e = normDim(end, x.length);
+    return [...x.slice(0, s), numel(x.slice(s, e + 1)), ...x.slice(e + 1)];
+  }
+
+  unsqueeze(x: Shape, dim: number): Shape {
+    const d = normDim(dim, x.length + 1);
+    return [...x.slice(0, d), 1, ...x.slice(d)];
+  }
+
+  sigmoid(x: Shape): Shape {
+    return x;
+  }
+  softmax(x: Shape, dim: number): Shape {
+    normDim(dim, x.length);
+    return x;
+  }
+  relu(x: Shape): Shape {
+    return x;
+  }
+
+  matmul(a: Shape, b: Shape): Shape {
+    if (a.length < 2 || b.length < 2) throw new ShapeError('matmul of 1-D tensors is not used here');
+    if (a[a.length - 1] !== b[b.length - 2])
+      throw new ShapeError(`mat1 and mat2 shapes cannot be multiplied (${a[a.length - 2]}x${a[a.length - 1]} and ${b[b.length - 2]}x${b[b.length - 1]})`);
+    const batch = broadcast(a.slice(0, -2), b.slice(0, -2), 'matmul batch');
+    return [...batch, a[a.length - 2]!, b[b.length - 1]!];
+  }
+
+  maxDim(x: Shape, dim: number, keepdim: boolean): Shape {
+    const d = normDim(dim, x.length);
+    return keepdim ? x.map((v, i) => (i === d ? 1 : v)) : x.filter((_, i) => i !== d);
+  }
+
+  mean(x: Shape, dims: readonly number[], keepdim: boolean): Shape {
+    const ds = dims.map((d) => normDim(d, x.length));
+    return keepdim ? x.map((v, i) => (ds.includes(i) ? 1 : v)) : x.filter((_, i) => !ds.includes(i));
+  }
+
+  expand(x: Shape, shape: readonly number[]): Shape {
+    const off = shape.length - x.length;
+    if (off < 0) throw new ShapeError('expand: the number of sizes provided must be greater or equal to the number of dimensions');
+    return shape.map((v, i) => {
+      const src = i - off >= 0 ? x[i - off]! : 1;
+      if (v === -1) return src;
+      if (src !== 1 && src !== v) throw new ShapeError(`The expanded size of the tensor (${v}) must match the existing size (${src}) at non-singleton dimension ${i}`);
+      return v;
+    });
+  }
+
+  constant(shape: readonly number[]): Shape {
+    return [...shape];
+  }
+
+  interpolate(x: Shape, size: readonly [number, number] | null, scale: number | null): Shape {
+    return upsampleShape(x, size ? [size[0], size[1]] : null, scale == null ? null : [scale, scale]);
+  }
+
+  pad(x: Shape, pad: readonly [number, number, number, number]): Shape {
+    return [...x.slice(0, -2), x[x.length - 2]! + pad[2] + pad[3], x[x.length - 1]! + pad[0] + pad[1]];
+  }
+
+  maxPool(x: Shape, k: number, s: number, p: number): Shape {
+    return [...x.slice(0, -2), poolOut(x[x.length - 2]!, k, s, p, 1, false), poolOut(x[x.length - 1]!, k, s, p, 1, false)];
+  }
+
+  einsum(eq: string, ...xs: Shape[]): Shape {
+    return einsumShape(eq, xs);
+  }
+
+  slice(x: Shape, dim: number, start: number, end: number, step = 1): Shape {
+    const d = normDim(dim, x.length);
+    const n = x[d]!;
+    const s = Math.max(0, Math.min(n, start < 0 ? n + start : start));
+    const e = Math.max(s, Math.min(n, end < 0 ? n + end : end));
+    const out = [...x];
+    out[d] = Math.ceil((e - s) / step);
+    return out;
+  }
+}
+
+/** A Concat mismatch, with which input and which dimension, so diagnostics can point at both producers. */
+export class ConcatError extends ShapeError {
+  constructor(
+    message: string,
+    readonly first: number,
+    readonly other: number,
+    readonly dim: number,
+  ) {
+    super(message);
+  }
+}
+
+const UPSAMPLE_OPS: Partial<Record<UpsampleMode, number>> = { nearest: 1, linear: 5, bilinear: 11, bicubic: 259, trilinear: 31 };
+
+function upsampleShape(x: Shape, size: [number, number] | null, scale: [number, number] | null): Shape {
+  if (x.length !== 4) throw new ShapeError(`Upsample here expects a 4D input, got ${fmt(x)}`);
+  if (size) return [x[0]!, x[1]!, size[0], size[1]];
+  if (!scale) throw new ShapeError('either size or scale_factor should be defined');
+  const oh = Math.floor(x[2]! * scale[0]);
+  const ow = Math.floor(x[3]! * scale[1]);
+  if (oh <= 0 || ow <= 0) throw new ShapeError(`Input and output sizes should be greater than 0, but got input (H: ${x[2]}, W: ${x[3]}) output (H: ${oh}, W: ${ow})`);
+  return [x[0]!, x[1]!, oh, ow];
+}
+
+function einsumShape(eq: string, xs: readonly Shape[]): Shape {
+  const [lhs, rhs] = eq.replace(/\s/g, '').split('->') as [string, string | undefined];
+  const terms = lhs.split(',');
+  if (terms.length !== xs.length) throw new ShapeError(`einsum(): ${terms.length} operands in the equation, ${xs.length} given`);
+  const sizes = new Map<string, number>();
+  terms.forEach((t, i) => {
+    const s = xs[i]!;
+    if (t.length !== s.length) throw new ShapeError(`einsum(): the number of subscripts in the equation (${t.length}) does not match the number of dimensions (${s.length}) for operand ${i}`);
+    [...t].forEach((ch, j) => {
+      const prev = sizes.get(ch);
+      const v = s[j]!;
+      if (prev !== undefined && prev !== v && prev !== 1 && v !== 1)
+        throw new ShapeError(`einsum(): operands do not broadcast with remapped shapes (subscript ${ch}: ${prev} vs ${v})`);
+      sizes.set(ch, prev === undefined || prev === 1 ? v : prev);
+    });
+  });
+  const out = rhs ?? [...new Set(terms.join(''))].filter((c) => terms.join('').split(c).length === 2).sort().join('');
+  return [...out].map((c) => sizes.get(c)!);
+}
+
+export const isShape = (x: unknown): x is Shape => Array.isArray(x) && (x.length === 0 || typeof x[0] === 'number');
+
+/** Flatten a nested output depth-first, skipping None (how the reference records list multi-output shapes). */
+export function flattenOut(o: Out<Shape>): Shape[] {
+  if (o === null) return [];
+  if (isShape(o)) return [o];
+  return (o as readonly Out<Shape>[]).flatMap(flattenOut);
+}
+
+export const shapeNumel = numel;

@@ -1,0 +1,208 @@
+/**
+ * Python values as parse_model sees them. The upstream code runs on Python objects loaded by PyYAML, and the
+ * difference between `2` and `2.0`, a tuple and a list, or `None` and `'None'` changes what it builds and what it
+ * prints. Plain JS numbers are Python ints; floats are wrapped so that the distinction survives.
+ */
+
+export class PyFloat {
+  constructor(readonly value: number) {}
+}
+
+export class PyTuple {
+  constructor(readonly items: readonly PyVal[]) {}
+}
+
+/** An object that is not data (an activation instance such as `nn.ReLU()`): printed with its repr. */
+export class PyObj {
+  constructor(
+    readonly cls: string,
+    readonly repr: string,
+  ) {}
+}
+
+export type PyVal = number | PyFloat | boolean | null | string | PyVal[] | PyTuple | PyObj;
+
+export const isInt = (v: PyVal): v is number => typeof v === 'number';
+export const isFloat = (v: PyVal): v is PyFloat => v instanceof PyFloat;
+/** int, float or bool (bool is an int subclass in Python). */
+export const isNumeric = (v: PyVal): boolean => typeof v === 'number' || typeof v === 'boolean' || v instanceof PyFloat;
+export const isList = (v: PyVal): v is PyVal[] => Array.isArray(v);
+export const isSeq = (v: PyVal): v is PyVal[] | PyTuple => Array.isArray(v) || v instanceof PyTuple;
+export const seqItems = (v: PyVal[] | PyTuple): readonly PyVal[] => (Array.isArray(v) ? v : v.items);
+
+/** Numeric value of an int, float or bool; NaN for anything else. */
+export function num(v: PyVal): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (v instanceof PyFloat) return v.value;
+  return NaN;
+}
+
+/** Python `==` for the values parse_model compares (numbers across int/float/bool, strings, sequences). */
+export function pyEq(a: PyVal, b: PyVal): boolean {
+  if (isNumeric(a) && isNumeric(b)) return num(a) === num(b);
+  if (typeof a === 'string' || typeof b === 'string') return a === b;
+  if (a === null || b === null) return a === b;
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => pyEq(x, b[i]!));
+  if (a instanceof PyTuple && b instanceof PyTuple) return a.items.length === b.items.length && a.items.every((x, i) => pyEq(x, b.items[i]!));
+  return a === b;
+}
+
+/** Python truthiness. */
+export function truthy(v: PyVal): boolean {
+  if (v === null) return false;
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'number') return v !== 0;
+  if (v instanceof PyFloat) return v.value !== 0;
+  if (typeof v === 'string') return v.length > 0;
+  if (Array.isArray(v)) return v.length > 0;
+  if (v instanceof PyTuple) return v.items.length > 0;
+  return true;
+}
+
+/** Python's round() on a float: round half to even, returning an int. */
+export function pyRound(x: number): number {
+  if (!Number.isFinite(x)) return x;
+  const f = Math.floor(x);
+  const diff = x - f;
+  if (diff > 0.5) return f + 1;
+  if (diff < 0.5) return f;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+/** Python floor division for numbers. */
+export const floorDiv = (a: number, b: number): number => Math.floor(a / b);
+
+/** Python `%` (result has the sign of the divisor). */
+export const pyMod = (a: number, b: number): number => ((a % b) + b) % b;
+
+export function gcd(a: number, b: number): number {
+  a = Math.abs(a);
+  b = Math.abs(b);
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
+
+/** `make_divisible(x, divisor)` of both frameworks: `math.ceil(x / divisor) * divisor`. */
+export const makeDivisible = (x: number, divisor: number): number => Math.ceil(x / divisor) * divisor;
+
+/** repr() of a Python float. */
+export function floatRepr(x: number): string {
+  if (Number.isNaN(x)) return 'nan';
+  if (x === Infinity) return 'inf';
+  if (x === -Infinity) return '-inf';
+  if (Object.is(x, -0)) return '-0.0';
+  // JS and Python both print the shortest round-tripping digits; they differ in when they switch to exponent
+  // notation (Python: exponent < -4 or >= 16) and in how the exponent is written.
+  const exp = x === 0 ? 0 : Math.floor(Math.log10(Math.abs(x)));
+  let digits = Math.abs(x).toExponential(); // shortest round-trip digits, e.g. "1.5e-7"
+  const [mant, e] = digits.split('e') as [string, string];
+  let e10 = Number(e);
+  if (Math.abs(e10 - exp) > 1) e10 = exp;
+  const sign = x < 0 ? '-' : '';
+  if (e10 < -4 || e10 >= 16) {
+    const es = e10 < 0 ? `-${String(-e10).padStart(2, '0')}` : `+${String(e10).padStart(2, '0')}`;
+    return `${sign}${mant}e${es}`;
+  }
+  digits = String(Math.abs(x));
+  if (!digits.includes('.') && !digits.includes('e')) digits += '.0';
+  if (digits.includes('e')) {
+    // JS switched to exponent notation where Python would not (only below 1e-6): expand it.
+    digits = Math.abs(x).toFixed(Math.min(100, Math.max(0, -e10 + mant.replace('.', '').length - 1)));
+  }
+  return sign + digits;
+}
+
+/** repr() of a Python str: single quotes unless the text holds a single quote and no double quote. */
+export function strRepr(s: string): string {
+  const q = s.includes("'") && !s.includes('"') ? '"' : "'";
+  let out = q;
+  for (const ch of s) {
+    if (ch === '\\') out += '\\\\';
+    else if (ch === q) out += '\\' + q;
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (ch < ' ' || ch === '\x7f') out += '\\x' + ch.charCodeAt(0).toString(16).padStart(2, '0');
+    else out += ch;
+  }
+  return out + q;
+}
+
+/** str() of a value as Python prints it (parse_model prints `str(args)`). */
+export function pyRepr(v: PyVal): string {
+  if (v === null) return 'None';
+  if (typeof v === 'boolean') return v ? 'True' : 'False';
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : floatRepr(v);
+  if (v instanceof PyFloat) return floatRepr(v.value);
+  if (typeof v === 'string') return strRepr(v);
+  if (Array.isArray(v)) return '[' + v.map(pyRepr).join(', ') + ']';
+  if (v instanceof PyTuple) return v.items.length === 1 ? `(${pyRepr(v.items[0]!)},)` : '(' + v.items.map(pyRepr).join(', ') + ')';
+  return v.repr;
+}
+
+/**
+ * The JSON the reference records use for a value: `json.dumps` with tuples as lists, floats keeping their `.0`,
+ * anything that is not JSON as its str().
+ */
+export function pyJson(v: PyVal): string {
+  if (v === null) return 'null';
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : v > 0 ? 'Infinity' : v < 0 ? '-Infinity' : 'NaN';
+  if (v instanceof PyFloat) {
+    if (!Number.isFinite(v.value)) return Number.isNaN(v.value) ? 'NaN' : v.value > 0 ? 'Infinity' : '-Infinity';
+    return floatRepr(v.value);
+  }
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (Array.isArray(v)) return '[' + v.map(pyJson).join(', ') + ']';
+  if (v instanceof PyTuple) return '[' + v.items.map(pyJson).join(', ') + ']';
+  return JSON.stringify(v.repr);
+}
+
+/** A plain JS value for the same thing (for JSON.stringify and tests): floats become numbers, tuples arrays. */
+export function toPlain(v: PyVal): unknown {
+  if (v instanceof PyFloat) return v.value;
+  if (Array.isArray(v)) return v.map(toPlain);
+  if (v instanceof PyTuple) return v.items.map(toPlain);
+  if (v instanceof PyObj) return v.repr;
+  return v;
+}
+
+/** Python `'%.1f' % x` (and f"{x:.1f}"): rounded from the exact binary value of x, exact ties to even. */
+export function formatFixed(x: number, digits: number): string {
+  if (!Number.isFinite(x)) return floatRepr(x);
+  const sign = x < 0 || Object.is(x, -0) ? '-' : '';
+  // x = mantissa * 2^exp exactly; for exp < 0 that is mantissa * 5^-exp / 10^-exp, a finite decimal.
+  const buf = new DataView(new ArrayBuffer(8));
+  buf.setFloat64(0, Math.abs(x));
+  const bits = buf.getBigUint64(0);
+  const expBits = Number((bits >> 52n) & 0x7ffn);
+  let mantissa = bits & ((1n << 52n) - 1n);
+  let exp = expBits - 1075;
+  if (expBits === 0) exp = -1074;
+  else mantissa |= 1n << 52n;
+  let intDigits: bigint;
+  let scale: number; // number of decimal places in `intDigits`
+  if (exp >= 0) {
+    intDigits = mantissa << BigInt(exp);
+    scale = 0;
+  } else {
+    intDigits = mantissa * 5n ** BigInt(-exp);
+    scale = -exp;
+  }
+  let rounded: bigint;
+  if (scale <= digits) rounded = intDigits * 10n ** BigInt(digits - scale);
+  else {
+    const div = 10n ** BigInt(scale - digits);
+    const q = intDigits / div;
+    const r = intDigits % div;
+    const twice = 2n * r;
+    rounded = twice > div || (twice === div && q % 2n === 1n) ? q + 1n : q;
+  }
+  let str = rounded.toString().padStart(digits + 1, '0');
+  if (digits > 0) str = str.slice(0, -digits) + '.' + str.slice(-digits);
+  return sign + str;
+}
+
+/** Python `f"{n:,}"` for an int. */
+export const withCommas = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : String(n));

@@ -1,0 +1,307 @@
+/**
+ * What parse_model does to a string argument. YOLOv5 trees `eval()` it (names from parse_model's locals and
+ * the module's globals, a NameError leaves the string as it is); ultralytics looks it up in parse_model's
+ * locals, else `ast.literal_eval`s it (a ValueError leaves it as it is). Anything else that raises
+ * (SyntaxError...) stops parse_model. This is a small Python expression reader for what YAML authors write:
+ * literals, names, `nn.ReLU()`-style constructors, unary minus and simple arithmetic.
+ */
+import { PyFloat, PyObj, PyTuple, type PyVal, isNumeric, num } from './py.ts';
+import { ACT_CLASSES } from './nn/builder.ts';
+
+export type EvalResult =
+  | { kind: 'value'; value: PyVal }
+  /** the string stays a string (NameError under eval, ValueError under literal_eval) */
+  | { kind: 'unchanged'; reason: string }
+  /** parse_model raises: the model does not load */
+  | { kind: 'error'; error: string };
+
+type Tok = { t: 'num'; v: PyVal } | { t: 'str'; v: string } | { t: 'name'; v: string } | { t: 'op'; v: string } | { t: 'end' };
+
+function tokenize(src: string): Tok[] | string {
+  const out: Tok[] = [];
+  let i = 0;
+  while (i < src.length) {
+    const c = src[i]!;
+    if (c === ' ' || c === '\t') {
+      i++;
+      continue;
+    }
+    const numMatch = /^(?:0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][-+]?\d+)?[jJ]?)/.exec(src.slice(i));
+    if (numMatch && numMatch[0].length > 0 && /[\d.]/.test(c)) {
+      const s = numMatch[0].replace(/_/g, '');
+      i += numMatch[0].length;
+      if (/[jJ]$/.test(s)) return 'complex numbers are not supported';
+      if (/^0[xX]/.test(s)) out.push({ t: 'num', v: parseInt(s.slice(2), 16) });
+      else if (/^0[oO]/.test(s)) out.push({ t: 'num', v: parseInt(s.slice(2), 8) });
+      else if (/^0[bB]/.test(s)) out.push({ t: 'num', v: parseInt(s.slice(2), 2) });
+      else if (/[.eE]/.test(s)) out.push({ t: 'num', v: new PyFloat(Number(s)) });
+      else {
+        if (/^0\d/.test(s)) return 'leading zeros in decimal integer literals are not permitted';
+        out.push({ t: 'num', v: Number(s) });
+      }
+      continue;
+    }
+    if (c === '"' || c === "'") {
+      let j = i + 1;
+      let v = '';
+      while (j < src.length && src[j] !== c) {
+        if (src[j] === '\\' && j + 1 < src.length) {
+          const e = src[j + 1]!;
+          v += e === 'n' ? '\n' : e === 't' ? '\t' : e;
+          j += 2;
+        } else v += src[j++];
+      }
+      if (j >= src.length) return 'unterminated string literal';
+      out.push({ t: 'str', v });
+      i = j + 1;
+      continue;
+    }
+    const nameMatch = /^[A-Za-z_][A-Za-z0-9_]*/.exec(src.slice(i));
+    if (nameMatch) {
+      out.push({ t: 'name', v: nameMatch[0] });
+      i += nameMatch[0].length;
+      continue;
+    }
+    const op = /^(?:\*\*|\/\/|[-+*/%()[\],.:{}])/.exec(src.slice(i));
+    if (op) {
+      out.push({ t: 'op', v: op[0] });
+      i += op[0].length;
+      continue;
+    }
+    return `invalid syntax at '${c}'`;
+  }
+  out.push({ t: 'end' });
+  return out;
+}
+
+class SyntaxErr extends Error {}
+class NameErr extends Error {}
+class NotLiteral extends Error {}
+class TypeErr extends Error {}
+
+export interface EvalEnv {
+  /** parse_model locals and module globals a name may resolve to */
+  readonly names: ReadonlyMap<string, PyVal>;
+  /** `eval` (YOLOv5 trees) or `literal_eval` (ultralytics) */
+  readonly mode: 'eval' | 'literal';
+  /** only check the syntax (Python compiles before it evaluates: a SyntaxError wins over a NameError) */
+  readonly syntaxOnly?: boolean;
+}
+
+class Reader {
+  private i = 0;
+  constructor(
+    private readonly toks: Tok[],
+    private readonly env: EvalEnv,
+  ) {}
+
+  private peek(): Tok {
+    return this.toks[this.i]!;
+  }
+  private next(): Tok {
+    return this.toks[this.i++]!;
+  }
+  private isOp(v: string): boolean {
+    const t = this.peek();
+    return t.t === 'op' && t.v === v;
+  }
+  parseAll(): PyVal {
+    const v = this.expr();
+    if (this.isOp(',')) {
+      // a bare tuple `1, 2`
+      const items = [v];
+      while (this.isOp(',')) {
+        this.i++;
+        if (this.peek().t === 'end') break;
+        items.push(this.expr());
+      }
+      if (this.peek().t !== 'end') throw new SyntaxErr('invalid syntax');
+      return new PyTuple(items);
+    }
+    if (this.peek().t !== 'end') throw new SyntaxErr('invalid syntax');
+    return v;
+  }
+
+  private expr(): PyVal {
+    let left = this.term();
+    while (this.isOp('+') || this.isOp('-')) {
+      const op = (this.next() as { v: string }).v;
+      const right = this.term();
+      if (this.env.mode === 'literal') throw new NotLiteral('malformed node or string');
+      left = this.env.syntaxOnly ? 0 : arith(op, left, right);
+    }
+    return left;
+  }
+
+  private term(): PyVal {
+    let left = this.unary();
+    while (this.isOp('*') || this.isOp('/') || this.isOp('//') || this.isOp('%')) {
+      const op = (this.next() as { v: string }).v;
+      const right = this.unary();
+      if (this.env.mode === 'literal') throw new NotLiteral('malformed node or string');
+      left = this.env.syntaxOnly ? 0 : arith(op, left, right);
+    }
+    return left;
+  }
+
+  private unary(): PyVal {
+    if (this.isOp('-') || this.isOp('+')) {
+      const op = (this.next() as { v: string }).v;
+      const v = this.unary();
+      if (this.env.syntaxOnly) return 0;
+      if (!isNumeric(v)) {
+        if (this.env.mode === 'literal') throw new NotLiteral('malformed node or string');
+        throw new TypeErr(`bad operand type for unary ${op}`);
+      }
+      if (op === '+') return v;
+      return v instanceof PyFloat ? new PyFloat(-v.value) : -num(v);
+    }
+    return this.power();
+  }
+
+  private power(): PyVal {
+    const base = this.atom();
+    if (this.isOp('**')) {
+      this.i++;
+      const exp = this.unary();
+      if (this.env.mode === 'literal') throw new NotLiteral('malformed node or string');
+      return this.env.syntaxOnly ? 0 : arith('**', base, exp);
+    }
+    return base;
+  }
+
+  private atom(): PyVal {
+    const t = this.next();
+    if (t.t === 'num') return t.v;
+    if (t.t === 'str') {
+      let s = t.v;
+      while (this.peek().t === 'str') s += (this.next() as { v: string }).v;
+      return s;
+    }
+    if (t.t === 'op' && (t.v === '[' || t.v === '(')) {
+      const close = t.v === '[' ? ']' : ')';
+      const items: PyVal[] = [];
+      let trailingComma = false;
+      while (!this.isOp(close)) {
+        items.push(this.expr());
+        trailingComma = false;
+        if (this.isOp(',')) {
+          this.i++;
+          trailingComma = true;
+        } else if (!this.isOp(close)) throw new SyntaxErr("'" + (t.v) + "' was never closed");
+      }
+      this.i++;
+      if (t.v === '[') return items;
+      if (items.length === 1 && !trailingComma) return items[0]!;
+      return new PyTuple(items);
+    }
+    if (t.t === 'name') {
+      if (t.v === 'None') return null;
+      if (t.v === 'True') return true;
+      if (t.v === 'False') return false;
+      // dotted name, possibly called: nn.ReLU(), torch.nn.SiLU()
+      const parts = [t.v];
+      while (this.isOp('.')) {
+        this.i++;
+        const n = this.next();
+        if (n.t !== 'name') throw new SyntaxErr('invalid syntax');
+        parts.push(n.v);
+      }
+      const dotted = parts.join('.');
+      if (this.env.syntaxOnly) {
+        if (this.isOp('(')) {
+          this.i++;
+          while (!this.isOp(')')) {
+            this.expr();
+            if (this.isOp(',')) this.i++;
+            else if (!this.isOp(')')) throw new SyntaxErr('invalid syntax');
+          }
+          this.i++;
+        }
+        return 0;
+      }
+      if (this.env.mode === 'literal') {
+        // a lone identifier is looked up in locals before literal_eval (done by the caller); anything else here
+        // is not a literal
+        throw new NotLiteral('malformed node or string');
+      }
+      if (this.isOp('(')) {
+        this.i++;
+        const callArgs: PyVal[] = [];
+        while (!this.isOp(')')) {
+          callArgs.push(this.expr());
+          if (this.isOp(',')) this.i++;
+          else if (!this.isOp(')')) throw new SyntaxErr('invalid syntax');
+        }
+        this.i++;
+        const cls = /^(?:torch\.)?nn\.([A-Za-z0-9]+)$/.exec(dotted)?.[1];
+        if (cls && (ACT_CLASSES[cls] || cls === 'Identity')) return new PyObj(cls, `${cls}(${callArgs.length ? '...' : ''})`.replace('(...)', '()'));
+        if (parts.length === 1 && !this.env.names.has(dotted)) throw new NameErr(`name '${dotted}' is not defined`);
+        throw new TypeErr(`'${dotted}(...)' is not something parse_model can pass as an argument`);
+      }
+      if (parts.length === 1) {
+        if (this.env.names.has(dotted)) return this.env.names.get(dotted)!;
+        throw new NameErr(`name '${dotted}' is not defined`);
+      }
+      if (!this.env.names.has(parts[0]!) && parts[0] !== 'nn' && parts[0] !== 'torch' && parts[0] !== 'math') throw new NameErr(`name '${parts[0]}' is not defined`);
+      if (dotted === 'math.pi') return new PyFloat(Math.PI);
+      return new PyObj(dotted, `<${dotted}>`);
+    }
+    if (t.t === 'end') throw new SyntaxErr('unexpected EOF while parsing');
+    throw new SyntaxErr('invalid syntax');
+  }
+}
+
+function arith(op: string, a: PyVal, b: PyVal): PyVal {
+  if (!isNumeric(a) || !isNumeric(b)) {
+    if (op === '+' && Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
+    if (op === '*' && Array.isArray(a) && typeof b === 'number') return Array.from({ length: Math.max(0, b) }, () => a).flat();
+    throw new TypeErr(`unsupported operand type(s) for ${op}`);
+  }
+  const x = num(a);
+  const y = num(b);
+  const isF = a instanceof PyFloat || b instanceof PyFloat;
+  switch (op) {
+    case '+':
+      return isF ? new PyFloat(x + y) : x + y;
+    case '-':
+      return isF ? new PyFloat(x - y) : x - y;
+    case '*':
+      return isF ? new PyFloat(x * y) : x * y;
+    case '/':
+      if (y === 0) throw new TypeErr('division by zero');
+      return new PyFloat(x / y);
+    case '//':
+      if (y === 0) throw new TypeErr('integer division or modulo by zero');
+      return isF ? new PyFloat(Math.floor(x / y)) : Math.floor(x / y);
+    case '%':
+      if (y === 0) throw new TypeErr('integer division or modulo by zero');
+      return isF ? new PyFloat(((x % y) + y) % y) : ((x % y) + y) % y;
+    case '**':
+      return isF || y < 0 ? new PyFloat(x ** y) : x ** y;
+  }
+  throw new TypeErr(`unsupported operator ${op}`);
+}
+
+/** Evaluate one string arg the way the tree's parse_model does. */
+export function evalStringArg(src: string, env: EvalEnv): EvalResult {
+  if (env.mode === 'literal') {
+    // `locals()[a] if a in locals() else ast.literal_eval(a)`
+    if (env.names.has(src)) return { kind: 'value', value: env.names.get(src)! };
+    const trimmed = src.replace(/^[ \t]+/, '');
+    if (trimmed !== src) return { kind: 'error', error: `IndentationError: unexpected indent ('${src}')` };
+  }
+  const toks = tokenize(src.trim());
+  if (typeof toks === 'string') return { kind: 'error', error: `SyntaxError: ${toks} ('${src}')` };
+  if (toks.length === 1) return { kind: 'error', error: `SyntaxError: invalid syntax (empty string '${src}')` };
+  try {
+    new Reader(toks, { names: env.names, mode: 'eval', syntaxOnly: true }).parseAll();
+    return { kind: 'value', value: new Reader(toks, env).parseAll() };
+  } catch (e) {
+    if (e instanceof NameErr) return { kind: 'unchanged', reason: `NameError: ${e.message}` };
+    if (e instanceof NotLiteral) return { kind: 'unchanged', reason: `ValueError: ${e.message}` };
+    if (e instanceof SyntaxErr) return { kind: 'error', error: `SyntaxError: ${e.message} ('${src}')` };
+    if (e instanceof TypeErr) return { kind: 'error', error: `TypeError: ${e.message} ('${src}')` };
+    throw e;
+  }
+}

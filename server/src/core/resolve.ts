@@ -1,0 +1,1210 @@
+/**
+ * resolve(): YAML text → Model, exactly as the upstream parse_model would build it, then a static forward pass
+ * for shapes, parameters and FLOPs. Never throws on user text: every problem is a diagnostic on the token that
+ * causes it, and resolution goes on with unknown shapes where it must.
+ */
+import { parseModelDoc, mapEntries, layerRaw, type LayerSrc, type ModelDoc, type Range, type SrcVal } from './document.ts';
+import { type Code, type Diagnostic, diag, type RelatedInfo } from './diagnostics.ts';
+import { PyFloat, PyObj, PyTuple, type PyVal, isInt, isNumeric, isSeq, makeDivisible, num, pyEq, pyRepr, pyRound, seqItems, truthy } from './py.ts';
+import { evalStringArg, type EvalEnv } from './pyeval.ts';
+import { Builder } from './nn/builder.ts';
+import { type Mod, type Out, type Shape, ShapeError, countParams } from './nn/module.ts';
+import { ConcatError, ShapeFlow, flattenOut, isShape } from './nn/static.ts';
+import { bindArgs } from './catalog/types.ts';
+import { type Tree, type TreeEntry, type TreeId } from './catalog/tree.ts';
+import { TREES } from './catalog/trees.ts';
+import type { ArgBinding, Flops, GflopsFigure, Model, ModelTotals, ResolvedLayer } from './model.ts';
+import { summaryLine, summaryLayerCount } from './summary-line.ts';
+import { didYouMean } from './suggest.ts';
+
+export interface ResolveOptions {
+  /** force a tree instead of detecting it */
+  readonly tree?: TreeId;
+  /** ultralytics `scales:` key to use */
+  readonly scale?: string;
+  /** image size for shapes and per-layer FLOPs (default 640) */
+  readonly imgsz?: number;
+  /** input channels (default: the YAML's `ch:` or 3) */
+  readonly ch?: number;
+  /** the file name: the scale rule and the summary line's model name use it */
+  readonly fileName?: string;
+  /** skip the fused figures (faster, for callers that never show them) */
+  readonly skipFused?: boolean;
+}
+
+/** Largest repeat count or module count we build: beyond it no real model exists and building would hang. */
+const MAX_REPEATS = 4096;
+const MAX_LAYERS = 20_000;
+
+const GS_NAMES = new Set(['GSConv', 'GSConvns', 'GSBottleneck', 'GSBottleneckC', 'VoVGSCSP', 'VoVGSCSPC']);
+const SV4_NAMES = new Set(['BottleneckCSP2', 'SPPCSP', 'VoVCSP', 'HarDBlock', 'HarDBlock2', 'SPPCSPC', 'BottleneckCSPF']);
+
+/** `# yolo-lens: framework=yolov5-gsconv scale=s imgsz=320` anywhere in the file overrides detection. */
+function modeline(text: string): Partial<Record<'framework' | 'scale' | 'imgsz', string>> {
+  const m = /#\s*yolo-lens:\s*([^\n\r]*)/.exec(text);
+  if (!m) return {};
+  const out: Record<string, string> = {};
+  for (const kv of m[1]!.trim().split(/\s+/)) {
+    const [k, v] = kv.split('=');
+    if (k && v && ['framework', 'scale', 'imgsz'].includes(k)) out[k] = v;
+  }
+  return out;
+}
+
+function moduleNames(doc: ModelDoc): string[] {
+  return doc.layers.map((l) => l.module?.value).filter((v): v is string => typeof v === 'string');
+}
+
+/** Which upstream code would build this YAML. */
+export function detectTree(doc: ModelDoc, forced?: TreeId): { tree: Tree; reason: string } {
+  const pick = (id: TreeId, reason: string) => ({ tree: TREES[id] ?? TREES.yolov5!, reason });
+  if (forced && TREES[forced]) return pick(forced, 'chosen by setting');
+  const ml = modeline(doc.text).framework as TreeId | undefined;
+  if (ml && TREES[ml]) return pick(ml, 'chosen by the `# yolo-lens: framework=` comment');
+  const names = moduleNames(doc);
+  if (!doc.top.has('anchors') && (doc.top.has('scales') || !doc.top.has('depth_multiple') || names.some((n) => /^(C2f|C3k2|C2PSA|SPPELAN|RepNCSPELAN4|Classify|ResNetLayer|RTDETRDecoder|Pose|OBB|v10Detect|WorldDetect|C2fAttn|HGStem|HGBlock|AIFI)$/.test(n))))
+    return pick('ultralytics', doc.top.has('scales') ? 'ultralytics dialect: the file has `scales:`' : 'ultralytics dialect: no `anchors:`');
+  if (!doc.top.has('anchors')) return pick('ultralytics', 'ultralytics dialect: no `anchors:`');
+  if (names.some((n) => SV4_NAMES.has(n)) && TREES['scaled-yolov4']) return pick('scaled-yolov4', 'YOLOv5 dialect with Scaled-YOLOv4 modules (BottleneckCSP2/SPPCSP/VoVCSP)');
+  if (names.some((n) => GS_NAMES.has(n))) return pick('yolov5-gsconv', 'YOLOv5 dialect with Slim-neck modules: the Slim-neck YOLOv5 fork builds it');
+  return pick('yolov5', 'YOLOv5 dialect (`anchors:`, depth/width multiples)');
+}
+
+/** ultralytics guess_model_scale: `yolo[v]?\d+([nslmx])` in the file stem. */
+export function guessScaleFromFileName(fileName: string | undefined): string | null {
+  if (!fileName) return null;
+  const base = fileName.replace(/\\/g, '/').split('/').pop()!;
+  const stem = base.replace(/\.[^.]*$/, '');
+  return /yolo[v]?\d+([nslmx])/.exec(stem)?.[1] ?? null;
+}
+
+interface LayerPlan {
+  readonly index: number;
+  readonly src: LayerSrc;
+  from: PyVal;
+  fromIndices: number[] | null;
+  fromIsList: boolean;
+  nYaml: PyVal;
+  n: number | null;
+  copies: number;
+  moduleName: string | null;
+  entry?: TreeEntry;
+  args: PyVal[] | null;
+  bindings: ArgBinding[];
+  c1: number | null;
+  c2: number | null;
+  /** parse_model got through this layer's bookkeeping */
+  parsed: boolean;
+}
+
+interface RunResult {
+  out: Out<Shape>;
+  ops: { thop: number; ultralyticsThop: number };
+}
+
+interface BuildResult {
+  mod: Mod | null;
+  params: number;
+  frozen: number;
+  error: ShapeError | null;
+}
+
+/** Builds are pure functions of (tree, activation, module, args, copies, fused): cached across resolves. */
+const buildCache = new Map<string, BuildResult>();
+const runCache = new Map<string, RunResult | ShapeError>();
+const CACHE_LIMIT = 20_000;
+
+function cacheSet<V>(m: Map<string, V>, k: string, v: V): void {
+  if (m.size > CACHE_LIMIT) m.clear();
+  m.set(k, v);
+}
+
+const sharedActs = new Map<string, Mod>();
+
+function envFor(tree: Tree, act: string | null, fused: boolean): { builder: Builder; key: string } {
+  const actName = act ?? tree.defaultActName;
+  let shared: Mod | null = null;
+  if (tree.conv === 'shared-default-act') {
+    const key = `${tree.id}|${actName}`;
+    shared = sharedActs.get(key) ?? null;
+    if (!shared) {
+      const b0 = new Builder({ fused: false, convDefaultAct: null });
+      shared = { ...(actName === 'Identity' ? b0.identity() : b0.act(actName as never)), shared: true };
+      sharedActs.set(key, shared);
+    }
+  }
+  return { builder: new Builder({ fused, convDefaultAct: shared }), key: `${tree.id}|${actName}|${fused ? 1 : 0}` };
+}
+
+function pyKey(v: PyVal): string {
+  return pyRepr(v);
+}
+
+function buildLayer(tree: Tree, actKey: string, builder: Builder, plan: LayerPlan): BuildResult {
+  const key = `${actKey}|${plan.moduleName}|${plan.copies}|${plan.args!.map(pyKey).join(',')}`;
+  const hit = buildCache.get(key);
+  if (hit) return hit;
+  let res: BuildResult;
+  try {
+    const def = plan.entry!.def;
+    const one = () => def.build(builder, bindArgs(def, plan.args!));
+    const mod = plan.copies > 1 ? builder.seq(Array.from({ length: plan.copies }, one)) : one();
+    const { params, frozen } = countParams(mod);
+    res = { mod, params, frozen, error: null };
+  } catch (e) {
+    if (!(e instanceof ShapeError)) throw e;
+    res = { mod: null, params: 0, frozen: 0, error: e };
+  }
+  void tree;
+  cacheSet(buildCache, key, res);
+  return res;
+}
+
+function runLayer(buildKey: string, mod: Mod, input: Shape | Shape[], guide: Shape | undefined): RunResult | ShapeError {
+  const key = `${buildKey}|${JSON.stringify(input)}|${guide ? guide.join('x') : ''}`;
+  const hit = runCache.get(key);
+  if (hit) return hit;
+  let res: RunResult | ShapeError;
+  try {
+    const fl = new ShapeFlow();
+    const out = fl.callMulti(mod, input, guide ? { guide } : {});
+    res = { out, ops: { ...fl.ops } };
+  } catch (e) {
+    if (e instanceof ShapeError) res = e;
+    else if (e instanceof RangeError) res = new ShapeError(`the forward pass recursed too deeply (${e.message})`);
+    else throw e;
+  }
+  cacheSet(runCache, key, res);
+  return res;
+}
+
+/** A diagnostic collector that remembers the first failure stage, like the upstream code stops at its first. */
+class Sink {
+  readonly list: Diagnostic[] = [];
+  failure: Model['failure'] = null;
+  add(d: Diagnostic, stage?: 'parse' | 'build' | 'forward'): void {
+    this.list.push(d);
+    if (stage && d.severity === 'error' && !this.failure) this.failure = { stage, message: d.message };
+  }
+}
+
+const rangeOrModule = (plan: LayerPlan): Range => plan.src.module?.range ?? plan.src.range;
+
+function fmtShape(s: Shape | null | undefined): string {
+  return s ? s.slice(1).join('×') : '?';
+}
+
+export function resolve(text: string, opts: ResolveOptions = {}): Model {
+  const doc0 = parseModelDoc(text);
+  return resolveDoc(doc0, opts);
+}
+
+export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
+  const sink = new Sink();
+  let doc = doc0;
+  const { tree, reason: treeReason } = detectTree(doc, opts.tree);
+  if (tree.dialect === 'yolov5' && /[^\x00-\x7f]/.test(doc.text)) doc = parseModelDoc(doc.text, { stripNonAscii: true });
+  for (const d of doc.diagnostics) sink.add(d, d.severity === 'error' ? 'parse' : undefined);
+  const ml = modeline(doc.text);
+  const imgszOpt = opts.imgsz ?? (ml.imgsz ? Number(ml.imgsz) : 640);
+  const imgsz = Number.isInteger(imgszOpt) && imgszOpt > 0 && imgszOpt <= 8192 ? imgszOpt : 640;
+
+  const empty = (): Model => ({
+    doc,
+    tree,
+    dialect: tree.dialect,
+    treeReason,
+    nc: null,
+    depthMultiple: null,
+    widthMultiple: null,
+    maxChannels: Infinity,
+    scale: null,
+    scaleReason: null,
+    imgsz,
+    ch: 3,
+    layers: [],
+    diagnostics: sink.list,
+    strides: null,
+    maxStride: 32,
+    totals: null,
+    ok: false,
+    failure: sink.failure ?? { stage: 'parse', message: sink.list[0]?.message ?? 'the model does not load' },
+    ...(opts.fileName ? { fileName: opts.fileName } : {}),
+  });
+  if (doc.top.size === 0) return empty();
+
+  const docRange: Range = { start: 0, end: 0 };
+  const top = (k: string) => doc.top.get(k);
+  const keyProblem = (k: string, code: Code, message: string, stage: 'parse' | 'build' = 'parse') => {
+    const t = top(k);
+    sink.add(diag(code, t ? t.value.range : docRange, message), stage);
+  };
+
+  // ---- header keys ------------------------------------------------------------------------------------
+  const v5 = tree.dialect === 'yolov5';
+  for (const k of v5 ? ['nc', 'depth_multiple', 'width_multiple', 'anchors', 'backbone', 'head'] : ['backbone', 'head'])
+    if (!top(k)) sink.add(diag('YOLO003', doc.sections.backbone?.keyRange ?? firstKeyRange(doc), `missing key '${k}': ${v5 ? `${tree.label} reads d['${k}']` : 'the model has no layers there'}`), 'parse');
+
+  const numberKey = (k: string, dflt: number | null, what: string): number | null => {
+    const t = top(k);
+    if (!t) return dflt;
+    const v = t.value.value;
+    if (!isNumeric(v)) {
+      const hint = typeof v === 'string' && /^[-+]?\d+(\.\d*)?[eE][-+]?\d+$/.test(v) ? ` ('${v}' is a string in YAML 1.1, which PyYAML follows: write it with a dot and a signed exponent, e.g. 1.0e+9)` : '';
+      keyProblem(k, 'YOLO004', `${k} must be a number, got ${pyRepr(v)}${hint}`);
+      return null;
+    }
+    const x = num(v);
+    if (!Number.isFinite(x) || x < 0) {
+      keyProblem(k, 'YOLO023', `${k} = ${pyRepr(v)} is not a usable ${what}`);
+      return null;
+    }
+    return x;
+  };
+
+  // nc
+  const ncVal: PyVal = top('nc')?.value.value ?? null;
+  if (top('nc') && !(isInt(ncVal) || typeof ncVal === 'boolean')) {
+    if (ncVal instanceof PyFloat) keyProblem('nc', 'YOLO004', `nc must be an int, got ${pyRepr(ncVal)} (a float class count reaches nn.Conv2d as a float channel count)`, 'build');
+    else keyProblem('nc', 'YOLO004', `nc must be an int, got ${pyRepr(ncVal)}`);
+  } else if (isInt(ncVal) && ncVal <= 0) keyProblem('nc', 'YOLO023', `nc = ${ncVal}: a model needs at least one class (the bias init takes log(0.6 / (nc - 0.99999)))`, 'build');
+  else if (isInt(ncVal) && ncVal > 100_000) keyProblem('nc', 'YOLO023', `nc = ${ncVal} classes is beyond anything buildable here`, 'build');
+
+  let depth: number | null;
+  let width: number | null;
+  let maxChannels = Infinity;
+  let scale: string | null = null;
+  let scaleReason: string | null = null;
+  const scalesT = top('scales');
+  if (!v5 && scalesT && truthy(scalesT.value.value === '<mapping>' ? true : scalesT.value.value)) {
+    const entries = mapEntries(scalesT.value);
+    if (scalesT.value.kind !== 'map') {
+      keyProblem('scales', 'YOLO022', `scales must be a mapping of scale letters to [depth, width, max_channels], got ${pyRepr(scalesT.value.value)}`);
+      depth = width = null;
+    } else {
+      const keys = entries.map((e) => String(e.key.value));
+      const fromFile = guessScaleFromFileName(opts.fileName);
+      const wanted = opts.scale ?? ml.scale ?? null;
+      if (wanted) {
+        scale = wanted;
+        scaleReason = opts.scale ? `scale '${wanted}' chosen by setting` : `scale '${wanted}' chosen by the yolo-lens comment`;
+      } else if (fromFile && keys.includes(fromFile)) {
+        scale = fromFile;
+        scaleReason = `scale '${fromFile}' from the file name (ultralytics: '${opts.fileName!.split(/[\\/]/).pop()}' loads this YAML at scale '${fromFile}')`;
+      } else {
+        scale = keys[0] ?? null;
+        scaleReason = `no scale given: ultralytics assumes the first, '${scale}'`;
+      }
+      const entry = entries.find((e) => String(e.key.value) === scale);
+      if (!entry) {
+        sink.add(diag('YOLO022', scalesT.keyRange, `scales has no entry '${scale}' (KeyError: '${scale}'); it has ${keys.map((k) => `'${k}'`).join(', ')}`), 'parse');
+        depth = width = null;
+      } else {
+        sink.add(diag('YOLO021', entry.key.range, scaleReason));
+        const vals = entry.value.items?.map((i) => i.value) ?? [];
+        if (entry.value.kind !== 'seq' || vals.length !== 3) {
+          sink.add(diag('YOLO022', entry.value.range, `scale '${scale}' must be [depth, width, max_channels]; got ${vals.length > 3 ? 'too many' : 'not enough'} values to unpack (expected 3, got ${vals.length})`), 'parse');
+          depth = width = null;
+        } else {
+          const [d, w, mc] = vals as [PyVal, PyVal, PyVal];
+          const bad = [d, w, mc].findIndex((x) => !isNumeric(x) || !Number.isFinite(num(x)) || num(x) < 0);
+          if (bad >= 0) {
+            const item = entry.value.items![bad]!;
+            sink.add(diag('YOLO022', item.range, `${['depth', 'width', 'max_channels'][bad]} must be a non-negative number, got ${pyRepr(item.value)}`), 'parse');
+            depth = width = null;
+          } else {
+            depth = num(d);
+            width = num(w);
+            maxChannels = num(mc);
+            if (width > 64) sink.add(diag('YOLO023', entry.value.items![1]!.range, `width ${width} multiplies every channel count beyond anything buildable`), 'build');
+          }
+        }
+      }
+    }
+  } else {
+    depth = numberKey('depth_multiple', v5 ? null : 1.0, 'depth multiple');
+    width = numberKey('width_multiple', v5 ? null : 1.0, 'width multiple');
+    if (width !== null && width > 64) {
+      keyProblem('width_multiple', 'YOLO023', `width_multiple ${width} multiplies every channel count beyond anything buildable`, 'build');
+      width = null;
+    }
+  }
+
+  // input channels
+  let ch = 3;
+  const chT = top('ch');
+  if (chT) {
+    if (isInt(chT.value.value) && chT.value.value > 0 && chT.value.value <= 4096) ch = chT.value.value;
+    else keyProblem('ch', 'YOLO004', `ch (input channels) must be a positive int, got ${pyRepr(chT.value.value)}`);
+  }
+  if (opts.ch) ch = opts.ch;
+
+  // activation
+  let actName: string | null = null;
+  const actT = top('activation');
+  if (actT && tree.honoursActivationKey) {
+    const v = actT.value.value;
+    const m = typeof v === 'string' ? /^\s*(?:torch\.)?nn\.([A-Za-z0-9]+)\(\s*\)\s*$/.exec(v) : null;
+    if (!m) keyProblem('activation', 'YOLO004', `activation must be an expression like 'nn.ReLU()', got ${pyRepr(v)}`);
+    else actName = m[1]!;
+  }
+  let chMul = 8;
+  const chMulT = top('channel_multiple');
+  if (chMulT && tree.honoursChannelMultiple) {
+    const v = chMulT.value.value;
+    if (isNumeric(v) && num(v) > 0) chMul = num(v);
+    else if (truthy(v)) keyProblem('channel_multiple', 'YOLO004', `channel_multiple must be a positive number, got ${pyRepr(v)}`);
+  }
+
+  // anchors, na, no (YOLOv5 dialect)
+  let na: number | null = null;
+  let no: number | null = null;
+  const anchorsVal: PyVal = top('anchors')?.value.value ?? null;
+  if (v5 && top('anchors')) {
+    if (isSeq(anchorsVal)) {
+      const first = seqItems(anchorsVal)[0];
+      if (first === undefined) keyProblem('anchors', 'YOLO004', 'anchors is empty (IndexError: list index out of range)');
+      else if (!isSeq(first)) keyProblem('anchors', 'YOLO004', `each anchors row must be a list of numbers, got ${pyRepr(first)}`);
+      else na = Math.floor(seqItems(first).length / 2);
+    } else if (isInt(anchorsVal)) na = anchorsVal;
+    else keyProblem('anchors', 'YOLO004', `anchors must be a list of rows or an int, got ${pyRepr(anchorsVal)}`);
+    if (na !== null && isNumeric(ncVal)) no = na * (num(ncVal) + 5);
+  }
+
+  // ---- layers -----------------------------------------------------------------------------------------
+  if (doc.layers.length > MAX_LAYERS) {
+    sink.add(diag('YOLO028', doc.sections.backbone?.keyRange ?? docRange, `${doc.layers.length} layers: YOLO Lens analyses models up to ${MAX_LAYERS} layers`), 'parse');
+    return empty();
+  }
+  for (const section of ['backbone', 'head'] as const) {
+    const t = top(section);
+    if (t && !doc.sections[section]) sink.add(diag('YOLO004', t.value.range, `${section} must be a list of layers`), 'parse');
+  }
+
+  const plans: LayerPlan[] = [];
+  // parse_model's bookkeeping list: after layer 0 it is emptied and holds each layer's c2 (scaled-yolov4 keeps
+  // the input at index 0)
+  const chList: (number | number[] | null)[] = [ch];
+  let chReset = false;
+  let lastC2: number | null = ch;
+  const sv4 = tree.id === 'scaled-yolov4';
+  for (const src of doc.layers) {
+    const plan = planLayer(src);
+    plans.push(plan);
+  }
+
+  function planLayer(src: LayerSrc): LayerPlan {
+    const i = src.index;
+    const plan: LayerPlan = {
+      index: i,
+      src,
+      from: src.from?.value ?? null,
+      fromIndices: null,
+      fromIsList: false,
+      nYaml: src.n?.value ?? null,
+      n: null,
+      copies: 1,
+      moduleName: null,
+      args: null,
+      bindings: [],
+      c1: null,
+      c2: null,
+      parsed: false,
+    };
+    const fail = (code: Code, range: Range, message: string, stage: 'parse' | 'build' = 'parse', extra: Parameters<typeof diag>[4] = {}) => {
+      sink.add(diag(code, range, message, undefined, { layer: i, ...extra }), stage);
+    };
+    const pushCh = (c2: number | number[] | null) => {
+      if (i === 0 && !sv4 && !chReset) {
+        chList.length = 0;
+        chReset = true;
+      }
+      chList.push(c2);
+    };
+    if (!src.from || !src.n || !src.module || !src.args) {
+      const raw = layerRaw(src);
+      const got = raw ? `got ${raw.kind === 'map' ? 'a mapping' : pyRepr(raw.value)}` : `got ${[src.from, src.n, src.module, src.args].filter(Boolean).length} of 4 elements`;
+      fail('YOLO005', src.range, `a layer is [from, number, module, args]; ${got}`);
+      pushCh(null);
+      return plan;
+    }
+    // ---- module lookup
+    const mv = src.module.value;
+    let entry: TreeEntry | undefined;
+    if (typeof mv !== 'string') {
+      fail('YOLO010', src.module.range, `the module must be a name, got ${pyRepr(mv)}`, 'build');
+    } else {
+      const r = lookupModule(tree, mv);
+      if ('entry' in r) entry = r.entry;
+      else fail(r.code, src.module.range, r.message, 'parse', { data: r.suggestion ? { suggestion: r.suggestion } : {} });
+      plan.moduleName = mv;
+    }
+    plan.entry = entry;
+    // ---- args: eval strings
+    const argsSrc = src.args;
+    if (argsSrc.kind !== 'seq') {
+      fail('YOLO005', argsSrc.range, `args must be a list, got ${pyRepr(argsSrc.value)}`);
+      pushCh(null);
+      return plan;
+    }
+    const yamlArgs = argsSrc.items ?? [];
+    const nRawForEval = src.n.value;
+    const names = new Map<string, PyVal>();
+    if (v5) {
+      names.set('nc', ncVal).set('anchors', anchorsVal).set('gd', depth === null ? null : new PyFloat(depth)).set('gw', width === null ? null : new PyFloat(width));
+      if (na !== null) names.set('na', na);
+      if (no !== null) names.set('no', no);
+      names.set('i', i).set('n', nRawForEval).set('f', src.from.value).set('ch', chList.map((c) => (typeof c === 'number' ? c : null)));
+    } else {
+      names.set('nc', ncVal).set('depth', depth === null ? null : new PyFloat(depth)).set('width', width === null ? null : new PyFloat(width));
+      names.set('max_channels', maxChannels === Infinity ? new PyFloat(Infinity) : maxChannels).set('kpt_shape', top('kpt_shape')?.value.value ?? null);
+      names.set('act', actT?.value.value ?? null).set('scales', scalesT ? '<mapping>' : null);
+      if (scale !== null) names.set('scale', scale);
+      names.set('i', i).set('n', nRawForEval).set('f', src.from.value).set('m', mv).set('args', yamlArgs.map((a) => a.value));
+    }
+    const env: EvalEnv = { names, mode: v5 ? 'eval' : 'literal' };
+    const evaluated: PyVal[] = [];
+    let evalFailed = false;
+    yamlArgs.forEach((a) => {
+      if (typeof a.value !== 'string') {
+        evaluated.push(a.value);
+        return;
+      }
+      const r = evalStringArg(a.value, env);
+      if (r.kind === 'value') evaluated.push(r.value);
+      else if (r.kind === 'unchanged' || sv4) evaluated.push(a.value);
+      else {
+        evaluated.push(a.value);
+        evalFailed = true;
+        fail('YOLO014', a.range, `parse_model ${v5 ? 'evals' : 'literal_evals'} this string and gets ${r.error}`);
+      }
+    });
+    if (evalFailed) {
+      pushCh(null);
+      return plan;
+    }
+    // ---- depth gain
+    const nv = src.n.value;
+    if (!isNumeric(nv)) {
+      const hint = typeof nv === 'string' && /^[-+]?\d+(\.\d*)?[eE][-+]?\d+$/.test(nv) ? ` ('${nv}' is a string in YAML 1.1)` : '';
+      fail('YOLO009', src.n.range, `number (repeats) must be a number, got ${pyRepr(nv)}${hint}: '>' is not supported between a ${typeof nv === 'string' ? 'str' : 'value'} and an int`);
+      pushCh(null);
+      return plan;
+    }
+    let n = num(nv);
+    if (Number.isNaN(n)) {
+      fail('YOLO023', src.n.range, 'number (repeats) is NaN');
+      pushCh(null);
+      return plan;
+    }
+    if (n > 1) {
+      if (depth === null) {
+        pushCh(null);
+        return plan;
+      }
+      n = Math.max(pyRound(n * depth), 1);
+    }
+    if (!Number.isFinite(n) || n > MAX_REPEATS) {
+      fail('YOLO023', src.n.range, `number ${pyRepr(nv)} gives ${n} repeats after the depth multiple: beyond anything buildable (YOLO Lens stops at ${MAX_REPEATS})`, 'build');
+      pushCh(null);
+      return plan;
+    }
+    if (!Number.isInteger(n) && n > 1) n = Math.trunc(n);
+    plan.n = n;
+    // ---- from
+    const fv = src.from.value;
+    const isList = isSeq(fv);
+    plan.fromIsList = isList;
+    const fromItems: { value: PyVal; range: Range }[] = isList ? (src.from.items ?? []).map((it) => ({ value: it.value, range: it.range })) : [{ value: fv, range: src.from.range }];
+    const chLen = chList.length;
+    const absolute: number[] = [];
+    let fromOk = true;
+    for (const it of fromItems) {
+      if (!isInt(it.value) && typeof it.value !== 'boolean') {
+        fail('YOLO006', it.range, `from must be an int${isList ? '' : ' or a list of ints'}, got ${pyRepr(it.value)}`);
+        fromOk = false;
+        continue;
+      }
+      const x = num(it.value);
+      // ch indexing, as parse_model does it (Python list indexing on the bookkeeping list)
+      const chIndex = sv4 ? (x === -1 ? -1 : x + (isList ? 1 : 0)) : x;
+      const len = i === 0 && !sv4 ? 1 : sv4 ? chLen : i;
+      if (chIndex >= len) {
+        fail('YOLO008', it.range, x >= i ? `from ${x} points at ${x === i ? 'this layer' : `layer ${x}, after this one`} (layer ${i}): IndexError: list index out of range` : `from ${x} is out of range at layer ${i}`);
+        fromOk = false;
+        continue;
+      }
+      if (chIndex < -len) {
+        fail('YOLO007', it.range, `from ${x} points before the first layer (layer ${i} can reach back to ${-len}): IndexError: list index out of range`);
+        fromOk = false;
+        continue;
+      }
+      if (i === 0 && x !== -1) {
+        fail('YOLO007', it.range, 'layer 0 can only take the input image (from: -1): the save list computes x % 0 (ZeroDivisionError)');
+        fromOk = false;
+        continue;
+      }
+      absolute.push(x === -1 ? i - 1 : x < 0 ? i + x : x);
+    }
+    if (!fromOk) {
+      pushCh(null);
+      return plan;
+    }
+    plan.fromIndices = absolute;
+    const chAt = (x: number): number | number[] | null => {
+      const idx = x < 0 ? chList.length + x : x;
+      return chList[idx] ?? null;
+    };
+    const chOf = (x: number, forList: boolean): number | null => {
+      const raw = sv4 ? chAt(x === -1 ? -1 : forList ? x + 1 : x) : chAt(x);
+      return typeof raw === 'number' ? raw : null;
+    };
+    if (!entry) {
+      pushCh(null);
+      return plan;
+    }
+    // ---- parse_model branch
+    const treat = entry.treat;
+    const def = entry.def;
+    let args: PyVal[] = [...evaluated];
+    let c2: number | number[] | null = lastC2;
+    const bindings: ArgBinding[] = [];
+    const bind = (yamlIndex: number, argIndex: number | undefined, passed: PyVal, note?: string) => {
+      const a = yamlArgs[yamlIndex]!;
+      bindings.push({
+        yamlIndex,
+        range: a.range,
+        yamlValue: a.value,
+        evaluated: evaluated[yamlIndex]!,
+        passed,
+        ...(argIndex !== undefined ? { argIndex } : {}),
+        ...(argIndex !== undefined && def.signature[argIndex] ? { param: def.signature[argIndex]!.name } : {}),
+        ...(note ? { note } : {}),
+      });
+    };
+    const single = (): number | null => {
+      if (isList) {
+        fail('YOLO006', src.from!.range, `${def.name} takes one input: from must be an int (TypeError: list indices must be integers or slices, not list)`);
+        return null;
+      }
+      return absolute[0]!;
+    };
+    const needList = (): boolean => {
+      if (!isList) {
+        fail('YOLO006', src.from!.range, `${def.name} takes a list of inputs: from must be a list (TypeError: 'int' object is not iterable)`);
+        return false;
+      }
+      return true;
+    };
+    const rawFrom = fromItems.map((it) => num(it.value));
+    let copies = n > 1 ? n : 1;
+    let nPrinted = n;
+    switch (treat) {
+      case 'channels':
+      case 'repeats': {
+        if (single() === null) break;
+        const c1 = chOf(rawFrom[0]!, false);
+        if (args.length === 0) {
+          fail('YOLO012', argsSrc.range, `${def.name} needs its output channels as the first arg (IndexError: list index out of range)`);
+          break;
+        }
+        let c2v: PyVal = args[0]!;
+        let note: string | undefined;
+        const exempt = v5 ? no !== null && pyEq(c2v, no) : pyEq(c2v, ncVal);
+        if (!exempt) {
+          if (!isNumeric(c2v)) {
+            fail('YOLO013', yamlArgs[0]!.range, `output channels must be a number, got ${pyRepr(c2v)}`);
+            break;
+          }
+          if (width === null) break;
+          const raw = num(c2v);
+          const capped = v5 ? raw : Math.min(raw, maxChannels);
+          const scaled = makeDivisible(capped * width, v5 ? chMul : 8);
+          note = `${pyRepr(c2v)}${!v5 && raw > maxChannels ? ` → max_channels ${maxChannels}` : ''} × ${width} → ${scaled}`;
+          c2v = scaled;
+        } else note = v5 ? `${pyRepr(c2v)} = no (na·(nc+5)): not width-scaled` : `${pyRepr(c2v)} = nc: not width-scaled`;
+        if (!v5 && def.name === 'C2fAttn') {
+          if (args.length < 3 || !isNumeric(args[1]!) || !isNumeric(args[2]!)) {
+            fail('YOLO012', argsSrc.range, 'C2fAttn needs [c2, ec, nh, ...]');
+            break;
+          }
+          const ec = makeDivisible(Math.min(num(args[1]!), Math.floor(maxChannels / 2)) * width!, 8);
+          const nhRaw = num(args[2]!);
+          const nh = nhRaw > 1 ? Math.trunc(Math.max(pyRound(Math.min(nhRaw, Math.floor(Math.floor(maxChannels / 2) / 32))) * width!, 1)) : args[2]!;
+          args[1] = ec;
+          args[2] = nh;
+        }
+        if (c1 === null) break;
+        plan.c1 = c1;
+        c2 = typeof c2v === 'number' ? c2v : num(c2v);
+        args = [c1, c2v, ...args.slice(1)];
+        bind(0, 1, c2v, note);
+        for (let k = 1; k < evaluated.length; k++) bind(k, treat === 'repeats' && k >= 1 ? k + 2 : k + 1, args[k + 1]!);
+        if (treat === 'repeats') {
+          args.splice(2, 0, n);
+          copies = 1;
+          if (sv4) nPrinted = 1;
+        }
+        if (!v5 && def.name === 'C3k2' && scale !== null && 'mlx'.includes(scale)) {
+          args[3] = true;
+        }
+        if (!v5 && def.name === 'C3k2' && scale === null) {
+          fail('YOLO022', src.module!.range, "C3k2 in a YAML without scales: parse_model reads `scale`, which only exists with scales (UnboundLocalError)");
+          break;
+        }
+        plan.parsed = true;
+        break;
+      }
+      case 'bn': {
+        if (single() === null) break;
+        const c1 = chOf(rawFrom[0]!, false);
+        if (c1 === null) break;
+        args = [c1];
+        // YOLOv5 trees fall through to nothing for c2 either: both keep the previous layer's c2 (stale)
+        c2 = lastC2;
+        plan.parsed = true;
+        break;
+      }
+      case 'concat': {
+        if (!needList()) break;
+        const chs = rawFrom.map((x) => (sv4 ? chAt(x === -1 ? -1 : x + 1) : chAt(x)));
+        if (chs.some((c) => typeof c !== 'number')) break;
+        c2 = (chs as number[]).reduce((a, b) => a + b, 0);
+        evaluated.forEach((v, k) => bind(k, k, v));
+        plan.parsed = true;
+        break;
+      }
+      case 'head': {
+        if (!needList()) break;
+        const chs = rawFrom.map((x) => (sv4 ? chAt(x + 1) : chAt(x)));
+        if (chs.some((c) => typeof c !== 'number')) break;
+        args.push(chs as number[]);
+        evaluated.forEach((v, k) => bind(k, k, args[k]!));
+        if (v5) {
+          if (args.length > 1 && isInt(args[1]!)) {
+            const per = args[1] as number;
+            const row = Array.from({ length: per * 2 }, (_, k) => k);
+            args[1] = Array.from({ length: rawFrom.length }, () => row);
+          }
+          if (def.name === 'Segment') {
+            if (args.length < 5 || !isNumeric(args[3]!)) {
+              fail('YOLO012', argsSrc.range, 'Segment needs [nc, anchors, nm, npr]');
+              break;
+            }
+            if (width === null) break;
+            args[3] = makeDivisible(num(args[3]!) * width, chMul);
+          }
+        } else if (def.name === 'Segment') {
+          if (args.length < 4 || !isNumeric(args[2]!)) {
+            fail('YOLO012', argsSrc.range, 'Segment needs [nc, nm, npr] (IndexError: list index out of range)');
+            break;
+          }
+          args[2] = makeDivisible(Math.min(num(args[2]!), maxChannels) * width!, 8);
+        }
+        // c2 is not assigned: the next layer's bookkeeping sees the previous layer's c2
+        plan.parsed = true;
+        break;
+      }
+      case 'rtdetr': {
+        if (!needList()) break;
+        const chs = rawFrom.map((x) => chAt(x));
+        if (chs.some((c) => typeof c !== 'number')) break;
+        args.splice(1, 0, chs as number[]);
+        evaluated.forEach((v, k) => bind(k, k === 0 ? 0 : k + 1, v));
+        plan.parsed = true;
+        break;
+      }
+      case 'aifi': {
+        if (single() === null) break;
+        const c1 = chOf(rawFrom[0]!, false);
+        if (c1 === null) break;
+        args = [c1, ...args];
+        evaluated.forEach((v, k) => bind(k, k + 1, v));
+        plan.c1 = c1;
+        plan.parsed = true;
+        break;
+      }
+      case 'hgstem':
+      case 'hgblock': {
+        if (single() === null) break;
+        const c1 = chOf(rawFrom[0]!, false);
+        if (c1 === null || args.length < 2 || !isNumeric(args[1]!)) {
+          if (args.length < 2) fail('YOLO012', argsSrc.range, `${def.name} needs [cm, c2, ...]`);
+          break;
+        }
+        c2 = num(args[1]!);
+        args = [c1, args[0]!, args[1]!, ...args.slice(2)];
+        if (treat === 'hgblock') {
+          args.splice(4, 0, n);
+          copies = 1;
+        }
+        evaluated.forEach((v, k) => bind(k, treat === 'hgblock' && k >= 3 ? k + 2 : k + 1, v));
+        plan.c1 = c1;
+        plan.parsed = true;
+        break;
+      }
+      case 'resnet': {
+        if (single() === null) break;
+        if (args.length < 4 || !isNumeric(args[1]!)) {
+          fail('YOLO012', argsSrc.range, 'ResNetLayer needs [c1, c2, s, is_first, ...] (parse_model reads args[1] and args[3])');
+          break;
+        }
+        c2 = truthy(args[3]!) ? num(args[1]!) : num(args[1]!) * 4;
+        evaluated.forEach((v, k) => bind(k, k, v));
+        plan.parsed = true;
+        break;
+      }
+      case 'cblinear': {
+        if (single() === null) break;
+        const c1 = chOf(rawFrom[0]!, false);
+        if (c1 === null || args.length === 0) break;
+        const c2s = args[0]!;
+        if (!isSeq(c2s)) {
+          fail('YOLO013', yamlArgs[0]!.range, 'CBLinear takes a list of output channels as its first arg');
+          break;
+        }
+        c2 = seqItems(c2s).map(num);
+        args = [c1, c2s, ...args.slice(1)];
+        evaluated.forEach((v, k) => bind(k, k + 1, v));
+        plan.parsed = true;
+        break;
+      }
+      case 'cbfuse': {
+        if (!needList()) break;
+        c2 = chAt(rawFrom[rawFrom.length - 1]!) as number;
+        evaluated.forEach((v, k) => bind(k, k, v));
+        plan.parsed = true;
+        break;
+      }
+      case 'contract':
+      case 'expand': {
+        if (single() === null) break;
+        const c1 = chOf(rawFrom[0]!, false);
+        const g = args[0];
+        if (c1 === null || g === undefined || !isNumeric(g)) {
+          if (g === undefined) fail('YOLO012', argsSrc.range, `${def.name} needs [gain]`);
+          break;
+        }
+        c2 = treat === 'contract' ? c1 * num(g) ** 2 : Math.floor(c1 / num(g) ** 2);
+        evaluated.forEach((v, k) => bind(k, k, v));
+        plan.parsed = true;
+        break;
+      }
+      case 'hardblock': {
+        if (single() === null) break;
+        const c1 = chOf(rawFrom[0]!, false);
+        if (c1 === null) break;
+        args = [c1, ...args];
+        evaluated.forEach((v, k) => bind(k, k + 1, v));
+        c2 = null; // from the built module, below
+        plan.parsed = true;
+        break;
+      }
+      case 'plain': {
+        if (single() === null) break;
+        c2 = chOf(rawFrom[0]!, false);
+        evaluated.forEach((v, k) => bind(k, k, v));
+        plan.parsed = true;
+        break;
+      }
+    }
+    plan.bindings = bindings;
+    plan.n = nPrinted;
+    plan.copies = copies;
+    if (!plan.parsed) {
+      pushCh(null);
+      return plan;
+    }
+    plan.args = args;
+    plan.c2 = typeof c2 === 'number' ? c2 : null;
+    pushCh(c2);
+    if (typeof c2 === 'number') lastC2 = c2;
+    return plan;
+  }
+
+  // ---- build and run -------------------------------------------------------------------------------------
+  const unfused = envFor(tree, actName, false);
+  const worldModel = !!opts.fileName && /-world/.test((opts.fileName.split(/[\\/]/).pop() ?? '').replace(/\.[^.]*$/, ''));
+  const txtFeats: Shape = [1, isInt(ncVal) ? ncVal : 80, 512];
+  const built: (BuildResult | null)[] = plans.map((p) => {
+    if (!p.parsed || !p.entry || !p.args) return null;
+    return buildLayer(tree, unfused.key, unfused.builder, p);
+  });
+  plans.forEach((p, k) => {
+    const b = built[k];
+    if (b?.error) {
+      const e = b.error;
+      const at = e.param ? p.bindings.find((x) => x.param === e.param)?.range : undefined;
+      sink.add(diag(e.message.startsWith('Trying to create tensor with negative') || /channels/.test(e.message) ? 'YOLO029' : 'YOLO029', at ?? rangeOrModule(p), `${p.moduleName}: ${e.message}`, undefined, { layer: p.index }), 'build');
+    }
+  });
+
+  interface PassResult {
+    outs: (Out<Shape> | undefined)[];
+    values: (Shape | Shape[] | undefined)[];
+    inputs: (Shape | Shape[] | undefined)[];
+    ops: ({ thop: number; ultralyticsThop: number } | undefined)[];
+    errors: { layer: number; error: ShapeError }[];
+  }
+
+  const runPass = (input: Shape, buildResults: (BuildResult | null)[], buildKey: string, stopAtError: boolean): PassResult => {
+    const res: PassResult = { outs: [], values: [], inputs: [], ops: [], errors: [] };
+    let guide: Shape = txtFeats;
+    const origGuide = txtFeats;
+    for (let k = 0; k < plans.length; k++) {
+      const p = plans[k]!;
+      const b = buildResults[k];
+      if (!b || !b.mod || !p.fromIndices) continue;
+      let inp: Shape | Shape[] | undefined;
+      const val = (j: number): Shape | Shape[] | undefined => (j < 0 ? input : res.values[j]);
+      if (p.fromIsList) {
+        const xs = p.fromIndices.map(val);
+        if (xs.some((x) => x === undefined || !isShape(x))) continue;
+        inp = xs as Shape[];
+      } else {
+        inp = val(p.fromIndices[0]!);
+        if (inp === undefined) continue;
+      }
+      res.inputs[k] = inp;
+      const role = worldModel ? p.entry!.def.guide : undefined;
+      const r = runLayer(`${buildKey}|${p.moduleName}|${p.copies}|${p.args!.map(pyKey).join(',')}`, b.mod, inp, role === 'consumer' || role === 'producer' ? guide : role === 'consumer-original' ? origGuide : undefined);
+      if (r instanceof ShapeError) {
+        res.errors.push({ layer: k, error: r });
+        if (stopAtError) break;
+        continue;
+      }
+      res.outs[k] = r.out;
+      res.ops[k] = r.ops;
+      if (role === 'producer') {
+        if (isShape(r.out)) guide = r.out;
+        res.values[k] = inp;
+      } else {
+        const o = r.out;
+        res.values[k] = isShape(o) ? o : (flattenOut(o) as Shape[]);
+      }
+    }
+    return res;
+  };
+
+  const input: Shape = [1, ch, imgsz, imgsz];
+  const main = runPass(input, built, unfused.key, false);
+  for (const { layer, error } of main.errors) reportForward(plans[layer]!, error, main.inputs[layer], 'forward');
+
+  function reportForward(p: LayerPlan, e: ShapeError, inp: Shape | Shape[] | undefined, stage: 'build' | 'forward', context = '') {
+    const related: RelatedInfo[] = [];
+    let code: Code = 'YOLO017';
+    let range = rangeOrModule(p);
+    let message = `${p.moduleName}: ${e.message}`;
+    if (e instanceof ConcatError && p.fromIndices && Array.isArray(inp) && !isShape(inp)) {
+      code = 'YOLO016';
+      const a = p.fromIndices[e.first]!;
+      const b = p.fromIndices[e.other]!;
+      const sa = (inp as Shape[])[e.first];
+      const sb = (inp as Shape[])[e.other];
+      const name = (j: number) => (j < 0 ? 'the input image' : `layer ${j} (${plans[j]?.moduleName ?? '?'})`);
+      message = `Concat inputs differ in size: ${name(a)} gives ${fmtShape(sa)} but ${name(b)} gives ${fmtShape(sb)}${context}`;
+      const items = p.src.from?.items;
+      if (items?.[e.other]) range = items[e.other]!.range;
+      for (const [j, s] of [
+        [a, sa],
+        [b, sb],
+      ] as const)
+        if (j >= 0 && plans[j]) related.push({ range: plans[j]!.src.range, message: `layer ${j} outputs ${fmtShape(s)}` });
+    } else if (/channels, but got|to have \d+ channels|running_mean should contain|mat1 and mat2/.test(e.message)) {
+      code = 'YOLO015';
+      if (p.src.from) range = p.src.from.range;
+      message = `${p.moduleName} at layer ${p.index} was built for ${p.c1 ?? '?'} input channels but receives ${describeInput(inp)}: ${e.message}${context}`;
+    } else if (p.entry?.def.detectFamily && /list index out of range|anchor/.test(e.message)) {
+      code = 'YOLO018';
+      message = `${p.moduleName}: ${e.message}${context}`;
+    } else message += context;
+    sink.add(diag(code, range, message, undefined, { layer: p.index, related }), stage);
+  }
+
+  function describeInput(inp: Shape | Shape[] | undefined): string {
+    if (!inp) return '?';
+    if (isShape(inp)) return `${inp[1]} (${fmtShape(inp)} from ${'the previous layer'})`;
+    return (inp as Shape[]).map(fmtShape).join(', ');
+  }
+
+  // ---- the stride probe the upstream DetectionModel runs when it is built
+  const last = plans[plans.length - 1];
+  const detectHead = !!last?.entry?.def.detectFamily && last.copies === 1;
+  let strides: number[] | null = null;
+  if (detectHead && main.errors.length === 0 && !sink.failure) {
+    const probe = runPass([1, ch, 256, 256], built, unfused.key, true);
+    if (probe.errors.length) {
+      const { layer, error } = probe.errors[0]!;
+      reportForward(plans[layer]!, error, probe.inputs[layer], 'build', ' (at the 256×256 stride probe the framework runs when it builds the model)');
+    } else {
+      const headIn = probe.inputs[plans.length - 1];
+      if (headIn && !isShape(headIn)) strides = (headIn as Shape[]).map((s) => 256 / s[2]!);
+    }
+  } else if (detectHead && last) {
+    const headIn = main.inputs[plans.length - 1];
+    if (headIn && !isShape(headIn)) strides = (headIn as Shape[]).map((s) => imgsz / s[2]!);
+  }
+  const maxStride = strides && strides.length ? Math.max(...strides) : 32;
+  if (strides && imgsz % Math.max(32, Math.trunc(maxStride)) !== 0)
+    sink.add(diag('YOLO020', docRange, `image size ${imgsz} is not a multiple of the model's largest stride ${Math.trunc(maxStride)}: training would round it to ${Math.ceil(imgsz / maxStride) * maxStride}`));
+
+  // ---- extra checks on what parsed
+  for (const p of plans) {
+    if (!p.args || !p.entry) continue;
+    const name = p.entry.def.name;
+    if ((name === 'GSConv' || name === 'GSConvns' || name === 'GSConvE') && p.entry.treat === 'channels') {
+      const c2 = p.args[1];
+      if (isInt(c2 ?? null) && (c2 as number) % 2 === 1) {
+        const at = p.bindings.find((x) => x.param === 'c2')?.range ?? rangeOrModule(p);
+        sink.add(diag('YOLO019', at, `${name} splits c2 = ${c2} into two halves of ${Math.floor((c2 as number) / 2)}: it outputs ${(c2 as number) - 1} channels, not ${c2}; the next layer will be built for the wrong count`, undefined, { layer: p.index }));
+      }
+    }
+  }
+
+  // ---- layers out
+  const layers: ResolvedLayer[] = plans.map((p, k) => {
+    const b = built[k];
+    const out = main.outs[k];
+    const ok = out !== undefined;
+    const flat = ok ? flattenOut(out) : null;
+    const single = ok && isShape(out) ? out : null;
+    const ops = main.ops[k];
+    const inp = main.inputs[k];
+    const failed = !!b?.error || main.errors.some((e) => e.layer === k) || (!p.parsed && sink.list.some((d) => d.layer === k && d.severity === 'error'));
+    return {
+      index: p.index,
+      src: p.src,
+      section: p.src.section,
+      from: p.from,
+      fromIndices: p.fromIndices,
+      fromIsList: p.fromIsList,
+      nYaml: p.nYaml,
+      n: p.n,
+      copies: p.copies,
+      moduleName: p.moduleName,
+      ...(p.entry ? { entry: p.entry } : {}),
+      args: p.args,
+      bindings: p.bindings,
+      c1: p.c1,
+      c2: p.c2,
+      outShape: single,
+      outShapes: ok && !single ? flat : null,
+      params: b && b.mod ? b.params : null,
+      gradients: b && b.mod ? b.params - b.frozen : null,
+      flops: ops ? { thop: 2 * ops.thop, ultralyticsThop: 2 * ops.ultralyticsThop } : null,
+      paramsFused: null,
+      flopsFused: null,
+      status: ok ? 'ok' : failed ? 'error' : 'unknown',
+      mod: b?.mod ?? null,
+      inShapes: inp === undefined ? null : isShape(inp) ? [inp] : (inp as Shape[]),
+    };
+  });
+
+  const hasError = sink.list.some((d) => d.severity === 'error');
+  let totals: ModelTotals | null = null;
+  if (!hasError && layers.length > 0 && layers.every((l) => l.status === 'ok')) {
+    totals = computeTotals();
+  }
+
+  function computeTotals(): ModelTotals {
+    const params = layers.reduce((a, l) => a + (l.params ?? 0), 0);
+    const gradients = layers.reduce((a, l) => a + (l.gradients ?? 0), 0);
+    const flops: Flops = {
+      thop: layers.reduce((a, l) => a + (l.flops?.thop ?? 0), 0),
+      ultralyticsThop: layers.reduce((a, l) => a + (l.flops?.ultralyticsThop ?? 0), 0),
+    };
+    // fused
+    let paramsFused = params;
+    let flopsFused: Flops = flops;
+    let fusedBuilt: (BuildResult | null)[] | null = null;
+    const fusedEnv = envFor(tree, actName, true);
+    if (!opts.skipFused) {
+      fusedBuilt = plans.map((p) => (p.parsed && p.entry && p.args ? buildLayer(tree, fusedEnv.key, fusedEnv.builder, p) : null));
+      if (fusedBuilt.every((b) => b && b.mod)) {
+        paramsFused = fusedBuilt.reduce((a, b) => a + b!.params, 0);
+        const fp = runPass(input, fusedBuilt, fusedEnv.key, true);
+        if (!fp.errors.length) {
+          flopsFused = {
+            thop: 2 * fp.ops.reduce((a, o) => a + (o?.thop ?? 0), 0),
+            ultralyticsThop: 2 * fp.ops.reduce((a, o) => a + (o?.ultralyticsThop ?? 0), 0),
+          };
+          (layers as { paramsFused: number | null; flopsFused: Flops | null }[]).forEach((l, k) => {
+            l.paramsFused = fusedBuilt![k]!.params;
+            const o = fp.ops[k];
+            l.flopsFused = o ? { thop: 2 * o.thop, ultralyticsThop: 2 * o.ultralyticsThop } : null;
+          });
+        }
+      }
+    }
+    const printed = (bs: (BuildResult | null)[] | null, key: string, conv: 'thop' | 'ultralyticsThop'): GflopsFigure => {
+      if (!bs || !bs.every((b) => b && b.mod)) return { printed: null, exact: null };
+      const g = printedGflops(tree, bs as BuildResult[], key, conv);
+      return { printed: g === null ? null : Math.round(g * 10) / 10, exact: g };
+    };
+    const gflops = printed(built, unfused.key, 'thop');
+    const gflopsU = printed(built, unfused.key, 'ultralyticsThop');
+    const gflopsF = opts.skipFused ? { printed: null, exact: null } : printed(fusedBuilt, fusedEnv.key, 'thop');
+    const gflopsFU = opts.skipFused ? { printed: null, exact: null } : printed(fusedBuilt, fusedEnv.key, 'ultralyticsThop');
+    const mods = built.map((b) => b!.mod!);
+    const stem = (opts.fileName?.split(/[\\/]/).pop() ?? '').replace(/\.[^.]*$/, '');
+    const summaryLayers = summaryLayerCount(tree, mods);
+    const summary = summaryLine(tree, { stem, scale, layers: summaryLayers, params, gradients, gflops: gflops.exact, fused: false });
+    const summaryFused = fusedBuilt && fusedBuilt.every((b) => b && b.mod)
+      ? summaryLine(tree, {
+          stem,
+          scale,
+          layers: summaryLayerCount(tree, fusedBuilt.map((b) => b!.mod!)),
+          params: paramsFused,
+          gradients: paramsFused - (gradients === params ? 0 : params - gradients),
+          gflops: gflopsF.exact,
+          fused: true,
+        })
+      : null;
+    return {
+      params,
+      gradients,
+      paramsFused,
+      flops,
+      flopsFused,
+      gflops,
+      gflopsUltralyticsThop: gflopsU,
+      gflopsFused: gflopsF,
+      gflopsFusedUltralyticsThop: gflopsFU,
+      summary,
+      summaryFused,
+      summaryLayers,
+    };
+  }
+
+  /** The GFLOPs figure the framework prints: thop at a stride-sized input, scaled to 640 (see quirks F1/19). */
+  function printedGflops(t: Tree, bs: BuildResult[], key: string, conv: 'thop' | 'ultralyticsThop'): number | null {
+    const mods = bs.map((b) => b.mod!);
+    const run = (size: number, chIn: number): number | null => {
+      const r = runPass([1, chIn, size, size], bs, key, true);
+      if (r.errors.length) return null;
+      let total = 0;
+      for (const o of r.ops) total += o ? o[conv] : 0;
+      return total;
+    };
+    if (t.summary === 'scaled-yolov4') {
+      const ops = run(64, 3);
+      return ops === null ? null : (ops / 1e9) * 2 * 100;
+    }
+    const s = Math.max(Math.trunc(maxStride), 32);
+    const chIn = t.summary === 'yolov5-fork' ? ch : firstParamDim1(mods);
+    if (chIn === null) return null;
+    const ops = run(s, chIn);
+    if (ops !== null) return (((((ops / 1e9) * 2) * 640) / s) * 640) / s;
+    if (t.summary === 'yolov5-fork') return null;
+    const full = run(640, chIn);
+    return full === null ? null : (full / 1e9) * 2;
+  }
+
+  const diagnostics = sink.list;
+  return {
+    doc,
+    tree,
+    dialect: tree.dialect,
+    treeReason,
+    nc: ncVal,
+    depthMultiple: depth,
+    widthMultiple: width,
+    maxChannels,
+    scale,
+    scaleReason,
+    imgsz,
+    ch,
+    layers,
+    diagnostics,
+    strides,
+    maxStride,
+    totals,
+    ok: !diagnostics.some((d) => d.severity === 'error'),
+    failure: sink.failure,
+    ...(opts.fileName ? { fileName: opts.fileName } : {}),
+  };
+}
+
+function firstKeyRange(doc: ModelDoc): Range {
+  const first = [...doc.top.values()][0];
+  return first ? first.keyRange : { start: 0, end: 0 };
+}
+
+/** `p.shape[1]` of the model's first parameter (ultralytics get_flops); null when it has no dim 1. */
+function firstParamDim1(mods: readonly Mod[]): number | null {
+  for (const m of mods) {
+    const d = firstParam(m);
+    if (d !== undefined) return d;
+  }
+  return null;
+}
+
+function firstParam(m: Mod): number | null | undefined {
+  if (m.leaf) {
+    const l = m.leaf;
+    switch (l.op) {
+      case 'conv2d':
+        return Math.trunc(l.cin / l.g);
+      case 'convTranspose2d':
+        return Math.trunc(l.cout / l.g);
+      case 'linear':
+        return l.cin;
+      case 'embedding':
+        return l.dim;
+      case 'mha':
+        return l.embed;
+      case 'batchNorm2d':
+      case 'layerNorm':
+      case 'groupNorm':
+        return l.affine ? null : undefined;
+      case 'act':
+        return l.fn === 'PReLU' ? null : undefined;
+      default:
+        return undefined;
+    }
+  }
+  if (m.ownParams > 0) return (m.attrs?.firstParamDim1 as number | null | undefined) ?? null;
+  for (const [, c] of m.children) {
+    const d = firstParam(c);
+    if (d !== undefined) return d;
+  }
+  return undefined;
+}
+
+type Lookup = { entry: TreeEntry } | { code: Code; message: string; suggestion?: string };
+
+/** How the tree's parse_model turns the module string into a class. */
+export function lookupModule(tree: Tree, name: string): Lookup {
+  let nnName: string | null = null;
+  if (tree.dialect === 'ultralytics') {
+    // `getattr(torch.nn, m[3:]) if "nn." in m else globals()[m]`
+    if (name.includes('nn.')) nnName = name.slice(3);
+  } else {
+    const m = /^(?:torch\.)?nn\.(.+)$/.exec(name);
+    if (m) nnName = m[1]!;
+  }
+  if (nnName !== null) {
+    const e = tree.nn.get(nnName);
+    if (e) return { entry: e };
+    const s = didYouMean(nnName, [...tree.nn.keys()]);
+    return {
+      code: 'YOLO010',
+      message: `module 'torch.nn' has no attribute '${nnName}' that YOLO Lens knows${s ? ` — did you mean 'nn.${s}'?` : ''}`,
+      ...(s ? { suggestion: `nn.${s}` } : {}),
+    };
+  }
+  const e = tree.modules.get(name);
+  if (e) return { entry: e };
+  for (const other of Object.values(TREES)) {
+    if (other && other !== tree && other.modules.has(name))
+      return { code: 'YOLO011', message: `${name} is a ${other.label} module; ${tree.label} cannot build it (${tree.dialect === 'ultralytics' ? `KeyError: '${name}'` : `NameError: name '${name}' is not defined`})` };
+  }
+  const s = didYouMean(name, [...tree.modules.keys(), ...[...tree.nn.keys()].map((k) => `nn.${k}`)]);
+  return {
+    code: 'YOLO010',
+    message: `unknown module '${name}' (${tree.dialect === 'ultralytics' ? `KeyError: '${name}'` : `NameError: name '${name}' is not defined`})${s ? ` — did you mean '${s}'?` : ''}`,
+    ...(s ? { suggestion: s } : {}),
+  };
+}
+
+export { PyObj, PyTuple, type SrcVal };

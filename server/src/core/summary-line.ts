@@ -1,0 +1,109 @@
+/**
+ * The summary line each framework prints when it builds a model, reproduced from the module trees:
+ * the layer count is a count of modules (which modules, depends on the tree), the rest totals.
+ */
+import type { Tree } from './catalog/tree.ts';
+import { forEachModule, type Mod } from './nn/module.ts';
+import { formatFixed, withCommas } from './py.ts';
+
+/** The "layers" figure of the summary line. */
+export function summaryLayerCount(tree: Tree, layers: readonly Mod[]): number {
+  const sharedSeen = new Set<Mod>();
+  let all = 0;
+  let leaves = 0;
+  let tensors = 0;
+  for (const m of layers)
+    forEachModule(
+      m,
+      (x, isLeaf) => {
+        if (x.shared) {
+          if (sharedSeen.has(x)) return;
+          sharedSeen.add(x);
+        }
+        all++;
+        if (isLeaf) leaves++;
+        tensors += paramTensors(x);
+      },
+      new Set(),
+    );
+  switch (tree.summary) {
+    case 'ultralytics':
+    case 'yolov5-fork':
+      // len(list(model.modules())): the model itself and its nn.Sequential, then every distinct module
+      return all + 2;
+    case 'ultralytics-leaves':
+      return leaves;
+    case 'scaled-yolov4':
+      return tensors;
+  }
+}
+
+/** number of parameter tensors a module registers directly */
+function paramTensors(m: Mod): number {
+  const l = m.leaf;
+  if (!l) return (m.attrs?.paramTensors as number | undefined) ?? (m.ownParams > 0 ? 1 : 0);
+  switch (l.op) {
+    case 'conv2d':
+    case 'convTranspose2d':
+    case 'linear':
+      return l.bias ? 2 : 1;
+    case 'batchNorm2d':
+    case 'layerNorm':
+    case 'groupNorm':
+      return l.affine ? 2 : 0;
+    case 'embedding':
+      return 1;
+    case 'mha':
+      return l.bias ? 4 : 2;
+    case 'act':
+      return l.fn === 'PReLU' ? 1 : 0;
+    default:
+      return 0;
+  }
+}
+
+/** Python's `%g` */
+export function formatG(x: number): string {
+  if (x === 0) return '0';
+  const exp = Math.floor(Math.log10(Math.abs(x)));
+  if (exp < -4 || exp >= 6) {
+    const [mant, e] = x.toExponential(5).split('e') as [string, string];
+    const m = mant.replace(/\.?0+$/, '');
+    const en = Number(e);
+    return `${m}e${en < 0 ? '-' : '+'}${String(Math.abs(en)).padStart(2, '0')}`;
+  }
+  return String(Number(x.toPrecision(6)));
+}
+
+export interface SummaryFigures {
+  readonly stem: string;
+  readonly scale: string | null;
+  readonly layers: number;
+  readonly params: number;
+  readonly gradients: number;
+  readonly gflops: number | null;
+  readonly fused: boolean;
+}
+
+export function summaryLine(tree: Tree, f: SummaryFigures): string {
+  switch (tree.summary) {
+    case 'ultralytics':
+    case 'ultralytics-leaves': {
+      // Path(yaml_file).stem.replace("yolo", "YOLO"); ultralytics loads `yolov8n.yaml`-style names for a scale
+      let stem = f.stem;
+      if (tree.summary === 'ultralytics' && f.scale && stem && !new RegExp(`yolo[v]?\\d+${f.scale}`).test(stem)) stem = stem.replace(/^(yolo[v]?\d+)/, `$1${f.scale}`);
+      const name = stem.replace(/yolo/g, 'YOLO') || 'Model';
+      const fs = f.gflops ? `, ${formatFixed(f.gflops, 1)} GFLOPs` : '';
+      const fused = f.fused && tree.summary === 'ultralytics' ? ' (fused)' : '';
+      return `${name} summary${fused}: ${withCommas(f.layers)} layers, ${withCommas(f.params)} parameters, ${withCommas(f.gradients)} gradients${fs}`;
+    }
+    case 'yolov5-fork': {
+      const fs = f.gflops !== null ? `, ${formatFixed(f.gflops, 1)} GFLOPs` : '';
+      return `Model Summary: ${f.layers} layers, ${f.params} parameters, ${f.gradients} gradients${fs}`;
+    }
+    case 'scaled-yolov4': {
+      const fs = f.gflops !== null ? `, ${formatFixed(f.gflops, 1)} GFLOPS` : '';
+      return `Model Summary: ${formatG(f.layers)} layers, ${formatG(f.params)} parameters, ${formatG(f.gradients)} gradients${fs}`;
+    }
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * The custom requests between the language server and its clients (the VS Code extension, the graph panel
+ * through the extension, the CLI's tests), typed once. Ranges are LSP ranges (0-based line/character, UTF-16).
+ * This file has no runtime dependencies so the client and the webview can import it.
+ */
+
+export interface LspPosition {
+  line: number;
+  character: number;
+}
+export interface LspRange {
+  start: LspPosition;
+  end: LspPosition;
+}
+
+/** Options every model request accepts; absent fields fall back to the server settings / the file. */
+export interface ModelRequestParams {
+  uri: string;
+  /** image size for shapes and per-layer FLOPs */
+  imgsz?: number;
+  /** ultralytics `scales:` key */
+  scale?: string;
+}
+
+export type Category = 'conv' | 'csp' | 'slimneck' | 'attention' | 'transformer' | 'pooling' | 'upsample' | 'concat' | 'head' | 'norm' | 'activation' | 'misc';
+
+export interface FlopsPair {
+  /** FLOPs (2 × MACs) counted as ultralytics-thop does (what a current install prints) */
+  ultralyticsThop: number;
+  /** FLOPs counted as Lyken17 thop 0.1.1 (what the frameworks printed when these models were published) */
+  thop: number;
+}
+
+export interface NodeDiagnostic {
+  code: string;
+  severity: 'error' | 'warning' | 'information' | 'hint';
+  message: string;
+}
+
+export interface GraphNode {
+  /** layer index (the number `from` refers to) */
+  index: number;
+  section: 'backbone' | 'head';
+  /** module name as written (`nn.Upsample`, `VoVGSCSP`) */
+  module: string;
+  category: Category;
+  /** constructor args after parse_model, as Python prints them (`[64, 128, 3, 2]`) */
+  args: string;
+  /** `from` as written (`-1`, `[-1, 6]`) */
+  from: string;
+  /** absolute input indices (-1 is the image) */
+  inputs: number[];
+  /** repeats after the depth multiple */
+  n: number | null;
+  outShape: number[] | null;
+  /** every output of a multi-output head */
+  outShapes: number[][] | null;
+  params: number | null;
+  flops: FlopsPair | null;
+  /** where the layer is in the YAML */
+  range: LspRange;
+  status: 'ok' | 'error' | 'unknown';
+  diagnostics: NodeDiagnostic[];
+}
+
+export interface GraphEdge {
+  /** producing layer index, -1 for the input image */
+  from: number;
+  to: number;
+  /** position in the consumer's input list */
+  slot: number;
+  /** tensor shape on the edge (the producer's output) */
+  shape: number[] | null;
+}
+
+export interface ModelTotalsView {
+  params: number | null;
+  paramsFused: number | null;
+  /** GFLOPs as the framework prints them at 640, both conventions, unfused and fused */
+  gflops: FlopsPairNullable;
+  gflopsFused: FlopsPairNullable;
+  /** sum of per-layer FLOPs at the requested image size */
+  flopsAtImgsz: FlopsPair | null;
+  summary: string | null;
+}
+
+export interface FlopsPairNullable {
+  ultralyticsThop: number | null;
+  thop: number | null;
+}
+
+export interface GraphResult {
+  uri: string;
+  version: number | null;
+  /** the upstream code base that builds this YAML (`ultralytics`, `yolov5`, `yolov5-gsconv`, `scaled-yolov4`) */
+  tree: string;
+  treeLabel: string;
+  dialect: 'yolov5' | 'ultralytics';
+  scale: string | null;
+  imgsz: number;
+  inputShape: number[];
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+  totals: ModelTotalsView;
+  ok: boolean;
+}
+
+export const GraphRequestType = 'yolo/graph';
+
+/** One submodule of a layer (the graph's "expand"). */
+export interface SubmoduleNode {
+  /** attribute path inside the layer, e.g. `cv1.conv` */
+  path: string;
+  /** torch class name */
+  type: string;
+  params: number;
+  outShape: number[] | null;
+  flops: FlopsPair | null;
+  children: SubmoduleNode[];
+}
+
+export interface SubmodulesParams extends ModelRequestParams {
+  index: number;
+}
+export const SubmodulesRequestType = 'yolo/submodules';
+
+export interface SummaryResult {
+  uri: string;
+  /** the parse_model-style table as the CLI prints it */
+  table: string;
+  /** the reference-record JSON (`../shared/reference/SCHEMA.md` format) */
+  record: unknown;
+}
+export const SummaryRequestType = 'yolo/summary';
+
+export type ProfileBackend = 'auto' | 'tfjs-node' | 'wasm' | 'cpu' | 'onnxruntime-node';
+
+export interface ProfileParams extends ModelRequestParams {
+  batch?: number;
+  runs?: number;
+  warmup?: number;
+  backend?: ProfileBackend;
+  /** LSP work-done token for progress reports */
+  workDoneToken?: string | number;
+}
+
+export interface ProfileLayer {
+  index: number;
+  module: string;
+  /** median over the runs, milliseconds */
+  ms: number;
+  outShape: number[] | null;
+  /** the static resolver's shape for the same layer; a mismatch is an internal error */
+  staticShape: number[] | null;
+  shapeMatches: boolean;
+}
+
+export interface ProfileResult {
+  uri: string;
+  backend: string;
+  imgsz: number;
+  batch: number;
+  runs: number;
+  layers: ProfileLayer[];
+  totalMs: number;
+  /** images per second at this batch size */
+  throughput: number;
+  peakMemoryMB: number | null;
+  /** e.g. the estimate that refused a run, or an internal shape mismatch */
+  error: string | null;
+  warnings: string[];
+}
+export const ProfileRequestType = 'yolo/profile';
+
+/** Notification from the server when a model's resolution changed (the panel refreshes). */
+export interface ModelChangedParams {
+  uri: string;
+  version: number;
+}
+export const ModelChangedNotificationType = 'yolo/modelChanged';
