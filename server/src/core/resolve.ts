@@ -114,7 +114,8 @@ interface BuildResult {
 /** Builds are pure functions of (tree, activation, module, args, copies, fused): cached across resolves. */
 const buildCache = new Map<string, BuildResult>();
 const runCache = new Map<string, RunResult | ShapeError>();
-const CACHE_LIMIT = 20_000;
+// a 5,000-layer model fills ~5 entries per layer per resolve (five passes); keep a few such models warm
+const CACHE_LIMIT = 100_000;
 
 function cacheSet<V>(m: Map<string, V>, k: string, v: V): void {
   if (m.size > CACHE_LIMIT) m.clear();
@@ -162,8 +163,15 @@ function buildLayer(tree: Tree, actKey: string, builder: Builder, plan: LayerPla
   return res;
 }
 
+function shapeKey(input: Shape | Shape[]): string {
+  if (isShape(input)) return input.join(',');
+  let k = '';
+  for (const s of input as Shape[]) k += s.join(',') + ';';
+  return k;
+}
+
 function runLayer(buildKey: string, mod: Mod, input: Shape | Shape[], guide: Shape | undefined): RunResult | ShapeError {
-  const key = `${buildKey}|${JSON.stringify(input)}|${guide ? guide.join('x') : ''}`;
+  const key = `${buildKey}|${shapeKey(input)}|${guide ? guide.join('x') : ''}`;
   const hit = runCache.get(key);
   if (hit) return hit;
   let res: RunResult | ShapeError;
@@ -461,19 +469,59 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       return plan;
     }
     const nRawForEval = src.n.value;
-    const names = new Map<string, PyVal>();
-    if (v5) {
-      names.set('nc', ncVal).set('anchors', anchorsVal).set('gd', depth === null ? null : new PyFloat(depth)).set('gw', width === null ? null : new PyFloat(width));
-      if (na !== null) names.set('na', na);
-      if (no !== null) names.set('no', no);
-      names.set('i', i).set('n', nRawForEval).set('f', src.from.value).set('ch', chList.map((c) => (typeof c === 'number' ? c : null)));
-    } else {
-      names.set('nc', ncVal).set('depth', depth === null ? null : new PyFloat(depth)).set('width', width === null ? null : new PyFloat(width));
-      names.set('max_channels', maxChannels === Infinity ? new PyFloat(Infinity) : maxChannels).set('kpt_shape', top('kpt_shape')?.value.value ?? null);
-      names.set('act', actT?.value.value ?? null).set('scales', scalesT ? '<mapping>' : null);
-      if (scale !== null) names.set('scale', scale);
-      names.set('i', i).set('n', nRawForEval).set('f', src.from.value).set('m', mv).set('args', yamlArgs.map((a) => a.value));
-    }
+    // parse_model's locals (and a few module globals) a string arg may name; computed only when asked
+    const local = (k: string): PyVal | undefined => {
+      switch (k) {
+        case 'nc':
+          return ncVal;
+        case 'i':
+          return i;
+        case 'n':
+          return nRawForEval;
+        case 'f':
+          return src.from!.value;
+      }
+      if (v5)
+        switch (k) {
+          case 'anchors':
+            return anchorsVal;
+          case 'gd':
+            return depth === null ? null : new PyFloat(depth);
+          case 'gw':
+            return width === null ? null : new PyFloat(width);
+          case 'na':
+            return na ?? undefined;
+          case 'no':
+            return no ?? undefined;
+          case 'ch':
+            return chList.map((c) => (typeof c === 'number' ? c : null));
+          default:
+            return undefined;
+        }
+      switch (k) {
+        case 'depth':
+          return depth === null ? null : new PyFloat(depth);
+        case 'width':
+          return width === null ? null : new PyFloat(width);
+        case 'max_channels':
+          return maxChannels === Infinity ? new PyFloat(Infinity) : maxChannels;
+        case 'kpt_shape':
+          return top('kpt_shape')?.value.value ?? null;
+        case 'act':
+          return actT?.value.value ?? null;
+        case 'scales':
+          return scalesT ? '<mapping>' : null;
+        case 'scale':
+          return scale ?? undefined;
+        case 'm':
+          return mv;
+        case 'args':
+          return yamlArgs.map((a) => a.value);
+        default:
+          return undefined;
+      }
+    };
+    const names = { has: (k: string) => local(k) !== undefined, get: local };
     const env: EvalEnv = { names, mode: v5 ? 'eval' : 'literal' };
     const evaluated: PyVal[] = [];
     let evalFailed = false;
