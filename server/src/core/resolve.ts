@@ -859,7 +859,8 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       const val = (j: number): Shape | Shape[] | undefined => (j < 0 ? input : res.values[j]);
       if (p.fromIsList) {
         const xs = p.fromIndices.map(val);
-        if (xs.some((x) => x === undefined || !isShape(x))) continue;
+        if (xs.some((x) => x === undefined)) continue;
+        // a multi-output input (CBLinear's split) stays a nested list, as CBFuse expects; cat rejects it
         inp = xs as Shape[];
       } else {
         inp = val(p.fromIndices[0]!);
