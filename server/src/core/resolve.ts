@@ -664,6 +664,11 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       case 'repeats': {
         if (single() === null) break;
         const c1 = chOf(rawFrom[0]!, false);
+        if (!sv4 && Array.isArray(chAt(rawFrom[0]!))) {
+          // ch[f] of a CBLinear layer is its list of split channels: the constructor gets a list for c1
+          fail('YOLO015', src.from!.range, `${def.name} takes one tensor but layer ${rawFrom[0]} (CBLinear) outputs a tuple of maps: only CBFuse can take it (c1 = ch[f] is the list ${JSON.stringify(chAt(rawFrom[0]!))})`, 'build');
+          break;
+        }
         if (args.length === 0) {
           fail('YOLO012', argsSrc.range, `${def.name} needs its output channels as the first arg (IndexError: list index out of range)`);
           break;
@@ -728,6 +733,10 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       case 'concat': {
         if (!needList()) break;
         const chs = rawFrom.map((x) => (sv4 ? chAt(x === -1 ? -1 : x + 1) : chAt(x)));
+        if (chs.some((c) => Array.isArray(c))) {
+          fail('YOLO015', src.from!.range, "Concat cannot take a CBLinear output (a tuple of maps; use CBFuse): parse_model's sum(ch[x] for x in f) raises TypeError: unsupported operand type(s) for +: 'int' and 'list'");
+          break;
+        }
         if (chs.some((c) => typeof c !== 'number')) break;
         c2 = (chs as number[]).reduce((a, b) => a + b, 0);
         evaluated.forEach((v, k) => bind(k, k, v));
@@ -920,7 +929,8 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       const val = (j: number): Shape | Shape[] | undefined => (j < 0 ? input : res.values[j]);
       if (p.fromIsList) {
         const xs = p.fromIndices.map(val);
-        if (xs.some((x) => x === undefined || !isShape(x))) continue;
+        if (xs.some((x) => x === undefined)) continue;
+        // a multi-output input (CBLinear's split) stays a nested list, as CBFuse expects; cat rejects it
         inp = xs as Shape[];
       } else {
         inp = val(p.fromIndices[0]!);

@@ -245,9 +245,24 @@ export class Builder {
   }
 }
 
+/**
+ * A module instance as an argument value. A Python default such as `act=nn.ReLU()` is evaluated once, when the
+ * class is defined, so every call that takes the default shares that one instance (ultralytics HGBlock, LightConv).
+ */
+export class ModuleInstance extends PyObj {
+  constructor(
+    readonly mod: Mod,
+    cls: string,
+    repr: string,
+  ) {
+    super(cls, repr);
+  }
+}
+
 /** An activation given as a constructor argument (`act=True`, `act=nn.ReLU()`, `act=False`). */
 export function activationFrom(b: Builder, v: PyVal, defaultAct: () => Mod): Mod {
   if (v === true) return defaultAct();
+  if (v instanceof ModuleInstance) return v.mod;
   if (v instanceof PyObj) {
     const fn = ACT_CLASSES[v.cls];
     if (fn) return b.act(fn);

@@ -139,6 +139,8 @@ export interface Flow<T> {
   interpolate(x: T, size: readonly [number, number] | null, scale: number | null, mode: UpsampleMode): T;
   pad(x: T, pad: readonly [number, number, number, number], value: number): T;
   maxPool(x: T, k: number, s: number, p: number): T;
+  /** F.avg_pool2d(x, k, s, p, ceil_mode, count_include_pad) (YOLOv9's AConv/ADown). */
+  avgPool(x: T, k: number, s: number, p: number, ceil: boolean, countIncludePad: boolean): T;
   einsum(eq: string, ...xs: T[]): T;
   /** slice along one dim: x[..., start:end:step, ...]. */
   slice(x: T, dim: number, start: number, end: number, step?: number): T;

@@ -264,6 +264,8 @@ export class ShapeFlow implements Flow<Shape> {
     let total = 0;
     for (let i = 0; i < xs.length; i++) {
       const s = xs[i]!;
+      // a multi-output layer (CBLinear, a head) feeding a list input arrives as a nested list
+      if (!isShape(s)) throw new ShapeError(`expected Tensor as element ${i} in argument 0, but got tuple`);
       if (s.length !== r) throw new ShapeError(`Tensors must have same number of dimensions: got ${r} and ${s.length}`);
       for (let j = 0; j < r; j++)
         if (j !== d && s[j] !== xs[0]![j])
@@ -409,6 +411,15 @@ export class ShapeFlow implements Flow<Shape> {
 
   maxPool(x: Shape, k: number, s: number, p: number): Shape {
     return [...x.slice(0, -2), poolOut(x[x.length - 2]!, k, s, p, 1, false), poolOut(x[x.length - 1]!, k, s, p, 1, false)];
+  }
+
+  avgPool(x: Shape, k: number, s: number, p: number, ceil: boolean): Shape {
+    if (x.length !== 4 && x.length !== 3) throw new ShapeError(`Expected 3D or 4D input to avg_pool2d, got ${fmt(x)}`);
+    if (p > k / 2) throw new ShapeError(`pad should be at most half of kernel size, but got pad=${p} and kernel_size=${k}`);
+    const oh = poolOut(x[x.length - 2]!, k, s, p, 1, ceil);
+    const ow = poolOut(x[x.length - 1]!, k, s, p, 1, ceil);
+    if (oh <= 0 || ow <= 0) throw new ShapeError(`Given input size: (${x.slice(-3).join('x')}). Calculated output size: (${x[x.length - 3]}x${oh}x${ow}). Output size is too small`);
+    return [...x.slice(0, -2), oh, ow];
   }
 
   einsum(eq: string, ...xs: Shape[]): Shape {
