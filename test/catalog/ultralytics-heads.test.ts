@@ -66,6 +66,24 @@ test('v10Detect(80, [64, 128, 256]): parameters and the end-to-end outputs', () 
   // fewer anchors than max_det: topk takes min(300, A) = 8x8 + 4x4 + 2x2 = 84
   assert.deepEqual(run(m, [[1, 64, 8, 8], [1, 128, 4, 4], [1, 256, 2, 2]]).out[0], [1, 84, 6]);
   assert.equal(m.children.map(([n]) => n).join(','), 'cv2,cv3,dfl,one2one_cv2,one2one_cv3');
+  // nc = 20 and nc = 2: c3 = 64, so the light cv3 is 11156 + 15956 + 25556 = 52668 at nc 20, 3 * 1170 less at nc 2:
+  // 2 * (381888 + 52668) + 16 = 869128 and 2 * (381888 + 49158) + 16 = 862108 (the figures ultralytics prints for
+  // yolov10n with 20 and 2 classes)
+  assert.equal(params(build(v10Detect, [20, [64, 128, 256]])), 869128);
+  assert.equal(params(build(v10Detect, [2, [64, 128, 256]])), 862108);
+});
+
+test('v10Detect: each deep-copied one2one branch has its own copy of the shared Conv activation', () => {
+  const shared = { ...builder().act('SiLU'), shared: true };
+  const m = construct(new Builder({ fused: false, convDefaultAct: shared }), v10Detect, [80, [64, 128]]);
+  const acts = new Set<Mod>();
+  const walk = (x: Mod) => {
+    if (x.leaf?.op === 'act') acts.add(x);
+    x.children.forEach(([, c]) => walk(c));
+  };
+  walk(m);
+  // Conv.default_act, its copy in one2one_cv2 and its copy in one2one_cv3
+  assert.equal(acts.size, 3);
 });
 
 test('v10Detect is a Detect-family head in the ultralytics namespace', () => {
@@ -77,6 +95,7 @@ test('v10Detect is a Detect-family head in the ultralytics namespace', () => {
 test('AIFI(256, 1024, 8) as rtdetr-l uses it: parameters, shape and thop count', () => {
   // MultiheadAttention(256): in_proj 3*256*256 + 768, out_proj 256*256 + 256 = 263168
   // fc1 256*1024 + 1024 = 263168, fc2 1024*256 + 256 = 262400, two LayerNorm(256) 2 * 512
+  // = 789760, the figure of rtdetr-l's layer 11 in ultralytics' printed table
   const m = build(AIFI, [256, 1024, 8]);
   assert.equal(params(m), 263168 + 263168 + 262400 + 1024);
   const { out, macs } = run(m, [1, 256, 20, 20]);
@@ -211,6 +230,11 @@ test('RTDETRDecoder with learnt_init_query adds an nq x hd query embedding; 300 
     [1, 300, 4],
     [1, 300, 80],
   ]);
+  // rtdetr-l's decoder, RTDETRDecoder(3, [256, 256, 256]): input_proj 3 * (256*256 + 512) = 198144; six decoder
+  // layers 5975232 (as the record's); Embedding(3, 256) 768; query_pos_head 133888; enc_output 66304;
+  // enc_score_head 771; enc_bbox_head 132612; dec_score_head 6 * 771; dec_bbox_head 6 * 132612 -> 7308017 (the
+  // figure ultralytics prints for it)
+  assert.equal(params(build(RTDETRDecoder, [3, [256, 256, 256]])), 7308017);
   // at the stride-32 GFLOPs probe the three levels hold 16 + 4 + 1 positions: topk(300) raises (get_flops then retries at 640)
   assert.throws(() => run(m, [[1, 64, 4, 4], [1, 128, 2, 2], [1, 256, 1, 1]]), /selected index k out of range/);
 });

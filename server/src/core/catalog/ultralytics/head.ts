@@ -4,7 +4,7 @@
  * Forwards are the eval-mode forwards (what the records' hooks and thop see); training-only paths (RT-DETR's
  * denoising queries) are not built into them.
  */
-import type { Builder } from '../../nn/builder.ts';
+import { Builder } from '../../nn/builder.ts';
 import { buildError, type Flow, type ForwardCtx, type In, inputList, inputOne, type Mod, type Out, ShapeError } from '../../nn/module.ts';
 import { PyObj, PyTuple, type PyVal, isSeq, pyRepr, seqItems } from '../../py.ts';
 import { type Args, construct, f, type ModuleDef, param } from '../types.ts';
@@ -16,6 +16,8 @@ import { BNContrastiveHead, ContrastiveHead, guideOf } from './world.ts';
 
 const SRC = 'ultralytics/nn/modules/head.py';
 const REG_MAX = 16;
+/** like the resolver's repeat cap: more clones than this is no real model, and building them would hang */
+const MAX_DECODER_LAYERS = 4096;
 
 export const Proto: ModuleDef = {
   name: 'Proto',
@@ -154,8 +156,11 @@ function inference<T>(fl: Flow<T>, core: DetectCore, xs: readonly T[], ctx: Forw
     2,
   );
   // an unbuilt head's stride is torch.zeros(nl); the model build sets the probe's strides
-  const strideList = ctx.strides ?? range(core.nl).map(() => 0);
-  const anchors = makeAnchors(fl, xs, strideList.slice(0, core.nl));
+  const anchors = makeAnchors(
+    fl,
+    xs,
+    range(core.nl).map((i) => ctx.strides?.[i] ?? 0),
+  );
   const [box, cls] = fl.split(xCat, [REG_MAX * 4, core.nc], 1) as [T, T];
   const dbox = fl.mul(decode(fl.call(core.dfl, box), fl.unsqueeze(anchors.anchors, 0)), anchors.strides);
   return { y: fl.cat([dbox, fl.sigmoid(cls)], 1), anchors: anchors.anchors, strides: anchors.strides };
@@ -351,6 +356,12 @@ export const WorldDetect: ModuleDef = {
   },
 };
 
+/** The builder of a `copy.deepcopy(branch)`: the Conv.default_act instance all Convs share is copied once for the copy. */
+function deepCopyEnv(b: Builder): Builder {
+  const act = b.env.convDefaultAct;
+  return act ? new Builder({ ...b.env, convDefaultAct: { ...act } }) : b;
+}
+
 /** Detect.postprocess(preds [b, A, 4 + nc], max_det, nc): the top max_det (box, score, class) rows. */
 function postprocess<T>(fl: Flow<T>, preds: T, maxDet: number, nc: number): T {
   const [bs, anchors] = fl.shape(preds) as [number, number];
@@ -376,7 +387,7 @@ export const v10Detect: ModuleDef = {
     const ch = levelChannels(a);
     const c3 = Math.max(ch[0]!, Math.min(core.nc, 100));
     // light class branch: depth-wise Conv (g = channels) + pointwise Conv, twice
-    const lightCls = () =>
+    const lightCls = (b: Builder) =>
       ch.map((x) =>
         b.seq([
           b.seq([construct(b, Conv, [x, x, 3], { g: x }), construct(b, Conv, [x, c3, 1])]),
@@ -384,10 +395,11 @@ export const v10Detect: ModuleDef = {
           b.conv2d(c3, core.nc, 1),
         ]),
       );
-    core.cv3 = lightCls();
-    // end2end: one2one copies (deep copies, so their own weights)
-    const o2oCv2 = detectCore(b, a).cv2;
-    const o2oCv3 = lightCls();
+    core.cv3 = lightCls(b);
+    // end2end: the one2one branches are copy.deepcopy()s, so they have their own weights and, because deepcopy copies
+    // the shared Conv.default_act once per call, one activation instance of their own per copied branch
+    const o2oCv2 = detectCore(deepCopyEnv(b), a).cv2;
+    const o2oCv3 = lightCls(deepCopyEnv(b));
     const one2one: DetectCore = { ...core, cv2: o2oCv2, cv3: o2oCv3 };
     const maxDet = 300;
     return b.mod(
@@ -464,6 +476,7 @@ export const RTDETRDecoder: ModuleDef = {
     const hd = a.channels('hd');
     const nq = a.int('nq');
     const ndl = a.int('ndl');
+    if (ndl > MAX_DECODER_LAYERS) throw buildError(`ndl = ${ndl} decoder layers is beyond anything buildable (YOLO Lens stops at ${MAX_DECODER_LAYERS})`, 'ndl');
     const nl = ch.length;
     const inputProj = ch.map((x) => b.seq([b.conv2d(x, hd, 1, { bias: false }), b.bn(hd)]));
     const layerArgs: PyVal[] = [hd, a.raw('nh'), a.raw('d_ffn'), a.raw('dropout'), a.raw('act'), nl, a.raw('ndp')];

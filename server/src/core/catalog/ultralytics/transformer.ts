@@ -464,6 +464,7 @@ export const DeformableTransformerDecoder: ModuleDef = {
     const layerArg = a.raw('decoder_layer');
     if (!(layerArg instanceof ModuleArg)) throw buildError(`decoder_layer must be a module, got ${pyRepr(layerArg)}`, 'decoder_layer');
     const n = a.int('num_layers');
+    if (n > 4096) throw buildError(`num_layers = ${n} is beyond anything buildable`, 'num_layers');
     const clones = range(n).map(() => layerArg.make(b));
     const layers = b.list(clones);
     const e = a.int('eval_idx');

@@ -144,6 +144,7 @@ export const ImagePoolingAttn: ModuleDef = {
       <T>(fl: Flow<T>, xin: In<T>, ctx: ForwardCtx<T>) => {
         const text = guideOf(ctx, 'ImagePoolingAttn', 'text');
         const xs = inputList(xin, 'ImagePoolingAttn');
+        if (xs.length === 0) throw new ShapeError('list index out of range (ImagePoolingAttn reads x[0].shape of an empty input list)');
         const bs = fl.shape(xs[0]!)[0]!;
         if (xs.length !== ch.length) throw new ShapeError(`AssertionError: ImagePoolingAttn was built for ${ch.length} levels, got ${xs.length} inputs`);
         const tokens = fl.transpose(
