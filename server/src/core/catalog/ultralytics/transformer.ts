@@ -2,7 +2,7 @@
  * ultralytics/nn/modules/transformer.py (vendored 8.3.x, see conv.ts): the AIFI encoder layer of RT-DETR, the
  * YOLOv5-style TransformerBlock, the MLPs and the deformable decoder RTDETRDecoder drives.
  */
-import { Builder, activationFrom, ACT_CLASSES } from '../../nn/builder.ts';
+import { Builder, activationFrom, ACT_CLASSES, ModuleInstance } from '../../nn/builder.ts';
 import { buildError, type Flow, type ForwardCtx, type In, inputList, inputOne, type Mod, type Out, ShapeError } from '../../nn/module.ts';
 import { PyObj, type PyVal, pyRepr } from '../../py.ts';
 import { construct, f, type ModuleDef, param } from '../types.ts';
@@ -63,22 +63,12 @@ function activationClass(b: Builder, v: PyVal, fallback: 'ReLU' | 'GELU', who: s
   return fallback === 'GELU' ? b.act('GELU', { approximate: 'none' }) : b.act('ReLU');
 }
 
-/**
- * Python evaluates a default argument such as `act=nn.GELU()` once: every module built with the default shares that
- * one instance (model.modules() lists it once). One shared leaf per (class, default site).
- */
-const defaultInstances = new Map<string, Mod>();
-function sharedDefault(site: string, make: (b: Builder) => Mod): Mod {
-  let m = defaultInstances.get(site);
-  if (!m) {
-    m = { ...make(new Builder({ fused: false, convDefaultAct: null })), shared: true };
-    defaultInstances.set(site, m);
-  }
-  return m;
-}
-
-const gelu = (site: string) => sharedDefault(site, (b) => b.act('GELU', { approximate: 'none' }));
+/** `act=nn.GELU()` defaults: evaluated once by Python, so every module taking the default shares that instance. */
+const sharedGelu = () => ({ ...new Builder({ fused: false, convDefaultAct: null }).act('GELU', { approximate: 'none' }), shared: true });
 const GELU_TEXT = "nn.GELU(approximate='none')";
+const TEL_DEFAULT_ACT = new ModuleInstance(sharedGelu(), 'GELU', GELU_TEXT);
+const AIFI_DEFAULT_ACT = new ModuleInstance(sharedGelu(), 'GELU', GELU_TEXT);
+const gelu = (b: Builder) => () => b.act('GELU', { approximate: 'none' });
 
 // ---------------------------------------------------------------------------------------------------------------
 // TransformerEncoderLayer / AIFI
@@ -120,12 +110,12 @@ function encoderLayer(b: Builder, c1: number, cm: number, heads: number, dropout
   };
 }
 
-const encoderSignature = [
+const encoderSignature = (dropout: PyVal, act: ModuleInstance) => [
   param('c1', 'channels', 'embedding channels (the input\u2019s channels)'),
   param('cm', 'int', 'hidden width of the feed-forward network', 2048),
   param('num_heads', 'int', 'attention heads (c1 must divide by it)', 8),
-  param('dropout', 'float', 'dropout rate', f(0.0)),
-  param('act', 'act', 'feed-forward activation', new PyObj('GELU', GELU_TEXT), GELU_TEXT),
+  param('dropout', 'float', 'dropout rate', dropout),
+  param('act', 'act', 'feed-forward activation', act, GELU_TEXT),
   param('normalize_before', 'bool', 'pre-norm instead of post-norm', false),
 ];
 
@@ -134,9 +124,9 @@ export const TransformerEncoderLayer: ModuleDef = {
   category: 'transformer',
   doc: 'One transformer encoder layer (batch-first multi-head self-attention + feed-forward, LayerNorms post or pre).',
   source: `${SRC}:TransformerEncoderLayer`,
-  signature: encoderSignature,
+  signature: encoderSignature(f(0.0), TEL_DEFAULT_ACT),
   build: (b, a) => {
-    const act = a.raw('act') instanceof PyObj && (a.raw('act') as PyObj).repr === GELU_TEXT ? gelu('TransformerEncoderLayer.act') : activationFrom(b, a.raw('act'), () => gelu('TransformerEncoderLayer.act'));
+    const act = activationFrom(b, a.raw('act'), gelu(b));
     const enc = encoderLayer(b, a.channels('c1'), a.channels('cm'), a.int('num_heads'), a.float('dropout'), act, a.bool('normalize_before'));
     return b.mod('TransformerEncoderLayer', enc.children, (fl, x) => enc.run(fl, inputOne(x, 'TransformerEncoderLayer'), null));
   },
@@ -163,9 +153,9 @@ export const AIFI: ModuleDef = {
   category: 'transformer',
   doc: 'RT-DETR\u2019s attention-based intra-scale feature interaction: an encoder layer over the flattened map with a 2D sin-cos position embedding.',
   source: `${SRC}:AIFI`,
-  signature: encoderSignature.map((p) => (p.name === 'dropout' ? param('dropout', 'float', 'dropout rate', 0) : p)),
+  signature: encoderSignature(0, AIFI_DEFAULT_ACT),
   build: (b, a) => {
-    const act = a.raw('act') instanceof PyObj && (a.raw('act') as PyObj).repr === GELU_TEXT ? gelu('AIFI.act') : activationFrom(b, a.raw('act'), () => gelu('AIFI.act'));
+    const act = activationFrom(b, a.raw('act'), gelu(b));
     const enc = encoderLayer(b, a.channels('c1'), a.channels('cm'), a.int('num_heads'), a.float('dropout'), act, a.bool('normalize_before'));
     return b.mod('AIFI', enc.children, (fl, xin) => {
       const x = inputOne(xin, 'AIFI');
