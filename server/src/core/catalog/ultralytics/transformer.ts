@@ -12,8 +12,9 @@ import { Conv } from './conv.ts';
 const SRC = 'ultralytics/nn/modules/transformer.py';
 
 /**
- * A module instance passed as a constructor argument (DeformableTransformerDecoder's `decoder_layer`). Python
- * deep-copies it per clone; here it carries the constructor so every clone is built afresh.
+ * A module passed as a constructor argument that the receiver deep-copies (DeformableTransformerDecoder's
+ * `decoder_layer`, cloned num_layers times): it carries the constructor, so every clone is built afresh with its own
+ * parameters. (`ModuleInstance` in nn/builder.ts is the other case: one instance used as it is, shared.)
  */
 export class ModuleArg extends PyObj {
   constructor(
