@@ -14,7 +14,7 @@ import { bindArgs } from './catalog/types.ts';
 import { type Tree, type TreeEntry, type TreeId } from './catalog/tree.ts';
 import { TREES } from './catalog/trees.ts';
 import type { ArgBinding, Flops, GflopsFigure, Model, ModelTotals, ResolvedLayer } from './model.ts';
-import { summaryLine, summaryLayerCount } from './summary-line.ts';
+import { looksFused, summaryLine, summaryLayerCount } from './summary-line.ts';
 import { didYouMean } from './suggest.ts';
 
 export interface ResolveOptions {
@@ -1119,7 +1119,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     const mods = built.map((b) => b!.mod!);
     const stem = (opts.fileName?.split(/[\\/]/).pop() ?? '').replace(/\.[^.]*$/, '');
     const summaryLayers = summaryLayerCount(tree, mods);
-    const summary = summaryLine(tree, { stem, scale, layers: summaryLayers, params, gradients, gflops: gflops.exact, fused: false });
+    const summary = summaryLine(tree, { stem, scale, layers: summaryLayers, params, gradients, gflops: gflops.exact, fused: looksFused(mods) });
     const summaryFused = fusedBuilt && fusedBuilt.every((b) => b && b.mod)
       ? summaryLine(tree, {
           stem,
@@ -1128,7 +1128,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
           params: paramsFused,
           gradients: paramsFused - (gradients === params ? 0 : params - gradients),
           gflops: gflopsF.exact,
-          fused: true,
+          fused: looksFused(fusedBuilt.map((b) => b!.mod!)),
         })
       : null;
     return {

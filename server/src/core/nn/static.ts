@@ -435,6 +435,70 @@ export class ShapeFlow implements Flow<Shape> {
     out[d] = Math.ceil((e - s) / step);
     return out;
   }
+
+  param(m: Mod, name: string): Shape {
+    const own = m.params?.[name];
+    if (own) return [...own.shape];
+    if (m.leaf?.op === 'embedding' && name === 'weight') return [m.leaf.num, m.leaf.dim];
+    throw new ShapeError(`'${m.type}' object has no parameter '${name}'`);
+  }
+
+  exp(x: Shape): Shape {
+    return x;
+  }
+  log(x: Shape): Shape {
+    return x;
+  }
+  sqrt(x: Shape): Shape {
+    return x;
+  }
+  sin(x: Shape): Shape {
+    return x;
+  }
+  cos(x: Shape): Shape {
+    return x;
+  }
+  clamp(x: Shape): Shape {
+    return x;
+  }
+
+  sum(x: Shape, dims: readonly number[], keepdim: boolean): Shape {
+    return this.mean(x, dims, keepdim);
+  }
+
+  topk(x: Shape, k: number, dim: number): [Shape, Shape] {
+    const d = normDim(dim, x.length);
+    // torch: RuntimeError "selected index k out of range" (what sends get_flops to its 640 retry for RT-DETR)
+    if (!Number.isInteger(k) || k < 0 || k > x[d]!) throw new ShapeError(`selected index k out of range (topk k=${k} on a dimension of size ${x[d]})`);
+    const out = [...x];
+    out[d] = k;
+    return [out, [...out]];
+  }
+
+  gather(x: Shape, dim: number, index: Shape): Shape {
+    const d = normDim(dim, x.length);
+    if (index.length !== x.length) throw new ShapeError(`Index tensor must have the same number of dimensions as input tensor (${index.length} vs ${x.length})`);
+    for (let i = 0; i < x.length; i++)
+      if (i !== d && index[i]! > x[i]!) throw new ShapeError(`Size does not match at dimension ${i} expected index ${fmt(index)} to be smaller than self ${fmt(x)} apart from dimension ${d}`);
+    return [...index];
+  }
+
+  floorDiv(x: Shape): Shape {
+    return x;
+  }
+  remainder(x: Shape): Shape {
+    return x;
+  }
+  toFloat(x: Shape): Shape {
+    return x;
+  }
+
+  gridSample(x: Shape, grid: Shape): Shape {
+    if (x.length !== 4 || grid.length !== 4) throw new ShapeError(`grid_sample(): expected 4D input and grid, got input ${fmt(x)} and grid ${fmt(grid)}`);
+    if (grid[0] !== x[0]) throw new ShapeError(`grid_sample(): expected grid and input to have same batch size, but got input with sizes ${fmt(x)} and grid with sizes ${fmt(grid)}`);
+    if (grid[3] !== 2) throw new ShapeError(`grid_sample(): expected grid to have size 2 in last dimension, but got grid with sizes ${fmt(grid)}`);
+    return [x[0]!, x[1]!, grid[1]!, grid[2]!];
+  }
 }
 
 /** A Concat mismatch, with which input and which dimension, so diagnostics can point at both producers. */

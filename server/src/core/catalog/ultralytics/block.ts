@@ -10,6 +10,7 @@ import { isSeq, pyEq, pyRepr, PyTuple, seqItems, type PyVal } from '../../py.ts'
 import { type Args, construct, f, type ModuleDef, param } from '../types.ts';
 import { range } from '../yolov5.ts';
 import { Conv, DWConv, GhostConv, LightConv, RepConv } from './conv.ts';
+import { TransformerBlock } from './transformer.ts';
 
 const SRC = 'ultralytics/nn/modules/block.py';
 const c1p = param('c1', 'channels', 'input channels (parse_model passes the input layer\u2019s channels)');
@@ -830,53 +831,6 @@ export const SCDown: ModuleDef = {
   },
 };
 
-// ---- transformer.py's TransformerBlock, as C3TR builds it.
-// transformer.ts (another owner) will define TransformerBlock/TransformerLayer; until then C3TR uses this local
-// copy, which is not in any namespace (tasks.py does not import either class).
-
-const TransformerLayer: ModuleDef = {
-  name: 'TransformerLayer',
-  category: 'transformer',
-  doc: 'Transformer layer without LayerNorms: q/k/v Linears, nn.MultiheadAttention, two Linears, residual adds.',
-  source: 'ultralytics/nn/modules/transformer.py:TransformerLayer',
-  signature: [param('c', 'channels', 'embedding size'), param('num_heads', 'int', 'attention heads')],
-  build: (b, a) => {
-    const c = a.channels('c');
-    const q = b.linear(c, c, false);
-    const k = b.linear(c, c, false);
-    const v = b.linear(c, c, false);
-    const ma = b.mha(c, a.int('num_heads'));
-    const fc1 = b.linear(c, c, false);
-    const fc2 = b.linear(c, c, false);
-    return b.mod('TransformerLayer', { q, k, v, ma, fc1, fc2 }, (fl, xin) => {
-      const x = inputOne(xin, 'TransformerLayer');
-      const att = fl.callMulti(ma, [fl.call(q, x), fl.call(k, x), fl.call(v, x)]) as readonly (typeof x)[];
-      const y = fl.add(att[0]!, x);
-      return fl.add(fl.call(fc2, fl.call(fc1, y)), y);
-    });
-  },
-};
-
-const TransformerBlock: ModuleDef = {
-  name: 'TransformerBlock',
-  category: 'transformer',
-  doc: 'Vision transformer: optional Conv to c2, learnable position embedding (a Linear), num_layers TransformerLayers.',
-  source: 'ultralytics/nn/modules/transformer.py:TransformerBlock',
-  signature: [c1p, c2i, param('num_heads', 'int', 'attention heads'), param('num_layers', 'int', 'transformer layers')],
-  build: (b, a) => {
-    const c1 = a.channels('c1');
-    const c2 = a.channels('c2');
-    const conv = c1 !== c2 ? construct(b, Conv, [c1, c2]) : null;
-    const linear = b.linear(c2, c2);
-    const tr = b.seq(range(a.int('num_layers')).map(() => construct(b, TransformerLayer, [c2, a.raw('num_heads')])));
-    return b.mod('TransformerBlock', { conv, linear, tr }, (fl, xin) => {
-      const x = conv ? fl.call(conv, xin) : inputOne(xin, 'TransformerBlock');
-      const [bs, , w, h] = fl.shape(x) as [number, number, number, number];
-      const p = fl.permute(fl.flatten(x, 2), [2, 0, 1]);
-      return fl.view(fl.permute(fl.call(tr, fl.add(p, fl.call(linear, p))), [1, 2, 0]), [bs, c2, w, h]);
-    });
-  },
-};
 
 export const ULTRALYTICS_BLOCK_MODULES: readonly ModuleDef[] = [
   DFL,
