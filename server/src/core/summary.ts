@@ -58,7 +58,8 @@ export function summaryTable(model: Model, convention: Convention = 'ultralytics
 /** The closing lines: framework, input, totals (unfused and fused), both GFLOPs conventions, what failed. */
 export function summaryLines(model: Model, convention: Convention = 'ultralyticsThop'): string[] {
   const out: string[] = [];
-  out.push(`framework: ${model.tree.label}${model.scale ? `, scale '${model.scale}'` : ''} (${model.treeReason})`);
+  out.push(`framework: ${model.tree.label} (${model.treeReason})`);
+  if (model.scaleReason) out.push(`scale: ${model.scaleReason}; depth ${model.depthMultiple}, width ${model.widthMultiple}, max_channels ${model.maxChannels}`);
   out.push(`input: 1×${model.ch}×${model.imgsz}×${model.imgsz}`);
   const t = model.totals;
   if (!t) {
