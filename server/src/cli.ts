@@ -10,7 +10,7 @@ import { LineIndex } from './core/lines.ts';
 import { recordJson, summaryTable, type Convention } from './core/summary.ts';
 import type { TreeId } from './core/catalog/tree.ts';
 import { TREES } from './core/catalog/trees.ts';
-import type { Diagnostic } from './core/diagnostics.ts';
+import { diag, type Diagnostic } from './core/diagnostics.ts';
 import { profileModel } from './runtime/profile.ts';
 import { formatProfile } from './runtime/format.ts';
 import type { ProfileBackend } from './protocol.ts';
@@ -72,10 +72,27 @@ function resolveOptions(p: Parsed, file: string): ResolveOptions {
   };
 }
 
-function readText(file: string): string {
+/**
+ * The file as the frameworks read it: bytes that are not UTF-8 are dropped (both open it with `errors='ignore'`),
+ * and a YOLO033 warning says where the first one was. Node's own decoding would put U+FFFD in their place
+ * (a module name `Co\xffnv` would become unknown where the framework reads `Conv`).
+ */
+function readText(file: string): { text: string; notes: Diagnostic[] } {
   const st = statSync(file);
   if (!st.isFile()) throw new UsageError(`${file} is not a file`);
-  return readFileSync(file, 'utf8');
+  const bytes = readFileSync(file);
+  try {
+    return { text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes), notes: [] };
+  } catch {
+    // not UTF-8: decoded below
+  }
+  const lossy = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes);
+  const at = lossy.indexOf('\ufffd');
+  const badByte = bytes[Buffer.byteLength(lossy.slice(0, at))] ?? 0;
+  // a U+FFFD the file really holds (EF BF BD) is text: then only the decoder's replacements cannot be told apart
+  const text = bytes.includes(Buffer.from([0xef, 0xbf, 0xbd])) ? lossy : lossy.replace(/\ufffd/g, '');
+  const message = `the file is not valid UTF-8 (byte 0x${badByte.toString(16).toUpperCase().padStart(2, '0')} at byte ${Buffer.byteLength(lossy.slice(0, at))}): such bytes are dropped, as the frameworks drop them when they read the file`;
+  return { text, notes: [diag('YOLO033', { start: at, end: at }, message)] };
 }
 
 function formatDiagnostic(file: string, lines: LineIndex, d: Diagnostic): string {
@@ -94,14 +111,15 @@ async function main(argv: string[]): Promise<number> {
     case 'summary': {
       if (p.files.length !== 1) throw new UsageError('summary takes one FILE');
       const file = p.files[0]!;
-      const model = resolve(readText(file), resolveOptions(p, file));
+      const { text, notes } = readText(file);
+      const model = resolve(text, resolveOptions(p, file));
       if (p.flags.has('--json')) out(recordJson(model, file));
       else {
         const conv = p.flags.get('--convention');
         const convention: Convention = conv === 'thop' ? 'thop' : 'ultralyticsThop';
         out(summaryTable(model, convention));
         const lines = new LineIndex(model.doc.text);
-        const problems = model.diagnostics.filter((d) => d.severity === 'error' || d.severity === 'warning');
+        const problems = [...notes, ...model.diagnostics].filter((d) => d.severity === 'error' || d.severity === 'warning');
         if (problems.length) out('\n' + problems.map((d) => formatDiagnostic(file, lines, d)).join('\n'));
       }
       return model.ok ? 0 : 1;
@@ -112,8 +130,9 @@ async function main(argv: string[]): Promise<number> {
       const results: unknown[] = [];
       for (const file of p.files) {
         let text: string;
+        let notes: Diagnostic[];
         try {
-          text = readText(file);
+          ({ text, notes } = readText(file));
         } catch (e) {
           failed = true;
           const message = e instanceof UsageError ? e.message : `cannot read ${file}: ${(e as Error).message}`;
@@ -123,9 +142,10 @@ async function main(argv: string[]): Promise<number> {
         }
         const model = resolve(text, resolveOptions(p, file));
         const lines = new LineIndex(text);
+        const diagnostics = [...notes, ...model.diagnostics];
         if (model.diagnostics.some((d) => d.severity === 'error')) failed = true;
-        if (p.flags.has('--json')) results.push({ file, diagnostics: model.diagnostics.map((d) => jsonDiagnostic(lines, d)) });
-        else for (const d of model.diagnostics) if (d.severity !== 'information' && d.severity !== 'hint') out(formatDiagnostic(file, lines, d));
+        if (p.flags.has('--json')) results.push({ file, diagnostics: diagnostics.map((d) => jsonDiagnostic(lines, d)) });
+        else for (const d of diagnostics) if (d.severity !== 'information' && d.severity !== 'hint') out(formatDiagnostic(file, lines, d));
       }
       if (p.flags.has('--json')) out(JSON.stringify(results, null, 2));
       return failed ? 1 : 0;
@@ -134,7 +154,7 @@ async function main(argv: string[]): Promise<number> {
       if (p.files.length !== 1) throw new UsageError('profile takes one FILE');
       const file = p.files[0]!;
       const opts = resolveOptions(p, file);
-      const model = resolve(readText(file), opts);
+      const model = resolve(readText(file).text, opts);
       if (!model.ok) {
         const lines = new LineIndex(model.doc.text);
         out(model.diagnostics.filter((d) => d.severity === 'error').map((d) => formatDiagnostic(file, lines, d)).join('\n'));

@@ -39,6 +39,7 @@ export const CODES = {
   YOLO030: { title: 'internal', severity: 'error', doc: 'YOLO Lens failed on this layer (a bug: please report it).' },
   YOLO031: { title: 'layer-not-analysed', severity: 'information', doc: 'A layer after an error cannot be analysed (its input is unknown).' },
   YOLO032: { title: 'gflops-unavailable', severity: 'information', doc: 'The framework would print no GFLOPs for this model.' },
+  YOLO033: { title: 'not-utf8', severity: 'warning', doc: 'The file has bytes that are not UTF-8: they are dropped, as the frameworks\u2019 readers drop them (`errors=\'ignore\'`).' },
 } as const satisfies Record<string, { title: string; severity: Severity; doc: string }>;
 
 export type Code = keyof typeof CODES;
@@ -69,5 +70,10 @@ export function diag(
   severity: Severity = CODES[code].severity,
   extra: { related?: RelatedInfo[]; tags?: number[]; data?: Record<string, unknown>; layer?: number } = {},
 ): Diagnostic {
-  return { code, severity, range, message, ...extra };
+  // a message quotes values from the file; a value behind an alias bomb would make it megabytes
+  const text = message.length > MAX_MESSAGE ? message.slice(0, MAX_MESSAGE - 1) + '…' : message;
+  return { code, severity, range, message: text, ...extra };
 }
+
+/** Longest diagnostic message: a paragraph, whatever the file quotes into it. */
+export const MAX_MESSAGE = 1000;

@@ -6,7 +6,7 @@
  */
 import { Alias, isAlias, isMap, isScalar, isSeq, parseAllDocuments, Scalar, type Document, type Node, type YAMLMap, type YAMLSeq } from 'yaml';
 import { fastYaml, type YNode } from './yaml-fast.ts';
-import { PyFloat, type PyVal } from './py.ts';
+import { PyFloat, pyBrief, type PyVal } from './py.ts';
 import { type Diagnostic, diag } from './diagnostics.ts';
 
 export interface Range {
@@ -126,17 +126,23 @@ function fromYaml(node: Node | null | undefined, fallback: Range, depth = 0): YN
     const sc = node as Scalar;
     return { kind: 'scalar', range, text: sc.source ?? String(sc.value ?? ''), plain: sc.type === Scalar.PLAIN, tag: sc.tag ?? null, anchor };
   }
-  if (isSeq(node)) return { kind: 'seq', range, flow: !!(node as YAMLSeq).flow, anchor, items: (node as YAMLSeq).items.map((it) => fromYaml(it as Node, range, depth + 1)) };
+  // collections keep their tag too: `!!python/object/apply:os.system [...]` is a sequence PyYAML's safe_load refuses
+  const tag = (node as { tag?: string }).tag ?? null;
+  if (isSeq(node)) return { kind: 'seq', range, flow: !!(node as YAMLSeq).flow, anchor, tag, items: (node as YAMLSeq).items.map((it) => fromYaml(it as Node, range, depth + 1)) };
   if (isMap(node))
     return {
       kind: 'map',
       range,
       flow: !!(node as YAMLMap).flow,
       anchor,
+      tag,
       pairs: (node as YAMLMap).items.map((p) => [fromYaml(p.key as Node, range, depth + 1), fromYaml(p.value as Node, range, depth + 1)] as const),
     };
   return null;
 }
+
+/** Collection tags `safe_load` constructs (SafeConstructor); `!` is the non-specific tag. */
+const STANDARD_COLLECTION_TAGS = new Set(['!', 'tag:yaml.org,2002:seq', 'tag:yaml.org,2002:map', 'tag:yaml.org,2002:omap', 'tag:yaml.org,2002:pairs', 'tag:yaml.org,2002:set']);
 
 class Converter {
   private nodes = 0;
@@ -161,6 +167,7 @@ class Converter {
     if (cached) return cached;
     const range = node.range;
     let out: SrcVal;
+    this.checkCollectionTag(node);
     if (node.kind === 'scalar') out = this.scalar(node, range);
     else if (node.kind === 'seq') {
       const items = (node.items ?? []).map((it) => this.convert(it, range, depth + 1));
@@ -168,7 +175,9 @@ class Converter {
     } else {
       const items: SrcVal[] = [];
       for (const [k, v] of node.pairs ?? []) {
-        items.push(this.convert(k, range, depth + 1));
+        const key = this.convert(k, range, depth + 1);
+        this.checkKey(key);
+        items.push(key);
         items.push(this.convert(v, range, depth + 1));
       }
       // Mappings inside a model (e.g. a `scales:` entry that is a map) are kept as their key/value list; the
@@ -177,6 +186,18 @@ class Converter {
     }
     if (node.anchor) this.memo.set(node, out);
     return out;
+  }
+
+  /** A list or mapping as a key: PyYAML's constructor refuses it (unhashable). Returns whether it is one. */
+  checkKey(key: SrcVal): boolean {
+    const unhashable = key.kind === 'seq' || key.kind === 'map';
+    if (unhashable) this.problems.push(diag('YOLO001', key.range, `found unhashable key ${pyBrief(key.value)}: PyYAML cannot use a ${key.kind === 'seq' ? 'list' : 'mapping'} as a key`));
+    return unhashable;
+  }
+
+  checkCollectionTag(node: YNode | null | undefined): void {
+    if (node && node.kind !== 'scalar' && node.tag && !STANDARD_COLLECTION_TAGS.has(node.tag))
+      this.problems.push(diag('YOLO001', node.range, `could not determine a constructor for the tag '${node.tag}' (PyYAML safe_load refuses it)`));
   }
 
   registerAnchors(root: YNode | null): void {
@@ -266,6 +287,11 @@ export function parseModelDoc(text: string, opts: ParseOptions = {}): ModelDoc {
     diagnostics.push(diag('YOLO028', { start: 0, end: 0 }, `the file is ${(text.length / 1e6).toFixed(1)} MB; YOLO Lens analyses model files up to ${MAX_TEXT_LENGTH / 1e6} MB`));
     return empty(false);
   }
+  const deep = deepNesting(text);
+  if (deep !== null) {
+    diagnostics.push(diag('YOLO028', { start: deep, end: deep + 1 }, `the document nests deeper than ${MAX_DEPTH} levels here: YOLO Lens does not analyse it`));
+    return empty(false);
+  }
   const fast = opts.fullParser ? null : fastYaml(text);
   if (fast) return assemble(text, fast, diagnostics, true, opts, () => parseFull(text).docs[0]);
   const { docs, error } = parseFull(text);
@@ -278,15 +304,16 @@ export function parseModelDoc(text: string, opts: ParseOptions = {}): ModelDoc {
     return empty(false);
   }
   let loadable = true;
+  // the yaml package reports an error at the end of the input one past the last character
+  const clamp = (s: number, e: number): Range => ({ start: Math.min(s, text.length), end: Math.min(Math.max(e, s), text.length) });
   for (let i = 1; i < docs.length; i++) {
     const r = docs[i]!.range;
-    diagnostics.push(diag('YOLO001', { start: r[0], end: Math.max(r[0], r[1]) }, 'expected a single document in the stream, but found another document (PyYAML refuses multi-document model files)'));
+    diagnostics.push(diag('YOLO001', clamp(r[0], r[1]), 'expected a single document in the stream, but found another document (PyYAML refuses multi-document model files)'));
     loadable = false;
   }
   const doc = docs[0]!;
   for (const err of doc.errors) {
-    const [s, e] = err.pos;
-    diagnostics.push(diag('YOLO001', { start: s, end: Math.max(e, s) }, err.message.split('\n')[0]!));
+    diagnostics.push(diag('YOLO001', clamp(err.pos[0], err.pos[1]), err.message.split('\n')[0]!));
     loadable = false;
   }
   let root: YNode | null;
@@ -300,6 +327,42 @@ export function parseModelDoc(text: string, opts: ParseOptions = {}): ModelDoc {
     throw e;
   }
   return assemble(text, root, diagnostics, loadable, opts, () => doc);
+}
+
+/**
+ * Where the text nests beyond any model (flow brackets, or `- - - ...` on one line), found by a scan before parsing:
+ * the yaml parser takes seconds to give up on 100,000 levels. Quoted strings and comments are skipped; the
+ * threshold is well above MAX_DEPTH so that brackets the scan misreads (in a block scalar) never refuse a file
+ * the parser would read. Returns the offset, or null.
+ */
+function deepNesting(text: string): number | null {
+  const limit = 4 * MAX_DEPTH;
+  let depth = 0;
+  let dashes = 0;
+  let lineStart = true;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || c === 13) {
+      lineStart = true;
+      dashes = 0;
+      continue;
+    }
+    if (c === 32 || c === 9) continue;
+    if (lineStart && c === 45 /* - */ && (text.charCodeAt(i + 1) === 32 || text.charCodeAt(i + 1) === 9)) {
+      if (++dashes > limit) return i;
+      continue;
+    }
+    lineStart = false;
+    if (c === 35 /* # */ && (i === 0 || /\s/.test(text[i - 1]!))) {
+      while (i < text.length && text.charCodeAt(i) !== 10 && text.charCodeAt(i) !== 13) i++;
+      i--;
+    } else if (c === 34 /* " */ || c === 39 /* ' */) {
+      for (i++; i < text.length && text.charCodeAt(i) !== c; i++) if (c === 34 && text.charCodeAt(i) === 92) i++;
+    } else if (c === 91 || c === 123) {
+      if (++depth > limit) return i;
+    } else if ((c === 93 || c === 125) && depth > 0) depth--;
+  }
+  return null;
 }
 
 function parseFull(text: string): { docs: Document.Parsed[]; error?: string } {
@@ -332,6 +395,7 @@ function assemble(text: string, root: YNode | null, diagnostics: Diagnostic[], l
   }
   try {
     conv.registerAnchors(root);
+    conv.checkCollectionTag(root);
     if (root.kind !== 'map') {
       diagnostics.push(diag('YOLO002', root.range, 'a model YAML must be a mapping (nc, backbone, head, ...), not a ' + (root.kind === 'seq' ? 'list' : 'scalar')));
       return result({ text, top, layers, sections, diagnostics, loadable: false });
@@ -339,7 +403,10 @@ function assemble(text: string, root: YNode | null, diagnostics: Diagnostic[], l
     const layerLists: Partial<Record<Section, YNode | null>> = {};
     for (const [keyNode, valueNode] of root.pairs ?? []) {
       const key = conv.convert(keyNode, whole);
-      const keyName = typeof key.value === 'string' ? key.value : String(key.value);
+      // a list or mapping as a key is unhashable to PyYAML; never String() it: behind aliases it can stand for
+      // billions of elements (String() of a bomb key took seconds and hundreds of MB)
+      const unhashable = conv.checkKey(key);
+      const keyName = typeof key.value === 'string' ? key.value : unhashable ? pyBrief(key.value) : String(key.value);
       if (top.has(keyName)) diagnostics.push(diag('YOLO004', key.range, `duplicate key '${keyName}': the last one wins`, 'warning'));
       const isLayerList = keyName === 'backbone' || keyName === 'head';
       // Layer lists are converted layer by layer below; everything else whole.
@@ -357,10 +424,12 @@ function assemble(text: string, root: YNode | null, diagnostics: Diagnostic[], l
     for (const section of ['backbone', 'head'] as const) {
       const listNode = layerLists[section];
       if (!listNode || listNode.kind !== 'seq') continue;
+      conv.checkCollectionTag(listNode);
       for (const node of listNode.items ?? []) {
         const lrange = node ? node.range : listNode.range;
         const layer: { -readonly [K in keyof LayerSrc]: LayerSrc[K] } = { index: layers.length, section, range: lrange, flow: !!listNode.flow };
         if (node?.kind === 'seq') {
+          conv.checkCollectionTag(node);
           const parts = node.items ?? [];
           if (parts.length > 0) layer.from = conv.convert(parts[0], lrange, 2);
           if (parts.length > 1) layer.n = conv.convert(parts[1], lrange, 2);

@@ -145,6 +145,9 @@ export function pySize(v: PyVal, limit: number): number {
   return count;
 }
 
+/** Elements beyond which pyJson writes a value as its str(). */
+const JSON_LIMIT = 10_000;
+
 /** Longest text pyRepr produces; beyond it the text ends with '…' (a model arg is never that long). */
 const REPR_LIMIT = 20_000;
 
@@ -189,16 +192,17 @@ function reprUnbounded(v: PyVal): string {
 
 /**
  * The JSON the reference records use for a value: `json.dumps` with tuples as lists, floats keeping their `.0`,
- * anything that is not JSON as its str().
+ * anything that is not JSON (objects, NaN, infinities) as its str().
  */
 export function pyJson(v: PyVal): string {
+  // a value behind an alias bomb has billions of elements: past a real arg's size it is written as its (bounded)
+  // str(), a JSON string, so the record stays valid JSON and small
+  if ((Array.isArray(v) || v instanceof PyTuple) && pySize(v, JSON_LIMIT) > JSON_LIMIT) return JSON.stringify(pyRepr(v));
   if (v === null) return 'null';
   if (typeof v === 'boolean') return v ? 'true' : 'false';
-  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : v > 0 ? 'Infinity' : v < 0 ? '-Infinity' : 'NaN';
-  if (v instanceof PyFloat) {
-    if (!Number.isFinite(v.value)) return Number.isNaN(v.value) ? 'NaN' : v.value > 0 ? 'Infinity' : '-Infinity';
-    return floatRepr(v.value);
-  }
+  // NaN and infinities are not JSON: written as their str() ("nan", "inf"), so the record stays parseable
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : JSON.stringify(floatRepr(v));
+  if (v instanceof PyFloat) return Number.isFinite(v.value) ? floatRepr(v.value) : JSON.stringify(floatRepr(v.value));
   if (typeof v === 'string') return JSON.stringify(v);
   if (Array.isArray(v)) return '[' + v.map(pyJson).join(', ') + ']';
   if (v instanceof PyTuple) return '[' + v.items.map(pyJson).join(', ') + ']';

@@ -83,6 +83,7 @@ class SyntaxErr extends EvalSignal {}
 class NameErr extends EvalSignal {}
 class NotLiteral extends EvalSignal {}
 class TypeErr extends EvalSignal {}
+class MemoryErr extends EvalSignal {}
 
 export interface NameLookup {
   has(name: string): boolean;
@@ -262,10 +263,18 @@ class Reader {
   }
 }
 
+/** No constructor takes a list anywhere near this long. */
+const MAX_LIST_LENGTH = 10_000;
+
 function arith(op: string, a: PyVal, b: PyVal): PyVal {
   if (!isNumeric(a) || !isNumeric(b)) {
     if (op === '+' && Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
-    if (op === '*' && Array.isArray(a) && typeof b === 'number') return Array.from({ length: Math.max(0, b) }, () => a).flat();
+    if (op === '*' && Array.isArray(a) && typeof b === 'number') {
+      // `[1]*10**9` would allocate gigabytes here as it does in Python: refuse it before allocating
+      const length = a.length * Math.max(0, b);
+      if (length > MAX_LIST_LENGTH) throw new MemoryErr(`the list would have ${length} elements (YOLO Lens evaluates lists up to ${MAX_LIST_LENGTH})`);
+      return Array.from({ length: Math.max(0, b) }, () => a).flat();
+    }
     throw new TypeErr(`unsupported operand type(s) for ${op}`);
   }
   const x = num(a);
@@ -312,6 +321,7 @@ export function evalStringArg(src: string, env: EvalEnv): EvalResult {
     if (e instanceof NotLiteral) return { kind: 'unchanged', reason: `ValueError: ${e.message}` };
     if (e instanceof SyntaxErr) return { kind: 'error', error: `SyntaxError: ${e.message} ('${src}')` };
     if (e instanceof TypeErr) return { kind: 'error', error: `TypeError: ${e.message} ('${src}')` };
+    if (e instanceof MemoryErr) return { kind: 'error', error: `MemoryError: ${e.message} ('${src}')` };
     throw e;
   }
 }

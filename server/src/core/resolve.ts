@@ -35,6 +35,14 @@ export interface ResolveOptions {
 /** Largest repeat count or module count we build: beyond it no real model exists and building would hang. */
 const MAX_REPEATS = 4096;
 const MAX_LAYERS = 20_000;
+/**
+ * Modules built over all layers (counted per layer, as built): the largest corpus model builds ~900 and a
+ * 5,000-layer file ~30,000. Twenty lines of `[-1, 4096, C3, [...]]` would otherwise build 300,000 and take
+ * seconds per keystroke; a few hundred such lines, minutes.
+ */
+export const MAX_MODULES = 50_000;
+/** Largest tensor dimension we report (2^31 - 1): one beyond is no allocation any device makes. */
+const MAX_DIM = 2 ** 31 - 1;
 
 const GS_NAMES = new Set(['GSConv', 'GSConvns', 'GSBottleneck', 'GSBottleneckC', 'VoVGSCSP', 'VoVGSCSPC']);
 const SV4_NAMES = new Set(['BottleneckCSP2', 'SPPCSP', 'VoVCSP', 'HarDBlock', 'HarDBlock2', 'SPPCSPC', 'BottleneckCSPF']);
@@ -108,21 +116,61 @@ interface BuildResult {
   mod: Mod | null;
   params: number;
   frozen: number;
+  /** modules in the built tree (each counted once) */
+  modules: number;
   error: ShapeError | null;
 }
 
-/** Builds are pure functions of (tree, activation, module, args, copies, fused): cached across resolves. */
-const buildCache = new Map<string, BuildResult>();
-const runCache = new Map<string, RunResult | ShapeError>();
-// a 5,000-layer model fills ~5 entries per layer per resolve (five passes); keep a few such models warm
-const CACHE_LIMIT = 100_000;
-
-function cacheSet<V>(m: Map<string, V>, k: string, v: V): void {
-  if (m.size > CACHE_LIMIT) m.clear();
-  m.set(k, v);
+/**
+ * A cache that starts over when full. Full is by entries and by weight (roughly bytes held), so that a session of
+ * big models (a 4096-repeat C3 holds ~30,000 modules) or long keys cannot grow the heap without bound: with a
+ * count alone (and errors keeping their stacks) a fuzz run reached 800 MB in 5,000 edits; now it stays near 100 MB.
+ */
+class BoundedCache<V> {
+  private readonly map = new Map<string, V>();
+  private weight = 0;
+  constructor(
+    private readonly maxEntries: number,
+    private readonly maxWeight: number,
+  ) {}
+  get(k: string): V | undefined {
+    return this.map.get(k);
+  }
+  set(k: string, v: V, weight: number): void {
+    const w = weight + 2 * k.length;
+    if (this.map.size >= this.maxEntries || this.weight + w > this.maxWeight) this.clear();
+    this.map.set(k, v);
+    this.weight += w;
+  }
+  clear(): void {
+    this.map.clear();
+    this.weight = 0;
+  }
 }
 
+/**
+ * A cached error must not keep its stack: V8's captured frames hold the receivers and closures of the resolve that
+ * threw (its document, plans and module trees), ~200 KB per error, which made the caches grow to hundreds of MB.
+ */
+function forgetStack<E extends Error>(e: E): E {
+  e.stack = `${e.name}: ${e.message}`;
+  return e;
+}
+
+/** Measured: a built module holds ~400 bytes; a run result with its key ~600. */
+const BYTES_PER_MODULE = 400;
+/** Builds are pure functions of (tree, activation, module, args, copies, fused): cached across resolves. */
+// a 5,000-layer model fills ~5 entries per layer per resolve (five passes); keep a few such models warm
+const buildCache = new BoundedCache<BuildResult>(100_000, 64 * 2 ** 20);
+const runCache = new BoundedCache<RunResult | ShapeError>(100_000, 32 * 2 ** 20);
+
 const sharedActs = new Map<string, Mod>();
+
+/** Empties the build and run caches: benchmarks and the fuzzer's time bound measure cold resolves with it. */
+export function clearResolveCaches(): void {
+  buildCache.clear();
+  runCache.clear();
+}
 
 function envFor(tree: Tree, act: string | null, fused: boolean): { builder: Builder; key: string } {
   const actName = act ?? tree.defaultActName;
@@ -152,14 +200,16 @@ function buildLayer(tree: Tree, actKey: string, builder: Builder, plan: LayerPla
     const def = plan.entry!.def;
     const one = () => def.build(builder, bindArgs(def, plan.args!));
     const mod = plan.copies > 1 ? builder.seq(Array.from({ length: plan.copies }, one)) : one();
-    const { params, frozen } = countParams(mod);
-    res = { mod, params, frozen, error: null };
+    const seen = new Set<Mod>();
+    const { params, frozen } = countParams(mod, seen);
+    res = { mod, params, frozen, modules: seen.size, error: null };
   } catch (e) {
     if (!(e instanceof ShapeError)) throw e;
-    res = { mod: null, params: 0, frozen: 0, error: e };
+    res = { mod: null, params: 0, frozen: 0, modules: 0, error: e };
   }
   void tree;
-  cacheSet(buildCache, key, res);
+  if (res.error) forgetStack(res.error);
+  buildCache.set(key, res, 100 + res.modules * BYTES_PER_MODULE);
   return res;
 }
 
@@ -178,13 +228,18 @@ function runLayer(buildKey: string, mod: Mod, input: Shape | Shape[], guide: Sha
   try {
     const fl = new ShapeFlow();
     const out = fl.callMulti(mod, input, guide ? { guide } : {});
+    // sizes are doubles here: thousands of upsamples or absurd channel counts overflow to Infinity or NaN where
+    // torch would fail to allocate; say so instead of reporting the numbers
+    for (const s of flattenOut(out))
+      if (!s.every((d) => Number.isInteger(d) && d >= 0 && d <= MAX_DIM)) throw new ShapeError(`the output would be ${s.join('×')}: beyond any tensor torch can allocate`);
+    if (!Number.isFinite(fl.ops.thop) || !Number.isFinite(fl.ops.ultralyticsThop)) throw new ShapeError('the FLOP count overflows: the sizes inside this layer are beyond any tensor torch can allocate');
     res = { out, ops: { ...fl.ops } };
   } catch (e) {
     if (e instanceof ShapeError) res = e;
     else if (e instanceof RangeError) res = new ShapeError(`the forward pass recursed too deeply (${e.message})`);
     else throw e;
   }
-  cacheSet(runCache, key, res);
+  runCache.set(key, res instanceof ShapeError ? forgetStack(res) : res, 600);
   return res;
 }
 
@@ -292,7 +347,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       keyProblem('scales', 'YOLO022', `scales must be a mapping of scale letters to [depth, width, max_channels], got ${pyBrief(scalesT.value.value)}`);
       depth = width = null;
     } else {
-      const keys = entries.map((e) => String(e.key.value));
+      const keys = entries.map((e) => keyText(e.key));
       const fromFile = guessScaleFromFileName(opts.fileName);
       const wanted = opts.scale ?? ml.scale ?? null;
       if (wanted) {
@@ -305,7 +360,8 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         scale = keys[0] ?? null;
         scaleReason = `no scale given: ultralytics assumes the first, '${scale}'`;
       }
-      const entry = entries.find((e) => String(e.key.value) === scale);
+      // a duplicated scale letter: the last one wins, as in the dict PyYAML builds
+      const entry = entries.filter((e) => keyText(e.key) === scale).pop();
       if (!entry) {
         sink.add(diag('YOLO022', scalesT.keyRange, `scales has no entry '${scale}' (KeyError: '${scale}'); it has ${keys.map((k) => `'${k}'`).join(', ')}`), 'parse');
         depth = width = null;
@@ -347,7 +403,8 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     if (isInt(chT.value.value) && chT.value.value > 0 && chT.value.value <= 4096) ch = chT.value.value;
     else keyProblem('ch', 'YOLO004', `ch (input channels) must be a positive int, got ${pyBrief(chT.value.value)}`);
   }
-  if (opts.ch) ch = opts.ch;
+  // an option from a setting or a caller: taken only when it is a usable channel count
+  if (opts.ch !== undefined && Number.isInteger(opts.ch) && opts.ch > 0 && opts.ch <= 4096) ch = opts.ch;
 
   // activation
   let actName: string | null = null;
@@ -896,9 +953,18 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   const unfused = envFor(tree, actName, false);
   const worldModel = !!opts.fileName && /-world/.test((opts.fileName.split(/[\\/]/).pop() ?? '').replace(/\.[^.]*$/, ''));
   const txtFeats: Shape = [1, isInt(ncVal) ? ncVal : 80, 512];
+  let modulesBuilt = 0;
+  let budgetStop: number | null = null;
   const built: (BuildResult | null)[] = plans.map((p) => {
-    if (!p.parsed || !p.entry || !p.args) return null;
-    return buildLayer(tree, unfused.key, unfused.builder, p);
+    if (!p.parsed || !p.entry || !p.args || modulesBuilt > MAX_MODULES) return null;
+    const b = buildLayer(tree, unfused.key, unfused.builder, p);
+    modulesBuilt += b.modules;
+    if (modulesBuilt > MAX_MODULES) {
+      budgetStop = p.index;
+      sink.add(diag('YOLO028', rangeOrModule(p), `the model builds more than ${MAX_MODULES.toLocaleString('en-US')} modules by layer ${p.index}: YOLO Lens stops analysing here (check the repeat counts)`, undefined, { layer: p.index }), 'build');
+      return null;
+    }
+    return b;
   });
   plans.forEach((p, k) => {
     const b = built[k];
@@ -1033,6 +1099,9 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   }
 
   // ---- layers out
+  // (sets, not a scan of every diagnostic per layer: that was quadratic, seconds at 20,000 failing layers)
+  const layersWithErrors = new Set(sink.list.filter((d) => d.severity === 'error' && d.layer !== undefined).map((d) => d.layer));
+  const layersFailedForward = new Set(main.errors.map((e) => e.layer));
   const layers: ResolvedLayer[] = plans.map((p, k) => {
     const b = built[k];
     const out = main.outs[k];
@@ -1041,7 +1110,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     const single = ok && isShape(out) ? out : null;
     const ops = main.ops[k];
     const inp = main.inputs[k];
-    const failed = !!b?.error || main.errors.some((e) => e.layer === k) || (!p.parsed && sink.list.some((d) => d.layer === k && d.severity === 'error'));
+    const failed = !!b?.error || k === budgetStop || layersFailedForward.has(k) || (!p.parsed && layersWithErrors.has(k));
     return {
       index: p.index,
       src: p.src,
@@ -1196,6 +1265,12 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     failure: sink.failure,
     ...(opts.fileName ? { fileName: opts.fileName } : {}),
   };
+}
+
+/** A mapping key as text; a list key (unhashable, already a YOLO001) by its bounded repr: String() of one
+ * behind aliases would spell out billions of elements. */
+function keyText(k: SrcVal): string {
+  return k.kind === 'seq' || k.kind === 'map' ? pyBrief(k.value) : String(k.value);
 }
 
 function firstKeyRange(doc: ModelDoc): Range {
