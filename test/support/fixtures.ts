@@ -1,7 +1,8 @@
 /**
  * Feature fixtures: a YAML string with `$0` where the cursor is and, under a line, comment lines such as
  * `# ^^^ YOLO012` whose carets mark the span (same columns, on the line above) where a diagnostic with that code
- * is expected. Marker lines and `$0` are removed; the line breaks of the text are kept (CRLF fixtures stay CRLF).
+ * is expected; `^^^ YOLO003` without the `#` marks a span that starts in the first column. Marker lines and `$0`
+ * are removed; the line breaks of the text are kept (CRLF fixtures stay CRLF).
  */
 import type { Range } from '../../server/src/core/document.ts';
 
@@ -14,10 +15,10 @@ export interface Fixture {
   readonly marks: readonly { readonly code: string; readonly range: Range }[];
 }
 
-const MARKER = /^[ \t]*#[ \t]*(\^+)[ \t]+([A-Z]+\d+)[ \t]*$/;
+const MARKER = /^[ \t]*(?:#[ \t]*)?(\^+)[ \t]+([A-Z]+\d+)[ \t]*$/;
 
 export function parseFixture(src: string): Fixture {
-  const lines = src.split(/(?<=\r\n|\n|\r)/);
+  const lines = src.split(/(?<=\r\n|\n|\r(?!\n))/);
   const kept: string[] = [];
   const pending: { line: number; col: number; len: number; code: string }[] = [];
   for (const raw of lines) {

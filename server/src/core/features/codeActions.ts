@@ -273,11 +273,19 @@ class Fixer {
     if (!el || typeof el.value !== 'number' || !Number.isInteger(el.value)) return [];
     const x = el.value;
     const out: CoreCodeAction[] = [];
+    // every absolute element of the layer, read through the comments (a layer deleted or inserted by hand)
+    const byComment = (n: number) => {
+      const hits = this.model.doc.layers.filter((o) => o.index < l.index && o.comment && parseIndexComment(o.comment.text)?.index === n);
+      return hits.length === 1 && hits[0]!.index !== n ? hits[0]!.index : null;
+    };
+    const remap = items.filter((it) => typeof it.value === 'number' && it.value >= 0).map((it) => ({ it, to: byComment(it.value as number) })).filter((r): r is { it: SrcVal; to: number } => r.to !== null);
+    if (remap.length > 1 && remap.some((r) => r.it === el))
+      out.push(this.fix(`Read the layers the index comments name: ${remap.map((r) => `${r.it.value} \u2192 ${r.to}`).join(', ')}`, d, remap.map((r) => ({ range: r.it.range, newText: String(r.to) })), true));
     if (x >= 0) {
       const commented = this.model.doc.layers.filter((o) => o.index < l.index && o.index !== x && o.comment && parseIndexComment(o.comment.text)?.index === x);
       if (commented.length === 1) {
         const target = commented[0]!.index;
-        out.push(this.fix(`Read layer ${target}, the one commented '# ${x}' (${moduleOf(commented[0]!)})`, d, [{ range: el.range, newText: String(target) }], true));
+        out.push(this.fix(`Read layer ${target}, the one commented '# ${x}' (${moduleOf(commented[0]!)})`, d, [{ range: el.range, newText: String(target) }], out.length === 0));
       }
     }
     if (d.code === 'YOLO008' && x === l.index && l.index > 0) {
@@ -368,7 +376,7 @@ class Fixer {
     const l = this.layerOf(d);
     const r = l ? this.model.layers[l.index] : undefined;
     const anchors = this.model.doc.top.get('anchors');
-    if (!r || this.model.dialect !== 'yolov5' || !r.entry?.def.detectFamily || !anchors || !r.fromIsList || !r.fromIndices) return [];
+    if (!r || this.model.dialect !== 'yolov5' || r.entry?.treat !== 'head' || !anchors || !r.fromIsList || !r.fromIndices) return [];
     const rows = anchors.value.value;
     if (!isSeq(rows)) return [];
     const first = seqItems(rows)[0];

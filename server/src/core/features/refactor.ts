@@ -368,7 +368,9 @@ function template(model: Model, layout: Layout, p: number, near: Frame | undefin
   const c = src < 0 ? model.ch : (model.layers[src]?.outShape?.length === 4 ? model.layers[src]!.outShape![1]! : null);
   let yaml = c === null ? null : yamlChannelsFor(model, c);
   if (yaml === null && !exact) {
-    const prevArg = model.layers[src]?.src.args?.items?.[0]?.value;
+    // unknown channels (the model does not resolve there): the YAML width of the layer it reads, if it has one
+    const prev = model.layers[src];
+    const prevArg = prev?.entry?.treat === 'channels' || prev?.entry?.treat === 'repeats' ? prev.src.args?.items?.[0]?.value : undefined;
     yaml = c !== null && model.widthMultiple ? Math.max(8, Math.round(c / model.widthMultiple)) : typeof prevArg === 'number' && prevArg > 0 ? prevArg : 64;
   }
   if (yaml === null) return `[${from}${sep}1${sep}nn.Identity${sep}[]]`;
