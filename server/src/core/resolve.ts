@@ -30,6 +30,11 @@ export interface ResolveOptions {
   readonly fileName?: string;
   /** skip the fused figures (faster, for callers that never show them) */
   readonly skipFused?: boolean;
+  /**
+   * Modules the user declared (`.yolo-lens.json`, see user-modules.ts): `extend` adds them to the namespace of
+   * the tree the file is built with. Catalog modules of the same name win.
+   */
+  readonly userModules?: { extend(tree: Tree): Tree };
 }
 
 /** Largest repeat count or module count we build: beyond it no real model exists and building would hang. */
@@ -140,8 +145,19 @@ function pyKey(v: PyVal): string {
   return pyRepr(v);
 }
 
+/** A cache key per definition: a user module redeclared under the same name is a different definition. */
+const defTokens = new WeakMap<object, string>();
+let defCount = 0;
+function defToken(p: LayerPlan): string {
+  const def = p.entry?.def;
+  if (!def) return String(p.moduleName);
+  let t = defTokens.get(def);
+  if (!t) defTokens.set(def, (t = `${def.name}#${++defCount}`));
+  return t;
+}
+
 function buildLayer(tree: Tree, actKey: string, builder: Builder, plan: LayerPlan): BuildResult {
-  const key = `${actKey}|${plan.moduleName}|${plan.copies}|${plan.args!.map(pyKey).join(',')}`;
+  const key = `${actKey}|${defToken(plan)}|${plan.copies}|${plan.args!.map(pyKey).join(',')}`;
   const hit = buildCache.get(key);
   if (hit) return hit;
   let res: BuildResult;
@@ -202,7 +218,9 @@ export function resolve(text: string, opts: ResolveOptions = {}): Model {
 export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   const sink = new Sink();
   let doc = doc0;
-  const { tree, reason: treeReason } = detectTree(doc, opts.tree);
+  const detected = detectTree(doc, opts.tree);
+  const tree = opts.userModules ? opts.userModules.extend(detected.tree) : detected.tree;
+  const treeReason = detected.reason;
   if (tree.dialect === 'yolov5' && /[^\x00-\x7f]/.test(doc.text)) doc = parseModelDoc(doc.text, { stripNonAscii: true });
   for (const d of doc.diagnostics) sink.add(d, d.severity === 'error' ? 'parse' : undefined);
   const ml = modeline(doc.text);
@@ -867,7 +885,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       }
       res.inputs[k] = inp;
       const role = worldModel ? p.entry!.def.guide : undefined;
-      const r = runLayer(`${buildKey}|${p.moduleName}|${p.copies}|${p.args!.map(pyKey).join(',')}`, b.mod, inp, role === 'consumer' || role === 'producer' ? guide : role === 'consumer-original' ? origGuide : undefined);
+      const r = runLayer(`${buildKey}|${defToken(p)}|${p.copies}|${p.args!.map(pyKey).join(',')}`, b.mod, inp, role === 'consumer' || role === 'producer' ? guide : role === 'consumer-original' ? origGuide : undefined);
       if (r instanceof ShapeError) {
         res.errors.push({ layer: k, error: r });
         if (stopAtError) break;
