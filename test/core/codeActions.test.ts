@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseFixture } from '../support/fixtures.ts';
+import { fixture } from '../support/fixtures.ts';
 import { resolve, type ResolveOptions } from '../../server/src/core/resolve.ts';
 import { CODES, type Code, type Diagnostic } from '../../server/src/core/diagnostics.ts';
 import { applyEdits, codeActions, type CoreCodeAction } from '../../server/src/core/features/codeActions.ts';
@@ -20,20 +20,26 @@ interface Case {
   apply(title: string | RegExp): string;
 }
 
-function quickFixes(src: string, opts: ResolveOptions = {}): Case {
-  const fx = parseFixture(src);
-  assert.ok(fx.marks.length > 0, 'the fixture marks a diagnostic');
+/**
+ * The quick fixes for the fixture's marked diagnostics (and, for spans in the first column that a marker line
+ * cannot point at, for the resolver's diagnostics of the codes in `fromResolver`).
+ */
+function quickFixes(src: string, opts: ResolveOptions = {}, fromResolver: readonly Code[] = []): Case {
+  const fx = fixture(src, { dedent: false });
   const model = resolve(fx.text, opts);
-  const sent: Diagnostic[] = fx.marks.map((m) => {
+  const marked = fx.expected.map((m) => {
     const code = m.code as Code;
     if (!FEATURE_CODES.has(code)) {
       const found = model.diagnostics.find((d) => d.code === code && d.range.start === m.range.start && d.range.end === m.range.end);
       assert.ok(found, `the resolver reports ${code} at ${JSON.stringify(fx.text.slice(m.range.start, m.range.end))}; it reports ${model.diagnostics.map((d) => `${d.code} ${JSON.stringify(fx.text.slice(d.range.start, d.range.end))}`).join(', ') || 'nothing'}`);
     }
-    // what comes back from the editor: code, range, severity, message; no data, no layer
-    return { code, range: m.range, severity: CODES[code].severity, message: model.diagnostics.find((d) => d.code === code && d.range.start === m.range.start)?.message ?? '' };
+    return { code, range: m.range };
   });
-  const range = fx.cursor !== undefined ? { start: fx.cursor, end: fx.cursor } : sent[0]!.range;
+  const direct = model.diagnostics.filter((d) => fromResolver.includes(d.code)).map((d) => ({ code: d.code, range: d.range }));
+  assert.ok(marked.length + direct.length > 0, 'the fixture has a diagnostic to fix');
+  // what comes back from the editor: code, range, severity, message; no data, no layer
+  const sent: Diagnostic[] = [...marked, ...direct].map(({ code, range }) => ({ code, range, severity: CODES[code].severity, message: model.diagnostics.find((d) => d.code === code && d.range.start === range.start)?.message ?? '' }));
+  const range = fx.cursor >= 0 ? { start: fx.cursor, end: fx.cursor } : sent[0]!.range;
   const actions = codeActions(model, { range, diagnostics: sent, only: ['quickfix'] });
   return {
     text: fx.text,
@@ -55,13 +61,6 @@ anchors:
   - [10,13, 16,30, 33,23]  # P3/8
   - [30,61, 62,45, 59,119]  # P4/16
 `;
-
-test('fixtures: markers and the cursor are removed, spans land on the line above, CRLF is kept', () => {
-  const fx = parseFixture('a: [1, $0bad]\r\n#        ^^^ YOLO013\r\nb: 2\r\n');
-  assert.equal(fx.text, 'a: [1, bad]\r\nb: 2\r\n');
-  assert.equal(fx.cursor, 7);
-  assert.deepEqual(fx.marks, [{ code: 'YOLO013', range: { start: 7, end: 10 } }]);
-});
 
 test('YOLO010: did you mean, from the resolver\u2019s suggestion', () => {
   const c = quickFixes(`${V5_HEADER}backbone:
@@ -156,12 +155,11 @@ depth_multiple: 0.33 # model depth multiple
 width_multiple: 0.25
 anchors: 3
 backbone:
-^^^^^^^^ YOLO003
   - [-1, 1, Conv, [64, 6, 2, 2]]
   - [-1, 1, GSConv, [128, 3, 2]]
 head:
   - [[0, 1], 1, Detect, [nc, anchors]]
-`);
+`, {}, ['YOLO003']);
   const fixed = c.apply(/^Add `nc: 80`/);
   assert.equal(fixed, c.text.replace('# Parameters\n', '# Parameters\nnc: 80\n'));
   assert.ok(resolve(fixed).ok);
@@ -170,9 +168,8 @@ depth_multiple: 0.33
 width_multiple: 0.25
 anchors: 3
 backbone:
-^^^^^^^^ YOLO003
   - [-1, 1, Conv, [64, 6, 2, 2]]
-`);
+`, {}, ['YOLO003']);
   assert.deepEqual(ul.actions, [], 'a missing head has no obvious fix');
 });
 
@@ -183,13 +180,12 @@ depth_multiple: 1e-1
 #               ^^^^ YOLO004
 width_multiple: 0.25
 width_multiple: 0.5
-^^^^^^^^^^^^^^ YOLO004
 anchors: 3
 backbone:
   - [-1, 1, Conv, [64, 6, 2, 2]]
 head:
   - [[0], 1, Detect, [nc, anchors]]
-`);
+`, {}, ['YOLO004']);
   assert.equal(c.apply('Write nc as an int: 80'), c.text.replace('nc: 80.0', 'nc: 80'));
   assert.equal(c.apply(/^Write it as 1\.0e-1/), c.text.replace('1e-1', '1.0e-1'));
   assert.equal(c.apply(/^Remove the earlier 'width_multiple'/), c.text.replace('width_multiple: 0.25\n', ''));
@@ -291,20 +287,19 @@ test('YOLO022: the yolo-lens comment names a scale the file does not have', () =
   const c = quickFixes(`# yolo-lens: scale=q
 nc: 80
 scales:
-^^^^^^ YOLO022
   n: [0.33, 0.25, 1024]
   s: [0.33, 0.50, 1024]
 backbone:
   - [-1, 1, Conv, [64, 3, 2]]
 head:
   - [-1, 1, Conv, [64, 3, 2]]
-`);
+`, {}, ['YOLO022']);
   assert.deepEqual(c.actions.map((a) => a.title), ["Use scale 'n'", "Use scale 's'"]);
   assert.equal(c.apply("Use scale 's'"), c.text.replace('scale=q', 'scale=s'));
 });
 
 test('refactors at the cursor: titles, kinds, disabled reasons, the `only` filter', () => {
-  const fx = parseFixture(`${V5_HEADER}backbone:
+  const fx = fixture(`${V5_HEADER}backbone:
   - [-1, 1, Conv, [64, 6, 2, 2]]  # 0
   - [-1, 1, Conv, [128, 3, 2]]  # 1
   - [-1, 3, C3, [128]]  # 2
@@ -313,7 +308,7 @@ head:
   - [[1, 3], 1, Detect, [nc, anchors]]  # 4
 `);
   const model = resolve(fx.text);
-  const range = { start: fx.cursor!, end: fx.cursor! };
+  const range = { start: fx.cursor, end: fx.cursor };
   const all = codeActions(model, { range, diagnostics: [] });
   assert.deepEqual(
     all.map((a) => [a.kind, a.title, a.disabled?.reason ?? null]),
