@@ -160,14 +160,14 @@ function buildLayer(tree: Tree, actKey: string, builder: Builder, plan: LayerPla
   return res;
 }
 
-function runLayer(buildKey: string, mod: Mod, input: Shape | Shape[], guide: Shape | undefined): RunResult | ShapeError {
-  const key = `${buildKey}|${JSON.stringify(input)}|${guide ? guide.join('x') : ''}`;
+function runLayer(buildKey: string, mod: Mod, input: Shape | Shape[], guide: Shape | undefined, strides?: readonly number[]): RunResult | ShapeError {
+  const key = `${buildKey}|${JSON.stringify(input)}|${guide ? guide.join('x') : ''}|${strides ? strides.join(',') : ''}`;
   const hit = runCache.get(key);
   if (hit) return hit;
   let res: RunResult | ShapeError;
   try {
     const fl = new ShapeFlow();
-    const out = fl.callMulti(mod, input, guide ? { guide } : {});
+    const out = fl.callMulti(mod, input, { ...(guide ? { guide } : {}), ...(strides ? { strides } : {}) });
     res = { out, ops: { ...fl.ops } };
   } catch (e) {
     if (e instanceof ShapeError) res = e;
@@ -867,7 +867,9 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       }
       res.inputs[k] = inp;
       const role = worldModel ? p.entry!.def.guide : undefined;
-      const r = runLayer(`${buildKey}|${p.moduleName}|${p.copies}|${p.args!.map(pyKey).join(',')}`, b.mod, inp, role === 'consumer' || role === 'producer' ? guide : role === 'consumer-original' ? origGuide : undefined);
+      // a Detect-family head decodes with the strides the model derives from the image size (see ForwardCtx.strides)
+      const strides = p.entry!.def.detectFamily && !isShape(inp) ? (inp as Shape[]).map((s) => input[2]! / s[2]!) : undefined;
+      const r = runLayer(`${buildKey}|${p.moduleName}|${p.copies}|${p.args!.map(pyKey).join(',')}`, b.mod, inp, role === 'consumer' || role === 'producer' ? guide : role === 'consumer-original' ? origGuide : undefined, strides);
       if (r instanceof ShapeError) {
         res.errors.push({ layer: k, error: r });
         if (stopAtError) break;
@@ -888,7 +890,16 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
 
   const input: Shape = [1, ch, imgsz, imgsz];
   const main = runPass(input, built, unfused.key, false);
-  for (const { layer, error } of main.errors) reportForward(plans[layer]!, error, main.inputs[layer], 'forward');
+  const last = plans[plans.length - 1];
+  const detectHead = !!last?.entry?.def.detectFamily && last.copies === 1;
+  const probeContext = ' (at the 256×256 stride probe the framework runs when it builds the model)';
+  // a model ending in a Detect-family head runs the 256 probe at build: a graph that fails there fails at build,
+  // before any 640 forward
+  const earlyProbe = detectHead && main.errors.length > 0 && !sink.failure ? runPass([1, ch, 256, 256], built, unfused.key, true) : null;
+  if (earlyProbe && earlyProbe.errors.length) {
+    const { layer, error } = earlyProbe.errors[0]!;
+    reportForward(plans[layer]!, error, earlyProbe.inputs[layer], 'build', probeContext);
+  } else for (const { layer, error } of main.errors) reportForward(plans[layer]!, error, main.inputs[layer], 'forward');
 
   function reportForward(p: LayerPlan, e: ShapeError, inp: Shape | Shape[] | undefined, stage: 'build' | 'forward', context = '') {
     const related: RelatedInfo[] = [];
@@ -914,8 +925,9 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       code = 'YOLO015';
       if (p.src.from) range = p.src.from.range;
       message = `${p.moduleName} at layer ${p.index} was built for ${p.c1 ?? '?'} input channels but receives ${describeInput(inp)}: ${e.message}${context}`;
-    } else if (p.entry?.def.detectFamily && /list index out of range|anchor/.test(e.message)) {
+    } else if (p.entry?.def.detectFamily && /out of range|anchor/.test(e.message)) {
       code = 'YOLO018';
+      if (p.src.from) range = p.src.from.range;
       message = `${p.moduleName}: ${e.message}${context}`;
     } else message += context;
     sink.add(diag(code, range, message, undefined, { layer: p.index, related }), stage);
@@ -928,17 +940,25 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   }
 
   // ---- the stride probe the upstream DetectionModel runs when it is built
-  const last = plans[plans.length - 1];
-  const detectHead = !!last?.entry?.def.detectFamily && last.copies === 1;
   let strides: number[] | null = null;
   if (detectHead && main.errors.length === 0 && !sink.failure) {
     const probe = runPass([1, ch, 256, 256], built, unfused.key, true);
     if (probe.errors.length) {
       const { layer, error } = probe.errors[0]!;
-      reportForward(plans[layer]!, error, probe.inputs[layer], 'build', ' (at the 256×256 stride probe the framework runs when it builds the model)');
+      reportForward(plans[layer]!, error, probe.inputs[layer], 'build', probeContext);
     } else {
       const headIn = probe.inputs[plans.length - 1];
       if (headIn && !isShape(headIn)) strides = (headIn as Shape[]).map((s) => 256 / s[2]!);
+      // anchor-based heads: `m.anchors /= m.stride.view(-1, 1, 1)` needs one stride per anchor row, and the
+      // training-mode probe returns one map per input
+      const nl = built[plans.length - 1]?.mod?.attrs?.nl;
+      if (strides && typeof nl === 'number' && strides.length > nl) {
+        const extra = last!.src.from?.items?.[nl]?.range ?? last!.src.from?.range ?? rangeOrModule(last!);
+        sink.add(
+          diag('YOLO018', extra, `${last!.moduleName} has ${nl} anchor row${nl === 1 ? '' : 's'} (levels) but ${strides.length} inputs: building the model divides the anchors by one stride per input and fails (RuntimeError: The size of tensor a (${nl}) must match the size of tensor b (${strides.length}) at non-singleton dimension 0); give one anchors row per input`, undefined, { layer: last!.index }),
+          'build',
+        );
+      }
     }
   } else if (detectHead && last) {
     const headIn = main.inputs[plans.length - 1];

@@ -97,6 +97,13 @@ export type Out<T> = T | null | readonly Out<T>[];
 export interface ForwardCtx<T> {
   /** extra inputs of a model-level forward, e.g. a WorldModel's text features for C2fAttn/WorldDetect. */
   readonly guide?: T;
+  /**
+   * The strides of a Detect-family head as the built model holds them, one per input level. PyTorch learns them
+   * only after building the whole model (YOLOv5: `256 / H_l` of each head input at the 256x256 stride probe) and
+   * the eval decode multiplies by them, so whoever runs the head passes them here: the runtime passes
+   * `Model.strides`, the resolver `H_image / H_l` of the pass it runs (exact for the probe itself).
+   */
+  readonly strides?: readonly number[];
 }
 
 export type Forward = <T>(f: Flow<T>, x: In<T>, ctx: ForwardCtx<T>) => Out<T>;
