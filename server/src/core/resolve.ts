@@ -333,7 +333,8 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   // input channels
   let ch = 3;
   const chT = top('ch');
-  if (chT) {
+  // Scaled-YOLOv4's Model never reads a `ch:` key (it takes ch as a constructor argument only)
+  if (chT && tree.id !== 'scaled-yolov4') {
     if (isInt(chT.value.value) && chT.value.value > 0 && chT.value.value <= 4096) ch = chT.value.value;
     else keyProblem('ch', 'YOLO004', `ch (input channels) must be a positive int, got ${pyRepr(chT.value.value)}`);
   }
@@ -388,6 +389,9 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   let chReset = false;
   let lastC2: number | null = ch;
   const sv4 = tree.id === 'scaled-yolov4';
+  // the first forward of a model ending in a Detect-family head is the stride probe at build
+  const lastModule = doc.layers[doc.layers.length - 1]?.module?.value;
+  const sv4Stage: 'build' | 'forward' = typeof lastModule === 'string' && tree.modules.get(lastModule)?.def.detectFamily ? 'build' : 'forward';
   for (const src of doc.layers) {
     const plan = planLayer(src);
     plans.push(plan);
@@ -411,7 +415,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       c2: null,
       parsed: false,
     };
-    const fail = (code: Code, range: Range, message: string, stage: 'parse' | 'build' = 'parse', extra: Parameters<typeof diag>[4] = {}) => {
+    const fail = (code: Code, range: Range, message: string, stage: 'parse' | 'build' | 'forward' = 'parse', extra: Parameters<typeof diag>[4] = {}) => {
       sink.add(diag(code, range, message, undefined, { layer: i, ...extra }), stage);
     };
     const pushCh = (c2: number | number[] | null) => {
@@ -541,6 +545,13 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       }
       if (i === 0 && x !== -1) {
         fail('YOLO007', it.range, 'layer 0 can only take the input image (from: -1): the save list computes x % 0 (ZeroDivisionError)');
+        fromOk = false;
+        continue;
+      }
+      // Scaled-YOLOv4's ch list keeps the input at index 0, so `from: i` or `from: -(i+1)` get through parse_model;
+      // the forward's y[f] then has no such layer
+      if (sv4 && x !== -1 && (x >= i || x < -i)) {
+        fail(x >= i ? 'YOLO008' : 'YOLO007', it.range, `from ${x} ${x >= i ? 'points at this layer' : 'points before the first layer'} (layer ${i}): Scaled-YOLOv4's parse_model accepts it (its ch list keeps the input at index 0), but the first forward reads y[${x}] of ${i} outputs: IndexError: list index out of range`, sv4Stage);
         fromOk = false;
         continue;
       }
@@ -796,7 +807,18 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         if (c1 === null) break;
         args = [c1, ...args];
         evaluated.forEach((v, k) => bind(k, k + 1, v));
-        c2 = null; // from the built module, below
+        if (copies > 1) {
+          fail('YOLO029', src.n.range, `${def.name} with n = ${n} is built as an nn.Sequential of ${n} copies, and parse_model then calls m_.get_out_ch() on it (AttributeError: 'Sequential' object has no attribute 'get_out_ch')`, 'build');
+          break;
+        }
+        // c2 = m_.get_out_ch(): known from the built block (a constructor error is reported when the layer is built)
+        try {
+          const out = def.build(new Builder({ fused: false, convDefaultAct: null }), bindArgs(def, args)).attrs?.outChannels;
+          c2 = typeof out === 'number' ? out : null;
+        } catch (e) {
+          if (!(e instanceof ShapeError)) throw e;
+          c2 = null;
+        }
         plan.parsed = true;
         break;
       }
@@ -1033,13 +1055,16 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       thop: layers.reduce((a, l) => a + (l.flops?.thop ?? 0), 0),
       ultralyticsThop: layers.reduce((a, l) => a + (l.flops?.ultralyticsThop ?? 0), 0),
     };
-    // fused
-    let paramsFused = params;
-    let flopsFused: Flops = flops;
+    // fused: what the tree's model.fuse() leaves; null where fuse() raises (Scaled-YOLOv4 on grouped convs)
+    let paramsFused: number | null = null;
+    let flopsFused: Flops | null = null;
+    let fusedError: string | null = null;
     let fusedBuilt: (BuildResult | null)[] | null = null;
     const fusedEnv = envFor(tree, actName, true);
     if (!opts.skipFused) {
       fusedBuilt = plans.map((p) => (p.parsed && p.entry && p.args ? buildLayer(tree, fusedEnv.key, fusedEnv.builder, p) : null));
+      const failed = fusedBuilt.find((b) => b?.error);
+      if (failed?.error) fusedError = failed.error.message;
       if (fusedBuilt.every((b) => b && b.mod)) {
         paramsFused = fusedBuilt.reduce((a, b) => a + b!.params, 0);
         const fp = runPass(input, fusedBuilt, fusedEnv.key, true);
@@ -1069,7 +1094,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     const stem = (opts.fileName?.split(/[\\/]/).pop() ?? '').replace(/\.[^.]*$/, '');
     const summaryLayers = summaryLayerCount(tree, mods);
     const summary = summaryLine(tree, { stem, scale, layers: summaryLayers, params, gradients, gflops: gflops.exact, fused: false });
-    const summaryFused = fusedBuilt && fusedBuilt.every((b) => b && b.mod)
+    const summaryFused = paramsFused !== null && fusedBuilt && fusedBuilt.every((b) => b && b.mod)
       ? summaryLine(tree, {
           stem,
           scale,
@@ -1084,6 +1109,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       params,
       gradients,
       paramsFused,
+      fusedError,
       flops,
       flopsFused,
       gflops,
