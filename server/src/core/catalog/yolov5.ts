@@ -736,14 +736,32 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
     },
   };
 
+  // in both namespaces, but it loads a weights file (a whole model for inference), not a layer of this graph
+  const DetectMultiBackend: ModuleDef = {
+    name: 'DetectMultiBackend',
+    category: 'misc',
+    doc: 'Inference wrapper that loads a whole model from a weights file; not a layer.',
+    source: src('DetectMultiBackend'),
+    signature: [
+      param('weights', 'str', 'weights file', 'yolov5s.pt'),
+      param('device', 'any', 'torch device', null, head ? 'torch.device("cpu")' : undefined),
+      param('dnn', 'bool', 'OpenCV DNN for ONNX', false),
+      param('data', 'str', 'dataset YAML', null),
+      ...(head ? [param('fp16', 'bool', 'half precision', false), param('fuse', 'bool', 'fuse Conv+BN', true)] : []),
+    ],
+    build: (_b, a) => {
+      throw buildError(`DetectMultiBackend loads a complete model from ${pyRepr(a.raw('weights'))} (downloading it if missing): it is an inference wrapper, not a layer a model YAML can use`, 'weights');
+    },
+  };
+
   const Detect = detectDef(flavour, head ? 'models/yolo.py:Detect' : 'gsconv-yolov5/models/yolo.py:Detect', false);
   const Segment = detectDef('head', 'models/yolo.py:Segment', true, Proto);
 
   // the names each models/yolo.py can eval: HEAD imports an explicit list (L28-52) and defines Detect/Segment;
   // the fork star-imports common.py and experimental.py (no Focus, C3x, DWConvTranspose2d, Proto, Segment there)
   const all: ModuleDef[] = head
-    ? [Conv, DWConv, DWConvTranspose2d, Bottleneck, BottleneckCSP, CrossConv, C3, C3x, C3TR, C3SPP, C3Ghost, SPP, SPPF, focusDef(Conv, src('Focus'), true), GhostConv, GhostBottleneck, Contract, Expand, Concat, Proto, Classify, MixConv2d, Detect, Segment]
-    : [Conv, DWConv, TransformerLayer, TransformerBlock, Bottleneck, BottleneckCSP, C3, C3TR, C3SPP, C3Ghost, SPP, SPPF, GhostConv, GhostBottleneck, Contract, Expand, Concat, Classify, CrossConv, Sum, MixConv2d, Detect];
+    ? [Conv, DWConv, DWConvTranspose2d, Bottleneck, BottleneckCSP, CrossConv, C3, C3x, C3TR, C3SPP, C3Ghost, SPP, SPPF, focusDef(Conv, src('Focus'), true), GhostConv, GhostBottleneck, Contract, Expand, Concat, DetectMultiBackend, Proto, Classify, MixConv2d, Detect, Segment]
+    : [Conv, DWConv, TransformerLayer, TransformerBlock, Bottleneck, BottleneckCSP, C3, C3TR, C3SPP, C3Ghost, SPP, SPPF, GhostConv, GhostBottleneck, Contract, Expand, Concat, DetectMultiBackend, Classify, CrossConv, Sum, MixConv2d, Detect];
   const internal: ModuleDef[] = head ? [TransformerLayer, TransformerBlock] : [];
   return { flavour, Conv, DWConv, Bottleneck, C3, SPP, SPPF, Concat, Detect, all, internal };
 }
