@@ -184,6 +184,15 @@ test('Detect with more inputs than anchor rows: the anchor division at build, on
   assert.match(e.message, /The size of tensor a \(3\) must match the size of tensor b \(4\)/);
 });
 
+test('a Detect that is not the last layer has no strides: its eval decode fails as upstream', () => {
+  const text = YOLOV5N.replace('[[17, 20, 23], 1, Detect, [nc, anchors]],\n', '[[17, 20, 23], 1, Detect, [nc, anchors]],\n   [-1, 1, nn.Identity, []],\n');
+  const m = resolve(text, { tree: 'yolov5' });
+  const e = m.diagnostics.find((d) => d.severity === 'error')!;
+  assert.equal(e.layer, 24);
+  assert.match(e.message, /'NoneType' object is not subscriptable/);
+  assert.equal(m.failure?.stage, 'forward', 'no stride probe: the model does not end in a head');
+});
+
 // ---- Scaled-YOLOv4 at model level ------------------------------------------------------------------------------
 
 test('sv4 records whose fuse() raises: no fused figures, the error the real code raised', () => {

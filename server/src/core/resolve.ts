@@ -889,8 +889,9 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       }
       res.inputs[k] = inp;
       const role = worldModel ? p.entry!.def.guide : undefined;
-      // a Detect-family head decodes with the strides the model derives from the image size (see ForwardCtx.strides)
-      const strides = p.entry!.def.detectFamily && !isShape(inp) ? (inp as Shape[]).map((s) => input[2]! / s[2]!) : undefined;
+      // the last layer, a Detect-family head, decodes with the strides the model derives from the image size (see
+      // ForwardCtx.strides); a head anywhere else never gets strides, as upstream
+      const strides = k === plans.length - 1 && p.entry!.def.detectFamily && !isShape(inp) ? (inp as Shape[]).map((s) => input[2]! / s[2]!) : undefined;
       const r = runLayer(`${buildKey}|${p.moduleName}|${p.copies}|${p.args!.map(pyKey).join(',')}`, b.mod, inp, role === 'consumer' || role === 'producer' ? guide : role === 'consumer-original' ? origGuide : undefined, strides);
       if (r instanceof ShapeError) {
         res.errors.push({ layer: k, error: r });

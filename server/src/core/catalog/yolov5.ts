@@ -312,7 +312,9 @@ function decodeLevel<T>(fl: Flow<T>, xi: T, nc: number, nm: number, stride: numb
 function levelStride<T>(ctx: ForwardCtx<T>, i: number, who: string): number {
   const s = ctx.strides?.[i];
   if (s === undefined)
-    throw new ShapeError(`${who} decodes boxes with the model's strides, which the caller passes (ctx.strides); none was given for level ${i}`);
+    throw new ShapeError(
+      `TypeError: 'NoneType' object is not subscriptable: ${who}.stride is None. The model sets a head's strides only when it is its last layer; its eval forward decodes boxes with them (callers pass them as ctx.strides), level ${i} has none`,
+    );
   return s;
 }
 
