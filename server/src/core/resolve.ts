@@ -692,6 +692,11 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         args.push(chs as number[]);
         evaluated.forEach((v, k) => bind(k, k, args[k]!));
         if (v5) {
+          // `isinstance(args[1], int)` right after the append: an empty args list has no args[1]
+          if (args.length < 2) {
+            fail('YOLO012', argsSrc.range, `${def.name} needs [nc, anchors${def.name === 'Segment' ? ', nm, npr' : ''}]: parse_model reads args[1] (IndexError: list index out of range)`);
+            break;
+          }
           if (args.length > 1 && isInt(args[1]!)) {
             const per = args[1] as number;
             const row = Array.from({ length: per * 2 }, (_, k) => k);
@@ -944,6 +949,13 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         [b, sb],
       ] as const)
         if (j >= 0 && plans[j]) related.push({ range: plans[j]!.src.range, message: `layer ${j} outputs ${fmtShape(s)}` });
+    } else if (/channels, but got|to have \d+ channels|running_mean should contain|mat1 and mat2/.test(e.message) && isShape(inp) && p.c1 !== null && inp[1] === p.c1) {
+      // the layer receives the channels it was built for: the mismatch is inside it
+      code = 'YOLO015';
+      if (p.copies > 1 && p.src.n) {
+        range = p.src.n.range;
+        message = `${p.moduleName} at layer ${p.index} is built as ${p.copies} copies with the same args (nn.Sequential), so copy 2 still expects ${p.c1} input channels but gets the ${p.c2 ?? '?'} the first one outputs: ${e.message}${context}`;
+      } else message = `${p.moduleName} at layer ${p.index}: its parts do not fit together with these args: ${e.message}${context}`;
     } else if (/channels, but got|to have \d+ channels|running_mean should contain|mat1 and mat2/.test(e.message)) {
       code = 'YOLO015';
       if (p.src.from) range = p.src.from.range;

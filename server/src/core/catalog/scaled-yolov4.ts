@@ -423,9 +423,9 @@ const hardSig = [
   param('n_layers', 'int', 'number of layers'),
 ];
 
-const numArg = (a: { raw(n: string): PyVal }, name: string): number => {
+const numArg = (a: { readonly def: ModuleDef; raw(n: string): PyVal }, name: string): number => {
   const v = a.raw(name);
-  if (!isNumeric(v)) throw buildError(`HarDBlock.${name} must be a number, got ${pyRepr(v)}`, name);
+  if (!isNumeric(v)) throw buildError(`${a.def.name}.${name} must be a number, got ${pyRepr(v)}`, name);
   return num(v);
 };
 
