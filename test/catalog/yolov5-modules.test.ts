@@ -386,3 +386,43 @@ test('sv4 fused Conv: fuse() cannot fold a grouped conv', () => {
   // grouped: the new Conv2d has no groups, the folded weight (32·1·5·5 = 800 values) cannot take its shape
   assert.throws(() => construct(fused, defOf(SCALED_YOLOV4, 'Conv'), [32, 32, 5, 1, null, 32]), /shape '\[32, 32, 5, 5\]' is invalid for input of size 800/);
 });
+
+// ---- the same Python over another tree's Conv: the same numbers ----------------------------------------------
+
+test('modules the fork and Scaled-YOLOv4 share with HEAD give HEAD\u2019s numbers (their Convs count the same)', () => {
+  // the figures derived above for HEAD; the fork's and Scaled-YOLOv4's Convs differ only in the activation
+  const shared: [string, PyVal[], Shape, number, Shape][] = [
+    ['Bottleneck', [32, 32], [1, 32, 32, 32], 5216, [1, 32, 32, 32]],
+    ['SPP', [32, 64, t3(5, 9, 13)], [1, 32, 32, 32], 4768, [1, 64, 32, 32]],
+    ['CrossConv', [32, 32, 3, 1, 1, f(1.0), true], [1, 32, 32, 32], 6272, [1, 32, 32, 32]],
+    ['DWConv', [16, 32, 3, 2], [1, 16, 32, 32], 352, [1, 32, 16, 16]],
+  ];
+  const forkOnly: typeof shared = [
+    ['C3TR', [32, 32, 1], [1, 32, 8, 8], 4816, [1, 32, 8, 8]],
+    ['C3SPP', [32, 32, t3(5, 9, 13)], [1, 32, 32, 32], 2864, [1, 32, 32, 32]],
+    ['C3Ghost', [32, 32, 1], [1, 32, 32, 32], 2652, [1, 32, 32, 32]],
+    ['GhostConv', [16, 32, 3, 2], [1, 16, 32, 32], 2768, [1, 32, 16, 16]],
+    ['GhostBottleneck', [16, 32, 3, 2], [1, 16, 32, 32], 2008, [1, 32, 16, 16]],
+    ['MixConv2d', [16, 32, t3(1, 3)], [1, 16, 32, 32], 224, [1, 32, 32, 32]],
+    ['Contract', [2], [1, 16, 32, 32], 0, [1, 64, 16, 16]],
+    ['Expand', [2], [1, 16, 32, 32], 0, [1, 4, 64, 64]],
+  ];
+  for (const [tree, list] of [
+    [YOLOV5_GSCONV, [...shared, ...forkOnly]],
+    [SCALED_YOLOV4, shared],
+  ] as const)
+    for (const [name, args, input, params, out] of list) {
+      const r = run(tree, name, args, input);
+      assert.deepEqual([r.params, r.out], [params, out], `${tree.id} ${name}`);
+    }
+});
+
+test('fork GhostConv passes act positionally: act=False reaches both Convs', () => {
+  const r = run(YOLOV5_GSCONV, 'GhostConv', [16, 32, 1, 1, 1, false], [1, 16, 8, 8]);
+  const acts = r.mod.children.map(([, m]) => m.children.find(([n]) => n === 'act')![1].type);
+  assert.deepEqual(acts, ['Identity', 'Identity']);
+});
+
+test('DetectMultiBackend is in both YOLOv5 namespaces but is no layer', () => {
+  for (const tree of [YOLOV5, YOLOV5_GSCONV]) assert.throws(() => construct(b, defOf(tree, 'DetectMultiBackend'), []), /weights|inference wrapper/);
+});
