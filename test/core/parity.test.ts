@@ -42,8 +42,8 @@ function checkLayers(c: RefCase): void {
   assert.ok(m.totals, `${c.name}: no totals (diagnostics: ${m.diagnostics.map((d) => d.code + ' ' + d.message).join('; ')})`);
   assert.equal(m.totals.params, r.params, `${c.name}: total params`);
   assert.equal(m.totals.gflops.printed, r.gflops, `${c.name}: GFLOPs as printed (exact ${m.totals.gflops.exact})`);
-  // SCHEMA.md: the key is only on real ultralytics records, and only where it differs; elsewhere nothing is known
-  if (r.gflops_ultralytics_thop !== undefined || (r.framework === 'ultralytics' && !c.mutant))
+  // SCHEMA: real ultralytics records carry gflops_ultralytics_thop where it differs; mutant records never carry it
+  if (!c.mutant || r.gflops_ultralytics_thop !== undefined)
     assert.equal(m.totals.gflopsUltralyticsThop.printed, r.gflops_ultralytics_thop ?? r.gflops, `${c.name}: GFLOPs under ultralytics-thop`);
   assert.equal(m.totals.summary, r.summary, `${c.name}: summary line`);
   if (!c.mutant && r.fused_error === undefined && r.params_fused !== undefined && r.params_fused !== null) {

@@ -185,4 +185,52 @@ export class NumFlow implements Flow<Tensor> {
   einsum(): Tensor {
     throw new Error('not needed');
   }
+  avgPool(): Tensor {
+    throw new Error('not needed');
+  }
+  param(): Tensor {
+    throw new Error('not needed');
+  }
+  private map(x: Tensor, f: (v: number) => number): Tensor {
+    return tensor(x.shape, (i) => f(x.data[i]!));
+  }
+  exp(x: Tensor): Tensor {
+    return this.map(x, Math.exp);
+  }
+  log(x: Tensor): Tensor {
+    return this.map(x, Math.log);
+  }
+  sqrt(x: Tensor): Tensor {
+    return this.map(x, Math.sqrt);
+  }
+  sin(x: Tensor): Tensor {
+    return this.map(x, Math.sin);
+  }
+  cos(x: Tensor): Tensor {
+    return this.map(x, Math.cos);
+  }
+  clamp(x: Tensor, min: number | null, max: number | null): Tensor {
+    return this.map(x, (v) => Math.min(max ?? Infinity, Math.max(min ?? -Infinity, v)));
+  }
+  sum(): Tensor {
+    throw new Error('not needed');
+  }
+  topk(): [Tensor, Tensor] {
+    throw new Error('not needed');
+  }
+  gather(): Tensor {
+    throw new Error('not needed');
+  }
+  floorDiv(): Tensor {
+    throw new Error('not needed');
+  }
+  remainder(): Tensor {
+    throw new Error('not needed');
+  }
+  toFloat(x: Tensor): Tensor {
+    return x;
+  }
+  gridSample(): Tensor {
+    throw new Error('not needed');
+  }
 }

@@ -12,6 +12,7 @@ import { ULTRALYTICS_CONV_MODULES } from './ultralytics/conv.ts';
 import { ULTRALYTICS_BLOCK_MODULES } from './ultralytics/block.ts';
 import { ULTRALYTICS_HEAD_MODULES } from './ultralytics/head.ts';
 import { ULTRALYTICS_TRANSFORMER_MODULES } from './ultralytics/transformer.ts';
+import { ULTRALYTICS_WORLD_MODULES } from './ultralytics/world.ts';
 
 const nnTreat = (def: ModuleDef): Treatment => (def.name === 'ConvTranspose2d' ? 'channels' : def.name === 'BatchNorm2d' ? 'bn' : 'plain');
 
@@ -96,7 +97,7 @@ export const ULTRALYTICS: Tree = makeTree({
   label: 'ultralytics 8.3 (with the Slim-neck modules)',
   origin: 'AlanLi1997/slim-neck-by-gsconv@8357ef6 gsconv-yolov8_9_10_11/ultralytics',
   modules: namespace(
-    [...ULTRALYTICS_CONV_MODULES, ...ULTRALYTICS_BLOCK_MODULES, ...ULTRALYTICS_HEAD_MODULES, ...ULTRALYTICS_TRANSFORMER_MODULES].filter((d) => !ULTRALYTICS_NOT_IN_TASKS.has(d.name)),
+    [...ULTRALYTICS_CONV_MODULES, ...ULTRALYTICS_BLOCK_MODULES, ...ULTRALYTICS_HEAD_MODULES, ...ULTRALYTICS_TRANSFORMER_MODULES, ...ULTRALYTICS_WORLD_MODULES].filter((d) => !ULTRALYTICS_NOT_IN_TASKS.has(d.name)),
     ['GSConv', 'GSConvE', 'GSConvE2', 'GSBottleneckC', 'GSBottleneck', 'GSConvns', 'VoVGSCSPC', 'VoVGSCSP', 'Classify', 'Conv', 'ConvTranspose', 'GhostConv', 'Bottleneck', 'GhostBottleneck', 'SPP', 'SPPF', 'C2fPSA', 'C2PSA', 'DWConv', 'Focus', 'BottleneckCSP', 'C1', 'C2', 'C2f', 'C3k2', 'RepNCSPELAN4', 'ELAN1', 'ADown', 'AConv', 'SPPELAN', 'C2fAttn', 'C3', 'C3TR', 'C3Ghost', 'DWConvTranspose2d', 'C3x', 'RepC3', 'PSA', 'SCDown', 'C2fCIB'],
     ['VoVGSCSPC', 'VoVGSCSP', 'BottleneckCSP', 'C1', 'C2', 'C2f', 'C3k2', 'C2fAttn', 'C3', 'C3TR', 'C3Ghost', 'C3x', 'RepC3', 'C2fPSA', 'C2fCIB', 'C2PSA'],
     {
