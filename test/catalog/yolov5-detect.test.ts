@@ -204,7 +204,7 @@ test('sv4 records whose fuse() raises: no fused figures, the error the real code
     assert.equal(m.totals.paramsFused, null, c.name);
     assert.equal(m.totals.gflopsFused.printed, null, c.name);
     assert.equal(m.totals.summaryFused, null, c.name);
-    assert.ok(m.totals.fusedError?.startsWith(c.record.fused_error!), `${c.name}: ${m.totals.fusedError}`);
+    assert.equal(m.totals.fusedError, c.record.fused_error, c.name);
   }
 });
 

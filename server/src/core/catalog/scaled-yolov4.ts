@@ -42,7 +42,9 @@ const Conv: ModuleDef = {
     const conv = b.conv2d(c1, c2, k, { s: a.pair('s'), p, g, bias: b.fused }, 'k');
     if (b.fused && g !== 1)
       throw buildError(
-        `RuntimeError: shape '[${c2}, ${c1}, ${k[0]}, ${k[1]}]' is invalid for input of size ${c2 * Math.trunc(c1 / g) * k[0] * k[1]} (model.fuse() folds the BatchNorm into a new Conv2d without groups=${g})`,
+        // exactly what upstream raises (the record's fused_error): the folded weight has c2·(c1/g)·k² values, the new
+        // Conv2d (no groups) wants c2·c1·k²
+        `RuntimeError: shape '[${c2}, ${c1}, ${k[0]}, ${k[1]}]' is invalid for input of size ${c2 * Math.trunc(c1 / g) * k[0] * k[1]}`,
         'g',
       );
     const act = a.bool('act') ? mish(b) : b.identity();
