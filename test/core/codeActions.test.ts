@@ -124,6 +124,21 @@ head:
 #                               ^^^^^^^ YOLO026
 `);
   assert.equal(ul.apply(/^Remove anchors/), ul.text.replace('[nc, anchors]', '[nc]'));
+  // a YOLOv5 header without anchors (depth and width multiples, no scales): the other way out is to add them
+  const v5header = quickFixes(`nc: 80
+depth_multiple: 0.33
+width_multiple: 0.25
+backbone:
+  - [-1, 1, Conv, [64, 3, 2]]
+  - [-1, 1, Conv, [128, 3, 2]]
+head:
+  - [[0, 1], 1, Detect, [nc, anchors]]
+#                               ^^^^^^^ YOLO026
+`);
+  assert.deepEqual(v5header.actions.map((a) => a.title.split(' (')[0]), ['Remove anchors', 'Add `anchors: 3` so the file reads as a YOLOv5 YAML']);
+  const asV5 = v5header.apply(/^Add `anchors: 3`/);
+  assert.equal(asV5, v5header.text.replace('width_multiple: 0.25\n', 'width_multiple: 0.25\nanchors: 3\n'));
+  assert.ok(resolve(asV5).ok, resolve(asV5).diagnostics.map((d) => d.message).join('\n'));
   const v5 = quickFixes(`${V5_HEADER}backbone:
   - [-1, 1, Conv, [64, 6, 2, 2]]
   - [-1, 1, Conv, [128, 3, 2]]
@@ -246,8 +261,8 @@ depth_multiple: 0.33
 width_multiple: 0.25
 backbone:
   - [-1, 1, Conv, [64, 6, 2, 2]]
-  - [-1, 3, C3, [64]]
-#           ^^ YOLO011
+  - [-1, 1, C3SPP, [64]]
+#           ^^^^^ YOLO011
 head:
   - [[0, 1], 1, Detect, [nc, anchors]]
 `);
@@ -269,14 +284,14 @@ head:
   assert.ok(resolve(fixed).ok);
 });
 
-test('YOLO017: anchor rows against head inputs become a per-level count', () => {
+test('YOLO018: anchor rows against head inputs become a per-level count', () => {
   const c = quickFixes(`${V5_HEADER}backbone:
   - [-1, 1, Conv, [64, 6, 2, 2]]
   - [-1, 1, Conv, [128, 3, 2]]
   - [-1, 1, Conv, [256, 3, 2]]
 head:
   - [[2], 1, Detect, [nc, anchors]]
-#            ^^^^^^ YOLO017
+#    ^^^ YOLO018
 `);
   const fixed = c.apply(/^Set `anchors: 3`/);
   assert.equal(fixed, c.text.replace('anchors:\n  - [10,13, 16,30, 33,23]  # P3/8\n  - [30,61, 62,45, 59,119]  # P4/16\n', 'anchors: 3\n'));
@@ -319,7 +334,7 @@ head:
       ['refactor.insert', 'Insert a layer above 3 on its input (layer 2 \u2192 new layer \u2192 3)', null],
       ['refactor.delete', 'Delete layer 3 (Conv) and route layer 4 to layer 2', null],
       ['refactor.move', 'Move layer 3 (Conv) up: swap it with layer 2 (C3) in the chain', null],
-      ['refactor.move', 'Move layer 3 (Conv) down', 'layer 4 reads layer 3, so the two can only swap places as a chain, and layer 4 also reads other layers'],
+      ['refactor.move', 'Move layer 3 (Conv) down', 'layer 4 (Detect) is the model\u2019s head and must stay its last layer: the framework takes the strides and decodes from the last layer'],
     ],
   );
   for (const a of all.filter((x) => !x.disabled)) assert.ok(a.edits.length > 0, a.title);

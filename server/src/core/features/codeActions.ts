@@ -325,14 +325,19 @@ class Fixer {
     return out;
   }
 
+  /** The edit adding `anchors: 3` to a file read as ultralytics only because it has no `anchors:`, if that is one. */
+  private asYolov5(): TextEdit | null {
+    const top = this.model.doc.top;
+    if (this.model.dialect !== 'ultralytics' || top.has('anchors') || top.has('scales') || !top.has('depth_multiple')) return null;
+    return this.addKeyEdit('anchors', '3');
+  }
+
   /** A YOLOv5 module in a file read as ultralytics because it has no `anchors:` (and no `scales:`). */
   private otherDialect(d: Diagnostic): CoreCodeAction[] {
     const l = this.layerOf(d);
     const name = l?.module?.value;
-    const top = this.model.doc.top;
-    if (typeof name !== 'string' || this.model.dialect !== 'ultralytics' || top.has('anchors') || top.has('scales') || !top.has('depth_multiple')) return [];
-    if (!Object.values(TREES).some((t) => t && t.dialect === 'yolov5' && t.modules.has(name))) return [];
-    const e = this.addKeyEdit('anchors', '3');
+    if (typeof name !== 'string' || !Object.values(TREES).some((t) => t && t.dialect === 'yolov5' && t.modules.has(name))) return [];
+    const e = this.asYolov5();
     return e ? [this.fix('Add `anchors: 3` so the file reads as a YOLOv5 YAML (AutoAnchor computes the anchors)', d, [e], true)] : [];
   }
 
@@ -438,7 +443,11 @@ class Fixer {
     if (this.model.dialect === 'ultralytics') {
       const k = typeof d.data?.argIndex === 'number' ? d.data.argIndex : items.findIndex((a) => a.value === 'anchors' || (isSeq(a.value) && seqItems(a.value).length > 0 && isSeq(seqItems(a.value)[0]!)));
       if (k < 1 || !items[k]) return [];
-      return [this.fix(`Remove ${this.src(items[k]!.range)} (ultralytics' ${name} is anchor-free: [nc${name === 'Segment' ? ', nm, npr' : ''}])`, d, [removeItem(items, k)], true)];
+      const out = [this.fix(`Remove ${this.src(items[k]!.range)} (ultralytics' ${name} is anchor-free: [nc${name === 'Segment' ? ', nm, npr' : ''}])`, d, [removeItem(items, k)], true)];
+      // a YOLOv5 header (multiples, no scales) that only lacks anchors: reading it as YOLOv5 is the other way out
+      const add = this.asYolov5();
+      if (add) out.push(this.fix('Add `anchors: 3` so the file reads as a YOLOv5 YAML (AutoAnchor computes the anchors)', d, [add]));
+      return out;
     }
     if ((name === 'Detect' || name === 'Segment') && this.model.doc.top.has('anchors') && items.length >= 1 && !items.some((a) => a.value === 'anchors')) {
       const node = this.src(l.args.range);

@@ -12,7 +12,8 @@
  *    parsed again and checked layer by layer before it is offered; a layout we cannot rewrite safely gets the
  *    action disabled with the reason, never a broken file.
  *  - Insert adds a layer nothing consumes yet (the model keeps computing the same thing); the "feed" variants
- *    splice it into a path with a template that keeps the channel count and size. Delete routes the deleted
+ *    splice it into a path with a template that keeps the channel count and size. A Detect-family head that ends
+ *    the model stays last (nothing is inserted after it, it does not move up). Delete routes the deleted
  *    layer's consumers to its input when it has exactly one, and is disabled otherwise. Move swaps two neighbours
  *    and keeps every connection; when the moved layer reads the one it jumps over, it is a chain swap
  *    (P → A → B becomes P → B → A) and the title says so.
@@ -512,6 +513,14 @@ export class Refactorer {
     this.layout = layoutOf(this.doc);
   }
 
+  /** Why the last position is taken: a Detect-family head must stay last (strides, decoding: the framework looks at model[-1]). */
+  private headStaysLast(): string | null {
+    const n = this.doc.layers.length;
+    const last = this.model?.layers[n - 1];
+    if (!last?.entry?.def.detectFamily) return null;
+    return `layer ${n - 1} (${last.moduleName}) is the model’s head and must stay its last layer: the framework takes the strides and decodes from the last layer`;
+  }
+
   private template(p: number, near: Frame, exact: boolean, readPrevious: boolean): string {
     if (this.model) return template(this.model, this.layout, p, near, exact, readPrevious);
     const sep = commaStyle(this.layout.text, near);
@@ -605,6 +614,8 @@ export class Refactorer {
     const titleBase = `Insert a layer ${where} ${i}`;
     if (this.layout.unsupported || !f) return { kind: 'insert', title: titleBase, edits: [], disabled: this.layout.unsupported ?? 'this layer is not in a layer list YOLO Lens can rewrite' };
     const n = this.doc.layers.length;
+    const head = p === n ? this.headStaysLast() : null;
+    if (head) return { kind: 'insert', title: feed ? `${titleBase} and feed its consumers through it` : titleBase, edits: [], disabled: head };
     const retarget = new Map<number, Map<number, Target>>();
     let title = titleBase;
     let newNode: string;
@@ -678,9 +689,9 @@ export class Refactorer {
     const fu = this.frame(u);
     const fw = this.frame(w);
     if (this.layout.unsupported || !fu || !fw) return { kind: 'move', title, edits: [], disabled: this.layout.unsupported ?? (j < 0 || j >= this.doc.layers.length ? `it is the ${dir === 'up' ? 'first' : 'last'} layer` : 'this layer is not in a layer list YOLO Lens can rewrite') };
-    const bad = fu.unsupported ?? fw.unsupported;
-    if (bad) return { kind: 'move', title, edits: [], disabled: bad };
     const n = this.doc.layers.length;
+    const bad = fu.unsupported ?? fw.unsupported ?? (w === n - 1 ? this.headStaysLast() : null);
+    if (bad) return { kind: 'move', title, edits: [], disabled: bad };
     const order: number[] = this.doc.layers.map((l) => l.index);
     order[u] = w;
     order[w] = u;
