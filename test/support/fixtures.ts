@@ -79,3 +79,31 @@ export function showRange(lines: LineIndex, r: Range): string {
 
 /** The text a range covers. */
 export const textOf = (f: { text: string }, r: Range): string => f.text.slice(r.start, r.end);
+
+/**
+ * The differences between a fixture's `# ^^^ CODE` markers and the diagnostics a feature produced, readable:
+ * `missing YOLO008 at 12:10-12:12 "60"`, `unexpected YOLO025 at ...`. Only codes in `only` are compared when given;
+ * codes in `ignore` never are.
+ */
+export function diagnosticMismatches(f: Fixture, got: readonly { code: string; range: Range }[], opts: { only?: readonly string[]; ignore?: readonly string[] } = {}): string[] {
+  const considered = (code: string) => (!opts.only || opts.only.includes(code)) && !(opts.ignore ?? []).includes(code);
+  const key = (d: { code: string; range: Range }) => `${d.code} at ${showRange(f.lines, d.range)} ${JSON.stringify(f.text.slice(d.range.start, d.range.end)).slice(0, 60)}`;
+  const want = f.expected.filter((d) => considered(d.code)).map(key);
+  const have = got.filter((d) => considered(d.code)).map(key);
+  const out: string[] = [];
+  const pool = [...have];
+  for (const w of want) {
+    const k = pool.indexOf(w);
+    if (k >= 0) pool.splice(k, 1);
+    else out.push(`missing ${w}`);
+  }
+  for (const h of pool) out.push(`unexpected ${h}`);
+  return out;
+}
+
+/** `line` followed by a marker line with carets under the first `token` in it (for edits of corpus files). */
+export function marked(line: string, token: string, code: string): string {
+  const col = line.indexOf(token);
+  if (col < 1) throw new Error(`'${token}' not found past column 0 in '${line}'`);
+  return `${line}\n${'#'.padEnd(col)}${'^'.repeat(token.length)} ${code}`;
+}

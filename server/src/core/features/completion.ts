@@ -104,7 +104,7 @@ const CONVENTIONAL_ARGS: Readonly<Record<string, string>> = {
   AvgPool2d: '${1:2}, ${2:2}',
 };
 
-/** The args snippet for a module: required parameters by name, the kernel/stride that follow by their default. */
+/** The args snippet for a module: required parameters by name, then the kernel/stride that follow by their default (up to a None default such as autopad's p). */
 export function argsSnippet(entry: TreeEntry, dialect: Model['dialect']): string {
   const conventional = CONVENTIONAL_ARGS[entry.def.name];
   if (conventional !== undefined) return conventional;
@@ -120,7 +120,7 @@ export function argsSnippet(entry: TreeEntry, dialect: Model['dialect']): string
       parts.push(`\${${tab++}:${spec.name}}`);
       takingKernels = true;
       continue;
-    } else if (takingKernels && spec.kind === 'kernel') parts.push(`\${${tab++}:${snippetEscape(spec.defaultText ?? pyRepr(spec.default))}}`);
+    } else if (takingKernels && spec.kind === 'kernel' && spec.default !== null) parts.push(`\${${tab++}:${snippetEscape(spec.defaultText ?? pyRepr(spec.default))}}`);
     else break;
   }
   return parts.join(', ');

@@ -140,7 +140,7 @@ export function dialectMismatches(model: Model): Diagnostic[] {
       const anchorsArg = yamlArgs.findIndex((a) => a.value === 'anchors' || (isSeq(a.value) && seqItems(a.value).length > 0 && isSeq(seqItems(a.value)[0]!)));
       if (anchorsArg >= 0) {
         out.push(
-          diag('YOLO026', yamlArgs[anchorsArg]!.range, `${name} here is ultralytics' anchor-free head: it takes [nc${name === 'Segment' ? ', nm, npr' : name === 'Pose' ? ', kpt_shape' : ''}], not YOLOv5's [nc, anchors]; ${pyRepr(yamlArgs[anchorsArg]!.value)} would be passed as its channel list`, undefined, {
+          diag('YOLO026', yamlArgs[anchorsArg]!.range, `${name} here is ultralytics' anchor-free head: it takes [nc${name === 'Segment' ? ', nm, npr' : name === 'Pose' ? ', kpt_shape' : ''}], not YOLOv5's [nc, anchors] (parse_model would call ${name}(nc, ${pyRepr(yamlArgs[anchorsArg]!.value)}, [channels]))`, undefined, {
             layer: l.index,
             data: { dialect: 'yolov5', argIndex: anchorsArg },
           }),
