@@ -201,6 +201,8 @@ export function startServer(given?: Connection): Connection {
   /** URIs that were models at their last analysis (their panel must hear when they stop being one) */
   const modelUris = new Set<string>();
   let caps: ClientCapabilities = {};
+  /** settings from `workspace/didChangeConfiguration` (`{ settings: { yolo: {...} } }`), for clients that do not pull */
+  let pushedSettings: ServerSettings = DEFAULT_SETTINGS;
 
   const log = (msg: string) => {
     try {
@@ -227,12 +229,13 @@ export function startServer(given?: Connection): Connection {
   function settingsFor(uri: string): Promise<ServerSettings> {
     const hit = settingsCache.get(uri);
     if (hit) return hit;
+    // pull when the client can answer workspace/configuration; else what it pushed (Neovim 0.7 pushes `settings`)
     const p = caps.workspace?.configuration
       ? conn.workspace.getConfiguration({ scopeUri: uri, section: 'yolo' }).then(readSettings, (e: unknown) => {
           log(`workspace/configuration failed: ${String(e)}`);
           return DEFAULT_SETTINGS;
         })
-      : Promise.resolve(DEFAULT_SETTINGS);
+      : Promise.resolve(pushedSettings);
     settingsCache.set(uri, p);
     return p;
   }
@@ -381,7 +384,9 @@ export function startServer(given?: Connection): Connection {
     if (caps.workspace?.didChangeConfiguration?.dynamicRegistration) void conn.client.register(DidChangeConfigurationNotification.type, { section: 'yolo' }).catch(() => undefined);
   });
 
-  conn.onDidChangeConfiguration(() => {
+  conn.onDidChangeConfiguration((params) => {
+    const pushed = (params?.settings as { yolo?: unknown } | null | undefined)?.yolo;
+    if (pushed !== undefined) pushedSettings = readSettings(pushed);
     settingsCache.clear();
     for (const d of documents.all()) schedule(d.uri, 0);
     // clients redraw pull-based features (lenses, hints) when asked
@@ -457,9 +462,11 @@ export function startServer(given?: Connection): Connection {
     runSafe('inlayHint', token, [], async () => {
       const a = await modelAnalysis(params);
       if (!a) return [];
+      // editors ask for the visible range: computing just those layers keeps a 5,000-layer file cheap
       const range = params.range ? toOffsetRange(a.lines, params.range) : undefined;
-      const all = memo(a, 'inlayHints', () => inlayHints(a.model));
-      return all.filter((h) => !range || (h.offset >= range.start && h.offset <= range.end)).map((h) => toLspInlayHint(a.lines, h));
+      return inlayHints(a.model, range)
+        .filter((h) => !range || (h.offset >= range.start && h.offset <= range.end))
+        .map((h) => toLspInlayHint(a.lines, h));
     }),
   );
 

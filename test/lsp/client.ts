@@ -63,8 +63,8 @@ export interface ClientOptions {
   /** what `workspace/configuration` answers for section `yolo` */
   settings?: Record<string, unknown>;
   capabilities?: ClientCapabilities;
-  /** extra args for the server process */
-  args?: string[];
+  /** the server command after `node` (default: dist/server.js --stdio) */
+  command?: string[];
 }
 
 type Waiter<T> = { pred: (x: T) => boolean; resolve: (x: T) => void };
@@ -92,7 +92,7 @@ export class LspClient {
 
   static async start(opts: ClientOptions = {}): Promise<LspClient> {
     ensureBuilt();
-    const child = spawn(process.execPath, [SERVER, '--stdio', ...(opts.args ?? [])], { cwd: ROOT, stdio: 'pipe' });
+    const child = spawn(process.execPath, opts.command ?? [SERVER, '--stdio'], { cwd: ROOT, stdio: 'pipe' });
     const conn = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
     const c = new LspClient(child, conn, { diagnostics: { debounceMs: 0 }, ...(opts.settings ?? {}) });
     child.stderr.on('data', (d: Buffer) => (c.stderr += d.toString()));
