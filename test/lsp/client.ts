@@ -67,7 +67,10 @@ export interface ClientOptions {
   command?: string[];
 }
 
-type Waiter<T> = { pred: (x: T) => boolean; resolve: (x: T) => void };
+type Waiter<T> = { pred: (x: T) => boolean; resolve: (x: T) => void; reject: (e: Error) => void };
+
+/** A wait that never comes true fails the test instead of hanging it (this bounds a failure, it paces nothing). */
+const WAIT_LIMIT_MS = 60_000;
 
 export class LspClient {
   readonly diagnostics = new Map<string, PublishDiagnosticsParams[]>();
@@ -100,6 +103,8 @@ export class LspClient {
       c.exited = true;
       c.exitCode = code;
       for (const w of c.exitWaiters.splice(0)) w();
+      const gone = new Error(`the server exited (code ${code}) while a test waited for it:\n${c.stderr}`);
+      for (const w of [...c.diagWaiters.splice(0), ...c.changedWaiters.splice(0)]) w.reject(gone);
     });
     conn.onNotification('textDocument/publishDiagnostics', (p: PublishDiagnosticsParams) => {
       const list = c.diagnostics.get(p.uri) ?? [];
@@ -142,13 +147,31 @@ export class LspClient {
   waitForDiagnostics(uri: string, pred: (p: PublishDiagnosticsParams) => boolean = () => true): Promise<PublishDiagnosticsParams> {
     const seen = (this.diagnostics.get(uri) ?? []).find(pred);
     if (seen) return Promise.resolve(seen);
-    return new Promise((resolve) => this.diagWaiters.push({ pred: (p) => p.uri === uri && pred(p), resolve }));
+    return this.wait(this.diagWaiters, (p) => p.uri === uri && pred(p), `diagnostics for ${uri}`);
   }
 
   waitForModelChanged(uri: string, version: number): Promise<{ uri: string; version: number }> {
     const seen = this.modelChanged.find((p) => p.uri === uri && p.version === version);
     if (seen) return Promise.resolve(seen);
-    return new Promise((resolve) => this.changedWaiters.push({ pred: (p) => p.uri === uri && p.version === version, resolve }));
+    return this.wait(this.changedWaiters, (p) => p.uri === uri && p.version === version, `yolo/modelChanged for ${uri} v${version}`);
+  }
+
+  private wait<T>(list: Waiter<T>[], pred: (x: T) => boolean, what: string): Promise<T> {
+    if (this.exited) return Promise.reject(new Error(`the server has exited: ${this.stderr}`));
+    return new Promise<T>((resolve, reject) => {
+      const limit = setTimeout(() => reject(new Error(`no ${what} within ${WAIT_LIMIT_MS / 1000} s; server log:\n${this.stderr}`)), WAIT_LIMIT_MS);
+      list.push({
+        pred,
+        resolve: (x) => {
+          clearTimeout(limit);
+          resolve(x);
+        },
+        reject: (e) => {
+          clearTimeout(limit);
+          reject(e);
+        },
+      });
+    });
   }
 
   /** Opens a document and waits for its first diagnostics. */
