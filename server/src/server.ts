@@ -24,6 +24,7 @@ import {
 } from 'vscode-languageserver/node';
 import { StreamMessageReader, StreamMessageWriter } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import packageJson from '../../package.json';
 import { parseModelDoc, type ModelDoc } from './core/document.ts';
 import { diag, type Diagnostic as CoreDiagnostic } from './core/diagnostics.ts';
 import { LineIndex } from './core/lines.ts';
@@ -183,7 +184,7 @@ const SummaryRequest = new RequestType<ModelRequestParams, SummaryResult | null,
 const ProfileRequest = new RequestType<ProfileParams, ProfileResult | null, void>(ProfileRequestType);
 const ModelChangedNotification = new NotificationType<ModelChangedParams>(ModelChangedNotificationType);
 
-const SERVER_VERSION = '0.1.0';
+const SERVER_VERSION = packageJson.version;
 
 function stdioConnection(): Connection {
   // `--node-ipc`, `--socket=` and `--pipe=` are read by createConnection itself; stdio is the default otherwise
@@ -522,7 +523,7 @@ export function startServer(given?: Connection): Connection {
       progress.token?.onCancellationRequested(() => abort.abort());
       progress.reporter.begin('YOLO Lens: profiling', 0, 'building the network', true);
       try {
-        return await profileModel(model, {
+        const result = await profileModel(model, {
           ...(typeof params.imgsz === 'number' ? { imgsz: params.imgsz } : {}),
           ...(typeof params.batch === 'number' ? { batch: params.batch } : {}),
           ...(typeof params.runs === 'number' ? { runs: params.runs } : {}),
@@ -531,6 +532,7 @@ export function startServer(given?: Connection): Connection {
           signal: abort.signal,
           onProgress: (done, total, message) => progress.reporter.report(total > 0 ? Math.round((100 * done) / total) : 0, message),
         });
+        return { ...result, uri: a.uri };
       } finally {
         progress.reporter.done();
       }

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { LspClient, ROOT, SERVER, ensureBuilt } from './client.ts';
 import { corpusText, SLIMNECK_V5N } from '../features/corpus.ts';
 
@@ -14,6 +15,7 @@ test('yolo-lens lsp --stdio serves the same features as dist/server.js', async (
   const c = await LspClient.start({ command: [join(ROOT, 'dist/cli.js'), 'lsp', '--stdio'] });
   try {
     assert.equal(c.initializeResult.serverInfo?.name, 'yolo-lens');
+    assert.equal(c.initializeResult.serverInfo?.version, (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
     const d = await c.open('file:///cli/slimneck-yolov5n.yaml', corpusText(SLIMNECK_V5N).replace('[[-1, 6], 1, Concat', '[[-1, 66], 1, Concat'));
     assert.deepEqual(d.diagnostics.map((x) => x.code), ['YOLO008']);
   } finally {

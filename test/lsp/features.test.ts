@@ -253,6 +253,7 @@ describe('custom requests', () => {
     });
     const r = await client.request<ProfileResult>('yolo/profile', { uri, workDoneToken: token });
     d.dispose();
+    assert.equal(r.uri, uri);
     assert.equal(typeof r.backend, 'string');
     assert.ok(Array.isArray(r.layers));
     assert.equal(seen[0]?.kind, 'begin');

@@ -9,7 +9,8 @@ import type { LayerSrc } from '../document.ts';
 import type { Model, ResolvedLayer } from '../model.ts';
 import type { Tree } from '../catalog/tree.ts';
 import { TREES } from '../catalog/trees.ts';
-import { isInt, isSeq, pyRepr, seqItems, type PyVal } from '../py.ts';
+import { isInt, isSeq, pyRepr, seqItems } from '../py.ts';
+import { fromElements } from './references.ts';
 import { argIndexOf, filledParams } from './yamlParams.ts';
 
 export type SeverityOverride = Severity | 'off';
@@ -60,17 +61,13 @@ export function staleIndexComments(model: Model): Diagnostic[] {
   return out;
 }
 
-/** Absolute indices a layer's `from` names, read from the YAML (works even when the layer does not resolve). */
+/** Absolute indices a layer's `from` names, read from the YAML; null while some element is not an int yet. */
 function fromTargets(l: LayerSrc): number[] | null {
   const v = l.from?.value;
   if (v === undefined) return null;
-  const items: PyVal[] = isSeq(v) ? [...seqItems(v)] : [v];
-  const out: number[] = [];
-  for (const x of items) {
-    if (!isInt(x)) return null;
-    out.push(x < 0 ? l.index + x : x);
-  }
-  return out;
+  const written = isSeq(v) ? seqItems(v).length : 1;
+  const elements = fromElements(l);
+  return elements.length === written ? elements.map((e) => e.target) : null;
 }
 
 /** YOLO025: a layer whose output no later layer reads (the model returns only the last layer's output). */
