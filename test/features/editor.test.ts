@@ -141,15 +141,15 @@ test('code lens: params and GFLOPs in the chosen convention, then the two client
   const m = resolve(corpusText(YOLOV5N), { fileName: 'yolov5n.yaml' });
   const lenses = codeLenses(m, 'file:///m/yolov5n.yaml', 'ultralytics-thop');
   // unfused, as the framework prints when it builds the model (the reference: 4.6; fused it prints 4.5)
-  assert.deepEqual(lenses.map((l) => l.title), ['1.87M params · 4.6 GFLOPs @640', 'Show graph', 'Profile']);
+  assert.deepEqual(lenses.map((l) => l.title), ['1.87M params · 4.6 GFLOPs @640 (4.5 fused)', 'Show graph', 'Profile']);
   assert.deepEqual(lenses.slice(1).map((l) => [l.command, l.arguments]), [
     ['yolo.showGraph', ['file:///m/yolov5n.yaml']],
     ['yolo.profile', ['file:///m/yolov5n.yaml']],
   ]);
-  assert.equal(codeLenses(m, 'u', 'thop')[0]!.title, '1.87M params · 4.6 GFLOPs @640');
+  assert.equal(codeLenses(m, 'u', 'thop')[0]!.title, '1.87M params · 4.6 GFLOPs @640 (4.5 fused)');
   assert.match(codeLenses(m, 'u', 'thop')[0]!.tooltip!, /thop 0\.1\.1/);
   const at320 = resolve(corpusText(YOLOV5N), { fileName: 'yolov5n.yaml', imgsz: 320 });
-  assert.match(codeLenses(at320, 'u', 'ultralytics-thop')[0]!.title, /^1\.87M params · 1\.1 GFLOPs @320$/);
+  assert.match(codeLenses(at320, 'u', 'ultralytics-thop')[0]!.title, /^1\.87M params · 1\.1 GFLOPs @320 \(1\.1 fused\)$/);
   const broken = resolve(corpusText(YOLOV5N).replace('[[-1, 6], 1, Concat', '[[-1, 60], 1, Concat'), { fileName: 'yolov5n.yaml' });
   assert.equal(codeLenses(broken, 'u', 'thop')[0]!.title, '✗ 1 error: the model does not build');
 });

@@ -1,5 +1,7 @@
 /**
- * The code lens above the first line of a model YAML: `1.87M params · 4.5 GFLOPs @640 · Show graph · Profile`;
+ * The code lens above the first line of a model YAML: `1.87M params · 4.6 GFLOPs @640 (4.5 fused) · Show graph ·
+ * Profile` (built and deployed figures: the frameworks print the first when they build a model, READMEs quote
+ * the second);
  * the last two run the client's `yolo.showGraph` / `yolo.profile` commands with the document's URI.
  */
 import type { Range } from '../document.ts';
@@ -29,11 +31,17 @@ export function figuresTitle(model: Model, convention: GflopsConvention): { titl
       : { title: 'not resolved', tooltip: 'some layers could not be analysed' };
   }
   const printed = convention === 'thop' ? t.gflops.printed : t.gflopsUltralyticsThop.printed;
+  const printedFused = convention === 'thop' ? t.gflopsFused.printed : t.gflopsFusedUltralyticsThop.printed;
   // at 640 show what the framework prints; elsewhere the per-layer sum at that size
-  const g = model.imgsz === 640 && printed !== null ? formatFixed(printed, 1) : formatFixed(flopsOf(t.flops, convention) / 1e9, 1);
+  const at640 = model.imgsz === 640;
+  const g = at640 && printed !== null ? formatFixed(printed, 1) : formatFixed(flopsOf(t.flops, convention) / 1e9, 1);
+  const fusedSum = t.flopsFused ? flopsOf(t.flopsFused, convention) : null;
+  const gf = at640 ? (printedFused !== null ? formatFixed(printedFused, 1) : null) : fusedSum !== null ? formatFixed(fusedSum / 1e9, 1) : null;
   return {
-    title: `${compactCount(t.params)} params · ${g} GFLOPs @${model.imgsz}`,
-    tooltip: `${t.params.toLocaleString('en-US')} parameters; GFLOPs counted as ${CONVENTION_NAME[convention]}${t.summary ? `\nthe framework prints: ${t.summary}` : ''}`,
+    title: `${compactCount(t.params)} params · ${g} GFLOPs @${model.imgsz}${gf !== null ? ` (${gf} fused)` : ''}`,
+    tooltip:
+      `${t.params.toLocaleString('en-US')} parameters as built${t.paramsFused !== null ? `, ${t.paramsFused.toLocaleString('en-US')} after model.fuse() folds BatchNorm into the convolutions` : ''}; ` +
+      `GFLOPs counted as ${CONVENTION_NAME[convention]}${t.summary ? `\nthe framework prints: ${t.summary}` : ''}`,
   };
 }
 
