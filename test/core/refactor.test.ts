@@ -215,10 +215,13 @@ test('flow list without a trailing comma and with its `]` on the last line', () 
   const text = 'nc: 80\nbackbone: [[-1, 1, Conv, [64, 3, 2]], [-1, 1, Conv, [64, 3, 2]]]\nhead:\n  [[-1, 1, Conv, [64, 3, 1]],\n   [[-1, 1], 1, Concat, [1]]]  # cat\n';
   const a = run(text, (rf) => rf.insert(0, 'below'));
   assert.equal(a.text, text.replace('backbone: [[-1, 1, Conv, [64, 3, 2]], [-1, 1, Conv', 'backbone: [[-1, 1, Conv, [64, 3, 2]], [-1, 1, Conv, [64, 3, 1]], [-2, 1, Conv').replace('[[-1, 1], 1, Concat', '[[-1, 2], 1, Concat'));
+  // the comment after the list's `]` is the last layer's: it stays on that layer's line, the `]` moves down
   const b = run(text, (rf) => rf.insert(3, 'below'));
-  assert.equal(b.text, text.replace('   [[-1, 1], 1, Concat, [1]]]  # cat', '   [[-1, 1], 1, Concat, [1]],\n   [-1, 1, Conv, [128, 3, 1]]]  # cat'));
+  assert.equal(b.text, text.replace('   [[-1, 1], 1, Concat, [1]]]  # cat', '   [[-1, 1], 1, Concat, [1]],  # cat\n   [-1, 1, Conv, [128, 3, 1]]]'));
+  assert.equal(applyEdits(b.text, new Refactorer(resolve(b.text)).delete(4).edits), text);
+  // and it goes when its layer goes
   const c = run(text, (rf) => rf.delete(3));
-  assert.equal(c.text, text.replace('[[-1, 1, Conv, [64, 3, 1]],\n   [[-1, 1], 1, Concat, [1]]]', '[[-1, 1, Conv, [64, 3, 1]]]'));
+  assert.equal(c.text, text.replace('[[-1, 1, Conv, [64, 3, 1]],\n   [[-1, 1], 1, Concat, [1]]]  # cat', '[[-1, 1, Conv, [64, 3, 1]]]'));
 });
 
 test('layouts that cannot be rewritten are refused, never broken', () => {

@@ -421,7 +421,16 @@ function insertBelowEdits(layout: Layout, f: Frame, frames: readonly Frame[], no
       const gap = prev && prev.comma !== null ? t.slice(prev.comma + 1, f.nodeStart) : ' ';
       if (!/[\r\n]/.test(gap)) return [{ range: { start: f.nodeEnd, end: f.nodeEnd }, newText: `,${gap}${node}` }];
     }
-    if (f.afterBracket && !f.startsLine && f.count === 1) return [{ range: { start: f.nodeEnd, end: f.nodeEnd }, newText: `, ${node}` }];
+    const commented = /#/.test(t.slice(f.structEnd, f.tailEnd));
+    if (f.afterBracket && !f.startsLine && f.count === 1 && !commented) return [{ range: { start: f.nodeEnd, end: f.nodeEnd }, newText: `, ${node}` }];
+    if (commented) {
+      // `[..., NODE]  # comment`: the comment stays on its layer's line; the list's `]` moves to the new last line
+      const bracket = f.structEnd - 1;
+      return [
+        { range: { start: bracket, end: bracket + 1 }, newText: f.comma === null ? ',' : '' },
+        { range: { start: f.tailEnd, end: f.tailEnd }, newText: `${eol}${indent}${node}${f.comma === null ? '' : ','}]` },
+      ];
+    }
     return [{ range: { start: f.nodeEnd, end: f.nodeEnd }, newText: `,${eol}${indent}${node}` }];
   }
   if (!f.endsLine) {
@@ -469,12 +478,17 @@ function deleteEdits(layout: Layout, f: Frame, frames: readonly Frame[]): TextEd
   }
   if (!next) {
     if (!prev || prev.comma === null) return 'the layer before has no comma to remove';
+    // the deleted layer's own comment (after the list's `]`) goes with it
+    const ownTail = f.closeOnLine && f.startsLine && /#/.test(t.slice(f.structEnd, f.tailEnd)) ? [{ range: { start: f.structEnd, end: f.tailEnd }, newText: '' }] : [];
     const gap = t.slice(prev.nodeEnd, f.nodeStart);
-    if (/^[ \t]*,[ \t]*((\r\n|\n|\r)[ \t]*)?$/.test(gap)) return [{ range: { start: prev.nodeEnd, end: f.nodeEnd }, newText: '' }];
-    return [
-      { range: { start: prev.comma, end: prev.comma + 1 }, newText: '' },
-      { range: { start: f.nodeStart, end: f.nodeEnd }, newText: '' },
-    ];
+    if (/^[ \t]*,[ \t]*((\r\n|\n|\r)[ \t]*)?$/.test(gap)) return [{ range: { start: prev.nodeEnd, end: f.nodeEnd }, newText: '' }, ...ownTail];
+    if (f.closeOnLine && f.startsLine && prev.endsLine && prev.eol && /#/.test(t.slice(prev.structEnd, prev.tailEnd)) && /^[ \t]*$/.test(t.slice(prev.lineEnd, f.nodeStart)))
+      // `NODE,  # comment` / `LAST]`: the list's `]` comes back to the line before
+      return [
+        { range: { start: prev.comma, end: prev.comma + 1 }, newText: f.comma === null ? ']' : ',]' },
+        { range: { start: prev.tailEnd, end: f.tailEnd }, newText: '' },
+      ];
+    return [{ range: { start: prev.comma, end: prev.comma + 1 }, newText: '' }, { range: { start: f.nodeStart, end: f.nodeEnd }, newText: '' }, ...ownTail];
   }
   if (f.comma === null) return 'the comma after this layer is not on its line';
   if (prev && prev.comma !== null && !/[\r\n]/.test(t.slice(prev.comma + 1, f.nodeStart))) return [{ range: { start: prev.comma + 1, end: f.comma + 1 }, newText: '' }];
