@@ -298,6 +298,19 @@ head:
   assert.ok(resolve(fixed).ok, resolve(fixed).diagnostics.map((d) => d.message).join('\n'));
 });
 
+test('YOLO020: the yolo-lens comment asks for an image size the strides do not divide', () => {
+  const c = quickFixes(`# yolo-lens: imgsz=300
+${V5_HEADER}backbone:
+  - [-1, 1, Conv, [64, 6, 2, 2]]
+  - [-1, 1, Conv, [128, 3, 2]]
+head:
+  - [[0, 1], 1, Detect, [nc, anchors]]
+`, {}, ['YOLO020']);
+  const fixed = c.apply(/^Use imgsz=320 in the yolo-lens comment/);
+  assert.equal(fixed, c.text.replace('imgsz=300', 'imgsz=320'));
+  assert.ok(!resolve(fixed).diagnostics.some((d) => d.code === 'YOLO020'));
+});
+
 test('YOLO022: the yolo-lens comment names a scale the file does not have', () => {
   const c = quickFixes(`# yolo-lens: scale=q
 nc: 80

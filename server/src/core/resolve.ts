@@ -1090,8 +1090,10 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     if (headIn && !isShape(headIn)) strides = (headIn as Shape[]).map((s) => imgsz / s[2]!);
   }
   const maxStride = strides && strides.length ? Math.max(...strides) : 32;
-  if (strides && imgsz % Math.max(32, Math.trunc(maxStride)) !== 0)
-    sink.add(diag('YOLO020', docRange, `image size ${imgsz} is not a multiple of the model's largest stride ${Math.trunc(maxStride)}: training would round it to ${Math.ceil(imgsz / maxStride) * maxStride}`));
+  // check_img_size rounds up to a multiple of max(largest stride, 32)
+  const gridSize = Math.max(32, Math.trunc(maxStride));
+  if (strides && imgsz % gridSize !== 0)
+    sink.add(diag('YOLO020', docRange, `image size ${imgsz} is not a multiple of ${gridSize} (the model's largest stride, at least 32): training would round it to ${Math.ceil(imgsz / gridSize) * gridSize}`));
 
   // ---- extra checks on what parsed
   for (const p of plans) {

@@ -133,6 +133,8 @@ class Fixer {
         case 'YOLO017':
         case 'YOLO018':
           return this.anchorCount(d);
+        case 'YOLO020':
+          return this.imageSize(d);
         case 'YOLO022':
           return this.scaleChoice(d);
         case 'YOLO024':
@@ -394,6 +396,15 @@ class Fixer {
     const end = lastLineEnd(t, anchors.value.range.end);
     const contentEnd = end.eol ? end.at - end.eol.length : end.at;
     return [this.fix(`Set \`anchors: ${na}\` (${na} anchors for each of the ${r.fromIndices.length} levels, computed by AutoAnchor; the ${seqItems(rows).length} written rows go)`, d, [{ range: { start: colon + 1, end: contentEnd }, newText: ` ${na}` }])];
+  }
+
+  /** The `# yolo-lens: imgsz=N` comment asks for a size the strides do not divide: the size training rounds it to. */
+  private imageSize(d: Diagnostic): CoreCodeAction[] {
+    const m = /round it to (\d+)/.exec(d.message);
+    const ml = /#\s*yolo-lens:[^\n\r]*?\bimgsz=(\d+)/.exec(this.text);
+    if (!m || !ml || Number(ml[1]) !== this.model.imgsz) return [];
+    const at = ml.index + ml[0].length - ml[1]!.length;
+    return [this.fix(`Use imgsz=${m[1]} in the yolo-lens comment (a multiple of the largest stride)`, d, [{ range: { start: at, end: at + ml[1]!.length }, newText: m[1]! }], true)];
   }
 
   /** The `# yolo-lens: scale=q` comment names a scale the file does not have: pick one it has. */
