@@ -9,6 +9,7 @@ import {
   type CancellationToken,
   type ClientCapabilities,
   CodeActionKind,
+  CodeActionTriggerKind,
   type Connection,
   createConnection,
   DidChangeConfigurationNotification,
@@ -481,7 +482,7 @@ export function startServer(given?: Connection): Connection {
       const diagnostics = sent
         .map((d) => ours.find((o) => o.code === d.code && sameRange(toLspRange(a.lines, o.range), d.range)) ?? fromLspDiagnostic(a.lines, d))
         .filter((d): d is CoreDiagnostic => d !== null);
-      const actions = codeActions(a.model, { range: toOffsetRange(a.lines, params.range), diagnostics, ...(params.context?.only ? { only: params.context.only } : {}) });
+      const actions = codeActions(a.model, { range: toOffsetRange(a.lines, params.range), diagnostics, ...(params.context?.only ? { only: params.context.only } : {}), trigger: params.context?.triggerKind === CodeActionTriggerKind.Automatic ? 'automatic' : 'invoked' });
       // the edits are offsets into this version: refuse rather than send edits for text that moved on
       if (documents.get(a.uri)?.version !== a.version) return [];
       return actions.map((x) => toLspCodeAction(a.lines, a.uri, a.version, x));

@@ -354,6 +354,9 @@ head:
   assert.deepEqual(codeActions(model, { range, diagnostics: [], only: ['refactor.move'] }).map((a) => a.kind), ['refactor.move', 'refactor.move']);
   assert.deepEqual(codeActions(model, { range, diagnostics: [], only: ['quickfix'] }), []);
   assert.equal(codeActions(model, { range, diagnostics: [], only: ['refactor'] }).length, 7);
+  // the editor asking on its own (cursor moves): quick fixes only, unless it asks for refactors
+  assert.deepEqual(codeActions(model, { range, diagnostics: [], trigger: 'automatic' }), []);
+  assert.equal(codeActions(model, { range, diagnostics: [], trigger: 'automatic', only: ['refactor'] }).length, 7);
   // outside any layer: nothing
   assert.deepEqual(codeActions(model, { range: { start: 0, end: 0 }, diagnostics: [] }), []);
 });

@@ -38,6 +38,12 @@ export interface CodeActionRequest {
   readonly diagnostics: readonly Diagnostic[];
   /** LSP `only` filter (kinds) */
   readonly only?: readonly string[];
+  /**
+   * LSP `triggerKind`: the editor asking on its own as the cursor moves (`automatic`) gets the quick fixes only, so
+   * the light bulb does not sit on every layer and no refactor is computed; asked by the user (`invoked`, the
+   * default) or with `only: ['refactor...']`, the layer refactors come too.
+   */
+  readonly trigger?: 'invoked' | 'automatic';
 }
 
 export function codeActions(model: Model, req: CodeActionRequest): CoreCodeAction[] {
@@ -55,7 +61,8 @@ export function codeActions(model: Model, req: CodeActionRequest): CoreCodeActio
       }
     }
   }
-  if (['refactor.insert', 'refactor.delete', 'refactor.move'].some((k) => wants(k as CodeActionKind))) out.push(...fixer.refactors(req.range).filter((a) => wants(a.kind)));
+  const refactorsAsked = req.trigger !== 'automatic' || (req.only ?? []).some((o) => o === 'refactor' || o.startsWith('refactor.'));
+  if (refactorsAsked && ['refactor.insert', 'refactor.delete', 'refactor.move'].some((k) => wants(k as CodeActionKind))) out.push(...fixer.refactors(req.range).filter((a) => wants(a.kind)));
   return out;
 }
 

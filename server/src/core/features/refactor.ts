@@ -541,8 +541,10 @@ export class Refactorer {
     return exact ? `[-1${sep}1${sep}nn.Identity${sep}[]]` : `[-1${sep}1${sep}Conv${sep}[64${sep}3${sep}1]]`;
   }
 
+  private frameOf?: Map<number, Frame>;
   private frame(i: number): Frame | undefined {
-    return this.layout.frames.find((f) => f.layer.index === i);
+    this.frameOf ??= new Map(this.layout.frames.map((f) => [f.layer.index, f]));
+    return this.frameOf.get(i);
   }
 
   /** Turn a plan and its structural edits into checked edits. */
@@ -551,12 +553,14 @@ export class Refactorer {
     if (typeof structural === 'string') return disabled(structural);
     const rw = new Rewriter(this.doc, plan);
     const fromEdits: TextEdit[] = [];
+    const fromEditsOf = new Map<number, TextEdit[]>();
     const commentEdits: TextEdit[] = [];
     for (const l of this.doc.layers) {
       if (l.index === opts.dropLayer) continue;
       const e = rw.fromEdits(l.index);
       if (typeof e === 'string') return disabled(e);
       fromEdits.push(...e);
+      if (e.length) fromEditsOf.set(l.index, e);
       const c = rw.commentEdit(l.index);
       if (c) commentEdits.push(c);
     }
@@ -586,13 +590,13 @@ export class Refactorer {
     }
     edits = edits.filter((e) => e.newText !== '' || e.range.end > e.range.start).sort((a, b) => a.range.start - b.range.start || a.range.end - b.range.end);
     for (let k = 1; k < edits.length; k++) if (edits[k]!.range.start < edits[k - 1]!.range.end) return disabled('the edits would overlap (unexpected layout)');
-    const check = this.verify(edits, plan, fromEdits, opts.newNode);
+    const check = this.verify(edits, plan, fromEditsOf, opts.newNode);
     if (check) return disabled(check);
     return { kind, title, edits, ...(opts.layer !== undefined ? { layer: opts.layer } : {}) };
   }
 
   /** Parse the result and compare every layer's node text with what the plan says it must be. */
-  private verify(edits: readonly TextEdit[], plan: Plan, fromEdits: readonly TextEdit[], newNode: string | undefined): string | null {
+  private verify(edits: readonly TextEdit[], plan: Plan, fromEditsOf: ReadonlyMap<number, readonly TextEdit[]>, newNode: string | undefined): string | null {
     const t = this.layout.text;
     let out: string;
     try {
@@ -606,7 +610,8 @@ export class Refactorer {
     for (let k = 0; k < plan.order.length; k++) {
       const o = plan.order[k]!;
       const got = out.slice(doc.layers[k]!.range.start, doc.layers[k]!.range.end);
-      const want = o === 'new' ? newNode! : rewriteSlice(t, this.doc.layers[o]!.range.start, this.doc.layers[o]!.range.end, fromEdits);
+      const src = o === 'new' ? null : this.doc.layers[o]!;
+      const want = src === null ? newNode! : rewriteSlice(t, src.range.start, src.range.end, fromEditsOf.get(o as number) ?? []);
       if (got !== want) return `layer ${k} would not read as intended after the rewrite (unexpected layout)`;
     }
     return null;
