@@ -67,6 +67,10 @@ describe('layer refactors over LSP', () => {
         ['refactor.move', 'Move layer 13 (C3) down: swap it with layer 14 (Conv) in the chain', null],
       ],
     );
+    // the editor asking on its own as the cursor moves gets no refactors (no light bulb on every layer)
+    const at = new LineIndex(text).position(text.indexOf('[-1, 3, C3, [512, False]], # 13') + 1);
+    const automatic = await client.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri }, range: { start: at, end: at }, context: { diagnostics: [], triggerKind: 2 } });
+    assert.deepEqual(automatic, []);
     const inserted = apply(text, uri, 1, pick(actions, 'Insert a layer below 13'));
     let want = replaceOnce(text, '    [-1, 3, C3, [512, False]], # 13\n', '    [-1, 3, C3, [512, False]], # 13\n    [-1, 1, Conv, [512, 3, 1]],\n');
     want = replaceOnce(want, '\n    [-1, 1, Conv, [256, 1, 1]],', '\n    [-2, 1, Conv, [256, 1, 1]],');
