@@ -456,7 +456,8 @@ export function startServer(given?: Connection): Connection {
   conn.onCodeLens((params, token) =>
     runSafe('codeLens', token, [], async () => {
       const a = await modelAnalysis(params);
-      return a ? memo(a, 'codeLens', () => codeLenses(a.model, a.uri, a.settings.gflops).map((l) => toLspCodeLens(a.lines, l))) : [];
+      // the lens shows built and fused figures: the fused ones need the full resolution (memoised per version)
+      return a ? memo(a, 'codeLens', () => codeLenses(variant(a, { full: true }), a.uri, a.settings.gflops).map((l) => toLspCodeLens(a.lines, l))) : [];
     }),
   );
 

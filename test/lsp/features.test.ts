@@ -203,7 +203,7 @@ describe('editor features over the wire', () => {
     assert.deepEqual(
       lenses.map((l) => [l.range.start.line, l.command!.title, l.command!.command, l.command!.arguments]),
       [
-        [0, '2.01M params · 4.4 GFLOPs @640', '', undefined],
+        [0, '2.01M params · 4.4 GFLOPs @640 (4.3 fused)', '', undefined],
         [0, 'Show graph', 'yolo.showGraph', [neckUri]],
         [0, 'Profile', 'yolo.profile', [neckUri]],
       ],
@@ -271,7 +271,7 @@ describe('settings', () => {
       const d = await c.open(uri, text);
       assert.deepEqual(d.diagnostics.map((x) => [x.code, x.severity]), [['YOLO024', 1]]);
       const lenses = await c.request<CodeLens[]>('textDocument/codeLens', { textDocument: { uri } });
-      assert.equal(lenses[0]!.command!.title, '1.87M params · 1.1 GFLOPs @320');
+      assert.equal(lenses[0]!.command!.title, '1.87M params · 1.1 GFLOPs @320 (1.1 fused)');
       c.settings = { diagnostics: { debounceMs: 0, severity: { YOLO024: 'off' } }, framework: 'yolov5-gsconv' };
       const before = (c.diagnostics.get(uri) ?? []).length;
       await c.conn.sendNotification('workspace/didChangeConfiguration', { settings: null });
