@@ -267,3 +267,27 @@ test('nothing in the file runs: expressions are only the arithmetic they say', (
   assert.equal(diagnostics.length >= 3, true, JSON.stringify(diagnostics));
   assert.ok(diagnostics.every((d) => d.severity === 'error'));
 });
+
+test('a declared module gets completion (with its args snippet) and hover (signature, doc, shapes, params) like a built-in', async () => {
+  const { completions } = await import('../../server/src/core/features/completion.ts');
+  const { hover } = await import('../../server/src/core/features/hover.ts');
+  const { modules } = loadUserModules(readFileSync(join(import.meta.dirname, '..', '..', 'examples', 'user-modules', '.yolo-lens.json'), 'utf8'));
+  const text = readFileSync(join(import.meta.dirname, '..', '..', 'examples', 'user-modules', 'yolov5n-se.yaml'), 'utf8');
+  const model = resolve(text, { userModules: modules, fileName: 'yolov5n-se.yaml' });
+  assert.ok(model.ok, model.diagnostics.map((d) => d.message).join('\n'));
+  // completion where a module name goes
+  const at = text.indexOf('C3SE, [128]');
+  const items = completions(model, at + 2).items;
+  const item = items.find((i) => i.label === 'C3SE');
+  assert.ok(item, items.map((i) => i.label).join(' '));
+  assert.ok(items.some((i) => i.label === 'SEConv'));
+  // hover on the module name: its signature and doc, and what this layer resolved to
+  const h = hover(model, at + 1)!;
+  assert.ok(h, 'a hover');
+  assert.match(h.markdown, /C3SE/);
+  assert.match(h.markdown, /c1, c2, n=1, shortcut=True, e=0\.5/);
+  assert.match(h.markdown, /C3 whose Bottlenecks are followed by an SEConv/);
+  const layer = model.layers.find((l) => l.moduleName === 'C3SE')!;
+  assert.ok(layer.params! > 0 && layer.flops!.thop > 0);
+  assert.match(h.markdown, new RegExp(layer.params!.toLocaleString('en-US').replace(/,/g, '[,\u202f ]?')));
+});
