@@ -39,3 +39,19 @@ test('make_divisible and thousands separators', () => {
   assert.deepEqual([makeDivisible(1024 * 0.25, 8), makeDivisible(1 * 0.25, 8), makeDivisible(0, 8), makeDivisible(100 * 0.33, 8)], [256, 8, 0, 40]);
   assert.deepEqual([0, 999, 1000, 1872157, -1234567].map(withCommas), ['0', '999', '1,000', '1,872,157', '-1,234,567']);
 });
+
+test('plain scalars resolve as PyYAML (YAML 1.1) resolves them', async () => {
+  const { resolvePlain } = await import('../../server/src/core/document.ts');
+  const plain = (s: string) => {
+    const v = resolvePlain(s);
+    return v instanceof PyFloat ? `float:${v.value}` : v;
+  };
+  const cases: [string, unknown][] = [
+    ['yes', true], ['No', false], ['on', true], ['OFF', false], ['True', true], ['~', null], ['null', null], ['', null],
+    ['None', 'None'], ['1e-3', '1e-3'], ['1.0e-3', 'float:0.001'], ['1.0e3', '1.0e3'], ['1e9', '1e9'], ['1.0e+9', 'float:1000000000'],
+    ['010', 8], ['0x1f', 31], ['1_000', 1000], ['1:30', 90], ['0b101', 5], ['-1', -1], ['+3', 3], ['.5', 'float:0.5'],
+    ['.inf', 'float:Infinity'], ['-.inf', 'float:-Infinity'], ['Conv', 'Conv'], ['nn.Upsample', 'nn.Upsample'], ['nearest', 'nearest'], ['y', 'y'],
+  ];
+  for (const [s, want] of cases) assert.deepEqual(plain(s), want, JSON.stringify(s));
+  assert.ok(Number.isNaN((resolvePlain('.nan') as PyFloat).value));
+});

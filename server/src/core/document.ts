@@ -73,6 +73,9 @@ const RE_FLOAT = /^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][
 
 /** PyYAML's constructors for a plain scalar. */
 export function resolvePlain(s: string): PyVal {
+  // every implicit type starts with one of these characters; anything else is a string (the common case)
+  const c = s.charCodeAt(0);
+  if (!(s.length === 0 || (c >= 48 && c <= 57) || c === 45 || c === 43 || c === 46 || c === 126 || 'yYnNtTfFoO'.includes(s[0]!))) return s;
   if (RE_NULL.test(s)) return null;
   if (RE_BOOL.test(s)) return /^(?:yes|true|on)$/i.test(s);
   if (RE_INT.test(s)) return constructInt(s);
@@ -151,7 +154,11 @@ class Converter {
   nonAscii = false;
   readonly problems: Diagnostic[] = [];
 
-  constructor(private readonly stripNonAscii: boolean) {}
+  constructor(
+    private readonly stripNonAscii: boolean,
+    /** the whole text is ASCII: no scalar needs checking */
+    private readonly asciiText: boolean,
+  ) {}
 
   convert(node: YNode | null | undefined, fallback: Range, depth = 0): SrcVal {
     if (++this.nodes > MAX_NODES) throw new TooBig('the document has too many nodes to analyse');
@@ -222,7 +229,7 @@ class Converter {
 
   private scalar(node: YNode, range: Range): SrcVal {
     let raw = node.text ?? '';
-    if (/[^\x00-\x7f]/.test(raw)) {
+    if (!this.asciiText && /[^\x00-\x7f]/.test(raw)) {
       this.nonAscii = true;
       if (this.stripNonAscii) raw = raw.replace(/[^\x00-\x7f]/g, '');
     }
@@ -377,7 +384,7 @@ function parseFull(text: string): { docs: Document.Parsed[]; error?: string } {
 /** Top-level keys and layers from the root node, whichever reader produced it. */
 function assemble(text: string, root: YNode | null, diagnostics: Diagnostic[], loadable: boolean, opts: ParseOptions, document: () => Document.Parsed | undefined): ModelDoc {
   const whole: Range = { start: 0, end: text.length };
-  const conv = new Converter(!!opts.stripNonAscii);
+  const conv = new Converter(!!opts.stripNonAscii, !/[^\x00-\x7f]/.test(text));
   const top = new Map<string, TopKey>();
   const layers: LayerSrc[] = [];
   const sections: ModelDoc['sections'] = {};

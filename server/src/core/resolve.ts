@@ -30,6 +30,11 @@ export interface ResolveOptions {
   readonly fileName?: string;
   /** skip the fused figures (faster, for callers that never show them) */
   readonly skipFused?: boolean;
+  /**
+   * Modules the user declared (`.yolo-lens.json`, see user-modules.ts): `extend` adds them to the namespace of
+   * the tree the file is built with. Catalog modules of the same name win.
+   */
+  readonly userModules?: { extend(tree: Tree): Tree };
 }
 
 /** Largest repeat count or module count we build: beyond it no real model exists and building would hang. */
@@ -191,6 +196,17 @@ function pyKey(v: PyVal): string {
   return pyRepr(v);
 }
 
+/** A cache key per definition: a user module redeclared under the same name is a different definition. */
+const defTokens = new WeakMap<object, string>();
+let defCount = 0;
+function defToken(p: LayerPlan): string {
+  const def = p.entry?.def;
+  if (!def) return String(p.moduleName);
+  let t = defTokens.get(def);
+  if (!t) defTokens.set(def, (t = `${def.name}#${++defCount}`));
+  return t;
+}
+
 function buildLayer(tree: Tree, actKey: string, builder: Builder, plan: LayerPlan): BuildResult {
   const key = `${actKey}|${plan.buildKey}`;
   const hit = buildCache.get(key);
@@ -220,14 +236,15 @@ function shapeKey(input: Shape | Shape[]): string {
   return k;
 }
 
-function runLayer(buildKey: string, mod: Mod, input: Shape | Shape[], guide: Shape | undefined): RunResult | ShapeError {
+function runLayer(buildKey: string, mod: Mod, input: Shape | Shape[], guide: Shape | undefined, strides?: readonly number[]): RunResult | ShapeError {
+  // strides are a function of the input shapes (see runPass): the key needs no more
   const key = `${buildKey}|${shapeKey(input)}|${guide ? guide.join('x') : ''}`;
   const hit = runCache.get(key);
   if (hit) return hit;
   let res: RunResult | ShapeError;
   try {
     const fl = new ShapeFlow();
-    const out = fl.callMulti(mod, input, guide ? { guide } : {});
+    const out = fl.callMulti(mod, input, { ...(guide ? { guide } : {}), ...(strides ? { strides } : {}) });
     // sizes are doubles here: thousands of upsamples or absurd channel counts overflow to Infinity or NaN where
     // torch would fail to allocate; say so instead of reporting the numbers
     for (const s of flattenOut(out))
@@ -267,7 +284,9 @@ export function resolve(text: string, opts: ResolveOptions = {}): Model {
 export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   const sink = new Sink();
   let doc = doc0;
-  const { tree, reason: treeReason } = detectTree(doc, opts.tree);
+  const detected = detectTree(doc, opts.tree);
+  const tree = opts.userModules ? opts.userModules.extend(detected.tree) : detected.tree;
+  const treeReason = detected.reason;
   if (tree.dialect === 'yolov5' && doc.nonAsciiScalars) doc = parseModelDoc(doc.text, { stripNonAscii: true });
   for (const d of doc.diagnostics) sink.add(d, d.severity === 'error' ? 'parse' : undefined);
   const ml = modeline(doc.text);
@@ -399,7 +418,8 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   // input channels
   let ch = 3;
   const chT = top('ch');
-  if (chT) {
+  // Scaled-YOLOv4's Model never reads a `ch:` key (it takes ch as a constructor argument only)
+  if (chT && tree.id !== 'scaled-yolov4') {
     if (isInt(chT.value.value) && chT.value.value > 0 && chT.value.value <= 4096) ch = chT.value.value;
     else keyProblem('ch', 'YOLO004', `ch (input channels) must be a positive int, got ${pyBrief(chT.value.value)}`);
   }
@@ -457,6 +477,9 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   let chReset = false;
   let lastC2: number | null = ch;
   const sv4 = tree.id === 'scaled-yolov4';
+  // the first forward of a model ending in a Detect-family head is the stride probe at build
+  const lastModule = doc.layers[doc.layers.length - 1]?.module?.value;
+  const sv4Stage: 'build' | 'forward' = typeof lastModule === 'string' && tree.modules.get(lastModule)?.def.detectFamily ? 'build' : 'forward';
   for (const src of doc.layers) {
     const plan = planLayer(src);
     plans.push(plan);
@@ -481,7 +504,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       parsed: false,
       buildKey: '',
     };
-    const fail = (code: Code, range: Range, message: string, stage: 'parse' | 'build' = 'parse', extra: Parameters<typeof diag>[4] = {}) => {
+    const fail = (code: Code, range: Range, message: string, stage: 'parse' | 'build' | 'forward' = 'parse', extra: Parameters<typeof diag>[4] = {}) => {
       sink.add(diag(code, range, message, undefined, { layer: i, ...extra }), stage);
     };
     const pushCh = (c2: number | number[] | null) => {
@@ -661,6 +684,13 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         fromOk = false;
         continue;
       }
+      // Scaled-YOLOv4's ch list keeps the input at index 0, so `from: i` or `from: -(i+1)` get through parse_model;
+      // the forward's y[f] then has no such layer
+      if (sv4 && x !== -1 && (x >= i || x < -i)) {
+        fail(x >= i ? 'YOLO008' : 'YOLO007', it.range, `from ${x} ${x >= i ? 'points at this layer' : 'points before the first layer'} (layer ${i}): Scaled-YOLOv4's parse_model accepts it (its ch list keeps the input at index 0), but the first forward reads y[${x}] of ${i} outputs: IndexError: list index out of range`, sv4Stage);
+        fromOk = false;
+        continue;
+      }
       absolute.push(x === -1 ? i - 1 : x < 0 ? i + x : x);
     }
     if (!fromOk) {
@@ -807,6 +837,11 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         args.push(chs as number[]);
         evaluated.forEach((v, k) => bind(k, k, args[k]!));
         if (v5) {
+          // `isinstance(args[1], int)` right after the append: an empty args list has no args[1]
+          if (args.length < 2) {
+            fail('YOLO012', argsSrc.range, `${def.name} needs [nc, anchors${def.name === 'Segment' ? ', nm, npr' : ''}]: parse_model reads args[1] (IndexError: list index out of range)`);
+            break;
+          }
           if (args.length > 1 && isInt(args[1]!)) {
             const per = args[1] as number;
             const row = Array.from({ length: per * 2 }, (_, k) => k);
@@ -922,7 +957,18 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         if (c1 === null) break;
         args = [c1, ...args];
         evaluated.forEach((v, k) => bind(k, k + 1, v));
-        c2 = null; // from the built module, below
+        if (copies > 1) {
+          fail('YOLO029', src.n.range, `${def.name} with n = ${n} is built as an nn.Sequential of ${n} copies, and parse_model then calls m_.get_out_ch() on it (AttributeError: 'Sequential' object has no attribute 'get_out_ch')`, 'build');
+          break;
+        }
+        // c2 = m_.get_out_ch(): known from the built block (a constructor error is reported when the layer is built)
+        try {
+          const out = def.build(new Builder({ fused: false, convDefaultAct: null }), bindArgs(def, args)).attrs?.outChannels;
+          c2 = typeof out === 'number' ? out : null;
+        } catch (e) {
+          if (!(e instanceof ShapeError)) throw e;
+          c2 = null;
+        }
         plan.parsed = true;
         break;
       }
@@ -942,7 +988,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       return plan;
     }
     plan.args = args;
-    plan.buildKey = `${plan.moduleName}|${plan.copies}|${args.map(pyKey).join(',')}`;
+    plan.buildKey = `${defToken(plan)}|${plan.copies}|${args.map(pyKey).join(',')}`;
     plan.c2 = typeof c2 === 'number' ? c2 : null;
     pushCh(c2);
     if (typeof c2 === 'number') lastC2 = c2;
@@ -1004,7 +1050,10 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       }
       res.inputs[k] = inp;
       const role = worldModel ? p.entry!.def.guide : undefined;
-      const r = runLayer(`${buildKey}|${p.buildKey}`, b.mod, inp, role === 'consumer' || role === 'producer' ? guide : role === 'consumer-original' ? origGuide : undefined);
+      // the last layer, a Detect-family head, decodes with the strides the model derives from the image size (see
+      // ForwardCtx.strides); a head anywhere else never gets strides, as upstream
+      const strides = k === plans.length - 1 && p.entry!.def.detectFamily && !isShape(inp) ? (inp as Shape[]).map((s) => input[2]! / s[2]!) : undefined;
+      const r = runLayer(`${buildKey}|${p.buildKey}|${strides ? 'last' : ''}`, b.mod, inp, role === 'consumer' || role === 'producer' ? guide : role === 'consumer-original' ? origGuide : undefined, strides);
       if (r instanceof ShapeError) {
         res.errors.push({ layer: k, error: r });
         if (stopAtError) break;
@@ -1025,7 +1074,16 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
 
   const input: Shape = [1, ch, imgsz, imgsz];
   const main = runPass(input, built, unfused.key, false);
-  for (const { layer, error } of main.errors) reportForward(plans[layer]!, error, main.inputs[layer], 'forward');
+  const last = plans[plans.length - 1];
+  const detectHead = !!last?.entry?.def.detectFamily && last.copies === 1;
+  const probeContext = ' (at the 256×256 stride probe the framework runs when it builds the model)';
+  // a model ending in a Detect-family head runs the 256 probe at build: a graph that fails there fails at build,
+  // before any 640 forward
+  const earlyProbe = detectHead && main.errors.length > 0 && !sink.failure ? runPass([1, ch, 256, 256], built, unfused.key, true) : null;
+  if (earlyProbe && earlyProbe.errors.length) {
+    const { layer, error } = earlyProbe.errors[0]!;
+    reportForward(plans[layer]!, error, earlyProbe.inputs[layer], 'build', probeContext);
+  } else for (const { layer, error } of main.errors) reportForward(plans[layer]!, error, main.inputs[layer], 'forward');
 
   function reportForward(p: LayerPlan, e: ShapeError, inp: Shape | Shape[] | undefined, stage: 'build' | 'forward', context = '') {
     const related: RelatedInfo[] = [];
@@ -1047,12 +1105,20 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         [b, sb],
       ] as const)
         if (j >= 0 && plans[j]) related.push({ range: plans[j]!.src.range, message: `layer ${j} outputs ${fmtShape(s)}` });
+    } else if (/channels, but got|to have \d+ channels|running_mean should contain|mat1 and mat2/.test(e.message) && isShape(inp) && p.c1 !== null && inp[1] === p.c1) {
+      // the layer receives the channels it was built for: the mismatch is inside it
+      code = 'YOLO015';
+      if (p.copies > 1 && p.src.n) {
+        range = p.src.n.range;
+        message = `${p.moduleName} at layer ${p.index} is built as ${p.copies} copies with the same args (nn.Sequential), so copy 2 still expects ${p.c1} input channels but gets the ${p.c2 ?? '?'} the first one outputs: ${e.message}${context}`;
+      } else message = `${p.moduleName} at layer ${p.index}: its parts do not fit together with these args: ${e.message}${context}`;
     } else if (/channels, but got|to have \d+ channels|running_mean should contain|mat1 and mat2/.test(e.message)) {
       code = 'YOLO015';
       if (p.src.from) range = p.src.from.range;
       message = `${p.moduleName} at layer ${p.index} was built for ${p.c1 ?? '?'} input channels but receives ${describeInput(inp)}: ${e.message}${context}`;
-    } else if (p.entry?.def.detectFamily && /list index out of range|anchor/.test(e.message)) {
+    } else if (p.entry?.def.detectFamily && /out of range|anchor/.test(e.message)) {
       code = 'YOLO018';
+      if (p.src.from) range = p.src.from.range;
       message = `${p.moduleName}: ${e.message}${context}`;
     } else message += context;
     sink.add(diag(code, range, message, undefined, { layer: p.index, related }), stage);
@@ -1065,25 +1131,35 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   }
 
   // ---- the stride probe the upstream DetectionModel runs when it is built
-  const last = plans[plans.length - 1];
-  const detectHead = !!last?.entry?.def.detectFamily && last.copies === 1;
   let strides: number[] | null = null;
   if (detectHead && main.errors.length === 0 && !sink.failure) {
     const probe = runPass([1, ch, 256, 256], built, unfused.key, true);
     if (probe.errors.length) {
       const { layer, error } = probe.errors[0]!;
-      reportForward(plans[layer]!, error, probe.inputs[layer], 'build', ' (at the 256×256 stride probe the framework runs when it builds the model)');
+      reportForward(plans[layer]!, error, probe.inputs[layer], 'build', probeContext);
     } else {
       const headIn = probe.inputs[plans.length - 1];
       if (headIn && !isShape(headIn)) strides = (headIn as Shape[]).map((s) => 256 / s[2]!);
+      // anchor-based heads: `m.anchors /= m.stride.view(-1, 1, 1)` needs one stride per anchor row, and the
+      // training-mode probe returns one map per input
+      const nl = built[plans.length - 1]?.mod?.attrs?.nl;
+      if (strides && typeof nl === 'number' && strides.length > nl) {
+        const extra = last!.src.from?.items?.[nl]?.range ?? last!.src.from?.range ?? rangeOrModule(last!);
+        sink.add(
+          diag('YOLO018', extra, `${last!.moduleName} has ${nl} anchor row${nl === 1 ? '' : 's'} (levels) but ${strides.length} inputs: building the model divides the anchors by one stride per input and fails (RuntimeError: The size of tensor a (${nl}) must match the size of tensor b (${strides.length}) at non-singleton dimension 0); give one anchors row per input`, undefined, { layer: last!.index }),
+          'build',
+        );
+      }
     }
   } else if (detectHead && last) {
     const headIn = main.inputs[plans.length - 1];
     if (headIn && !isShape(headIn)) strides = (headIn as Shape[]).map((s) => imgsz / s[2]!);
   }
   const maxStride = strides && strides.length ? Math.max(...strides) : 32;
-  if (strides && imgsz % Math.max(32, Math.trunc(maxStride)) !== 0)
-    sink.add(diag('YOLO020', docRange, `image size ${imgsz} is not a multiple of the model's largest stride ${Math.trunc(maxStride)}: training would round it to ${Math.ceil(imgsz / maxStride) * maxStride}`));
+  // check_img_size rounds up to a multiple of max(largest stride, 32)
+  const gridSize = Math.max(32, Math.trunc(maxStride));
+  if (strides && imgsz % gridSize !== 0)
+    sink.add(diag('YOLO020', docRange, `image size ${imgsz} is not a multiple of ${gridSize} (the model's largest stride, at least 32): training would round it to ${Math.ceil(imgsz / gridSize) * gridSize}`));
 
   // ---- extra checks on what parsed
   for (const p of plans) {
@@ -1153,13 +1229,16 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       thop: layers.reduce((a, l) => a + (l.flops?.thop ?? 0), 0),
       ultralyticsThop: layers.reduce((a, l) => a + (l.flops?.ultralyticsThop ?? 0), 0),
     };
-    // fused
-    let paramsFused = params;
-    let flopsFused: Flops = flops;
+    // fused: what the tree's model.fuse() leaves; null where fuse() raises (Scaled-YOLOv4 on grouped convs)
+    let paramsFused: number | null = null;
+    let flopsFused: Flops | null = null;
+    let fusedError: string | null = null;
     let fusedBuilt: (BuildResult | null)[] | null = null;
     const fusedEnv = envFor(tree, actName, true);
     if (!opts.skipFused) {
       fusedBuilt = plans.map((p) => (p.parsed && p.entry && p.args ? buildLayer(tree, fusedEnv.key, fusedEnv.builder, p) : null));
+      const failed = fusedBuilt.find((b) => b?.error);
+      if (failed?.error) fusedError = failed.error.message;
       if (fusedBuilt.every((b) => b && b.mod)) {
         paramsFused = fusedBuilt.reduce((a, b) => a + b!.params, 0);
         const fp = runPass(input, fusedBuilt, fusedEnv.key, true);
@@ -1189,7 +1268,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     const stem = (opts.fileName?.split(/[\\/]/).pop() ?? '').replace(/\.[^.]*$/, '');
     const summaryLayers = summaryLayerCount(tree, mods);
     const summary = summaryLine(tree, { stem, scale, layers: summaryLayers, params, gradients, gflops: gflops.exact, fused: looksFused(mods) });
-    const summaryFused = fusedBuilt && fusedBuilt.every((b) => b && b.mod)
+    const summaryFused = paramsFused !== null && fusedBuilt && fusedBuilt.every((b) => b && b.mod)
       ? summaryLine(tree, {
           stem,
           scale,
@@ -1204,6 +1283,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       params,
       gradients,
       paramsFused,
+      fusedError,
       flops,
       flopsFused,
       gflops,

@@ -7,6 +7,7 @@ import type { ModuleDef } from './types.ts';
 import { TORCH_NN } from './torch.ts';
 import { yolov5Kit } from './yolov5.ts';
 import { gsconvYolov5Modules } from './gsconv-yolov5.ts';
+import { SCALED_YOLOV4_MODULES } from './scaled-yolov4.ts';
 import { ULTRALYTICS_CONV_MODULES } from './ultralytics/conv.ts';
 import { ULTRALYTICS_BLOCK_MODULES } from './ultralytics/block.ts';
 import { ULTRALYTICS_HEAD_MODULES } from './ultralytics/head.ts';
@@ -62,6 +63,27 @@ export const YOLOV5_GSCONV: Tree = makeTree({
   honoursChannelMultiple: false,
 });
 
+/** slim-neck-by-gsconv gsconv-scaled-yolov4/models/yolo.py L187-216 */
+export const SCALED_YOLOV4: Tree = makeTree({
+  id: 'scaled-yolov4',
+  dialect: 'yolov5',
+  label: 'Scaled-YOLOv4 Slim-neck fork (AlanLi1997/slim-neck-by-gsconv gsconv-scaled-yolov4)',
+  origin: 'AlanLi1997/slim-neck-by-gsconv@8357ef6 gsconv-scaled-yolov4',
+  modules: namespace(
+    SCALED_YOLOV4_MODULES,
+    ['Conv', 'Bottleneck', 'SPP', 'DWConv', 'MixConv2d', 'Focus', 'CrossConv', 'BottleneckCSP', 'BottleneckCSP2', 'SPPCSP', 'VoVCSP', 'C3', 'GSBottleneck', 'GSConv', 'GSBottleneckC', 'VoVGSCSP', 'VoVGSCSPC'],
+    ['BottleneckCSP', 'BottleneckCSP2', 'SPPCSP', 'VoVCSP', 'C3', 'VoVGSCSP', 'VoVGSCSPC'],
+    { HarDBlock: 'hardblock', HarDBlock2: 'hardblock', Concat: 'concat', Detect: 'head' },
+  ),
+  // nn.Conv2d is in this parse_model's channel set (c1 prepended, c2 width-scaled); no ConvTranspose2d branch
+  nn: TORCH_NN.map((d) => [d, d.name === 'Conv2d' ? 'channels' : d.name === 'BatchNorm2d' ? 'bn' : 'plain'] as const),
+  conv: 'own-act',
+  summary: 'scaled-yolov4',
+  defaultActName: 'Mish',
+  honoursActivationKey: false,
+  honoursChannelMultiple: false,
+});
+
 /**
  * The names tasks.py imports (L12-63) that parse_model can reach through `globals()[m]`; internal helpers such as
  * DFL and Proto are defined in the catalog but are not in this namespace.
@@ -107,6 +129,7 @@ export const ULTRALYTICS: Tree = makeTree({
 export const TREES: Readonly<Partial<Record<TreeId, Tree>>> = {
   yolov5: YOLOV5,
   'yolov5-gsconv': YOLOV5_GSCONV,
+  'scaled-yolov4': SCALED_YOLOV4,
   ultralytics: ULTRALYTICS,
 };
 

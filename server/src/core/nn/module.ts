@@ -112,8 +112,11 @@ export interface ForwardCtx<T> {
   /** extra inputs of a model-level forward, e.g. a WorldModel's text features for C2fAttn/WorldDetect. */
   readonly guide?: T;
   /**
-   * a Detect-family head's `stride` (one per input level), which the model build sets after its stride probe.
-   * Absent, a head decodes with the zeros its constructor leaves there (as an unbuilt upstream head would).
+   * a Detect-family head's `stride` (one per input level), which the model build sets after its stride probe
+   * (`256 / H_l` of each head input at a 256x256 input): the eval decode multiplies by them, so whoever runs the
+   * head passes them (the runtime `Model.strides`, the resolver `H_image / H_l` of the pass it runs, exact for the
+   * probe itself). Absent, a head behaves as an unbuilt upstream head would: ultralytics decodes with the zeros its
+   * constructor leaves there, YOLOv5's `stride = None` makes the decode raise.
    */
   readonly strides?: readonly number[];
   /**
