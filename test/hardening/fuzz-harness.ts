@@ -17,7 +17,19 @@ import { TREES } from '../../server/src/core/catalog/trees.ts';
 import type { ParamKind } from '../../server/src/core/catalog/types.ts';
 import type { Treatment } from '../../server/src/core/catalog/tree.ts';
 import { graphOf } from '../../server/src/core/features/graph.ts';
-import { codeActions } from '../../server/src/core/features/codeActions.ts';
+import { codeActions, staleIndexCommentEdits } from '../../server/src/core/features/codeActions.ts';
+import { applyEdits } from '../../server/src/core/features/refactor.ts';
+import { codeLenses } from '../../server/src/core/features/codeLens.ts';
+import { completions } from '../../server/src/core/features/completion.ts';
+import { modelDiagnostics } from '../../server/src/core/features/diagnostics.ts';
+import { hover } from '../../server/src/core/features/hover.ts';
+import { inlayHints } from '../../server/src/core/features/inlayHints.ts';
+import { definition, highlights, references } from '../../server/src/core/features/references.ts';
+import { signatureHelp } from '../../server/src/core/features/signatureHelp.ts';
+import { submodules } from '../../server/src/core/features/submodules.ts';
+import { documentSymbols } from '../../server/src/core/features/symbols.ts';
+import { toLspCodeAction, toLspCodeLens, toLspCompletion, toLspDefinition, toLspDiagnostic, toLspHover, toLspInlayHint, toLspSignatureHelp, toLspSymbols, toOffset } from '../../server/src/convert.ts';
+import { CodeAction, CodeLens, Diagnostic as LspDiagnostic, DocumentSymbol, Hover, InlayHint, LocationLink, Range as LspRange, TextEdit as LspTextEdit, WorkspaceEdit } from 'vscode-languageserver';
 import { recordJson, summaryTable } from '../../server/src/core/summary.ts';
 import { loadCases } from '../support/reference.ts';
 
@@ -596,10 +608,6 @@ export interface CaseResult {
   readonly errors: number;
 }
 
-/** A random offset in the text, biased to the ends and to the text's tokens. */
-function positions(text: string, picks: readonly number[]): number[] {
-  return [0, text.length, ...picks.map((p) => p % (text.length + 1))];
-}
 
 interface Timing {
   /** CPU time of the slowest call (ms) and its wall time */
@@ -666,6 +674,7 @@ export function checkModel(model: Model, text: string): void {
   assert.equal(model.doc.text, text, 'the model is of the text given');
   for (const d of model.diagnostics) {
     assert.ok(d.code in CODES, `unknown diagnostic code ${d.code}`);
+    assert.notEqual(d.code, 'YOLO030', `an internal error: ${d.message}`);
     assert.ok(SEVERITIES.has(d.severity), `bad severity ${d.severity}`);
     assert.ok(typeof d.message === 'string' && d.message.trim().length > 0, `${d.code}: empty message`);
     assert.ok(d.message.length <= MAX_MESSAGE, `${d.code}: message of ${d.message.length} characters`);
@@ -714,6 +723,109 @@ export function checkModel(model: Model, text: string): void {
   }
 }
 
+const URI = 'file:///fuzz/model.yaml';
+
+/** An LSP position the editor might send: anywhere, including past the last line or character. */
+function lspPositions(lines: LineIndex, picks: readonly number[]): { line: number; character: number }[] {
+  return picks.map((p) => ({ line: p % (lines.lineCount + 3), character: (p >> 4) % 160 }));
+}
+
+/**
+ * Every feature the server offers, called as the server calls it (offsets from LSP positions through convert.ts,
+ * results converted to LSP types), each within the bound, each result well-formed: ranges inside the document,
+ * LSP types valid by vscode-languageserver-types' own guards, edits sorted and non-overlapping.
+ */
+function runFeatures(model: Model, text: string, options: ResolveOptions, picks: readonly number[], bound: number, slow: Timing): void {
+  const lines = new LineIndex(text);
+  const len = text.length;
+  const lspRangeOk = (r: unknown, what: string) => {
+    assert.ok(LspRange.is(r), `${what}: not an LSP range ${JSON.stringify(r)}`);
+    const { start, end } = r as LspRange;
+    for (const p of [start, end]) assert.ok(p.line < lines.lineCount && lines.offset(p) === lines.offset({ line: p.line, character: p.character }) && p.character <= len, `${what}: position ${p.line}:${p.character} outside the document`);
+    assert.ok(start.line < end.line || (start.line === end.line && start.character <= end.character), `${what}: range ends before it starts`);
+  };
+  const editsOk = (edits: readonly { range: Range; newText: string }[], what: string) => {
+    let last = -1;
+    for (const e of edits) {
+      within(e.range, len, what);
+      assert.ok(e.range.start >= last, `${what}: edits overlap or are unsorted`);
+      last = e.range.end;
+      assert.equal(typeof e.newText, 'string');
+    }
+  };
+
+  const diagnostics = timed('diagnostics', bound, () => modelDiagnostics(model), slow);
+  for (const d of diagnostics) {
+    within(d.range, len, `diagnostic ${d.code}`);
+    const lsp = toLspDiagnostic(lines, URI, d);
+    assert.ok(LspDiagnostic.is(lsp), `not an LSP diagnostic: ${JSON.stringify(lsp)}`);
+    lspRangeOk(lsp.range, `diagnostic ${d.code}`);
+  }
+  const symbols = timed('symbols', bound, () => documentSymbols(model), slow);
+  for (const sym of toLspSymbols(lines, symbols)) assert.ok(DocumentSymbol.is(sym), `not an LSP symbol: ${JSON.stringify(sym).slice(0, 200)}`);
+  const hints = timed('inlayHints', bound, () => inlayHints(model), slow);
+  for (const h of hints) {
+    assert.ok(Number.isInteger(h.offset) && h.offset >= 0 && h.offset <= len, `inlay hint at ${h.offset}`);
+    assert.ok(InlayHint.is(toLspInlayHint(lines, h)), 'not an LSP inlay hint');
+  }
+  const lenses = timed('codeLens', bound, () => codeLenses(model, URI, 'ultralytics-thop'), slow);
+  for (const l of lenses) assert.ok(CodeLens.is(toLspCodeLens(lines, l)), 'not an LSP code lens');
+  editsOk(timed('staleIndexCommentEdits', bound, () => staleIndexCommentEdits(model), slow), 'index comment edits');
+  const layerPick = model.layers.length ? (picks[0] ?? 0) % (model.layers.length + 1) : 0;
+  const sub = timed('submodules', bound, () => submodules(model, layerPick), slow);
+  if (sub) assert.doesNotThrow(() => JSON.stringify(sub));
+
+  let applied = 0;
+  for (const [k, pos] of [{ line: 0, character: 0 }, lines.position(len), ...lspPositions(lines, picks)].entries()) {
+    const at = toOffset(lines, pos);
+    assert.ok(at >= 0 && at <= len, `toOffset(${JSON.stringify(pos)}) = ${at}`);
+    const completion = toLspCompletion(lines, timed('completion', bound, () => completions(model, at), slow));
+    for (const it of completion.items) {
+      assert.ok(typeof it.label === 'string' && it.label.length > 0, 'completion label');
+      assert.ok(it.textEdit && LspTextEdit.is(it.textEdit), `completion '${it.label}' edit`);
+      lspRangeOk((it.textEdit as LspTextEdit).range, `completion '${it.label}'`);
+    }
+    const h = timed('hover', bound, () => hover(model, at, k === 2 ? { resolveAtScale: (scale) => resolve(text, { ...options, scale }) } : {}), slow);
+    if (h) {
+      within(h.range, len, 'hover');
+      assert.ok(Hover.is(toLspHover(lines, h)), 'not an LSP hover');
+      assert.ok(h.markdown.length < 100_000, `hover of ${h.markdown.length} characters`);
+    }
+    const sig = timed('signatureHelp', bound, () => signatureHelp(model, at), slow);
+    if (sig) {
+      const lsp = toLspSignatureHelp(sig);
+      for (const p of lsp.signatures[0]!.parameters ?? []) {
+        const [a, b] = p.label as [number, number];
+        assert.ok(Number.isInteger(a) && a >= 0 && a <= b && b <= lsp.signatures[0]!.label.length, `signature parameter label ${a}..${b}`);
+      }
+      assert.ok(Number.isInteger(lsp.activeParameter) && lsp.activeParameter! >= 0, 'active parameter');
+    }
+    const def = timed('definition', bound, () => definition(model, at), slow);
+    if (def) for (const link of toLspDefinition(lines, URI, def, true) as LocationLink[]) assert.ok(LocationLink.is(link), 'not an LSP location link');
+    for (const r of timed('references', bound, () => references(model, at), slow)) within(r, len, 'reference');
+    for (const hl of timed('highlights', bound, () => highlights(model, at), slow)) within(hl.range, len, 'highlight');
+    // the light bulb as the cursor moves, then the refactor menu on a selection
+    const end = toOffset(lines, lspPositions(lines, [picks[k] ?? 0])[0]!);
+    for (const [trigger, range] of [['automatic', { start: at, end: at }], ['invoked', { start: Math.min(at, end), end: Math.max(at, end) }]] as const) {
+      const actions = timed(`codeActions (${trigger})`, bound, () => codeActions(model, { range, diagnostics: model.diagnostics, trigger }), slow);
+      for (const a of actions) {
+        editsOk(a.edits, `code action '${a.title}'`);
+        const lsp = toLspCodeAction(lines, URI, 7, a);
+        // (the library's guard wants an edit or a command; a disabled action is shown greyed out and has neither)
+        if (lsp.disabled) assert.ok(typeof lsp.title === 'string' && typeof lsp.disabled.reason === 'string' && lsp.disabled.reason.length > 0 && !lsp.edit, 'a disabled action says why and edits nothing');
+        else assert.ok(CodeAction.is(lsp), `not an LSP code action: ${JSON.stringify(lsp).slice(0, 200)}`);
+        if (lsp.edit) assert.ok(WorkspaceEdit.is(lsp.edit) && lsp.edit.documentChanges?.every((c) => 'textDocument' in c && c.textDocument.version === 7), 'a code action edit is one versioned document edit');
+        // what the action produces is a text like any other: it resolves without throwing
+        if (a.edits.length && applied < 2) {
+          applied++;
+          const after = applyEdits(text, a.edits);
+          timed('resolve after a code action', bound * 2, () => checkModel(resolve(after, options), after), slow);
+        }
+      }
+    }
+  }
+}
+
 /**
  * Resolves one case, runs every feature, asserts every property; throws (an AssertionError or whatever a call
  * threw) on the first violation.
@@ -739,10 +851,7 @@ export function checkCase(text: string, options: ResolveOptions, name: string, p
   assert.equal(typeof table, 'string');
   const record = timed('recordJson', bound, () => recordJson(model, name), slow);
   assert.doesNotThrow(() => JSON.parse(record), 'recordJson is JSON');
-  for (const at of positions(text, picks)) {
-    const actions = timed('codeActions', bound, () => codeActions(model, { range: { start: at, end: at }, diagnostics: model.diagnostics }), slow);
-    for (const a of actions) for (const e of a.edits) within(e.range, text.length, `code action '${a.title}'`);
-  }
+  runFeatures(model, text, options, picks, bound, slow);
   return { name, text, slowestMs: slow.ms, slowestWallMs: slow.wallMs, slowestCall: slow.call, layers: model.layers.length, modules, boundMs: bound, ok: model.ok, errors: model.diagnostics.filter((d) => d.severity === 'error').length };
 }
 

@@ -891,6 +891,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         const c1 = chOf(rawFrom[0]!, false);
         if (c1 === null || args.length < 2 || !isNumeric(args[1]!)) {
           if (args.length < 2) fail('YOLO012', argsSrc.range, `${def.name} needs [cm, c2, ...]`);
+          else if (!isNumeric(args[1]!)) fail('YOLO013', yamlArgs[1]!.range, `${def.name}'s c2 (args[1]) must be a number, got ${pyBrief(args[1]!)}`);
           break;
         }
         c2 = num(args[1]!);
@@ -918,7 +919,11 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       case 'cblinear': {
         if (single() === null) break;
         const c1 = chOf(rawFrom[0]!, false);
-        if (c1 === null || args.length === 0) break;
+        if (args.length === 0) {
+          fail('YOLO012', argsSrc.range, 'CBLinear needs [c2s, ...]: parse_model reads args[0] (IndexError: list index out of range)');
+          break;
+        }
+        if (c1 === null) break;
         const c2s = args[0]!;
         if (!isSeq(c2s)) {
           fail('YOLO013', yamlArgs[0]!.range, 'CBLinear takes a list of output channels as its first arg');
@@ -944,6 +949,8 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         const g = args[0];
         if (c1 === null || g === undefined || !isNumeric(g)) {
           if (g === undefined) fail('YOLO012', argsSrc.range, `${def.name} needs [gain]`);
+          // parse_model computes ch[f] // args[0] ** 2 (Contract: *) whatever the input: a non-number raises there
+          else if (!isNumeric(g)) fail('YOLO013', yamlArgs[0]!.range, `${def.name}'s gain must be a number, got ${pyBrief(g)}: parse_model computes ch[f] ${treat === 'contract' ? '*' : '//'} args[0] ** 2 (TypeError: unsupported operand type(s) for ** or pow())`);
           break;
         }
         c2 = treat === 'contract' ? c1 * num(g) ** 2 : Math.floor(c1 / num(g) ** 2);
@@ -1216,6 +1223,12 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     };
   });
 
+  // a model without an error has every layer resolved: a layer left unknown with no reason is a bug here, said as
+  // one (YOLO030) rather than shown as a healthy model with holes (the fuzzer fails on any YOLO030)
+  if (!sink.list.some((d) => d.severity === 'error')) {
+    const hole = layers.find((l) => l.status !== 'ok');
+    if (hole) sink.add(diag('YOLO030', hole.src.range, `YOLO Lens could not analyse layer ${hole.index} (${hole.moduleName ?? '?'}) and found no reason why: a bug, please report it`, undefined, { layer: hole.index }), 'build');
+  }
   const hasError = sink.list.some((d) => d.severity === 'error');
   let totals: ModelTotals | null = null;
   if (!hasError && layers.length > 0 && layers.every((l) => l.status === 'ok')) {

@@ -178,6 +178,7 @@ function adaptiveOut(v: PyVal): [number | null, number | null] {
   if (v === null) throw buildError('output_size must be given', 'output_size');
   if (isSeq(v)) {
     const items = seqItems(v);
+    if (items.length === 0 || items.length > 2) throw buildError(`output_size must be 2 values (H, W), got ${pyRepr(v)}`, 'output_size');
     return [items[0] === null ? null : asInt(items[0]!, 'output_size', 'output_size'), items[1] === null ? null : asInt(items[1] ?? items[0]!, 'output_size', 'output_size')];
   }
   const n = asInt(v, 'output_size', 'output_size');

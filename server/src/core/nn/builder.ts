@@ -21,10 +21,11 @@ const mod = (type: string, extra: Partial<Mod> & { leaf?: LeafOp }): Mod => ({
 });
 
 /** Python int check for a constructor argument that torch requires to be an int (bool is an int in Python). */
-export function asInt(v: PyVal, what: string, param?: string): number {
+export function asInt(v: PyVal | undefined, what: string, param?: string): number {
   if (typeof v === 'number' && Number.isInteger(v)) return v;
   if (typeof v === 'boolean') return v ? 1 : 0;
-  throw buildError(`${what} must be an int, got ${pyRepr(v)}`, param);
+  // undefined: an item a builder read past the end of a list the YAML gave (e.g. output_size: [])
+  throw buildError(v === undefined ? `${what} is missing` : `${what} must be an int, got ${pyRepr(v)}`, param);
 }
 
 /** torch's `_pair`: an int or a 2-sequence of ints. */
