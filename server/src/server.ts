@@ -199,6 +199,18 @@ function stdioConnection(): Connection {
   return createConnection(ProposedFeatures.all, new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout));
 }
 
+/**
+ * Test-only fault injection, documented in docs/security.md: `YOLO_LENS_FAULT=hover,resolve` makes those handlers
+ * (by their runSafe name) or the resolver throw, and `exit:<name>` makes the process exit in that handler, so that
+ * tests prove a crash inside a feature costs an empty answer and a log line (and a dead server, a restart). Unset in
+ * normal use; it can only make things fail.
+ */
+const FAULTS = new Set((process.env.YOLO_LENS_FAULT ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+function injectedFault(name: string): void {
+  if (FAULTS.has(`exit:${name}`)) process.exit(86);
+  if (FAULTS.has(name)) throw new Error(`fault injected into ${name} (YOLO_LENS_FAULT)`);
+}
+
 export function startServer(given?: Connection): Connection {
   const conn = given ?? stdioConnection();
   const documents = new TextDocuments(TextDocument);
@@ -225,6 +237,7 @@ export function startServer(given?: Connection): Connection {
   async function runSafe<T>(name: string, token: CancellationToken | undefined, fallback: T, fn: () => T | Promise<T>): Promise<T | ResponseError<void>> {
     if (token?.isCancellationRequested) return cancelled();
     try {
+      if (FAULTS.size) injectedFault(name);
       const result = await fn();
       if (token?.isCancellationRequested) return cancelled();
       return result;
@@ -271,6 +284,7 @@ export function startServer(given?: Connection): Connection {
     let internalError: string | undefined;
     if (isModelDoc(parsed)) {
       try {
+        if (FAULTS.size) injectedFault('resolve');
         model = resolveDoc(parsed, options);
       } catch (e) {
         internalError = e instanceof Error ? e.message : String(e);
