@@ -145,6 +145,38 @@ test('repeat counts that would build hundreds of thousands of modules stop at th
   assert.ok(m.layers.slice(d.layer! + 1).every((l) => l.status !== 'ok'), 'nothing after the budget is reported as built');
 });
 
+test('counts written straight into args (anchors, blocks, decoder layers) are refused before allocating', () => {
+  // each of these ran out of memory or hung before it was bounded (the first found by the fuzzer's siblings here)
+  const ul = (layer: string) => `${UL_HEADER}backbone:\n  - [-1, 1, Conv, [64, 3, 2]]\n  - ${layer}\nhead:\n  - [-1, 1, Classify, [nc]]\n`;
+  const anchors = run(V5_HEADER.replace(/anchors:\n(?:  - .*\n)+/, 'anchors: 1000000000\n') + V5_BODY, 500);
+  expectAt(anchors, 'YOLO023', 'anchors');
+  assert.match(anchors.diagnostics.find((d) => d.code === 'YOLO023')!.message, /1000000000 anchors per level/);
+  for (const [layer, pattern] of [
+    ['[-1, 1, RepNCSPELAN4, [64, 32, 16, 1000000000]]', /n = 1000000000 repeated blocks is beyond anything buildable/],
+    ['[-1, 1, ResNetLayer, [64, 64, 1, False, 1000000000]]', /n = 1000000000 repeated blocks/],
+    ['[-1, 1, RepNCSPELAN4, [64, 32, 16, 5000]]', /n = 5000 repeated blocks/],
+  ] as const) {
+    const m = run(ul(layer), 500);
+    expectAt(m, 'YOLO029', null);
+    assert.match(m.diagnostics.find((d) => d.code === 'YOLO029')!.message, pattern);
+  }
+  const hard = run('nc: 80\ndepth_multiple: 1.0\nwidth_multiple: 1.0\nanchors: 3\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\n  - [-1, 1, HarDBlock, [16, 1.7, 1000000000]]\nhead: []\n', 500, { tree: 'scaled-yolov4' });
+  assert.match(hard.diagnostics.find((d) => d.code === 'YOLO029')?.message ?? '', /n_layers = 1000000000 repeated blocks/);
+});
+
+test('args parse_model cannot compute with get a diagnostic instead of a silently unknown layer', () => {
+  // found by the fuzzer: a None gain left Expand (and everything after it) unknown in a model reported as ok
+  const m = run(HEALTHY.replace("[-1, 1, Conv, [256, 3, 2]]\n  - [-1, 1, Conv, [256, 3, 2]]\n  - [-1, 1, Conv, [256, 3, 2]]", "[-1, 1, Expand, [None]]\n  - [-1, 1, Conv, [256, 3, 2]]\n  - [-1, 1, Conv, [256, 3, 2]]"));
+  expectAt(m, 'YOLO013', 'None');
+  assert.match(m.diagnostics.find((d) => d.code === 'YOLO013')!.message, /gain must be a number, got None/);
+  const contract = run(HEALTHY.replace('[-1, 3, C3, [128]]', "[-1, 3, Contract, ['two']]"));
+  expectAt(contract, 'YOLO013', "'two'");
+  // found by the fuzzer: an empty output size crashed the builder (TypeError in a repr of undefined)
+  const pool = run(V5_HEADER + 'backbone:\n  - [-1, 1, nn.AdaptiveMaxPool2d, [[]]]\nhead: []\n');
+  expectAt(pool, 'YOLO029', null);
+  assert.match(pool.diagnostics.find((d) => d.code === 'YOLO029')!.message, /output_size must be 2 values/);
+});
+
 test('4097 repeats are refused on the n', () => {
   expectAt(run(HEALTHY.replace('0.33', '1.0').replace('[-1, 3, C3, [128]]', '[-1, 4097, C3, [128]]')), 'YOLO023', '4097');
 });

@@ -84,7 +84,7 @@ describe('a crash inside the resolver', () => {
     const d = await c.open(uri, text);
     assert.equal(d.diagnostics.length, 1);
     assert.equal(d.diagnostics[0]!.code, 'YOLO030');
-    assert.match(d.diagnostics[0]!.message, /failed on this file \(a bug: please report it\): fault injected into resolve/);
+    assert.match(String(d.diagnostics[0]!.message), /failed on this file \(a bug: please report it\): fault injected into resolve/);
     await logged(c, /resolve failed on file:\/\/\/survival\/resolver\/yolov5n\.yaml: Error: fault injected into resolve/);
     assert.equal(await c.request('textDocument/hover', { textDocument: { uri }, position: convAt }), null);
     assert.deepEqual(await c.request('textDocument/documentSymbol', { textDocument: { uri } }), []);

@@ -46,6 +46,8 @@ const MAX_LAYERS = 20_000;
  * seconds per keystroke; a few hundred such lines, minutes.
  */
 export const MAX_MODULES = 50_000;
+/** Largest `anchors: N` (anchors per level): real models use 3. */
+const MAX_ANCHORS = 1000;
 /** Largest tensor dimension we report (2^31 - 1): one beyond is no allocation any device makes. */
 const MAX_DIM = 2 ** 31 - 1;
 
@@ -844,6 +846,12 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
           }
           if (args.length > 1 && isInt(args[1]!)) {
             const per = args[1] as number;
+            // `anchors: 1000000000` makes parse_model build [list(range(na * 2))] * nl (MemoryError upstream; an
+            // out-of-memory crash here, found by the hardening tests): refused before allocating
+            if (per > MAX_ANCHORS) {
+              fail('YOLO023', yamlArgs[1]?.range ?? argsSrc.range, `${per} anchors per level is beyond anything buildable (parse_model would build a list of ${per * 2} values per level; YOLO Lens stops at ${MAX_ANCHORS})`, 'build');
+              break;
+            }
             const row = Array.from({ length: per * 2 }, (_, k) => k);
             args[1] = Array.from({ length: rawFrom.length }, () => row);
           }

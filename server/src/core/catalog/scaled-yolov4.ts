@@ -9,7 +9,7 @@ import { autopad } from '../nn/builder.ts';
 import { buildError, type Flow, type In, inputOne, type Mod, ShapeError } from '../nn/module.ts';
 import { gcd, PyTuple, type PyVal, isSeq, num, isNumeric, pyRepr } from '../py.ts';
 import { construct, f, type ModuleDef, param } from './types.ts';
-import { bottleneckCspDef, bottleneckDef, c1p, c2p, classifyOld, concatDef, crossConvDef, detectDef, focusDef, mixConvChannels, range, sppDef } from './yolov5.ts';
+import { bottleneckCspDef, bottleneckDef, c1p, c2p, checkBlocks, classifyOld, concatDef, crossConvDef, detectDef, focusDef, mixConvChannels, range, sppDef } from './yolov5.ts';
 import { gsConvDef, gsConvnsDef } from './gsconv-yolov5.ts';
 
 const DIR = 'gsconv-scaled-yolov4/models';
@@ -442,6 +442,7 @@ const HarDBlock: ModuleDef = {
     const growth = numArg(a, 'growth_rate');
     const grmul = numArg(a, 'grmul');
     const n = a.int('n_layers');
+    checkBlocks(n, 'n_layers');
     const keepBase = a.bool('keepBase');
     const dw = a.bool('dwconv');
     const links: number[][] = [];
@@ -484,6 +485,7 @@ const HarDBlock2: ModuleDef = {
     const growth = numArg(a, 'growth_rate');
     const grmul = numArg(a, 'grmul');
     const n = a.int('n_layers');
+    checkBlocks(n, 'n_layers');
     const links: number[][] = [];
     const partition = new Map<number, number[]>();
     for (let i = 0; i < n; i++) {

@@ -43,7 +43,19 @@ export interface Yolov5Kit {
 /** torch.cat((a, b), 1) as a forward helper */
 const cat1 = <T>(fl: Flow<T>, ...xs: T[]): T => fl.cat(xs, 1);
 
+/**
+ * Most blocks a builder repeats (bottlenecks, decoder layers, HarDBlock layers...): parse_model's own repeats stop
+ * at 4096, but a count written straight into the args (`RepNCSPELAN4 [64, 32, 16, 1000000000]`) reached the
+ * builders unchecked and ran out of memory (found by the hardening tests).
+ */
+export const MAX_BLOCKS = 4096;
+
+export function checkBlocks(n: number, what = 'n'): void {
+  if (n > MAX_BLOCKS) throw buildError(`${what} = ${n} repeated blocks is beyond anything buildable (YOLO Lens builds at most ${MAX_BLOCKS})`);
+}
+
 export function range(n: number): number[] {
+  checkBlocks(n);
   const out: number[] = [];
   for (let i = 0; i < n; i++) out.push(i);
   return out;

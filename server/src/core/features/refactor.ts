@@ -339,9 +339,12 @@ export function yamlChannelsFor(model: Model, c: number): number | null {
   const div = chMulV !== undefined && isNumeric(chMulV as PyVal) && num(chMulV as PyVal) > 0 ? num(chMulV as PyVal) : 8;
   const scaled = (v: number) => makeDivisible((v5 ? v : Math.min(v, model.maxChannels)) * w, div);
   const hi = Math.floor(c / w + 1e-9);
-  // prefer round values: the largest multiple of 64, 32, 16, 8, 1 that scales to c
+  // prefer round values: the largest multiple of 64, 32, 16, 8, 1 that scales to c. The window of candidates is
+  // div / w wide: with width_multiple 1e-9 that is billions (a hang the fuzzer found), so each step looks at no more
+  // than 10,000 of them; a value that scales to c is among the first ones whenever there is one.
   for (const step of [64, 32, 16, 8, 1]) {
-    for (let v = hi - (hi % step); v > 0 && v * w > c - div - 1e-9; v -= step) if (scaled(v) === c) return v;
+    let tries = 0;
+    for (let v = hi - (hi % step); v > 0 && v * w > c - div - 1e-9 && tries < 10_000; v -= step, tries++) if (scaled(v) === c) return v;
   }
   return null;
 }

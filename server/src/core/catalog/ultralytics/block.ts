@@ -8,7 +8,7 @@ import { Builder, ModuleInstance, autopad } from '../../nn/builder.ts';
 import { buildError, inputList, inputOne, ShapeError, type Flow, type In, type Mod } from '../../nn/module.ts';
 import { isSeq, pyEq, pyRepr, PyTuple, seqItems, type PyVal } from '../../py.ts';
 import { type Args, construct, f, type ModuleDef, param } from '../types.ts';
-import { range } from '../yolov5.ts';
+import { checkBlocks, range } from '../yolov5.ts';
 import { Conv, DWConv, GhostConv, LightConv, RepConv } from './conv.ts';
 import { TransformerBlock } from './transformer.ts';
 
@@ -516,7 +516,9 @@ export const ResNetLayer: ModuleDef = {
     else {
       const e = a.raw('e');
       const blocks = [construct(b, ResNetBlock, [c1, c2, a.raw('s')], { e })];
-      for (let i = 0; i < a.int('n') - 1; i++) blocks.push(construct(b, ResNetBlock, [a.int('e') * c2, c2, 1], { e }));
+      const n = a.int('n');
+      checkBlocks(n);
+      for (let i = 0; i < n - 1; i++) blocks.push(construct(b, ResNetBlock, [a.int('e') * c2, c2, 1], { e }));
       layer = b.seq(blocks);
     }
     return b.mod('ResNetLayer', { layer }, (fl, x) => fl.call(layer, x));
