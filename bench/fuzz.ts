@@ -2,10 +2,13 @@
  * bench/fuzz: runs the hardening fuzzer (test/hardening/fuzz-harness.ts) for any number of cases and prints
  * cases/second, the slowest case, how many cases were healthy models, and any failure with its seed, its replay
  * path and the minimal reproducer fast-check shrank it to.
- * Usage: node --expose-gc --import tsx bench/fuzz.ts [--cases N] [--seed S] [--kind text|structure|plausible|both] [--path P] [--trace FILE] [--quiet]
+ * Usage: node --expose-gc --import tsx bench/fuzz.ts [--cases N] [--seed S] [--kind text|structure|plausible|both] [--path P] [--trace FILE] [--watchdog SECONDS] [--quiet]
  * Exit code: 0 when every case held, 1 on a failure.
  */
 import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { caseArb, checkCase, describeCase, loadSeeds, materialise, plausibleCaseArb, structureCaseArb, textCaseArb, type FuzzCase } from '../test/hardening/fuzz-harness.ts';
 
@@ -19,11 +22,30 @@ const seed = Number(flag('--seed') ?? Date.now() % 2 ** 31);
 const kind = flag('--kind') ?? 'both';
 const path = flag('--path');
 const quiet = process.argv.includes('--quiet');
-// a case that kills the process (out of memory, a native crash) cannot be shrunk: --trace FILE writes each case
-// there before it runs, so the last one in the file is the culprit
-const trace = flag('--trace');
+// a case that kills the process (out of memory, a native crash) or hangs cannot be shrunk: each case is written to
+// the trace file before it runs (--trace FILE, default a temp file), so the last one there is the culprit; a
+// watchdog thread prints it and ends the process when no case finishes for --watchdog seconds (default 120)
+const trace = flag('--trace') ?? join(tmpdir(), `yolo-lens-fuzz-${process.pid}.txt`);
+const heartbeat = new Int32Array(new SharedArrayBuffer(4));
+const watchdogSeconds = Number(flag('--watchdog') ?? 120);
+const watchdog = new Worker(
+  `const { workerData } = require('node:worker_threads');
+   const { readFileSync, writeSync } = require('node:fs');
+   let last = -1;
+   setInterval(() => {
+     const now = Atomics.load(workerData.heartbeat, 0);
+     if (now !== last) { last = now; return; }
+     let hung = '';
+     try { hung = readFileSync(workerData.trace, 'utf8'); } catch {}
+     // written straight to fd 1: a worker's process.stdout goes through the main thread, which is the one stuck
+     writeSync(1, '\\nHUNG: no case finished for ' + workerData.seconds + ' s after ' + now + ' cases; the case running:\\n' + hung + '\\n');
+     process.kill(process.pid, 'SIGKILL');
+   }, workerData.seconds * 1000);`,
+  { eval: true, workerData: { heartbeat, trace, seconds: watchdogSeconds } },
+);
+watchdog.unref();
 if (!Number.isInteger(cases) || cases < 1 || !Number.isInteger(seed) || !['text', 'structure', 'plausible', 'both'].includes(kind)) {
-  console.error('usage: node --expose-gc --import tsx bench/fuzz.ts [--cases N] [--seed S] [--kind text|structure|plausible|both] [--path P] [--quiet]');
+  console.error('usage: node --expose-gc --import tsx bench/fuzz.ts [--cases N] [--seed S] [--kind text|structure|plausible|both] [--path P] [--trace FILE] [--watchdog SECONDS] [--quiet]');
   process.exit(2);
 }
 
@@ -45,9 +67,10 @@ let peakHeapMB = 0;
 const result = fc.check(
   fc.property(arb, fc.array(fc.nat(), { maxLength: 3 }), (c, picks) => {
     const { text, options, name } = materialise(c, seeds);
-    if (trace) writeFileSync(trace, describeCase(c, seeds));
+    writeFileSync(trace, describeCase(c, seeds));
     const r = checkCase(text, options, name, picks);
     run++;
+    Atomics.store(heartbeat, 0, run);
     layers += r.layers;
     chars += text.length;
     if (r.ok) healthy++;

@@ -315,7 +315,8 @@ function kindValArb(kind: ParamKind): fc.Arbitrary<GenVal> {
     case 'channels':
       return fc.oneof(fc.constantFrom(16, 32, 64, 128, 256, 512, 1024), fc.integer({ min: 1, max: 1024 }));
     case 'int':
-      return fc.integer({ min: 0, max: 6 });
+      // now and then a count no model has (repeat counts written into args ran out of memory once)
+      return fc.oneof({ weight: 30, arbitrary: fc.integer({ min: 0, max: 6 }) }, { weight: 1, arbitrary: fc.constantFrom(5000, 1_000_000_000) });
     case 'float':
       return floatArb(0, 2);
     case 'bool':
@@ -401,7 +402,7 @@ export function structureCaseArb(): fc.Arbitrary<GenModel> {
               [116, 90, 156, 198, 373, 326],
             ]),
           },
-          { weight: 1, arbitrary: fc.integer({ min: 0, max: 5 }) },
+          { weight: 1, arbitrary: fc.oneof(fc.integer({ min: 0, max: 5 }), fc.constantFrom(-3, 5000, 1_000_000_000)) },
           { weight: 1, arbitrary: randomValArb },
         ),
         scales: fc.option(
