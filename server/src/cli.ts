@@ -111,6 +111,8 @@ function resolveOptions(p: Parsed, file: string): ResolveOptions {
 function readText(file: string): { text: string; notes: Diagnostic[] } {
   const st = statSync(file);
   if (!st.isFile()) throw new UsageError(`${file} is not a file`);
+  // the resolver refuses anything over 2 MB anyway; a file of gigabytes would not even fit in a Node buffer
+  if (st.size > 64 * 2 ** 20) throw new UsageError(`${file} is ${(st.size / 2 ** 20).toFixed(0)} MB: not a model file (YOLO Lens analyses model files up to 2 MB)`);
   const bytes = readFileSync(file);
   try {
     return { text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes), notes: [] };

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolve, type ResolveOptions } from '../../server/src/core/resolve.ts';
@@ -361,7 +361,7 @@ test('the reference record is JSON even when args hold NaN or infinities (writte
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
 const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
 
-test('non-UTF-8 bytes read through the CLI: dropped as the frameworks drop them, with a YOLO033 warning where', () => {
+test('files through the CLI: non-UTF-8 bytes dropped as the frameworks drop them (YOLO033 says where), 10 MB refused, 100 MB not read', () => {
   const dir = mkdtempSync(join(tmpdir(), 'yolo-lens-bytes-'));
   try {
     // Latin-1 é in a comment, and a stray 0xFF inside a module name (ultralytics reads it with errors='ignore')
@@ -385,6 +385,18 @@ test('non-UTF-8 bytes read through the CLI: dropped as the frameworks drop them,
     assert.match(r16.stdout, /error YOLO00[12]/);
     // summary prints the same warning under its table; valid UTF-8 prints none
     assert.match(cli('summary', latin).stdout, /warning YOLO033/);
+    // a 10 MB file: YOLO028 at once; a file of 100 MB (sparse) is not read at all
+    const tenMB = join(dir, 'ten.yaml');
+    writeFileSync(tenMB, HEALTHY + '# ' + 'x'.repeat(10_000_000) + '\n');
+    const r10 = cli('check', tenMB);
+    assert.equal(r10.status, 1);
+    assert.match(r10.stdout, /ten\.yaml:1:1: error YOLO028 the file is 10\.0 MB; YOLO Lens analyses model files up to 2 MB/);
+    const huge = join(dir, 'huge.yaml');
+    writeFileSync(huge, '');
+    truncateSync(huge, 100 * 2 ** 20);
+    const rh = cli('check', huge);
+    assert.equal(rh.status, 1, rh.stderr);
+    assert.match(rh.stdout, /huge\.yaml:1:1: error YOLO000 .*is 100 MB: not a model file/);
     const clean = join(dir, 'clean.yaml');
     writeFileSync(clean, HEALTHY);
     assert.doesNotMatch(cli('check', clean).stdout, /YOLO033/);
