@@ -177,6 +177,19 @@ test('args parse_model cannot compute with get a diagnostic instead of a silentl
   assert.match(pool.diagnostics.find((d) => d.code === 'YOLO029')!.message, /output_size must be 2 values/);
 });
 
+test('thousands of copies of a heavy module are refused from an estimate, before they are built (seconds before)', () => {
+  const ul = (head: string) => `nc: 80\nscales:\n  l: [1.0, 1.0, 512]\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\n  - [-1, 1, Conv, [128, 3, 2]]\n  - [-1, 1, Conv, [256, 3, 2]]\nhead:\n  - ${head}\n`;
+  for (const [head, module] of [
+    ['[[0, 1, 2], 4096, OBB, [nc, 1]]', 'OBB'],
+    ['[[0, 1, 2], 4096, RTDETRDecoder, [nc]]', 'RTDETRDecoder'],
+    ['[-1, 4096, C2PSA, [256]]', 'C2PSA'],
+  ] as const) {
+    const m = run(ul(head), 600);
+    expectAt(m, 'YOLO028', module);
+    assert.match(m.diagnostics.find((d) => d.code === 'YOLO028')!.message, /more than 50,000 modules by layer 3/);
+  }
+});
+
 test('4097 repeats are refused on the n', () => {
   expectAt(run(HEALTHY.replace('0.33', '1.0').replace('[-1, 3, C3, [128]]', '[-1, 4097, C3, [128]]')), 'YOLO023', '4097');
 });

@@ -820,8 +820,12 @@ function runFeatures(model: Model, text: string, options: ResolveOptions, picks:
         // what the action produces is a text like any other: it resolves without throwing
         if (a.edits.length && applied < 2) {
           applied++;
+          // (its own bound: a fix can make a broken model whole, and a whole model builds more)
           const after = applyEdits(text, a.edits);
-          timed('resolve after a code action', bound * 2, () => checkModel(resolve(after, options), after), slow);
+          const resolveAfter = () => resolve(after, options);
+          const { result: fixed, ms } = measure('resolve after a code action', resolveAfter, slow);
+          checkModel(fixed, after);
+          withinBound('resolve after a code action', ms, boundMs(after, modulesOf(fixed)), resolveAfter);
         }
       }
     }

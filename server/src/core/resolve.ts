@@ -217,6 +217,13 @@ function buildLayer(tree: Tree, actKey: string, builder: Builder, plan: LayerPla
   try {
     const def = plan.entry!.def;
     const one = () => def.build(builder, bindArgs(def, plan.args!));
+    const estimate = estimatedModules(builder, plan);
+    if (estimate > MAX_MODULES) {
+      // no module tree: resolveDoc's budget check sees the estimate and says where the model got too big
+      res = { mod: null, params: 0, frozen: 0, modules: estimate, error: null };
+      buildCache.set(key, res, 100);
+      return res;
+    }
     const mod = plan.copies > 1 ? builder.seq(Array.from({ length: plan.copies }, one)) : one();
     const seen = new Set<Mod>();
     const { params, frozen } = countParams(mod, seen);
@@ -229,6 +236,30 @@ function buildLayer(tree: Tree, actKey: string, builder: Builder, plan: LayerPla
   if (res.error) forgetStack(res.error);
   buildCache.set(key, res, 100 + res.modules * BYTES_PER_MODULE);
   return res;
+}
+
+/**
+ * Modules a layer with many copies or repeats would build, from one or two small builds: 4096 copies of a detection
+ * head took seconds to build before the module budget could stop them. 0 when the layer is small (built as is).
+ */
+function estimatedModules(builder: Builder, plan: LayerPlan): number {
+  const def = plan.entry!.def;
+  const size = (args: PyVal[]) => {
+    const seen = new Set<Mod>();
+    countParams(def.build(builder, bindArgs(def, args)), seen);
+    return seen.size;
+  };
+  // repeats inside the module (C2f's n, HGBlock's n): the growth from one repeat to two, times n
+  const at = plan.entry!.treat === 'repeats' ? 2 : plan.entry!.treat === 'hgblock' ? 4 : -1;
+  const n = at >= 0 ? plan.args![at] : undefined;
+  if (typeof n === 'number' && n > 64) {
+    const withN = (k: number) => plan.args!.map((v, j) => (j === at ? k : v));
+    const one = size(withN(1));
+    return one + (n - 1) * Math.max(0, size(withN(2)) - one);
+  }
+  // copies in an nn.Sequential (parse_model's n for modules that do not take it): one copy, times n
+  if (plan.copies > 64) return size(plan.args!) * plan.copies;
+  return 0;
 }
 
 function shapeKey(input: Shape | Shape[]): string {
