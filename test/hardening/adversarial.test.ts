@@ -78,6 +78,10 @@ test('an alias bomb reached from a layer arg or a from is refused at 10,000 elem
   assert.match(m1.diagnostics.find((d) => d.code === 'YOLO023')!.message, /more than 10,000 elements/);
   const m2 = run(bomb() + HEALTHY.replace('[-1, 3, C3, [128]]', '[*l, 3, C3, [128]]'));
   expectAt(m2, 'YOLO023', '*l');
+  // found by the fuzzer (a hang): nc behind aliases, then an arg naming it, compared with nc element by element
+  const m3 = run(bomb() + UL_HEADER.replace('nc: 80', 'nc: *j') + 'backbone:\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, Classify, [nc]]\n', 300);
+  expectAt(m3, 'YOLO023', 'nc');
+  assert.match(m3.diagnostics.find((d) => d.code === 'YOLO023')!.message, /'nc' names a value that expands/);
 });
 
 test('an alias bomb as the anchors, or merged with <<, is never expanded', () => {

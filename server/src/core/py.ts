@@ -40,6 +40,9 @@ export function num(v: PyVal): number {
 
 /** Python `==` for the values parse_model compares (numbers across int/float/bool, strings, sequences). */
 export function pyEq(a: PyVal, b: PyVal): boolean {
+  // the same list is equal to itself without a walk (Python compares identity first, too): two references to one
+  // alias-bomb list would otherwise be compared element by element, billions of them
+  if (a === b && (Array.isArray(a) || a instanceof PyTuple)) return true;
   if (isNumeric(a) && isNumeric(b)) return num(a) === num(b);
   if (typeof a === 'string' || typeof b === 'string') return a === b;
   if (a === null || b === null) return a === b;

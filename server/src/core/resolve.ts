@@ -656,6 +656,14 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       pushCh(null);
       return plan;
     }
+    // a name can stand for a value behind aliases (`nc: *bomb`, then the arg 'nc'): the same limit as for the YAML
+    // args (comparing two such values hung the resolver)
+    const hugeAt = evaluated.findIndex((v, k) => typeof yamlArgs[k]!.value === 'string' && pySize(v, 10_000) > 10_000);
+    if (hugeAt >= 0) {
+      fail('YOLO023', yamlArgs[hugeAt]!.range, `'${yamlArgs[hugeAt]!.value as string}' names a value that expands (through YAML aliases) to more than 10,000 elements: not something a layer takes`);
+      pushCh(null);
+      return plan;
+    }
     // ---- depth gain
     const nv = src.n.value;
     if (!isNumeric(nv)) {
