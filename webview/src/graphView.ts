@@ -52,6 +52,7 @@ interface DrawnEdge {
   d: string;
   labelX: number;
   labelY: number;
+  anchor: 'start' | 'end';
   label: string;
 }
 
@@ -314,9 +315,8 @@ export class GraphView {
       bySlotCount.set(k, (bySlotCount.get(k) ?? 0) + 1);
     }
     const seenPair = new Map<string, number>();
-    const inputsOf = new Map<number, number>();
-    for (const e of graph.edges) inputsOf.set(e.to, (inputsOf.get(e.to) ?? 0) + 1);
-    const edges: DrawnEdge[] = [];
+    // first the routes as laid out, then (below) the arrivals at multi-input layers spread out
+    const routes: { e: GraphEdge; src: DrawnNode; dst: DrawnNode; pts: [number, number][]; offset: number }[] = [];
     for (const e of graph.edges) {
       const src = this.drawnNodes.get(e.from < 0 ? -1 : e.from);
       const dst = this.drawnNodes.get(e.to);
@@ -330,21 +330,42 @@ export class GraphView {
         [src.x, src.y],
         [dst.x, dst.y],
       ];
-      const pts = raw.map(([x, y]) => [x + offset, y] as [number, number]);
-      // multi-input layers: spread the arrival points along the top edge in slot order
-      const fanIn = inputsOf.get(e.to) ?? 1;
-      if (fanIn > 1) pts[pts.length - 1] = [dst.x - dst.width / 2 + ((e.slot + 1) * dst.width) / (fanIn + 1), dst.y];
+      routes.push({ e, src, dst, offset, pts: raw.map(([x, y]) => [x + offset, y] as [number, number]) });
+    }
+    // multi-input layers (Concat, heads): each input arrives at its own point of the top edge, in the left-to-right
+    // order the inputs come from, so that they do not cross just above the layer
+    const arrivals = new Map<number, typeof routes>();
+    for (const r of routes) arrivals.set(r.e.to, [...(arrivals.get(r.e.to) ?? []), r]);
+    const arrivalX = new Map<(typeof routes)[number], number>();
+    for (const [, rs] of arrivals) {
+      if (rs.length < 2) continue;
+      const from = (r: (typeof routes)[number]) => (r.pts.length >= 2 ? r.pts[r.pts.length - 2]![0] : r.src.x);
+      [...rs]
+        .sort((a, b) => from(a) - from(b) || a.e.slot - b.e.slot)
+        .forEach((r, i) => arrivalX.set(r, r.dst.x - r.dst.width / 2 + ((i + 1) * r.dst.width) / (rs.length + 1)));
+    }
+    const edges: DrawnEdge[] = [];
+    for (const r of routes) {
+      const { e, src, dst, offset, pts } = r;
+      const ax = arrivalX.get(r);
       if (pts.length >= 2) {
         pts[0] = clipToBox(pts[1]!, [src.x + offset, src.y], src.width, src.height);
         const last = pts.length - 1;
-        const end = pts[last]!;
-        pts[last] = fanIn > 1 ? [end[0], dst.y - dst.height / 2] : clipToBox(pts[last - 1]!, end, dst.width, dst.height);
+        pts[last] = ax !== undefined ? [ax, dst.y - dst.height / 2] : clipToBox(pts[last - 1]!, pts[last]!, dst.width, dst.height);
       }
       const a = pts[Math.max(0, pts.length - 2)]!;
       const b = pts[pts.length - 1]!;
-      // the label sits on the last stretch for multi-input layers (so it says which input), mid-route otherwise
-      const mid = fanIn > 1 ? [a[0] + (b[0] - a[0]) * 0.6, a[1] + (b[1] - a[1]) * 0.6 - 4] : midpoint(pts);
-      edges.push({ key: `${e.from}>${e.to}#${e.slot}`, edge: e, d: line(pts) ?? '', labelX: mid[0]! + 4, labelY: mid[1]!, label: shapeText(e.shape) });
+      // the label sits on the last stretch for multi-input layers (so it says which input), mid-route otherwise;
+      // left of an input arriving on the left half, right of one on the right half
+      let label: [number, number];
+      let anchor: 'start' | 'end' = 'start';
+      if (ax !== undefined) {
+        const y = Math.min(b[1] - 10, a[1] + (b[1] - a[1]) * 0.7);
+        const t = b[1] !== a[1] ? (y - a[1]) / (b[1] - a[1]) : 1;
+        label = [a[0] + (b[0] - a[0]) * t, y];
+        anchor = ax < dst.x ? 'end' : 'start';
+      } else label = midpoint(pts);
+      edges.push({ key: `${e.from}>${e.to}#${e.slot}`, edge: e, d: line(pts) ?? '', labelX: label[0] + (anchor === 'start' ? 4 : -4), labelY: label[1], anchor, label: shapeText(e.shape) });
     }
     this.gEdges
       .selectAll<SVGPathElement, DrawnEdge>('path.edge')
@@ -365,6 +386,7 @@ export class GraphView {
       .attr('data-to', (d) => d.edge.to)
       .attr('x', (d) => d.labelX)
       .attr('y', (d) => d.labelY)
+      .attr('text-anchor', (d) => d.anchor)
       .text((d) => d.label);
 
     // nodes

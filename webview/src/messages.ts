@@ -23,8 +23,13 @@ export const LIMITS = {
   submodules: 50_000,
   submoduleDepth: 64,
   profileLayers: 20_000,
-  /** a rough size of the whole message (sum of string lengths and element counts) */
-  payload: 64_000_000,
+  /** an exported SVG or PNG data URL (the PNG is at most 8192² pixels) */
+  exportChars: 200_000_000,
+  /**
+   * a rough size of the whole message (sum of string lengths and element counts): a 2,000-layer graph is
+   * about 0.6 M, the largest graph the limits above allow about 8 M
+   */
+  payload: 16_000_000,
 } as const;
 
 // ---- host → webview -------------------------------------------------------------------------------------------
@@ -123,7 +128,7 @@ const graphResult = z
   });
 
 const submoduleNode: z.ZodType<SubmoduleNode> = z.lazy(() =>
-  z.object({ path: str, type: str, params: count, outShape: shape.nullable(), flops: flopsPair.nullable(), children: z.array(submoduleNode) }),
+  z.object({ path: str, type: str, params: count, outShape: shape.nullable(), flops: flopsPair.nullable(), children: z.array(submoduleNode).max(LIMITS.submodules) }),
 );
 
 const profileResult = z.object({
@@ -149,7 +154,7 @@ const hostMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('graph'), graph: graphResult, convention, fileName: str }),
   z.object({ type: z.literal('compare'), left: graphResult, right: graphResult, leftName: str, rightName: str, convention }),
   z.object({ type: z.literal('cursor'), uri: str, position }),
-  z.object({ type: z.literal('submodules'), uri: str, index: count, nodes: z.array(submoduleNode).nullable(), error: str.nullable() }),
+  z.object({ type: z.literal('submodules'), uri: str, index: count, nodes: z.array(submoduleNode).max(LIMITS.submodules).nullable(), error: str.nullable() }),
   z.object({ type: z.literal('profileProgress'), uri: str, done: count, total: count, message: str }),
   z.object({ type: z.literal('profile'), result: profileResult }),
   z.object({ type: z.literal('status'), level, message: str }),
@@ -161,7 +166,7 @@ const webviewMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('expand'), uri: str, index: count }),
   z.object({ type: z.literal('profile'), uri: str }),
   // a PNG of a 2,000-layer graph is a few MB of base64
-  z.object({ type: z.literal('export'), format: z.enum(['svg', 'png']), data: z.string().max(LIMITS.payload) }),
+  z.object({ type: z.literal('export'), format: z.enum(['svg', 'png']), data: z.string().max(LIMITS.exportChars) }),
   z.object({ type: z.literal('log'), level, message: str }),
 ]);
 
@@ -221,7 +226,7 @@ export interface RevealTarget {
 
 /** Validate a message from the webview (in the host); a `reveal` must name the panel's document and lie inside it. */
 export function parseWebviewMessage(raw: unknown, target?: RevealTarget): Parsed<WebviewMessage> {
-  if (payloadSize(raw) > LIMITS.payload) return { ok: false, reason: `message '${typeOf(raw)}' is larger than ${LIMITS.payload} units` };
+  if (payloadSize(raw, LIMITS.exportChars + 1000) > LIMITS.exportChars + 1000) return { ok: false, reason: `message '${typeOf(raw)}' is larger than ${LIMITS.exportChars} units` };
   const r = webviewMessage.safeParse(raw);
   if (!r.success) return { ok: false, reason: `message '${typeOf(raw)}': ${describe(r.error)}` };
   const m = r.data as WebviewMessage;

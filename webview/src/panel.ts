@@ -392,7 +392,8 @@ export class Panel {
     const views = this.compare ? [this.compare.left, this.compare.right] : [this.view];
     for (const v of views) {
       if (!v.graph || v.graph.uri !== uri) continue;
-      const n = v.graph.nodes.find((x) => rangeContains(x.range, position));
+      // the layer under the cursor, or else the one on the cursor's line (the cursor is often in the indent)
+      const n = v.graph.nodes.find((x) => rangeContains(x.range, position)) ?? v.graph.nodes.find((x) => x.range.start.line <= position.line && position.line <= x.range.end.line);
       v.setCursor(n ? n.index : null);
       if (v === this.view) this.table.mark(this.view.selected, this.view.cursor, n !== undefined);
     }
