@@ -245,9 +245,12 @@ export class GraphPanel {
 
   private async expand(index: number): Promise<void> {
     const params: SubmodulesParams = { ...modelParams(this.uri), index };
-    const r = await this.owner.server.request<SubmoduleNode[] | null>(SubmodulesRequestType, params);
-    if ('error' in r) this.post({ type: 'submodules', uri: this.uri.toString(), index, nodes: null, error: r.error });
-    else this.post({ type: 'submodules', uri: this.uri.toString(), index, nodes: r.result ?? null, error: r.result ? null : 'this layer has no submodules' });
+    // the server answers with the layer's own module, whose children are what the panel draws
+    const r = await this.owner.server.request<SubmoduleNode | SubmoduleNode[] | null>(SubmodulesRequestType, params);
+    const uri = this.uri.toString();
+    if ('error' in r) this.post({ type: 'submodules', uri, index, nodes: null, error: r.error });
+    else if (!r.result) this.post({ type: 'submodules', uri, index, nodes: null, error: 'this layer has no module tree (it did not build)' });
+    else this.post({ type: 'submodules', uri, index, nodes: Array.isArray(r.result) ? r.result : r.result.children, error: null });
   }
 
   /** `YOLO Lens: Profile Model`: run the server's profiler with a progress notification the user can cancel. */

@@ -25,7 +25,7 @@ export function settingsFor(uri?: vscode.Uri): ClientSettings {
     imgsz: Number.isInteger(imgsz) && imgsz >= 32 && imgsz <= 8192 ? imgsz : 640,
     scale: c.get<string>('scale', '') ?? '',
     framework: c.get<string>('framework', 'auto') ?? 'auto',
-    convention: c.get<string>('gflops.convention', 'thop') === 'ultralytics-thop' ? 'ultralyticsThop' : 'thop',
+    convention: c.get<string>('gflops', 'ultralytics-thop') === 'thop' ? 'thop' : 'ultralyticsThop',
     profileBackend: c.get<ProfileBackend>('profile.backend', 'auto') ?? 'auto',
     memoryLimitMB: c.get<number>('profile.memoryLimitMB', 2048) ?? 2048,
     graphDebounceMs: Math.max(0, Math.min(5000, c.get<number>('graph.debounceMs', 150) ?? 150)),
