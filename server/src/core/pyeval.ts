@@ -74,14 +74,24 @@ function tokenize(src: string): Tok[] | string {
   return out;
 }
 
-class SyntaxErr extends Error {}
-class NameErr extends Error {}
-class NotLiteral extends Error {}
-class TypeErr extends Error {}
+// Thrown and caught inside this file only; plain classes (not Error) so that no stack trace is captured on the
+// common path ('nearest' is a NameError on every resolve).
+class EvalSignal {
+  constructor(readonly message: string) {}
+}
+class SyntaxErr extends EvalSignal {}
+class NameErr extends EvalSignal {}
+class NotLiteral extends EvalSignal {}
+class TypeErr extends EvalSignal {}
+
+export interface NameLookup {
+  has(name: string): boolean;
+  get(name: string): PyVal | undefined;
+}
 
 export interface EvalEnv {
   /** parse_model locals and module globals a name may resolve to */
-  readonly names: ReadonlyMap<string, PyVal>;
+  readonly names: NameLookup;
   /** `eval` (YOLOv5 trees) or `literal_eval` (ultralytics) */
   readonly mode: 'eval' | 'literal';
   /** only check the syntax (Python compiles before it evaluates: a SyntaxError wins over a NameError) */

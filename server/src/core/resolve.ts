@@ -5,7 +5,7 @@
  */
 import { parseModelDoc, mapEntries, layerRaw, type LayerSrc, type ModelDoc, type Range, type SrcVal } from './document.ts';
 import { type Code, type Diagnostic, diag, type RelatedInfo } from './diagnostics.ts';
-import { PyFloat, PyObj, PyTuple, type PyVal, isInt, isNumeric, isSeq, makeDivisible, num, pyEq, pyRepr, pyRound, seqItems, truthy } from './py.ts';
+import { PyFloat, PyObj, PyTuple, type PyVal, isInt, isNumeric, isSeq, makeDivisible, num, pyBrief, pyEq, pyRepr, pyRound, pySize, seqItems, truthy } from './py.ts';
 import { evalStringArg, type EvalEnv } from './pyeval.ts';
 import { Builder } from './nn/builder.ts';
 import { type Mod, type Out, type Shape, ShapeError, countParams } from './nn/module.ts';
@@ -14,7 +14,7 @@ import { bindArgs } from './catalog/types.ts';
 import { type Tree, type TreeEntry, type TreeId } from './catalog/tree.ts';
 import { TREES } from './catalog/trees.ts';
 import type { ArgBinding, Flops, GflopsFigure, Model, ModelTotals, ResolvedLayer } from './model.ts';
-import { summaryLine, summaryLayerCount } from './summary-line.ts';
+import { looksFused, summaryLine, summaryLayerCount } from './summary-line.ts';
 import { didYouMean } from './suggest.ts';
 
 export interface ResolveOptions {
@@ -95,6 +95,8 @@ interface LayerPlan {
   c2: number | null;
   /** parse_model got through this layer's bookkeeping */
   parsed: boolean;
+  /** module name, copies and args: what a build of this layer depends on besides the tree */
+  buildKey: string;
 }
 
 interface RunResult {
@@ -112,7 +114,8 @@ interface BuildResult {
 /** Builds are pure functions of (tree, activation, module, args, copies, fused): cached across resolves. */
 const buildCache = new Map<string, BuildResult>();
 const runCache = new Map<string, RunResult | ShapeError>();
-const CACHE_LIMIT = 20_000;
+// a 5,000-layer model fills ~5 entries per layer per resolve (five passes); keep a few such models warm
+const CACHE_LIMIT = 100_000;
 
 function cacheSet<V>(m: Map<string, V>, k: string, v: V): void {
   if (m.size > CACHE_LIMIT) m.clear();
@@ -141,7 +144,7 @@ function pyKey(v: PyVal): string {
 }
 
 function buildLayer(tree: Tree, actKey: string, builder: Builder, plan: LayerPlan): BuildResult {
-  const key = `${actKey}|${plan.moduleName}|${plan.copies}|${plan.args!.map(pyKey).join(',')}`;
+  const key = `${actKey}|${plan.buildKey}`;
   const hit = buildCache.get(key);
   if (hit) return hit;
   let res: BuildResult;
@@ -160,14 +163,22 @@ function buildLayer(tree: Tree, actKey: string, builder: Builder, plan: LayerPla
   return res;
 }
 
-function runLayer(buildKey: string, mod: Mod, input: Shape | Shape[], guide: Shape | undefined): RunResult | ShapeError {
-  const key = `${buildKey}|${JSON.stringify(input)}|${guide ? guide.join('x') : ''}`;
+function shapeKey(input: Shape | Shape[]): string {
+  if (isShape(input)) return input.join(',');
+  let k = '';
+  for (const s of input as Shape[]) k += s.join(',') + ';';
+  return k;
+}
+
+function runLayer(buildKey: string, mod: Mod, input: Shape | Shape[], guide: Shape | undefined, strides?: readonly number[]): RunResult | ShapeError {
+  // strides are a function of the input shapes (see runPass): the key needs no more
+  const key = `${buildKey}|${shapeKey(input)}|${guide ? guide.join('x') : ''}`;
   const hit = runCache.get(key);
   if (hit) return hit;
   let res: RunResult | ShapeError;
   try {
     const fl = new ShapeFlow();
-    const out = fl.callMulti(mod, input, guide ? { guide } : {});
+    const out = fl.callMulti(mod, input, { ...(guide ? { guide } : {}), ...(strides ? { strides } : {}) });
     res = { out, ops: { ...fl.ops } };
   } catch (e) {
     if (e instanceof ShapeError) res = e;
@@ -203,7 +214,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   const sink = new Sink();
   let doc = doc0;
   const { tree, reason: treeReason } = detectTree(doc, opts.tree);
-  if (tree.dialect === 'yolov5' && /[^\x00-\x7f]/.test(doc.text)) doc = parseModelDoc(doc.text, { stripNonAscii: true });
+  if (tree.dialect === 'yolov5' && doc.nonAsciiScalars) doc = parseModelDoc(doc.text, { stripNonAscii: true });
   for (const d of doc.diagnostics) sink.add(d, d.severity === 'error' ? 'parse' : undefined);
   const ml = modeline(doc.text);
   const imgszOpt = opts.imgsz ?? (ml.imgsz ? Number(ml.imgsz) : 640);
@@ -251,12 +262,12 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     const v = t.value.value;
     if (!isNumeric(v)) {
       const hint = typeof v === 'string' && /^[-+]?\d+(\.\d*)?[eE][-+]?\d+$/.test(v) ? ` ('${v}' is a string in YAML 1.1, which PyYAML follows: write it with a dot and a signed exponent, e.g. 1.0e+9)` : '';
-      keyProblem(k, 'YOLO004', `${k} must be a number, got ${pyRepr(v)}${hint}`);
+      keyProblem(k, 'YOLO004', `${k} must be a number, got ${pyBrief(v)}${hint}`);
       return null;
     }
     const x = num(v);
     if (!Number.isFinite(x) || x < 0) {
-      keyProblem(k, 'YOLO023', `${k} = ${pyRepr(v)} is not a usable ${what}`);
+      keyProblem(k, 'YOLO023', `${k} = ${pyBrief(v)} is not a usable ${what}`);
       return null;
     }
     return x;
@@ -265,8 +276,8 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   // nc
   const ncVal: PyVal = top('nc')?.value.value ?? null;
   if (top('nc') && !(isInt(ncVal) || typeof ncVal === 'boolean')) {
-    if (ncVal instanceof PyFloat) keyProblem('nc', 'YOLO004', `nc must be an int, got ${pyRepr(ncVal)} (a float class count reaches nn.Conv2d as a float channel count)`, 'build');
-    else keyProblem('nc', 'YOLO004', `nc must be an int, got ${pyRepr(ncVal)}`);
+    if (ncVal instanceof PyFloat) keyProblem('nc', 'YOLO004', `nc must be an int, got ${pyBrief(ncVal)} (a float class count reaches nn.Conv2d as a float channel count)`, 'build');
+    else keyProblem('nc', 'YOLO004', `nc must be an int, got ${pyBrief(ncVal)}`);
   } else if (isInt(ncVal) && ncVal <= 0) keyProblem('nc', 'YOLO023', `nc = ${ncVal}: a model needs at least one class (the bias init takes log(0.6 / (nc - 0.99999)))`, 'build');
   else if (isInt(ncVal) && ncVal > 100_000) keyProblem('nc', 'YOLO023', `nc = ${ncVal} classes is beyond anything buildable here`, 'build');
 
@@ -279,7 +290,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   if (!v5 && scalesT && truthy(scalesT.value.value === '<mapping>' ? true : scalesT.value.value)) {
     const entries = mapEntries(scalesT.value);
     if (scalesT.value.kind !== 'map') {
-      keyProblem('scales', 'YOLO022', `scales must be a mapping of scale letters to [depth, width, max_channels], got ${pyRepr(scalesT.value.value)}`);
+      keyProblem('scales', 'YOLO022', `scales must be a mapping of scale letters to [depth, width, max_channels], got ${pyBrief(scalesT.value.value)}`);
       depth = width = null;
     } else {
       const keys = entries.map((e) => String(e.key.value));
@@ -310,7 +321,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
           const bad = [d, w, mc].findIndex((x) => !isNumeric(x) || !Number.isFinite(num(x)) || num(x) < 0);
           if (bad >= 0) {
             const item = entry.value.items![bad]!;
-            sink.add(diag('YOLO022', item.range, `${['depth', 'width', 'max_channels'][bad]} must be a non-negative number, got ${pyRepr(item.value)}`), 'parse');
+            sink.add(diag('YOLO022', item.range, `${['depth', 'width', 'max_channels'][bad]} must be a non-negative number, got ${pyBrief(item.value)}`), 'parse');
             depth = width = null;
           } else {
             depth = num(d);
@@ -333,9 +344,10 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   // input channels
   let ch = 3;
   const chT = top('ch');
-  if (chT) {
+  // Scaled-YOLOv4's Model never reads a `ch:` key (it takes ch as a constructor argument only)
+  if (chT && tree.id !== 'scaled-yolov4') {
     if (isInt(chT.value.value) && chT.value.value > 0 && chT.value.value <= 4096) ch = chT.value.value;
-    else keyProblem('ch', 'YOLO004', `ch (input channels) must be a positive int, got ${pyRepr(chT.value.value)}`);
+    else keyProblem('ch', 'YOLO004', `ch (input channels) must be a positive int, got ${pyBrief(chT.value.value)}`);
   }
   if (opts.ch) ch = opts.ch;
 
@@ -345,7 +357,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   if (actT && tree.honoursActivationKey) {
     const v = actT.value.value;
     const m = typeof v === 'string' ? /^\s*(?:torch\.)?nn\.([A-Za-z0-9]+)\(\s*\)\s*$/.exec(v) : null;
-    if (!m) keyProblem('activation', 'YOLO004', `activation must be an expression like 'nn.ReLU()', got ${pyRepr(v)}`);
+    if (!m) keyProblem('activation', 'YOLO004', `activation must be an expression like 'nn.ReLU()', got ${pyBrief(v)}`);
     else actName = m[1]!;
   }
   let chMul = 8;
@@ -353,7 +365,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   if (chMulT && tree.honoursChannelMultiple) {
     const v = chMulT.value.value;
     if (isNumeric(v) && num(v) > 0) chMul = num(v);
-    else if (truthy(v)) keyProblem('channel_multiple', 'YOLO004', `channel_multiple must be a positive number, got ${pyRepr(v)}`);
+    else if (truthy(v)) keyProblem('channel_multiple', 'YOLO004', `channel_multiple must be a positive number, got ${pyBrief(v)}`);
   }
 
   // anchors, na, no (YOLOv5 dialect)
@@ -364,10 +376,10 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     if (isSeq(anchorsVal)) {
       const first = seqItems(anchorsVal)[0];
       if (first === undefined) keyProblem('anchors', 'YOLO004', 'anchors is empty (IndexError: list index out of range)');
-      else if (!isSeq(first)) keyProblem('anchors', 'YOLO004', `each anchors row must be a list of numbers, got ${pyRepr(first)}`);
+      else if (!isSeq(first)) keyProblem('anchors', 'YOLO004', `each anchors row must be a list of numbers, got ${pyBrief(first)}`);
       else na = Math.floor(seqItems(first).length / 2);
     } else if (isInt(anchorsVal)) na = anchorsVal;
-    else keyProblem('anchors', 'YOLO004', `anchors must be a list of rows or an int, got ${pyRepr(anchorsVal)}`);
+    else keyProblem('anchors', 'YOLO004', `anchors must be a list of rows or an int, got ${pyBrief(anchorsVal)}`);
     if (na !== null && isNumeric(ncVal)) no = na * (num(ncVal) + 5);
   }
 
@@ -381,6 +393,8 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     if (t && !doc.sections[section]) sink.add(diag('YOLO004', t.value.range, `${section} must be a list of layers`), 'parse');
   }
 
+  if (doc.layers.length === 0 && doc.sections.backbone)
+    sink.add(diag('YOLO003', doc.sections.backbone.keyRange, 'the model has no layers (the framework fails on model[-1]: IndexError)'), 'build');
   const plans: LayerPlan[] = [];
   // parse_model's bookkeeping list: after layer 0 it is emptied and holds each layer's c2 (scaled-yolov4 keeps
   // the input at index 0)
@@ -388,6 +402,9 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   let chReset = false;
   let lastC2: number | null = ch;
   const sv4 = tree.id === 'scaled-yolov4';
+  // the first forward of a model ending in a Detect-family head is the stride probe at build
+  const lastModule = doc.layers[doc.layers.length - 1]?.module?.value;
+  const sv4Stage: 'build' | 'forward' = typeof lastModule === 'string' && tree.modules.get(lastModule)?.def.detectFamily ? 'build' : 'forward';
   for (const src of doc.layers) {
     const plan = planLayer(src);
     plans.push(plan);
@@ -410,8 +427,9 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       c1: null,
       c2: null,
       parsed: false,
+      buildKey: '',
     };
-    const fail = (code: Code, range: Range, message: string, stage: 'parse' | 'build' = 'parse', extra: Parameters<typeof diag>[4] = {}) => {
+    const fail = (code: Code, range: Range, message: string, stage: 'parse' | 'build' | 'forward' = 'parse', extra: Parameters<typeof diag>[4] = {}) => {
       sink.add(diag(code, range, message, undefined, { layer: i, ...extra }), stage);
     };
     const pushCh = (c2: number | number[] | null) => {
@@ -423,7 +441,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     };
     if (!src.from || !src.n || !src.module || !src.args) {
       const raw = layerRaw(src);
-      const got = raw ? `got ${raw.kind === 'map' ? 'a mapping' : pyRepr(raw.value)}` : `got ${[src.from, src.n, src.module, src.args].filter(Boolean).length} of 4 elements`;
+      const got = raw ? `got ${raw.kind === 'map' ? 'a mapping' : pyBrief(raw.value)}` : `got ${[src.from, src.n, src.module, src.args].filter(Boolean).length} of 4 elements`;
       fail('YOLO005', src.range, `a layer is [from, number, module, args]; ${got}`);
       pushCh(null);
       return plan;
@@ -432,7 +450,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     const mv = src.module.value;
     let entry: TreeEntry | undefined;
     if (typeof mv !== 'string') {
-      fail('YOLO010', src.module.range, `the module must be a name, got ${pyRepr(mv)}`, 'build');
+      fail('YOLO010', src.module.range, `the module must be a name, got ${pyBrief(mv)}`, 'build');
     } else {
       const r = lookupModule(tree, mv);
       if ('entry' in r) entry = r.entry;
@@ -443,25 +461,72 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     // ---- args: eval strings
     const argsSrc = src.args;
     if (argsSrc.kind !== 'seq') {
-      fail('YOLO005', argsSrc.range, `args must be a list, got ${pyRepr(argsSrc.value)}`);
+      fail('YOLO005', argsSrc.range, `args must be a list, got ${pyBrief(argsSrc.value)}`);
       pushCh(null);
       return plan;
     }
     const yamlArgs = argsSrc.items ?? [];
-    const nRawForEval = src.n.value;
-    const names = new Map<string, PyVal>();
-    if (v5) {
-      names.set('nc', ncVal).set('anchors', anchorsVal).set('gd', depth === null ? null : new PyFloat(depth)).set('gw', width === null ? null : new PyFloat(width));
-      if (na !== null) names.set('na', na);
-      if (no !== null) names.set('no', no);
-      names.set('i', i).set('n', nRawForEval).set('f', src.from.value).set('ch', chList.map((c) => (typeof c === 'number' ? c : null)));
-    } else {
-      names.set('nc', ncVal).set('depth', depth === null ? null : new PyFloat(depth)).set('width', width === null ? null : new PyFloat(width));
-      names.set('max_channels', maxChannels === Infinity ? new PyFloat(Infinity) : maxChannels).set('kpt_shape', top('kpt_shape')?.value.value ?? null);
-      names.set('act', actT?.value.value ?? null).set('scales', scalesT ? '<mapping>' : null);
-      if (scale !== null) names.set('scale', scale);
-      names.set('i', i).set('n', nRawForEval).set('f', src.from.value).set('m', mv).set('args', yamlArgs.map((a) => a.value));
+    // aliases can make an arg a huge DAG; nothing a constructor takes is anywhere near this size
+    const tooBig = yamlArgs.find((a) => pySize(a.value, 10_000) > 10_000);
+    if (tooBig || pySize(src.from.value, 10_000) > 10_000) {
+      fail('YOLO023', (tooBig ?? src.from).range, 'this value expands (through YAML aliases) to more than 10,000 elements: not something a layer takes');
+      pushCh(null);
+      return plan;
     }
+    const nRawForEval = src.n.value;
+    // parse_model's locals (and a few module globals) a string arg may name; computed only when asked
+    const local = (k: string): PyVal | undefined => {
+      switch (k) {
+        case 'nc':
+          return ncVal;
+        case 'i':
+          return i;
+        case 'n':
+          return nRawForEval;
+        case 'f':
+          return src.from!.value;
+      }
+      if (v5)
+        switch (k) {
+          case 'anchors':
+            return anchorsVal;
+          case 'gd':
+            return depth === null ? null : new PyFloat(depth);
+          case 'gw':
+            return width === null ? null : new PyFloat(width);
+          case 'na':
+            return na ?? undefined;
+          case 'no':
+            return no ?? undefined;
+          case 'ch':
+            return chList.map((c) => (typeof c === 'number' ? c : null));
+          default:
+            return undefined;
+        }
+      switch (k) {
+        case 'depth':
+          return depth === null ? null : new PyFloat(depth);
+        case 'width':
+          return width === null ? null : new PyFloat(width);
+        case 'max_channels':
+          return maxChannels === Infinity ? new PyFloat(Infinity) : maxChannels;
+        case 'kpt_shape':
+          return top('kpt_shape')?.value.value ?? null;
+        case 'act':
+          return actT?.value.value ?? null;
+        case 'scales':
+          return scalesT ? '<mapping>' : null;
+        case 'scale':
+          return scale ?? undefined;
+        case 'm':
+          return mv;
+        case 'args':
+          return yamlArgs.map((a) => a.value);
+        default:
+          return undefined;
+      }
+    };
+    const names = { has: (k: string) => local(k) !== undefined, get: local };
     const env: EvalEnv = { names, mode: v5 ? 'eval' : 'literal' };
     const evaluated: PyVal[] = [];
     let evalFailed = false;
@@ -487,7 +552,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     const nv = src.n.value;
     if (!isNumeric(nv)) {
       const hint = typeof nv === 'string' && /^[-+]?\d+(\.\d*)?[eE][-+]?\d+$/.test(nv) ? ` ('${nv}' is a string in YAML 1.1)` : '';
-      fail('YOLO009', src.n.range, `number (repeats) must be a number, got ${pyRepr(nv)}${hint}: '>' is not supported between a ${typeof nv === 'string' ? 'str' : 'value'} and an int`);
+      fail('YOLO009', src.n.range, `number (repeats) must be a number, got ${pyBrief(nv)}${hint}: '>' is not supported between a ${typeof nv === 'string' ? 'str' : 'value'} and an int`);
       pushCh(null);
       return plan;
     }
@@ -505,7 +570,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       n = Math.max(pyRound(n * depth), 1);
     }
     if (!Number.isFinite(n) || n > MAX_REPEATS) {
-      fail('YOLO023', src.n.range, `number ${pyRepr(nv)} gives ${n} repeats after the depth multiple: beyond anything buildable (YOLO Lens stops at ${MAX_REPEATS})`, 'build');
+      fail('YOLO023', src.n.range, `number ${pyBrief(nv)} gives ${n} repeats after the depth multiple: beyond anything buildable (YOLO Lens stops at ${MAX_REPEATS})`, 'build');
       pushCh(null);
       return plan;
     }
@@ -521,7 +586,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     let fromOk = true;
     for (const it of fromItems) {
       if (!isInt(it.value) && typeof it.value !== 'boolean') {
-        fail('YOLO006', it.range, `from must be an int${isList ? '' : ' or a list of ints'}, got ${pyRepr(it.value)}`);
+        fail('YOLO006', it.range, `from must be an int${isList ? '' : ' or a list of ints'}, got ${pyBrief(it.value)}`);
         fromOk = false;
         continue;
       }
@@ -541,6 +606,13 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       }
       if (i === 0 && x !== -1) {
         fail('YOLO007', it.range, 'layer 0 can only take the input image (from: -1): the save list computes x % 0 (ZeroDivisionError)');
+        fromOk = false;
+        continue;
+      }
+      // Scaled-YOLOv4's ch list keeps the input at index 0, so `from: i` or `from: -(i+1)` get through parse_model;
+      // the forward's y[f] then has no such layer
+      if (sv4 && x !== -1 && (x >= i || x < -i)) {
+        fail(x >= i ? 'YOLO008' : 'YOLO007', it.range, `from ${x} ${x >= i ? 'points at this layer' : 'points before the first layer'} (layer ${i}): Scaled-YOLOv4's parse_model accepts it (its ch list keeps the input at index 0), but the first forward reads y[${x}] of ${i} outputs: IndexError: list index out of range`, sv4Stage);
         fromOk = false;
         continue;
       }
@@ -604,6 +676,11 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       case 'repeats': {
         if (single() === null) break;
         const c1 = chOf(rawFrom[0]!, false);
+        if (!sv4 && Array.isArray(chAt(rawFrom[0]!))) {
+          // ch[f] of a CBLinear layer is its list of split channels: the constructor gets a list for c1
+          fail('YOLO015', src.from!.range, `${def.name} takes one tensor but layer ${rawFrom[0]} (CBLinear) outputs a tuple of maps: only CBFuse can take it (c1 = ch[f] is the list ${JSON.stringify(chAt(rawFrom[0]!))})`, 'build');
+          break;
+        }
         if (args.length === 0) {
           fail('YOLO012', argsSrc.range, `${def.name} needs its output channels as the first arg (IndexError: list index out of range)`);
           break;
@@ -613,16 +690,16 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         const exempt = v5 ? no !== null && pyEq(c2v, no) : pyEq(c2v, ncVal);
         if (!exempt) {
           if (!isNumeric(c2v)) {
-            fail('YOLO013', yamlArgs[0]!.range, `output channels must be a number, got ${pyRepr(c2v)}`);
+            fail('YOLO013', yamlArgs[0]!.range, `output channels must be a number, got ${pyBrief(c2v)}`);
             break;
           }
           if (width === null) break;
           const raw = num(c2v);
           const capped = v5 ? raw : Math.min(raw, maxChannels);
           const scaled = makeDivisible(capped * width, v5 ? chMul : 8);
-          note = `${pyRepr(c2v)}${!v5 && raw > maxChannels ? ` → max_channels ${maxChannels}` : ''} × ${width} → ${scaled}`;
+          note = `${pyBrief(c2v)}${!v5 && raw > maxChannels ? ` → max_channels ${maxChannels}` : ''} × ${width} → ${scaled}`;
           c2v = scaled;
-        } else note = v5 ? `${pyRepr(c2v)} = no (na·(nc+5)): not width-scaled` : `${pyRepr(c2v)} = nc: not width-scaled`;
+        } else note = v5 ? `${pyBrief(c2v)} = no (na·(nc+5)): not width-scaled` : `${pyBrief(c2v)} = nc: not width-scaled`;
         if (!v5 && def.name === 'C2fAttn') {
           if (args.length < 3 || !isNumeric(args[1]!) || !isNumeric(args[2]!)) {
             fail('YOLO012', argsSrc.range, 'C2fAttn needs [c2, ec, nh, ...]');
@@ -668,6 +745,10 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       case 'concat': {
         if (!needList()) break;
         const chs = rawFrom.map((x) => (sv4 ? chAt(x === -1 ? -1 : x + 1) : chAt(x)));
+        if (chs.some((c) => Array.isArray(c))) {
+          fail('YOLO015', src.from!.range, "Concat cannot take a CBLinear output (a tuple of maps; use CBFuse): parse_model's sum(ch[x] for x in f) raises TypeError: unsupported operand type(s) for +: 'int' and 'list'");
+          break;
+        }
         if (chs.some((c) => typeof c !== 'number')) break;
         c2 = (chs as number[]).reduce((a, b) => a + b, 0);
         evaluated.forEach((v, k) => bind(k, k, v));
@@ -681,6 +762,11 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         args.push(chs as number[]);
         evaluated.forEach((v, k) => bind(k, k, args[k]!));
         if (v5) {
+          // `isinstance(args[1], int)` right after the append: an empty args list has no args[1]
+          if (args.length < 2) {
+            fail('YOLO012', argsSrc.range, `${def.name} needs [nc, anchors${def.name === 'Segment' ? ', nm, npr' : ''}]: parse_model reads args[1] (IndexError: list index out of range)`);
+            break;
+          }
           if (args.length > 1 && isInt(args[1]!)) {
             const per = args[1] as number;
             const row = Array.from({ length: per * 2 }, (_, k) => k);
@@ -796,7 +882,18 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         if (c1 === null) break;
         args = [c1, ...args];
         evaluated.forEach((v, k) => bind(k, k + 1, v));
-        c2 = null; // from the built module, below
+        if (copies > 1) {
+          fail('YOLO029', src.n.range, `${def.name} with n = ${n} is built as an nn.Sequential of ${n} copies, and parse_model then calls m_.get_out_ch() on it (AttributeError: 'Sequential' object has no attribute 'get_out_ch')`, 'build');
+          break;
+        }
+        // c2 = m_.get_out_ch(): known from the built block (a constructor error is reported when the layer is built)
+        try {
+          const out = def.build(new Builder({ fused: false, convDefaultAct: null }), bindArgs(def, args)).attrs?.outChannels;
+          c2 = typeof out === 'number' ? out : null;
+        } catch (e) {
+          if (!(e instanceof ShapeError)) throw e;
+          c2 = null;
+        }
         plan.parsed = true;
         break;
       }
@@ -816,6 +913,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       return plan;
     }
     plan.args = args;
+    plan.buildKey = `${plan.moduleName}|${plan.copies}|${args.map(pyKey).join(',')}`;
     plan.c2 = typeof c2 === 'number' ? c2 : null;
     pushCh(c2);
     if (typeof c2 === 'number') lastC2 = c2;
@@ -859,7 +957,8 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       const val = (j: number): Shape | Shape[] | undefined => (j < 0 ? input : res.values[j]);
       if (p.fromIsList) {
         const xs = p.fromIndices.map(val);
-        if (xs.some((x) => x === undefined || !isShape(x))) continue;
+        if (xs.some((x) => x === undefined)) continue;
+        // a multi-output input (CBLinear's split) stays a nested list, as CBFuse expects; cat rejects it
         inp = xs as Shape[];
       } else {
         inp = val(p.fromIndices[0]!);
@@ -867,7 +966,10 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       }
       res.inputs[k] = inp;
       const role = worldModel ? p.entry!.def.guide : undefined;
-      const r = runLayer(`${buildKey}|${p.moduleName}|${p.copies}|${p.args!.map(pyKey).join(',')}`, b.mod, inp, role === 'consumer' || role === 'producer' ? guide : role === 'consumer-original' ? origGuide : undefined);
+      // the last layer, a Detect-family head, decodes with the strides the model derives from the image size (see
+      // ForwardCtx.strides); a head anywhere else never gets strides, as upstream
+      const strides = k === plans.length - 1 && p.entry!.def.detectFamily && !isShape(inp) ? (inp as Shape[]).map((s) => input[2]! / s[2]!) : undefined;
+      const r = runLayer(`${buildKey}|${p.buildKey}|${strides ? 'last' : ''}`, b.mod, inp, role === 'consumer' || role === 'producer' ? guide : role === 'consumer-original' ? origGuide : undefined, strides);
       if (r instanceof ShapeError) {
         res.errors.push({ layer: k, error: r });
         if (stopAtError) break;
@@ -888,7 +990,16 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
 
   const input: Shape = [1, ch, imgsz, imgsz];
   const main = runPass(input, built, unfused.key, false);
-  for (const { layer, error } of main.errors) reportForward(plans[layer]!, error, main.inputs[layer], 'forward');
+  const last = plans[plans.length - 1];
+  const detectHead = !!last?.entry?.def.detectFamily && last.copies === 1;
+  const probeContext = ' (at the 256×256 stride probe the framework runs when it builds the model)';
+  // a model ending in a Detect-family head runs the 256 probe at build: a graph that fails there fails at build,
+  // before any 640 forward
+  const earlyProbe = detectHead && main.errors.length > 0 && !sink.failure ? runPass([1, ch, 256, 256], built, unfused.key, true) : null;
+  if (earlyProbe && earlyProbe.errors.length) {
+    const { layer, error } = earlyProbe.errors[0]!;
+    reportForward(plans[layer]!, error, earlyProbe.inputs[layer], 'build', probeContext);
+  } else for (const { layer, error } of main.errors) reportForward(plans[layer]!, error, main.inputs[layer], 'forward');
 
   function reportForward(p: LayerPlan, e: ShapeError, inp: Shape | Shape[] | undefined, stage: 'build' | 'forward', context = '') {
     const related: RelatedInfo[] = [];
@@ -910,12 +1021,20 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         [b, sb],
       ] as const)
         if (j >= 0 && plans[j]) related.push({ range: plans[j]!.src.range, message: `layer ${j} outputs ${fmtShape(s)}` });
+    } else if (/channels, but got|to have \d+ channels|running_mean should contain|mat1 and mat2/.test(e.message) && isShape(inp) && p.c1 !== null && inp[1] === p.c1) {
+      // the layer receives the channels it was built for: the mismatch is inside it
+      code = 'YOLO015';
+      if (p.copies > 1 && p.src.n) {
+        range = p.src.n.range;
+        message = `${p.moduleName} at layer ${p.index} is built as ${p.copies} copies with the same args (nn.Sequential), so copy 2 still expects ${p.c1} input channels but gets the ${p.c2 ?? '?'} the first one outputs: ${e.message}${context}`;
+      } else message = `${p.moduleName} at layer ${p.index}: its parts do not fit together with these args: ${e.message}${context}`;
     } else if (/channels, but got|to have \d+ channels|running_mean should contain|mat1 and mat2/.test(e.message)) {
       code = 'YOLO015';
       if (p.src.from) range = p.src.from.range;
       message = `${p.moduleName} at layer ${p.index} was built for ${p.c1 ?? '?'} input channels but receives ${describeInput(inp)}: ${e.message}${context}`;
-    } else if (p.entry?.def.detectFamily && /list index out of range|anchor/.test(e.message)) {
+    } else if (p.entry?.def.detectFamily && /out of range|anchor/.test(e.message)) {
       code = 'YOLO018';
+      if (p.src.from) range = p.src.from.range;
       message = `${p.moduleName}: ${e.message}${context}`;
     } else message += context;
     sink.add(diag(code, range, message, undefined, { layer: p.index, related }), stage);
@@ -928,17 +1047,25 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   }
 
   // ---- the stride probe the upstream DetectionModel runs when it is built
-  const last = plans[plans.length - 1];
-  const detectHead = !!last?.entry?.def.detectFamily && last.copies === 1;
   let strides: number[] | null = null;
   if (detectHead && main.errors.length === 0 && !sink.failure) {
     const probe = runPass([1, ch, 256, 256], built, unfused.key, true);
     if (probe.errors.length) {
       const { layer, error } = probe.errors[0]!;
-      reportForward(plans[layer]!, error, probe.inputs[layer], 'build', ' (at the 256×256 stride probe the framework runs when it builds the model)');
+      reportForward(plans[layer]!, error, probe.inputs[layer], 'build', probeContext);
     } else {
       const headIn = probe.inputs[plans.length - 1];
       if (headIn && !isShape(headIn)) strides = (headIn as Shape[]).map((s) => 256 / s[2]!);
+      // anchor-based heads: `m.anchors /= m.stride.view(-1, 1, 1)` needs one stride per anchor row, and the
+      // training-mode probe returns one map per input
+      const nl = built[plans.length - 1]?.mod?.attrs?.nl;
+      if (strides && typeof nl === 'number' && strides.length > nl) {
+        const extra = last!.src.from?.items?.[nl]?.range ?? last!.src.from?.range ?? rangeOrModule(last!);
+        sink.add(
+          diag('YOLO018', extra, `${last!.moduleName} has ${nl} anchor row${nl === 1 ? '' : 's'} (levels) but ${strides.length} inputs: building the model divides the anchors by one stride per input and fails (RuntimeError: The size of tensor a (${nl}) must match the size of tensor b (${strides.length}) at non-singleton dimension 0); give one anchors row per input`, undefined, { layer: last!.index }),
+          'build',
+        );
+      }
     }
   } else if (detectHead && last) {
     const headIn = main.inputs[plans.length - 1];
@@ -1013,13 +1140,16 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       thop: layers.reduce((a, l) => a + (l.flops?.thop ?? 0), 0),
       ultralyticsThop: layers.reduce((a, l) => a + (l.flops?.ultralyticsThop ?? 0), 0),
     };
-    // fused
-    let paramsFused = params;
-    let flopsFused: Flops = flops;
+    // fused: what the tree's model.fuse() leaves; null where fuse() raises (Scaled-YOLOv4 on grouped convs)
+    let paramsFused: number | null = null;
+    let flopsFused: Flops | null = null;
+    let fusedError: string | null = null;
     let fusedBuilt: (BuildResult | null)[] | null = null;
     const fusedEnv = envFor(tree, actName, true);
     if (!opts.skipFused) {
       fusedBuilt = plans.map((p) => (p.parsed && p.entry && p.args ? buildLayer(tree, fusedEnv.key, fusedEnv.builder, p) : null));
+      const failed = fusedBuilt.find((b) => b?.error);
+      if (failed?.error) fusedError = failed.error.message;
       if (fusedBuilt.every((b) => b && b.mod)) {
         paramsFused = fusedBuilt.reduce((a, b) => a + b!.params, 0);
         const fp = runPass(input, fusedBuilt, fusedEnv.key, true);
@@ -1036,20 +1166,20 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         }
       }
     }
-    const printed = (bs: (BuildResult | null)[] | null, key: string, conv: 'thop' | 'ultralyticsThop'): GflopsFigure => {
-      if (!bs || !bs.every((b) => b && b.mod)) return { printed: null, exact: null };
-      const g = printedGflops(tree, bs as BuildResult[], key, conv);
-      return { printed: g === null ? null : Math.round(g * 10) / 10, exact: g };
+    const none: GflopsFigure = { printed: null, exact: null };
+    const figure = (g: number | null): GflopsFigure => ({ printed: g === null ? null : Math.round(g * 10) / 10, exact: g });
+    const printed = (bs: (BuildResult | null)[] | null, key: string): [GflopsFigure, GflopsFigure] => {
+      if (!bs || !bs.every((b) => b && b.mod)) return [none, none];
+      const g = printedGflops(tree, bs as BuildResult[], key);
+      return [figure(g?.thop ?? null), figure(g?.ultralyticsThop ?? null)];
     };
-    const gflops = printed(built, unfused.key, 'thop');
-    const gflopsU = printed(built, unfused.key, 'ultralyticsThop');
-    const gflopsF = opts.skipFused ? { printed: null, exact: null } : printed(fusedBuilt, fusedEnv.key, 'thop');
-    const gflopsFU = opts.skipFused ? { printed: null, exact: null } : printed(fusedBuilt, fusedEnv.key, 'ultralyticsThop');
+    const [gflops, gflopsU] = printed(built, unfused.key);
+    const [gflopsF, gflopsFU] = opts.skipFused ? [none, none] : printed(fusedBuilt, fusedEnv.key);
     const mods = built.map((b) => b!.mod!);
     const stem = (opts.fileName?.split(/[\\/]/).pop() ?? '').replace(/\.[^.]*$/, '');
     const summaryLayers = summaryLayerCount(tree, mods);
-    const summary = summaryLine(tree, { stem, scale, layers: summaryLayers, params, gradients, gflops: gflops.exact, fused: false });
-    const summaryFused = fusedBuilt && fusedBuilt.every((b) => b && b.mod)
+    const summary = summaryLine(tree, { stem, scale, layers: summaryLayers, params, gradients, gflops: gflops.exact, fused: looksFused(mods) });
+    const summaryFused = paramsFused !== null && fusedBuilt && fusedBuilt.every((b) => b && b.mod)
       ? summaryLine(tree, {
           stem,
           scale,
@@ -1057,13 +1187,14 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
           params: paramsFused,
           gradients: paramsFused - (gradients === params ? 0 : params - gradients),
           gflops: gflopsF.exact,
-          fused: true,
+          fused: looksFused(fusedBuilt.map((b) => b!.mod!)),
         })
       : null;
     return {
       params,
       gradients,
       paramsFused,
+      fusedError,
       flops,
       flopsFused,
       gflops,
@@ -1077,27 +1208,29 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   }
 
   /** The GFLOPs figure the framework prints: thop at a stride-sized input, scaled to 640 (see quirks F1/19). */
-  function printedGflops(t: Tree, bs: BuildResult[], key: string, conv: 'thop' | 'ultralyticsThop'): number | null {
+  function printedGflops(t: Tree, bs: BuildResult[], key: string): { thop: number; ultralyticsThop: number } | null {
     const mods = bs.map((b) => b.mod!);
-    const run = (size: number, chIn: number): number | null => {
+    const run = (size: number, chIn: number): { thop: number; ultralyticsThop: number } | null => {
       const r = runPass([1, chIn, size, size], bs, key, true);
       if (r.errors.length) return null;
-      let total = 0;
-      for (const o of r.ops) total += o ? o[conv] : 0;
+      const total = { thop: 0, ultralyticsThop: 0 };
+      for (const o of r.ops) {
+        if (!o) continue;
+        total.thop += o.thop;
+        total.ultralyticsThop += o.ultralyticsThop;
+      }
       return total;
     };
-    if (t.summary === 'scaled-yolov4') {
-      const ops = run(64, 3);
-      return ops === null ? null : (ops / 1e9) * 2 * 100;
-    }
+    const each = (ops: { thop: number; ultralyticsThop: number } | null, f: (x: number) => number) => (ops === null ? null : { thop: f(ops.thop), ultralyticsThop: f(ops.ultralyticsThop) });
+    if (t.summary === 'scaled-yolov4') return each(run(64, 3), (x) => (x / 1e9) * 2 * 100);
     const s = Math.max(Math.trunc(maxStride), 32);
     const chIn = t.summary === 'yolov5-fork' ? ch : firstParamDim1(mods);
     if (chIn === null) return null;
     const ops = run(s, chIn);
-    if (ops !== null) return (((((ops / 1e9) * 2) * 640) / s) * 640) / s;
+    // the same float operations, in the same order, as the frameworks' get_flops
+    if (ops !== null) return each(ops, (x) => (((((x / 1e9) * 2) * 640) / s) * 640) / s);
     if (t.summary === 'yolov5-fork') return null;
-    const full = run(640, chIn);
-    return full === null ? null : (full / 1e9) * 2;
+    return each(run(640, chIn), (x) => (x / 1e9) * 2);
   }
 
   const diagnostics = sink.list;

@@ -7,25 +7,54 @@ import { forEachModule, type Mod } from './nn/module.ts';
 import { formatFixed, withCommas } from './py.ts';
 
 /** The "layers" figure of the summary line. */
+interface Counts {
+  all: number;
+  leaves: number;
+  tensors: number;
+  shared: Mod[];
+}
+
+/** Counts of one layer's own modules (shared instances listed apart), cached: a built layer never changes. */
+const layerCounts = new WeakMap<Mod, Counts>();
+
+function countsOf(layer: Mod): Counts {
+  let c = layerCounts.get(layer);
+  if (c) return c;
+  c = { all: 0, leaves: 0, tensors: 0, shared: [] };
+  const acc = c;
+  forEachModule(layer, (x, isLeaf) => {
+    if (x.shared) {
+      acc.shared.push(x);
+      return;
+    }
+    acc.all++;
+    // nn.MultiheadAttention registers its out_proj (a NonDynamicallyQuantizableLinear) as a submodule
+    if (x.leaf?.op === 'mha') acc.all++;
+    if (isLeaf) acc.leaves++;
+    acc.tensors += paramTensors(x);
+  });
+  layerCounts.set(layer, c);
+  return c;
+}
+
 export function summaryLayerCount(tree: Tree, layers: readonly Mod[]): number {
   const sharedSeen = new Set<Mod>();
   let all = 0;
   let leaves = 0;
   let tensors = 0;
-  for (const m of layers)
-    forEachModule(
-      m,
-      (x, isLeaf) => {
-        if (x.shared) {
-          if (sharedSeen.has(x)) return;
-          sharedSeen.add(x);
-        }
-        all++;
-        if (isLeaf) leaves++;
-        tensors += paramTensors(x);
-      },
-      new Set(),
-    );
+  for (const m of layers) {
+    const c = countsOf(m);
+    all += c.all;
+    leaves += c.leaves;
+    tensors += c.tensors;
+    for (const x of c.shared) {
+      if (sharedSeen.has(x)) continue;
+      sharedSeen.add(x);
+      all++;
+      if (x.children.length === 0) leaves++;
+      tensors += paramTensors(x);
+    }
+  }
   switch (tree.summary) {
     case 'ultralytics':
     case 'yolov5-fork':
@@ -38,10 +67,30 @@ export function summaryLayerCount(tree: Tree, layers: readonly Mod[]): number {
   }
 }
 
+/**
+ * ultralytics BaseModel.is_fused(): fewer than 10 modules that are instances of a torch.nn class with "Norm" in its
+ * name (BatchNorm2d, LayerNorm, GroupNorm...). The summary line says "(fused)" when it holds, whether or not fuse()
+ * ran: RT-DETR keeps its LayerNorms and input-projection BatchNorms, so its fused summary has no "(fused)".
+ */
+export function looksFused(layers: readonly Mod[]): boolean {
+  let norms = 0;
+  const seen = new Set<Mod>();
+  for (const m of layers)
+    forEachModule(
+      m,
+      (x) => {
+        const op = x.leaf?.op;
+        if (op === 'batchNorm2d' || op === 'layerNorm' || op === 'groupNorm') norms++;
+      },
+      seen,
+    );
+  return norms < 10;
+}
+
 /** number of parameter tensors a module registers directly */
 function paramTensors(m: Mod): number {
   const l = m.leaf;
-  if (!l) return (m.attrs?.paramTensors as number | undefined) ?? (m.ownParams > 0 ? 1 : 0);
+  if (!l) return (m.attrs?.paramTensors as number | undefined) ?? (m.params ? Object.keys(m.params).length : m.ownParams > 0 ? 1 : 0);
   switch (l.op) {
     case 'conv2d':
     case 'convTranspose2d':
