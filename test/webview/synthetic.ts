@@ -1,6 +1,7 @@
 /**
  * A synthetic YOLOv5-dialect model of any length (for the graph panel's large-graph test and benchmark): repeated
- * blocks of Conv → C3 → Conv → Concat with a skip from three layers back, resolved by the real core.
+ * blocks of Conv → C3 → Conv → Concat with a skip from three layers back, resolved by the real core. Every layer
+ * resolves, so every node has shapes to draw (bench/synthetic.ts's model stops at its first Concat: 64×64 with 16×16).
  */
 export function syntheticYaml(layers: number): string {
   const rows: string[] = [];
