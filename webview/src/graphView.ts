@@ -64,6 +64,10 @@ const ROW = 15;
 const MAX_ROWS = 60;
 const MIN_WIDTH = 150;
 const INPUT_ID = 'in';
+/** Up to this many layers every text is drawn; beyond, only what is in view (level of detail). */
+const DETAIL_ALL = 400;
+/** Below this zoom, text is too small to read: it is hidden (and, for large graphs, not drawn). */
+const ZOOMED_OUT = 0.45;
 
 const SEVERITY_RANK = { error: 0, warning: 1, information: 2, hint: 3 } as const;
 
@@ -124,6 +128,11 @@ export class GraphView {
   private readonly gNodes: d3.Selection<SVGGElement, unknown, null, undefined>;
   private readonly zoom: d3.ZoomBehavior<SVGSVGElement, unknown>;
   private drawnNodes = new Map<number, DrawnNode>();
+  private drawnEdges: DrawnEdge[] = [];
+  /** nodes whose text is drawn, and which edge labels are (see renderDetail) */
+  private readonly detailed = new Set<number>();
+  private labelled: string | null = null;
+  private detailFrame = 0;
   private layoutCache: { key: string; output: LayoutOutput } | null = null;
   private bounds = { width: 0, height: 0 };
 
@@ -172,8 +181,13 @@ export class GraphView {
       .on('zoom', (e: d3.D3ZoomEvent<SVGSVGElement, unknown>) => {
         this.viewport.attr('transform', e.transform.toString());
         // labels and details are unreadable when far out: hide them, which also keeps panning smooth
-        this.svg.classed('zoomed-out', e.transform.k < 0.45);
+        this.svg.classed('zoomed-out', e.transform.k < ZOOMED_OUT);
         this.opts.onTransform?.({ k: e.transform.k, x: e.transform.x, y: e.transform.y });
+        if (this.drawnNodes.size > DETAIL_ALL && !this.detailFrame)
+          this.detailFrame = requestAnimationFrame(() => {
+            this.detailFrame = 0;
+            this.renderDetail(false);
+          });
       });
     this.svg.call(this.zoom).on('dblclick.zoom', null);
     this.svg.on('keydown', (e: KeyboardEvent) => this.onKey(e));
@@ -377,29 +391,17 @@ export class GraphView {
       .attr('data-slot', (d) => d.edge.slot)
       .attr('marker-end', `url(#${markerId})`)
       .attr('d', (d) => d.d);
-    this.gLabels
-      .selectAll<SVGTextElement, DrawnEdge>('text.edge-label')
-      .data(edges, (d) => d.key)
-      .join('text')
-      .attr('class', 'edge-label')
-      .attr('data-from', (d) => d.edge.from)
-      .attr('data-to', (d) => d.edge.to)
-      .attr('x', (d) => d.labelX)
-      .attr('y', (d) => d.labelY)
-      .attr('text-anchor', (d) => d.anchor)
-      .text((d) => d.label);
+    this.drawnEdges = edges;
 
-    // nodes
+    // nodes: the boxes always; their text and extras only where they can be read (see renderDetail)
     const sel = this.gNodes
       .selectAll<SVGGElement, DrawnNode>('g.node')
       .data(nodes, (d) => d.id)
       .join((enter) => {
         const g = enter.append('g').attr('role', 'button');
-        g.append('title');
         g.append('rect').attr('class', 'box').attr('rx', 4);
         g.append('rect').attr('class', 'stripe');
-        g.append('g').attr('class', 'lines');
-        g.append('g').attr('class', 'extras');
+        g.append('g').attr('class', 'content');
         g.on('click', (ev: MouseEvent, d) => {
           if (d.index < 0) return;
           if ((ev.target as Element).closest('.expand-toggle')) {
@@ -418,7 +420,6 @@ export class GraphView {
       .attr('transform', (d) => `translate(${d.x - d.width / 2},${d.y - d.height / 2})`)
       .attr('aria-label', (d) => ariaLabel(d))
       .attr('aria-pressed', (d) => (d.index === this.selected ? 'true' : 'false'));
-    sel.select('title').text((d) => tooltip(d));
     sel
       .select('rect.box')
       .attr('width', (d) => d.width)
@@ -427,21 +428,73 @@ export class GraphView {
       .select('rect.stripe')
       .attr('width', STRIPE)
       .attr('height', (d) => d.height);
-    sel
-      .select('g.lines')
-      .selectAll<SVGTextElement, string>('text')
-      .data((d) => d.lines)
+    this.detailed.clear();
+    this.labelled = null;
+    this.renderDetail(true);
+  }
+
+  /**
+   * Level of detail: a model of a few hundred layers gets every text drawn; a larger one only for the nodes and
+   * edges inside the view (plus a margin), and none when zoomed too far out to read them. Runs again on zoom.
+   */
+  private renderDetail(rebuild: boolean): void {
+    const nodeCount = this.drawnNodes.size;
+    const t = d3.zoomTransform(this.svg.node()!);
+    let visible: ((x0: number, y0: number, x1: number, y1: number) => boolean) | null = null;
+    if (!this.forceAllDetail && (nodeCount > DETAIL_ALL || this.drawnEdges.length > DETAIL_ALL * 2)) {
+      const { width, height } = this.svg.node()!.getBoundingClientRect();
+      const [vx0, vy0] = t.invert([-width * 0.5, -height * 0.5]);
+      const [vx1, vy1] = t.invert([width * 1.5, height * 1.5]);
+      const readable = t.k >= ZOOMED_OUT;
+      visible = (x0, y0, x1, y1) => readable && x1 >= vx0 && x0 <= vx1 && y1 >= vy0 && y0 <= vy1;
+    }
+    const detailed = this.detailed;
+    this.gNodes.selectAll<SVGGElement, DrawnNode>('g.node').each((d, i, els) => {
+      const need = !visible || visible(d.x - d.width / 2, d.y - d.height / 2, d.x + d.width / 2, d.y + d.height / 2);
+      const has = detailed.has(d.index);
+      if (need && (rebuild || !has)) {
+        this.fillContent(d3.select(els[i]!).select<SVGGElement>('g.content'), d);
+        detailed.add(d.index);
+      } else if (!need && has) {
+        d3.select(els[i]!).select('g.content').selectAll('*').remove();
+        detailed.delete(d.index);
+      }
+    });
+    const labels = visible ? this.drawnEdges.filter((e) => visible!(e.labelX - 40, e.labelY - 10, e.labelX + 40, e.labelY + 10)) : this.drawnEdges;
+    const key = labels.length === this.drawnEdges.length ? 'all' : labels.map((e) => e.key).join(',');
+    if (!rebuild && key === this.labelled) return;
+    this.labelled = key;
+    this.gLabels
+      .selectAll<SVGTextElement, DrawnEdge>('text.edge-label')
+      .data(labels, (d) => d.key)
       .join('text')
-      .attr('class', (_d, i) => ['line-title', 'line-shape', 'line-stats'][i] ?? 'line')
-      .attr('x', PAD_X + STRIPE)
-      .attr('y', (_d, i) => PAD_Y + (i + 1) * LINE - 4)
-      .text((d) => d);
-    sel.select<SVGGElement>('g.extras').each((d, i, els) => this.drawExtras(d3.select(els[i]!), d));
+      .attr('class', 'edge-label')
+      .attr('data-from', (d) => d.edge.from)
+      .attr('data-to', (d) => d.edge.to)
+      .attr('x', (d) => d.labelX)
+      .attr('y', (d) => d.labelY)
+      .attr('text-anchor', (d) => d.anchor)
+      .text((d) => d.label);
+  }
+
+  /** Everything written inside a node box: tooltip, text lines, diagnostics marker, profile bar, expansion. */
+  private fillContent(g: d3.Selection<SVGGElement, unknown, null, undefined>, d: DrawnNode): void {
+    g.selectAll('*').remove();
+    g.append('title').text(tooltip(d));
+    const lines = g.append('g').attr('class', 'lines');
+    d.lines.forEach((text, i) => {
+      lines
+        .append('text')
+        .attr('class', ['line-title', 'line-shape', 'line-stats'][i] ?? 'line')
+        .attr('x', PAD_X + STRIPE)
+        .attr('y', PAD_Y + (i + 1) * LINE - 4)
+        .text(text);
+    });
+    this.drawExtras(g.append('g').attr('class', 'extras'), d);
   }
 
   /** Diagnostics marker, profile bar, expand toggle and submodule rows of one node. */
   private drawExtras(g: d3.Selection<SVGGElement, unknown, null, undefined>, d: DrawnNode): void {
-    g.selectAll('*').remove();
     const n = d.node;
     if (!n) return;
     const worst = worstSeverity(n);
@@ -502,8 +555,25 @@ export class GraphView {
       .attr('class', (d) => nodeClass(d, this))
       .attr('tabindex', (d) => (d.index === (this.selected ?? 0) ? '0' : '-1'))
       .attr('aria-pressed', (d) => (d.index === this.selected ? 'true' : 'false'));
+    this.refreshEdges();
+  }
+
+  private refreshEdges(): void {
     const sel = this.selected;
     this.gEdges.selectAll<SVGPathElement, DrawnEdge>('path.edge').classed('related', (d) => sel !== null && (d.edge.from === sel || d.edge.to === sel));
+  }
+
+  /** Update the classes of a few nodes only (selection and cursor moves on a large graph). */
+  private refreshNodes(indices: (number | null)[]): void {
+    for (const i of new Set(indices)) {
+      if (i === null) continue;
+      const el = this.nodeElement(i);
+      const d = this.drawnNodes.get(i);
+      if (!el || !d) continue;
+      el.setAttribute('class', nodeClass(d, this));
+      el.setAttribute('tabindex', i === (this.selected ?? 0) ? '0' : '-1');
+      el.setAttribute('aria-pressed', i === this.selected ? 'true' : 'false');
+    }
   }
 
   nodeElement(index: number): SVGGElement | null {
@@ -511,8 +581,10 @@ export class GraphView {
   }
 
   select(index: number | null, how: { focus: boolean; scroll: boolean }): void {
+    const before = this.selected;
     this.selected = index !== null && this.drawnNodes.has(index) ? index : null;
-    this.refreshClasses();
+    this.refreshNodes([before, this.selected, 0]);
+    this.refreshEdges();
     if (this.selected !== null) {
       if (how.scroll) this.scrollIntoView(this.selected);
       if (how.focus) this.nodeElement(this.selected)?.focus({ preventScroll: true });
@@ -522,8 +594,9 @@ export class GraphView {
 
   /** The editor's cursor is in this layer (null: in none). */
   setCursor(index: number | null): void {
+    const before = this.cursor;
     this.cursor = index !== null && this.drawnNodes.has(index) ? index : null;
-    this.refreshClasses();
+    this.refreshNodes([before, this.cursor]);
     if (this.cursor !== null) this.scrollIntoView(this.cursor);
   }
 
@@ -655,7 +728,23 @@ export class GraphView {
 
   /** A standalone SVG of the whole graph with the current theme's colours written into it. */
   exportSvg(): string {
+    // the file holds every text, whatever the level of detail on screen
     const src = this.svg.node()!;
+    this.forceAllDetail = true;
+    this.renderDetail(false);
+    this.svg.classed('zoomed-out', false);
+    try {
+      return this.serialize(src);
+    } finally {
+      this.forceAllDetail = false;
+      this.svg.classed('zoomed-out', d3.zoomTransform(src).k < ZOOMED_OUT);
+      this.renderDetail(false);
+    }
+  }
+
+  private forceAllDetail = false;
+
+  private serialize(src: SVGSVGElement): string {
     const clone = src.cloneNode(true) as SVGSVGElement;
     const pad = 20;
     clone.setAttribute('xmlns', 'http://www.w3.org/2000/svg');

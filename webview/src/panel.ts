@@ -93,6 +93,7 @@ export class Panel {
   private matchCursor = -1;
   private renderSeq = 0;
   private parseMs = 0;
+  private tableMs = 0;
   private saveTimer: ReturnType<typeof setTimeout> | null = null;
   /** graph messages that arrived while one is being drawn: only the newest is drawn next */
   private pending: HostMessage | null = null;
@@ -324,9 +325,11 @@ export class Panel {
       // ask again for the submodules of expanded layers: the model changed under them
       for (const i of this.state.expanded) if (i < graph.nodes.length) this.post({ type: 'expand', uri: graph.uri, index: i });
     }
+    const tt = performance.now();
     this.applySearch(true);
     this.renderTable();
     this.renderDetails();
+    this.tableMs = performance.now() - tt;
     const problems = graph.nodes.reduce((s, n) => s + n.diagnostics.length, 0);
     this.setStatus(
       problems ? 'warning' : 'info',
@@ -370,7 +373,7 @@ export class Panel {
   private rendered(): void {
     this.renderSeq++;
     const t = this.compare ? this.compare.left.lastTimings : this.view.lastTimings;
-    document.body.dataset.timings = JSON.stringify({ parseMs: this.parseMs, ...t });
+    document.body.dataset.timings = JSON.stringify({ parseMs: this.parseMs, tableMs: this.tableMs, ...t });
     document.body.dataset.renderSeq = String(this.renderSeq);
   }
 

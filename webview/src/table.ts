@@ -17,6 +17,10 @@ export interface TableOptions {
   onSort(sort: SortState): void;
 }
 
+/** Rows built at once; the rest follow in slices of SLICE_ROWS, one task each. */
+const FIRST_ROWS = 120;
+const SLICE_ROWS = 250;
+
 interface Column {
   key: SortKey | null;
   title: string;
@@ -34,6 +38,8 @@ export class LayerTable {
   readonly root: HTMLElement;
   private readonly table: HTMLTableElement;
   private rows = new Map<number, HTMLTableRowElement>();
+  private generation = 0;
+  private marked: { selected: number | null; cursor: number | null } = { selected: null, cursor: null };
   sort: SortState = { key: 'index', descending: false };
 
   constructor(
@@ -103,14 +109,13 @@ export class LayerTable {
 
     const tbody = el('tbody');
     this.rows.clear();
-    for (const n of nodes) {
+    const row = (n: GraphNode) => {
       const tr = el('tr');
       tr.dataset.index = String(n.index);
       tr.tabIndex = -1;
       if (n.diagnostics.length) tr.classList.add(`diag-${n.diagnostics.some((d) => d.severity === 'error') ? 'error' : 'warning'}`);
       tr.append(el('td', 'num', String(n.index)));
-      const mod = el('td', `module cat-${n.category}`, n.module);
-      tr.append(mod);
+      tr.append(el('td', `module cat-${n.category}`, n.module));
       tr.append(el('td', 'from', n.from));
       tr.append(el('td', 'shape', outText(n)));
       tr.append(barCell(n.params, maxParams, compact(n.params), 'bar-params', grouped(n.params)));
@@ -121,9 +126,25 @@ export class LayerTable {
         tr.append(barCell(ms, maxMs, msText(ms), 'bar-ms'));
       }
       tr.addEventListener('click', () => this.opts.onActivate(n.index));
-      tbody.append(tr);
       this.rows.set(n.index, tr);
-    }
+      return tr;
+    };
+    // a long table is built in slices after the first one, so the graph is on screen before the table is done
+    const generation = ++this.generation;
+    const first = nodes.slice(0, FIRST_ROWS);
+    tbody.append(...first.map(row));
+    const rest = nodes.slice(FIRST_ROWS);
+    const more = () => {
+      if (generation !== this.generation || !rest.length) {
+        if (generation === this.generation) this.root.dataset.complete = 'true';
+        return;
+      }
+      tbody.append(...rest.splice(0, SLICE_ROWS).map(row));
+      this.mark(this.marked.selected, this.marked.cursor, false);
+      setTimeout(more, 0);
+    };
+    delete this.root.dataset.complete;
+    setTimeout(more, 0);
 
     const tfoot = el('tfoot');
     const fr = el('tr', 'totals');
@@ -145,6 +166,7 @@ export class LayerTable {
 
   /** Mark the selected and the cursor's layer. */
   mark(selected: number | null, cursor: number | null, scroll: boolean): void {
+    this.marked = { selected, cursor };
     for (const [i, tr] of this.rows) {
       tr.classList.toggle('selected', i === selected);
       tr.classList.toggle('cursor', i === cursor);
