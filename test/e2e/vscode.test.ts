@@ -1,0 +1,134 @@
+/**
+ * End to end: the packaged .vsix in a real VS Code (code-server 4.100.3, offline) driven through Debian Chromium
+ * by the shared harness (../shared/e2e/vscode-e2e.mjs). A corpus YAML with a broken `from` gets its error
+ * squiggle from our language server; `YOLO Lens: Show Model Graph` opens the panel whose iframe shows the layer
+ * nodes; clicking a node moves the editor selection to that layer; the cursor highlights the node.
+ * Skipped (loudly) only when code-server or the harness cannot be installed here.
+ * YOLO_LENS_DOCS_SCREENSHOT=1 also writes docs/screenshot.png (the panel next to the editor, for the README).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import { SHARED, CORPUS } from '../support/reference.ts';
+
+const ROOT = join(import.meta.dirname, '../..');
+// the harness reads E2E_CACHE when it is imported; .ci/run installs under ~/.cache
+process.env.E2E_CACHE ??= join(homedir(), '.cache/vscode-e2e');
+const HARNESS = join(SHARED, 'e2e/vscode-e2e.mjs');
+
+interface Vs {
+  page: import('playwright-core').Page;
+  openFile(rel: string): Promise<void>;
+  runCommand(title: string): Promise<void>;
+  waitForProblems(pred: (rows: string[]) => boolean, ms?: number): Promise<string[]>;
+  waitForSquiggles(pred: (c: { error: number; warning: number }) => boolean, ms?: number): Promise<{ error: number; warning: number }>;
+  webviewText(re?: RegExp, ms?: number): Promise<string>;
+  screenshot(name: string): Promise<string>;
+  extHostLog(): string;
+  close(o?: { keepState?: boolean }): Promise<void>;
+  timings: Record<string, number>;
+}
+interface Harness {
+  launch(o: { extension: string; workspace: string; outDir: string; viewport?: { width: number; height: number } }): Promise<Vs>;
+  unavailable(): string | null;
+}
+
+async function loadHarness(): Promise<Harness | string> {
+  if (!existsSync(HARNESS)) return `the e2e harness is missing (${HARNESS})`;
+  const h = (await import(pathToFileURL(HARNESS).href)) as Harness;
+  return h.unavailable() ?? h;
+}
+
+/** The broken model: yolov5n with layer 12's `from` pointing at layer 60, which does not exist. */
+const BROKEN_LINE = '[[-1, 6], 1, Concat, [1]]';
+
+test('the packaged extension in a real VS Code: squiggle, graph panel, click-to-reveal, cursor highlight', { timeout: 600_000 }, async (t) => {
+  const h = await loadHarness();
+  if (typeof h === 'string') {
+    const bar = '!'.repeat(100);
+    console.error(`\n${bar}\n!! E2E SKIPPED: ${h}\n!! Install: E2E_CACHE=${process.env.E2E_CACHE} bash ${join(SHARED, 'e2e/install-code-server.sh')} && bash ${join(SHARED, 'e2e/install-tools.sh')}\n${bar}\n`);
+    t.skip(`E2E SKIPPED: ${h}`);
+    return;
+  }
+  // package exactly what would be shipped
+  const pack = spawnSync(process.execPath, ['scripts/package.mjs'], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(pack.status, 0, `npm run package failed:\n${pack.stdout}\n${pack.stderr}`);
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
+  const vsix = join(ROOT, `${pkg.name}-${pkg.version}.vsix`);
+  assert.ok(existsSync(vsix));
+  assert.ok(existsSync(join(ROOT, 'dist/server.js')), 'the language server bundle is in the package');
+
+  const workspace = mkdtempSync(join(tmpdir(), 'yolo-lens-e2e-'));
+  const original = readFileSync(join(CORPUS, 'yolov5/models/yolov5n.yaml'), 'utf8');
+  assert.ok(original.includes(BROKEN_LINE));
+  const broken = original.replace(BROKEN_LINE, '[[-1, 60], 1, Concat, [1]]');
+  writeFileSync(join(workspace, 'broken.yaml'), broken);
+  cpSync(join(CORPUS, 'slimneck/gsconv-yolov5/models/slimneck-yolov5n.yaml'), join(workspace, 'slimneck-yolov5n.yaml'));
+  const lines = broken.split('\n');
+  const brokenLine = lines.findIndex((l) => l.includes('[[-1, 60], 1, Concat, [1]]'));
+  const c3Line = lines.findIndex((l, i) => i > brokenLine && l.includes('C3, [512, False]'));
+  assert.ok(brokenLine > 0 && c3Line > brokenLine);
+
+  const outDir = join(ROOT, 'test-artifacts/e2e');
+  mkdirSync(outDir, { recursive: true });
+  const vs = await h.launch({ extension: vsix, workspace, outDir, viewport: { width: 1600, height: 900 } });
+  try {
+    await vs.openFile('broken.yaml');
+    // the diagnostic of our server reaches the Problems panel and draws an error squiggle
+    const problems = await vs.waitForProblems((rows) => rows.some((r) => /\b60\b/.test(r) && /^Error/.test(r)));
+    assert.ok(problems.some((r) => new RegExp(`line ${brokenLine + 1}\\b`).test(r)), problems.join('\n'));
+    // squiggles are drawn for the visible lines only: go to the problem (as a user would, from the panel)
+    await vs.page.locator('.markers-panel .monaco-list-row', { hasText: '60' }).last().click();
+    await vs.waitForSquiggles((c) => c.error >= 1);
+    await vs.screenshot('squiggle');
+
+    // the status bar item and the code lens come from the server's answers
+    await vs.page.locator('.statusbar-item', { hasText: /params · .*GFLOPs/ }).first().waitFor();
+
+    await vs.runCommand('YOLO Lens: Show Model Graph');
+    const text = await vs.webviewText(/Concat/);
+    assert.match(text, /broken\.yaml/);
+    const frame = vs.page.frameLocator('iframe.webview.ready').last().frameLocator('iframe#active-frame');
+    await frame.locator('#graph g.layer-node').first().waitFor();
+    assert.equal(await frame.locator('#graph g.layer-node').count(), 25, 'one node per layer');
+    assert.equal(await frame.locator('#graph g.layer-node[data-index="12"] .diag-marker.sev-error').count(), 1, 'the broken layer is marked');
+    await vs.screenshot('graph-panel');
+
+    // click a node: the editor selects that layer (VS Code's status bar shows the selection)
+    await frame.locator('button.tool', { hasText: 'Fit' }).click();
+    await frame.locator('#graph g.layer-node[data-index="13"] rect.box').click();
+    const layerText = /\[-1, 3, C3, \[512, False\]\]/.exec(lines[c3Line]!)![0];
+    const selection = vs.page.locator('.statusbar-item[id="status.editor.selection"]');
+    await vs.page.waitForFunction(
+      ([line, len]) => new RegExp(`Ln ${line}, Col \\d+ \\(${len} selected\\)`).test(document.querySelector('[id="status.editor.selection"]')?.textContent ?? ''),
+      [c3Line + 1, layerText.length] as const,
+      { timeout: 30_000 },
+    );
+    assert.match((await selection.textContent())!, new RegExp(`Ln ${c3Line + 1}, Col`));
+    await vs.screenshot('revealed');
+
+    // the cursor in the editor highlights its layer's node: the reveal put the cursor on layer 13
+    await frame.locator('#graph g.layer-node.cursor[data-index="13"]').waitFor({ timeout: 30_000 });
+
+    if (process.env.YOLO_LENS_DOCS_SCREENSHOT) {
+      await vs.openFile('slimneck-yolov5n.yaml');
+      await vs.runCommand('YOLO Lens: Show Model Graph');
+      await vs.webviewText(/VoVGSCSP/);
+      const f2 = vs.page.frameLocator('iframe.webview.ready').last().frameLocator('iframe#active-frame');
+      await f2.locator('#graph g.layer-node[data-index="13"]').waitFor();
+      await vs.page.waitForTimeout(500);
+      copyFileSync(await vs.screenshot('docs'), join(ROOT, 'docs/screenshot.png'));
+    }
+  } catch (e) {
+    await vs.screenshot('failure').catch(() => undefined);
+    (e as Error).message += `\n--- extension host log (tail) ---\n${vs.extHostLog().slice(-6000)}`;
+    throw e;
+  } finally {
+    await vs.close();
+    rmSync(workspace, { recursive: true, force: true });
+  }
+});
