@@ -19,7 +19,7 @@ for (const f of ['dist/client.js', 'dist/server.js', 'dist/webview.js', 'dist/we
 }
 
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-const out = `${pkg.name}-${pkg.version}.vsix`;
+const out = `dist/${pkg.name}-${pkg.version}.vsix`;
 const candidates = [
   process.env.VSCE,
   join(process.env.E2E_CACHE || join(homedir(), '.cache/vscode-e2e'), 'tools/node_modules/.bin/vsce'),

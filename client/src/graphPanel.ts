@@ -142,8 +142,12 @@ export class GraphPanel {
     this.owner.server.log.appendLine(`[graph ${baseName(this.uri)}] ${line}`);
   }
 
+  /** messages that must wait for the page (and its graph): a profile started with the panel, say */
+  private queued: HostMessage[] = [];
+
   private post(m: HostMessage): void {
     if (this.ready) void this.panel.webview.postMessage(m);
+    else if (m.type !== 'graph' && m.type !== 'compare' && m.type !== 'cursor') this.queued = [...this.queued.slice(-20), m];
   }
 
   /** What the host knows of a document a `reveal` may point into: one of this panel's documents. */
@@ -163,10 +167,14 @@ export class GraphPanel {
     }
     const m: WebviewMessage = parsed.message;
     switch (m.type) {
-      case 'ready':
+      case 'ready': {
         this.ready = true;
         await this.refresh();
+        const queued = this.queued;
+        this.queued = [];
+        for (const q of queued) this.post(q);
         break;
+      }
       case 'reveal':
         await this.reveal(vscode.Uri.parse(m.uri), m.range);
         break;

@@ -2,7 +2,8 @@
  * End to end: the packaged .vsix in a real VS Code (code-server 4.100.3, offline) driven through Debian Chromium
  * by the shared harness (../shared/e2e/vscode-e2e.mjs). A corpus YAML with a broken `from` gets its error
  * squiggle from our language server; `YOLO Lens: Show Model Graph` opens the panel whose iframe shows the layer
- * nodes; clicking a node moves the editor selection to that layer; the cursor highlights the node.
+ * nodes; clicking a node moves the editor selection to that layer; the cursor highlights the node; `Compare
+ * With...` and `Profile Model` reach the server and the panel.
  * Skipped (loudly) only when code-server or the harness cannot be installed here.
  * YOLO_LENS_DOCS_SCREENSHOT=1 also writes docs/screenshot.png (the panel next to the editor, for the README).
  */
@@ -58,7 +59,7 @@ test('the packaged extension in a real VS Code: squiggle, graph panel, click-to-
   const pack = spawnSync(process.execPath, ['scripts/package.mjs'], { cwd: ROOT, encoding: 'utf8' });
   assert.equal(pack.status, 0, `npm run package failed:\n${pack.stdout}\n${pack.stderr}`);
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
-  const vsix = join(ROOT, `${pkg.name}-${pkg.version}.vsix`);
+  const vsix = join(ROOT, `dist/${pkg.name}-${pkg.version}.vsix`);
   assert.ok(existsSync(vsix));
   assert.ok(existsSync(join(ROOT, 'dist/server.js')), 'the language server bundle is in the package');
 
@@ -114,13 +115,37 @@ test('the packaged extension in a real VS Code: squiggle, graph panel, click-to-
     // the cursor in the editor highlights its layer's node: the reveal put the cursor on layer 13
     await frame.locator('#graph g.layer-node.cursor[data-index="13"]').waitFor({ timeout: 30_000 });
 
+    // Compare With...: pick the second file in the quick pick; the compare view lists the layers that differ
+    await vs.openFile('slimneck-yolov5n.yaml');
+    await vs.runCommand('YOLO Lens: Compare With...');
+    const pick = vs.page.locator('.quick-input-widget .quick-input-box input');
+    await pick.waitFor({ state: 'visible' });
+    await pick.fill('broken.yaml');
+    await vs.page.locator('.quick-input-list .monaco-list-row', { hasText: 'broken.yaml' }).first().waitFor();
+    await vs.page.keyboard.press('Enter');
+    const compared = await vs.webviewText(/layers? differ/);
+    assert.match(compared, /slimneck-yolov5n\.yaml ↔ broken\.yaml/);
+    await vs.screenshot('compare');
+
+    // Profile Model: the request goes through the server to its profiler and the answer reaches the panel
+    await vs.openFile('slimneck-yolov5n.yaml');
+    await vs.runCommand('YOLO Lens: Profile Model');
+    const profiled = await vs.webviewText(/profiled \d+ layers|profile failed: /, 180_000);
+    assert.match(profiled, /slimneck-yolov5n\.yaml/);
+    await vs.screenshot('profile');
+
     if (process.env.YOLO_LENS_DOCS_SCREENSHOT) {
+      // the README's picture: a Slim-neck model with its graph beside it, side bar and bottom panel hidden
       await vs.openFile('slimneck-yolov5n.yaml');
+      await vs.page.keyboard.press('Control+B');
+      await vs.page.keyboard.press('Control+J');
       await vs.runCommand('YOLO Lens: Show Model Graph');
       await vs.webviewText(/VoVGSCSP/);
       const f2 = vs.page.frameLocator('iframe.webview.ready').last().frameLocator('iframe#active-frame');
       await f2.locator('#graph g.layer-node[data-index="13"]').waitFor();
-      await vs.page.waitForTimeout(500);
+      await f2.locator('input.search').fill('VoVGSCSP');
+      await f2.locator('input.search').press('Enter');
+      await vs.page.waitForTimeout(800);
       copyFileSync(await vs.screenshot('docs'), join(ROOT, 'docs/screenshot.png'));
     }
   } catch (e) {
