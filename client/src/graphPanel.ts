@@ -14,8 +14,8 @@ import {
   type GraphResult,
   type ProfileParams,
   type ProfileResult,
-  type SubmoduleNode,
   type SubmodulesParams,
+  type SubmodulesResult,
 } from '../../server/src/protocol.ts';
 import { parseWebviewMessage, type HostMessage, type RevealTarget, type WebviewMessage } from '../../webview/src/messages.ts';
 import { panelHtml, newNonce } from './html.ts';
@@ -254,11 +254,11 @@ export class GraphPanel {
   private async expand(index: number): Promise<void> {
     const params: SubmodulesParams = { ...modelParams(this.uri), index };
     // the server answers with the layer's own module, whose children are what the panel draws
-    const r = await this.owner.server.request<SubmoduleNode | SubmoduleNode[] | null>(SubmodulesRequestType, params);
+    const r = await this.owner.server.request<SubmodulesResult>(SubmodulesRequestType, params);
     const uri = this.uri.toString();
     if ('error' in r) this.post({ type: 'submodules', uri, index, nodes: null, error: r.error });
     else if (!r.result) this.post({ type: 'submodules', uri, index, nodes: null, error: 'this layer has no module tree (it did not build)' });
-    else this.post({ type: 'submodules', uri, index, nodes: Array.isArray(r.result) ? r.result : r.result.children, error: null });
+    else this.post({ type: 'submodules', uri, index, nodes: r.result.children, error: null });
   }
 
   /** `YOLO Lens: Profile Model`: run the server's profiler with a progress notification the user can cancel. */
@@ -294,10 +294,11 @@ export class GraphPanel {
           try {
             const params: ProfileParams = { ...modelParams(this.uri), backend: s.profileBackend, workDoneToken: token };
             const r = await this.owner.server.request<ProfileResult>(ProfileRequestType, params, cancel.token);
-            if ('error' in r) {
-              this.post({ type: 'status', level: r.error === 'cancelled' ? 'info' : 'error', message: r.error === 'cancelled' ? 'profile cancelled' : `profile failed: ${r.error}` });
-              this.post({ type: 'profileProgress', uri, done: 0, total: 0, message: 'stopped' });
-            } else this.post({ type: 'profile', result: { ...r.result, uri } });
+            const failed = (error: string) => this.post({ type: 'profile', result: { uri, backend: s.profileBackend, imgsz: 0, batch: 0, runs: 0, layers: [], totalMs: 0, throughput: 0, peakMemoryMB: null, error, warnings: [] } });
+            if ('error' in r) failed(r.error === 'cancelled' ? 'cancelled' : r.error);
+            else if (!r.result) failed('the server has no model for this document');
+            else this.post({ type: 'profile', result: { ...r.result, uri } });
+            this.log(`profile: ${'error' in r ? r.error : (r.result?.error ?? `${r.result?.layers.length ?? 0} layers in ${r.result?.totalMs ?? 0} ms`)}`);
           } finally {
             sub.dispose();
           }

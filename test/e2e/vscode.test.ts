@@ -117,9 +117,14 @@ test('the packaged extension in a real VS Code: squiggle, graph panel, click-to-
 
     // Compare With...: pick the second file in the quick pick; the compare view lists the layers that differ
     await vs.openFile('slimneck-yolov5n.yaml');
-    await vs.runCommand('YOLO Lens: Compare With...');
+    // (not vs.runCommand: that waits for the palette to close, and our own quick pick may take its place at once)
+    await vs.page.keyboard.press('F1');
     const pick = vs.page.locator('.quick-input-widget .quick-input-box input');
     await pick.waitFor({ state: 'visible' });
+    await pick.fill('>YOLO Lens: Compare With...');
+    await vs.page.locator('.quick-input-list .monaco-list-row', { hasText: 'Compare With...' }).first().waitFor();
+    await vs.page.keyboard.press('Enter');
+    await vs.page.locator('.quick-input-widget[aria-label], .quick-input-widget').locator('.quick-input-title', { hasText: 'Compare slimneck-yolov5n.yaml with' }).waitFor();
     await pick.fill('broken.yaml');
     await vs.page.locator('.quick-input-list .monaco-list-row', { hasText: 'broken.yaml' }).first().waitFor();
     await vs.page.keyboard.press('Enter');

@@ -134,10 +134,10 @@ export class Panel {
       button('Fit', 'fit the graph to the view (0)', () => this.view.fit()),
       button('+', 'zoom in (+)', () => this.view.zoomBy(1.25)),
       button('−', 'zoom out (-)', () => this.view.zoomBy(0.8)),
-      button('Table', 'show or hide the layer table', () => this.toggleTable()),
+      button('Table', 'show or hide the layer table', () => this.toggleTable(), 'graph-only'),
       button('SVG', 'export the graph as SVG', () => this.exportSvg()),
       button('PNG', 'export the graph as PNG', () => void this.exportPng()),
-      button('Profile', 'profile the model (a dummy forward pass, timed per layer)', () => this.requestProfile(), 'primary'),
+      button('Profile', 'profile the model (a dummy forward pass, timed per layer)', () => this.requestProfile(), 'primary graph-only'),
     );
     toolbar.append(titles, this.search, this.matchCount, tools);
 
@@ -309,6 +309,7 @@ export class Panel {
       }
     }
     this.state.mode = 'graph';
+    document.body.classList.remove('mode-compare');
     this.state.uri = graph.uri;
     this.state.compareUris = null;
     this.state.fileName = fileName;
@@ -342,6 +343,7 @@ export class Panel {
   private async showCompare(m: Extract<HostMessage, { type: 'compare' }>): Promise<void> {
     const keep = this.state.mode === 'compare' && this.state.compareUris?.[0] === m.left.uri && this.state.compareUris?.[1] === m.right.uri;
     this.state.mode = 'compare';
+    document.body.classList.add('mode-compare');
     this.state.uri = m.left.uri;
     this.state.compareUris = [m.left.uri, m.right.uri];
     this.state.graph = null;
@@ -510,11 +512,13 @@ export class Panel {
     this.progress.hidden = true;
     if (r.uri !== this.state.uri) return;
     if (r.error) {
-      this.setStatus('error', `profile failed: ${r.error}`);
-      this.profileSummary.textContent = '';
+      // in the profile's own line: a redraw of the graph must not wipe it from the status line
+      this.profileSummary.textContent = `profile failed: ${r.error}`;
+      this.profileSummary.dataset.level = 'error';
       this.rendered();
       return;
     }
+    delete this.profileSummary.dataset.level;
     this.profileMs = new Map(r.layers.map((l) => [l.index, l.ms]));
     this.profileSummary.textContent = `${r.backend} · ${msText(r.totalMs)} ms per batch · ${r.throughput.toFixed(1)} img/s · batch ${r.batch} · ${r.runs} runs · ${r.imgsz}px${r.peakMemoryMB !== null ? ` · peak ${r.peakMemoryMB.toFixed(0)} MB` : ''}`;
     const mismatches = r.layers.filter((l) => !l.shapeMatches).length;
