@@ -10,6 +10,7 @@
  * Usage: npm run bench:webview  [-- --runs N]
  */
 import { readFileSync } from 'node:fs';
+import { loadavg, cpus } from 'node:os';
 import { join } from 'node:path';
 import { launchChromium, openPanel, startPanelServer, type PanelPage } from '../test/webview/harness.ts';
 import { syntheticYaml } from '../test/webview/synthetic.ts';
@@ -107,7 +108,8 @@ const fmt = (ms: number) => `${ms.toFixed(1).padStart(7)} ms`;
 async function main(): Promise<void> {
   const server = await startPanelServer();
   const browser = await launchChromium();
-  console.log(`graph panel in ${browser.version()} (headless, software rendering), ${RUNS} runs each\n`);
+  const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
+  console.log(`graph panel in Chromium ${browser.version()} (headless, software rendering), ${RUNS} runs each; ${cpus().length} cores, load average ${load()}\n`);
   try {
     for (const c of CASES) {
       const g0 = graph(c, c.text, 1);
@@ -141,6 +143,7 @@ async function main(): Promise<void> {
       console.log(`${''.padEnd(24)}   last first render: ${JSON.stringify(lastFirst)}`);
       console.log(`${''.padEnd(24)}   last update:       ${JSON.stringify(lastUpdate)}`);
     }
+    console.log(`\nload average at the end: ${load()} (other processes share these cores: compare runs at similar load)`);
   } finally {
     await browser.close();
     await server.close();

@@ -390,6 +390,15 @@ describe('graph panel in Chromium', { skip }, () => {
       await p.page.locator('.layer-table button.sort', { hasText: /^ms$/ }).click();
       assert.equal(await p.page.locator('.layer-table tbody tr').first().getAttribute('data-index'), '4');
       await p.page.screenshot({ path: artifact('panel-profile.png') });
+      // a failed run says why, and a redraw of the graph (the user typed) does not wipe that
+      const f = await p.renders();
+      await p.send({ type: 'profile', result: { ...result, layers: [], error: 'estimated 9,000 MB is over yolo.profile.memoryLimitMB (2,048 MB)' } } satisfies HostMessage);
+      await p.waitRender(f);
+      const g2 = await p.renders();
+      await p.send({ type: 'graph', graph, convention: 'thop', fileName: 'model.yaml' } satisfies HostMessage);
+      await p.waitRender(g2);
+      assert.equal(await p.page.locator('.profile-summary').textContent(), 'profile failed: estimated 9,000 MB is over yolo.profile.memoryLimitMB (2,048 MB)');
+      assert.equal(await p.page.locator('.profile-summary').getAttribute('data-level'), 'error');
     } finally {
       await p.page.close();
     }
