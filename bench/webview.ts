@@ -2,7 +2,8 @@
  * bench/webview: the graph panel in headless Chromium (the real bundle, shell and CSP, as the tests load it).
  * For yolov5n, yolov8x-seg, the corpus model with the most layers and a 2,000-layer synthetic model, in one run:
  *  - first render: a fresh panel receives the graph; time from the message to the painted frame after the draw
- *    (validation, measuring, layout in the worker, SVG, style and paint), median over fresh panels;
+ *    (validation, measuring, layout in the worker, SVG, style and paint), median over fresh panels; and the time
+ *    until the side table and details are filled in too (they follow the graph's frame);
  *  - update: the same panel receives an edited model (one channel count changed, so shapes and box widths
  *    change and the layout runs again), median over updates;
  *  - pan/zoom: frame times while wheel-zooming and dragging over the drawn graph.
@@ -58,22 +59,29 @@ function graph(c: Case, text: string, version: number): GraphResult {
   return graphOf(resolve(text, opts), `file:///bench/${c.fileName}`, version);
 }
 
-/** Post a graph inside the page and time until the frame after the draw is painted. */
-async function timedDraw(p: PanelPage, g: GraphResult, fileName: string): Promise<{ ms: number; timings: Record<string, number | string> }> {
+/**
+ * Post a graph inside the page and time (a) until the frame after the graph is drawn was painted, (b) until the
+ * panel is complete (side table and details filled in, after that frame).
+ */
+async function timedDraw(p: PanelPage, g: GraphResult, fileName: string): Promise<{ ms: number; completeMs: number; timings: Record<string, number | string> }> {
   return p.page.evaluate(
     `(async (msg) => {
-      const before = Number(document.body.dataset.renderSeq || 0);
+      const seq = (k) => Number(document.body.dataset[k] || 0);
+      const graphBefore = seq('graphSeq');
+      const renderBefore = seq('renderSeq');
       const t0 = performance.now();
       window.postMessage(msg, '*');
-      await new Promise((resolve) => {
-        const obs = new MutationObserver(() => {
-          if (Number(document.body.dataset.renderSeq || 0) > before) { obs.disconnect(); resolve(); }
-        });
-        obs.observe(document.body, { attributes: true, attributeFilter: ['data-render-seq'] });
+      const until = (pred) => new Promise((resolve) => {
+        if (pred()) return resolve();
+        const obs = new MutationObserver(() => { if (pred()) { obs.disconnect(); resolve(); } });
+        obs.observe(document.body, { attributes: true });
       });
+      await until(() => seq('graphSeq') > graphBefore);
       // two frames: the first runs style and layout of the new SVG, the second starts after it was painted
       await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
-      return { ms: performance.now() - t0, timings: JSON.parse(document.body.dataset.timings || '{}') };
+      const ms = performance.now() - t0;
+      await until(() => seq('renderSeq') > renderBefore);
+      return { ms, completeMs: performance.now() - t0, timings: JSON.parse(document.body.dataset.timings || '{}') };
     })(${JSON.stringify({ type: 'graph', graph: g, convention: 'ultralyticsThop', fileName })})`,
   );
 }
@@ -116,6 +124,7 @@ async function main(): Promise<void> {
       const g1 = graph(c, c.edited, 2);
       const g2 = graph(c, c.text, 3);
       const firsts: number[] = [];
+      const complete: number[] = [];
       const updates: number[] = [];
       let lastFirst: Record<string, number | string> = {};
       let lastUpdate: Record<string, number | string> = {};
@@ -126,6 +135,7 @@ async function main(): Promise<void> {
         await p.page.waitForTimeout(300);
         const first = await timedDraw(p, g0, c.fileName);
         firsts.push(first.ms);
+        complete.push(first.completeMs);
         lastFirst = first.timings;
         for (let u = 0; u < 2; u++) {
           const up = await timedDraw(p, u % 2 ? g2 : g1, c.fileName);
@@ -138,7 +148,7 @@ async function main(): Promise<void> {
       const f = median(firsts);
       const u = median(updates);
       const ok = (ms: number) => (ms < c.target ? 'ok' : 'MISSED');
-      const line = `${c.name.padEnd(24)} ${String(g0.nodes.length).padStart(5)} nodes ${String(g0.edges.length).padStart(5)} edges   first render ${fmt(f)} [${ok(f)} < ${c.target} ms]   update ${fmt(u)} [${ok(u)}]   pan/zoom frame median ${pz.median.toFixed(1)} ms, p95 ${pz.p95.toFixed(1)} ms (${pz.frames} frames)`;
+      const line = `${c.name.padEnd(24)} ${String(g0.nodes.length).padStart(5)} nodes ${String(g0.edges.length).padStart(5)} edges   first render ${fmt(f)} [${ok(f)} < ${c.target} ms] (with the table ${fmt(median(complete))})   update ${fmt(u)} [${ok(u)}]   pan/zoom frame median ${pz.median.toFixed(1)} ms, p95 ${pz.p95.toFixed(1)} ms (${pz.frames} frames)`;
       console.log(line);
       console.log(`${''.padEnd(24)}   last first render: ${JSON.stringify(lastFirst)}`);
       console.log(`${''.padEnd(24)}   last update:       ${JSON.stringify(lastUpdate)}`);

@@ -68,6 +68,8 @@ const INPUT_ID = 'in';
 const DETAIL_ALL = 400;
 /** Below this zoom, text is too small to read: it is hidden (and, for large graphs, not drawn). */
 const ZOOMED_OUT = 0.45;
+/** How long a pan or zoom of a large graph must pause before the text of what came into view is drawn (ms). */
+const DETAIL_DELAY = 120;
 
 const SEVERITY_RANK = { error: 0, warning: 1, information: 2, hint: 3 } as const;
 
@@ -132,7 +134,7 @@ export class GraphView {
   /** nodes whose text is drawn, and which edge labels are (see renderDetail) */
   private readonly detailed = new Set<number>();
   private labelled: string | null = null;
-  private detailFrame = 0;
+  private detailTimer: ReturnType<typeof setTimeout> | undefined;
   private layoutCache: { key: string; output: LayoutOutput } | null = null;
   private bounds = { width: 0, height: 0 };
 
@@ -183,11 +185,11 @@ export class GraphView {
         // labels and details are unreadable when far out: hide them, which also keeps panning smooth
         this.svg.classed('zoomed-out', e.transform.k < ZOOMED_OUT);
         this.opts.onTransform?.({ k: e.transform.k, x: e.transform.x, y: e.transform.y });
-        if (this.drawnNodes.size > DETAIL_ALL && !this.detailFrame)
-          this.detailFrame = requestAnimationFrame(() => {
-            this.detailFrame = 0;
-            this.renderDetail(false);
-          });
+        // large graphs: text for the newly visible nodes once the gesture pauses, so pan and zoom stay smooth
+        if (this.drawnNodes.size > DETAIL_ALL) {
+          clearTimeout(this.detailTimer);
+          this.detailTimer = setTimeout(() => this.renderDetail(false), DETAIL_DELAY);
+        }
       });
     this.svg.call(this.zoom).on('dblclick.zoom', null);
     this.svg.on('keydown', (e: KeyboardEvent) => this.onKey(e));

@@ -93,6 +93,7 @@ export class Panel {
   private matchCursor = -1;
   private renderSeq = 0;
   private parseMs = 0;
+  private graphSeq = 0;
   private tableMs = 0;
   private saveTimer: ReturnType<typeof setTimeout> | null = null;
   /** graph messages that arrived while one is being drawn: only the newest is drawn next */
@@ -326,8 +327,12 @@ export class Panel {
       // ask again for the submodules of expanded layers: the model changed under them
       for (const i of this.state.expanded) if (i < graph.nodes.length) this.post({ type: 'expand', uri: graph.uri, index: i });
     }
-    const tt = performance.now();
+    // the graph first: mark it drawn, let it paint, then fill the table and the details
     this.applySearch(true);
+    document.body.dataset.graphSeq = String(++this.graphSeq);
+    await new Promise<void>((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+    if (this.view.graph !== graph) return;
+    const tt = performance.now();
     this.renderTable();
     this.renderDetails();
     this.tableMs = performance.now() - tt;
