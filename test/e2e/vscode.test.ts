@@ -132,12 +132,45 @@ test('the packaged extension in a real VS Code: squiggle, graph panel, click-to-
     assert.match(compared, /slimneck-yolov5n\.yaml ↔ broken\.yaml/);
     await vs.screenshot('compare');
 
-    // Profile Model: the request goes through the server to its profiler and the answer reaches the panel
+    // the server's code lens runs our command with the document's URI
     await vs.openFile('slimneck-yolov5n.yaml');
+    await vs.page.locator('.codelens-decoration a', { hasText: 'Show graph' }).first().click();
+    await vs.webviewText(/VoVGSCSP/);
+    const f1 = vs.page.frameLocator('iframe.webview.ready').last().frameLocator('iframe#active-frame');
+    assert.equal(await f1.locator('.title').textContent(), 'slimneck-yolov5n.yaml');
+
+    // expand a layer: its submodules come from the server's yolo/submodules
+    await f1.locator('button.tool', { hasText: 'Fit' }).click();
+    await f1.locator('#graph g.layer-node[data-index="13"] .expand-toggle').click();
+    await f1.locator('#graph g.layer-node[data-index="13"] text.sub-row', { hasText: 'GSConv' }).first().waitFor({ state: 'attached' });
+
+    // export SVG: the host's save dialog (code-server's simple dialog) takes the proposed name
+    await f1.locator('button.tool', { hasText: 'SVG' }).click();
+    const saveInput = vs.page.locator('.quick-input-widget .quick-input-box input');
+    await saveInput.waitFor({ state: 'visible' });
+    assert.match(await saveInput.inputValue(), /slimneck-yolov5n\.graph\.svg$/);
+    await vs.page.keyboard.press('Enter');
+    const exported = join(workspace, 'slimneck-yolov5n.graph.svg');
+    for (let i = 0; i < 100 && !existsSync(exported); i++) await vs.page.waitForTimeout(100);
+    assert.ok(existsSync(exported), 'the SVG was saved');
+    assert.match(readFileSync(exported, 'utf8'), /^<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    assert.ok(readFileSync(exported, 'utf8').includes('13  VoVGSCSP'));
+
+    // Profile Model: the request goes through the server to its profiler and the answer reaches the panel
+    // (back to the editor in the first group, where slimneck-yolov5n.yaml is the active file)
+    await vs.page.keyboard.press('Control+1');
+    await vs.page.locator('.editor-group-container.active .tab.active[data-resource-name="slimneck-yolov5n.yaml"]').waitFor();
     await vs.runCommand('YOLO Lens: Profile Model');
     const profiled = await vs.webviewText(/profiled \d+ layers|profile failed: /, 180_000);
     assert.match(profiled, /slimneck-yolov5n\.yaml/);
     await vs.screenshot('profile');
+
+    // a reload restores the panels (the serializer) and they draw again from the server
+    await vs.runCommand('Developer: Reload Window');
+    await vs.page.waitForSelector('.monaco-workbench .explorer-folders-view .monaco-list-row', { timeout: 90_000 });
+    const restored = await vs.webviewText(/\d+ layers/, 90_000);
+    assert.match(restored, /slimneck-yolov5n\.yaml|broken\.yaml/);
+    await vs.screenshot('restored');
 
     if (process.env.YOLO_LENS_DOCS_SCREENSHOT) {
       // the README's picture: a Slim-neck model with its graph beside it, side bar and bottom panel hidden

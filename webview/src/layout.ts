@@ -151,14 +151,17 @@ export class Layouter {
     };
     this.worker = w;
     this.mode = 'worker';
-    // a first layout compiles d3-dag's code paths: do it on a small chain now, not on the user's first graph
+    // a first layout compiles d3-dag's code paths: do it now on a YOLO-like graph (a chain, skips that span
+    // many ranks, a three-input head), not on the user's first graph
     const warm: LayoutInput = { nodes: [], edges: [] };
-    for (let i = 0; i < 40; i++) {
-      warm.nodes.push({ id: String(i), width: 150, height: 60 });
+    const n = 60;
+    for (let i = 0; i < n; i++) {
+      warm.nodes.push({ id: String(i), width: 150 + (i % 3) * 20, height: 64 });
       if (i) warm.edges.push([String(i - 1), String(i)]);
-      if (i > 3 && i % 4 === 0) warm.edges.push([String(i - 3), String(i)]);
+      if (i > 12 && i % 4 === 0) warm.edges.push([String(i - 11), String(i)]);
     }
-    w.postMessage({ seq: -1, input: warm } satisfies WorkerRequest);
+    warm.edges.push([String(n - 20), String(n - 1)], [String(n - 10), String(n - 1)]);
+    for (let k = 0; k < 2; k++) w.postMessage({ seq: -1, input: warm } satisfies WorkerRequest);
   }
 
   private lastInput: LayoutInput | null = null;
