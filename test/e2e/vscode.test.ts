@@ -147,7 +147,8 @@ test('the packaged extension in a real VS Code: squiggle, graph panel, click-to-
     await f1.locator('button.tool', { hasText: 'SVG' }).click();
     const saveInput = vs.page.locator('.quick-input-widget .quick-input-box input');
     await saveInput.waitFor({ state: 'visible' });
-    assert.match(await saveInput.inputValue(), /slimneck-yolov5n\.graph\.svg$/);
+    // (the simple dialog shows its folder first, then fills in the proposed file name)
+    await vs.page.waitForFunction(() => /slimneck-yolov5n\.graph\.svg$/.test((document.querySelector('.quick-input-widget .quick-input-box input') as HTMLInputElement | null)?.value ?? ''), undefined, { timeout: 30_000 });
     await vs.page.keyboard.press('Enter');
     const exported = join(workspace, 'slimneck-yolov5n.graph.svg');
     for (let i = 0; i < 100 && !existsSync(exported); i++) await vs.page.waitForTimeout(100);
