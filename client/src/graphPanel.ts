@@ -151,16 +151,22 @@ export class GraphPanel {
   }
 
   /** What the host knows of a document a `reveal` may point into: one of this panel's documents. */
-  private revealTarget(uri: string): RevealTarget | undefined {
-    if (uri !== this.uri.toString() && uri !== this.compareUri?.toString()) return undefined;
-    const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri);
-    if (!doc) return { uri, lineCount: Number.MAX_SAFE_INTEGER, lineLength: () => Number.MAX_SAFE_INTEGER };
+  private async revealTarget(uri: string): Promise<RevealTarget | undefined> {
+    const own = [this.uri, this.compareUri].find((u) => u?.toString() === uri);
+    if (!own) return undefined;
+    // the range is checked against the document as it is now (opened, not shown, when it is not open)
+    const doc = await vscode.workspace.openTextDocument(own).then(
+      (d) => d,
+      () => undefined,
+    );
+    if (!doc) return undefined;
     return { uri, lineCount: doc.lineCount, lineLength: (line) => doc.lineAt(line).text.length };
   }
 
   private async receive(raw: unknown): Promise<void> {
-    const uri = raw && typeof raw === 'object' && typeof (raw as { uri?: unknown }).uri === 'string' ? (raw as { uri: string }).uri : '';
-    const parsed = parseWebviewMessage(raw, this.revealTarget(uri));
+    const isReveal = !!raw && typeof raw === 'object' && (raw as { type?: unknown }).type === 'reveal';
+    const uri = isReveal && typeof (raw as { uri?: unknown }).uri === 'string' ? (raw as { uri: string }).uri : '';
+    const parsed = parseWebviewMessage(raw, isReveal ? await this.revealTarget(uri) : undefined);
     if (!parsed.ok) {
       this.log(`ignored a message from the panel: ${parsed.reason}`);
       return;

@@ -47,7 +47,7 @@ async function loadHarness(): Promise<Harness | string> {
 /** The broken model: yolov5n with layer 12's `from` pointing at layer 60, which does not exist. */
 const BROKEN_LINE = '[[-1, 6], 1, Concat, [1]]';
 
-test('the packaged extension in a real VS Code: squiggle, graph panel, click-to-reveal, cursor highlight', { timeout: 600_000 }, async (t) => {
+test('the packaged extension in a real VS Code: squiggle, graph panel, click-to-reveal, cursor, code lens, expand, export, compare, profile, restart, reload', { timeout: 600_000 }, async (t) => {
   const h = await loadHarness();
   if (typeof h === 'string') {
     const bar = '!'.repeat(100);
@@ -164,6 +164,10 @@ test('the packaged extension in a real VS Code: squiggle, graph panel, click-to-
     const profiled = await vs.webviewText(/profiled \d+ layers|profile failed: /, 180_000);
     assert.match(profiled, /slimneck-yolov5n\.yaml/);
     await vs.screenshot('profile');
+
+    // Restart Server: a new server process, and the panel's requests work again
+    await vs.runCommand('YOLO Lens: Restart Server');
+    await vs.page.locator('.notification-toast', { hasText: 'language server restarted' }).waitFor();
 
     // a reload restores the panels (the serializer) and they draw again from the server
     await vs.runCommand('Developer: Reload Window');
