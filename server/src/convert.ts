@@ -238,10 +238,13 @@ const ACTION_KIND: Record<string, string> = {
   'refactor.rewrite': CodeActionKind.RefactorRewrite,
   'refactor.insert': `${CodeActionKind.Refactor}.insert`,
   'refactor.move': `${CodeActionKind.Refactor}.move`,
+  'refactor.delete': `${CodeActionKind.Refactor}.delete`,
   source: CodeActionKind.Source,
 };
 
 export function toLspCodeAction(lines: LineIndex, uri: string, version: number, a: CoreCodeAction): CodeAction {
+  // a refactor that is not possible here is shown greyed out with the reason, and carries no edit
+  if (a.disabled) return { title: a.title, kind: ACTION_KIND[a.kind] ?? a.kind, disabled: { reason: a.disabled.reason } };
   const out: CodeAction = { title: a.title, kind: ACTION_KIND[a.kind] ?? a.kind, edit: toVersionedEdit(lines, uri, version, a.edits) };
   if (a.diagnostics?.length) out.diagnostics = a.diagnostics.map((d) => toLspDiagnostic(lines, uri, d));
   if (a.isPreferred) out.isPreferred = true;

@@ -9,9 +9,12 @@ import {
   type CancellationToken,
   type ClientCapabilities,
   CodeActionKind,
+  CodeActionTriggerKind,
   type Connection,
   createConnection,
   DidChangeConfigurationNotification,
+  DidChangeWatchedFilesNotification,
+  FileChangeType,
   type InitializeResult,
   LSPErrorCodes,
   NotificationType,
@@ -47,6 +50,7 @@ import { signatureHelp } from './core/features/signatureHelp.ts';
 import { submodules } from './core/features/submodules.ts';
 import { documentSymbols } from './core/features/symbols.ts';
 import { profileModel } from './runtime/profile.ts';
+import { isConfigUri, UserModuleStore } from './userModules.ts';
 import {
   GraphRequestType,
   type GraphResult,
@@ -183,6 +187,8 @@ const SubmodulesRequest = new RequestType<SubmodulesParams, SubmoduleNode | null
 const SummaryRequest = new RequestType<ModelRequestParams, SummaryResult | null, void>(SummaryRequestType);
 const ProfileRequest = new RequestType<ProfileParams, ProfileResult | null, void>(ProfileRequestType);
 const ModelChangedNotification = new NotificationType<ModelChangedParams>(ModelChangedNotificationType);
+/** From the VS Code client: the workspace was trusted (or not); `.yolo-lens.json` is only read in a trusted one. */
+const WorkspaceTrustNotification = new NotificationType<{ trusted: boolean }>('yolo/workspaceTrust');
 
 const SERVER_VERSION = packageJson.version;
 
@@ -204,6 +210,8 @@ export function startServer(given?: Connection): Connection {
   let caps: ClientCapabilities = {};
   /** settings from `workspace/didChangeConfiguration` (`{ settings: { yolo: {...} } }`), for clients that do not pull */
   let pushedSettings: ServerSettings = DEFAULT_SETTINGS;
+  /** user-declared modules (`.yolo-lens.json`) of the workspace folders */
+  const userModules = new UserModuleStore();
 
   const log = (msg: string) => {
     try {
@@ -242,14 +250,17 @@ export function startServer(given?: Connection): Connection {
   }
 
   function analyse(doc: TextDocument, settings: ServerSettings): Analysis {
-    const settingsKey = JSON.stringify(settings);
+    // a change to `.yolo-lens.json` changes every model's resolution
+    const settingsKey = JSON.stringify(settings) + '#' + userModules.generation;
     const prev = analyses.get(doc.uri);
     if (prev && prev.version === doc.version && prev.settingsKey === settingsKey) return prev;
     const text = doc.getText();
     const lines = new LineIndex(text);
     const parsed = parseModelDoc(text);
+    const declared = userModules.modulesFor(doc.uri);
     const options: ResolveOptions = {
       fileName: fileNameOf(doc.uri),
+      ...(declared ? { userModules: declared } : {}),
       // the editor never shows fused figures; `yolo/summary` resolves again with them
       skipFused: true,
       ...(settings.framework !== 'auto' ? { tree: settings.framework } : {}),
@@ -340,8 +351,38 @@ export function startServer(given?: Connection): Connection {
     }
   }
 
+  /** Diagnostics of a `.yolo-lens.json` on its own URI. */
+  function publishConfig(uri: string): void {
+    const c = userModules.configOf(uri);
+    const lines = new LineIndex(c?.text ?? '');
+    const diagnostics = (c?.diagnostics ?? []).map((d) => ({
+      range: { start: lines.position(d.range.start), end: lines.position(d.range.end) },
+      severity: d.severity === 'error' ? 1 : d.severity === 'warning' ? 2 : d.severity === 'information' ? 3 : 4,
+      code: d.code,
+      source: 'yolo-lens',
+      message: d.message,
+    })) as { range: ReturnType<typeof toLspRange>; severity: 1 | 2 | 3 | 4; code: string; source: string; message: string }[];
+    const version = documents.get(uri)?.version;
+    void conn.sendDiagnostics({ uri, diagnostics, ...(version !== undefined ? { version } : {}) }).catch(() => undefined);
+  }
+
+  /** Declared modules changed: every open model resolves again. */
+  function userModulesChanged(): void {
+    for (const d of documents.all()) if (!isConfigUri(d.uri)) schedule(d.uri, 0);
+    for (const c of userModules.all()) publishConfig(c.uri);
+    if (caps.workspace?.codeLens?.refreshSupport) void conn.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
+    if (caps.workspace?.inlayHint?.refreshSupport) void conn.sendRequest('workspace/inlayHint/refresh').catch(() => undefined);
+  }
+
   documents.onDidChangeContent((e) => {
     const uri = e.document.uri;
+    if (isConfigUri(uri)) {
+      // the live text of an open config wins over the file on disk
+      userModules.fromText(uri, e.document.getText());
+      publishConfig(uri);
+      userModulesChanged();
+      return;
+    }
     // the first version publishes at once; edits wait for the user to pause
     const first = !analyses.has(uri);
     if (first) schedule(uri, 0);
@@ -350,6 +391,13 @@ export function startServer(given?: Connection): Connection {
 
   documents.onDidClose((e) => {
     const uri = e.document.uri;
+    if (isConfigUri(uri)) {
+      // back to what is saved on disk
+      userModules.changedOnDisk(uri, false);
+      publishConfig(uri);
+      userModulesChanged();
+      return;
+    }
     const t = timers.get(uri);
     if (t) clearTimeout(t);
     timers.delete(uri);
@@ -363,6 +411,11 @@ export function startServer(given?: Connection): Connection {
 
   conn.onInitialize((params): InitializeResult => {
     caps = params?.capabilities ?? {};
+    // editors without a notion of workspace trust (Neovim...) count as trusted; VS Code tells us
+    const init = (params?.initializationOptions ?? {}) as { workspaceTrusted?: unknown };
+    userModules.setTrusted(init.workspaceTrusted !== false);
+    const folders = Array.isArray(params?.workspaceFolders) ? params.workspaceFolders.map((f) => f.uri) : params?.rootUri ? [params.rootUri] : [];
+    userModules.setRoots(folders.filter((u): u is string => typeof u === 'string'));
     return {
       capabilities: {
         textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -375,7 +428,7 @@ export function startServer(given?: Connection): Connection {
         documentSymbolProvider: true,
         codeLensProvider: { resolveProvider: false },
         inlayHintProvider: { resolveProvider: false },
-        codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, CodeActionKind.Refactor, CodeActionKind.RefactorRewrite, `${CodeActionKind.Refactor}.insert`, `${CodeActionKind.Refactor}.move`] },
+        codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, CodeActionKind.Refactor, CodeActionKind.RefactorRewrite, `${CodeActionKind.Refactor}.insert`, `${CodeActionKind.Refactor}.move`, `${CodeActionKind.Refactor}.delete`] },
       },
       serverInfo: { name: 'yolo-lens', version: SERVER_VERSION },
     };
@@ -383,6 +436,27 @@ export function startServer(given?: Connection): Connection {
 
   conn.onInitialized(() => {
     if (caps.workspace?.didChangeConfiguration?.dynamicRegistration) void conn.client.register(DidChangeConfigurationNotification.type, { section: 'yolo' }).catch(() => undefined);
+    if (caps.workspace?.didChangeWatchedFiles?.dynamicRegistration)
+      void conn.client.register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: '**/.yolo-lens.json' }] }).catch(() => undefined);
+    for (const c of userModules.all()) publishConfig(c.uri);
+  });
+
+  conn.onDidChangeWatchedFiles((params) => {
+    let changed = false;
+    for (const ch of params?.changes ?? []) {
+      if (typeof ch?.uri !== 'string' || !isConfigUri(ch.uri) || documents.get(ch.uri)) continue;
+      userModules.changedOnDisk(ch.uri, ch.type === FileChangeType.Deleted);
+      publishConfig(ch.uri);
+      changed = true;
+    }
+    if (changed) userModulesChanged();
+  });
+
+  conn.onNotification(WorkspaceTrustNotification, (params) => {
+    const before = userModules.all().map((c) => c.uri);
+    userModules.setTrusted(params?.trusted === true);
+    for (const uri of before) publishConfig(uri);
+    userModulesChanged();
   });
 
   conn.onDidChangeConfiguration((params) => {
@@ -482,7 +556,7 @@ export function startServer(given?: Connection): Connection {
       const diagnostics = sent
         .map((d) => ours.find((o) => o.code === d.code && sameRange(toLspRange(a.lines, o.range), d.range)) ?? fromLspDiagnostic(a.lines, d))
         .filter((d): d is CoreDiagnostic => d !== null);
-      const actions = codeActions(a.model, { range: toOffsetRange(a.lines, params.range), diagnostics, ...(params.context?.only ? { only: params.context.only } : {}) });
+      const actions = codeActions(a.model, { range: toOffsetRange(a.lines, params.range), diagnostics, ...(params.context?.only ? { only: params.context.only } : {}), trigger: params.context?.triggerKind === CodeActionTriggerKind.Automatic ? 'automatic' : 'invoked' });
       // the edits are offsets into this version: refuse rather than send edits for text that moved on
       if (documents.get(a.uri)?.version !== a.version) return [];
       return actions.map((x) => toLspCodeAction(a.lines, a.uri, a.version, x));

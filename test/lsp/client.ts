@@ -65,6 +65,9 @@ export interface ClientOptions {
   capabilities?: ClientCapabilities;
   /** the server command after `node` (default: dist/server.js --stdio) */
   command?: string[];
+  /** workspace folder paths sent in `initialize` */
+  workspaceFolders?: string[];
+  initializationOptions?: unknown;
 }
 
 type Waiter<T> = { pred: (x: T) => boolean; resolve: (x: T) => void; reject: (e: Error) => void };
@@ -127,9 +130,11 @@ export class LspClient {
     conn.listen();
     c.initializeResult = await conn.sendRequest('initialize', {
       processId: process.pid,
-      rootUri: null,
+      rootUri: opts.workspaceFolders?.[0] ? fileUri(opts.workspaceFolders[0]) : null,
+      ...(opts.workspaceFolders ? { workspaceFolders: opts.workspaceFolders.map((p) => ({ uri: fileUri(p), name: p.split('/').pop() })) } : {}),
+      ...(opts.initializationOptions !== undefined ? { initializationOptions: opts.initializationOptions } : {}),
       capabilities: opts.capabilities ?? {
-        workspace: { configuration: true, didChangeConfiguration: { dynamicRegistration: true } },
+        workspace: { configuration: true, didChangeConfiguration: { dynamicRegistration: true }, didChangeWatchedFiles: { dynamicRegistration: true } },
         textDocument: {
           definition: { linkSupport: true },
           documentSymbol: { hierarchicalDocumentSymbolSupport: true },

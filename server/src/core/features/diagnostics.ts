@@ -12,6 +12,7 @@ import { TREES } from '../catalog/trees.ts';
 import { isInt, isSeq, pyRepr, seqItems } from '../py.ts';
 import { fromElements } from './references.ts';
 import { argIndexOf, filledParams } from './yamlParams.ts';
+import { parseIndexComment } from './refactor.ts';
 
 export type SeverityOverride = Severity | 'off';
 
@@ -34,8 +35,6 @@ export function modelDiagnostics(model: Model, opts: DiagnosticOptions = {}): Di
 
 const isSeverity = (s: string): s is Severity => s === 'error' || s === 'warning' || s === 'information' || s === 'hint';
 
-/** `# 13`, `# 17 (P3/8-small)`, `# 0-P1/2`: a comment that opens with a number names the layer's index. */
-const INDEX_COMMENT = /^#\s*(\d{1,6})(?=$|[\s\-(:,;.])/;
 
 /** YOLO024: the trailing `# N` comment of a layer is not its index (a layer was inserted or removed above). */
 export function staleIndexComments(model: Model): Diagnostic[] {
@@ -44,15 +43,16 @@ export function staleIndexComments(model: Model): Diagnostic[] {
   for (const l of layers) {
     const c = l.comment;
     if (!c) continue;
-    const m = INDEX_COMMENT.exec(c.text);
+    // the same rule the layer refactors renumber by (`# 13`, `# 0-P1/2`, `# 17 (P3/8-small)`; not `# 3 bottlenecks`)
+    const m = parseIndexComment(c.text);
     if (!m) continue;
-    const written = Number(m[1]);
+    const written = m.index;
     if (written === l.index) continue;
-    // a number far beyond the layer count is not an index (e.g. `# 640 input`)
+    // a number far beyond the layer count is not an index (e.g. `# 640`)
     if (written > layers.length * 2 + 8) continue;
-    const start = c.range.start + m[0].length - m[1]!.length;
+    const start = c.range.start + m.start;
     out.push(
-      diag('YOLO024', { start, end: start + m[1]!.length }, `this comment says layer ${written}, but the layer is ${l.index}: \`from\` indices count layers, not comments`, undefined, {
+      diag('YOLO024', { start, end: c.range.start + m.end }, `this comment says layer ${written}, but the layer is ${l.index}: \`from\` indices count layers, not comments`, undefined, {
         layer: l.index,
         data: { written, index: l.index },
       }),
