@@ -156,10 +156,13 @@ export async function showGraph(p: PanelPage, graph: GraphResult, fileName = 'mo
 }
 
 let cases: RefCase[] | null = null;
-/** The graph of a corpus YAML, resolved as its reference record was produced (tree, scale, image size, name). */
-export function corpusGraph(rel: string, uri = `file:///corpus/${rel}`): GraphResult {
+/**
+ * The graph of a corpus YAML, resolved as its reference record was produced (tree, scale, image size, name);
+ * `scale` picks the record of an ultralytics YAML recorded at several scales.
+ */
+export function corpusGraph(rel: string, uri = `file:///corpus/${rel}`, scale?: string): GraphResult {
   cases ??= loadCases();
-  const c = cases.find((x) => !x.mutant && x.yamlPath === join(CORPUS, rel));
+  const c = cases.find((x) => !x.mutant && x.yamlPath === join(CORPUS, rel) && (scale === undefined || x.record.scale === scale));
   const text = readFileSync(join(CORPUS, rel), 'utf8');
   const model = resolve(text, c?.options ?? { fileName: rel.split('/').pop() });
   return graphOf(model, uri, 1);
