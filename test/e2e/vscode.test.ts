@@ -25,6 +25,7 @@ interface Vs {
   page: import('playwright-core').Page;
   openFile(rel: string): Promise<void>;
   runCommand(title: string): Promise<void>;
+  replaceEditorText(text: string): Promise<void>;
   waitForProblems(pred: (rows: string[]) => boolean, ms?: number): Promise<string[]>;
   waitForSquiggles(pred: (c: { error: number; warning: number }) => boolean, ms?: number): Promise<{ error: number; warning: number }>;
   webviewText(re?: RegExp, ms?: number): Promise<string>;
@@ -47,7 +48,7 @@ async function loadHarness(): Promise<Harness | string> {
 /** The broken model: yolov5n with layer 12's `from` pointing at layer 60, which does not exist. */
 const BROKEN_LINE = '[[-1, 6], 1, Concat, [1]]';
 
-test('the packaged extension in a real VS Code: squiggle, graph panel, click-to-reveal, cursor, code lens, expand, export, compare, profile, restart, reload', { timeout: 600_000 }, async (t) => {
+test('the packaged extension in a real VS Code: squiggle, graph panel, click-to-reveal, cursor, code lens, expand, export, compare, profile, restart, reload, live edit', { timeout: 600_000 }, async (t) => {
   const h = await loadHarness();
   if (typeof h === 'string') {
     const bar = '!'.repeat(100);
@@ -113,6 +114,17 @@ test('the packaged extension in a real VS Code: squiggle, graph panel, click-to-
 
     // the cursor in the editor highlights its layer's node: the reveal put the cursor on layer 13
     await frame.locator('#graph g.layer-node.cursor[data-index="13"]').waitFor({ timeout: 30_000 });
+
+    // live: fix the `from` in the editor (unsaved); the server re-resolves, the panel redraws with the shapes
+    // now known, the error mark gone, and the zoom and pan kept
+    const zoomBefore = await frame.locator('#graph g.viewport').getAttribute('transform');
+    await vs.replaceEditorText(original);
+    await vs.waitForSquiggles((c) => c.error === 0);
+    await frame.locator('#graph g.layer-node[data-index="12"] .line-shape', { hasText: '256×40×40' }).waitFor({ state: 'attached', timeout: 30_000 });
+    assert.equal(await frame.locator('#graph .diag-marker.sev-error').count(), 0);
+    assert.equal(await frame.locator('#graph g.viewport').getAttribute('transform'), zoomBefore);
+    assert.equal(await frame.locator('#graph g.layer-node.selected').getAttribute('data-index'), '13', 'selection kept');
+    await vs.screenshot('live-update');
 
     // Compare With...: pick the second file in the quick pick; the compare view lists the layers that differ
     await vs.openFile('slimneck-yolov5n.yaml');
