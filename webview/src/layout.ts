@@ -129,7 +129,7 @@ export class Layouter {
     return this.started;
   }
 
-  private spawn(): void {
+  private spawn(warmUp = true): void {
     if (!this.workerUrl) return;
     const w = new Worker(this.workerUrl, { name: 'yolo-lens-layout' });
     w.onmessage = (e: MessageEvent<WorkerResponse>) => {
@@ -151,6 +151,7 @@ export class Layouter {
     };
     this.worker = w;
     this.mode = 'worker';
+    if (!warmUp) return;
     // a first layout compiles d3-dag's code paths: do it now on a YOLO-like graph (a chain, skips that span
     // many ranks, a three-input head), not on the user's first graph
     const warm: LayoutInput = { nodes: [], edges: [] };
@@ -177,7 +178,7 @@ export class Layouter {
       // a big stale layout would delay the fresh one: stop it and start a new worker
       if (this.worker && previous.size > LARGE) {
         this.worker.terminate();
-        this.spawn();
+        this.spawn(false);
       }
     }
     this.lastInput = input;
