@@ -1,7 +1,9 @@
 /**
- * Synthetic model YAMLs of any size, for benchmarks and stress tests: a YOLOv5-dialect stem, then a long chain of
- * stages (Conv, C3 and a Concat reaching back), ending in a Detect over three late layers. `flow` writes the layer
- * lists as flow sequences (`[[...],\n [...]]`), `block` as block sequences (`- [...]`).
+ * Synthetic model YAMLs of any size, for benchmarks and stress tests: a YOLOv5-dialect stem down to stride 16,
+ * then a long chain of stages at that size (Conv, a Concat with the layer before that Conv, C3), ending in a
+ * Detect over three late layers. Every layer resolves (a test checks it): a benchmark of a model that stops at
+ * an error would measure nothing. `flow` writes the layer lists as flow sequences (`[[...],\n [...]]`), `block`
+ * as block sequences (`- [...]`).
  */
 export function syntheticYaml(layers: number, style: 'block' | 'flow' = 'block'): string {
   const header = [
@@ -18,8 +20,8 @@ export function syntheticYaml(layers: number, style: 'block' | 'flow' = 'block')
   const chain: string[] = [];
   let i = stem.length;
   while (i < layers - 1) {
-    const k = i % 3;
-    chain.push(k === 0 ? '[-1, 1, Conv, [256, 3, 1]]' : k === 1 ? `[[-1, ${i - 3}], 1, Concat, [1]]` : '[-1, 3, C3, [256, False]]');
+    const k = (i - stem.length) % 3;
+    chain.push(k === 0 ? '[-1, 1, Conv, [256, 3, 1]]' : k === 1 ? `[[-1, ${i - 2}], 1, Concat, [1]]` : '[-1, 3, C3, [256, False]]');
     i++;
   }
   const detect = `[[${i - 1}, ${i - 2}, ${i - 3}], 1, Detect, [nc, anchors]]`;

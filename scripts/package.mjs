@@ -35,8 +35,8 @@ try {
   ].filter(Boolean);
   const vsce = candidates.find((p) => existsSync(p));
   // --no-dependencies: everything is bundled; --no-rewrite-relative-links: the README's images stay relative
-  // (the .vsix carries docs/screenshot.png); no repository or LICENSE file yet.
-  const flags = ['package', '--no-dependencies', '--skip-license', '--allow-missing-repository', '--no-rewrite-relative-links', '-o', name];
+  // (the .vsix carries docs/screenshot.png); the package has no public repository URL.
+  const flags = ['package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links', '-o', name];
   if (vsce) run(vsce, flags, stage);
   else run('npm', ['exec', '--yes', `--package=@vscode/vsce@${VSCE_VERSION}`, '--', 'vsce', ...flags], stage);
   mkdirSync(join(root, 'dist'), { recursive: true });
