@@ -6,13 +6,12 @@
  *  - our check in-process (parse + resolve + diagnostics), no IPC;
  *  - yaml-language-server 1.x with a JSON schema: over stdio (its fixed 200 ms validation delay subtracted) and as a
  *    library (`doValidation`, no delay).
- * The schema is hand-written and minimal (top-level keys, layer tuples, module names from our catalog): the
- * generated schema of `schemas/` is not on this branch yet.
+ * The schema is the one YOLO Lens contributes to yaml-language-server users (`schemas/yolo-model.schema.json`,
+ * generated from the catalog).
  * Run: node scripts/build.mjs && node --import tsx bench/lsp.ts [rounds]
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createProtocolConnection, StreamMessageReader, StreamMessageWriter, type ProtocolConnection, type PublishDiagnosticsParams } from 'vscode-languageserver-protocol/node';
@@ -22,7 +21,7 @@ import { LineIndex } from '../server/src/core/lines.ts';
 import { parseModelDoc } from '../server/src/core/document.ts';
 import { resolveDoc } from '../server/src/core/resolve.ts';
 import { modelDiagnostics } from '../server/src/core/features/diagnostics.ts';
-import { TREES } from '../server/src/core/catalog/trees.ts';
+import { syntheticYaml } from './synthetic.ts';
 import { CORPUS } from '../test/support/reference.ts';
 import { ensureBuilt, SERVER, ROOT } from '../test/lsp/client.ts';
 
@@ -30,34 +29,6 @@ const ROUNDS = Number(process.argv[2] ?? process.env.BENCH_ROUNDS ?? 40);
 const YAML_LS_DELAY_MS = 200; // yaml-language-server's validationDelayMs, not configurable
 
 // ---- inputs ---------------------------------------------------------------------------------------------------
-
-function synthetic(layers: number): string {
-  const out = [
-    '# synthetic YOLOv5-dialect model for the latency benchmark',
-    'nc: 80',
-    'depth_multiple: 0.33',
-    'width_multiple: 0.25',
-    'anchors:',
-    '  - [10,13, 16,30, 33,23]',
-    '  - [30,61, 62,45, 59,119]',
-    '  - [116,90, 156,198, 373,326]',
-    'backbone:',
-    '  [[-1, 1, Conv, [64, 6, 2, 2]],  # 0',
-    '   [-1, 1, Conv, [128, 3, 2]],  # 1',
-    '   [-1, 1, Conv, [256, 3, 2]],  # 2',
-    '   [-1, 1, Conv, [512, 3, 2]],  # 3',
-    '   [-1, 1, Conv, [1024, 3, 2]],  # 4',
-  ];
-  let i = 5;
-  for (; i < layers - 1; i++) {
-    const kind = (i - 5) % 3;
-    if (kind === 0) out.push(`   [-1, 1, Conv, [1024, 3, 1]],  # ${i}`);
-    else if (kind === 1) out.push(`   [-1, 3, C3, [1024, False]],  # ${i}`);
-    else out.push(`   [[-1, ${i - 2}], 1, Concat, [1]],  # ${i}`);
-  }
-  out.push('  ]', 'head:', `  [[[2, 3, ${i - 1}], 1, Detect, [nc, anchors]],  # ${i}`, '  ]');
-  return out.join('\n') + '\n';
-}
 
 interface Subject {
   readonly name: string;
@@ -196,67 +167,25 @@ async function measure(s: Session, sub: Subject, opts: { inlay: boolean; changeO
   return f;
 }
 
-// ---- the hand-written minimal schema --------------------------------------------------------------------------
-
-function minimalSchema(): object {
-  const names = new Set<string>();
-  for (const t of Object.values(TREES)) {
-    if (!t) continue;
-    for (const k of t.modules.keys()) names.add(k);
-    for (const k of t.nn.keys()) names.add(`nn.${k}`);
-  }
-  const layer = {
-    type: 'array',
-    minItems: 4,
-    maxItems: 4,
-    items: [
-      { oneOf: [{ type: 'integer' }, { type: 'array', items: { type: 'integer' }, minItems: 1 }] },
-      { type: 'number', minimum: 0 },
-      { type: 'string', enum: [...names].sort() },
-      { type: 'array' },
-    ],
-  };
-  return {
-    $schema: 'http://json-schema.org/draft-07/schema#',
-    title: 'YOLO model YAML (minimal, hand-written for the benchmark)',
-    type: 'object',
-    required: ['backbone', 'head'],
-    properties: {
-      nc: { type: 'integer', minimum: 1 },
-      depth_multiple: { type: 'number', exclusiveMinimum: 0 },
-      width_multiple: { type: 'number', exclusiveMinimum: 0 },
-      anchors: { oneOf: [{ type: 'integer' }, { type: 'array', items: { type: 'array', items: { type: 'number' } } }] },
-      scales: { type: 'object', additionalProperties: { type: 'array', items: { type: 'number' }, minItems: 3, maxItems: 3 } },
-      activation: { type: 'string' },
-      ch: { type: 'integer' },
-      kpt_shape: { type: 'array', items: { type: 'integer' } },
-      backbone: { type: 'array', items: layer },
-      head: { type: 'array', items: layer },
-    },
-  };
-}
-
 // ---- main -----------------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
   ensureBuilt();
   const yolov8 = readFileSync(join(CORPUS, 'slimneck/gsconv-yolov8_9_10_11/ultralytics/cfg/models/v8/yolov8.yaml'), 'utf8');
   const yolov5n = readFileSync(join(CORPUS, 'yolov5/models/yolov5n.yaml'), 'utf8');
-  const synth = synthetic(5000);
+  const synth = syntheticYaml(5000, 'flow');
   const subjects = [
     subject('yolov8.yaml (corpus, 23 layers)', 'yolov8.yaml', yolov8, '  - [-1, 3, C2f, [512]] # 12', ['[-1, 3, C2f, [512]] # 12', '[-1, 6, C2f, [512]] # 12']),
     subject('yolov5n.yaml (corpus, 25 layers, resolves fully)', 'yolov5n.yaml', yolov5n, '    [-1, 3, C3, [512, False]], # 13', ['[-1, 3, C3, [512, False]], # 13', '[-1, 6, C3, [512, False]], # 13']),
-    subject('synthetic 5,000 layers (200 KB)', 'synthetic-5000.yaml', synth, '   [-1, 3, C3, [1024, False]],  # 2502', ['[-1, 3, C3, [1024, False]],  # 2502', '[-1, 6, C3, [1024, False]],  # 2502']),
+    subject('synthetic 5,000 layers (200 KB)', 'synthetic-5000.yaml', synth, '   [-1, 3, C3, [256, False]],  # 2502', ['[-1, 3, C3, [256, False]],  # 2502', '[-1, 6, C3, [256, False]],  # 2502']),
   ];
 
-  const dir = mkdtempSync(join(tmpdir(), 'yolo-lens-bench-'));
-  const schemaPath = join(dir, 'yolo-model.schema.json');
-  const schema = minimalSchema();
-  writeFileSync(schemaPath, JSON.stringify(schema));
+  const schemaPath = join(ROOT, 'schemas', 'yolo-model.schema.json');
+  const schema = JSON.parse(readFileSync(schemaPath, 'utf8')) as object;
   const schemaUri = pathToFileURL(schemaPath).href;
 
   console.log(`bench/lsp: ${ROUNDS} rounds per figure after 2 warm-up rounds; milliseconds; node ${process.version}, ${process.platform}`);
-  console.log('yaml-language-server schema: hand-written minimal schema (the generated one is not on this branch yet)\n');
+  console.log('yaml-language-server schema: schemas/yolo-model.schema.json (the one YOLO Lens contributes)\n');
 
   for (const sub of subjects) {
     console.log(`${sub.name}`);
