@@ -3,8 +3,8 @@
  * on `YOLO Lens: Restart Server`, and relays its `yolo/modelChanged` notifications to the panels and status bar.
  */
 import * as vscode from 'vscode';
-import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
-import { ModelChangedNotificationType, type ModelChangedParams } from '../../server/src/protocol.ts';
+import { CloseAction, LanguageClient, TransportKind, type ErrorHandler, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import { ModelChangedNotificationType, type ModelChangedParams, WorkspaceTrustNotificationType, type WorkspaceTrustParams } from '../../server/src/protocol.ts';
 import { SECTION } from './settings.ts';
 
 export class ServerConnection implements vscode.Disposable {
@@ -17,6 +17,8 @@ export class ServerConnection implements vscode.Disposable {
   /** the server started (true) or stopped (false) */
   readonly onRunningChanged = this.stateChanged.event;
   private subscriptions: vscode.Disposable[] = [];
+  /** the user has been told once that the server died and was restarted */
+  private restartNoticeShown = false;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -49,10 +51,15 @@ export class ServerConnection implements vscode.Disposable {
         { language: 'yaml', scheme: 'untitled' },
       ],
       synchronize: { configurationSection: SECTION },
-      initializationOptions: { settings: vscode.workspace.getConfiguration(SECTION) },
+      // Restricted Mode: the server must not read `.yolo-lens.json` until the user trusts the folder (a server that
+      // hears nothing assumes an editor without workspace trust, i.e. trusted)
+      initializationOptions: { settings: vscode.workspace.getConfiguration(SECTION), workspaceTrusted: vscode.workspace.isTrusted },
       outputChannel: this.log,
+      errorHandler: this.errorHandler(() => defaultHandler),
     };
     const client = new LanguageClient('yolo', 'YOLO Lens', serverOptions, clientOptions);
+    // the library's policy (restart up to 4 times in 3 minutes), created once the client exists
+    const defaultHandler: ErrorHandler = client.createDefaultErrorHandler(4);
     try {
       await client.start();
     } catch (err) {
@@ -61,9 +68,31 @@ export class ServerConnection implements vscode.Disposable {
       return null;
     }
     this.client = client;
-    this.subscriptions.push(client.onNotification(ModelChangedNotificationType, (p: ModelChangedParams) => this.changed.fire(p)));
+    this.subscriptions.push(
+      client.onNotification(ModelChangedNotificationType, (p: ModelChangedParams) => this.changed.fire(p)),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => void client.sendNotification(WorkspaceTrustNotificationType, { trusted: true } satisfies WorkspaceTrustParams)),
+    );
     this.stateChanged.fire(true);
     return client;
+  }
+
+  /**
+   * The library's error handling, plus one message the first time the server dies and is restarted (the library
+   * restarts it silently, with a line in the output only): the user hears once, not on every crash.
+   */
+  private errorHandler(fallback: () => ErrorHandler): ErrorHandler {
+    return {
+      error: (error, message, count) => fallback().error(error, message, count),
+      closed: async () => {
+        const r = await fallback().closed();
+        if (r.action === CloseAction.Restart && !this.restartNoticeShown) {
+          this.restartNoticeShown = true;
+          this.log.appendLine('[client] the language server stopped unexpectedly; restarting it');
+          void vscode.window.showWarningMessage('YOLO Lens: the language server stopped unexpectedly and was restarted (details in the YOLO Lens output).');
+        }
+        return r;
+      },
+    };
   }
 
   async restart(): Promise<void> {

@@ -180,3 +180,13 @@ export interface ModelChangedParams {
   version: number;
 }
 export const ModelChangedNotificationType = 'yolo/modelChanged';
+
+/**
+ * Client → server: the workspace's trust (VS Code's Restricted Mode). Sent once trust is granted; the initial state
+ * goes in `initializationOptions.workspaceTrusted`. `.yolo-lens.json` is read only in a trusted workspace.
+ */
+export const WorkspaceTrustNotificationType = 'yolo/workspaceTrust';
+
+export interface WorkspaceTrustParams {
+  readonly trusted: boolean;
+}

@@ -66,6 +66,8 @@ import {
   SubmodulesRequestType,
   SummaryRequestType,
   type SummaryResult,
+  WorkspaceTrustNotificationType,
+  type WorkspaceTrustParams,
 } from './protocol.ts';
 import {
   fromLspDiagnostic,
@@ -188,7 +190,7 @@ const SummaryRequest = new RequestType<ModelRequestParams, SummaryResult | null,
 const ProfileRequest = new RequestType<ProfileParams, ProfileResult | null, void>(ProfileRequestType);
 const ModelChangedNotification = new NotificationType<ModelChangedParams>(ModelChangedNotificationType);
 /** From the VS Code client: the workspace was trusted (or not); `.yolo-lens.json` is only read in a trusted one. */
-const WorkspaceTrustNotification = new NotificationType<{ trusted: boolean }>('yolo/workspaceTrust');
+const WorkspaceTrustNotification = new NotificationType<WorkspaceTrustParams>(WorkspaceTrustNotificationType);
 
 const SERVER_VERSION = packageJson.version;
 
