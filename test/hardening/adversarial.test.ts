@@ -15,6 +15,12 @@ import type { Model } from '../../server/src/core/model.ts';
 import { graphOf } from '../../server/src/core/features/graph.ts';
 import { recordJson } from '../../server/src/core/summary.ts';
 import { LineIndex } from '../../server/src/core/lines.ts';
+import { hover } from '../../server/src/core/features/hover.ts';
+import { completions } from '../../server/src/core/features/completion.ts';
+import { signatureHelp } from '../../server/src/core/features/signatureHelp.ts';
+import { codeActions } from '../../server/src/core/features/codeActions.ts';
+import { modelDiagnostics } from '../../server/src/core/features/diagnostics.ts';
+import { inlayHints } from '../../server/src/core/features/inlayHints.ts';
 import { assertFiniteTree, checkModel, cpuMs } from './fuzz-harness.ts';
 
 const V5_HEADER = `nc: 80
@@ -99,6 +105,26 @@ test('an alias bomb as a mapping key is an unhashable-key error, not billions of
     expectAt(m, 'YOLO001', '*l');
     assert.match(m.diagnostics.find((d) => d.code === 'YOLO001')!.message, /unhashable key/);
   }
+});
+
+test('a bomb as a scale key, as nc and as an arg: every feature at every offset answers small and fast', () => {
+  // found by the fuzzer: the scale hover and the scale completions spelled out a key behind aliases (236 KB at
+  // level 4, gigabytes at level 9)
+  const text = bomb(10) + 'nc: *c\nscales:\n  ? *j\n  : [0.33, 0.25, 1024]\n  n: [0.33, 0.25, 1024]\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2, *i]]\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, Classify, [nc]]\n';
+  const m = run(text, 500, { scale: 'n' });
+  const { ms } = cpuMs(() => {
+    for (let at = 0; at <= text.length; at++) {
+      const h = hover(m, at, { resolveAtScale: (scale) => resolve(text, { scale }) });
+      assert.ok(!h || h.markdown.length < 20_000, `hover at ${at}: ${h?.markdown.length} characters`);
+      for (const it of completions(m, at).items) assert.ok(it.label.length < 1000 && (it.documentation?.length ?? 0) < 20_000, `completion at ${at}`);
+      const sig = signatureHelp(m, at);
+      assert.ok(!sig || sig.label.length < 5000);
+      for (const a of codeActions(m, { range: { start: at, end: at }, diagnostics: m.diagnostics, trigger: 'automatic' })) assert.ok(a.title.length < 1000);
+    }
+    for (const d of modelDiagnostics(m)) assert.ok(d.message.length <= 1000);
+    for (const h of inlayHints(m)) assert.ok(h.label.length < 1000);
+  });
+  assert.ok(ms < 20_000, `every feature at all ${text.length + 1} offsets took ${ms.toFixed(0)} ms`);
 });
 
 test('100,000 levels of nesting, of every kind, are refused before parsing, at the place they go too deep', () => {

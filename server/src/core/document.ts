@@ -256,6 +256,15 @@ class Converter {
 
 class TooBig extends Error {}
 
+/**
+ * A mapping key as text. A list key (unhashable: already a YOLO001) is written as its bounded repr: String() of one
+ * behind YAML aliases spells out every element, billions of them (the scale hover and completion did, found by the
+ * fuzzer).
+ */
+export function keyText(k: SrcVal): string {
+  return k.kind === 'seq' || k.kind === 'map' ? pyBrief(k.value) : String(k.value);
+}
+
 /** Key/value pairs of a map node, as converted SrcVals (the last duplicate wins, as in PyYAML). */
 export function mapEntries(v: SrcVal): { key: SrcVal; value: SrcVal }[] {
   if (v.kind !== 'map' || !v.items) return [];

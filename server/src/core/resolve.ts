@@ -3,7 +3,7 @@
  * for shapes, parameters and FLOPs. Never throws on user text: every problem is a diagnostic on the token that
  * causes it, and resolution goes on with unknown shapes where it must.
  */
-import { parseModelDoc, mapEntries, layerRaw, type LayerSrc, type ModelDoc, type Range, type SrcVal } from './document.ts';
+import { parseModelDoc, keyText, mapEntries, layerRaw, type LayerSrc, type ModelDoc, type Range, type SrcVal } from './document.ts';
 import { type Code, type Diagnostic, diag, type RelatedInfo } from './diagnostics.ts';
 import { PyFloat, PyObj, PyTuple, type PyVal, isInt, isNumeric, isSeq, makeDivisible, num, pyBrief, pyEq, pyRepr, pyRound, pySize, seqItems, truthy } from './py.ts';
 import { evalStringArg, type EvalEnv } from './pyeval.ts';
@@ -1405,12 +1405,6 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     failure: sink.failure,
     ...(opts.fileName ? { fileName: opts.fileName } : {}),
   };
-}
-
-/** A mapping key as text; a list key (unhashable, already a YOLO001) by its bounded repr: String() of one
- * behind aliases would spell out billions of elements. */
-function keyText(k: SrcVal): string {
-  return k.kind === 'seq' || k.kind === 'map' ? pyBrief(k.value) : String(k.value);
 }
 
 function firstKeyRange(doc: ModelDoc): Range {

@@ -4,7 +4,7 @@
  * refactor menu on a model YAML.
  */
 import type { Diagnostic } from '../diagnostics.ts';
-import type { LayerSrc, Range, SrcVal } from '../document.ts';
+import { keyText, type LayerSrc, type Range, type SrcVal } from '../document.ts';
 import type { Model, ResolvedLayer } from '../model.ts';
 import { isNumeric, isSeq, num, seqItems } from '../py.ts';
 import { lookupModule } from '../resolve.ts';
@@ -422,7 +422,7 @@ class Fixer {
     if (!ml || ml[1] !== m[1]) return [];
     const at = ml.index + ml[0].length - ml[1]!.length;
     const scales = this.model.doc.top.get('scales');
-    const keys = (scales?.value.items ?? []).filter((_, k) => k % 2 === 0).map((k) => String(k.value));
+    const keys = (scales?.value.items ?? []).filter((_, k) => k % 2 === 0).map(keyText);
     return keys.slice(0, 6).map((k, n) => this.fix(`Use scale '${k}'`, d, [{ range: { start: at, end: at + ml[1]!.length }, newText: k }], n === 0));
   }
 

@@ -4,7 +4,7 @@
  * top-level keys; `scales:` letters; the names parse_model evaluates inside args (`nc`, `anchors`); and the
  * `# yolo-lens:` modeline's keys and values.
  */
-import type { Range } from '../document.ts';
+import { keyText, type Range } from '../document.ts';
 import type { Model } from '../model.ts';
 import type { TreeEntry } from '../catalog/tree.ts';
 import { signatureText } from '../catalog/types.ts';
@@ -290,7 +290,7 @@ export function scaleLetters(model: Model): string[] {
   const s = model.doc.top.get('scales')?.value;
   if (!s || s.kind !== 'map' || !s.items) return [];
   const out: string[] = [];
-  for (let i = 0; i < s.items.length; i += 2) out.push(String(s.items[i]!.value));
+  for (let i = 0; i < s.items.length; i += 2) out.push(keyText(s.items[i]!));
   return out;
 }
 

@@ -12,7 +12,7 @@ import { isNumeric, isSeq, num, pyRepr, pyRound, seqItems, type PyVal } from '..
 import { layerAt } from './cursor.ts';
 import { compactCount, CONVENTION_NAME, exactCount, flopsOf, flopsText, layerOutputText, otherConvention, shapeText, type GflopsConvention } from './format.ts';
 import { filledParams, treatmentNote, yamlParamAt } from './yamlParams.ts';
-import { mapEntries } from '../document.ts';
+import { keyText, mapEntries } from '../document.ts';
 
 export interface CoreHover {
   readonly range: Range;
@@ -59,7 +59,7 @@ export function hover(model: Model, offset: number, opts: HoverOptions = {}): Co
   const scales = doc.top.get('scales');
   if (scales && within(scales.value.range, offset)) {
     for (const e of mapEntries(scales.value)) {
-      if (within(e.key.range, offset) || within(e.value.range, offset)) return { range: e.key.range, markdown: scaleHover(model, String(e.key.value), e.value, opts) };
+      if (within(e.key.range, offset) || within(e.value.range, offset)) return { range: e.key.range, markdown: scaleHover(model, keyText(e.key), e.value, opts) };
     }
   }
   return null;
