@@ -275,6 +275,10 @@ test('negative, zero and fractional sizes: a build error on the arg, as torch ra
     expectAt(m, 'YOLO029', needle);
     assert.match(m.diagnostics.find((d) => d.code === 'YOLO029')!.message, pattern, layer);
   }
+  // found by the fuzzer: nn.PReLU(-1) reported -1 parameters instead of torch's error
+  const prelu = run(UL_HEADER + 'backbone:\n  - [-1, 1, nn.PReLU, [-1]]\nhead: []\n');
+  expectAt(prelu, 'YOLO029', '-1');
+  assert.match(prelu.diagnostics.find((d) => d.code === 'YOLO029')!.message, /negative dimension -1/);
   // a fractional channel count is what parse_model rounds up with math.ceil: it builds, as upstream
   const frac = run(swap('[-1, 1, Conv, [64.5, 3, 2]]'));
   assert.ok(frac.ok);

@@ -307,7 +307,7 @@ function activationDef(name: string): ModuleDef {
     source: src('activation', name),
     signature: sig,
     build: (b: Builder, a: Args): Mod =>
-      name === 'LeakyReLU' ? b.act(fn, { slope: a.float('negative_slope') }) : name === 'PReLU' ? b.act(fn, { c: a.int('num_parameters') }) : b.act(fn),
+      name === 'LeakyReLU' ? b.act(fn, { slope: a.float('negative_slope') }) : name === 'PReLU' ? b.act(fn, { c: a.channels('num_parameters') }) : b.act(fn),
   };
 }
 
