@@ -1,9 +1,13 @@
 /**
  * The fuzzer shared by `test/hardening/fuzz.test.ts` (a bounded CI run) and `bench/fuzz.ts` (any number of cases):
- * fast-check arbitraries for random edits of real model YAMLs (text level) and for random models generated from the
- * module catalog (structure level), and `checkCase`, which resolves a case, runs every feature on it at random
- * positions and asserts the hardening properties: nothing throws, every call returns within its time bound, every
- * result is well-formed, and a model without error diagnostics has every shape, parameter and FLOP count defined.
+ * fast-check arbitraries for random edits of every corpus and mutant YAML (text level: characters, lines,
+ * brackets, numbers, module names, `from` indices, truncation, alias bombs), random models generated from the module
+ * catalog (structure level: layers, `from`, args of random types, multiples, scales, options) and plausible models
+ * built from shape-consistent templates (mostly healthy); and `checkCase`, which resolves a case, runs every feature
+ * the server offers at random positions (through convert.ts, as the server does) and asserts: nothing throws, every
+ * call stays within its CPU-time bound, results are well-formed (ranges in the document, LSP types valid by their own
+ * guards, edits sorted and versioned), and a model without error diagnostics has every shape, parameter and FLOP
+ * count defined, finite and non-negative.
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
