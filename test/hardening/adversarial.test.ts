@@ -190,6 +190,10 @@ test('counts written straight into args (anchors, blocks, decoder layers) are re
     expectAt(m, 'YOLO029', null);
     assert.match(m.diagnostics.find((d) => d.code === 'YOLO029')!.message, pattern);
   }
+  // found by the fuzzer: MixConv2d walked all of a billion output channels before any check
+  const mix = run(V5_HEADER + 'backbone:\n  - [-1, 1, Conv, [64, 3, 2]]\n  - [-1, 1, MixConv2d, [1000000000]]\nhead: []\n', 300);
+  expectAt(mix, 'YOLO029', null);
+  assert.match(mix.diagnostics.find((d) => d.code === 'YOLO029')!.message, /beyond any buildable layer/);
   const hard = run('nc: 80\ndepth_multiple: 1.0\nwidth_multiple: 1.0\nanchors: 3\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\n  - [-1, 1, HarDBlock, [16, 1.7, 1000000000]]\nhead: []\n', 500, { tree: 'scaled-yolov4' });
   assert.match(hard.diagnostics.find((d) => d.code === 'YOLO029')?.message ?? '', /n_layers = 1000000000 repeated blocks/);
 });

@@ -211,6 +211,8 @@ export function concatDef(src: string): ModuleDef {
  * rounded half to even like numpy.
  */
 export function mixConvChannels(c2: number, ks: readonly number[], equalCh: boolean): number[] {
+  // the split walks every output channel: check the count first, as every conv does (1e9 took seconds, fuzzer)
+  if (c2 > 1 << 24) throw buildError(`out_channels = ${c2} is beyond any buildable layer`, 'c2');
   const n = ks.length;
   if (equalCh) {
     const counts = new Array<number>(n).fill(0);
