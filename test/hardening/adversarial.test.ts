@@ -205,6 +205,9 @@ test('args parse_model cannot compute with get a diagnostic instead of a silentl
   assert.match(m.diagnostics.find((d) => d.code === 'YOLO013')!.message, /gain must be a number, got None/);
   const contract = run(HEALTHY.replace('[-1, 3, C3, [128]]', "[-1, 3, Contract, ['two']]"));
   expectAt(contract, 'YOLO013', "'two'");
+  // found by the fuzzer: a `ch` written into Detect's args built fewer convs than inputs, and the forward crashed
+  const detect = run(V5_HEADER + 'backbone:\n  - [[-1], 1, Detect, [0, [[10, 13, 16, 30, 33, 23]], []]]\nhead: []\n');
+  assert.ok(detect.diagnostics.some((d) => d.severity === 'error' && /built 0 output convs/.test(d.message)), detect.diagnostics.map((d) => d.message).join('; '));
   // found by the fuzzer: an empty output size crashed the builder (TypeError in a repr of undefined)
   const pool = run(V5_HEADER + 'backbone:\n  - [-1, 1, nn.AdaptiveMaxPool2d, [[]]]\nhead: []\n');
   expectAt(pool, 'YOLO029', null);

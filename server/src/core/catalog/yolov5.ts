@@ -378,6 +378,8 @@ export function detectDef(kind: DetectKind, src: string, segment: boolean, proto
         for (let i = 0; i < nl; i++) {
           // `self.m[i](x[i])`: one conv was built per input, so the ModuleList runs out first
           if (i >= xs.length) throw new ShapeError(`IndexError: index ${i} is out of range: ${name} has ${nl} anchor rows (levels) but ${xs.length} input${xs.length === 1 ? '' : 's'}, so it built ${xs.length} output conv${xs.length === 1 ? '' : 's'}; give one input per anchors row`);
+          // a `ch` written into the YAML args (shorter than the inputs) built fewer convs (a crash before, fuzzer)
+          if (i >= convs.length) throw new ShapeError(`IndexError: index ${i} is out of range: ${name} built ${convs.length} output conv${convs.length === 1 ? '' : 's'} (one per entry of ch = ${pyRepr(chRaw)}) for ${xs.length} input${xs.length === 1 ? '' : 's'}`);
           const y = fl.call(convs[i]!, xs[i]!);
           const [bs, , ny, nx] = fl.shape(y) as [number, number, number, number];
           xs[i] = fl.permute(fl.view(y, [bs, na, no, ny, nx]), [0, 1, 3, 4, 2]);
