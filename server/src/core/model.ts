@@ -68,6 +68,9 @@ export interface ResolvedLayer {
   readonly status: 'ok' | 'error' | 'unknown';
   /** the built module tree (unfused), for the graph's expansion and the runtime */
   readonly mod: Mod | null;
+  /** the deployed form (`model.fuse()`: BatchNorm folded into the convs), what the runtime profiles; null until
+   * the model resolves without errors */
+  readonly modFused: Mod | null;
   readonly inShapes: readonly Shape[] | null;
 }
 

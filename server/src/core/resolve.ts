@@ -996,6 +996,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       flopsFused: null,
       status: ok ? 'ok' : failed ? 'error' : 'unknown',
       mod: b?.mod ?? null,
+      modFused: null,
       inShapes: inp === undefined ? null : isShape(inp) ? [inp] : (inp as Shape[]),
     };
   });
@@ -1020,6 +1021,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     const fusedEnv = envFor(tree, actName, true);
     if (!opts.skipFused) {
       fusedBuilt = plans.map((p) => (p.parsed && p.entry && p.args ? buildLayer(tree, fusedEnv.key, fusedEnv.builder, p) : null));
+      (layers as { modFused: Mod | null }[]).forEach((l, k) => (l.modFused = fusedBuilt![k]?.mod ?? null));
       if (fusedBuilt.every((b) => b && b.mod)) {
         paramsFused = fusedBuilt.reduce((a, b) => a + b!.params, 0);
         const fp = runPass(input, fusedBuilt, fusedEnv.key, true);

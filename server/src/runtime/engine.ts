@@ -1,0 +1,276 @@
+/**
+ * The profile itself, in whatever thread calls it (the worker, a test, the bench): resolve the YAML at the
+ * profile's image size, plan and estimate memory (refusing before any allocation), start a backend, build the
+ * deployed network with seeded weights, then warm up and time every layer over N runs.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { resolve } from '../core/resolve.ts';
+import type { TreeId } from '../core/catalog/tree.ts';
+import type { Mod, Out, Shape } from '../core/nn/module.ts';
+import type { ProfileBackend, ProfileLayer, ProfileResult } from '../protocol.ts';
+import { startBackend, type StartedBackend } from './backend.ts';
+import { MB, planNetwork, type NetworkPlan } from './plan.ts';
+import { disposePrepared, prepareLeaf, RtTensor, TfFlow, type Prepared } from './tfflow.ts';
+import { leafParamArrays, uniform } from './weights.ts';
+
+/** Everything the worker needs to rebuild the model on its side: the module trees hold closures, so they do not cross threads. */
+export interface ProfileJob {
+  readonly text: string;
+  readonly fileName?: string;
+  readonly tree?: TreeId;
+  readonly scale?: string;
+  readonly ch?: number;
+  readonly imgsz: number;
+  readonly batch: number;
+  readonly runs: number;
+  readonly warmup: number;
+  readonly backend: ProfileBackend;
+  readonly memoryLimitMB: number;
+  /** keep feature maps NHWC between convs (default) or go back to NCHW after each (for measuring the choice) */
+  readonly layout?: 'nhwc' | 'nchw';
+}
+
+export interface EngineHooks {
+  onProgress?(done: number, total: number, message: string): void;
+  /** polled between layers: a cooperative stop (the worker is also terminated from outside) */
+  shouldStop?(): boolean;
+}
+
+export const DEFAULT_MEMORY_LIMIT_MB = 2048;
+
+const median = (xs: readonly number[]): number => {
+  if (!xs.length) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+const round = (x: number, digits = 3): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+function flattenRt(o: Out<RtTensor>): RtTensor[] {
+  if (o === null) return [];
+  if (o instanceof RtTensor) return [o];
+  return (o as readonly Out<RtTensor>[]).flatMap(flattenRt);
+}
+
+const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+
+class Cancelled extends Error {}
+
+/** The network on the backend: prepared weights per layer (keyed by layer index + module path). */
+interface Network {
+  readonly weights: Map<Mod, Prepared>[];
+  readonly input: RtTensor;
+  readonly guide: RtTensor | null;
+}
+
+function buildNetwork(plan: NetworkPlan, keepNhwc: boolean): Network {
+  const weights = plan.layers.map((l) => {
+    const map = new Map<Mod, Prepared>();
+    for (const [m, path] of l.paths) {
+      if (!m.leaf || m.shared) continue;
+      // the key names the layer: the resolver's build cache may hand one Mod object to two identical layers
+      const arrays = leafParamArrays(m.leaf, `${l.index}/${path}`);
+      if (!arrays.length) continue;
+      const p = prepareLeaf(m.leaf, arrays);
+      if (p) map.set(m, p);
+    }
+    return map;
+  });
+  const [b, c, h, w] = plan.inputShape as [number, number, number, number];
+  const img = uniform('input', b * c * h * w, 0, 1);
+  const nchw = tf.tensor4d(img, [b, c, h, w]);
+  const input = keepNhwc ? new RtTensor(tf.transpose(nchw, [0, 2, 3, 1]), true) : new RtTensor(tf.clone(nchw), false);
+  nchw.dispose();
+  const guide = plan.guideShape ? new RtTensor(tf.tensor(uniform('guide', plan.guideShape.reduce((a, v) => a * v, 1), -1, 1), [...plan.guideShape]), false) : null;
+  return { weights, input, guide };
+}
+
+function disposeNetwork(n: Network): void {
+  for (const m of n.weights) for (const p of m.values()) disposePrepared(p);
+  n.input.t.dispose();
+  n.guide?.t.dispose();
+}
+
+function baseResult(job: ProfileJob): ProfileResult {
+  return {
+    uri: job.fileName ?? '',
+    backend: 'none',
+    imgsz: job.imgsz,
+    batch: job.batch,
+    runs: 0,
+    layers: [],
+    totalMs: 0,
+    throughput: 0,
+    peakMemoryMB: null,
+    estimatedMemoryMB: null,
+    memoryLimitMB: job.memoryLimitMB,
+    params: null,
+    error: null,
+    warnings: [],
+  };
+}
+
+/** Resolves and plans without touching a backend: what the refusal test and the worker's first step use. */
+export function planJob(job: ProfileJob): { plan: NetworkPlan | null; error: string | null } {
+  const model = resolve(job.text, {
+    imgsz: job.imgsz,
+    ...(job.fileName ? { fileName: job.fileName } : {}),
+    ...(job.tree ? { tree: job.tree } : {}),
+    ...(job.scale ? { scale: job.scale } : {}),
+    ...(job.ch ? { ch: job.ch } : {}),
+  });
+  try {
+    return { plan: planNetwork(model, job.batch), error: null };
+  } catch (e) {
+    return { plan: null, error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/** Runs one profile. Never throws for a model problem: the result's `error` says which layer failed and why. */
+export async function runProfile(job: ProfileJob, hooks: EngineHooks = {}): Promise<ProfileResult> {
+  const result = baseResult(job);
+  const fail = (message: string): ProfileResult => ({ ...result, error: message });
+  if (!Number.isInteger(job.imgsz) || job.imgsz <= 0) return fail(`the image size must be a positive integer, got ${job.imgsz}`);
+  if (!Number.isInteger(job.batch) || job.batch <= 0) return fail(`the batch size must be a positive integer, got ${job.batch}`);
+  const { plan, error } = planJob(job);
+  if (!plan) return fail(`cannot profile: ${error}`);
+  const est = plan.estimate;
+  result.estimatedMemoryMB = round(est.totalBytes / MB, 1);
+  result.params = plan.params;
+  if (!plan.fused) result.warnings.push('BatchNorm could not be folded (the fused build failed): the unfused network ran');
+  // refuse before the backend even starts: nothing is allocated for a model that would not fit
+  if (est.totalBytes > job.memoryLimitMB * MB)
+    return fail(
+      `refused: the profile would need about ${round(est.totalBytes / MB, 0)} MB (weights ${round(est.weightsBytes / MB, 1)} MB + activations ${round(est.activationsBytes / MB, 0)} MB, peak at layer ${est.peakLayer}) at ${job.imgsz}×${job.imgsz}, batch ${job.batch}; the limit is ${job.memoryLimitMB} MB (setting yoloLens.profile.memoryLimitMB). Lower the image size or batch, or raise the limit.`,
+    );
+
+  let backend: StartedBackend;
+  try {
+    backend = await startBackend(job.backend);
+  } catch (e) {
+    return fail(`no backend could start: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  result.backend = backend.name;
+  result.backendDetail = backend.detail;
+  result.warnings.push(...backend.warnings);
+
+  const runs = Math.max(1, Math.trunc(job.runs));
+  const warmup = Math.max(0, Math.trunc(job.warmup));
+  const passes = warmup + runs;
+  const flow = new TfFlow(job.layout !== 'nchw');
+  const n = plan.layers.length;
+  const times: number[][] = plan.layers.map(() => []);
+  const totals: number[] = [];
+  const measured: (Shape[] | null)[] = new Array(n).fill(null);
+  const startTensors = tf.memory().numTensors;
+  let net: Network | null = null;
+  hooks.onProgress?.(0, passes, 'building the network');
+  try {
+    net = buildNetwork(plan, flow.keepNhwc);
+    const weightBytes = tf.memory().numBytes;
+    for (let pass = 0; pass < passes; pass++) {
+      const timed = pass >= warmup;
+      flow.trackMemory = pass === 0;
+      flow.peakBytes = weightBytes;
+      const values: (RtTensor | RtTensor[] | undefined)[] = new Array(n);
+      let guide = net.guide;
+      let passMs = 0;
+      try {
+        for (let k = 0; k < n; k++) {
+          if (hooks.shouldStop?.()) throw new Cancelled('cancelled');
+          const l = plan.layers[k]!;
+          const val = (j: number): RtTensor | RtTensor[] => (j < 0 ? net!.input : values[j]!);
+          const inp = l.fromIsList ? l.fromIndices.map((j) => val(j) as RtTensor) : val(l.fromIndices[0]!);
+          const ctx = l.guideRole === 'consumer' || l.guideRole === 'producer' ? { guide: guide! } : l.guideRole === 'consumer-original' ? { guide: net.guide! } : {};
+          flow.params = net.weights[k]!;
+          flow.paths = l.paths;
+          let out: Out<RtTensor>;
+          const t0 = performance.now();
+          try {
+            out = tf.tidy(() => flow.callMulti(l.mod, inp, ctx) as unknown as tf.TensorContainer) as unknown as Out<RtTensor>;
+          } catch (e) {
+            throw new LayerFailure(k, l.module, e instanceof Error ? e.message : String(e));
+          }
+          const dt = performance.now() - t0;
+          passMs += dt;
+          if (timed) times[k]!.push(dt);
+          const outs = flattenRt(out);
+          if (pass === 0) measured[k] = outs.map((o) => o.shape);
+          if (l.guideRole === 'producer') {
+            if (out instanceof RtTensor) guide = out;
+            values[k] = inp as RtTensor | RtTensor[];
+          } else values[k] = out instanceof RtTensor ? out : outs;
+          freeDead(values, plan, k, net, guide);
+        }
+      } finally {
+        // free this pass's outputs (the input and weights stay)
+        const keep = new Set<tf.Tensor>([net.input.t, ...(net.guide ? [net.guide.t] : [])]);
+        for (const v of values) for (const t of v === undefined ? [] : v instanceof RtTensor ? [v] : v) if (!keep.has(t.t) && !t.t.isDisposed) t.t.dispose();
+        if (guide && guide !== net.guide && !guide.t.isDisposed) guide.t.dispose();
+      }
+      if (pass === 0) result.peakMemoryMB = round(flow.peakBytes / MB, 1);
+      if (timed) totals.push(passMs);
+      hooks.onProgress?.(pass + 1, passes, timed ? `run ${pass - warmup + 1}/${runs}` : `warm-up ${pass + 1}/${warmup}`);
+    }
+  } catch (e) {
+    if (e instanceof Cancelled) result.error = 'cancelled';
+    else if (e instanceof LayerFailure) result.error = `layer ${e.layer} (${e.module}) failed: ${e.message}`;
+    else result.error = `the profile failed: ${e instanceof Error ? e.message : String(e)}`;
+  } finally {
+    if (net) disposeNetwork(net);
+  }
+  const leaked = tf.memory().numTensors - startTensors;
+  if (leaked > 0) result.warnings.push(`internal: ${leaked} tensors were not freed`);
+
+  result.runs = totals.length;
+  const mismatches: string[] = [];
+  result.layers = plan.layers.map((l, k): ProfileLayer => {
+    const got = measured[k];
+    const want = l.staticShapes;
+    const matches = !!got && got.length === want.length && got.every((s, i) => sameShape(s, want[i]!));
+    if (got && !matches) mismatches.push(`layer ${k} (${l.module}): measured ${got.map((s) => `[${s.join(', ')}]`).join(' ')}, static ${want.map((s) => `[${s.join(', ')}]`).join(' ')}`);
+    const single = want.length === 1;
+    return {
+      index: k,
+      module: l.module,
+      ms: round(median(times[k]!)),
+      outShape: got && got.length === 1 ? [...got[0]!] : null,
+      staticShape: single ? [...want[0]!] : null,
+      shapeMatches: matches,
+      ...(single ? {} : { outShapes: got ? got.map((s) => [...s]) : null, staticShapes: want.map((s) => [...s]) }),
+    };
+  });
+  result.totalMs = round(median(totals));
+  result.throughput = result.totalMs > 0 ? round((1000 * job.batch) / result.totalMs, 2) : 0;
+  if (mismatches.length && !result.error)
+    result.error = `internal error: the runtime and the static resolver disagree on ${mismatches.length} layer shape(s) (one of the two interpreters is wrong): ${mismatches.join('; ')}`;
+  return result;
+}
+
+class LayerFailure extends Error {
+  constructor(
+    readonly layer: number,
+    readonly module: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Frees the outputs nobody reads after layer k (a tensor may be shared by several layers: Identity, producers). */
+function freeDead(values: (RtTensor | RtTensor[] | undefined)[], plan: NetworkPlan, k: number, net: Network, guide: RtTensor | null): void {
+  const keep = new Set<tf.Tensor>([net.input.t]);
+  if (net.guide) keep.add(net.guide.t);
+  if (guide) keep.add(guide.t);
+  const dead: RtTensor[] = [];
+  for (let j = 0; j <= k; j++) {
+    const v = values[j];
+    if (v === undefined) continue;
+    const ts = v instanceof RtTensor ? [v] : v;
+    if (plan.layers[j]!.lastUse > k) ts.forEach((t) => keep.add(t.t));
+    else dead.push(...ts);
+  }
+  for (const t of dead) if (!keep.has(t.t) && !t.t.isDisposed) t.t.dispose();
+  for (let j = 0; j <= k; j++) if (plan.layers[j]!.lastUse <= k) values[j] = undefined;
+}
