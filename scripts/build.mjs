@@ -15,6 +15,7 @@ const entries = [
   { in: 'client/src/extension.ts', out: 'dist/client.js', opts: { ...node, external: ['vscode'] } },
   { in: 'server/src/server.ts', out: 'dist/server.js', opts: node },
   { in: 'server/src/cli.ts', out: 'dist/cli.js', opts: { ...node, banner: { js: '#!/usr/bin/env node' } } },
+  { in: 'server/src/core/index.ts', out: 'dist/core.js', opts: node },
   { in: 'server/src/runtime/worker.ts', out: 'dist/runtime-worker.js', opts: { ...node, external: ['@tensorflow/tfjs-node'] } },
   { in: 'webview/src/main.ts', out: 'dist/webview.js', opts: { platform: 'browser', target: 'es2022', format: 'iife', bundle: true, sourcemap: !production, minify: production, logLevel: 'warning' } },
 ];

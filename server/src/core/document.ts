@@ -54,6 +54,8 @@ export interface ModelDoc {
   readonly diagnostics: readonly Diagnostic[];
   /** false when PyYAML would refuse to load the text: the model cannot be built at all. */
   readonly loadable: boolean;
+  /** some scalar (not a comment) holds non-ASCII characters: YOLOv5 trees would see it without them */
+  readonly nonAsciiScalars?: boolean;
   readonly document?: Document.Parsed;
 }
 
@@ -115,6 +117,7 @@ const rangeOf = (n: { range?: [number, number, number] | null } | null | undefin
 class Converter {
   private nodes = 0;
   private readonly memo = new Map<Node, SrcVal>();
+  nonAscii = false;
   readonly problems: Diagnostic[] = [];
 
   constructor(private readonly stripNonAscii: boolean) {}
@@ -174,9 +177,16 @@ class Converter {
     return this.anchors.get(a.source);
   }
 
+  anchorTarget(a: Alias): Node | undefined {
+    return this.findAnchor(a);
+  }
+
   private scalar(node: Scalar, range: Range): SrcVal {
     let raw = node.source ?? String(node.value ?? '');
-    if (this.stripNonAscii) raw = raw.replace(/[^\x00-\x7f]/g, '');
+    if (/[^\x00-\x7f]/.test(raw)) {
+      this.nonAscii = true;
+      if (this.stripNonAscii) raw = raw.replace(/[^\x00-\x7f]/g, '');
+    }
     const tag = node.tag;
     if (tag && tag !== '!' && !tag.startsWith('tag:yaml.org,2002:')) {
       this.problems.push(diag('YOLO001', range, `could not determine a constructor for the tag '${tag}' (PyYAML safe_load refuses it)`));
@@ -285,14 +295,16 @@ export function parseModelDoc(text: string, opts: ParseOptions = {}): ModelDoc {
       top.set(keyName, { key: keyName, keyRange: key.range, value });
       if (isLayerList) {
         const section = keyName as Section;
-        const target = isAlias(valueNode) ? undefined : valueNode;
-        sections[section] = { range: value.range, flow: !!(target && isSeq(target) && (target as YAMLSeq).flow), keyRange: key.range };
+        const target = isAlias(valueNode) ? conv.anchorTarget(valueNode as Alias) : valueNode;
+        if (isSeq(target)) sections[section] = { range: value.range, flow: !!(target as YAMLSeq).flow, keyRange: key.range };
       }
     }
     for (const section of ['backbone', 'head'] as const) {
       const pair = (root as YAMLMap).items.filter((p) => isScalar(p.key) && String((p.key as Scalar).source ?? (p.key as Scalar).value) === section).pop();
       if (!pair) continue;
-      const listNode = pair.value as Node | null;
+      let listNode = pair.value as Node | null;
+      // an alias stands for its anchored node (PyYAML shares the object; we read it once, never expand)
+      if (isAlias(listNode)) listNode = conv.anchorTarget(listNode as Alias) ?? null;
       if (!isSeq(listNode)) continue;
       const seq = listNode as YAMLSeq;
       for (const item of seq.items) {
@@ -324,7 +336,7 @@ export function parseModelDoc(text: string, opts: ParseOptions = {}): ModelDoc {
     throw e;
   }
   diagnostics.push(...conv.problems);
-  return { text, top, layers, sections, diagnostics, loadable, document: doc };
+  return { text, top, layers, sections, diagnostics, loadable, document: doc, nonAsciiScalars: conv.nonAscii };
 }
 
 /** The raw node of a layer that is not a list (kept for diagnostics). */

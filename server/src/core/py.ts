@@ -129,15 +129,61 @@ export function strRepr(s: string): string {
   return out + q;
 }
 
+/**
+ * How many values `v` holds once expanded, counting up to `limit` (aliases make YAML values DAGs whose expansion
+ * can be exponential: callers check this before walking a value from user text).
+ */
+export function pySize(v: PyVal, limit: number): number {
+  let count = 0;
+  const stack: PyVal[] = [v];
+  while (stack.length) {
+    const x = stack.pop()!;
+    if (++count > limit) return count;
+    if (Array.isArray(x)) for (const y of x) stack.push(y);
+    else if (x instanceof PyTuple) for (const y of x.items) stack.push(y);
+  }
+  return count;
+}
+
+/** Longest text pyRepr produces; beyond it the text ends with '…' (a model arg is never that long). */
+const REPR_LIMIT = 20_000;
+
 /** str() of a value as Python prints it (parse_model prints `str(args)`). */
 export function pyRepr(v: PyVal): string {
+  if (pySize(v, 5_000) > 5_000) {
+    const budget = { left: REPR_LIMIT };
+    const s = reprBounded(v, budget);
+    return budget.left <= 0 ? s.slice(0, REPR_LIMIT) + '…' : s;
+  }
+  return reprUnbounded(v);
+}
+
+function reprBounded(v: PyVal, budget: { left: number }): string {
+  if (budget.left <= 0) return '';
+  if (Array.isArray(v) || v instanceof PyTuple) {
+    const items = Array.isArray(v) ? v : v.items;
+    const parts: string[] = [];
+    for (const x of items) {
+      if (budget.left <= 0) break;
+      const r = reprBounded(x, budget);
+      budget.left -= r.length + 2;
+      parts.push(r);
+    }
+    return Array.isArray(v) ? '[' + parts.join(', ') + ']' : '(' + parts.join(', ') + ')';
+  }
+  const r = reprUnbounded(v);
+  budget.left -= r.length;
+  return r;
+}
+
+function reprUnbounded(v: PyVal): string {
   if (v === null) return 'None';
   if (typeof v === 'boolean') return v ? 'True' : 'False';
   if (typeof v === 'number') return Number.isFinite(v) ? String(v) : floatRepr(v);
   if (v instanceof PyFloat) return floatRepr(v.value);
   if (typeof v === 'string') return strRepr(v);
-  if (Array.isArray(v)) return '[' + v.map(pyRepr).join(', ') + ']';
-  if (v instanceof PyTuple) return v.items.length === 1 ? `(${pyRepr(v.items[0]!)},)` : '(' + v.items.map(pyRepr).join(', ') + ')';
+  if (Array.isArray(v)) return '[' + v.map(reprUnbounded).join(', ') + ']';
+  if (v instanceof PyTuple) return v.items.length === 1 ? `(${reprUnbounded(v.items[0]!)},)` : '(' + v.items.map(reprUnbounded).join(', ') + ')';
   return v.repr;
 }
 
@@ -205,4 +251,20 @@ export function formatFixed(x: number, digits: number): string {
 }
 
 /** Python `f"{n:,}"` for an int. */
-export const withCommas = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : String(n));
+export function withCommas(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  // (Intl's toLocaleString is correct too, but costs more than the rest of a resolve)
+  const s = String(Math.abs(Math.round(n)));
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    if (i > 0 && (s.length - i) % 3 === 0) out += ',';
+    out += s[i];
+  }
+  return (n < 0 ? '-' : '') + out;
+}
+
+/** A value as a diagnostic message quotes it: Python's repr, cut at `max` characters. */
+export function pyBrief(v: PyVal, max = 60): string {
+  const s = pySize(v, 200) > 200 ? reprBounded(v, { left: max + 10 }) : reprUnbounded(v);
+  return s.length > max ? s.slice(0, max - 1) + '…' : s;
+}

@@ -74,10 +74,15 @@ function tokenize(src: string): Tok[] | string {
   return out;
 }
 
-class SyntaxErr extends Error {}
-class NameErr extends Error {}
-class NotLiteral extends Error {}
-class TypeErr extends Error {}
+// Thrown and caught inside this file only; plain classes (not Error) so that no stack trace is captured on the
+// common path ('nearest' is a NameError on every resolve).
+class EvalSignal {
+  constructor(readonly message: string) {}
+}
+class SyntaxErr extends EvalSignal {}
+class NameErr extends EvalSignal {}
+class NotLiteral extends EvalSignal {}
+class TypeErr extends EvalSignal {}
 
 export interface EvalEnv {
   /** parse_model locals and module globals a name may resolve to */

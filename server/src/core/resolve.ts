@@ -5,7 +5,7 @@
  */
 import { parseModelDoc, mapEntries, layerRaw, type LayerSrc, type ModelDoc, type Range, type SrcVal } from './document.ts';
 import { type Code, type Diagnostic, diag, type RelatedInfo } from './diagnostics.ts';
-import { PyFloat, PyObj, PyTuple, type PyVal, isInt, isNumeric, isSeq, makeDivisible, num, pyEq, pyRepr, pyRound, seqItems, truthy } from './py.ts';
+import { PyFloat, PyObj, PyTuple, type PyVal, isInt, isNumeric, isSeq, makeDivisible, num, pyBrief, pyEq, pyRepr, pyRound, pySize, seqItems, truthy } from './py.ts';
 import { evalStringArg, type EvalEnv } from './pyeval.ts';
 import { Builder } from './nn/builder.ts';
 import { type Mod, type Out, type Shape, ShapeError, countParams } from './nn/module.ts';
@@ -95,6 +95,8 @@ interface LayerPlan {
   c2: number | null;
   /** parse_model got through this layer's bookkeeping */
   parsed: boolean;
+  /** module name, copies and args: what a build of this layer depends on besides the tree */
+  buildKey: string;
 }
 
 interface RunResult {
@@ -141,7 +143,7 @@ function pyKey(v: PyVal): string {
 }
 
 function buildLayer(tree: Tree, actKey: string, builder: Builder, plan: LayerPlan): BuildResult {
-  const key = `${actKey}|${plan.moduleName}|${plan.copies}|${plan.args!.map(pyKey).join(',')}`;
+  const key = `${actKey}|${plan.buildKey}`;
   const hit = buildCache.get(key);
   if (hit) return hit;
   let res: BuildResult;
@@ -203,7 +205,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   const sink = new Sink();
   let doc = doc0;
   const { tree, reason: treeReason } = detectTree(doc, opts.tree);
-  if (tree.dialect === 'yolov5' && /[^\x00-\x7f]/.test(doc.text)) doc = parseModelDoc(doc.text, { stripNonAscii: true });
+  if (tree.dialect === 'yolov5' && doc.nonAsciiScalars) doc = parseModelDoc(doc.text, { stripNonAscii: true });
   for (const d of doc.diagnostics) sink.add(d, d.severity === 'error' ? 'parse' : undefined);
   const ml = modeline(doc.text);
   const imgszOpt = opts.imgsz ?? (ml.imgsz ? Number(ml.imgsz) : 640);
@@ -251,12 +253,12 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     const v = t.value.value;
     if (!isNumeric(v)) {
       const hint = typeof v === 'string' && /^[-+]?\d+(\.\d*)?[eE][-+]?\d+$/.test(v) ? ` ('${v}' is a string in YAML 1.1, which PyYAML follows: write it with a dot and a signed exponent, e.g. 1.0e+9)` : '';
-      keyProblem(k, 'YOLO004', `${k} must be a number, got ${pyRepr(v)}${hint}`);
+      keyProblem(k, 'YOLO004', `${k} must be a number, got ${pyBrief(v)}${hint}`);
       return null;
     }
     const x = num(v);
     if (!Number.isFinite(x) || x < 0) {
-      keyProblem(k, 'YOLO023', `${k} = ${pyRepr(v)} is not a usable ${what}`);
+      keyProblem(k, 'YOLO023', `${k} = ${pyBrief(v)} is not a usable ${what}`);
       return null;
     }
     return x;
@@ -265,8 +267,8 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   // nc
   const ncVal: PyVal = top('nc')?.value.value ?? null;
   if (top('nc') && !(isInt(ncVal) || typeof ncVal === 'boolean')) {
-    if (ncVal instanceof PyFloat) keyProblem('nc', 'YOLO004', `nc must be an int, got ${pyRepr(ncVal)} (a float class count reaches nn.Conv2d as a float channel count)`, 'build');
-    else keyProblem('nc', 'YOLO004', `nc must be an int, got ${pyRepr(ncVal)}`);
+    if (ncVal instanceof PyFloat) keyProblem('nc', 'YOLO004', `nc must be an int, got ${pyBrief(ncVal)} (a float class count reaches nn.Conv2d as a float channel count)`, 'build');
+    else keyProblem('nc', 'YOLO004', `nc must be an int, got ${pyBrief(ncVal)}`);
   } else if (isInt(ncVal) && ncVal <= 0) keyProblem('nc', 'YOLO023', `nc = ${ncVal}: a model needs at least one class (the bias init takes log(0.6 / (nc - 0.99999)))`, 'build');
   else if (isInt(ncVal) && ncVal > 100_000) keyProblem('nc', 'YOLO023', `nc = ${ncVal} classes is beyond anything buildable here`, 'build');
 
@@ -279,7 +281,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   if (!v5 && scalesT && truthy(scalesT.value.value === '<mapping>' ? true : scalesT.value.value)) {
     const entries = mapEntries(scalesT.value);
     if (scalesT.value.kind !== 'map') {
-      keyProblem('scales', 'YOLO022', `scales must be a mapping of scale letters to [depth, width, max_channels], got ${pyRepr(scalesT.value.value)}`);
+      keyProblem('scales', 'YOLO022', `scales must be a mapping of scale letters to [depth, width, max_channels], got ${pyBrief(scalesT.value.value)}`);
       depth = width = null;
     } else {
       const keys = entries.map((e) => String(e.key.value));
@@ -310,7 +312,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
           const bad = [d, w, mc].findIndex((x) => !isNumeric(x) || !Number.isFinite(num(x)) || num(x) < 0);
           if (bad >= 0) {
             const item = entry.value.items![bad]!;
-            sink.add(diag('YOLO022', item.range, `${['depth', 'width', 'max_channels'][bad]} must be a non-negative number, got ${pyRepr(item.value)}`), 'parse');
+            sink.add(diag('YOLO022', item.range, `${['depth', 'width', 'max_channels'][bad]} must be a non-negative number, got ${pyBrief(item.value)}`), 'parse');
             depth = width = null;
           } else {
             depth = num(d);
@@ -335,7 +337,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   const chT = top('ch');
   if (chT) {
     if (isInt(chT.value.value) && chT.value.value > 0 && chT.value.value <= 4096) ch = chT.value.value;
-    else keyProblem('ch', 'YOLO004', `ch (input channels) must be a positive int, got ${pyRepr(chT.value.value)}`);
+    else keyProblem('ch', 'YOLO004', `ch (input channels) must be a positive int, got ${pyBrief(chT.value.value)}`);
   }
   if (opts.ch) ch = opts.ch;
 
@@ -345,7 +347,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   if (actT && tree.honoursActivationKey) {
     const v = actT.value.value;
     const m = typeof v === 'string' ? /^\s*(?:torch\.)?nn\.([A-Za-z0-9]+)\(\s*\)\s*$/.exec(v) : null;
-    if (!m) keyProblem('activation', 'YOLO004', `activation must be an expression like 'nn.ReLU()', got ${pyRepr(v)}`);
+    if (!m) keyProblem('activation', 'YOLO004', `activation must be an expression like 'nn.ReLU()', got ${pyBrief(v)}`);
     else actName = m[1]!;
   }
   let chMul = 8;
@@ -353,7 +355,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   if (chMulT && tree.honoursChannelMultiple) {
     const v = chMulT.value.value;
     if (isNumeric(v) && num(v) > 0) chMul = num(v);
-    else if (truthy(v)) keyProblem('channel_multiple', 'YOLO004', `channel_multiple must be a positive number, got ${pyRepr(v)}`);
+    else if (truthy(v)) keyProblem('channel_multiple', 'YOLO004', `channel_multiple must be a positive number, got ${pyBrief(v)}`);
   }
 
   // anchors, na, no (YOLOv5 dialect)
@@ -364,10 +366,10 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     if (isSeq(anchorsVal)) {
       const first = seqItems(anchorsVal)[0];
       if (first === undefined) keyProblem('anchors', 'YOLO004', 'anchors is empty (IndexError: list index out of range)');
-      else if (!isSeq(first)) keyProblem('anchors', 'YOLO004', `each anchors row must be a list of numbers, got ${pyRepr(first)}`);
+      else if (!isSeq(first)) keyProblem('anchors', 'YOLO004', `each anchors row must be a list of numbers, got ${pyBrief(first)}`);
       else na = Math.floor(seqItems(first).length / 2);
     } else if (isInt(anchorsVal)) na = anchorsVal;
-    else keyProblem('anchors', 'YOLO004', `anchors must be a list of rows or an int, got ${pyRepr(anchorsVal)}`);
+    else keyProblem('anchors', 'YOLO004', `anchors must be a list of rows or an int, got ${pyBrief(anchorsVal)}`);
     if (na !== null && isNumeric(ncVal)) no = na * (num(ncVal) + 5);
   }
 
@@ -381,6 +383,8 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     if (t && !doc.sections[section]) sink.add(diag('YOLO004', t.value.range, `${section} must be a list of layers`), 'parse');
   }
 
+  if (doc.layers.length === 0 && doc.sections.backbone)
+    sink.add(diag('YOLO003', doc.sections.backbone.keyRange, 'the model has no layers (the framework fails on model[-1]: IndexError)'), 'build');
   const plans: LayerPlan[] = [];
   // parse_model's bookkeeping list: after layer 0 it is emptied and holds each layer's c2 (scaled-yolov4 keeps
   // the input at index 0)
@@ -410,6 +414,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       c1: null,
       c2: null,
       parsed: false,
+      buildKey: '',
     };
     const fail = (code: Code, range: Range, message: string, stage: 'parse' | 'build' = 'parse', extra: Parameters<typeof diag>[4] = {}) => {
       sink.add(diag(code, range, message, undefined, { layer: i, ...extra }), stage);
@@ -423,7 +428,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     };
     if (!src.from || !src.n || !src.module || !src.args) {
       const raw = layerRaw(src);
-      const got = raw ? `got ${raw.kind === 'map' ? 'a mapping' : pyRepr(raw.value)}` : `got ${[src.from, src.n, src.module, src.args].filter(Boolean).length} of 4 elements`;
+      const got = raw ? `got ${raw.kind === 'map' ? 'a mapping' : pyBrief(raw.value)}` : `got ${[src.from, src.n, src.module, src.args].filter(Boolean).length} of 4 elements`;
       fail('YOLO005', src.range, `a layer is [from, number, module, args]; ${got}`);
       pushCh(null);
       return plan;
@@ -432,7 +437,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     const mv = src.module.value;
     let entry: TreeEntry | undefined;
     if (typeof mv !== 'string') {
-      fail('YOLO010', src.module.range, `the module must be a name, got ${pyRepr(mv)}`, 'build');
+      fail('YOLO010', src.module.range, `the module must be a name, got ${pyBrief(mv)}`, 'build');
     } else {
       const r = lookupModule(tree, mv);
       if ('entry' in r) entry = r.entry;
@@ -443,11 +448,18 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     // ---- args: eval strings
     const argsSrc = src.args;
     if (argsSrc.kind !== 'seq') {
-      fail('YOLO005', argsSrc.range, `args must be a list, got ${pyRepr(argsSrc.value)}`);
+      fail('YOLO005', argsSrc.range, `args must be a list, got ${pyBrief(argsSrc.value)}`);
       pushCh(null);
       return plan;
     }
     const yamlArgs = argsSrc.items ?? [];
+    // aliases can make an arg a huge DAG; nothing a constructor takes is anywhere near this size
+    const tooBig = yamlArgs.find((a) => pySize(a.value, 10_000) > 10_000);
+    if (tooBig || pySize(src.from.value, 10_000) > 10_000) {
+      fail('YOLO023', (tooBig ?? src.from).range, 'this value expands (through YAML aliases) to more than 10,000 elements: not something a layer takes');
+      pushCh(null);
+      return plan;
+    }
     const nRawForEval = src.n.value;
     const names = new Map<string, PyVal>();
     if (v5) {
@@ -487,7 +499,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     const nv = src.n.value;
     if (!isNumeric(nv)) {
       const hint = typeof nv === 'string' && /^[-+]?\d+(\.\d*)?[eE][-+]?\d+$/.test(nv) ? ` ('${nv}' is a string in YAML 1.1)` : '';
-      fail('YOLO009', src.n.range, `number (repeats) must be a number, got ${pyRepr(nv)}${hint}: '>' is not supported between a ${typeof nv === 'string' ? 'str' : 'value'} and an int`);
+      fail('YOLO009', src.n.range, `number (repeats) must be a number, got ${pyBrief(nv)}${hint}: '>' is not supported between a ${typeof nv === 'string' ? 'str' : 'value'} and an int`);
       pushCh(null);
       return plan;
     }
@@ -505,7 +517,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       n = Math.max(pyRound(n * depth), 1);
     }
     if (!Number.isFinite(n) || n > MAX_REPEATS) {
-      fail('YOLO023', src.n.range, `number ${pyRepr(nv)} gives ${n} repeats after the depth multiple: beyond anything buildable (YOLO Lens stops at ${MAX_REPEATS})`, 'build');
+      fail('YOLO023', src.n.range, `number ${pyBrief(nv)} gives ${n} repeats after the depth multiple: beyond anything buildable (YOLO Lens stops at ${MAX_REPEATS})`, 'build');
       pushCh(null);
       return plan;
     }
@@ -521,7 +533,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     let fromOk = true;
     for (const it of fromItems) {
       if (!isInt(it.value) && typeof it.value !== 'boolean') {
-        fail('YOLO006', it.range, `from must be an int${isList ? '' : ' or a list of ints'}, got ${pyRepr(it.value)}`);
+        fail('YOLO006', it.range, `from must be an int${isList ? '' : ' or a list of ints'}, got ${pyBrief(it.value)}`);
         fromOk = false;
         continue;
       }
@@ -613,16 +625,16 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         const exempt = v5 ? no !== null && pyEq(c2v, no) : pyEq(c2v, ncVal);
         if (!exempt) {
           if (!isNumeric(c2v)) {
-            fail('YOLO013', yamlArgs[0]!.range, `output channels must be a number, got ${pyRepr(c2v)}`);
+            fail('YOLO013', yamlArgs[0]!.range, `output channels must be a number, got ${pyBrief(c2v)}`);
             break;
           }
           if (width === null) break;
           const raw = num(c2v);
           const capped = v5 ? raw : Math.min(raw, maxChannels);
           const scaled = makeDivisible(capped * width, v5 ? chMul : 8);
-          note = `${pyRepr(c2v)}${!v5 && raw > maxChannels ? ` → max_channels ${maxChannels}` : ''} × ${width} → ${scaled}`;
+          note = `${pyBrief(c2v)}${!v5 && raw > maxChannels ? ` → max_channels ${maxChannels}` : ''} × ${width} → ${scaled}`;
           c2v = scaled;
-        } else note = v5 ? `${pyRepr(c2v)} = no (na·(nc+5)): not width-scaled` : `${pyRepr(c2v)} = nc: not width-scaled`;
+        } else note = v5 ? `${pyBrief(c2v)} = no (na·(nc+5)): not width-scaled` : `${pyBrief(c2v)} = nc: not width-scaled`;
         if (!v5 && def.name === 'C2fAttn') {
           if (args.length < 3 || !isNumeric(args[1]!) || !isNumeric(args[2]!)) {
             fail('YOLO012', argsSrc.range, 'C2fAttn needs [c2, ec, nh, ...]');
@@ -816,6 +828,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       return plan;
     }
     plan.args = args;
+    plan.buildKey = `${plan.moduleName}|${plan.copies}|${args.map(pyKey).join(',')}`;
     plan.c2 = typeof c2 === 'number' ? c2 : null;
     pushCh(c2);
     if (typeof c2 === 'number') lastC2 = c2;
@@ -867,7 +880,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       }
       res.inputs[k] = inp;
       const role = worldModel ? p.entry!.def.guide : undefined;
-      const r = runLayer(`${buildKey}|${p.moduleName}|${p.copies}|${p.args!.map(pyKey).join(',')}`, b.mod, inp, role === 'consumer' || role === 'producer' ? guide : role === 'consumer-original' ? origGuide : undefined);
+      const r = runLayer(`${buildKey}|${p.buildKey}`, b.mod, inp, role === 'consumer' || role === 'producer' ? guide : role === 'consumer-original' ? origGuide : undefined);
       if (r instanceof ShapeError) {
         res.errors.push({ layer: k, error: r });
         if (stopAtError) break;
@@ -1038,15 +1051,15 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         }
       }
     }
-    const printed = (bs: (BuildResult | null)[] | null, key: string, conv: 'thop' | 'ultralyticsThop'): GflopsFigure => {
-      if (!bs || !bs.every((b) => b && b.mod)) return { printed: null, exact: null };
-      const g = printedGflops(tree, bs as BuildResult[], key, conv);
-      return { printed: g === null ? null : Math.round(g * 10) / 10, exact: g };
+    const none: GflopsFigure = { printed: null, exact: null };
+    const figure = (g: number | null): GflopsFigure => ({ printed: g === null ? null : Math.round(g * 10) / 10, exact: g });
+    const printed = (bs: (BuildResult | null)[] | null, key: string): [GflopsFigure, GflopsFigure] => {
+      if (!bs || !bs.every((b) => b && b.mod)) return [none, none];
+      const g = printedGflops(tree, bs as BuildResult[], key);
+      return [figure(g?.thop ?? null), figure(g?.ultralyticsThop ?? null)];
     };
-    const gflops = printed(built, unfused.key, 'thop');
-    const gflopsU = printed(built, unfused.key, 'ultralyticsThop');
-    const gflopsF = opts.skipFused ? { printed: null, exact: null } : printed(fusedBuilt, fusedEnv.key, 'thop');
-    const gflopsFU = opts.skipFused ? { printed: null, exact: null } : printed(fusedBuilt, fusedEnv.key, 'ultralyticsThop');
+    const [gflops, gflopsU] = printed(built, unfused.key);
+    const [gflopsF, gflopsFU] = opts.skipFused ? [none, none] : printed(fusedBuilt, fusedEnv.key);
     const mods = built.map((b) => b!.mod!);
     const stem = (opts.fileName?.split(/[\\/]/).pop() ?? '').replace(/\.[^.]*$/, '');
     const summaryLayers = summaryLayerCount(tree, mods);
@@ -1079,27 +1092,29 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   }
 
   /** The GFLOPs figure the framework prints: thop at a stride-sized input, scaled to 640 (see quirks F1/19). */
-  function printedGflops(t: Tree, bs: BuildResult[], key: string, conv: 'thop' | 'ultralyticsThop'): number | null {
+  function printedGflops(t: Tree, bs: BuildResult[], key: string): { thop: number; ultralyticsThop: number } | null {
     const mods = bs.map((b) => b.mod!);
-    const run = (size: number, chIn: number): number | null => {
+    const run = (size: number, chIn: number): { thop: number; ultralyticsThop: number } | null => {
       const r = runPass([1, chIn, size, size], bs, key, true);
       if (r.errors.length) return null;
-      let total = 0;
-      for (const o of r.ops) total += o ? o[conv] : 0;
+      const total = { thop: 0, ultralyticsThop: 0 };
+      for (const o of r.ops) {
+        if (!o) continue;
+        total.thop += o.thop;
+        total.ultralyticsThop += o.ultralyticsThop;
+      }
       return total;
     };
-    if (t.summary === 'scaled-yolov4') {
-      const ops = run(64, 3);
-      return ops === null ? null : (ops / 1e9) * 2 * 100;
-    }
+    const each = (ops: { thop: number; ultralyticsThop: number } | null, f: (x: number) => number) => (ops === null ? null : { thop: f(ops.thop), ultralyticsThop: f(ops.ultralyticsThop) });
+    if (t.summary === 'scaled-yolov4') return each(run(64, 3), (x) => (x / 1e9) * 2 * 100);
     const s = Math.max(Math.trunc(maxStride), 32);
     const chIn = t.summary === 'yolov5-fork' ? ch : firstParamDim1(mods);
     if (chIn === null) return null;
     const ops = run(s, chIn);
-    if (ops !== null) return (((((ops / 1e9) * 2) * 640) / s) * 640) / s;
+    // the same float operations, in the same order, as the frameworks' get_flops
+    if (ops !== null) return each(ops, (x) => (((((x / 1e9) * 2) * 640) / s) * 640) / s);
     if (t.summary === 'yolov5-fork') return null;
-    const full = run(640, chIn);
-    return full === null ? null : (full / 1e9) * 2;
+    return each(run(640, chIn), (x) => (x / 1e9) * 2);
   }
 
   const diagnostics = sink.list;

@@ -7,25 +7,52 @@ import { forEachModule, type Mod } from './nn/module.ts';
 import { formatFixed, withCommas } from './py.ts';
 
 /** The "layers" figure of the summary line. */
+interface Counts {
+  all: number;
+  leaves: number;
+  tensors: number;
+  shared: Mod[];
+}
+
+/** Counts of one layer's own modules (shared instances listed apart), cached: a built layer never changes. */
+const layerCounts = new WeakMap<Mod, Counts>();
+
+function countsOf(layer: Mod): Counts {
+  let c = layerCounts.get(layer);
+  if (c) return c;
+  c = { all: 0, leaves: 0, tensors: 0, shared: [] };
+  const acc = c;
+  forEachModule(layer, (x, isLeaf) => {
+    if (x.shared) {
+      acc.shared.push(x);
+      return;
+    }
+    acc.all++;
+    if (isLeaf) acc.leaves++;
+    acc.tensors += paramTensors(x);
+  });
+  layerCounts.set(layer, c);
+  return c;
+}
+
 export function summaryLayerCount(tree: Tree, layers: readonly Mod[]): number {
   const sharedSeen = new Set<Mod>();
   let all = 0;
   let leaves = 0;
   let tensors = 0;
-  for (const m of layers)
-    forEachModule(
-      m,
-      (x, isLeaf) => {
-        if (x.shared) {
-          if (sharedSeen.has(x)) return;
-          sharedSeen.add(x);
-        }
-        all++;
-        if (isLeaf) leaves++;
-        tensors += paramTensors(x);
-      },
-      new Set(),
-    );
+  for (const m of layers) {
+    const c = countsOf(m);
+    all += c.all;
+    leaves += c.leaves;
+    tensors += c.tensors;
+    for (const x of c.shared) {
+      if (sharedSeen.has(x)) continue;
+      sharedSeen.add(x);
+      all++;
+      if (x.children.length === 0) leaves++;
+      tensors += paramTensors(x);
+    }
+  }
   switch (tree.summary) {
     case 'ultralytics':
     case 'yolov5-fork':

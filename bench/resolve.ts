@@ -1,0 +1,64 @@
+/**
+ * bench/resolve: median time to resolve + diagnose every corpus YAML, and synthetic 1,000- and 5,000-layer
+ * files, side by side in one run. Uses the bundled core (dist/core.js, as the server ships it).
+ * Cold = the first resolve of that text in this process; warm = the median of repeats (the per-layer build
+ * cache is warm, as while typing in the editor).
+ * Usage: node scripts/build.mjs && node --import tsx bench/resolve.ts [--runs N]
+ */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { createRequire } from 'node:module';
+import { syntheticYaml } from './synthetic.ts';
+import { CORPUS } from '../test/support/reference.ts';
+
+const require = createRequire(import.meta.url);
+const core = require('../dist/core.js') as typeof import('../server/src/core/index.ts');
+
+const runsArg = process.argv.indexOf('--runs');
+const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 50;
+
+function yamlFiles(dir: string, out: string[] = []): string[] {
+  for (const e of readdirSync(dir)) {
+    const p = join(dir, e);
+    if (statSync(p).isDirectory()) yamlFiles(p, out);
+    else if (e.endsWith('.yaml')) out.push(p);
+  }
+  return out.sort();
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+function time(text: string, fileName: string, runs: number): { cold: number; warm: number; parse: number; layers: number; diags: number } {
+  let t = performance.now();
+  const m = core.resolve(text, { fileName });
+  const cold = performance.now() - t;
+  const warm: number[] = [];
+  const parse: number[] = [];
+  for (let k = 0; k < runs; k++) {
+    t = performance.now();
+    core.resolve(text, { fileName });
+    warm.push(performance.now() - t);
+    t = performance.now();
+    core.parseModelDoc(text);
+    parse.push(performance.now() - t);
+  }
+  return { cold, warm: median(warm), parse: median(parse), layers: m.layers.length, diags: m.diagnostics.length };
+}
+
+const rows: { name: string; r: ReturnType<typeof time> }[] = [];
+// warm the JIT on something unrelated first, so the first corpus file is not charged for it
+for (let k = 0; k < 200; k++) core.resolve(syntheticYaml(30), { fileName: 'warmup.yaml' });
+for (const f of yamlFiles(CORPUS)) rows.push({ name: relative(CORPUS, f), r: time(readFileSync(f, 'utf8'), f, RUNS) });
+for (const n of [1000, 5000]) rows.push({ name: `synthetic ${n} layers`, r: time(syntheticYaml(n), `synthetic-${n}.yaml`, Math.max(5, Math.round(RUNS / (n / 100)))) });
+
+const w = Math.max(...rows.map((x) => x.name.length));
+console.log(`${'file'.padEnd(w)}  layers  cold ms  warm ms (median)  of which YAML parse ms`);
+for (const { name, r } of rows) console.log(`${name.padEnd(w)}  ${String(r.layers).padStart(6)}  ${r.cold.toFixed(2).padStart(7)}  ${r.warm.toFixed(3).padStart(16)}  ${r.parse.toFixed(3).padStart(22)}`);
+const s1 = rows.find((x) => x.name === 'synthetic 1000 layers')!.r;
+const s5 = rows.find((x) => x.name === 'synthetic 5000 layers')!.r;
+console.log(`\n5,000 / 1,000 layers warm time ratio: ${(s5.warm / s1.warm).toFixed(2)} (linear = 5.00)`);
+const v8x = rows.filter((x) => /v8\/yolov8\.yaml$/.test(x.name));
+for (const x of v8x) console.log(`yolov8.yaml (scale x is the first key? resolved at its default scale): warm ${x.r.warm.toFixed(3)} ms`);

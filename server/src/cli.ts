@@ -1,0 +1,188 @@
+/**
+ * `yolo-lens`, the command line over the core: `summary` (the parse_model table with shapes and GFLOPs, or the
+ * reference-record JSON), `check` (diagnostics for many files in one process, exit 1 on errors), `profile` (a timed
+ * dummy forward pass) and `lsp --stdio` (the language server, for any editor).
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { resolve, type ResolveOptions } from './core/resolve.ts';
+import { LineIndex } from './core/lines.ts';
+import { recordJson, summaryTable, type Convention } from './core/summary.ts';
+import type { TreeId } from './core/catalog/tree.ts';
+import { TREES } from './core/catalog/trees.ts';
+import type { Diagnostic } from './core/diagnostics.ts';
+import { profileModel } from './runtime/profile.ts';
+import { formatProfile } from './runtime/format.ts';
+import type { ProfileBackend } from './protocol.ts';
+
+const USAGE = `usage:
+  yolo-lens summary FILE [--scale S] [--imgsz N] [--framework F] [--convention ultralytics-thop|thop] [--json]
+  yolo-lens check FILE... [--scale S] [--imgsz N] [--framework F] [--json]
+  yolo-lens profile FILE [--scale S] [--imgsz N] [--batch B] [--runs R] [--backend auto|wasm|cpu|tfjs-node|onnxruntime-node] [--json]
+  yolo-lens lsp --stdio
+
+frameworks: ${Object.keys(TREES).join(', ')} (default: detected from the file)`;
+
+interface Parsed {
+  command: string;
+  files: string[];
+  flags: Map<string, string | true>;
+}
+
+const VALUE_FLAGS = new Set(['--scale', '--imgsz', '--framework', '--convention', '--batch', '--runs', '--backend', '--warmup', '--memory-limit']);
+
+function parseArgs(argv: string[]): Parsed {
+  const [command = '', ...rest] = argv;
+  const files: string[] = [];
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    if (a.startsWith('--')) {
+      const [k, v] = a.includes('=') ? (a.split(/=(.*)/s) as [string, string]) : [a, undefined];
+      if (VALUE_FLAGS.has(k)) {
+        const value = v ?? rest[++i];
+        if (value === undefined) throw new UsageError(`${k} needs a value`);
+        flags.set(k, value);
+      } else flags.set(k, true);
+    } else files.push(a);
+  }
+  return { command, files, flags };
+}
+
+class UsageError extends Error {}
+
+function intFlag(p: Parsed, name: string, min: number, max: number): number | undefined {
+  const v = p.flags.get(name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${name} must be an integer from ${min} to ${max}, got '${v}'`);
+  return n;
+}
+
+function resolveOptions(p: Parsed, file: string): ResolveOptions {
+  const framework = p.flags.get('--framework');
+  if (framework !== undefined && (framework === true || !(framework in TREES))) throw new UsageError(`--framework must be one of ${Object.keys(TREES).join(', ')}`);
+  const scale = p.flags.get('--scale');
+  const imgsz = intFlag(p, '--imgsz', 32, 8192);
+  return {
+    fileName: file,
+    ...(typeof framework === 'string' ? { tree: framework as TreeId } : {}),
+    ...(typeof scale === 'string' ? { scale } : {}),
+    ...(imgsz !== undefined ? { imgsz } : {}),
+  };
+}
+
+function readText(file: string): string {
+  const st = statSync(file);
+  if (!st.isFile()) throw new UsageError(`${file} is not a file`);
+  return readFileSync(file, 'utf8');
+}
+
+function formatDiagnostic(file: string, lines: LineIndex, d: Diagnostic): string {
+  const p = lines.position(d.range.start);
+  return `${file}:${p.line + 1}:${p.character + 1}: ${d.severity} ${d.code} ${d.message}`;
+}
+
+function jsonDiagnostic(lines: LineIndex, d: Diagnostic) {
+  return { code: d.code, severity: d.severity, message: d.message, range: { start: lines.position(d.range.start), end: lines.position(d.range.end) } };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const p = parseArgs(argv);
+  const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : s + '\n');
+  switch (p.command) {
+    case 'summary': {
+      if (p.files.length !== 1) throw new UsageError('summary takes one FILE');
+      const file = p.files[0]!;
+      const model = resolve(readText(file), resolveOptions(p, file));
+      if (p.flags.has('--json')) out(recordJson(model, file));
+      else {
+        const conv = p.flags.get('--convention');
+        const convention: Convention = conv === 'thop' ? 'thop' : 'ultralyticsThop';
+        out(summaryTable(model, convention));
+        const lines = new LineIndex(model.doc.text);
+        const problems = model.diagnostics.filter((d) => d.severity === 'error' || d.severity === 'warning');
+        if (problems.length) out('\n' + problems.map((d) => formatDiagnostic(file, lines, d)).join('\n'));
+      }
+      return model.ok ? 0 : 1;
+    }
+    case 'check': {
+      if (p.files.length === 0) throw new UsageError('check takes at least one FILE');
+      let failed = false;
+      const results: unknown[] = [];
+      for (const file of p.files) {
+        let text: string;
+        try {
+          text = readText(file);
+        } catch (e) {
+          failed = true;
+          const message = e instanceof UsageError ? e.message : `cannot read ${file}: ${(e as Error).message}`;
+          if (p.flags.has('--json')) results.push({ file, diagnostics: [{ code: 'YOLO000', severity: 'error', message, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } }] });
+          else out(`${file}:1:1: error YOLO000 ${message}`);
+          continue;
+        }
+        const model = resolve(text, resolveOptions(p, file));
+        const lines = new LineIndex(text);
+        if (model.diagnostics.some((d) => d.severity === 'error')) failed = true;
+        if (p.flags.has('--json')) results.push({ file, diagnostics: model.diagnostics.map((d) => jsonDiagnostic(lines, d)) });
+        else for (const d of model.diagnostics) if (d.severity !== 'information' && d.severity !== 'hint') out(formatDiagnostic(file, lines, d));
+      }
+      if (p.flags.has('--json')) out(JSON.stringify(results, null, 2));
+      return failed ? 1 : 0;
+    }
+    case 'profile': {
+      if (p.files.length !== 1) throw new UsageError('profile takes one FILE');
+      const file = p.files[0]!;
+      const opts = resolveOptions(p, file);
+      const model = resolve(readText(file), opts);
+      if (!model.ok) {
+        const lines = new LineIndex(model.doc.text);
+        out(model.diagnostics.filter((d) => d.severity === 'error').map((d) => formatDiagnostic(file, lines, d)).join('\n'));
+        out('the model does not build: nothing to profile');
+        return 1;
+      }
+      const backend = p.flags.get('--backend');
+      const result = await profileModel(model, {
+        ...(opts.imgsz !== undefined ? { imgsz: opts.imgsz } : {}),
+        ...(intFlag(p, '--batch', 1, 256) !== undefined ? { batch: intFlag(p, '--batch', 1, 256)! } : {}),
+        ...(intFlag(p, '--runs', 1, 1000) !== undefined ? { runs: intFlag(p, '--runs', 1, 1000)! } : {}),
+        ...(intFlag(p, '--warmup', 0, 100) !== undefined ? { warmup: intFlag(p, '--warmup', 0, 100)! } : {}),
+        ...(intFlag(p, '--memory-limit', 1, 1 << 20) !== undefined ? { memoryLimitMB: intFlag(p, '--memory-limit', 1, 1 << 20)! } : {}),
+        ...(typeof backend === 'string' ? { backend: backend as ProfileBackend } : {}),
+        onProgress: p.flags.has('--json') || !process.stderr.isTTY ? undefined : (done, total, message) => process.stderr.write(`\r${message} ${done}/${total}   `),
+      });
+      if (!p.flags.has('--json') && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+      out(p.flags.has('--json') ? JSON.stringify(result, null, 2) : formatProfile(result));
+      return result.error ? 1 : 0;
+    }
+    case 'lsp': {
+      // The server is its own bundle next to this one; it reads stdin/stdout itself.
+      const server = require(join(__dirname, 'server.js')) as { startServer?: () => void };
+      if (typeof server.startServer === 'function') server.startServer();
+      return -1;
+    }
+    case '':
+    case 'help':
+    case '--help':
+    case '-h':
+      out(USAGE);
+      return p.command === '' ? 2 : 0;
+    default:
+      throw new UsageError(`unknown command '${p.command}'`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof UsageError) {
+      process.stderr.write(`yolo-lens: ${e.message}\n\n${USAGE}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`yolo-lens: internal error: ${(e as Error).stack ?? e}\n`);
+      process.exitCode = 70;
+    }
+  },
+);
