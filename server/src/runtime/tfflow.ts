@@ -494,21 +494,21 @@ export class TfFlow implements Flow<RtTensor> {
       ow = Math.floor(sh[3]! * scale[1]);
     } else throw new ShapeError('either size or scale_factor should be defined');
     if (oh <= 0 || ow <= 0) throw new ShapeError(`Input and output sizes should be greater than 0, but got input (H: ${sh[2]}, W: ${sh[3]}) output (H: ${oh}, W: ${ow})`);
-    const integer = scale && Number.isInteger(scale[0]) && Number.isInteger(scale[1]);
-    const xh = this.nhwc(x, 'upsample');
-    switch (mode) {
-      case 'nearest':
-        // torch picks floor(dst · in/out) with the given scale; tfjs uses in/out, the same for integer scales
-        if (scale && !integer && (Math.abs(oh / sh[2]! - scale[0]) > 1e-9 || Math.abs(ow / sh[3]! - scale[1]) > 1e-9))
-          throw new ShapeError(`nearest upsampling with the non-integer scale ${scale.join('x')} is not supported by the tfjs runtime`);
-        return this.fromNhwc(tf.image.resizeNearestNeighbor(xh, [oh, ow], false, false));
-      case 'nearest-exact':
-        return this.fromNhwc(tf.image.resizeNearestNeighbor(xh, [oh, ow], false, true));
-      case 'bilinear':
-        return this.fromNhwc(tf.image.resizeBilinear(xh, [oh, ow], !!alignCorners, !alignCorners));
-      default:
-        throw new ShapeError(`upsampling mode '${mode}' is not supported by the tfjs runtime`);
-    }
+    // the scale torch maps output coordinates with: 1/scale_factor when one is given, else in/out
+    const ratio = (i: 0 | 1, inSize: number, outSize: number) => (scale ? 1 / scale[i] : inSize / outSize);
+    const exact = Math.abs(ratio(0, sh[2]!, oh) - sh[2]! / oh) < 1e-12 && Math.abs(ratio(1, sh[3]!, ow) - sh[3]! / ow) < 1e-12;
+    if (mode === 'nearest' && exact) return this.fromNhwc(tf.image.resizeNearestNeighbor(this.nhwc(x, 'upsample'), [oh, ow], false, false));
+    if (mode === 'area') return this.adaptivePool('avg', x, [oh, ow]);
+    if (mode !== 'nearest' && mode !== 'nearest-exact' && mode !== 'bilinear' && mode !== 'bicubic')
+      throw new ShapeError(`upsampling mode '${mode}' needs a ${mode === 'trilinear' ? '5' : '3'}-D input, got ${fmt(sh)}`);
+    // separable interpolation as two matrix products, with torch's coordinate rules (upsample_*2d kernels)
+    const mh = interpMatrix(sh[2]!, oh, mode, !!alignCorners, ratio(0, sh[2]!, oh));
+    const mw = interpMatrix(sh[3]!, ow, mode, !!alignCorners, ratio(1, sh[3]!, ow));
+    const [n, c, h, w] = sh as [number, number, number, number];
+    const t = this.nchw(x);
+    const alongW = tf.reshape(tf.matMul(tf.reshape(t, [n * c * h, w]), tf.tensor2d(mw, [ow, w]), false, true), [n * c, h, ow]);
+    const alongH = tf.matMul(tf.reshape(tf.transpose(alongW, [0, 2, 1]), [n * c * ow, h]), tf.tensor2d(mh, [oh, h]), false, true);
+    return this.plain(tf.transpose(tf.reshape(alongH, [n, c, ow, oh]), [0, 1, 3, 2]));
   }
 
   private mha(m: Mod, l: Extract<LeafOp, { op: 'mha' }>, xin: readonly RtTensor[]): Out<RtTensor> {
@@ -774,6 +774,35 @@ export class TfFlow implements Flow<RtTensor> {
     strides[axis] = step;
     return new RtTensor(tf.stridedSlice(x.t, begin, endA, strides), x.nhwc);
   }
+}
+
+/** Row-major [outSize, inSize] weights of torch's 1-D interpolation (nearest, nearest-exact, bilinear, bicubic). */
+export function interpMatrix(inSize: number, outSize: number, mode: 'nearest' | 'nearest-exact' | 'bilinear' | 'bicubic', alignCorners: boolean, ratio: number): Float32Array {
+  const m = new Float32Array(outSize * inSize);
+  const add = (o: number, i: number, v: number) => (m[o * inSize + Math.min(Math.max(i, 0), inSize - 1)]! += v);
+  const scale = alignCorners ? (outSize > 1 ? (inSize - 1) / (outSize - 1) : 0) : ratio;
+  for (let o = 0; o < outSize; o++) {
+    if (mode === 'nearest' || mode === 'nearest-exact') {
+      const src = Math.floor((mode === 'nearest' ? o : o + 0.5) * ratio);
+      add(o, Math.min(src, inSize - 1), 1);
+    } else if (mode === 'bilinear') {
+      const real = alignCorners ? o * scale : Math.max(scale * (o + 0.5) - 0.5, 0);
+      const i0 = Math.floor(real);
+      const i1 = i0 + (i0 < inSize - 1 ? 1 : 0);
+      const l1 = real - i0;
+      add(o, i0, 1 - l1);
+      add(o, i1, l1);
+    } else {
+      const A = -0.75;
+      const real = alignCorners ? o * scale : scale * (o + 0.5) - 0.5;
+      const i0 = Math.floor(real);
+      const t = real - i0;
+      const near = (x: number) => ((A + 2) * x - (A + 3)) * x * x + 1;
+      const far = (x: number) => ((A * x - 5 * A) * x + 8 * A) * x - 4 * A;
+      [far(t + 1), near(t), near(1 - t), far(2 - t)].forEach((v, k) => add(o, i0 - 1 + k, v));
+    }
+  }
+  return m;
 }
 
 /**
