@@ -64,19 +64,24 @@ interface Network {
   readonly guide: RtTensor | null;
 }
 
+/**
+ * Seeded weights of one module tree, prepared for tfjs. Each leaf's key is `${key}/${module path}`: the key names
+ * the layer, because the resolver's build cache may hand one Mod object to two identical layers.
+ */
+export function prepareModuleWeights(paths: ReadonlyMap<Mod, string>, key: string): Map<Mod, Prepared> {
+  const map = new Map<Mod, Prepared>();
+  for (const [m, path] of paths) {
+    if (!m.leaf || m.shared) continue;
+    const arrays = leafParamArrays(m.leaf, `${key}/${path}`);
+    if (!arrays.length) continue;
+    const p = prepareLeaf(m.leaf, arrays);
+    if (p) map.set(m, p);
+  }
+  return map;
+}
+
 function buildNetwork(plan: NetworkPlan, keepNhwc: boolean): Network {
-  const weights = plan.layers.map((l) => {
-    const map = new Map<Mod, Prepared>();
-    for (const [m, path] of l.paths) {
-      if (!m.leaf || m.shared) continue;
-      // the key names the layer: the resolver's build cache may hand one Mod object to two identical layers
-      const arrays = leafParamArrays(m.leaf, `${l.index}/${path}`);
-      if (!arrays.length) continue;
-      const p = prepareLeaf(m.leaf, arrays);
-      if (p) map.set(m, p);
-    }
-    return map;
-  });
+  const weights = plan.layers.map((l) => prepareModuleWeights(l.paths, String(l.index)));
   const [b, c, h, w] = plan.inputShape as [number, number, number, number];
   const img = uniform('input', b * c * h * w, 0, 1);
   const nchw = tf.tensor4d(img, [b, c, h, w]);
@@ -135,6 +140,16 @@ export async function runProfile(job: ProfileJob, hooks: EngineHooks = {}): Prom
   if (!Number.isInteger(job.batch) || job.batch <= 0) return fail(`the batch size must be a positive integer, got ${job.batch}`);
   const { plan, error } = planJob(job);
   if (!plan) return fail(`cannot profile: ${error}`);
+  return runPlan(plan, job, hooks);
+}
+
+/** WebAssembly's 32-bit heap: tfjs-backend-wasm cannot grow past 4 GB, and an allocation failure aborts its module. */
+const WASM_HEAP_MB = 3584;
+
+/** Runs a planned network (what `runProfile` does after resolving). */
+export async function runPlan(plan: NetworkPlan, job: ProfileJob, hooks: EngineHooks = {}): Promise<ProfileResult> {
+  const result = baseResult(job);
+  const fail = (message: string): ProfileResult => ({ ...result, error: message });
   const est = plan.estimate;
   result.estimatedMemoryMB = round(est.totalBytes / MB, 1);
   result.params = plan.params;
@@ -154,6 +169,10 @@ export async function runProfile(job: ProfileJob, hooks: EngineHooks = {}): Prom
   result.backend = backend.name;
   result.backendDetail = backend.detail;
   result.warnings.push(...backend.warnings);
+  if (backend.name === 'wasm' && est.totalBytes > WASM_HEAP_MB * MB)
+    return fail(
+      `refused: the profile would need about ${round(est.totalBytes / MB, 0)} MB, more than the WebAssembly backend's heap can hold (${WASM_HEAP_MB} MB of its 4 GB address space); lower the image size or batch, or install @tensorflow/tfjs-node`,
+    );
 
   const runs = Math.max(1, Math.trunc(job.runs));
   const warmup = Math.max(0, Math.trunc(job.warmup));
@@ -182,7 +201,7 @@ export async function runProfile(job: ProfileJob, hooks: EngineHooks = {}): Prom
           const l = plan.layers[k]!;
           const val = (j: number): RtTensor | RtTensor[] => (j < 0 ? net!.input : values[j]!);
           const inp = l.fromIsList ? l.fromIndices.map((j) => val(j) as RtTensor) : val(l.fromIndices[0]!);
-          const ctx = l.guideRole === 'consumer' || l.guideRole === 'producer' ? { guide: guide! } : l.guideRole === 'consumer-original' ? { guide: net.guide! } : {};
+          const ctx = { ...l.ctx, ...(l.guideRole === 'consumer' || l.guideRole === 'producer' ? { guide: guide! } : l.guideRole === 'consumer-original' ? { guide: net.guide! } : {}) };
           flow.params = net.weights[k]!;
           flow.paths = l.paths;
           let out: Out<RtTensor>;

@@ -21,6 +21,11 @@ export interface LayerPlan {
   readonly lastUse: number;
   /** static output shapes at the profile's batch size, depth-first (what the runtime must reproduce) */
   readonly staticShapes: readonly Shape[];
+  /**
+   * what the layer's forward gets besides its inputs: a Detect-family head decodes with the strides the built model
+   * holds (`Model.strides`, from the 256 probe), as `ctx.strides`
+   */
+  readonly ctx: Readonly<Record<string, unknown>>;
   /** module path of every module of this layer's tree (first path wins for a module used twice) */
   readonly paths: ReadonlyMap<Mod, string>;
 }
@@ -100,11 +105,12 @@ export function planNetwork(model: Model, batch: number): NetworkPlan {
     const val = (j: number) => (j < 0 ? inputShape : values[j]);
     const inp = l.fromIsList ? (from.map(val) as Shape[]) : (val(from[0]!) as Shape);
     const role = world ? (l.entry?.def.guide ?? null) : null;
+    const ctx = l.entry?.def.detectFamily && model.strides ? { strides: model.strides } : {};
     if (role) usesGuide = true;
     const fl = new MemFlow();
     let out: Out<Shape>;
     try {
-      out = fl.callMulti(mod, inp, role === 'consumer' || role === 'producer' ? { guide } : role === 'consumer-original' ? { guide: guideShape } : {});
+      out = fl.callMulti(mod, inp, { ...ctx, ...(role === 'consumer' || role === 'producer' ? { guide } : role === 'consumer-original' ? { guide: guideShape } : {}) });
     } catch (e) {
       throw new ShapeError(`layer ${k} (${l.moduleName}): ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -123,6 +129,7 @@ export function planNetwork(model: Model, batch: number): NetworkPlan {
       fromIndices: from,
       fromIsList: l.fromIsList,
       guideRole: role,
+      ctx,
       lastUse: lastUse[k]!,
       staticShapes: shapes,
       paths: modulePaths(mod),

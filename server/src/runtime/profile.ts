@@ -5,6 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Model } from '../core/model.ts';
 import type { ProfileBackend, ProfileResult } from '../protocol.ts';
@@ -68,18 +69,29 @@ function emptyResult(model: Model, job: ProfileJob, error: string): ProfileResul
   };
 }
 
+function startWorker(script: string, job: ProfileJob): Worker {
+  if (!script.endsWith('.ts')) return new Worker(script, { workerData: { job } });
+  // running from source (tests, the bench): load the TypeScript worker through tsx's require hook
+  const tsx = createRequire(join(__dirname, 'profile.ts')).resolve('tsx/cjs');
+  return new Worker(`require(${JSON.stringify(tsx)}); require(${JSON.stringify(script)});`, { eval: true, workerData: { job } });
+}
+
 /** Profiles a resolved model in a worker thread. Never rejects: failures and cancellation are in `error`. */
 export function profileModel(model: Model, opts: ProfileOptions = {}): Promise<ProfileResult> {
   const job = jobFor(model, opts);
   if (opts.signal?.aborted) return Promise.resolve(emptyResult(model, job, 'cancelled'));
   const script = workerScript(opts.workerPath);
   if (!script) return Promise.resolve(emptyResult(model, job, 'the profiler worker (runtime-worker.js) is missing from this installation'));
-  // a TypeScript worker (tests, running from source) needs the tsx loader the parent may not have
-  const execArgv = script.endsWith('.ts') && !process.execArgv.some((a) => a.includes('tsx')) ? [...process.execArgv, '--import', 'tsx'] : process.execArgv;
   return new Promise((resolvePromise) => {
     let settled = false;
     let result: ProfileResult | null = null;
-    const worker = new Worker(script, { workerData: { job }, execArgv, stdout: false, stderr: false });
+    let worker: Worker;
+    try {
+      worker = startWorker(script, job);
+    } catch (e) {
+      resolvePromise(emptyResult(model, job, `the profiler worker did not start: ${e instanceof Error ? e.message : String(e)}`));
+      return;
+    }
     const finish = (r: ProfileResult) => {
       if (settled) return;
       settled = true;

@@ -319,9 +319,9 @@ export class TfFlow implements Flow<RtTensor> {
     const c = s[s.length - 3]!;
     if (c !== l.cin)
       throw new ShapeError(`Given groups=${l.g}, weight of size [${l.cout}, ${l.cin / l.g}, ${l.k[0]}, ${l.k[1]}], expected input${fmt(s)} to have ${l.cin} channels, but got ${c} channels instead`);
-    if ((l.s[0] > 1 || l.s[1] > 1) && (l.d[0] > 1 || l.d[1] > 1))
-      throw new ShapeError(`a convolution with both stride ${fmt(l.s)} and dilation ${fmt(l.d)} is not supported by the tfjs runtime`);
     const p = this.prepared(m, 'conv');
+    // tfjs convolves with a stride or a dilation, not both: dilate at stride 1, then keep every s-th output
+    const both = (l.s[0] > 1 || l.s[1] > 1) && (l.d[0] > 1 || l.d[1] > 1);
     const xh = this.nhwc(x, 'conv2d');
     const pad: [[number, number], [number, number], [number, number], [number, number]] = [
       [0, 0],
@@ -329,7 +329,7 @@ export class TfFlow implements Flow<RtTensor> {
       [l.p[1], l.p[1]],
       [0, 0],
     ];
-    const strides: [number, number] = [l.s[0], l.s[1]];
+    const strides: [number, number] = both ? [1, 1] : [l.s[0], l.s[1]];
     const dilations: [number, number] = [l.d[0], l.d[1]];
     let y: tf.Tensor4D;
     if (p.mode === 'dense') y = tf.fused.conv2d({ x: xh, filter: p.filters[0]!, strides, pad, dilations, ...(p.bias ? { bias: p.bias } : {}) });
@@ -343,6 +343,10 @@ export class TfFlow implements Flow<RtTensor> {
       const ys = xs.map((xg, i) => tf.conv2d(xg as tf.Tensor4D, p.filters[i]!, strides, pad, 'NHWC', dilations));
       y = tf.concat(ys, 3) as tf.Tensor4D;
       if (p.bias) y = tf.add(y, p.bias);
+    }
+    if (both) {
+      const [n, h, w, c] = y.shape;
+      y = tf.stridedSlice(y, [0, 0, 0, 0], [n, h, w, c], [1, l.s[0], l.s[1], 1]) as tf.Tensor4D;
     }
     return this.fromNhwc(y);
   }
@@ -427,9 +431,6 @@ export class TfFlow implements Flow<RtTensor> {
     const ow = out(w, 1);
     if (oh <= 0 || ow <= 0) throw new ShapeError(`Given input size: (${sh.slice(1).join('x')}). Calculated output size: (${sh[1]}x${oh}x${ow}). Output size is too small`);
     let xh = this.nhwc(x, `${kind}_pool2d`);
-    if (d[0] > 1 || d[1] > 1) {
-      if (kind === 'avg' || s[0] !== 1 || s[1] !== 1) throw new ShapeError('a dilated pool with stride > 1 is not supported by the tfjs runtime');
-    }
     // extra padding at the bottom/right that ceil mode needs to reach the last window
     const extraH = Math.max(0, (oh - 1) * s[0] + d[0] * (k[0] - 1) + 1 - (h + 2 * p[0]));
     const extraW = Math.max(0, (ow - 1) * s[1] + d[1] * (k[1] - 1) + 1 - (w + 2 * p[1]));
@@ -440,7 +441,10 @@ export class TfFlow implements Flow<RtTensor> {
       else {
         // torch pads max pools with −∞; padding then pooling 'valid' gives its windows exactly
         if (p[0] || p[1] || extraH || extraW) xh = tf.pad(xh, [[0, 0], [p[0], p[0] + extraH], [p[1], p[1] + extraW], [0, 0]], -Infinity);
-        y = tf.pool(xh, k, 'max', 'valid', d, s) as tf.Tensor4D;
+        // tfjs pools with a stride or a dilation, not both: pool at stride 1 and keep every s-th window
+        const dilated = d[0] > 1 || d[1] > 1;
+        y = tf.pool(xh, k, 'max', 'valid', d, dilated ? [1, 1] : s) as tf.Tensor4D;
+        if (dilated && (s[0] > 1 || s[1] > 1)) y = tf.stridedSlice(y, [0, 0, 0, 0], y.shape, [1, s[0], s[1], 1]) as tf.Tensor4D;
         y = tf.slice(y, [0, 0, 0, 0], [-1, oh, ow, -1]);
       }
     } else if (simple) y = tf.avgPool(xh, k, s, 'valid');
