@@ -192,42 +192,13 @@ export async function runPlan(plan: NetworkPlan, job: ProfileJob, hooks: EngineH
       const timed = pass >= warmup;
       flow.trackMemory = pass === 0;
       flow.peakBytes = weightBytes;
-      const values: (RtTensor | RtTensor[] | undefined)[] = new Array(n);
-      let guide = net.guide;
       let passMs = 0;
-      try {
-        for (let k = 0; k < n; k++) {
-          if (hooks.shouldStop?.()) throw new Cancelled('cancelled');
-          const l = plan.layers[k]!;
-          const val = (j: number): RtTensor | RtTensor[] => (j < 0 ? net!.input : values[j]!);
-          const inp = l.fromIsList ? l.fromIndices.map((j) => val(j) as RtTensor) : val(l.fromIndices[0]!);
-          const ctx = { ...l.ctx, ...(l.guideRole === 'consumer' || l.guideRole === 'producer' ? { guide: guide! } : l.guideRole === 'consumer-original' ? { guide: net.guide! } : {}) };
-          flow.params = net.weights[k]!;
-          flow.paths = l.paths;
-          let out: Out<RtTensor>;
-          const t0 = performance.now();
-          try {
-            out = tf.tidy(() => flow.callMulti(l.mod, inp, ctx) as unknown as tf.TensorContainer) as unknown as Out<RtTensor>;
-          } catch (e) {
-            throw new LayerFailure(k, l.module, e instanceof Error ? e.message : String(e));
-          }
-          const dt = performance.now() - t0;
-          passMs += dt;
-          if (timed) times[k]!.push(dt);
-          const outs = flattenRt(out);
-          if (pass === 0) measured[k] = outs.map((o) => o.shape);
-          if (l.guideRole === 'producer') {
-            if (out instanceof RtTensor) guide = out;
-            values[k] = inp as RtTensor | RtTensor[];
-          } else values[k] = out instanceof RtTensor ? out : outs;
-          freeDead(values, plan, k, net, guide);
-        }
-      } finally {
-        // free this pass's outputs (the input and weights stay)
-        const keep = new Set<tf.Tensor>([net.input.t, ...(net.guide ? [net.guide.t] : [])]);
-        for (const v of values) for (const t of v === undefined ? [] : v instanceof RtTensor ? [v] : v) if (!keep.has(t.t) && !t.t.isDisposed) t.t.dispose();
-        if (guide && guide !== net.guide && !guide.t.isDisposed) guide.t.dispose();
-      }
+      const last = forwardPass(plan, net, flow, hooks, (k, outs, dt) => {
+        passMs += dt;
+        if (timed) times[k]!.push(dt);
+        if (pass === 0) measured[k] = outs.map((o) => o.shape);
+      });
+      for (const t of last) if (!t.t.isDisposed) t.t.dispose();
       if (pass === 0) result.peakMemoryMB = round(flow.peakBytes / MB, 1);
       if (timed) totals.push(passMs);
       hooks.onProgress?.(pass + 1, passes, timed ? `run ${pass - warmup + 1}/${runs}` : `warm-up ${pass + 1}/${warmup}`);
@@ -265,6 +236,74 @@ export async function runPlan(plan: NetworkPlan, job: ProfileJob, hooks: EngineH
   if (mismatches.length && !result.error)
     result.error = `internal error: the runtime and the static resolver disagree on ${mismatches.length} layer shape(s) (one of the two interpreters is wrong): ${mismatches.join('; ')}`;
   return result;
+}
+
+/**
+ * One forward pass, layer by layer (each in its own tidy), calling `onLayer` with the layer's outputs and time.
+ * Frees every output once no later layer reads it; returns the last layer's outputs (the caller frees them).
+ */
+function forwardPass(plan: NetworkPlan, net: Network, flow: TfFlow, hooks: EngineHooks, onLayer: (k: number, outs: RtTensor[], ms: number) => void): RtTensor[] {
+  const n = plan.layers.length;
+  const values: (RtTensor | RtTensor[] | undefined)[] = new Array(n);
+  let guide = net.guide;
+  let ok = false;
+  try {
+    for (let k = 0; k < n; k++) {
+      if (hooks.shouldStop?.()) throw new Cancelled('cancelled');
+      const l = plan.layers[k]!;
+      const val = (j: number): RtTensor | RtTensor[] => (j < 0 ? net.input : values[j]!);
+      const inp = l.fromIsList ? l.fromIndices.map((j) => val(j) as RtTensor) : val(l.fromIndices[0]!);
+      const ctx = { ...l.ctx, ...(l.guideRole === 'consumer' || l.guideRole === 'producer' ? { guide: guide! } : l.guideRole === 'consumer-original' ? { guide: net.guide! } : {}) };
+      flow.params = net.weights[k]!;
+      flow.paths = l.paths;
+      let out: Out<RtTensor>;
+      const t0 = performance.now();
+      try {
+        out = tf.tidy(() => flow.callMulti(l.mod, inp, ctx) as unknown as tf.TensorContainer) as unknown as Out<RtTensor>;
+      } catch (e) {
+        throw new LayerFailure(k, l.module, e instanceof Error ? e.message : String(e));
+      }
+      const dt = performance.now() - t0;
+      const outs = flattenRt(out);
+      onLayer(k, outs, dt);
+      if (l.guideRole === 'producer') {
+        if (out instanceof RtTensor) guide = out;
+        values[k] = inp as RtTensor | RtTensor[];
+      } else values[k] = out instanceof RtTensor ? out : outs;
+      freeDead(values, plan, k, net, guide);
+    }
+    ok = true;
+    const last = values[n - 1]!;
+    return last instanceof RtTensor ? [last] : last;
+  } finally {
+    // free this pass's tensors (the input and the weights stay); on success the last layer's outputs survive
+    const keep = new Set<tf.Tensor>([net.input.t, ...(net.guide ? [net.guide.t] : [])]);
+    if (ok) for (const t of flattenRt(values[n - 1] ?? null)) keep.add(t.t);
+    for (const v of values) for (const t of v === undefined ? [] : v instanceof RtTensor ? [v] : v) if (!keep.has(t.t) && !t.t.isDisposed) t.t.dispose();
+    if (guide && !keep.has(guide.t) && !guide.t.isDisposed) guide.t.dispose();
+  }
+}
+
+/** The model's outputs for the seeded input, NCHW float32 (the bench compares them with PyTorch's). */
+export async function forwardOutputs(job: ProfileJob): Promise<{ backend: string; outputs: { shape: number[]; data: Float32Array }[] }> {
+  const { plan, error } = planJob(job);
+  if (!plan) throw new Error(error ?? 'no plan');
+  const backend = await startBackend(job.backend);
+  const flow = new TfFlow(job.layout !== 'nchw');
+  const net = buildNetwork(plan, flow.keepNhwc);
+  try {
+    const last = forwardPass(plan, net, flow, {}, () => {});
+    const outputs = last.map((o) => {
+      const t = flow.nchw(o);
+      const data = t.dataSync() as Float32Array;
+      if (t !== o.t) t.dispose();
+      o.t.dispose();
+      return { shape: [...t.shape], data };
+    });
+    return { backend: backend.detail, outputs };
+  } finally {
+    disposeNetwork(net);
+  }
 }
 
 class LayerFailure extends Error {
