@@ -13,6 +13,7 @@ import { cpus, loadavg } from 'node:os';
 import { forwardOutputs, planJob, runProfile, type ProfileJob } from '../server/src/runtime/engine.ts';
 import { tfjsNodeAvailable } from '../server/src/runtime/backend.ts';
 import { serializeTrace, traceNetwork } from '../server/src/runtime/trace.ts';
+import { loadOrt, ortOutputs, ortUnavailableReason } from '../server/src/runtime/ort.ts';
 import type { ProfileBackend } from '../server/src/protocol.ts';
 
 const root = join(__dirname, '..');
@@ -93,24 +94,38 @@ async function main(): Promise<void> {
         return r.totalMs;
       },
     });
+  if (loadOrt())
+    engines.push({
+      name: 'onnxruntime-node (CPU, 1 thread)',
+      measure: async () => {
+        const r = await runProfile(job('onnxruntime-node'));
+        if (r.error || r.backend !== 'onnxruntime-node') throw new Error(`onnxruntime-node: ${r.error ?? r.warnings.join('; ')}`);
+        return r.totalMs;
+      },
+    });
+  else console.log(`onnxruntime-node: not installed (${ortUnavailableReason()}); ONNXRUNTIME_NODE_INSTALL=skip npm install --no-save onnxruntime-node adds it`);
   if (typeof torch === 'string') console.log(`PyTorch: ${torch}`);
   else {
-    // numbers first: the two engines must compute the same network
-    const ref = await forwardOutputs(job('wasm'));
+    // numbers first: the engines must compute the same network
     const { shapes } = await torch.ask<{ shapes: number[][] }>({ outputs: join(out, 'torch_out.bin') });
     const theirs = new Float32Array(readFileSync(join(out, 'torch_out.bin')).buffer.slice(0));
-    let off = 0;
-    let maxAbs = 0;
-    let maxVal = 0;
-    ref.outputs.forEach((o, i) => {
-      if (o.shape.join() !== shapes[i]!.join()) throw new Error(`output ${i}: tfjs [${o.shape}] vs torch [${shapes[i]}]`);
-      for (let j = 0; j < o.data.length; j++) {
-        maxAbs = Math.max(maxAbs, Math.abs(o.data[j]! - theirs[off + j]!));
-        maxVal = Math.max(maxVal, Math.abs(theirs[off + j]!));
-      }
-      off += o.data.length;
-    });
-    console.log(`outputs: ${ref.outputs.length} tensors, tfjs ${ref.backend} vs PyTorch ${torch.version}: max |difference| ${maxAbs.toExponential(2)} (largest |value| ${maxVal.toFixed(3)})`);
+    const compare = (who: string, outputs: { shape: number[]; data: Float32Array }[]) => {
+      let off = 0;
+      let maxAbs = 0;
+      let maxVal = 0;
+      outputs.forEach((o, i) => {
+        if (o.shape.join() !== shapes[i]!.join()) throw new Error(`output ${i}: ${who} [${o.shape}] vs torch [${shapes[i]}]`);
+        for (let j = 0; j < o.data.length; j++) {
+          maxAbs = Math.max(maxAbs, Math.abs(o.data[j]! - theirs[off + j]!));
+          maxVal = Math.max(maxVal, Math.abs(theirs[off + j]!));
+        }
+        off += o.data.length;
+      });
+      console.log(`outputs: ${outputs.length} tensors, ${who} vs PyTorch ${torch.version}: max |difference| ${maxAbs.toExponential(2)} (largest |value| ${maxVal.toFixed(3)})`);
+    };
+    const ref = await forwardOutputs(job('wasm'));
+    compare(`tfjs ${ref.backend}`, ref.outputs);
+    if (loadOrt()) compare('onnxruntime-node', await ortOutputs(plan));
     for (const threads of [1, 2])
       engines.push({
         name: `PyTorch ${torch.version} CPU, ${threads} thread${threads > 1 ? 's' : ''}`,

@@ -12,6 +12,8 @@ import { startBackend, type StartedBackend } from './backend.ts';
 import { MB, planNetwork, type NetworkPlan } from './plan.ts';
 import { disposePrepared, prepareLeaf, RtTensor, TfFlow, type Prepared } from './tfflow.ts';
 import { leafParamArrays, uniform } from './weights.ts';
+import { loadOrt, ortUnavailableReason, runOrt } from './ort.ts';
+import { OnnxUnsupported } from './onnx.ts';
 
 /** Everything the worker needs to rebuild the model on its side: the module trees hold closures, so they do not cross threads. */
 export interface ProfileJob {
@@ -160,9 +162,23 @@ export async function runPlan(plan: NetworkPlan, job: ProfileJob, hooks: EngineH
       `refused: the profile would need about ${round(est.totalBytes / MB, 0)} MB (weights ${round(est.weightsBytes / MB, 1)} MB + activations ${round(est.activationsBytes / MB, 0)} MB, peak at layer ${est.peakLayer}) at ${job.imgsz}×${job.imgsz}, batch ${job.batch}; the limit is ${job.memoryLimitMB} MB (setting yoloLens.profile.memoryLimitMB). Lower the image size or batch, or raise the limit.`,
     );
 
+  const runs = Math.max(1, Math.trunc(job.runs));
+  const warmup = Math.max(0, Math.trunc(job.warmup));
+  if (job.backend === 'onnxruntime-node' || job.backend === 'auto') {
+    if (loadOrt()) {
+      try {
+        return await ortProfile(plan, job, hooks, result, warmup, runs);
+      } catch (e) {
+        if (e instanceof Error && e.message === 'cancelled') return fail('cancelled');
+        if (job.backend === 'onnxruntime-node' || !(e instanceof OnnxUnsupported))
+          result.warnings.push(`onnxruntime-node could not run this model (${e instanceof Error ? e.message : String(e)}); the tfjs runtime ran it`);
+      }
+    } else if (job.backend === 'onnxruntime-node') result.warnings.push(`onnxruntime-node is not available (${ortUnavailableReason()}); install it next to the extension to use it`);
+  }
+
   let backend: StartedBackend;
   try {
-    backend = await startBackend(job.backend);
+    backend = await startBackend(job.backend === 'onnxruntime-node' ? 'auto' : job.backend);
   } catch (e) {
     return fail(`no backend could start: ${e instanceof Error ? e.message : String(e)}`);
   }
@@ -174,8 +190,6 @@ export async function runPlan(plan: NetworkPlan, job: ProfileJob, hooks: EngineH
       `refused: the profile would need about ${round(est.totalBytes / MB, 0)} MB, more than the WebAssembly backend's heap can hold (${WASM_HEAP_MB} MB of its 4 GB address space); lower the image size or batch, or install @tensorflow/tfjs-node`,
     );
 
-  const runs = Math.max(1, Math.trunc(job.runs));
-  const warmup = Math.max(0, Math.trunc(job.warmup));
   const passes = warmup + runs;
   const flow = new TfFlow(job.layout !== 'nchw');
   const n = plan.layers.length;
@@ -213,6 +227,11 @@ export async function runPlan(plan: NetworkPlan, job: ProfileJob, hooks: EngineH
   const leaked = tf.memory().numTensors - startTensors;
   if (leaked > 0) result.warnings.push(`internal: ${leaked} tensors were not freed`);
 
+  return finishResult(result, plan, job, totals, times, measured);
+}
+
+/** Per-layer medians, shape comparison with the static resolver, totals. */
+function finishResult(result: ProfileResult, plan: NetworkPlan, job: ProfileJob, totals: number[], times: number[][], measured: (Shape[] | null)[]): ProfileResult {
   result.runs = totals.length;
   const mismatches: string[] = [];
   result.layers = plan.layers.map((l, k): ProfileLayer => {
@@ -236,6 +255,22 @@ export async function runPlan(plan: NetworkPlan, job: ProfileJob, hooks: EngineH
   if (mismatches.length && !result.error)
     result.error = `internal error: the runtime and the static resolver disagree on ${mismatches.length} layer shape(s) (one of the two interpreters is wrong): ${mismatches.join('; ')}`;
   return result;
+}
+
+const ORT_THREADS = 1;
+
+async function ortProfile(plan: NetworkPlan, job: ProfileJob, hooks: EngineHooks, result: ProfileResult, warmup: number, runs: number): Promise<ProfileResult> {
+  const passes = warmup + runs;
+  hooks.onProgress?.(0, passes, 'building the network');
+  const r = await runOrt(plan, warmup, runs, ORT_THREADS, {
+    onPass: (i) => hooks.onProgress?.(i, passes, i > warmup ? `run ${i - warmup}/${runs}` : `warm-up ${i}/${warmup}`),
+    ...(hooks.shouldStop ? { shouldStop: hooks.shouldStop } : {}),
+  });
+  result.backend = 'onnxruntime-node';
+  result.backendDetail = r.detail;
+  result.warnings.push('onnxruntime does not report tensor memory: see the estimate');
+  const times = plan.layers.map((_, k) => r.layerMs.map((run) => run[k]!));
+  return finishResult(result, plan, job, r.totals, times, r.shapes);
 }
 
 /**
