@@ -268,7 +268,6 @@ async function ortProfile(plan: NetworkPlan, job: ProfileJob, hooks: EngineHooks
   });
   result.backend = 'onnxruntime-node';
   result.backendDetail = r.detail;
-  result.warnings.push('onnxruntime does not report tensor memory: see the estimate');
   const times = plan.layers.map((_, k) => r.layerMs.map((run) => run[k]!));
   return finishResult(result, plan, job, r.totals, times, r.shapes);
 }
