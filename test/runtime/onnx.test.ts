@@ -21,7 +21,6 @@ test(`onnxruntime-node ${installed ? 'is installed: the example runs on it' : `i
   const r = await runProfile(job);
   assert.equal(r.error, null);
   if (installed) {
-
     assert.equal(r.backend, 'onnxruntime-node');
     assert.match(r.backendDetail ?? '', /^onnxruntime-node \d+\.\d+\.\d+ \(CPU, 1 thread\)$/);
     assert.deepEqual(r.warnings, []);
@@ -35,7 +34,6 @@ test(`onnxruntime-node ${installed ? 'is installed: the example runs on it' : `i
   }
   assert.ok(r.layers.every((l) => l.shapeMatches));
 });
-
 
 if (installed) {
   test('onnxruntime-node computes what the tfjs runtime computes', async () => {
