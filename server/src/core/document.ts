@@ -5,6 +5,7 @@
  * upstream parse_model receives.
  */
 import { Alias, isAlias, isMap, isScalar, isSeq, parseAllDocuments, Scalar, type Document, type Node, type YAMLMap, type YAMLSeq } from 'yaml';
+import { fastYaml, type YNode } from './yaml-fast.ts';
 import { PyFloat, type PyVal } from './py.ts';
 import { type Diagnostic, diag } from './diagnostics.ts';
 
@@ -72,6 +73,9 @@ const RE_FLOAT = /^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][
 
 /** PyYAML's constructors for a plain scalar. */
 export function resolvePlain(s: string): PyVal {
+  // every implicit type starts with one of these characters; anything else is a string (the common case)
+  const c = s.charCodeAt(0);
+  if (!(s.length === 0 || (c >= 48 && c <= 57) || c === 45 || c === 43 || c === 46 || c === 126 || 'yYnNtTfFoO'.includes(s[0]!))) return s;
   if (RE_NULL.test(s)) return null;
   if (RE_BOOL.test(s)) return /^(?:yes|true|on)$/i.test(s);
   if (RE_INT.test(s)) return constructInt(s);
@@ -114,76 +118,97 @@ function constructFloat(text: string): number {
 const rangeOf = (n: { range?: [number, number, number] | null } | null | undefined, fallback: Range): Range =>
   n?.range ? { start: n.range[0], end: n.range[1] } : fallback;
 
+/** The `yaml` package's node tree as the neutral nodes both readers produce (depth-limited). */
+function fromYaml(node: Node | null | undefined, fallback: Range, depth = 0): YNode | null {
+  if (node == null) return null;
+  if (depth > MAX_DEPTH) throw new TooBig(`the document nests deeper than ${MAX_DEPTH} levels`);
+  const range = rangeOf(node as never, fallback);
+  const anchor = (node as { anchor?: string }).anchor ?? null;
+  if (isAlias(node)) return { kind: 'alias', range, alias: (node as Alias).source };
+  if (isScalar(node)) {
+    const sc = node as Scalar;
+    return { kind: 'scalar', range, text: sc.source ?? String(sc.value ?? ''), plain: sc.type === Scalar.PLAIN, tag: sc.tag ?? null, anchor };
+  }
+  if (isSeq(node)) return { kind: 'seq', range, flow: !!(node as YAMLSeq).flow, anchor, items: (node as YAMLSeq).items.map((it) => fromYaml(it as Node, range, depth + 1)) };
+  if (isMap(node))
+    return {
+      kind: 'map',
+      range,
+      flow: !!(node as YAMLMap).flow,
+      anchor,
+      pairs: (node as YAMLMap).items.map((p) => [fromYaml(p.key as Node, range, depth + 1), fromYaml(p.value as Node, range, depth + 1)] as const),
+    };
+  return null;
+}
+
 class Converter {
   private nodes = 0;
-  private readonly memo = new Map<Node, SrcVal>();
+  private readonly memo = new Map<YNode, SrcVal>();
+  private readonly anchors = new Map<string, YNode>();
   nonAscii = false;
   readonly problems: Diagnostic[] = [];
 
-  constructor(private readonly stripNonAscii: boolean) {}
+  constructor(
+    private readonly stripNonAscii: boolean,
+    /** the whole text is ASCII: no scalar needs checking */
+    private readonly asciiText: boolean,
+  ) {}
 
-  convert(node: Node | null | undefined, fallback: Range, depth = 0): SrcVal {
+  convert(node: YNode | null | undefined, fallback: Range, depth = 0): SrcVal {
     if (++this.nodes > MAX_NODES) throw new TooBig('the document has too many nodes to analyse');
     if (depth > MAX_DEPTH) throw new TooBig(`the document nests deeper than ${MAX_DEPTH} levels`);
     if (node == null) return { value: null, range: fallback, kind: 'null' };
-    if (isAlias(node)) {
-      const target = (node as Alias).source ? this.findAnchor(node as Alias) : undefined;
-      if (!target) return { value: null, range: rangeOf(node as never, fallback), kind: 'null' };
-      const cached = this.memo.get(target);
-      const v = cached ?? this.convert(target, fallback, depth + 1);
-      return { ...v, range: rangeOf(node as never, fallback) };
+    if (node.kind === 'alias') {
+      const target = this.anchorTarget(node);
+      if (!target) return { value: null, range: node.range, kind: 'null' };
+      const v = this.memo.get(target) ?? this.convert(target, fallback, depth + 1);
+      return { ...v, range: node.range };
     }
     const cached = this.memo.get(node);
     if (cached) return cached;
-    const range = rangeOf(node as never, fallback);
+    const range = node.range;
     let out: SrcVal;
-    if (isScalar(node)) out = this.scalar(node, range);
-    else if (isSeq(node)) {
-      const items = (node as YAMLSeq).items.map((it) => this.convert(it as Node, range, depth + 1));
+    if (node.kind === 'scalar') out = this.scalar(node, range);
+    else if (node.kind === 'seq') {
+      const items = (node.items ?? []).map((it) => this.convert(it, range, depth + 1));
       out = { value: items.map((i) => i.value), range, items, kind: 'seq' };
-    } else if (isMap(node)) {
+    } else {
       const items: SrcVal[] = [];
-      for (const pair of (node as YAMLMap).items) {
-        items.push(this.convert(pair.key as Node, range, depth + 1));
-        items.push(this.convert(pair.value as Node, range, depth + 1));
+      for (const [k, v] of node.pairs ?? []) {
+        items.push(this.convert(k, range, depth + 1));
+        items.push(this.convert(v, range, depth + 1));
       }
       // Mappings inside a model (e.g. a `scales:` entry that is a map) are kept as their key/value list; the
       // resolver only reads the top-level mapping and `scales`, through `mapEntries`.
       out = { value: `<mapping>`, range, items, kind: 'map' };
-    } else out = { value: null, range, kind: 'null' };
+    }
     if (node.anchor) this.memo.set(node, out);
     return out;
   }
 
-  private anchors = new Map<string, Node>();
-  registerAnchors(doc: Document.Parsed): void {
+  registerAnchors(root: YNode | null): void {
     // aliases refer to the closest preceding anchor of that name; walking in document order and overwriting
     // gives exactly that for every alias we meet afterwards
-    const walk = (n: unknown, depth: number): void => {
-      if (depth > MAX_DEPTH || !n || typeof n !== 'object') return;
-      const node = n as Node;
-      if ((node as { anchor?: string }).anchor) this.anchors.set((node as { anchor: string }).anchor, node);
-      if (isSeq(node)) for (const it of (node as YAMLSeq).items) walk(it, depth + 1);
-      else if (isMap(node))
-        for (const p of (node as YAMLMap).items) {
-          walk(p.key, depth + 1);
-          walk(p.value, depth + 1);
+    const walk = (n: YNode | null, depth: number): void => {
+      if (depth > MAX_DEPTH || !n) return;
+      if (n.anchor) this.anchors.set(n.anchor, n);
+      if (n.items) for (const it of n.items) walk(it, depth + 1);
+      if (n.pairs)
+        for (const [k, v] of n.pairs) {
+          walk(k, depth + 1);
+          walk(v, depth + 1);
         }
     };
-    walk(doc.contents, 0);
+    walk(root, 0);
   }
 
-  private findAnchor(a: Alias): Node | undefined {
-    return this.anchors.get(a.source);
+  anchorTarget(a: YNode): YNode | undefined {
+    return a.alias !== undefined ? this.anchors.get(a.alias) : undefined;
   }
 
-  anchorTarget(a: Alias): Node | undefined {
-    return this.findAnchor(a);
-  }
-
-  private scalar(node: Scalar, range: Range): SrcVal {
-    let raw = node.source ?? String(node.value ?? '');
-    if (/[^\x00-\x7f]/.test(raw)) {
+  private scalar(node: YNode, range: Range): SrcVal {
+    let raw = node.text ?? '';
+    if (!this.asciiText && /[^\x00-\x7f]/.test(raw)) {
       this.nonAscii = true;
       if (this.stripNonAscii) raw = raw.replace(/[^\x00-\x7f]/g, '');
     }
@@ -192,7 +217,7 @@ class Converter {
       this.problems.push(diag('YOLO001', range, `could not determine a constructor for the tag '${tag}' (PyYAML safe_load refuses it)`));
       return { value: raw, range, kind: 'quoted' };
     }
-    const quoted = node.type !== Scalar.PLAIN;
+    const quoted = !node.plain;
     if (tag) {
       const t = tag.slice('tag:yaml.org,2002:'.length);
       if (t === 'str') return { value: raw, range, kind: 'quoted' };
@@ -237,22 +262,22 @@ function trailingComment(text: string, from: number): { text: string; range: Ran
 export interface ParseOptions {
   /** YOLOv5 trees read the file as ASCII and drop every other byte (`open(cfg, encoding='ascii', errors='ignore')`). */
   readonly stripNonAscii?: boolean;
+  /** skip the fast reader (tests compare both) */
+  readonly fullParser?: boolean;
 }
 
 export function parseModelDoc(text: string, opts: ParseOptions = {}): ModelDoc {
   const diagnostics: Diagnostic[] = [];
-  const whole: Range = { start: 0, end: text.length };
   const empty = (loadable: boolean): ModelDoc => ({ text, top: new Map(), layers: [], sections: {}, diagnostics, loadable });
   if (text.length > MAX_TEXT_LENGTH) {
     diagnostics.push(diag('YOLO028', { start: 0, end: 0 }, `the file is ${(text.length / 1e6).toFixed(1)} MB; YOLO Lens analyses model files up to ${MAX_TEXT_LENGTH / 1e6} MB`));
     return empty(false);
   }
-  let docs: Document.Parsed[];
-  try {
-    docs = parseAllDocuments(text, { schema: 'failsafe', uniqueKeys: false, version: '1.1', prettyErrors: false, strict: false }) as Document.Parsed[];
-    if (!Array.isArray(docs)) docs = [];
-  } catch (e) {
-    diagnostics.push(diag('YOLO028', { start: 0, end: 0 }, e instanceof RangeError ? 'the document nests too deeply to parse' : `YAML could not be parsed: ${(e as Error).message}`));
+  const fast = opts.fullParser ? null : fastYaml(text);
+  if (fast) return assemble(text, fast, diagnostics, true, opts, () => parseFull(text).docs[0]);
+  const { docs, error } = parseFull(text);
+  if (error) {
+    diagnostics.push(diag('YOLO028', { start: 0, end: 0 }, error));
     return empty(false);
   }
   if (docs.length === 0 || (docs.length === 1 && docs[0]!.contents == null)) {
@@ -271,56 +296,85 @@ export function parseModelDoc(text: string, opts: ParseOptions = {}): ModelDoc {
     diagnostics.push(diag('YOLO001', { start: s, end: Math.max(e, s) }, err.message.split('\n')[0]!));
     loadable = false;
   }
-  const conv = new Converter(!!opts.stripNonAscii);
+  let root: YNode | null;
+  try {
+    root = fromYaml(doc.contents as Node | null, { start: 0, end: text.length });
+  } catch (e) {
+    if (e instanceof TooBig || e instanceof RangeError) {
+      diagnostics.push(diag('YOLO028', { start: 0, end: 0 }, e instanceof TooBig ? e.message : 'the document nests too deeply to analyse'));
+      return { ...empty(false), document: doc };
+    }
+    throw e;
+  }
+  return assemble(text, root, diagnostics, loadable, opts, () => doc);
+}
+
+function parseFull(text: string): { docs: Document.Parsed[]; error?: string } {
+  try {
+    const docs = parseAllDocuments(text, { schema: 'failsafe', uniqueKeys: false, version: '1.1', prettyErrors: false, strict: false }) as Document.Parsed[];
+    return { docs: Array.isArray(docs) ? docs : [] };
+  } catch (e) {
+    return { docs: [], error: e instanceof RangeError ? 'the document nests too deeply to parse' : `YAML could not be parsed: ${(e as Error).message}` };
+  }
+}
+
+/** Top-level keys and layers from the root node, whichever reader produced it. */
+function assemble(text: string, root: YNode | null, diagnostics: Diagnostic[], loadable: boolean, opts: ParseOptions, document: () => Document.Parsed | undefined): ModelDoc {
+  const whole: Range = { start: 0, end: text.length };
+  const conv = new Converter(!!opts.stripNonAscii, !/[^\x00-\x7f]/.test(text));
   const top = new Map<string, TopKey>();
   const layers: LayerSrc[] = [];
   const sections: ModelDoc['sections'] = {};
+  const result = (r: Omit<ModelDoc, 'document'>): ModelDoc => {
+    let cached: Document.Parsed | undefined | null = null;
+    // the yaml Document is only needed for edits: built on first use when the fast reader was used
+    return Object.defineProperty(r as ModelDoc, 'document', {
+      enumerable: false,
+      get: () => (cached === null ? (cached = document()) : cached),
+    });
+  };
+  if (root == null) {
+    diagnostics.push(diag('YOLO002', { start: 0, end: 0 }, 'the file is empty: a model YAML is a mapping with backbone and head'));
+    return result({ text, top, layers, sections, diagnostics, loadable: false });
+  }
   try {
-    conv.registerAnchors(doc);
-    const root = doc.contents;
-    if (!isMap(root)) {
-      const r = rangeOf(root as never, whole);
-      diagnostics.push(diag('YOLO002', r, 'a model YAML must be a mapping (nc, backbone, head, ...), not a ' + (isSeq(root) ? 'list' : 'scalar')));
-      return { ...empty(false), document: doc };
+    conv.registerAnchors(root);
+    if (root.kind !== 'map') {
+      diagnostics.push(diag('YOLO002', root.range, 'a model YAML must be a mapping (nc, backbone, head, ...), not a ' + (root.kind === 'seq' ? 'list' : 'scalar')));
+      return result({ text, top, layers, sections, diagnostics, loadable: false });
     }
-    for (const pair of (root as YAMLMap).items) {
-      const keyNode = pair.key as Node;
+    const layerLists: Partial<Record<Section, YNode | null>> = {};
+    for (const [keyNode, valueNode] of root.pairs ?? []) {
       const key = conv.convert(keyNode, whole);
       const keyName = typeof key.value === 'string' ? key.value : String(key.value);
       if (top.has(keyName)) diagnostics.push(diag('YOLO004', key.range, `duplicate key '${keyName}': the last one wins`, 'warning'));
       const isLayerList = keyName === 'backbone' || keyName === 'head';
-      const valueNode = pair.value as Node | null;
       // Layer lists are converted layer by layer below; everything else whole.
-      const value = isLayerList ? { value: null, range: rangeOf(valueNode as never, key.range), kind: 'seq' as const } : conv.convert(valueNode, key.range);
+      const value = isLayerList ? { value: null, range: valueNode ? valueNode.range : key.range, kind: 'seq' as const } : conv.convert(valueNode, key.range);
       top.set(keyName, { key: keyName, keyRange: key.range, value });
       if (isLayerList) {
         const section = keyName as Section;
-        const target = isAlias(valueNode) ? conv.anchorTarget(valueNode as Alias) : valueNode;
-        if (isSeq(target)) sections[section] = { range: value.range, flow: !!(target as YAMLSeq).flow, keyRange: key.range };
+        // an alias stands for its anchored node (PyYAML shares the object; we read it once, never expand)
+        const target = valueNode?.kind === 'alias' ? (conv.anchorTarget(valueNode) ?? null) : valueNode;
+        layerLists[section] = target;
+        if (target?.kind === 'seq') sections[section] = { range: value.range, flow: !!target.flow, keyRange: key.range };
+        else delete sections[section];
       }
     }
     for (const section of ['backbone', 'head'] as const) {
-      const pair = (root as YAMLMap).items.filter((p) => isScalar(p.key) && String((p.key as Scalar).source ?? (p.key as Scalar).value) === section).pop();
-      if (!pair) continue;
-      let listNode = pair.value as Node | null;
-      // an alias stands for its anchored node (PyYAML shares the object; we read it once, never expand)
-      if (isAlias(listNode)) listNode = conv.anchorTarget(listNode as Alias) ?? null;
-      if (!isSeq(listNode)) continue;
-      const seq = listNode as YAMLSeq;
-      for (const item of seq.items) {
-        const node = item as Node;
-        const lrange = rangeOf(node as never, rangeOf(listNode as never, whole));
-        const layer: { -readonly [K in keyof LayerSrc]: LayerSrc[K] } = { index: layers.length, section, range: lrange, flow: !!seq.flow };
-        if (isSeq(node)) {
-          const parts = (node as YAMLSeq).items;
-          if (parts[0] !== undefined) layer.from = conv.convert(parts[0] as Node, lrange, 2);
-          if (parts[1] !== undefined) layer.n = conv.convert(parts[1] as Node, lrange, 2);
-          if (parts[2] !== undefined) layer.module = conv.convert(parts[2] as Node, lrange, 2);
-          if (parts[3] !== undefined) layer.args = conv.convert(parts[3] as Node, lrange, 2);
+      const listNode = layerLists[section];
+      if (!listNode || listNode.kind !== 'seq') continue;
+      for (const node of listNode.items ?? []) {
+        const lrange = node ? node.range : listNode.range;
+        const layer: { -readonly [K in keyof LayerSrc]: LayerSrc[K] } = { index: layers.length, section, range: lrange, flow: !!listNode.flow };
+        if (node?.kind === 'seq') {
+          const parts = node.items ?? [];
+          if (parts.length > 0) layer.from = conv.convert(parts[0], lrange, 2);
+          if (parts.length > 1) layer.n = conv.convert(parts[1], lrange, 2);
+          if (parts.length > 2) layer.module = conv.convert(parts[2], lrange, 2);
+          if (parts.length > 3) layer.args = conv.convert(parts[3], lrange, 2);
         } else {
           // keep the raw value so the resolver can say what it is
-          layer.args = undefined;
-          layer.from = undefined;
           (layer as { raw?: SrcVal }).raw = conv.convert(node, lrange, 2);
         }
         const c = trailingComment(text, lrange.end);
@@ -331,12 +385,12 @@ export function parseModelDoc(text: string, opts: ParseOptions = {}): ModelDoc {
   } catch (e) {
     if (e instanceof TooBig || e instanceof RangeError) {
       diagnostics.push(diag('YOLO028', { start: 0, end: 0 }, e instanceof TooBig ? e.message : 'the document nests too deeply to analyse'));
-      return { ...empty(false), document: doc };
+      return result({ text, top: new Map(), layers: [], sections: {}, diagnostics, loadable: false });
     }
     throw e;
   }
   diagnostics.push(...conv.problems);
-  return { text, top, layers, sections, diagnostics, loadable, document: doc, nonAsciiScalars: conv.nonAscii };
+  return result({ text, top, layers, sections, diagnostics, loadable, nonAsciiScalars: conv.nonAscii });
 }
 
 /** The raw node of a layer that is not a list (kept for diagnostics). */

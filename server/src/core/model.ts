@@ -84,10 +84,13 @@ export interface GflopsFigure {
 export interface ModelTotals {
   readonly params: number;
   readonly gradients: number;
-  readonly paramsFused: number;
+  /** after the tree's model.fuse(); null when fused figures were skipped or fuse() raises */
+  readonly paramsFused: number | null;
+  /** what model.fuse() raises, when it does (Scaled-YOLOv4 cannot fuse grouped convs) */
+  readonly fusedError: string | null;
   /** sum of per-layer FLOPs at imgsz */
   readonly flops: Flops;
-  readonly flopsFused: Flops;
+  readonly flopsFused: Flops | null;
   /** GFLOPs as the framework prints them on build (thop 0.1.1) and with ultralytics-thop */
   readonly gflops: GflopsFigure;
   readonly gflopsUltralyticsThop: GflopsFigure;

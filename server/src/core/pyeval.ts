@@ -84,9 +84,14 @@ class NameErr extends EvalSignal {}
 class NotLiteral extends EvalSignal {}
 class TypeErr extends EvalSignal {}
 
+export interface NameLookup {
+  has(name: string): boolean;
+  get(name: string): PyVal | undefined;
+}
+
 export interface EvalEnv {
   /** parse_model locals and module globals a name may resolve to */
-  readonly names: ReadonlyMap<string, PyVal>;
+  readonly names: NameLookup;
   /** `eval` (YOLOv5 trees) or `literal_eval` (ultralytics) */
   readonly mode: 'eval' | 'literal';
   /** only check the syntax (Python compiles before it evaluates: a SyntaxError wins over a NameError) */

@@ -14,7 +14,7 @@ import { bindArgs } from './catalog/types.ts';
 import { type Tree, type TreeEntry, type TreeId } from './catalog/tree.ts';
 import { TREES } from './catalog/trees.ts';
 import type { ArgBinding, Flops, GflopsFigure, Model, ModelTotals, ResolvedLayer } from './model.ts';
-import { summaryLine, summaryLayerCount } from './summary-line.ts';
+import { looksFused, summaryLine, summaryLayerCount } from './summary-line.ts';
 import { didYouMean } from './suggest.ts';
 
 export interface ResolveOptions {
@@ -114,7 +114,8 @@ interface BuildResult {
 /** Builds are pure functions of (tree, activation, module, args, copies, fused): cached across resolves. */
 const buildCache = new Map<string, BuildResult>();
 const runCache = new Map<string, RunResult | ShapeError>();
-const CACHE_LIMIT = 20_000;
+// a 5,000-layer model fills ~5 entries per layer per resolve (five passes); keep a few such models warm
+const CACHE_LIMIT = 100_000;
 
 function cacheSet<V>(m: Map<string, V>, k: string, v: V): void {
   if (m.size > CACHE_LIMIT) m.clear();
@@ -162,14 +163,22 @@ function buildLayer(tree: Tree, actKey: string, builder: Builder, plan: LayerPla
   return res;
 }
 
-function runLayer(buildKey: string, mod: Mod, input: Shape | Shape[], guide: Shape | undefined): RunResult | ShapeError {
-  const key = `${buildKey}|${JSON.stringify(input)}|${guide ? guide.join('x') : ''}`;
+function shapeKey(input: Shape | Shape[]): string {
+  if (isShape(input)) return input.join(',');
+  let k = '';
+  for (const s of input as Shape[]) k += s.join(',') + ';';
+  return k;
+}
+
+function runLayer(buildKey: string, mod: Mod, input: Shape | Shape[], guide: Shape | undefined, strides?: readonly number[]): RunResult | ShapeError {
+  // strides are a function of the input shapes (see runPass): the key needs no more
+  const key = `${buildKey}|${shapeKey(input)}|${guide ? guide.join('x') : ''}`;
   const hit = runCache.get(key);
   if (hit) return hit;
   let res: RunResult | ShapeError;
   try {
     const fl = new ShapeFlow();
-    const out = fl.callMulti(mod, input, guide ? { guide } : {});
+    const out = fl.callMulti(mod, input, { ...(guide ? { guide } : {}), ...(strides ? { strides } : {}) });
     res = { out, ops: { ...fl.ops } };
   } catch (e) {
     if (e instanceof ShapeError) res = e;
@@ -335,7 +344,8 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   // input channels
   let ch = 3;
   const chT = top('ch');
-  if (chT) {
+  // Scaled-YOLOv4's Model never reads a `ch:` key (it takes ch as a constructor argument only)
+  if (chT && tree.id !== 'scaled-yolov4') {
     if (isInt(chT.value.value) && chT.value.value > 0 && chT.value.value <= 4096) ch = chT.value.value;
     else keyProblem('ch', 'YOLO004', `ch (input channels) must be a positive int, got ${pyBrief(chT.value.value)}`);
   }
@@ -392,6 +402,9 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   let chReset = false;
   let lastC2: number | null = ch;
   const sv4 = tree.id === 'scaled-yolov4';
+  // the first forward of a model ending in a Detect-family head is the stride probe at build
+  const lastModule = doc.layers[doc.layers.length - 1]?.module?.value;
+  const sv4Stage: 'build' | 'forward' = typeof lastModule === 'string' && tree.modules.get(lastModule)?.def.detectFamily ? 'build' : 'forward';
   for (const src of doc.layers) {
     const plan = planLayer(src);
     plans.push(plan);
@@ -416,7 +429,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       parsed: false,
       buildKey: '',
     };
-    const fail = (code: Code, range: Range, message: string, stage: 'parse' | 'build' = 'parse', extra: Parameters<typeof diag>[4] = {}) => {
+    const fail = (code: Code, range: Range, message: string, stage: 'parse' | 'build' | 'forward' = 'parse', extra: Parameters<typeof diag>[4] = {}) => {
       sink.add(diag(code, range, message, undefined, { layer: i, ...extra }), stage);
     };
     const pushCh = (c2: number | number[] | null) => {
@@ -461,19 +474,59 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       return plan;
     }
     const nRawForEval = src.n.value;
-    const names = new Map<string, PyVal>();
-    if (v5) {
-      names.set('nc', ncVal).set('anchors', anchorsVal).set('gd', depth === null ? null : new PyFloat(depth)).set('gw', width === null ? null : new PyFloat(width));
-      if (na !== null) names.set('na', na);
-      if (no !== null) names.set('no', no);
-      names.set('i', i).set('n', nRawForEval).set('f', src.from.value).set('ch', chList.map((c) => (typeof c === 'number' ? c : null)));
-    } else {
-      names.set('nc', ncVal).set('depth', depth === null ? null : new PyFloat(depth)).set('width', width === null ? null : new PyFloat(width));
-      names.set('max_channels', maxChannels === Infinity ? new PyFloat(Infinity) : maxChannels).set('kpt_shape', top('kpt_shape')?.value.value ?? null);
-      names.set('act', actT?.value.value ?? null).set('scales', scalesT ? '<mapping>' : null);
-      if (scale !== null) names.set('scale', scale);
-      names.set('i', i).set('n', nRawForEval).set('f', src.from.value).set('m', mv).set('args', yamlArgs.map((a) => a.value));
-    }
+    // parse_model's locals (and a few module globals) a string arg may name; computed only when asked
+    const local = (k: string): PyVal | undefined => {
+      switch (k) {
+        case 'nc':
+          return ncVal;
+        case 'i':
+          return i;
+        case 'n':
+          return nRawForEval;
+        case 'f':
+          return src.from!.value;
+      }
+      if (v5)
+        switch (k) {
+          case 'anchors':
+            return anchorsVal;
+          case 'gd':
+            return depth === null ? null : new PyFloat(depth);
+          case 'gw':
+            return width === null ? null : new PyFloat(width);
+          case 'na':
+            return na ?? undefined;
+          case 'no':
+            return no ?? undefined;
+          case 'ch':
+            return chList.map((c) => (typeof c === 'number' ? c : null));
+          default:
+            return undefined;
+        }
+      switch (k) {
+        case 'depth':
+          return depth === null ? null : new PyFloat(depth);
+        case 'width':
+          return width === null ? null : new PyFloat(width);
+        case 'max_channels':
+          return maxChannels === Infinity ? new PyFloat(Infinity) : maxChannels;
+        case 'kpt_shape':
+          return top('kpt_shape')?.value.value ?? null;
+        case 'act':
+          return actT?.value.value ?? null;
+        case 'scales':
+          return scalesT ? '<mapping>' : null;
+        case 'scale':
+          return scale ?? undefined;
+        case 'm':
+          return mv;
+        case 'args':
+          return yamlArgs.map((a) => a.value);
+        default:
+          return undefined;
+      }
+    };
+    const names = { has: (k: string) => local(k) !== undefined, get: local };
     const env: EvalEnv = { names, mode: v5 ? 'eval' : 'literal' };
     const evaluated: PyVal[] = [];
     let evalFailed = false;
@@ -556,6 +609,13 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         fromOk = false;
         continue;
       }
+      // Scaled-YOLOv4's ch list keeps the input at index 0, so `from: i` or `from: -(i+1)` get through parse_model;
+      // the forward's y[f] then has no such layer
+      if (sv4 && x !== -1 && (x >= i || x < -i)) {
+        fail(x >= i ? 'YOLO008' : 'YOLO007', it.range, `from ${x} ${x >= i ? 'points at this layer' : 'points before the first layer'} (layer ${i}): Scaled-YOLOv4's parse_model accepts it (its ch list keeps the input at index 0), but the first forward reads y[${x}] of ${i} outputs: IndexError: list index out of range`, sv4Stage);
+        fromOk = false;
+        continue;
+      }
       absolute.push(x === -1 ? i - 1 : x < 0 ? i + x : x);
     }
     if (!fromOk) {
@@ -616,6 +676,11 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       case 'repeats': {
         if (single() === null) break;
         const c1 = chOf(rawFrom[0]!, false);
+        if (!sv4 && Array.isArray(chAt(rawFrom[0]!))) {
+          // ch[f] of a CBLinear layer is its list of split channels: the constructor gets a list for c1
+          fail('YOLO015', src.from!.range, `${def.name} takes one tensor but layer ${rawFrom[0]} (CBLinear) outputs a tuple of maps: only CBFuse can take it (c1 = ch[f] is the list ${JSON.stringify(chAt(rawFrom[0]!))})`, 'build');
+          break;
+        }
         if (args.length === 0) {
           fail('YOLO012', argsSrc.range, `${def.name} needs its output channels as the first arg (IndexError: list index out of range)`);
           break;
@@ -680,6 +745,10 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       case 'concat': {
         if (!needList()) break;
         const chs = rawFrom.map((x) => (sv4 ? chAt(x === -1 ? -1 : x + 1) : chAt(x)));
+        if (chs.some((c) => Array.isArray(c))) {
+          fail('YOLO015', src.from!.range, "Concat cannot take a CBLinear output (a tuple of maps; use CBFuse): parse_model's sum(ch[x] for x in f) raises TypeError: unsupported operand type(s) for +: 'int' and 'list'");
+          break;
+        }
         if (chs.some((c) => typeof c !== 'number')) break;
         c2 = (chs as number[]).reduce((a, b) => a + b, 0);
         evaluated.forEach((v, k) => bind(k, k, v));
@@ -693,6 +762,11 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         args.push(chs as number[]);
         evaluated.forEach((v, k) => bind(k, k, args[k]!));
         if (v5) {
+          // `isinstance(args[1], int)` right after the append: an empty args list has no args[1]
+          if (args.length < 2) {
+            fail('YOLO012', argsSrc.range, `${def.name} needs [nc, anchors${def.name === 'Segment' ? ', nm, npr' : ''}]: parse_model reads args[1] (IndexError: list index out of range)`);
+            break;
+          }
           if (args.length > 1 && isInt(args[1]!)) {
             const per = args[1] as number;
             const row = Array.from({ length: per * 2 }, (_, k) => k);
@@ -808,7 +882,18 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         if (c1 === null) break;
         args = [c1, ...args];
         evaluated.forEach((v, k) => bind(k, k + 1, v));
-        c2 = null; // from the built module, below
+        if (copies > 1) {
+          fail('YOLO029', src.n.range, `${def.name} with n = ${n} is built as an nn.Sequential of ${n} copies, and parse_model then calls m_.get_out_ch() on it (AttributeError: 'Sequential' object has no attribute 'get_out_ch')`, 'build');
+          break;
+        }
+        // c2 = m_.get_out_ch(): known from the built block (a constructor error is reported when the layer is built)
+        try {
+          const out = def.build(new Builder({ fused: false, convDefaultAct: null }), bindArgs(def, args)).attrs?.outChannels;
+          c2 = typeof out === 'number' ? out : null;
+        } catch (e) {
+          if (!(e instanceof ShapeError)) throw e;
+          c2 = null;
+        }
         plan.parsed = true;
         break;
       }
@@ -872,7 +957,8 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       const val = (j: number): Shape | Shape[] | undefined => (j < 0 ? input : res.values[j]);
       if (p.fromIsList) {
         const xs = p.fromIndices.map(val);
-        if (xs.some((x) => x === undefined || !isShape(x))) continue;
+        if (xs.some((x) => x === undefined)) continue;
+        // a multi-output input (CBLinear's split) stays a nested list, as CBFuse expects; cat rejects it
         inp = xs as Shape[];
       } else {
         inp = val(p.fromIndices[0]!);
@@ -880,7 +966,10 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       }
       res.inputs[k] = inp;
       const role = worldModel ? p.entry!.def.guide : undefined;
-      const r = runLayer(`${buildKey}|${p.buildKey}`, b.mod, inp, role === 'consumer' || role === 'producer' ? guide : role === 'consumer-original' ? origGuide : undefined);
+      // the last layer, a Detect-family head, decodes with the strides the model derives from the image size (see
+      // ForwardCtx.strides); a head anywhere else never gets strides, as upstream
+      const strides = k === plans.length - 1 && p.entry!.def.detectFamily && !isShape(inp) ? (inp as Shape[]).map((s) => input[2]! / s[2]!) : undefined;
+      const r = runLayer(`${buildKey}|${p.buildKey}|${strides ? 'last' : ''}`, b.mod, inp, role === 'consumer' || role === 'producer' ? guide : role === 'consumer-original' ? origGuide : undefined, strides);
       if (r instanceof ShapeError) {
         res.errors.push({ layer: k, error: r });
         if (stopAtError) break;
@@ -901,7 +990,16 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
 
   const input: Shape = [1, ch, imgsz, imgsz];
   const main = runPass(input, built, unfused.key, false);
-  for (const { layer, error } of main.errors) reportForward(plans[layer]!, error, main.inputs[layer], 'forward');
+  const last = plans[plans.length - 1];
+  const detectHead = !!last?.entry?.def.detectFamily && last.copies === 1;
+  const probeContext = ' (at the 256×256 stride probe the framework runs when it builds the model)';
+  // a model ending in a Detect-family head runs the 256 probe at build: a graph that fails there fails at build,
+  // before any 640 forward
+  const earlyProbe = detectHead && main.errors.length > 0 && !sink.failure ? runPass([1, ch, 256, 256], built, unfused.key, true) : null;
+  if (earlyProbe && earlyProbe.errors.length) {
+    const { layer, error } = earlyProbe.errors[0]!;
+    reportForward(plans[layer]!, error, earlyProbe.inputs[layer], 'build', probeContext);
+  } else for (const { layer, error } of main.errors) reportForward(plans[layer]!, error, main.inputs[layer], 'forward');
 
   function reportForward(p: LayerPlan, e: ShapeError, inp: Shape | Shape[] | undefined, stage: 'build' | 'forward', context = '') {
     const related: RelatedInfo[] = [];
@@ -923,12 +1021,20 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         [b, sb],
       ] as const)
         if (j >= 0 && plans[j]) related.push({ range: plans[j]!.src.range, message: `layer ${j} outputs ${fmtShape(s)}` });
+    } else if (/channels, but got|to have \d+ channels|running_mean should contain|mat1 and mat2/.test(e.message) && isShape(inp) && p.c1 !== null && inp[1] === p.c1) {
+      // the layer receives the channels it was built for: the mismatch is inside it
+      code = 'YOLO015';
+      if (p.copies > 1 && p.src.n) {
+        range = p.src.n.range;
+        message = `${p.moduleName} at layer ${p.index} is built as ${p.copies} copies with the same args (nn.Sequential), so copy 2 still expects ${p.c1} input channels but gets the ${p.c2 ?? '?'} the first one outputs: ${e.message}${context}`;
+      } else message = `${p.moduleName} at layer ${p.index}: its parts do not fit together with these args: ${e.message}${context}`;
     } else if (/channels, but got|to have \d+ channels|running_mean should contain|mat1 and mat2/.test(e.message)) {
       code = 'YOLO015';
       if (p.src.from) range = p.src.from.range;
       message = `${p.moduleName} at layer ${p.index} was built for ${p.c1 ?? '?'} input channels but receives ${describeInput(inp)}: ${e.message}${context}`;
-    } else if (p.entry?.def.detectFamily && /list index out of range|anchor/.test(e.message)) {
+    } else if (p.entry?.def.detectFamily && /out of range|anchor/.test(e.message)) {
       code = 'YOLO018';
+      if (p.src.from) range = p.src.from.range;
       message = `${p.moduleName}: ${e.message}${context}`;
     } else message += context;
     sink.add(diag(code, range, message, undefined, { layer: p.index, related }), stage);
@@ -941,17 +1047,25 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   }
 
   // ---- the stride probe the upstream DetectionModel runs when it is built
-  const last = plans[plans.length - 1];
-  const detectHead = !!last?.entry?.def.detectFamily && last.copies === 1;
   let strides: number[] | null = null;
   if (detectHead && main.errors.length === 0 && !sink.failure) {
     const probe = runPass([1, ch, 256, 256], built, unfused.key, true);
     if (probe.errors.length) {
       const { layer, error } = probe.errors[0]!;
-      reportForward(plans[layer]!, error, probe.inputs[layer], 'build', ' (at the 256×256 stride probe the framework runs when it builds the model)');
+      reportForward(plans[layer]!, error, probe.inputs[layer], 'build', probeContext);
     } else {
       const headIn = probe.inputs[plans.length - 1];
       if (headIn && !isShape(headIn)) strides = (headIn as Shape[]).map((s) => 256 / s[2]!);
+      // anchor-based heads: `m.anchors /= m.stride.view(-1, 1, 1)` needs one stride per anchor row, and the
+      // training-mode probe returns one map per input
+      const nl = built[plans.length - 1]?.mod?.attrs?.nl;
+      if (strides && typeof nl === 'number' && strides.length > nl) {
+        const extra = last!.src.from?.items?.[nl]?.range ?? last!.src.from?.range ?? rangeOrModule(last!);
+        sink.add(
+          diag('YOLO018', extra, `${last!.moduleName} has ${nl} anchor row${nl === 1 ? '' : 's'} (levels) but ${strides.length} inputs: building the model divides the anchors by one stride per input and fails (RuntimeError: The size of tensor a (${nl}) must match the size of tensor b (${strides.length}) at non-singleton dimension 0); give one anchors row per input`, undefined, { layer: last!.index }),
+          'build',
+        );
+      }
     }
   } else if (detectHead && last) {
     const headIn = main.inputs[plans.length - 1];
@@ -1027,14 +1141,17 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       thop: layers.reduce((a, l) => a + (l.flops?.thop ?? 0), 0),
       ultralyticsThop: layers.reduce((a, l) => a + (l.flops?.ultralyticsThop ?? 0), 0),
     };
-    // fused
-    let paramsFused = params;
-    let flopsFused: Flops = flops;
+    // fused: what the tree's model.fuse() leaves; null where fuse() raises (Scaled-YOLOv4 on grouped convs)
+    let paramsFused: number | null = null;
+    let flopsFused: Flops | null = null;
+    let fusedError: string | null = null;
     let fusedBuilt: (BuildResult | null)[] | null = null;
     const fusedEnv = envFor(tree, actName, true);
     if (!opts.skipFused) {
       fusedBuilt = plans.map((p) => (p.parsed && p.entry && p.args ? buildLayer(tree, fusedEnv.key, fusedEnv.builder, p) : null));
       (layers as { modFused: Mod | null }[]).forEach((l, k) => (l.modFused = fusedBuilt![k]?.mod ?? null));
+      const failed = fusedBuilt.find((b) => b?.error);
+      if (failed?.error) fusedError = failed.error.message;
       if (fusedBuilt.every((b) => b && b.mod)) {
         paramsFused = fusedBuilt.reduce((a, b) => a + b!.params, 0);
         const fp = runPass(input, fusedBuilt, fusedEnv.key, true);
@@ -1063,8 +1180,8 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     const mods = built.map((b) => b!.mod!);
     const stem = (opts.fileName?.split(/[\\/]/).pop() ?? '').replace(/\.[^.]*$/, '');
     const summaryLayers = summaryLayerCount(tree, mods);
-    const summary = summaryLine(tree, { stem, scale, layers: summaryLayers, params, gradients, gflops: gflops.exact, fused: false });
-    const summaryFused = fusedBuilt && fusedBuilt.every((b) => b && b.mod)
+    const summary = summaryLine(tree, { stem, scale, layers: summaryLayers, params, gradients, gflops: gflops.exact, fused: looksFused(mods) });
+    const summaryFused = paramsFused !== null && fusedBuilt && fusedBuilt.every((b) => b && b.mod)
       ? summaryLine(tree, {
           stem,
           scale,
@@ -1072,13 +1189,14 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
           params: paramsFused,
           gradients: paramsFused - (gradients === params ? 0 : params - gradients),
           gflops: gflopsF.exact,
-          fused: true,
+          fused: looksFused(fusedBuilt.map((b) => b!.mod!)),
         })
       : null;
     return {
       params,
       gradients,
       paramsFused,
+      fusedError,
       flops,
       flopsFused,
       gflops,

@@ -28,6 +28,8 @@ function countsOf(layer: Mod): Counts {
       return;
     }
     acc.all++;
+    // nn.MultiheadAttention registers its out_proj (a NonDynamicallyQuantizableLinear) as a submodule
+    if (x.leaf?.op === 'mha') acc.all++;
     if (isLeaf) acc.leaves++;
     acc.tensors += paramTensors(x);
   });
@@ -65,10 +67,30 @@ export function summaryLayerCount(tree: Tree, layers: readonly Mod[]): number {
   }
 }
 
+/**
+ * ultralytics BaseModel.is_fused(): fewer than 10 modules that are instances of a torch.nn class with "Norm" in its
+ * name (BatchNorm2d, LayerNorm, GroupNorm...). The summary line says "(fused)" when it holds, whether or not fuse()
+ * ran: RT-DETR keeps its LayerNorms and input-projection BatchNorms, so its fused summary has no "(fused)".
+ */
+export function looksFused(layers: readonly Mod[]): boolean {
+  let norms = 0;
+  const seen = new Set<Mod>();
+  for (const m of layers)
+    forEachModule(
+      m,
+      (x) => {
+        const op = x.leaf?.op;
+        if (op === 'batchNorm2d' || op === 'layerNorm' || op === 'groupNorm') norms++;
+      },
+      seen,
+    );
+  return norms < 10;
+}
+
 /** number of parameter tensors a module registers directly */
 function paramTensors(m: Mod): number {
   const l = m.leaf;
-  if (!l) return (m.attrs?.paramTensors as number | undefined) ?? (m.ownParams > 0 ? 1 : 0);
+  if (!l) return (m.attrs?.paramTensors as number | undefined) ?? (m.params ? Object.keys(m.params).length : m.ownParams > 0 ? 1 : 0);
   switch (l.op) {
     case 'conv2d':
     case 'convTranspose2d':

@@ -58,7 +58,8 @@ export function summaryTable(model: Model, convention: Convention = 'ultralytics
 /** The closing lines: framework, input, totals (unfused and fused), both GFLOPs conventions, what failed. */
 export function summaryLines(model: Model, convention: Convention = 'ultralyticsThop'): string[] {
   const out: string[] = [];
-  out.push(`framework: ${model.tree.label}${model.scale ? `, scale '${model.scale}'` : ''} (${model.treeReason})`);
+  out.push(`framework: ${model.tree.label} (${model.treeReason})`);
+  if (model.scaleReason) out.push(`scale: ${model.scaleReason}; depth ${model.depthMultiple}, width ${model.widthMultiple}, max_channels ${model.maxChannels}`);
   out.push(`input: 1×${model.ch}×${model.imgsz}×${model.imgsz}`);
   const t = model.totals;
   if (!t) {
@@ -71,7 +72,8 @@ export function summaryLines(model: Model, convention: Convention = 'ultralytics
     const f = fused ? (c === 'thop' ? t.gflopsFused : t.gflopsFusedUltralyticsThop) : c === 'thop' ? t.gflops : t.gflopsUltralyticsThop;
     return f.exact === null ? 'n/a' : formatFixed(f.exact, 1);
   };
-  out.push(`${withCommas(t.params)} parameters, ${g(convention, false)} GFLOPs @640 built, ${withCommas(t.paramsFused)} parameters, ${g(convention, true)} GFLOPs @640 fused (BatchNorm folded)   [${CONVENTION_LABEL[convention]}]`);
+  const fusedFigures = t.paramsFused === null ? (t.fusedError ? `fused: n/a (model.fuse() raises ${t.fusedError})` : 'fused: n/a') : `${withCommas(t.paramsFused)} parameters, ${g(convention, true)} GFLOPs @640 fused (BatchNorm folded)`;
+  out.push(`${withCommas(t.params)} parameters, ${g(convention, false)} GFLOPs @640 built, ${fusedFigures}   [${CONVENTION_LABEL[convention]}]`);
   out.push(`with ${other === 'thop' ? 'thop 0.1.1' : 'ultralytics-thop'}: ${g(other, false)} GFLOPs built, ${g(other, true)} GFLOPs fused`);
   out.push(`per-layer sum at ${model.imgsz}: ${formatFixed(t.flops[convention] / 1e9, 2)} GFLOPs`);
   if (t.summary) out.push(`the framework prints on build: ${t.summary}`);
@@ -137,6 +139,7 @@ export function referenceRecord(model: Model, yamlPath: string): Record<string, 
   rec.params_fused = t ? t.paramsFused : null;
   rec.gflops_fused = t ? t.gflopsFused.printed : null;
   rec.summary_fused = t ? t.summaryFused : null;
+  if (t?.fusedError) rec.fused_error = t.fusedError;
   rec.gflops_ultralytics_thop = t ? t.gflopsUltralyticsThop.printed : null;
   return rec;
 }

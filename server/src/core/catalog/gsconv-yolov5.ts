@@ -5,11 +5,9 @@
 import type { Builder } from '../nn/builder.ts';
 import { buildError, type Flow, type Mod, type Shape } from '../nn/module.ts';
 import { construct, f, type ModuleDef, param } from './types.ts';
-import { range, type Yolov5Kit } from './yolov5.ts';
+import { c1p, c2p, range, type Yolov5Kit } from './yolov5.ts';
 
 const SRC = 'gsconv-yolov5/models/common.py';
-const c1p = param('c1', 'channels', 'input channels (parse_model passes the input layer\u2019s channels)');
-const c2p = param('c2', 'channels', 'output channels (scaled by width_multiple)');
 
 /**
  * GSConv's shuffle, as the fork writes it: reshape(b*n//2, 2, h*w) → permute(1, 0, 2) → reshape(2, -1, n//2, h, w)
@@ -26,14 +24,13 @@ export function gsShuffle<T>(fl: Flow<T>, x2: T): T {
   return fl.cat([sq(y0), sq(y1)], 1);
 }
 
-export function gsconvYolov5Modules(kit: Yolov5Kit): ModuleDef[] {
-  const { Conv } = kit;
-
-  const GSConv: ModuleDef = {
+/** GSConv over a tree's Conv (identical Python in the YOLOv5 fork and the Scaled-YOLOv4 fork). */
+export function gsConvDef(Conv: ModuleDef, src: string): ModuleDef {
+  return {
     name: 'GSConv',
     category: 'slimneck',
     doc: 'Slim-neck GSConv: a dense Conv to c2/2 channels, a 5x5 depth-wise Conv on that, concatenated and channel-shuffled.',
-    source: `${SRC}:GSConv`,
+    source: src,
     signature: [c1p, c2p, param('k', 'kernel', 'kernel of the dense conv', 1), param('s', 'kernel', 'stride of the dense conv', 1), param('g', 'int', 'groups of the dense conv', 1), param('act', 'act', 'activation flag', true)],
     build: (b, a) => {
       const c2 = a.channels('c2');
@@ -46,12 +43,15 @@ export function gsconvYolov5Modules(kit: Yolov5Kit): ModuleDef[] {
       });
     },
   };
+}
 
-  const GSConvns: ModuleDef = {
+/** GSConvns over a tree's Conv (the same bug in both forks: its forward returns an nn.ReLU module). */
+export function gsConvnsDef(Conv: ModuleDef, GSConv: ModuleDef, src: string): ModuleDef {
+  return {
     name: 'GSConvns',
     category: 'slimneck',
     doc: 'GSConv with a 1x1 "normative shuffle" conv. In this fork its forward returns an nn.ReLU object, not a tensor.',
-    source: `${SRC}:GSConvns`,
+    source: src,
     signature: GSConv.signature,
     build: (b, a) => {
       // The fork calls super().__init__(c1, c2, k=1, s=1, g=1, act=True): k, s, g and act are ignored.
@@ -68,7 +68,14 @@ export function gsconvYolov5Modules(kit: Yolov5Kit): ModuleDef[] {
       });
     },
   };
+}
 
+export function gsconvYolov5Modules(kit: Yolov5Kit): ModuleDef[] {
+  const { Conv } = kit;
+  const GSConv = gsConvDef(Conv, `${SRC}:GSConv`);
+  const GSConvns = gsConvnsDef(Conv, GSConv, `${SRC}:GSConvns`);
+
+  // GSBottleneck's `conv_lighting`: GSConv(c1, c_, 1, 1) then GSConv(c_, c2, 3, 1, act=False), c_ = int(c2 * e)
   const gsBottleneck = (b: Builder, c1: number, c2: number, e: number): { conv_lighting: Mod } => ({
     conv_lighting: b.seq([construct(b, GSConv, [c1, Math.trunc(c2 * e), 1, 1]), construct(b, GSConv, [Math.trunc(c2 * e), c2, 3, 1], { act: false })]),
   });

@@ -7,10 +7,12 @@ import type { ModuleDef } from './types.ts';
 import { TORCH_NN } from './torch.ts';
 import { yolov5Kit } from './yolov5.ts';
 import { gsconvYolov5Modules } from './gsconv-yolov5.ts';
+import { SCALED_YOLOV4_MODULES } from './scaled-yolov4.ts';
 import { ULTRALYTICS_CONV_MODULES } from './ultralytics/conv.ts';
 import { ULTRALYTICS_BLOCK_MODULES } from './ultralytics/block.ts';
 import { ULTRALYTICS_HEAD_MODULES } from './ultralytics/head.ts';
 import { ULTRALYTICS_TRANSFORMER_MODULES } from './ultralytics/transformer.ts';
+import { ULTRALYTICS_WORLD_MODULES } from './ultralytics/world.ts';
 
 const nnTreat = (def: ModuleDef): Treatment => (def.name === 'ConvTranspose2d' ? 'channels' : def.name === 'BatchNorm2d' ? 'bn' : 'plain');
 
@@ -61,6 +63,27 @@ export const YOLOV5_GSCONV: Tree = makeTree({
   honoursChannelMultiple: false,
 });
 
+/** slim-neck-by-gsconv gsconv-scaled-yolov4/models/yolo.py L187-216 */
+export const SCALED_YOLOV4: Tree = makeTree({
+  id: 'scaled-yolov4',
+  dialect: 'yolov5',
+  label: 'Scaled-YOLOv4 Slim-neck fork (AlanLi1997/slim-neck-by-gsconv gsconv-scaled-yolov4)',
+  origin: 'AlanLi1997/slim-neck-by-gsconv@8357ef6 gsconv-scaled-yolov4',
+  modules: namespace(
+    SCALED_YOLOV4_MODULES,
+    ['Conv', 'Bottleneck', 'SPP', 'DWConv', 'MixConv2d', 'Focus', 'CrossConv', 'BottleneckCSP', 'BottleneckCSP2', 'SPPCSP', 'VoVCSP', 'C3', 'GSBottleneck', 'GSConv', 'GSBottleneckC', 'VoVGSCSP', 'VoVGSCSPC'],
+    ['BottleneckCSP', 'BottleneckCSP2', 'SPPCSP', 'VoVCSP', 'C3', 'VoVGSCSP', 'VoVGSCSPC'],
+    { HarDBlock: 'hardblock', HarDBlock2: 'hardblock', Concat: 'concat', Detect: 'head' },
+  ),
+  // nn.Conv2d is in this parse_model's channel set (c1 prepended, c2 width-scaled); no ConvTranspose2d branch
+  nn: TORCH_NN.map((d) => [d, d.name === 'Conv2d' ? 'channels' : d.name === 'BatchNorm2d' ? 'bn' : 'plain'] as const),
+  conv: 'own-act',
+  summary: 'scaled-yolov4',
+  defaultActName: 'Mish',
+  honoursActivationKey: false,
+  honoursChannelMultiple: false,
+});
+
 /**
  * The names tasks.py imports (L12-63) that parse_model can reach through `globals()[m]`; internal helpers such as
  * DFL and Proto are defined in the catalog but are not in this namespace.
@@ -74,7 +97,7 @@ export const ULTRALYTICS: Tree = makeTree({
   label: 'ultralytics 8.3 (with the Slim-neck modules)',
   origin: 'AlanLi1997/slim-neck-by-gsconv@8357ef6 gsconv-yolov8_9_10_11/ultralytics',
   modules: namespace(
-    [...ULTRALYTICS_CONV_MODULES, ...ULTRALYTICS_BLOCK_MODULES, ...ULTRALYTICS_HEAD_MODULES, ...ULTRALYTICS_TRANSFORMER_MODULES].filter((d) => !ULTRALYTICS_NOT_IN_TASKS.has(d.name)),
+    [...ULTRALYTICS_CONV_MODULES, ...ULTRALYTICS_BLOCK_MODULES, ...ULTRALYTICS_HEAD_MODULES, ...ULTRALYTICS_TRANSFORMER_MODULES, ...ULTRALYTICS_WORLD_MODULES].filter((d) => !ULTRALYTICS_NOT_IN_TASKS.has(d.name)),
     ['GSConv', 'GSConvE', 'GSConvE2', 'GSBottleneckC', 'GSBottleneck', 'GSConvns', 'VoVGSCSPC', 'VoVGSCSP', 'Classify', 'Conv', 'ConvTranspose', 'GhostConv', 'Bottleneck', 'GhostBottleneck', 'SPP', 'SPPF', 'C2fPSA', 'C2PSA', 'DWConv', 'Focus', 'BottleneckCSP', 'C1', 'C2', 'C2f', 'C3k2', 'RepNCSPELAN4', 'ELAN1', 'ADown', 'AConv', 'SPPELAN', 'C2fAttn', 'C3', 'C3TR', 'C3Ghost', 'DWConvTranspose2d', 'C3x', 'RepC3', 'PSA', 'SCDown', 'C2fCIB'],
     ['VoVGSCSPC', 'VoVGSCSP', 'BottleneckCSP', 'C1', 'C2', 'C2f', 'C3k2', 'C2fAttn', 'C3', 'C3TR', 'C3Ghost', 'C3x', 'RepC3', 'C2fPSA', 'C2fCIB', 'C2PSA'],
     {
@@ -106,6 +129,7 @@ export const ULTRALYTICS: Tree = makeTree({
 export const TREES: Readonly<Partial<Record<TreeId, Tree>>> = {
   yolov5: YOLOV5,
   'yolov5-gsconv': YOLOV5_GSCONV,
+  'scaled-yolov4': SCALED_YOLOV4,
   ultralytics: ULTRALYTICS,
 };
 

@@ -2,7 +2,7 @@
  * Construction of module trees: the torch layer constructors (with the checks torch makes when it builds them)
  * and the small vocabulary catalog definitions compose them with.
  */
-import { buildError, type ActFn, type Flow, type Forward, type In, type LeafOp, type Mod, type Out, leafParams, type UpsampleMode } from './module.ts';
+import { buildError, type OwnParam, type ActFn, type Flow, type Forward, type In, type LeafOp, type Mod, type Out, leafParams, type UpsampleMode } from './module.ts';
 import { PyFloat, PyObj, PyTuple, type PyVal, isNumeric, num, pyRepr, seqItems, isSeq } from '../py.ts';
 
 export interface BuildEnv {
@@ -200,8 +200,10 @@ export class Builder {
     type: string,
     children: Record<string, Mod | null | undefined> | readonly (readonly [string, Mod])[],
     forward: Forward,
-    opts: { ownParams?: number; frozenParams?: number; attrs?: Record<string, unknown> } = {},
+    opts: { ownParams?: number; frozenParams?: number; params?: Record<string, OwnParam>; attrs?: Record<string, unknown> } = {},
   ): Mod {
+    const own = Object.values(opts.params ?? {});
+    const numel = (p: OwnParam) => p.shape.reduce((a, c) => a * c, 1);
     const list = Array.isArray(children)
       ? (children as readonly (readonly [string, Mod])[])
       : Object.entries(children as Record<string, Mod | null | undefined>).filter((e): e is [string, Mod] => e[1] != null);
@@ -209,8 +211,9 @@ export class Builder {
       type,
       children: list,
       forward,
-      ownParams: opts.ownParams ?? 0,
-      frozenParams: opts.frozenParams ?? 0,
+      ownParams: opts.ownParams ?? own.reduce((a, p) => a + numel(p), 0),
+      frozenParams: opts.frozenParams ?? own.reduce((a, p) => a + (p.frozen ? numel(p) : 0), 0),
+      ...(opts.params ? { params: opts.params } : {}),
       ...(opts.attrs ? { attrs: opts.attrs } : {}),
     };
   }
@@ -245,9 +248,24 @@ export class Builder {
   }
 }
 
+/**
+ * A module instance as an argument value. A Python default such as `act=nn.ReLU()` is evaluated once, when the
+ * class is defined, so every call that takes the default shares that one instance (ultralytics HGBlock, LightConv).
+ */
+export class ModuleInstance extends PyObj {
+  constructor(
+    readonly mod: Mod,
+    cls: string,
+    repr: string,
+  ) {
+    super(cls, repr);
+  }
+}
+
 /** An activation given as a constructor argument (`act=True`, `act=nn.ReLU()`, `act=False`). */
 export function activationFrom(b: Builder, v: PyVal, defaultAct: () => Mod): Mod {
   if (v === true) return defaultAct();
+  if (v instanceof ModuleInstance) return v.mod;
   if (v instanceof PyObj) {
     const fn = ACT_CLASSES[v.cls];
     if (fn) return b.act(fn);

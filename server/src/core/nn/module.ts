@@ -68,6 +68,18 @@ export type LeafOp =
   | { op: 'mha'; embed: number; heads: number; batchFirst: boolean; bias: boolean }
   | { op: 'pixelShuffle'; r: number };
 
+/**
+ * An `nn.Parameter` a composite module registers directly (LayerNorm2d.weight, ContrastiveHead.bias, ...), read in
+ * a forward through `Flow.param`.
+ */
+export interface OwnParam {
+  readonly shape: readonly number[];
+  /** the value upstream's __init__ gives every element (absent: initialised randomly). */
+  readonly init?: number;
+  /** requires_grad=False */
+  readonly frozen?: boolean;
+}
+
 /** One node of the tree, as `nn.Module` would be: a torch class name, named children, a forward. */
 export interface Mod {
   /** torch class name (`Conv`, `Conv2d`, `Sequential`...): what thop and the summary line key on. */
@@ -79,6 +91,8 @@ export interface Mod {
   readonly ownParams: number;
   /** part of ownParams with requires_grad=False (DFL's fixed conv). */
   readonly frozenParams: number;
+  /** the parameters registered directly on this module, by attribute name (counted in ownParams). */
+  readonly params?: Readonly<Record<string, OwnParam>>;
   /** free-form attributes a forward or an interpreter may need (e.g. a Detect head's stride). */
   readonly attrs?: Readonly<Record<string, unknown>>;
   /**
@@ -97,6 +111,19 @@ export type Out<T> = T | null | readonly Out<T>[];
 export interface ForwardCtx<T> {
   /** extra inputs of a model-level forward, e.g. a WorldModel's text features for C2fAttn/WorldDetect. */
   readonly guide?: T;
+  /**
+   * a Detect-family head's `stride` (one per input level), which the model build sets after its stride probe
+   * (`256 / H_l` of each head input at a 256x256 input): the eval decode multiplies by them, so whoever runs the
+   * head passes them (the runtime `Model.strides`, the resolver `H_image / H_l` of the pass it runs, exact for the
+   * probe itself). Absent, a head behaves as an unbuilt upstream head would: ultralytics decodes with the zeros its
+   * constructor leaves there, YOLOv5's `stride = None` makes the decode raise.
+   */
+  readonly strides?: readonly number[];
+  /**
+   * the non-tensor arguments of a submodule's forward, by their upstream names (MSDeformAttn's `value_shapes`, the
+   * heads DeformableTransformerDecoder applies): a parent passes them as Python passes them.
+   */
+  readonly kwargs?: Readonly<Record<string, unknown>>;
 }
 
 export type Forward = <T>(f: Flow<T>, x: In<T>, ctx: ForwardCtx<T>) => Out<T>;
@@ -139,9 +166,34 @@ export interface Flow<T> {
   interpolate(x: T, size: readonly [number, number] | null, scale: number | null, mode: UpsampleMode): T;
   pad(x: T, pad: readonly [number, number, number, number], value: number): T;
   maxPool(x: T, k: number, s: number, p: number): T;
+  /** F.avg_pool2d(x, k, s, p, ceil_mode, count_include_pad) (YOLOv9's AConv/ADown). */
+  avgPool(x: T, k: number, s: number, p: number, ceil: boolean, countIncludePad: boolean): T;
   einsum(eq: string, ...xs: T[]): T;
   /** slice along one dim: x[..., start:end:step, ...]. */
   slice(x: T, dim: number, start: number, end: number, step?: number): T;
+  /** a parameter of a module: one it registers directly (`Mod.params`), or a leaf's `weight` (nn.Embedding). */
+  param(m: Mod, name: string): T;
+  /** elementwise torch.exp / log / sqrt / sin / cos */
+  exp(x: T): T;
+  log(x: T): T;
+  sqrt(x: T): T;
+  sin(x: T): T;
+  cos(x: T): T;
+  /** torch.clamp(x, min, max); null = unbounded on that side. */
+  clamp(x: T, min: number | null, max: number | null): T;
+  /** x.sum(dims, keepdim) */
+  sum(x: T, dims: readonly number[], keepdim: boolean): T;
+  /** torch.topk(x, k, dim, largest, sorted=True): [values, indices (int64)]. k larger than the dim raises. */
+  topk(x: T, k: number, dim: number, largest?: boolean): [T, T];
+  /** torch.gather(x, dim, index): index has x's rank, the output its shape. */
+  gather(x: T, dim: number, index: T): T;
+  /** floor division and Python-style remainder of an integer tensor by a number (`index // nc`, `index % nc`). */
+  floorDiv(x: T, d: number): T;
+  remainder(x: T, d: number): T;
+  /** `.float()`: an index tensor as float32. */
+  toFloat(x: T): T;
+  /** F.grid_sample(x [N,C,H,W], grid [N,Ho,Wo,2]) → [N,C,Ho,Wo]; grid in [-1, 1] (x, y). */
+  gridSample(x: T, grid: T, mode: 'bilinear' | 'nearest', paddingMode: 'zeros' | 'border' | 'reflection', alignCorners: boolean): T;
 }
 
 export class ShapeError extends Error {

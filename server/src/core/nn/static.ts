@@ -264,6 +264,8 @@ export class ShapeFlow implements Flow<Shape> {
     let total = 0;
     for (let i = 0; i < xs.length; i++) {
       const s = xs[i]!;
+      // a multi-output layer (CBLinear, a head) feeding a list input arrives as a nested list
+      if (!isShape(s)) throw new ShapeError(`expected Tensor as element ${i} in argument 0, but got tuple`);
       if (s.length !== r) throw new ShapeError(`Tensors must have same number of dimensions: got ${r} and ${s.length}`);
       for (let j = 0; j < r; j++)
         if (j !== d && s[j] !== xs[0]![j])
@@ -411,6 +413,15 @@ export class ShapeFlow implements Flow<Shape> {
     return [...x.slice(0, -2), poolOut(x[x.length - 2]!, k, s, p, 1, false), poolOut(x[x.length - 1]!, k, s, p, 1, false)];
   }
 
+  avgPool(x: Shape, k: number, s: number, p: number, ceil: boolean): Shape {
+    if (x.length !== 4 && x.length !== 3) throw new ShapeError(`Expected 3D or 4D input to avg_pool2d, got ${fmt(x)}`);
+    if (p > k / 2) throw new ShapeError(`pad should be at most half of kernel size, but got pad=${p} and kernel_size=${k}`);
+    const oh = poolOut(x[x.length - 2]!, k, s, p, 1, ceil);
+    const ow = poolOut(x[x.length - 1]!, k, s, p, 1, ceil);
+    if (oh <= 0 || ow <= 0) throw new ShapeError(`Given input size: (${x.slice(-3).join('x')}). Calculated output size: (${x[x.length - 3]}x${oh}x${ow}). Output size is too small`);
+    return [...x.slice(0, -2), oh, ow];
+  }
+
   einsum(eq: string, ...xs: Shape[]): Shape {
     return einsumShape(eq, xs);
   }
@@ -423,6 +434,70 @@ export class ShapeFlow implements Flow<Shape> {
     const out = [...x];
     out[d] = Math.ceil((e - s) / step);
     return out;
+  }
+
+  param(m: Mod, name: string): Shape {
+    const own = m.params?.[name];
+    if (own) return [...own.shape];
+    if (m.leaf?.op === 'embedding' && name === 'weight') return [m.leaf.num, m.leaf.dim];
+    throw new ShapeError(`'${m.type}' object has no parameter '${name}'`);
+  }
+
+  exp(x: Shape): Shape {
+    return x;
+  }
+  log(x: Shape): Shape {
+    return x;
+  }
+  sqrt(x: Shape): Shape {
+    return x;
+  }
+  sin(x: Shape): Shape {
+    return x;
+  }
+  cos(x: Shape): Shape {
+    return x;
+  }
+  clamp(x: Shape): Shape {
+    return x;
+  }
+
+  sum(x: Shape, dims: readonly number[], keepdim: boolean): Shape {
+    return this.mean(x, dims, keepdim);
+  }
+
+  topk(x: Shape, k: number, dim: number): [Shape, Shape] {
+    const d = normDim(dim, x.length);
+    // torch: RuntimeError "selected index k out of range" (what sends get_flops to its 640 retry for RT-DETR)
+    if (!Number.isInteger(k) || k < 0 || k > x[d]!) throw new ShapeError(`selected index k out of range (topk k=${k} on a dimension of size ${x[d]})`);
+    const out = [...x];
+    out[d] = k;
+    return [out, [...out]];
+  }
+
+  gather(x: Shape, dim: number, index: Shape): Shape {
+    const d = normDim(dim, x.length);
+    if (index.length !== x.length) throw new ShapeError(`Index tensor must have the same number of dimensions as input tensor (${index.length} vs ${x.length})`);
+    for (let i = 0; i < x.length; i++)
+      if (i !== d && index[i]! > x[i]!) throw new ShapeError(`Size does not match at dimension ${i} expected index ${fmt(index)} to be smaller than self ${fmt(x)} apart from dimension ${d}`);
+    return [...index];
+  }
+
+  floorDiv(x: Shape): Shape {
+    return x;
+  }
+  remainder(x: Shape): Shape {
+    return x;
+  }
+  toFloat(x: Shape): Shape {
+    return x;
+  }
+
+  gridSample(x: Shape, grid: Shape): Shape {
+    if (x.length !== 4 || grid.length !== 4) throw new ShapeError(`grid_sample(): expected 4D input and grid, got input ${fmt(x)} and grid ${fmt(grid)}`);
+    if (grid[0] !== x[0]) throw new ShapeError(`grid_sample(): expected grid and input to have same batch size, but got input with sizes ${fmt(x)} and grid with sizes ${fmt(grid)}`);
+    if (grid[3] !== 2) throw new ShapeError(`grid_sample(): expected grid to have size 2 in last dimension, but got grid with sizes ${fmt(grid)}`);
+    return [x[0]!, x[1]!, grid[1]!, grid[2]!];
   }
 }
 

@@ -1,0 +1,57 @@
+/** Python semantics the resolver relies on: rounding, printing, JSON of Python values. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { floatRepr, formatFixed, makeDivisible, pyJson, pyRepr, pyRound, PyFloat, PyTuple, withCommas } from '../../server/src/core/py.ts';
+
+test("round() is banker's rounding, as parse_model's depth gain uses it", () => {
+  // values from QUIRKS-yolov5.md rule 6 and QUIRKS-ultralytics.md S9
+  assert.deepEqual([3 * 0.33, 6 * 0.33, 9 * 0.33, 3 * 0.5, 5 * 0.5, 2.5, 1.5, 7 * 0.5, 9 * 0.5].map(pyRound), [1, 2, 3, 2, 2, 2, 2, 4, 4]);
+});
+
+test("'%.1f' rounds the exact binary value, ties to even", () => {
+  // Python: '%.1f' % x for each
+  const cases: [number, string][] = [
+    [4.55, '4.5'],
+    [0.25, '0.2'],
+    [0.35, '0.3'],
+    [2.345, '2.3'],
+    [4.563968, '4.6'],
+    [111.8, '111.8'],
+    [-0.05, '-0.1'],
+    [0, '0.0'],
+  ];
+  for (const [x, want] of cases) assert.equal(formatFixed(x, 1), want, String(x));
+  assert.equal(formatFixed(2.345, 2), '2.35');
+  assert.equal(formatFixed(0.125, 2), '0.12');
+});
+
+test('repr of floats switches to exponents where Python does', () => {
+  assert.deepEqual([1e16, 1e-5, 0.0001, 2, 1.5e-7, 0.1 + 0.2].map(floatRepr), ['1e+16', '1e-05', '0.0001', '2.0', '1.5e-07', '0.30000000000000004']);
+});
+
+test('str() and JSON of parse_model args', () => {
+  const args = [null, new PyFloat(2), 'nearest', true, new PyTuple([5]), [3, 3], "it's"];
+  assert.equal(pyRepr(args), `[None, 2.0, 'nearest', True, (5,), [3, 3], "it's"]`);
+  assert.equal(pyJson(args), `[null, 2.0, "nearest", true, [5], [3, 3], "it's"]`);
+});
+
+test('make_divisible and thousands separators', () => {
+  assert.deepEqual([makeDivisible(1024 * 0.25, 8), makeDivisible(1 * 0.25, 8), makeDivisible(0, 8), makeDivisible(100 * 0.33, 8)], [256, 8, 0, 40]);
+  assert.deepEqual([0, 999, 1000, 1872157, -1234567].map(withCommas), ['0', '999', '1,000', '1,872,157', '-1,234,567']);
+});
+
+test('plain scalars resolve as PyYAML (YAML 1.1) resolves them', async () => {
+  const { resolvePlain } = await import('../../server/src/core/document.ts');
+  const plain = (s: string) => {
+    const v = resolvePlain(s);
+    return v instanceof PyFloat ? `float:${v.value}` : v;
+  };
+  const cases: [string, unknown][] = [
+    ['yes', true], ['No', false], ['on', true], ['OFF', false], ['True', true], ['~', null], ['null', null], ['', null],
+    ['None', 'None'], ['1e-3', '1e-3'], ['1.0e-3', 'float:0.001'], ['1.0e3', '1.0e3'], ['1e9', '1e9'], ['1.0e+9', 'float:1000000000'],
+    ['010', 8], ['0x1f', 31], ['1_000', 1000], ['1:30', 90], ['0b101', 5], ['-1', -1], ['+3', 3], ['.5', 'float:0.5'],
+    ['.inf', 'float:Infinity'], ['-.inf', 'float:-Infinity'], ['Conv', 'Conv'], ['nn.Upsample', 'nn.Upsample'], ['nearest', 'nearest'], ['y', 'y'],
+  ];
+  for (const [s, want] of cases) assert.deepEqual(plain(s), want, JSON.stringify(s));
+  assert.ok(Number.isNaN((resolvePlain('.nan') as PyFloat).value));
+});
