@@ -85,6 +85,16 @@ def leaf_fn(leaf, p):
         return lambda x: torch.flatten(x, leaf["start"], leaf["end"])
     if op == "softmax":
         return lambda x: F.softmax(x, leaf["dim"])
+    if op == "mha":
+        e, h, bf = leaf["embed"], leaf["heads"], leaf["batchFirst"]
+        ow, ob, ib = p["out_proj.weight"], p.get("out_proj.bias"), p.get("in_proj_bias")
+
+        def mha(q, k, v):
+            if bf:
+                q, k, v = (t.transpose(0, 1) for t in (q, k, v))
+            out, weights = F.multi_head_attention_forward(q, k, v, e, h, p["in_proj_weight"], ib, None, None, False, 0.0, ow, ob, training=False, need_weights=True)
+            return (out.transpose(0, 1) if bf else out), weights
+        return mha
     if op == "pixelShuffle":
         return lambda x: F.pixel_shuffle(x, leaf["r"])
     raise NotImplementedError(f"leaf {op}")
@@ -132,6 +142,26 @@ def op_fn(o, tensors):
     if op == "slice":
         dim, start, end, step = a["dim"], a["start"], a["end"], a["step"]
         return lambda x: x.narrow(dim, start, end - start) if step == 1 else x[(slice(None),) * dim + (slice(start, end, step),)]
+    if op == "avgpool":
+        return lambda x: F.avg_pool2d(x, a["k"], a["s"], a["p"], a["ceil"], a["countIncludePad"])
+    if op in ("exp", "log", "sqrt", "sin", "cos"):
+        return getattr(torch, op)
+    if op == "clamp":
+        return lambda x: torch.clamp(x, a["min"], a["max"])
+    if op == "sum":
+        return lambda x: x.sum(a["dims"], keepdim=a["keepdim"])
+    if op == "topk":
+        return lambda x: torch.topk(x, a["k"], a["dim"], a["largest"])
+    if op == "gather":
+        return lambda x, i: torch.gather(x, a["dim"], i)
+    if op == "floordiv":
+        return lambda x: torch.div(x, a["d"], rounding_mode="floor")
+    if op == "remainder":
+        return lambda x: torch.remainder(x, a["d"])
+    if op == "float":
+        return lambda x: x.float()
+    if op == "gridsample":
+        return lambda x, g: F.grid_sample(x, g, a["mode"], a["paddingMode"], a["alignCorners"])
     raise NotImplementedError(f"op {op}")
 
 

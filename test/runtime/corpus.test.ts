@@ -33,6 +33,7 @@ test('modules the catalog does not implement yet (this list must end empty)', (t
   console.log(`unimplemented modules (${lines.length}):${lines.length ? '\n  ' + lines.join('\n  ') : ' none'}`);
 });
 
+const ratios: number[] = [];
 for (const c of runnable) {
   test(`runtime shapes: ${c.name}`, async () => {
     const r = await runProfile({
@@ -57,6 +58,15 @@ for (const c of runnable) {
     }
     assert.ok(r.peakMemoryMB !== null && r.estimatedMemoryMB != null);
     assert.ok(r.peakMemoryMB <= r.estimatedMemoryMB!, `the estimate (${r.estimatedMemoryMB} MB) must bound the measured peak (${r.peakMemoryMB} MB)`);
-    assert.deepEqual(r.warnings, []);
+    assert.ok(r.estimatedMemoryMB! <= 2 * r.peakMemoryMB + 1, `the estimate (${r.estimatedMemoryMB} MB) is far above the measured peak (${r.peakMemoryMB} MB)`);
+    ratios.push(r.estimatedMemoryMB! / r.peakMemoryMB);
+    // the one expected warning: upstream's fuse() raises for a few Scaled-YOLOv4 models, which then run unfused
+    const unfused = c.record.fused_error ? [`BatchNorm is not folded, as upstream's model.fuse() fails for this model (${c.record.fused_error}): the unfused network ran`] : [];
+    assert.deepEqual(r.warnings, unfused);
   });
 }
+
+test('memory estimate vs measured peak over the corpus', (t) => {
+  const s = [...ratios].sort((a, b) => a - b);
+  if (s.length) t.diagnostic(`estimate / measured peak: min ${s[0]!.toFixed(2)}, median ${s[s.length >> 1]!.toFixed(2)}, max ${s[s.length - 1]!.toFixed(2)} over ${s.length} models`);
+});

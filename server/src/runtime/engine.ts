@@ -11,7 +11,7 @@ import type { ProfileBackend, ProfileLayer, ProfileResult } from '../protocol.ts
 import { startBackend, type StartedBackend } from './backend.ts';
 import { MB, planNetwork, type NetworkPlan } from './plan.ts';
 import { disposePrepared, prepareLeaf, RtTensor, TfFlow, type Prepared } from './tfflow.ts';
-import { leafParamArrays, uniform } from './weights.ts';
+import { leafParamArrays, ownParamArrays, uniform } from './weights.ts';
 import { loadOrt, ortUnavailableReason, runOrt } from './ort.ts';
 import { OnnxUnsupported } from './onnx.ts';
 
@@ -73,6 +73,11 @@ interface Network {
 export function prepareModuleWeights(paths: ReadonlyMap<Mod, string>, key: string): Map<Mod, Prepared> {
   const map = new Map<Mod, Prepared>();
   for (const [m, path] of paths) {
+    if (m.params && !m.shared) {
+      const tensors: Record<string, tf.Tensor> = {};
+      for (const p of ownParamArrays(m.params, `${key}/${path}`)) tensors[p.name] = tf.tensor(p.values, [...p.shape]);
+      map.set(m, { kind: 'own', tensors });
+    }
     if (!m.leaf || m.shared) continue;
     const arrays = leafParamArrays(m.leaf, `${key}/${path}`);
     if (!arrays.length) continue;
@@ -155,7 +160,7 @@ export async function runPlan(plan: NetworkPlan, job: ProfileJob, hooks: EngineH
   const est = plan.estimate;
   result.estimatedMemoryMB = round(est.totalBytes / MB, 1);
   result.params = plan.params;
-  if (!plan.fused) result.warnings.push('BatchNorm could not be folded (the fused build failed): the unfused network ran');
+  if (!plan.fused) result.warnings.push(`BatchNorm is not folded, as upstream's model.fuse() fails for this model (${plan.fusedError}): the unfused network ran`);
   // refuse before the backend even starts: nothing is allocated for a model that would not fit
   if (est.totalBytes > job.memoryLimitMB * MB)
     return fail(

@@ -215,7 +215,7 @@ export function exportOnnx(trace: Trace, outputs: 'model' | 'layers' = 'model'):
     const node = (op: string, inputs: string[], outputs: string[] = [out], attrs: Record<string, Attr> = {}, suffix = '') => nodes.push({ op, inputs, outputs, name: name + suffix, attrs });
     nameOf.set(o.id, out);
     shapeOf.set(o.id, o.shape);
-    if (o.kind === 'leaf') leafNodes(o, ins, out, node, weight, scalar, i64);
+    if (o.kind === 'leaf') leafNodes(o, ins, out, node, weight, scalar, i64, (n) => trace.tensors.get(n)!, f32);
     else opNodes(o, ins, out, node, i64, scalar, shapeOf, trace, f32);
   }
   const layerOutputNames = trace.layerOutputs.map((ids) => ids.map((i) => nameOf.get(i)!));
@@ -241,7 +241,17 @@ export function exportOnnx(trace: Trace, outputs: 'model' | 'layers' = 'model'):
 
 type NodeFn = (op: string, inputs: string[], outputs?: string[], attrs?: Record<string, Attr>, suffix?: string) => void;
 
-function leafNodes(o: Extract<TraceOp, { kind: 'leaf' }>, ins: string[], out: string, node: NodeFn, weight: (n: string | undefined) => string, scalar: (v: number) => string, i64: (d: readonly number[] | null, v: readonly number[]) => string): void {
+function leafNodes(
+  o: Extract<TraceOp, { kind: 'leaf' }>,
+  ins: string[],
+  out: string,
+  node: NodeFn,
+  weight: (n: string | undefined) => string,
+  scalar: (v: number) => string,
+  i64: (d: readonly number[] | null, v: readonly number[]) => string,
+  tensor: (name: string) => { shape: readonly number[]; values: Float32Array },
+  f32: (name: string, dims: readonly number[], values: ArrayLike<number>) => string,
+): void {
   const l: LeafOp = o.leaf;
   const x = ins[0]!;
   const p = o.params;
@@ -310,9 +320,103 @@ function leafNodes(o: Extract<TraceOp, { kind: 'leaf' }>, ins: string[], out: st
     case 'avgPool2d':
       return node('AveragePool', [x], [out], { kernel_shape: l.k, strides: l.s, pads: [l.p[0], l.p[1], l.p[0], l.p[1]], ceil_mode: l.ceil ? 1 : 0, count_include_pad: l.countIncludePad ? 1 : 0 });
     case 'adaptiveAvgPool2d':
-    case 'adaptiveMaxPool2d':
-      if (o.shape[2] === 1 && o.shape[3] === 1) return node(l.op === 'adaptiveAvgPool2d' ? 'GlobalAveragePool' : 'GlobalMaxPool', [x]);
-      throw new OnnxUnsupported(`${l.op} to ${o.shape.slice(2).join('x')}`);
+    case 'adaptiveMaxPool2d': {
+      const avg = l.op === 'adaptiveAvgPool2d';
+      const [oh, ow] = [o.shape[2]!, o.shape[3]!];
+      if (oh === 1 && ow === 1) return node(avg ? 'GlobalAveragePool' : 'GlobalMaxPool', [x]);
+      // torch's bins [floor(i·H/oh), ceil((i+1)·H/oh)): one slice and reduction per output cell
+      const [h, w] = [o.inShapes[0]?.[2] ?? NaN, o.inShapes[0]?.[3] ?? NaN];
+      if (!Number.isFinite(h) || oh * ow > 256) throw new OnnxUnsupported(`${l.op} to ${oh}x${ow}`);
+      const rows: string[] = [];
+      for (let i = 0; i < oh; i++) {
+        const cells: string[] = [];
+        for (let j = 0; j < ow; j++) {
+          const [h0, h1] = [Math.floor((i * h) / oh), Math.ceil(((i + 1) * h) / oh)];
+          const [w0, w1] = [Math.floor((j * w) / ow), Math.ceil(((j + 1) * w) / ow)];
+          const cell = `${out}_${i}_${j}`;
+          node('Slice', [x, i64(null, [h0, w0]), i64(null, [h1, w1]), i64(null, [2, 3])], [`${cell}s`], {}, `/slice${i}_${j}`);
+          node(avg ? 'ReduceMean' : 'ReduceMax', [`${cell}s`, i64(null, [2, 3])], [cell], { keepdims: 1 }, `/cell${i}_${j}`);
+          cells.push(cell);
+        }
+        node('Concat', cells, [`${out}_r${i}`], { axis: 3 }, `/row${i}`);
+        rows.push(`${out}_r${i}`);
+      }
+      return node('Concat', rows, [out], { axis: 2 });
+    }
+    case 'layerNorm':
+      return node('LayerNormalization', [x, ...(p.weight ? [weight(p.weight), weight(p.bias)] : [f32(`${out}_one`, l.shape, new Float32Array(l.shape.reduce((a, b) => a * b, 1)).fill(1))])], [out], { axis: -l.shape.length, epsilon: { float: l.eps } });
+    case 'groupNorm': {
+      // (x − mean) / √(var + ε) over each group of channels, then the per-channel affine
+      const t = `${out}_g`;
+      node('Reshape', [x, i64(null, [o.shape[0]!, l.groups, -1])], [`${t}r`], {}, '/group');
+      node('ReduceMean', [`${t}r`, i64(null, [2])], [`${t}m`], { keepdims: 1 }, '/mean');
+      node('Sub', [`${t}r`, `${t}m`], [`${t}d`], {}, '/center');
+      node('Mul', [`${t}d`, `${t}d`], [`${t}d2`], {}, '/sq');
+      node('ReduceMean', [`${t}d2`, i64(null, [2])], [`${t}v`], { keepdims: 1 }, '/var');
+      node('Add', [`${t}v`, scalar(l.eps)], [`${t}ve`], {}, '/eps');
+      node('Sqrt', [`${t}ve`], [`${t}s`], {}, '/std');
+      node('Div', [`${t}d`, `${t}s`], [`${t}n`], {}, '/norm');
+      node('Reshape', [`${t}n`, i64(null, o.shape)], [p.weight ? `${t}y` : out], {}, '/back');
+      if (!p.weight) return;
+      const bshape = [l.c, ...o.shape.slice(2).map(() => 1)];
+      const w = tensor(p.weight);
+      const b = tensor(p.bias!);
+      node('Mul', [`${t}y`, f32(`${out}_w`, bshape, w.values)], [`${t}yw`], {}, '/scale');
+      return node('Add', [`${t}yw`, f32(`${out}_b`, bshape, b.values)]);
+    }
+    case 'mha': {
+      // nn.MultiheadAttention (eval, no mask): projections, scaled dot-product per head, output projection;
+      // second output: the attention weights averaged over heads
+      const e = l.embed;
+      const hN = l.heads;
+      const hd = e / hN;
+      const inW = tensor(p.in_proj_weight!).values;
+      const inB = p.in_proj_bias ? tensor(p.in_proj_bias).values : null;
+      const transposed = (w: Float32Array, rows: number, cols: number, r0: number) => {
+        const t = new Float32Array(rows * cols);
+        for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = w[(r0 + r) * cols + c]!;
+        return t;
+      };
+      const [q, k, v] = [ins[0]!, ins[1]!, ins[2]!];
+      const t = `${out}_m`;
+      const bf = (name: string, src: string) => {
+        if (l.batchFirst) return src;
+        node('Transpose', [src], [`${t}${name}bf`], { perm: [1, 0, 2] }, `/${name}bf`);
+        return `${t}${name}bf`;
+      };
+      const qShape = o.inShapes[0]!;
+      const [n, lq] = l.batchFirst ? [qShape[0]!, qShape[1]!] : [qShape[1]!, qShape[0]!];
+      const heads = (name: string, src: string, part: number) => {
+        node('MatMul', [bf(name, src), f32(`${t}W${name}`, [e, e], transposed(inW, e, e, part * e))], [`${t}${name}p`], {}, `/${name}proj`);
+        let y = `${t}${name}p`;
+        if (inB) {
+          node('Add', [y, f32(`${t}b${name}`, [e], inB.subarray(part * e, (part + 1) * e))], [`${t}${name}pb`], {}, `/${name}bias`);
+          y = `${t}${name}pb`;
+        }
+        node('Reshape', [y, i64(null, [n, -1, hN, hd])], [`${t}${name}h`], {}, `/${name}heads`);
+        node('Transpose', [`${t}${name}h`], [`${t}${name}ht`], { perm: [0, 2, 1, 3] }, `/${name}t`);
+        return `${t}${name}ht`;
+      };
+      const qh = heads('q', q, 0);
+      const kh = heads('k', k, 1);
+      const vh = heads('v', v, 2);
+      node('Transpose', [kh], [`${t}kT`], { perm: [0, 1, 3, 2] }, '/kT');
+      node('MatMul', [qh, `${t}kT`], [`${t}s`], {}, '/scores');
+      node('Mul', [`${t}s`, scalar(1 / Math.sqrt(hd))], [`${t}ss`], {}, '/scale');
+      node('Softmax', [`${t}ss`], [`${t}a`], { axis: -1 }, '/softmax');
+      node('MatMul', [`${t}a`, vh], [`${t}c`], {}, '/context');
+      node('Transpose', [`${t}c`], [`${t}ct`], { perm: [0, 2, 1, 3] }, '/ct');
+      node('Reshape', [`${t}ct`, i64(null, [n, lq, e])], [`${t}cr`], {}, '/merge');
+      node('MatMul', [`${t}cr`, f32(`${t}Wo`, [e, e], transposed(tensor(p['out_proj.weight']!).values, e, e, 0))], [`${t}o`], {}, '/outproj');
+      let y = `${t}o`;
+      if (p['out_proj.bias']) {
+        node('Add', [y, weight(p['out_proj.bias'])], [`${t}ob`], {}, '/outbias');
+        y = `${t}ob`;
+      }
+      if (l.batchFirst) node('Identity', [y], [`${out}_0`], {}, '/out');
+      else node('Transpose', [y], [`${out}_0`], { perm: [1, 0, 2] }, '/out');
+      return node('ReduceMean', [`${t}a`, i64(null, [1])], [`${out}_1`], { keepdims: 0 }, '/weights');
+    }
     case 'upsample':
       return resize(node, x, out, o.shape, l.mode, l.alignCorners, i64);
     case 'linear': {
@@ -419,6 +523,36 @@ function opNodes(
       return node('Einsum', ins, [out], { equation: a.eq as string });
     case 'slice':
       return node('Slice', [ins[0]!, i64(null, [a.start as number]), i64(null, [a.end as number]), i64(null, [a.dim as number]), i64(null, [a.step as number])]);
+    case 'avgpool': {
+      const k = a.k as number;
+      const st = a.s as number;
+      const p = a.p as number;
+      return node('AveragePool', ins, [out], { kernel_shape: [k, k], strides: [st, st], pads: [p, p, p, p], ceil_mode: a.ceil ? 1 : 0, count_include_pad: a.countIncludePad ? 1 : 0 });
+    }
+    case 'exp':
+    case 'log':
+    case 'sqrt':
+    case 'sin':
+    case 'cos':
+      return node({ exp: 'Exp', log: 'Log', sqrt: 'Sqrt', sin: 'Sin', cos: 'Cos' }[o.op]!, ins);
+    case 'clamp':
+      return node('Clip', [ins[0]!, a.min == null ? '' : scalar(a.min as number), a.max == null ? '' : scalar(a.max as number)]);
+    case 'sum':
+      return node('ReduceSum', [ins[0]!, i64(null, a.dims as number[])], [out], { keepdims: a.keepdim ? 1 : 0 });
+    case 'topk':
+      return node('TopK', [ins[0]!, i64(null, [a.k as number])], [`${out}_0`, `${out}_1`], { axis: a.dim as number, largest: a.largest ? 1 : 0, sorted: 1 });
+    case 'gather':
+      return node('GatherElements', ins, [out], { axis: a.dim as number });
+    case 'floordiv':
+      // indices are non-negative: integer division truncates, which is floor here
+      return node('Div', [ins[0]!, i64([], [a.d as number])]);
+    case 'remainder':
+      return node('Mod', [ins[0]!, i64([], [a.d as number])], [out], { fmod: 0 });
+    case 'float':
+      return node('Cast', ins, [out], { to: FLOAT });
+    case 'gridsample':
+      if (a.paddingMode === 'reflection') throw new OnnxUnsupported('grid_sample with reflection padding');
+      return node('GridSample', ins, [out], { mode: a.mode as string, padding_mode: a.paddingMode as string, align_corners: a.alignCorners ? 1 : 0 });
     default:
       throw new OnnxUnsupported(o.op);
   }

@@ -45,6 +45,8 @@ export interface NetworkPlan {
   /** WorldModel text features [batch, nc, 512], when a layer reads them */
   readonly guideShape: Shape | null;
   readonly fused: boolean;
+  /** why the BatchNorm-folded form does not exist (upstream's fuse() raises for a few models) */
+  readonly fusedError: string | null;
   readonly params: number;
   readonly estimate: MemoryEstimate;
 }
@@ -151,12 +153,14 @@ export function planNetwork(model: Model, batch: number): NetworkPlan {
   const params = layers.reduce((a, l) => a + treeParams(l.mod), 0);
   const inputBytes = shapeNumel(inputShape) * BYTES;
   const weightsBytes = params * BYTES;
-  const activationsBytes = peak + inputBytes + (usesGuide ? shapeNumel(guideShape) * BYTES : 0);
+  // 10% for what the count does not see: index and grid constants, NCHW copies a consuming conv makes of a viewed map
+  const activationsBytes = 1.1 * peak + inputBytes + (usesGuide ? shapeNumel(guideShape) * BYTES : 0);
   return {
     layers,
     inputShape,
     guideShape: usesGuide ? guideShape : null,
     fused,
+    fusedError: fused ? null : (model.totals?.fusedError ?? 'the fused build failed'),
     params,
     estimate: { weightsBytes, activationsBytes, totalBytes: weightsBytes + activationsBytes, peakLayer },
   };
@@ -165,7 +169,29 @@ export function planNetwork(model: Model, batch: number): NetworkPlan {
 export const MB = 1024 * 1024;
 
 /** Functional ops of `Flow`: each result is counted as a new tensor (views too: a conservative estimate). */
-const FLOW_OPS = ['cat', 'add', 'sub', 'mul', 'div', 'scale', 'chunk', 'split', 'view', 'permute', 'transpose', 'flatten', 'unsqueeze', 'sigmoid', 'softmax', 'relu', 'matmul', 'maxDim', 'mean', 'expand', 'constant', 'interpolate', 'pad', 'maxPool', 'einsum', 'slice'] as const;
+const FLOW_OPS = ['cat', 'add', 'sub', 'mul', 'div', 'scale', 'chunk', 'split', 'view', 'permute', 'transpose', 'flatten', 'unsqueeze', 'sigmoid', 'softmax', 'relu', 'matmul', 'maxDim', 'mean', 'expand', 'constant', 'interpolate', 'pad', 'maxPool', 'avgPool', 'einsum', 'slice', 'param', 'exp', 'log', 'sqrt', 'sin', 'cos', 'clamp', 'sum', 'topk', 'gather', 'floorDiv', 'remainder', 'toFloat', 'gridSample'] as const;
+
+/**
+ * Temporaries of the tfjs implementation of a functional op, in input- and output-sized tensors: an NHWC feature
+ * map is copied to NCHW before a view/permute/flatten, grid_sample holds four weighted corners, gather its index.
+ */
+const TRANSIENT: Partial<Record<(typeof FLOW_OPS)[number], { in: number; out: number }>> = {
+  view: { in: 1, out: 0 },
+  permute: { in: 0, out: 0 },
+  flatten: { in: 1, out: 0 },
+  unsqueeze: { in: 1, out: 0 },
+  cat: { in: 1, out: 0 },
+  softmax: { in: 2, out: 0 },
+  topk: { in: 2, out: 0 },
+  gather: { in: 0, out: 4 },
+  gridSample: { in: 1, out: 10 },
+  einsum: { in: 2, out: 2 },
+  matmul: { in: 1, out: 0 },
+  interpolate: { in: 1, out: 2 },
+  expand: { in: 1, out: 0 },
+  add: { in: 1, out: 0 },
+  mul: { in: 1, out: 0 },
+};
 
 /** How many output-sized tensors a leaf allocates in the tfjs runtime (SiLU: sigmoid and product; Mish: three...). */
 function leafFactor(l: LeafOp): number {
@@ -177,7 +203,8 @@ function leafFactor(l: LeafOp): number {
     case 'upsample':
       return 2; // the output and, after an NCHW-producing op (a view, a shuffle), the NHWC copy of the input
     case 'act':
-      return l.fn === 'SiLU' ? 2 : l.fn === 'Mish' ? 3 : l.fn === 'Hardswish' || l.fn === 'GELU' ? 5 : 2;
+      // the kernels each activation runs in tfflow.ts (Mish: σ, 2−σ, u, 2−u, u/(2−u), x·…)
+      return { Mish: 6, GELU: 6, Hardswish: 4, Hardsigmoid: 3, SiLU: 2, PReLU: 2 }[l.fn as string] ?? 1;
     case 'mha':
       return 12;
     case 'layerNorm':
@@ -202,9 +229,15 @@ class MemFlow extends ShapeFlow {
     const self = this as unknown as Record<string, (...a: unknown[]) => unknown>;
     for (const name of FLOW_OPS) {
       const f = self[name]!.bind(this);
+      const t = TRANSIENT[name];
       self[name] = (...a: unknown[]) => {
         const r = f(...a);
-        for (const s of isShape(r) ? [r] : (r as Shape[])) this.alloc(shapeNumel(s));
+        const outN = (isShape(r) ? [r] : (r as Shape[])).reduce((acc, s) => acc + shapeNumel(s), 0);
+        // what the op holds while it runs (layout copies, index tensors), freed when it returns
+        const inN = t?.in ? a.flatMap((v) => (isShape(v) ? [v] : Array.isArray(v) && v.every(isShape) ? (v as Shape[]) : [])).reduce((acc, s) => acc + shapeNumel(s), 0) : 0;
+        const transient = t ? t.in * inN + t.out * outN : 0;
+        this.alloc(outN + transient);
+        this.live -= transient;
         return r;
       };
     }

@@ -41,7 +41,9 @@ export type Prepared =
   | { kind: 'linear'; wT: tf.Tensor2D; bias: tf.Tensor1D | null }
   | { kind: 'mha'; inW: tf.Tensor2D; inB: tf.Tensor1D | null; outW: tf.Tensor2D; outB: tf.Tensor1D | null }
   | { kind: 'prelu'; alpha: tf.Tensor1D }
-  | { kind: 'embedding'; weight: tf.Tensor2D };
+  | { kind: 'embedding'; weight: tf.Tensor2D }
+  /** the parameters a composite module registers directly (`Mod.params`), by attribute name */
+  | { kind: 'own'; tensors: Record<string, tf.Tensor> };
 
 const pget = (ps: readonly ParamArray[], name: string): ParamArray | undefined => ps.find((p) => p.name === name);
 
@@ -139,6 +141,10 @@ function prepareLeafIn(l: LeafOp, ps: readonly ParamArray[]): Prepared | null {
 }
 
 export function disposePrepared(p: Prepared): void {
+  if (p.kind === 'own') {
+    for (const t of Object.values(p.tensors)) t.dispose();
+    return;
+  }
   for (const v of Object.values(p)) {
     if (v instanceof tf.Tensor) v.dispose();
     else if (Array.isArray(v)) v.forEach((t) => t instanceof tf.Tensor && t.dispose());
@@ -187,6 +193,10 @@ export class TfFlow implements Flow<RtTensor> {
   }
   private plain(t: tf.Tensor): RtTensor {
     return new RtTensor(t, false);
+  }
+  /** runs a multi-kernel op in its own scope: its temporaries are freed when it returns, only the result stays */
+  private scoped<R>(f: () => R): R {
+    return tf.tidy(() => f() as unknown as tf.TensorContainer) as unknown as R;
   }
 
   // ---- modules --------------------------------------------------------------------------------------------
@@ -423,101 +433,107 @@ export class TfFlow implements Flow<RtTensor> {
   }
 
   private pool2d(kind: 'max' | 'avg', x: RtTensor, k: [number, number], s: [number, number], p: [number, number], d: [number, number], ceil: boolean, countPad: boolean): RtTensor {
-    const sh = x.shape;
-    if (sh.length !== 4) throw new ShapeError(`Expected 4D input to a ${kind} pool, got ${fmt(sh)}`);
-    const [h, w] = [sh[2]!, sh[3]!];
-    const out = (size: number, i: 0 | 1) => {
-      const num = size + 2 * p[i] - d[i] * (k[i] - 1) - 1;
-      let o = (ceil ? Math.ceil(num / s[i]) : Math.floor(num / s[i])) + 1;
-      if (ceil && (o - 1) * s[i] >= size + p[i]) o--;
-      return o;
-    };
-    const oh = out(h, 0);
-    const ow = out(w, 1);
-    if (oh <= 0 || ow <= 0) throw new ShapeError(`Given input size: (${sh.slice(1).join('x')}). Calculated output size: (${sh[1]}x${oh}x${ow}). Output size is too small`);
-    let xh = this.nhwc(x, `${kind}_pool2d`);
-    // extra padding at the bottom/right that ceil mode needs to reach the last window
-    const extraH = Math.max(0, (oh - 1) * s[0] + d[0] * (k[0] - 1) + 1 - (h + 2 * p[0]));
-    const extraW = Math.max(0, (ow - 1) * s[1] + d[1] * (k[1] - 1) + 1 - (w + 2 * p[1]));
-    const simple = extraH === 0 && extraW === 0 && p[0] === p[1] && (kind === 'max' ? true : p[0] === 0);
-    let y: tf.Tensor4D;
-    if (kind === 'max') {
-      if (simple && d[0] === 1 && d[1] === 1) y = tf.maxPool(xh, k, s, p[0]);
+    return this.scoped(() => {
+      const sh = x.shape;
+      if (sh.length !== 4) throw new ShapeError(`Expected 4D input to a ${kind} pool, got ${fmt(sh)}`);
+      const [h, w] = [sh[2]!, sh[3]!];
+      const out = (size: number, i: 0 | 1) => {
+        const num = size + 2 * p[i] - d[i] * (k[i] - 1) - 1;
+        let o = (ceil ? Math.ceil(num / s[i]) : Math.floor(num / s[i])) + 1;
+        if (ceil && (o - 1) * s[i] >= size + p[i]) o--;
+        return o;
+      };
+      const oh = out(h, 0);
+      const ow = out(w, 1);
+      if (oh <= 0 || ow <= 0) throw new ShapeError(`Given input size: (${sh.slice(1).join('x')}). Calculated output size: (${sh[1]}x${oh}x${ow}). Output size is too small`);
+      let xh = this.nhwc(x, `${kind}_pool2d`);
+      // extra padding at the bottom/right that ceil mode needs to reach the last window
+      const extraH = Math.max(0, (oh - 1) * s[0] + d[0] * (k[0] - 1) + 1 - (h + 2 * p[0]));
+      const extraW = Math.max(0, (ow - 1) * s[1] + d[1] * (k[1] - 1) + 1 - (w + 2 * p[1]));
+      const simple = extraH === 0 && extraW === 0 && p[0] === p[1] && (kind === 'max' ? true : p[0] === 0);
+      let y: tf.Tensor4D;
+      if (kind === 'max') {
+        if (simple && d[0] === 1 && d[1] === 1) y = tf.maxPool(xh, k, s, p[0]);
+        else {
+          // torch pads max pools with −∞; padding then pooling 'valid' gives its windows exactly
+          if (p[0] || p[1] || extraH || extraW) xh = tf.pad(xh, [[0, 0], [p[0], p[0] + extraH], [p[1], p[1] + extraW], [0, 0]], -Infinity);
+          // tfjs pools with a stride or a dilation, not both: pool at stride 1 and keep every s-th window
+          const dilated = d[0] > 1 || d[1] > 1;
+          y = tf.pool(xh, k, 'max', 'valid', d, dilated ? [1, 1] : s) as tf.Tensor4D;
+          if (dilated && (s[0] > 1 || s[1] > 1)) y = tf.stridedSlice(y, [0, 0, 0, 0], y.shape, [1, s[0], s[1], 1]) as tf.Tensor4D;
+          y = tf.slice(y, [0, 0, 0, 0], [-1, oh, ow, -1]);
+        }
+      } else if (simple) y = tf.avgPool(xh, k, s, 'valid');
       else {
-        // torch pads max pools with −∞; padding then pooling 'valid' gives its windows exactly
-        if (p[0] || p[1] || extraH || extraW) xh = tf.pad(xh, [[0, 0], [p[0], p[0] + extraH], [p[1], p[1] + extraW], [0, 0]], -Infinity);
-        // tfjs pools with a stride or a dilation, not both: pool at stride 1 and keep every s-th window
-        const dilated = d[0] > 1 || d[1] > 1;
-        y = tf.pool(xh, k, 'max', 'valid', d, dilated ? [1, 1] : s) as tf.Tensor4D;
-        if (dilated && (s[0] > 1 || s[1] > 1)) y = tf.stridedSlice(y, [0, 0, 0, 0], y.shape, [1, s[0], s[1], 1]) as tf.Tensor4D;
-        y = tf.slice(y, [0, 0, 0, 0], [-1, oh, ow, -1]);
+        // count_include_pad: the zero padding counts in the divisor (torch's default); the ceil-mode overhang never does
+        const widths: [number, number][] = [[0, 0], [p[0], p[0] + extraH], [p[1], p[1] + extraW], [0, 0]];
+        const sums = tf.avgPool(tf.pad(xh, widths, 0), k, s, 'valid');
+        const inner = countPad ? tf.ones([1, h + 2 * p[0], w + 2 * p[1], 1]) : tf.pad(tf.ones([1, h, w, 1]), [[0, 0], [p[0], p[0]], [p[1], p[1]], [0, 0]], 0);
+        const counts = tf.avgPool(tf.pad(inner, [[0, 0], [0, extraH], [0, extraW], [0, 0]], 0) as tf.Tensor4D, k, s, 'valid');
+        y = tf.div(sums, counts);
       }
-    } else if (simple) y = tf.avgPool(xh, k, s, 'valid');
-    else {
-      // count_include_pad: the zero padding counts in the divisor (torch's default); the ceil-mode overhang never does
-      const widths: [number, number][] = [[0, 0], [p[0], p[0] + extraH], [p[1], p[1] + extraW], [0, 0]];
-      const sums = tf.avgPool(tf.pad(xh, widths, 0), k, s, 'valid');
-      const inner = countPad ? tf.ones([1, h + 2 * p[0], w + 2 * p[1], 1]) : tf.pad(tf.ones([1, h, w, 1]), [[0, 0], [p[0], p[0]], [p[1], p[1]], [0, 0]], 0);
-      const counts = tf.avgPool(tf.pad(inner, [[0, 0], [0, extraH], [0, extraW], [0, 0]], 0) as tf.Tensor4D, k, s, 'valid');
-      y = tf.div(sums, counts);
-    }
-    return this.fromNhwc(y);
+      return this.fromNhwc(y);
+    });
   }
 
   private adaptivePool(kind: 'avg' | 'max', x: RtTensor, out: [number | null, number | null]): RtTensor {
-    const sh = x.shape;
-    const [h, w] = [sh[2]!, sh[3]!];
-    const oh = out[0] ?? h;
-    const ow = out[1] ?? w;
-    const xh = this.nhwc(x, 'adaptive pool');
-    const reduce = (t: tf.Tensor) => (kind === 'avg' ? tf.mean(t, [1, 2], true) : tf.max(t, [1, 2], true));
-    if (oh === 1 && ow === 1) return this.fromNhwc(reduce(xh));
-    if (h % oh === 0 && w % ow === 0) {
-      const k: [number, number] = [h / oh, w / ow];
-      return this.fromNhwc(kind === 'avg' ? tf.avgPool(xh, k, k, 'valid') : tf.maxPool(xh, k, k, 'valid'));
-    }
-    // torch's bins: [floor(i·H/oh), ceil((i+1)·H/oh))
-    const rows: tf.Tensor[] = [];
-    for (let i = 0; i < oh; i++) {
-      const h0 = Math.floor((i * h) / oh);
-      const h1 = Math.ceil(((i + 1) * h) / oh);
-      const cols: tf.Tensor[] = [];
-      for (let j = 0; j < ow; j++) {
-        const w0 = Math.floor((j * w) / ow);
-        const w1 = Math.ceil(((j + 1) * w) / ow);
-        cols.push(reduce(tf.slice(xh, [0, h0, w0, 0], [-1, h1 - h0, w1 - w0, -1])));
+    return this.scoped(() => {
+      const sh = x.shape;
+      const [h, w] = [sh[2]!, sh[3]!];
+      const oh = out[0] ?? h;
+      const ow = out[1] ?? w;
+      const xh = this.nhwc(x, 'adaptive pool');
+      const reduce = (t: tf.Tensor) => (kind === 'avg' ? tf.mean(t, [1, 2], true) : tf.max(t, [1, 2], true));
+      if (oh === 1 && ow === 1) return this.fromNhwc(reduce(xh));
+      if (h % oh === 0 && w % ow === 0) {
+        const k: [number, number] = [h / oh, w / ow];
+        return this.fromNhwc(kind === 'avg' ? tf.avgPool(xh, k, k, 'valid') : tf.maxPool(xh, k, k, 'valid'));
       }
-      rows.push(tf.concat(cols, 2));
-    }
-    return this.fromNhwc(tf.concat(rows, 1));
+      // torch's bins: [floor(i·H/oh), ceil((i+1)·H/oh))
+      const rows: tf.Tensor[] = [];
+      for (let i = 0; i < oh; i++) {
+        const h0 = Math.floor((i * h) / oh);
+        const h1 = Math.ceil(((i + 1) * h) / oh);
+        const cols: tf.Tensor[] = [];
+        for (let j = 0; j < ow; j++) {
+          const w0 = Math.floor((j * w) / ow);
+          const w1 = Math.ceil(((j + 1) * w) / ow);
+          cols.push(reduce(tf.slice(xh, [0, h0, w0, 0], [-1, h1 - h0, w1 - w0, -1])));
+        }
+        rows.push(tf.concat(cols, 2));
+      }
+      return this.fromNhwc(tf.concat(rows, 1));
+    });
   }
 
   private resize(x: RtTensor, size: readonly [number, number] | null, scale: readonly [number, number] | null, mode: UpsampleMode, alignCorners: boolean | null): RtTensor {
-    const sh = x.shape;
-    if (sh.length !== 4) throw new ShapeError(`Upsample here expects a 4D input, got ${fmt(sh)}`);
-    let oh: number;
-    let ow: number;
-    if (size) [oh, ow] = size;
-    else if (scale) {
-      oh = Math.floor(sh[2]! * scale[0]);
-      ow = Math.floor(sh[3]! * scale[1]);
-    } else throw new ShapeError('either size or scale_factor should be defined');
-    if (oh <= 0 || ow <= 0) throw new ShapeError(`Input and output sizes should be greater than 0, but got input (H: ${sh[2]}, W: ${sh[3]}) output (H: ${oh}, W: ${ow})`);
-    // the scale torch maps output coordinates with: 1/scale_factor when one is given, else in/out
-    const ratio = (i: 0 | 1, inSize: number, outSize: number) => (scale ? 1 / scale[i] : inSize / outSize);
-    const exact = Math.abs(ratio(0, sh[2]!, oh) - sh[2]! / oh) < 1e-12 && Math.abs(ratio(1, sh[3]!, ow) - sh[3]! / ow) < 1e-12;
-    if (mode === 'nearest' && exact) return this.fromNhwc(tf.image.resizeNearestNeighbor(this.nhwc(x, 'upsample'), [oh, ow], false, false));
-    if (mode === 'area') return this.adaptivePool('avg', x, [oh, ow]);
-    if (mode !== 'nearest' && mode !== 'nearest-exact' && mode !== 'bilinear' && mode !== 'bicubic')
-      throw new ShapeError(`upsampling mode '${mode}' needs a ${mode === 'trilinear' ? '5' : '3'}-D input, got ${fmt(sh)}`);
-    // separable interpolation as two matrix products, with torch's coordinate rules (upsample_*2d kernels)
-    const mh = interpMatrix(sh[2]!, oh, mode, !!alignCorners, ratio(0, sh[2]!, oh));
-    const mw = interpMatrix(sh[3]!, ow, mode, !!alignCorners, ratio(1, sh[3]!, ow));
-    const [n, c, h, w] = sh as [number, number, number, number];
-    const t = this.nchw(x);
-    const alongW = tf.reshape(tf.matMul(tf.reshape(t, [n * c * h, w]), tf.tensor2d(mw, [ow, w]), false, true), [n * c, h, ow]);
-    const alongH = tf.matMul(tf.reshape(tf.transpose(alongW, [0, 2, 1]), [n * c * ow, h]), tf.tensor2d(mh, [oh, h]), false, true);
-    return this.plain(tf.transpose(tf.reshape(alongH, [n, c, ow, oh]), [0, 1, 3, 2]));
+    return this.scoped(() => {
+      const sh = x.shape;
+      if (sh.length !== 4) throw new ShapeError(`Upsample here expects a 4D input, got ${fmt(sh)}`);
+      let oh: number;
+      let ow: number;
+      if (size) [oh, ow] = size;
+      else if (scale) {
+        oh = Math.floor(sh[2]! * scale[0]);
+        ow = Math.floor(sh[3]! * scale[1]);
+      } else throw new ShapeError('either size or scale_factor should be defined');
+      if (oh <= 0 || ow <= 0) throw new ShapeError(`Input and output sizes should be greater than 0, but got input (H: ${sh[2]}, W: ${sh[3]}) output (H: ${oh}, W: ${ow})`);
+      // the scale torch maps output coordinates with: 1/scale_factor when one is given, else in/out
+      const ratio = (i: 0 | 1, inSize: number, outSize: number) => (scale ? 1 / scale[i] : inSize / outSize);
+      const exact = Math.abs(ratio(0, sh[2]!, oh) - sh[2]! / oh) < 1e-12 && Math.abs(ratio(1, sh[3]!, ow) - sh[3]! / ow) < 1e-12;
+      if (mode === 'nearest' && exact) return this.fromNhwc(tf.image.resizeNearestNeighbor(this.nhwc(x, 'upsample'), [oh, ow], false, false));
+      if (mode === 'area') return this.adaptivePool('avg', x, [oh, ow]);
+      if (mode !== 'nearest' && mode !== 'nearest-exact' && mode !== 'bilinear' && mode !== 'bicubic')
+        throw new ShapeError(`upsampling mode '${mode}' needs a ${mode === 'trilinear' ? '5' : '3'}-D input, got ${fmt(sh)}`);
+      // separable interpolation as two matrix products, with torch's coordinate rules (upsample_*2d kernels)
+      const mh = interpMatrix(sh[2]!, oh, mode, !!alignCorners, ratio(0, sh[2]!, oh));
+      const mw = interpMatrix(sh[3]!, ow, mode, !!alignCorners, ratio(1, sh[3]!, ow));
+      const [n, c, h, w] = sh as [number, number, number, number];
+      const t = this.nchw(x);
+      const alongW = tf.reshape(tf.matMul(tf.reshape(t, [n * c * h, w]), tf.tensor2d(mw, [ow, w]), false, true), [n * c, h, ow]);
+      const alongH = tf.matMul(tf.reshape(tf.transpose(alongW, [0, 2, 1]), [n * c * ow, h]), tf.tensor2d(mh, [oh, h]), false, true);
+      return this.plain(tf.transpose(tf.reshape(alongH, [n, c, ow, oh]), [0, 1, 3, 2]));
+    });
   }
 
   private mha(m: Mod, l: Extract<LeafOp, { op: 'mha' }>, xin: readonly RtTensor[]): Out<RtTensor> {
@@ -675,15 +691,17 @@ export class TfFlow implements Flow<RtTensor> {
     return new RtTensor(tf.relu(x.t), x.nhwc);
   }
   softmax(x: RtTensor, dim: number): RtTensor {
-    const d = normDim(dim, x.rank);
-    const axis = x.nhwc ? NHWC_AXIS[d]! : d;
-    const last = x.rank - 1;
-    if (axis === last) return new RtTensor(tf.softmax(x.t, -1), x.nhwc);
-    // tfjs's softmax runs on the last axis only: move the axis there and back
-    const perm = x.t.shape.map((_, i) => i);
-    perm[axis] = last;
-    perm[last] = axis;
-    return new RtTensor(tf.transpose(tf.softmax(tf.transpose(x.t, perm), -1), perm), x.nhwc);
+    return this.scoped(() => {
+      const d = normDim(dim, x.rank);
+      const axis = x.nhwc ? NHWC_AXIS[d]! : d;
+      const last = x.rank - 1;
+      if (axis === last) return new RtTensor(tf.softmax(x.t, -1), x.nhwc);
+      // tfjs's softmax runs on the last axis only: move the axis there and back
+      const perm = x.t.shape.map((_, i) => i);
+      perm[axis] = last;
+      perm[last] = axis;
+      return new RtTensor(tf.transpose(tf.softmax(tf.transpose(x.t, perm), -1), perm), x.nhwc);
+    });
   }
 
   matmul(a: RtTensor, b: RtTensor): RtTensor {
@@ -761,7 +779,9 @@ export class TfFlow implements Flow<RtTensor> {
   }
 
   einsum(eq: string, ...xs: RtTensor[]): RtTensor {
-    return this.plain(einsum(eq, xs.map((x) => this.nchw(x))));
+    return this.scoped(() => {
+      return this.plain(einsum(eq, xs.map((x) => this.nchw(x))));
+    });
   }
 
   slice(x: RtTensor, dim: number, start: number, end: number, step = 1): RtTensor {
@@ -782,6 +802,138 @@ export class TfFlow implements Flow<RtTensor> {
     const strides = x.t.shape.map(() => 1);
     strides[axis] = step;
     return new RtTensor(tf.stridedSlice(x.t, begin, endA, strides), x.nhwc);
+  }
+
+  param(m: Mod, name: string): RtTensor {
+    const p = this.params.get(m);
+    if (p?.kind === 'own' && p.tensors[name]) return this.plain(p.tensors[name]!);
+    if (p?.kind === 'embedding' && name === 'weight') return this.plain(p.weight);
+    throw new ShapeError(`'${m.type}' object has no parameter '${name}'`);
+  }
+
+  private unary(x: RtTensor, f: (t: tf.Tensor) => tf.Tensor): RtTensor {
+    return new RtTensor(f(x.t), x.nhwc);
+  }
+  exp(x: RtTensor): RtTensor {
+    return this.unary(x, tf.exp);
+  }
+  log(x: RtTensor): RtTensor {
+    return this.unary(x, tf.log);
+  }
+  sqrt(x: RtTensor): RtTensor {
+    return this.unary(x, tf.sqrt);
+  }
+  sin(x: RtTensor): RtTensor {
+    return this.unary(x, tf.sin);
+  }
+  cos(x: RtTensor): RtTensor {
+    return this.unary(x, tf.cos);
+  }
+  clamp(x: RtTensor, min: number | null, max: number | null): RtTensor {
+    return this.unary(x, (t) => tf.clipByValue(t, min ?? -Infinity, max ?? Infinity));
+  }
+  sum(x: RtTensor, dims: readonly number[], keepdim: boolean): RtTensor {
+    const ds = dims.map((d) => normDim(d, x.rank));
+    if (x.nhwc && keepdim) return new RtTensor(tf.sum(x.t, ds.map((d) => NHWC_AXIS[d]!), true), true);
+    return this.plain(tf.sum(this.nchw(x), ds, keepdim));
+  }
+
+  avgPool(x: RtTensor, k: number, s: number, p: number, ceil: boolean, countIncludePad: boolean): RtTensor {
+    if (p > k / 2) throw new ShapeError(`pad should be at most half of kernel size, but got pad=${p} and kernel_size=${k}`);
+    return this.pool2d('avg', x, [k, k], [s, s], [p, p], [1, 1], ceil, countIncludePad);
+  }
+
+  topk(x: RtTensor, k: number, dim: number, largest = true): [RtTensor, RtTensor] {
+    return this.scoped(() => {
+      const t = this.nchw(x);
+      const d = normDim(dim, t.rank);
+      const n = t.shape[d]!;
+      if (!Number.isInteger(k) || k < 0 || k > n) throw new ShapeError(`selected index k out of range (topk k=${k} on a dimension of size ${n})`);
+      // tfjs's topk runs on the last axis: move `dim` there and back
+      const last = t.rank - 1;
+      const perm = t.shape.map((_, i) => i);
+      perm[d] = last;
+      perm[last] = d;
+      const moved = d === last ? t : tf.transpose(t, perm);
+      const r = tf.topk(largest ? moved : tf.neg(moved), k, true);
+      const values = largest ? r.values : tf.neg(r.values);
+      const back = (y: tf.Tensor) => (d === last ? y : tf.transpose(y, perm));
+      return [this.plain(back(values)), this.plain(back(r.indices))];
+    });
+  }
+
+  gather(x: RtTensor, dim: number, index: RtTensor): RtTensor {
+    return this.scoped(() => {
+      // torch.gather: out[i..] = x[i.. with dim replaced by index[i..]]; done as one flat gather of linear offsets
+      const t = this.nchw(x);
+      const idx = tf.cast(this.nchw(index), 'int32');
+      const d = normDim(dim, t.rank);
+      if (idx.rank !== t.rank) throw new ShapeError(`Index tensor must have the same number of dimensions as input tensor (${idx.rank} vs ${t.rank})`);
+      const strides = t.shape.map((_, i) => t.shape.slice(i + 1).reduce((a, b) => a * b, 1));
+      let linear: tf.Tensor = tf.mul(idx, tf.scalar(strides[d]!, 'int32'));
+      for (let i = 0; i < t.rank; i++) {
+        if (i === d) continue;
+        const shape = idx.shape.map((_, j) => (j === i ? idx.shape[i]! : 1));
+        linear = tf.add(linear, tf.reshape(tf.mul(tf.range(0, idx.shape[i]!, 1, 'int32'), tf.scalar(strides[i]!, 'int32')), shape));
+      }
+      return this.plain(tf.reshape(tf.gather(tf.reshape(t, [-1]), tf.reshape(linear, [-1])), idx.shape));
+    });
+  }
+
+  floorDiv(x: RtTensor, d: number): RtTensor {
+    return this.unary(x, (t) => (t.dtype === 'int32' ? tf.floorDiv(t, tf.scalar(d, 'int32')) : tf.floor(tf.div(t, d))));
+  }
+  remainder(x: RtTensor, d: number): RtTensor {
+    return this.unary(x, (t) => tf.mod(t, tf.scalar(d, t.dtype === 'int32' ? 'int32' : 'float32')));
+  }
+  toFloat(x: RtTensor): RtTensor {
+    return this.unary(x, (t) => tf.cast(t, 'float32'));
+  }
+
+  gridSample(x: RtTensor, grid: RtTensor, mode: 'bilinear' | 'nearest', paddingMode: 'zeros' | 'border' | 'reflection', alignCorners: boolean): RtTensor {
+    return this.scoped(() => {
+      const [n, c, h, w] = x.shape as [number, number, number, number];
+      const g = this.nchw(grid);
+      if (g.rank !== 4 || g.shape[0] !== n || g.shape[3] !== 2) throw new ShapeError(`grid_sample(): expected grid [${n}, H, W, 2], got [${g.shape.join(', ')}]`);
+      if (paddingMode === 'reflection') throw new ShapeError("grid_sample padding_mode='reflection' is not supported by the tfjs runtime");
+      const [, ho, wo] = g.shape as [number, number, number, number];
+      const [gx, gy] = tf.split(g, 2, 3);
+      // torch's unnormalisation: [-1, 1] to pixel coordinates
+      const unnorm = (v: tf.Tensor, size: number) => (alignCorners ? tf.mul(tf.add(v, 1), (size - 1) / 2) : tf.div(tf.sub(tf.mul(tf.add(v, 1), size), 1), 2));
+      let ix = unnorm(gx!, w);
+      let iy = unnorm(gy!, h);
+      if (paddingMode === 'border') {
+        ix = tf.clipByValue(ix, 0, w - 1);
+        iy = tf.clipByValue(iy, 0, h - 1);
+      }
+      const flat = tf.reshape(this.nhwc(x, 'grid_sample'), [n * h * w, c]);
+      const batch = tf.reshape(tf.mul(tf.range(0, n, 1, 'int32'), tf.scalar(h * w, 'int32')), [n, 1, 1, 1]);
+      // one corner: its value times its weight, zero outside the map
+      const corner = (cx: tf.Tensor, cy: tf.Tensor, weight: tf.Tensor) => {
+        const inside = tf.logicalAnd(tf.logicalAnd(tf.greaterEqual(cx, 0), tf.lessEqual(cx, w - 1)), tf.logicalAnd(tf.greaterEqual(cy, 0), tf.lessEqual(cy, h - 1)));
+        const xi = tf.cast(tf.clipByValue(cx, 0, w - 1), 'int32');
+        const yi = tf.cast(tf.clipByValue(cy, 0, h - 1), 'int32');
+        const at = tf.add(batch, tf.add(tf.mul(yi, tf.scalar(w, 'int32')), xi));
+        const v = tf.reshape(tf.gather(flat, tf.reshape(at, [-1])), [n, ho, wo, c]);
+        return tf.mul(v, tf.mul(weight, tf.cast(inside, 'float32')));
+      };
+      let y: tf.Tensor;
+      if (mode === 'nearest') {
+        // torch rounds half to even (nearbyint)
+        y = corner(tf.round(ix), tf.round(iy), tf.onesLike(ix));
+      } else {
+        const x0 = tf.floor(ix);
+        const y0 = tf.floor(iy);
+        const x1 = tf.add(x0, 1);
+        const y1 = tf.add(y0, 1);
+        const wx1 = tf.sub(ix, x0);
+        const wy1 = tf.sub(iy, y0);
+        const wx0 = tf.sub(1, wx1);
+        const wy0 = tf.sub(1, wy1);
+        y = tf.addN([corner(x0, y0, tf.mul(wx0, wy0)), corner(x1, y0, tf.mul(wx1, wy0)), corner(x0, y1, tf.mul(wx0, wy1)), corner(x1, y1, tf.mul(wx1, wy1))]);
+      }
+      return this.fromNhwc(y);
+    });
   }
 }
 

@@ -6,7 +6,7 @@
 import type { Flow, ForwardCtx, In, LeafOp, Mod, Out, Shape, UpsampleMode } from '../core/nn/module.ts';
 import { ShapeFlow, isShape } from '../core/nn/static.ts';
 import type { NetworkPlan } from './plan.ts';
-import { leafParamArrays, uniform } from './weights.ts';
+import { leafParamArrays, ownParamArrays, uniform } from './weights.ts';
 
 /** A traced tensor: the id of the op that made it (and which output of it), with its shape. */
 export interface TNode {
@@ -16,7 +16,7 @@ export interface TNode {
 
 export type TraceOp =
   | { readonly kind: 'input'; readonly id: number; readonly shape: Shape; readonly tensor: string }
-  | { readonly kind: 'leaf'; readonly id: number; readonly layer: number; readonly path: string; readonly leaf: LeafOp; readonly inputs: readonly number[]; readonly params: Readonly<Record<string, string>>; readonly shape: Shape }
+  | { readonly kind: 'leaf'; readonly id: number; readonly layer: number; readonly path: string; readonly leaf: LeafOp; readonly inputs: readonly number[]; readonly inShapes: readonly Shape[]; readonly params: Readonly<Record<string, string>>; readonly shape: Shape }
   | { readonly kind: 'op'; readonly id: number; readonly layer: number; readonly op: string; readonly inputs: readonly number[]; readonly attrs: Readonly<Record<string, unknown>>; readonly shape: Shape; readonly tensor?: string }
   /** output `index` of a multi-output op (split, chunk, MultiheadAttention) */
   | { readonly kind: 'item'; readonly id: number; readonly layer: number; readonly of: number; readonly index: number; readonly shape: Shape };
@@ -78,7 +78,7 @@ class TraceFlow implements Flow<TNode> {
     }
     const id = this.next();
     const shape = isShape(shapeOut) ? shapeOut : [];
-    this.trace.ops.push({ kind: 'leaf', id, layer: this.layer, path, leaf: m.leaf, inputs: xs.map((t) => t.id), params, shape });
+    this.trace.ops.push({ kind: 'leaf', id, layer: this.layer, path, leaf: m.leaf, inputs: xs.map((t) => t.id), inShapes: xs.map((t) => t.shape), params, shape });
     if (isShape(shapeOut)) return { id, shape };
     return this.items({ id, shape }, shapeOut as Shape[]);
   }
@@ -188,6 +188,62 @@ class TraceFlow implements Flow<TNode> {
     const n = x.shape[d]!;
     const s = Math.max(0, Math.min(n, start < 0 ? n + start : start));
     return this.op('slice', [x], out, { dim: d, start: s, end: s + (out[d]! - 1) * step + 1, step });
+  }
+  avgPool(x: TNode, k: number, s: number, p: number, ceil: boolean, countIncludePad: boolean): TNode {
+    return this.op('avgpool', [x], this.shapes.avgPool(x.shape, k, s, p, ceil), { k, s, p, ceil, countIncludePad });
+  }
+  param(m: Mod, name: string): TNode {
+    const shape = this.shapes.param(m, name);
+    const key = `${this.layer}/${this.paths.get(m) ?? '?'}`;
+    const tensor = `${key}.${name}`;
+    if (!this.trace.tensors.has(tensor)) {
+      const arrays = m.params?.[name] ? ownParamArrays({ [name]: m.params[name]! }, key) : m.leaf ? leafParamArrays(m.leaf, key).filter((p) => p.name === name) : [];
+      if (!arrays.length) throw new Error(`'${m.type}' object has no parameter '${name}'`);
+      this.trace.tensors.set(tensor, { shape: arrays[0]!.shape, values: arrays[0]!.values });
+    }
+    return this.op('constant', [], shape, {}, tensor);
+  }
+  exp(x: TNode): TNode {
+    return this.op('exp', [x], x.shape);
+  }
+  log(x: TNode): TNode {
+    return this.op('log', [x], x.shape);
+  }
+  sqrt(x: TNode): TNode {
+    return this.op('sqrt', [x], x.shape);
+  }
+  sin(x: TNode): TNode {
+    return this.op('sin', [x], x.shape);
+  }
+  cos(x: TNode): TNode {
+    return this.op('cos', [x], x.shape);
+  }
+  clamp(x: TNode, min: number | null, max: number | null): TNode {
+    return this.op('clamp', [x], x.shape, { min, max });
+  }
+  sum(x: TNode, dims: readonly number[], keepdim: boolean): TNode {
+    return this.op('sum', [x], this.shapes.sum(x.shape, dims, keepdim), { dims: dims.map((d) => (d < 0 ? d + x.shape.length : d)), keepdim });
+  }
+  topk(x: TNode, k: number, dim: number, largest = true): [TNode, TNode] {
+    const [v, i] = this.shapes.topk(x.shape, k, dim);
+    const d = dim < 0 ? dim + x.shape.length : dim;
+    const [values, indices] = this.items(this.op('topk', [x], v, { k, dim: d, largest }), [v, i]);
+    return [values!, indices!];
+  }
+  gather(x: TNode, dim: number, index: TNode): TNode {
+    return this.op('gather', [x, index], this.shapes.gather(x.shape, dim, index.shape), { dim: dim < 0 ? dim + x.shape.length : dim });
+  }
+  floorDiv(x: TNode, d: number): TNode {
+    return this.op('floordiv', [x], x.shape, { d });
+  }
+  remainder(x: TNode, d: number): TNode {
+    return this.op('remainder', [x], x.shape, { d });
+  }
+  toFloat(x: TNode): TNode {
+    return this.op('float', [x], x.shape);
+  }
+  gridSample(x: TNode, grid: TNode, mode: 'bilinear' | 'nearest', paddingMode: 'zeros' | 'border' | 'reflection', alignCorners: boolean): TNode {
+    return this.op('gridsample', [x, grid], this.shapes.gridSample(x.shape, grid.shape), { mode, paddingMode, alignCorners });
   }
 }
 

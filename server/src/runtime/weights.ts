@@ -3,7 +3,7 @@
  * (layer index, module path, parameter name), so two layers built from the same cached `Mod` still get their own
  * weights, and a rerun (or another backend, or the PyTorch bench) sees the same numbers.
  */
-import type { LeafOp } from '../core/nn/module.ts';
+import type { LeafOp, OwnParam } from '../core/nn/module.ts';
 
 /** FNV-1a over the key: the seed of one parameter tensor. */
 export function seedOf(key: string): number {
@@ -105,4 +105,16 @@ export function leafParamArrays(l: LeafOp, key: string): ParamArray[] {
     default:
       return [];
   }
+}
+
+/**
+ * The parameters a composite module registers directly (`Mod.params`): upstream's constant where its __init__ fills
+ * one (a logit scale, a zero bias), else seeded uniform on ±1/√(last dim).
+ */
+export function ownParamArrays(params: Readonly<Record<string, OwnParam>>, key: string): ParamArray[] {
+  return Object.entries(params).map(([name, p]) => {
+    const n = p.shape.reduce((a, b) => a * b, 1);
+    const b = 1 / Math.sqrt(Math.max(1, p.shape[p.shape.length - 1] ?? 1));
+    return { name, shape: p.shape, values: p.init !== undefined ? new Float32Array(n).fill(p.init) : uniform(`${key}.${name}`, n, -b, b) };
+  });
 }
