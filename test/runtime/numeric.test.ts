@@ -13,6 +13,7 @@ import { construct, type ModuleDef } from '../../server/src/core/catalog/types.t
 import { yolov5Kit } from '../../server/src/core/catalog/yolov5.ts';
 import { gsconvYolov5Modules } from '../../server/src/core/catalog/gsconv-yolov5.ts';
 import { C2f } from '../../server/src/core/catalog/ultralytics/block.ts';
+import { Detect as UlDetect } from '../../server/src/core/catalog/ultralytics/head.ts';
 import { PyTuple, type PyVal } from '../../server/src/core/py.ts';
 import { startBackend } from '../../server/src/runtime/backend.ts';
 import { prepareModuleWeights } from '../../server/src/runtime/engine.ts';
@@ -235,7 +236,7 @@ check('Detect (YOLOv5): the raw per-level maps (1x1 conv with bias, view, permut
   return { mod, x: xs, expected: [{ shape: decoded.shape }, ...raw], ctx: { strides: STRIDES } };
 });
 
-test('Detect (YOLOv5): the eval decode (grid, strides, anchors)', { todo: 'main still has the shape-only decode (sigmoid only); the YOLOv5 catalog branch brings the real one' }, async () => {
+test('Detect (YOLOv5): the eval decode (grid, strides, anchors)', async () => {
   await startBackend('wasm');
   tf.engine().startScope();
   try {
@@ -248,3 +249,48 @@ test('Detect (YOLOv5): the eval decode (grid, strides, anchors)', { todo: 'main 
   }
 });
 
+
+// ultralytics Detect: 2 levels (16 and 32 channels at strides 8 and 16), nc = 2, reg_max 16
+check('Detect (ultralytics): box and class branches, DFL integral, anchor-point decode × stride', () => {
+  const mod = build(UlDetect, [2, new PyTuple([16, 32])], true);
+  const xs = [input([1, 16, 8, 8], 'p3'), input([1, 32, 4, 4], 'p4')];
+  const strides = [8, 16];
+  const nc = 2;
+  const c2 = 64; // max(16, ch[0] / 4, 4·reg_max)
+  const c3 = 16; // max(ch[0], min(nc, 100))
+  const c = (p: string, v: Arr, co: number, k: number, g = 1) => convRef(mod, p, v, { c2: co, k, g, act: 'silu', fused: true });
+  const plain = (p: string, v: Arr) => {
+    const w = paramsAt(mod, p);
+    return conv2d(v, w.weight!, w.bias!.data, 1, 0);
+  };
+  const maps = xs.map((x, i) => {
+    const ch = x.shape[1]!;
+    const box = plain(`cv2.${i}.2`, c(`cv2.${i}.1`, c(`cv2.${i}.0`, x, c2, 3), c2, 3));
+    let cls = c(`cv3.${i}.0.1`, c(`cv3.${i}.0.0`, x, ch, 3, ch), c3, 1);
+    cls = c(`cv3.${i}.1.1`, c(`cv3.${i}.1.0`, cls, c3, 3, c3), c3, 1);
+    return catChannels([box, plain(`cv3.${i}.2`, cls)]);
+  });
+  // decode, written from Detect._inference / DFL / make_anchors / dist2bbox(xywh)
+  const rows: number[][] = Array.from({ length: 4 + nc }, () => []);
+  maps.forEach((m, i) => {
+    const [, , h, w] = m.shape as [number, number, number, number];
+    for (let yy = 0; yy < h; yy++)
+      for (let xx = 0; xx < w; xx++) {
+        const at = (ch: number) => m.data[(ch * h + yy) * w + xx]!;
+        // DFL: softmax over the 16 bins of each side, expectation of the bin index
+        const dist = [0, 1, 2, 3].map((side) => {
+          const logits = Array.from({ length: 16 }, (_, b) => at(side * 16 + b));
+          const mx = Math.max(...logits);
+          const e = logits.map((v) => Math.exp(v - mx));
+          const z = e.reduce((a, b) => a + b, 0);
+          return e.reduce((a, v, b) => a + (v / z) * b, 0);
+        });
+        const [ax, ay] = [xx + 0.5, yy + 0.5];
+        const [x1, y1, x2, y2] = [ax - dist[0]!, ay - dist[1]!, ax + dist[2]!, ay + dist[3]!];
+        [(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1].forEach((v, k) => rows[k]!.push(v * strides[i]!));
+        for (let k = 0; k < nc; k++) rows[4 + k]!.push(sigmoid(at(64 + k)));
+      }
+  });
+  const y = arr([1, 4 + nc, rows[0]!.length], rows.flat());
+  return { mod, x: xs, expected: [y, ...maps], ctx: { strides } };
+});

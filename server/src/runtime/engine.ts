@@ -11,7 +11,7 @@ import type { ProfileBackend, ProfileLayer, ProfileResult } from '../protocol.ts
 import { startBackend, type StartedBackend } from './backend.ts';
 import { MB, planNetwork, type NetworkPlan } from './plan.ts';
 import { disposePrepared, prepareLeaf, RtTensor, TfFlow, type Prepared } from './tfflow.ts';
-import { leafParamArrays, ownParamArrays, uniform } from './weights.ts';
+import { moduleParamArrays, ownParamArrays, uniform } from './weights.ts';
 import { loadOrt, ortUnavailableReason, runOrt } from './ort.ts';
 import { OnnxUnsupported } from './onnx.ts';
 
@@ -79,7 +79,7 @@ export function prepareModuleWeights(paths: ReadonlyMap<Mod, string>, key: strin
       map.set(m, { kind: 'own', tensors });
     }
     if (!m.leaf || m.shared) continue;
-    const arrays = leafParamArrays(m.leaf, `${key}/${path}`);
+    const arrays = moduleParamArrays(m, `${key}/${path}`);
     if (!arrays.length) continue;
     const p = prepareLeaf(m.leaf, arrays);
     if (p) map.set(m, p);

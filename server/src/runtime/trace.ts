@@ -6,7 +6,7 @@
 import type { Flow, ForwardCtx, In, LeafOp, Mod, Out, Shape, UpsampleMode } from '../core/nn/module.ts';
 import { ShapeFlow, isShape } from '../core/nn/static.ts';
 import type { NetworkPlan } from './plan.ts';
-import { leafParamArrays, ownParamArrays, uniform } from './weights.ts';
+import { leafParamArrays, moduleParamArrays, ownParamArrays, uniform } from './weights.ts';
 
 /** A traced tensor: the id of the op that made it (and which output of it), with its shape. */
 export interface TNode {
@@ -71,7 +71,7 @@ class TraceFlow implements Flow<TNode> {
     const path = this.paths.get(m) ?? '?';
     const key = `${this.layer}/${path}`;
     const params: Record<string, string> = {};
-    for (const p of m.shared ? [] : leafParamArrays(m.leaf, key)) {
+    for (const p of m.shared ? [] : moduleParamArrays(m, key)) {
       const name = `${key}.${p.name}`;
       this.trace.tensors.set(name, { shape: p.shape, values: p.values });
       params[p.name] = name;

@@ -3,7 +3,7 @@
  * (layer index, module path, parameter name), so two layers built from the same cached `Mod` still get their own
  * weights, and a rerun (or another backend, or the PyTorch bench) sees the same numbers.
  */
-import type { LeafOp, OwnParam } from '../core/nn/module.ts';
+import type { LeafOp, Mod, OwnParam } from '../core/nn/module.ts';
 
 /** FNV-1a over the key: the seed of one parameter tensor. */
 export function seedOf(key: string): number {
@@ -117,4 +117,17 @@ export function ownParamArrays(params: Readonly<Record<string, OwnParam>>, key: 
     const b = 1 / Math.sqrt(Math.max(1, p.shape[p.shape.length - 1] ?? 1));
     return { name, shape: p.shape, values: p.init !== undefined ? new Float32Array(n).fill(p.init) : uniform(`${key}.${name}`, n, -b, b) };
   });
+}
+
+/**
+ * A leaf's parameters as the built module holds them. A frozen 1×1 conv to one channel is DFL's integral
+ * (`conv.weight = arange(c1)`, requires_grad False, the only frozen conv upstream): its weights are that ramp, so
+ * the decoded boxes are real distances; every other leaf gets seeded random weights.
+ */
+export function moduleParamArrays(m: Mod, key: string): ParamArray[] {
+  const l = m.leaf;
+  if (!l) return [];
+  if (l.op === 'conv2d' && m.frozenParams > 0 && m.frozenParams === m.ownParams && l.cout === 1 && l.k[0] === 1 && l.k[1] === 1 && !l.bias)
+    return [{ name: 'weight', shape: [1, l.cin, 1, 1], values: Float32Array.from({ length: l.cin }, (_, i) => i) }];
+  return leafParamArrays(l, key);
 }
