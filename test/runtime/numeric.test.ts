@@ -294,3 +294,121 @@ check('Detect (ultralytics): box and class branches, DFL integral, anchor-point 
   const y = arr([1, 4 + nc, rows[0]!.length], rows.flat());
   return { mod, x: xs, expected: [y, ...maps], ctx: { strides } };
 });
+
+/** Functional ops the heads' decoders use, against plain-JS definitions. */
+function flowOp(name: string, run: (fl: TfFlow, t: (a: Arr) => RtTensor) => RtTensor | RtTensor[], expected: () => Arr[]): void {
+  for (const backend of BACKENDS)
+    test(`${name} on ${backend}`, async () => {
+      await startBackend(backend);
+      tf.engine().startScope();
+      try {
+        const fl = new TfFlow(true);
+        const outs = run(fl, (a) => new RtTensor(tf.tensor(Float32Array.from(a.data), a.shape), false));
+        const got = (Array.isArray(outs) ? outs : [outs]).map((r) => {
+          const t = fl.nchw(r);
+          return arr([...t.shape], t.dataSync());
+        });
+        expected().forEach((e, i) => {
+          assert.deepEqual(got[i]!.shape, e.shape, `output ${i} shape`);
+          const d = maxRelDiff(got[i]!.data, e.data);
+          assert.ok(d < TOL, `output ${i}: max relative difference ${d}`);
+        });
+      } finally {
+        tf.engine().endScope();
+      }
+    });
+}
+
+const gsX = input([2, 3, 5, 6], 'gsx');
+const gsGrid = input([2, 4, 3, 2], 'grid'); // values in [-2, 2): some samples fall outside the map
+flowOp(
+  'grid_sample (bilinear, zero padding, align_corners False)',
+  (fl, t) => fl.gridSample(t(gsX), t(gsGrid), 'bilinear', 'zeros', false),
+  () => {
+    const [N, C, H, W] = gsX.shape as [number, number, number, number];
+    const [, HO, WO] = gsGrid.shape as [number, number, number, number];
+    const y = arr([N, C, HO, WO]);
+    for (let n = 0; n < N; n++)
+      for (let i = 0; i < HO; i++)
+        for (let j = 0; j < WO; j++) {
+          const g = ((n * HO + i) * WO + j) * 2;
+          const ix = ((gsGrid.data[g]! + 1) * W - 1) / 2;
+          const iy = ((gsGrid.data[g + 1]! + 1) * H - 1) / 2;
+          const x0 = Math.floor(ix);
+          const y0 = Math.floor(iy);
+          for (let c = 0; c < C; c++) {
+            let v = 0;
+            for (const [xx, yy, wgt] of [
+              [x0, y0, (x0 + 1 - ix) * (y0 + 1 - iy)],
+              [x0 + 1, y0, (ix - x0) * (y0 + 1 - iy)],
+              [x0, y0 + 1, (x0 + 1 - ix) * (iy - y0)],
+              [x0 + 1, y0 + 1, (ix - x0) * (iy - y0)],
+            ] as const)
+              if (xx >= 0 && yy >= 0 && xx < W && yy < H) v += wgt * gsX.data[((n * C + c) * H + yy) * W + xx]!;
+            y.data[((n * C + c) * HO + i) * WO + j] = v;
+          }
+        }
+    return [y];
+  },
+);
+
+const tkX = input([2, 7, 3], 'topk');
+flowOp(
+  'topk along dim 1, then gather of the picked rows',
+  (fl, t) => {
+    const [values, indices] = fl.topk(t(tkX), 4, 1);
+    return [values, fl.gather(t(tkX), 1, fl.expand(fl.slice(indices, 2, 0, 1), [2, 4, 3]))];
+  },
+  () => {
+    const values = arr([2, 4, 3]);
+    const rows = arr([2, 4, 3]);
+    for (let b = 0; b < 2; b++)
+      for (let k = 0; k < 3; k++) {
+        const order = Array.from({ length: 7 }, (_, i) => i).sort((p, q) => tkX.data[(b * 7 + q) * 3 + k]! - tkX.data[(b * 7 + p) * 3 + k]!);
+        order.slice(0, 4).forEach((i, j) => (values.data[(b * 4 + j) * 3 + k] = tkX.data[(b * 7 + i) * 3 + k]!));
+      }
+    // rows picked by the column-0 ranking
+    for (let b = 0; b < 2; b++) {
+      const order = Array.from({ length: 7 }, (_, i) => i).sort((p, q) => tkX.data[(b * 7 + q) * 3]! - tkX.data[(b * 7 + p) * 3]!);
+      order.slice(0, 4).forEach((i, j) => {
+        for (let k = 0; k < 3; k++) rows.data[(b * 4 + j) * 3 + k] = tkX.data[(b * 7 + i) * 3 + k]!;
+      });
+    }
+    return [values, rows];
+  },
+);
+
+check('nn.MultiheadAttention (2 heads, sequence-first), output and head-averaged weights', () => {
+  const mod = new Builder({ fused: true, convDefaultAct: null }).mha(8, 2);
+  const [L, S, N, E, H] = [3, 4, 2, 8, 2];
+  const q = input([L, N, E], 'q');
+  const k = input([S, N, E], 'k');
+  const v = input([S, N, E], 'v');
+  const p = paramsAt(mod, '');
+  const inW = p.in_proj_weight!.data;
+  const inB = p.in_proj_bias!.data;
+  const outW = p['out_proj.weight']!.data;
+  const outB = p['out_proj.bias']!.data;
+  const proj = (x: Arr, len: number, n: number, part: number) =>
+    Array.from({ length: len }, (_, t) => Array.from({ length: E }, (_, o) => inB[part * E + o]! + Array.from({ length: E }, (_, i) => inW[(part * E + o) * E + i]! * x.data[(t * N + n) * E + i]!).reduce((a, b) => a + b, 0)));
+  const out = arr([L, N, E]);
+  const weights = arr([N, L, S]);
+  const hd = E / H;
+  for (let n = 0; n < N; n++) {
+    const [Q, K, V] = [proj(q, L, n, 0), proj(k, S, n, 1), proj(v, S, n, 2)];
+    const ctx = Array.from({ length: L }, () => new Array<number>(E).fill(0));
+    for (let h = 0; h < H; h++)
+      for (let t = 0; t < L; t++) {
+        const sc = Array.from({ length: S }, (_, s) => Array.from({ length: hd }, (_, d) => Q[t]![h * hd + d]! * K[s]![h * hd + d]!).reduce((a, b) => a + b, 0) / Math.sqrt(hd));
+        const mx = Math.max(...sc);
+        const e = sc.map((x) => Math.exp(x - mx));
+        const z = e.reduce((a, b) => a + b, 0);
+        e.forEach((w, s) => {
+          weights.data[(n * L + t) * S + s] += w / z / H;
+          for (let d = 0; d < hd; d++) ctx[t]![h * hd + d]! += (w / z) * V[s]![h * hd + d]!;
+        });
+      }
+    for (let t = 0; t < L; t++) for (let o = 0; o < E; o++) out.data[(t * N + n) * E + o] = outB[o]! + ctx[t]!.reduce((a, c, i) => a + c * outW[o * E + i]!, 0);
+  }
+  return { mod, x: [q, k, v], expected: [out, weights] };
+});

@@ -640,7 +640,20 @@ export class TfFlow implements Flow<RtTensor> {
     }
     if (parts.length === 1) return [x];
     const axis = x.nhwc ? NHWC_AXIS[d]! : d;
-    return tf.split(x.t, parts, axis).map((t) => new RtTensor(t, x.nhwc));
+    // as column ranges of a 2-D view [outer, n·inner]: tfjs-wasm slices 2-D maps in one pass, while 3-D slices
+    // take 12× and 5-D ones 180× longer (measured on a [1, 3, 160, 160, 85] head map)
+    const shape = x.t.shape;
+    const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
+    const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+    const flat = tf.reshape(x.t, [outer, shape[axis]! * inner]);
+    let start = 0;
+    return parts.map((size) => {
+      const piece = tf.slice(flat, [0, start * inner], [outer, size * inner]);
+      start += size;
+      const s = [...shape];
+      s[axis] = size;
+      return new RtTensor(tf.reshape(piece, s), x.nhwc);
+    });
   }
 
   view(x: RtTensor, shape: readonly number[]): RtTensor {
@@ -790,18 +803,15 @@ export class TfFlow implements Flow<RtTensor> {
     const s = Math.max(0, Math.min(n, start < 0 ? n + start : start));
     const e = Math.max(s, Math.min(n, end < 0 ? n + end : end));
     const axis = x.nhwc ? NHWC_AXIS[d]! : d;
-    const begin = x.t.shape.map(() => 0);
-    const size = x.t.shape.map(() => -1);
-    begin[axis] = s;
-    if (step === 1) {
-      size[axis] = e - s;
-      return new RtTensor(tf.slice(x.t, begin, size), x.nhwc);
-    }
-    const endA = [...x.t.shape];
-    endA[axis] = e;
-    const strides = x.t.shape.map(() => 1);
-    strides[axis] = step;
-    return new RtTensor(tf.stridedSlice(x.t, begin, endA, strides), x.nhwc);
+    // as columns of a 2-D view (see split)
+    const shape = x.t.shape;
+    const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
+    const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+    const out = [...shape];
+    out[axis] = Math.ceil((e - s) / step);
+    if (step === 1) return new RtTensor(tf.reshape(tf.slice(tf.reshape(x.t, [outer, shape[axis]! * inner]), [0, s * inner], [outer, (e - s) * inner]), out), x.nhwc);
+    const t3 = tf.reshape(x.t, [outer, shape[axis]!, inner]);
+    return new RtTensor(tf.reshape(tf.stridedSlice(t3, [0, s, 0], [outer, e, inner], [1, step, 1]), out), x.nhwc);
   }
 
   param(m: Mod, name: string): RtTensor {
