@@ -153,8 +153,9 @@ export function planNetwork(model: Model, batch: number): NetworkPlan {
   const params = layers.reduce((a, l) => a + treeParams(l.mod), 0);
   const inputBytes = shapeNumel(inputShape) * BYTES;
   const weightsBytes = params * BYTES;
-  // 10% for what the count does not see: index and grid constants, NCHW copies a consuming conv makes of a viewed map
-  const activationsBytes = 1.1 * peak + inputBytes + (usesGuide ? shapeNumel(guideShape) * BYTES : 0);
+  // 25% and 2 MB for what the count does not see: scalars, index and grid constants, NCHW copies a consuming conv
+  // makes of a viewed map, reshaped slices (the corpus test checks that the estimate bounds every measured peak)
+  const activationsBytes = 1.25 * peak + 2 * MB + inputBytes + (usesGuide ? shapeNumel(guideShape) * BYTES : 0);
   return {
     layers,
     inputShape,

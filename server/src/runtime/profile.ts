@@ -1,7 +1,9 @@
 /**
- * One-click profile: a dummy forward pass through a tfjs network built from the same module trees the static
- * analyser walks, timed layer by layer, in a worker thread (the CLI's `profile` and the graph panel's Profile
- * button call `profileModel`). Cancelling terminates the worker.
+ * One-click profile: a dummy forward pass through a network built from the same module trees the static analyser
+ * walks, timed layer by layer, in a worker thread (the CLI's `profile` and the graph panel's Profile button call
+ * `profileModel`). Cancelling terminates the worker. Backends (`ProfileBackend`): `auto` takes onnxruntime-node,
+ * then tfjs-node when the user installed them, else the bundled WebAssembly backend, else the pure-JS CPU one;
+ * the result's `backend`/`backendDetail` say which ran.
  */
 import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
