@@ -5,11 +5,11 @@
  * cache is warm, as while typing in the editor).
  * Usage: node scripts/build.mjs && node --import tsx bench/resolve.ts [--runs N]
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import { createRequire } from 'node:module';
 import { syntheticYaml } from './synthetic.ts';
-import { CORPUS } from '../test/support/reference.ts';
+import { CORPUS, yamlFilesUnder } from '../test/support/reference.ts';
 
 const require = createRequire(import.meta.url);
 const core = require('../dist/core.js') as typeof import('../server/src/core/index.ts');
@@ -17,14 +17,6 @@ const core = require('../dist/core.js') as typeof import('../server/src/core/ind
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 50;
 
-function yamlFiles(dir: string, out: string[] = []): string[] {
-  for (const e of readdirSync(dir)) {
-    const p = join(dir, e);
-    if (statSync(p).isDirectory()) yamlFiles(p, out);
-    else if (e.endsWith('.yaml')) out.push(p);
-  }
-  return out.sort();
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -52,9 +44,9 @@ function time(text: string, fileName: string, runs: number, scale?: string): { c
 const rows: { name: string; r: ReturnType<typeof time> }[] = [];
 // warm the JIT on something unrelated first, so the first corpus file is not charged for it
 for (let k = 0; k < 200; k++) core.resolve(syntheticYaml(30), { fileName: 'warmup.yaml' });
-for (const f of yamlFiles(CORPUS)) rows.push({ name: relative(CORPUS, f), r: time(readFileSync(f, 'utf8'), f, RUNS) });
+for (const f of yamlFilesUnder(CORPUS)) rows.push({ name: relative(CORPUS, f), r: time(readFileSync(f, 'utf8'), f, RUNS) });
 // the issue's yardstick: a yolov8x-sized model (yolov8.yaml at scale x), next to its other scales
-const v8 = yamlFiles(CORPUS).find((f) => /v8\/yolov8\.yaml$/.test(f))!;
+const v8 = yamlFilesUnder(CORPUS).find((f) => /v8\/yolov8\.yaml$/.test(f))!;
 for (const scale of ['n', 's', 'm', 'l', 'x']) rows.push({ name: `yolov8.yaml @${scale}`, r: time(readFileSync(v8, 'utf8'), v8, RUNS, scale) });
 for (const n of [1000, 5000]) rows.push({ name: `synthetic ${n} layers`, r: time(syntheticYaml(n), `synthetic-${n}.yaml`, Math.max(5, Math.round(RUNS / (n / 100)))) });
 

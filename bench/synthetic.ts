@@ -1,7 +1,12 @@
-/** Synthetic model YAMLs of any size, for benchmarks and stress tests: a YOLOv5n-like stem then a long chain of
- * stages (Conv + C3 + a Concat reaching back), ending in a Detect over three late layers. */
-export function syntheticYaml(layers: number): string {
-  const lines = [
+/**
+ * Synthetic model YAMLs of any size, for benchmarks and stress tests: a YOLOv5-dialect stem down to stride 16,
+ * then a long chain of stages at that size (Conv, a Concat with the layer before that Conv, C3), ending in a
+ * Detect over three late layers. Every layer resolves (a test checks it): a benchmark of a model that stops at
+ * an error would measure nothing. `flow` writes the layer lists as flow sequences (`[[...],\n [...]]`), `block`
+ * as block sequences (`- [...]`).
+ */
+export function syntheticYaml(layers: number, style: 'block' | 'flow' = 'block'): string {
+  const header = [
     '# synthetic model for benchmarks',
     'nc: 80',
     'depth_multiple: 0.33',
@@ -10,21 +15,19 @@ export function syntheticYaml(layers: number): string {
     '  - [10,13, 16,30, 33,23]',
     '  - [30,61, 62,45, 59,119]',
     '  - [116,90, 156,198, 373,326]',
-    'backbone:',
-    '  - [-1, 1, Conv, [64, 6, 2, 2]]  # 0',
-    '  - [-1, 1, Conv, [128, 3, 2]]  # 1',
-    '  - [-1, 1, Conv, [256, 3, 2]]  # 2',
-    '  - [-1, 1, Conv, [256, 3, 2]]  # 3',
-    'head:',
   ];
-  let i = 4;
+  const stem = ['[-1, 1, Conv, [64, 6, 2, 2]]', '[-1, 1, Conv, [128, 3, 2]]', '[-1, 1, Conv, [256, 3, 2]]', '[-1, 1, Conv, [256, 3, 2]]'];
+  const chain: string[] = [];
+  let i = stem.length;
   while (i < layers - 1) {
-    const k = i % 3;
-    if (k === 0) lines.push(`  - [-1, 1, Conv, [256, 3, 1]]  # ${i}`);
-    else if (k === 1) lines.push(`  - [[-1, ${i - 3}], 1, Concat, [1]]  # ${i}`);
-    else lines.push(`  - [-1, 3, C3, [256, False]]  # ${i}`);
+    const k = (i - stem.length) % 3;
+    chain.push(k === 0 ? '[-1, 1, Conv, [256, 3, 1]]' : k === 1 ? `[[-1, ${i - 2}], 1, Concat, [1]]` : '[-1, 3, C3, [256, False]]');
     i++;
   }
-  lines.push(`  - [[${i - 1}, ${i - 2}, ${i - 3}], 1, Detect, [nc, anchors]]  # ${i}`);
-  return lines.join('\n') + '\n';
+  const detect = `[[${i - 1}, ${i - 2}, ${i - 3}], 1, Detect, [nc, anchors]]`;
+  const section = (name: string, items: string[], first: number): string[] => {
+    if (style === 'block') return [`${name}:`, ...items.map((it, k) => `  - ${it}  # ${first + k}`)];
+    return [`${name}:`, ...items.map((it, k) => `${k === 0 ? '  [' : '   '}${it},  # ${first + k}`), '  ]'];
+  };
+  return [...header, ...section('backbone', stem, 0), ...section('head', [...chain, detect], stem.length)].join('\n') + '\n';
 }

@@ -10,7 +10,8 @@ const quiet = process.argv.includes('--quiet');
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
 
-const node = { platform: 'node', target: 'node20', format: 'cjs', bundle: true, sourcemap: !production, minify: production, logLevel: 'warning' };
+// ESM entry points first: some packages' UMD builds (jsonc-parser) use requires esbuild cannot follow
+const node = { platform: 'node', target: 'node20', format: 'cjs', bundle: true, sourcemap: !production, minify: production, logLevel: 'warning', mainFields: ['module', 'main'] };
 const entries = [
   { in: 'client/src/extension.ts', out: 'dist/client.js', opts: { ...node, external: ['vscode'] } },
   { in: 'server/src/server.ts', out: 'dist/server.js', opts: node },

@@ -71,3 +71,12 @@ test('usage errors exit 2 with the usage text', () => {
   assert.equal(r2.status, 2);
   assert.match(r2.stderr, /--imgsz must be an integer/);
 });
+
+test('check reads the .yolo-lens.json next to the file; --no-user-modules ignores it', () => {
+  const file = join(import.meta.dirname, '..', 'examples', 'user-modules', 'yolov5n-se.yaml');
+  const withModules = run('check', file);
+  assert.equal(withModules.status, 0, withModules.stdout);
+  const without = run('check', file, '--no-user-modules');
+  assert.equal(without.status, 1);
+  assert.match(without.stdout, /error YOLO010 unknown module 'C3SE'/);
+});

@@ -3,8 +3,9 @@
  * reference-record JSON), `check` (diagnostics for many files in one process, exit 1 on errors), `profile` (a timed
  * dummy forward pass) and `lsp --stdio` (the language server, for any editor).
  */
-import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve as resolvePath } from 'node:path';
+import { loadUserModules, USER_CONFIG_FILE, type UserModules } from './core/user-modules.ts';
 import { resolve, type ResolveOptions } from './core/resolve.ts';
 import { LineIndex } from './core/lines.ts';
 import { recordJson, summaryTable, type Convention } from './core/summary.ts';
@@ -20,6 +21,8 @@ const USAGE = `usage:
   yolo-lens check FILE... [--scale S] [--imgsz N] [--framework F] [--json]
   yolo-lens profile FILE [--scale S] [--imgsz N] [--batch B] [--runs R] [--backend auto|wasm|cpu|tfjs-node|onnxruntime-node] [--json]
   yolo-lens lsp --stdio
+
+A .yolo-lens.json next to a file (or in a folder above it) declares extra modules; --no-user-modules ignores it.
 
 frameworks: ${Object.keys(TREES).join(', ')} (default: detected from the file)`;
 
@@ -59,13 +62,41 @@ function intFlag(p: Parsed, name: string, min: number, max: number): number | un
   return n;
 }
 
+/** `.yolo-lens.json` in the file's folder or the nearest folder above it (read, never executed); cached per path. */
+const configs = new Map<string, { modules: UserModules; problems: string[] } | null>();
+function userModulesFor(file: string, p: Parsed): { modules: UserModules; problems: string[] } | null {
+  if (p.flags.has('--no-user-modules')) return null;
+  let dir = dirname(resolvePath(file));
+  for (;;) {
+    const path = join(dir, USER_CONFIG_FILE);
+    if (configs.has(path)) return configs.get(path)!;
+    if (existsSync(path)) {
+      const text = readFileSync(path, 'utf8');
+      const { modules, diagnostics } = loadUserModules(text);
+      const lines = new LineIndex(text);
+      const problems = diagnostics.map((d) => {
+        const pos = lines.position(d.range.start);
+        return `${path}:${pos.line + 1}:${pos.character + 1}: ${d.severity} ${d.code} ${d.message}`;
+      });
+      const c = { modules, problems };
+      configs.set(path, c);
+      return c;
+    }
+    const up = dirname(dir);
+    if (up === dir) return null;
+    dir = up;
+  }
+}
+
 function resolveOptions(p: Parsed, file: string): ResolveOptions {
   const framework = p.flags.get('--framework');
   if (framework !== undefined && (framework === true || !(framework in TREES))) throw new UsageError(`--framework must be one of ${Object.keys(TREES).join(', ')}`);
   const scale = p.flags.get('--scale');
   const imgsz = intFlag(p, '--imgsz', 32, 8192);
+  const declared = userModulesFor(file, p);
   return {
     fileName: file,
+    ...(declared ? { userModules: declared.modules } : {}),
     ...(typeof framework === 'string' ? { tree: framework as TreeId } : {}),
     ...(typeof scale === 'string' ? { scale } : {}),
     ...(imgsz !== undefined ? { imgsz } : {}),
@@ -110,6 +141,7 @@ async function main(argv: string[]): Promise<number> {
       if (p.files.length === 0) throw new UsageError('check takes at least one FILE');
       let failed = false;
       const results: unknown[] = [];
+      const reportedConfigs = new Set<unknown>();
       for (const file of p.files) {
         let text: string;
         try {
@@ -123,6 +155,12 @@ async function main(argv: string[]): Promise<number> {
         }
         const model = resolve(text, resolveOptions(p, file));
         const lines = new LineIndex(text);
+        const config = userModulesFor(file, p);
+        if (config && config.problems.length && !reportedConfigs.has(config)) {
+          reportedConfigs.add(config);
+          if (!p.flags.has('--json')) for (const line of config.problems) out(line);
+          if (config.problems.some((l) => / error /.test(l))) failed = true;
+        }
         if (model.diagnostics.some((d) => d.severity === 'error')) failed = true;
         if (p.flags.has('--json')) results.push({ file, diagnostics: model.diagnostics.map((d) => jsonDiagnostic(lines, d)) });
         else for (const d of model.diagnostics) if (d.severity !== 'information' && d.severity !== 'hint') out(formatDiagnostic(file, lines, d));

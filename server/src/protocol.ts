@@ -122,6 +122,8 @@ export interface SubmoduleNode {
 export interface SubmodulesParams extends ModelRequestParams {
   index: number;
 }
+/** Answer: the layer itself as the root `SubmoduleNode` (path ''), or null when the layer did not resolve. */
+export type SubmodulesResult = SubmoduleNode | null;
 export const SubmodulesRequestType = 'yolo/submodules';
 
 export interface SummaryResult {

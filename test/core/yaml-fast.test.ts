@@ -5,22 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { parseModelDoc, type ModelDoc, type SrcVal } from '../../server/src/core/document.ts';
 import { fastYaml } from '../../server/src/core/yaml-fast.ts';
 import { pyJson } from '../../server/src/core/py.ts';
-import { CORPUS, REFERENCE } from '../support/reference.ts';
+import { CORPUS, REFERENCE, yamlFilesUnder } from '../support/reference.ts';
 
-function yamlFiles(dir: string, out: string[] = []): string[] {
-  for (const e of readdirSync(dir)) {
-    const p = join(dir, e);
-    if (statSync(p).isDirectory()) yamlFiles(p, out);
-    else if (e.endsWith('.yaml')) out.push(p);
-  }
-  return out.sort();
-}
 
 const sv = (v: SrcVal | undefined): unknown => (v ? { v: pyJson(v.value), r: [v.range.start, v.range.end], k: v.kind, items: v.items?.map(sv) } : undefined);
 
@@ -41,7 +32,7 @@ function same(text: string): boolean {
   return fast;
 }
 
-const files = [...yamlFiles(CORPUS), ...yamlFiles(REFERENCE)];
+const files = [...yamlFilesUnder(CORPUS), ...yamlFilesUnder(REFERENCE)];
 const texts = files.map((f) => readFileSync(f, 'utf8'));
 
 test('identical model documents on every corpus and mutant YAML', () => {

@@ -76,6 +76,16 @@ function walk(dir: string, out: string[] = []): string[] {
   return out;
 }
 
+/** Every .yaml file under a folder, sorted. */
+export function yamlFilesUnder(dir: string, out: string[] = []): string[] {
+  for (const e of readdirSync(dir)) {
+    const p = join(dir, e);
+    if (statSync(p).isDirectory()) yamlFilesUnder(p, out);
+    else if (e.endsWith('.yaml')) out.push(p);
+  }
+  return out.sort();
+}
+
 export function treeOf(r: RefRecord): TreeId {
   if (r.framework === 'ultralytics') return 'ultralytics';
   const dir = r.code?.dir ?? '';

@@ -30,6 +30,11 @@ export interface ResolveOptions {
   readonly fileName?: string;
   /** skip the fused figures (faster, for callers that never show them) */
   readonly skipFused?: boolean;
+  /**
+   * Modules the user declared (`.yolo-lens.json`, see user-modules.ts): `extend` adds them to the namespace of
+   * the tree the file is built with. Catalog modules of the same name win.
+   */
+  readonly userModules?: { extend(tree: Tree): Tree };
 }
 
 /** Largest repeat count or module count we build: beyond it no real model exists and building would hang. */
@@ -143,6 +148,17 @@ function pyKey(v: PyVal): string {
   return pyRepr(v);
 }
 
+/** A cache key per definition: a user module redeclared under the same name is a different definition. */
+const defTokens = new WeakMap<object, string>();
+let defCount = 0;
+function defToken(p: LayerPlan): string {
+  const def = p.entry?.def;
+  if (!def) return String(p.moduleName);
+  let t = defTokens.get(def);
+  if (!t) defTokens.set(def, (t = `${def.name}#${++defCount}`));
+  return t;
+}
+
 function buildLayer(tree: Tree, actKey: string, builder: Builder, plan: LayerPlan): BuildResult {
   const key = `${actKey}|${plan.buildKey}`;
   const hit = buildCache.get(key);
@@ -213,7 +229,9 @@ export function resolve(text: string, opts: ResolveOptions = {}): Model {
 export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   const sink = new Sink();
   let doc = doc0;
-  const { tree, reason: treeReason } = detectTree(doc, opts.tree);
+  const detected = detectTree(doc, opts.tree);
+  const tree = opts.userModules ? opts.userModules.extend(detected.tree) : detected.tree;
+  const treeReason = detected.reason;
   if (tree.dialect === 'yolov5' && doc.nonAsciiScalars) doc = parseModelDoc(doc.text, { stripNonAscii: true });
   for (const d of doc.diagnostics) sink.add(d, d.severity === 'error' ? 'parse' : undefined);
   const ml = modeline(doc.text);
@@ -913,7 +931,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       return plan;
     }
     plan.args = args;
-    plan.buildKey = `${plan.moduleName}|${plan.copies}|${args.map(pyKey).join(',')}`;
+    plan.buildKey = `${defToken(plan)}|${plan.copies}|${args.map(pyKey).join(',')}`;
     plan.c2 = typeof c2 === 'number' ? c2 : null;
     pushCh(c2);
     if (typeof c2 === 'number') lastC2 = c2;
@@ -1072,8 +1090,10 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     if (headIn && !isShape(headIn)) strides = (headIn as Shape[]).map((s) => imgsz / s[2]!);
   }
   const maxStride = strides && strides.length ? Math.max(...strides) : 32;
-  if (strides && imgsz % Math.max(32, Math.trunc(maxStride)) !== 0)
-    sink.add(diag('YOLO020', docRange, `image size ${imgsz} is not a multiple of the model's largest stride ${Math.trunc(maxStride)}: training would round it to ${Math.ceil(imgsz / maxStride) * maxStride}`));
+  // check_img_size rounds up to a multiple of max(largest stride, 32)
+  const gridSize = Math.max(32, Math.trunc(maxStride));
+  if (strides && imgsz % gridSize !== 0)
+    sink.add(diag('YOLO020', docRange, `image size ${imgsz} is not a multiple of ${gridSize} (the model's largest stride, at least 32): training would round it to ${Math.ceil(imgsz / gridSize) * gridSize}`));
 
   // ---- extra checks on what parsed
   for (const p of plans) {

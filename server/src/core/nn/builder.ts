@@ -58,6 +58,21 @@ export interface ConvOpts {
 
 const pair = (v: number | [number, number]): [number, number] => (typeof v === 'number' ? [v, v] : v);
 
+/** What torch's _ConvNd constructor checks, for Conv2d and ConvTranspose2d alike. */
+function convChecks(cin: number, cout: number, k: number | [number, number], o: ConvOpts, param?: string) {
+  const g = o.g ?? 1;
+  checkChannels(cin, 'in_channels', param);
+  checkChannels(cout, 'out_channels', param);
+  if (!Number.isInteger(g) || g <= 0) throw buildError(`groups must be a positive integer, got ${g}`, param);
+  if (cin % g !== 0) throw buildError(`in_channels must be divisible by groups (${cin} % ${g})`, param);
+  if (cout % g !== 0) throw buildError(`out_channels must be divisible by groups (${cout} % ${g})`, param);
+  const kk = pair(k);
+  if (kk[0] <= 0 || kk[1] <= 0) throw buildError(`kernel size should be greater than zero, got ${kk.join('x')}`, param);
+  const s = pair(o.s ?? 1);
+  if (s[0] <= 0 || s[1] <= 0) throw buildError(`stride should be greater than zero, got ${s.join('x')}`, param);
+  return { g, k: kk, s, p: pair(o.p ?? 0) };
+}
+
 /** Every builder shares this vocabulary; definitions receive it as `b`. */
 export class Builder {
   constructor(readonly env: BuildEnv) {}
@@ -67,21 +82,11 @@ export class Builder {
   }
 
   conv2d(cin: number, cout: number, k: number | [number, number], o: ConvOpts = {}, param?: string): Mod {
-    const g = o.g ?? 1;
-    checkChannels(cin, 'in_channels', param);
-    checkChannels(cout, 'out_channels', param);
-    if (!Number.isInteger(g) || g <= 0) throw buildError(`groups must be a positive integer, got ${g}`, param);
-    if (cin % g !== 0) throw buildError(`in_channels must be divisible by groups (${cin} % ${g})`, param);
-    if (cout % g !== 0) throw buildError(`out_channels must be divisible by groups (${cout} % ${g})`, param);
-    const kk = pair(k);
-    if (kk[0] <= 0 || kk[1] <= 0) throw buildError(`kernel size should be greater than zero, got ${kk.join('x')}`, param);
-    const s = pair(o.s ?? 1);
-    if (s[0] <= 0 || s[1] <= 0) throw buildError(`stride should be greater than zero, got ${s.join('x')}`, param);
-    const p = pair(o.p ?? 0);
-    if (p[0] < 0 || p[1] < 0) throw buildError(`negative padding is not supported, got ${p.join('x')}`, param);
+    const c = convChecks(cin, cout, k, o, param);
     const d = pair(o.d ?? 1);
+    if (c.p[0] < 0 || c.p[1] < 0) throw buildError(`negative padding is not supported, got ${c.p.join('x')}`, param);
     if (d[0] <= 0 || d[1] <= 0) throw buildError(`dilation should be greater than zero, got ${d.join('x')}`, param);
-    return mod('Conv2d', { leaf: { op: 'conv2d', cin, cout, k: kk, s, p, d, g, bias: o.bias ?? true } });
+    return mod('Conv2d', { leaf: { op: 'conv2d', cin, cout, k: c.k, s: c.s, p: c.p, d, g: c.g, bias: o.bias ?? true } });
   }
 
   convTranspose2d(
@@ -91,21 +96,11 @@ export class Builder {
     o: ConvOpts & { outputPadding?: number | [number, number] } = {},
     param?: string,
   ): Mod {
-    const g = o.g ?? 1;
-    checkChannels(cin, 'in_channels', param);
-    checkChannels(cout, 'out_channels', param);
-    if (!Number.isInteger(g) || g <= 0) throw buildError(`groups must be a positive integer, got ${g}`, param);
-    if (cin % g !== 0) throw buildError(`in_channels must be divisible by groups (${cin} % ${g})`, param);
-    if (cout % g !== 0) throw buildError(`out_channels must be divisible by groups (${cout} % ${g})`, param);
-    const kk = pair(k);
-    if (kk[0] <= 0 || kk[1] <= 0) throw buildError(`kernel size should be greater than zero, got ${kk.join('x')}`, param);
-    const s = pair(o.s ?? 1);
-    if (s[0] <= 0 || s[1] <= 0) throw buildError(`stride should be greater than zero, got ${s.join('x')}`, param);
-    const p = pair(o.p ?? 0);
+    const c = convChecks(cin, cout, k, o, param);
     const outputPadding = pair(o.outputPadding ?? 0);
     const d = pair(o.d ?? 1);
     return mod('ConvTranspose2d', {
-      leaf: { op: 'convTranspose2d', cin, cout, k: kk, s, p, outputPadding, d, g, bias: o.bias ?? true },
+      leaf: { op: 'convTranspose2d', cin, cout, k: c.k, s: c.s, p: c.p, outputPadding, d, g: c.g, bias: o.bias ?? true },
     });
   }
 
