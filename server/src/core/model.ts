@@ -121,6 +121,8 @@ export interface Model {
   /** strides of the detection levels (from the 256 probe), when the model ends in a Detect-family head */
   readonly strides: readonly number[] | null;
   readonly maxStride: number;
+  /** null when the model does not resolve completely. Computed on first access (with the per-layer fused
+   * figures `paramsFused`, `flopsFused`, `modFused`, which stay null until then). */
   readonly totals: ModelTotals | null;
   /** would the upstream code build and run it (no error diagnostics) */
   readonly ok: boolean;

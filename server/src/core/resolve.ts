@@ -667,9 +667,10 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         yamlValue: a.value,
         evaluated: evaluated[yamlIndex]!,
         passed,
-        ...(argIndex !== undefined ? { argIndex } : {}),
-        ...(argIndex !== undefined && def.signature[argIndex] ? { param: def.signature[argIndex]!.name } : {}),
-        ...(note ? { note } : {}),
+        // plain properties (undefined when absent): this runs for every arg of every layer
+        argIndex,
+        param: argIndex !== undefined ? def.signature[argIndex]?.name : undefined,
+        note,
       });
     };
     const single = (): number | null => {
@@ -1129,7 +1130,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       n: p.n,
       copies: p.copies,
       moduleName: p.moduleName,
-      ...(p.entry ? { entry: p.entry } : {}),
+      entry: p.entry,
       args: p.args,
       bindings: p.bindings,
       c1: p.c1,
@@ -1149,10 +1150,11 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   });
 
   const hasError = sink.list.some((d) => d.severity === 'error');
-  let totals: ModelTotals | null = null;
-  if (!hasError && layers.length > 0 && layers.every((l) => l.status === 'ok')) {
-    totals = computeTotals();
-  }
+  const complete = !hasError && layers.length > 0 && layers.every((l) => l.status === 'ok');
+  // Totals (fused build, the framework's GFLOPs passes, summary lines) are computed on first use: diagnostics,
+  // completion and hover on a layer never need them, and on a large model they cost as much as the rest.
+  let totals: ModelTotals | null | undefined = complete ? undefined : null;
+  const totalsOnce = (): ModelTotals | null => (totals === undefined ? (totals = computeTotals()) : totals);
 
   function computeTotals(): ModelTotals {
     const params = layers.reduce((a, l) => a + (l.params ?? 0), 0);
@@ -1273,7 +1275,9 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     diagnostics,
     strides,
     maxStride,
-    totals,
+    get totals() {
+      return totalsOnce();
+    },
     ok: !diagnostics.some((d) => d.severity === 'error'),
     failure: sink.failure,
     ...(opts.fileName ? { fileName: opts.fileName } : {}),

@@ -79,6 +79,8 @@ export function planNetwork(model: Model, batch: number): NetworkPlan {
   const failed = model.diagnostics.find((d) => d.severity === 'error');
   if (failed) throw new ShapeError(`the model does not resolve: ${failed.message}`);
   if (!model.layers.length) throw new ShapeError('the model has no layers');
+  // the fused trees are built with the totals, on first use
+  void model.totals;
   const fused = model.layers.every((l) => l.modFused);
   const modOf = (l: ResolvedLayer): Mod => {
     const m = fused ? l.modFused : l.mod;
