@@ -1,7 +1,7 @@
 // Bundles with esbuild: client (VS Code extension host), server and CLI (Node), webview (browser), runtime worker.
 // `tsc` only type-checks (npm run typecheck). Entries that do not exist yet are skipped.
 import { build } from 'esbuild';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -29,5 +29,10 @@ for (const e of entries) {
   await build({ ...e.opts, entryPoints: [src], outfile: join(root, e.out), absWorkingDir: root });
   if (!quiet) console.log(`built ${e.out} (${(statSync(join(root, e.out)).size / 1024).toFixed(0)} KB)`);
 }
+// the runtime worker's WebAssembly backend loads its binaries from beside the bundle (dist/, and so the VSIX);
+// Node never takes the threaded build (tfjs disables wasm threads in Node)
+const wasmDist = join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
+if (existsSync(join(root, 'dist/runtime-worker.js')) && existsSync(wasmDist))
+  for (const f of ['tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm.wasm']) copyFileSync(join(wasmDist, f), join(root, 'dist', f));
 if (!quiet) console.log(`build done in ${Date.now() - started} ms`);
 if (watch) console.log('--watch is not supported; re-run the build');

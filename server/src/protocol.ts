@@ -155,6 +155,9 @@ export interface ProfileLayer {
   /** the static resolver's shape for the same layer; a mismatch is an internal error */
   staticShape: number[] | null;
   shapeMatches: boolean;
+  /** every output of a multi-output layer (heads), measured and static, depth-first */
+  outShapes?: number[][] | null;
+  staticShapes?: number[][] | null;
 }
 
 export interface ProfileResult {
@@ -168,6 +171,13 @@ export interface ProfileResult {
   /** images per second at this batch size */
   throughput: number;
   peakMemoryMB: number | null;
+  /** the pre-run estimate (weights + largest live activations) and the limit it was checked against */
+  estimatedMemoryMB?: number | null;
+  memoryLimitMB?: number | null;
+  /** e.g. `wasm (SIMD, 1 thread)` */
+  backendDetail?: string;
+  /** parameters of the network that ran (BatchNorm folded) */
+  params?: number | null;
   /** e.g. the estimate that refused a run, or an internal shape mismatch */
   error: string | null;
   warnings: string[];

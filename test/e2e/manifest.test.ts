@@ -72,6 +72,6 @@ test('the .vsix allowlist: bundles, manifest and docs only', (t) => {
   assert.equal(r.status, 0, r.stderr);
   const files = r.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
   assert.ok(files.includes('package.json'));
-  for (const f of files) assert.match(f, /^(package\.json|README\.md|LICENSE|dist\/(client|server|cli|runtime-worker|webview)\.(js|css)|schemas\/[\w.-]+\.json|docs\/(screenshot\.png|install\.md))$/, f);
+  for (const f of files) assert.match(f, /^(package\.json|README\.md|LICENSE|dist\/((client|server|cli|runtime-worker|webview)\.(js|css)|tfjs-backend-wasm(-simd)?\.wasm)|schemas\/[\w.-]+\.json|docs\/(screenshot\.png|install\.md))$/, f);
   assert.ok(!files.some((f) => f.startsWith('node_modules/') || f.endsWith('.map') || f.endsWith('.ts')));
 });

@@ -68,6 +68,9 @@ export interface ResolvedLayer {
   readonly status: 'ok' | 'error' | 'unknown';
   /** the built module tree (unfused), for the graph's expansion and the runtime */
   readonly mod: Mod | null;
+  /** the deployed form (`model.fuse()`: BatchNorm folded into the convs), what the runtime profiles; null until
+   * the model resolves without errors */
+  readonly modFused: Mod | null;
   readonly inShapes: readonly Shape[] | null;
 }
 
@@ -118,6 +121,8 @@ export interface Model {
   /** strides of the detection levels (from the 256 probe), when the model ends in a Detect-family head */
   readonly strides: readonly number[] | null;
   readonly maxStride: number;
+  /** null when the model does not resolve completely. Computed on first access (with the per-layer fused
+   * figures `paramsFused`, `flopsFused`, `modFused`, which stay null until then). */
   readonly totals: ModelTotals | null;
   /** would the upstream code build and run it (no error diagnostics) */
   readonly ok: boolean;

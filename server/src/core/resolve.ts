@@ -765,9 +765,10 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         yamlValue: a.value,
         evaluated: evaluated[yamlIndex]!,
         passed,
-        ...(argIndex !== undefined ? { argIndex } : {}),
-        ...(argIndex !== undefined && def.signature[argIndex] ? { param: def.signature[argIndex]!.name } : {}),
-        ...(note ? { note } : {}),
+        // plain properties (undefined when absent): this runs for every arg of every layer
+        argIndex,
+        param: argIndex !== undefined ? def.signature[argIndex]?.name : undefined,
+        note,
       });
     };
     const single = (): number | null => {
@@ -1252,7 +1253,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       n: p.n,
       copies: p.copies,
       moduleName: p.moduleName,
-      ...(p.entry ? { entry: p.entry } : {}),
+      entry: p.entry,
       args: p.args,
       bindings: p.bindings,
       c1: p.c1,
@@ -1266,6 +1267,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       flopsFused: null,
       status: ok ? 'ok' : failed ? 'error' : 'unknown',
       mod: b?.mod ?? null,
+      modFused: null,
       inShapes: inp === undefined ? null : isShape(inp) ? [inp] : (inp as Shape[]),
     };
   });
@@ -1277,10 +1279,11 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     if (hole) sink.add(diag('YOLO030', hole.src.range, `YOLO Lens could not analyse layer ${hole.index} (${hole.moduleName ?? '?'}) and found no reason why: a bug, please report it`, undefined, { layer: hole.index }), 'build');
   }
   const hasError = sink.list.some((d) => d.severity === 'error');
-  let totals: ModelTotals | null = null;
-  if (!hasError && layers.length > 0 && layers.every((l) => l.status === 'ok')) {
-    totals = computeTotals();
-  }
+  const complete = !hasError && layers.length > 0 && layers.every((l) => l.status === 'ok');
+  // Totals (fused build, the framework's GFLOPs passes, summary lines) are computed on first use: diagnostics,
+  // completion and hover on a layer never need them, and on a large model they cost as much as the rest.
+  let totals: ModelTotals | null | undefined = complete ? undefined : null;
+  const totalsOnce = (): ModelTotals | null => (totals === undefined ? (totals = computeTotals()) : totals);
 
   function computeTotals(): ModelTotals {
     const params = layers.reduce((a, l) => a + (l.params ?? 0), 0);
@@ -1297,6 +1300,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     const fusedEnv = envFor(tree, actName, true);
     if (!opts.skipFused) {
       fusedBuilt = plans.map((p) => (p.parsed && p.entry && p.args ? buildLayer(tree, fusedEnv.key, fusedEnv.builder, p) : null));
+      (layers as { modFused: Mod | null }[]).forEach((l, k) => (l.modFused = fusedBuilt![k]?.mod ?? null));
       const failed = fusedBuilt.find((b) => b?.error);
       if (failed?.error) fusedError = failed.error.message;
       if (fusedBuilt.every((b) => b && b.mod)) {
@@ -1400,7 +1404,9 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     diagnostics,
     strides,
     maxStride,
-    totals,
+    get totals() {
+      return totalsOnce();
+    },
     ok: !diagnostics.some((d) => d.severity === 'error'),
     failure: sink.failure,
     ...(opts.fileName ? { fileName: opts.fileName } : {}),

@@ -1,11 +1,56 @@
 /**
- * The profile as a terminal table (`yolo-lens profile`, and the end of `npm start`).
- * PLACEHOLDER: the runtime work replaces this file.
+ * The profile as a text table for the CLI (`yolo-lens profile FILE`): per layer the median time, its share of
+ * the total and the measured output shape (flagged where it differs from the static resolver), then the totals.
  */
 import type { ProfileResult } from '../protocol.ts';
 
+const shapeText = (s: readonly number[] | null | undefined): string => (s ? `[${s.join(', ')}]` : '?');
+
+function pad(s: string, n: number, right = false): string {
+  return right ? s.padStart(n) : s.padEnd(n);
+}
+
 export function formatProfile(r: ProfileResult): string {
-  if (r.error) return `profile: ${r.error}`;
-  const rows = r.layers.map((l) => `${String(l.index).padStart(3)}  ${l.module.padEnd(20)} ${l.ms.toFixed(2).padStart(9)} ms  ${(l.outShape ?? []).join('×')}`);
-  return [...rows, `total ${r.totalMs.toFixed(1)} ms on ${r.backend}, ${r.throughput.toFixed(1)} img/s`].join('\n');
+  const lines: string[] = [];
+  if (r.layers.length) {
+    const sum = r.layers.reduce((a, l) => a + l.ms, 0);
+    const rows = r.layers.map((l) => {
+      const shapes = l.outShapes ? l.outShapes.map(shapeText).join(' ') : shapeText(l.outShape);
+      const want = l.staticShapes ? l.staticShapes.map(shapeText).join(' ') : shapeText(l.staticShape);
+      return {
+        index: String(l.index),
+        module: l.module,
+        ms: l.ms.toFixed(2),
+        share: sum > 0 ? `${((100 * l.ms) / sum).toFixed(1)}%` : '',
+        bar: sum > 0 ? '█'.repeat(Math.round((20 * l.ms) / Math.max(...r.layers.map((x) => x.ms)))) : '',
+        shape: l.shapeMatches ? shapes : `${shapes}  ≠ static ${want}`,
+      };
+    });
+    const w = {
+      index: Math.max(5, ...rows.map((x) => x.index.length)),
+      module: Math.max(6, ...rows.map((x) => x.module.length)),
+      ms: Math.max(7, ...rows.map((x) => x.ms.length)),
+      share: Math.max(6, ...rows.map((x) => x.share.length)),
+      bar: 20,
+    };
+    lines.push(`${pad('layer', w.index, true)}  ${pad('module', w.module)}  ${pad('ms', w.ms, true)}  ${pad('share', w.share, true)}  ${pad('', w.bar)}  output`);
+    for (const x of rows) lines.push(`${pad(x.index, w.index, true)}  ${pad(x.module, w.module)}  ${pad(x.ms, w.ms, true)}  ${pad(x.share, w.share, true)}  ${pad(x.bar, w.bar)}  ${x.shape}`);
+    lines.push('');
+  }
+  const facts: string[] = [];
+  if (r.runs > 0) {
+    facts.push(`total ${r.totalMs.toFixed(1)} ms (median of ${r.runs} run${r.runs === 1 ? '' : 's'})`);
+    facts.push(`${r.throughput.toFixed(2)} images/s`);
+  }
+  facts.push(`backend ${r.backendDetail ?? r.backend}`);
+  facts.push(`${r.imgsz}×${r.imgsz}, batch ${r.batch}`);
+  if (r.params != null) facts.push(`${r.params.toLocaleString('en-US')} parameters (BatchNorm folded)`);
+  const mem: string[] = [];
+  if (r.peakMemoryMB != null) mem.push(`peak tensor memory ${r.peakMemoryMB.toFixed(1)} MB`);
+  if (r.estimatedMemoryMB != null) mem.push(`estimated ${r.estimatedMemoryMB.toFixed(1)} MB${r.memoryLimitMB != null ? ` of a ${r.memoryLimitMB} MB limit` : ''}`);
+  lines.push(facts.join(' · '));
+  if (mem.length) lines.push(mem.join(' · '));
+  for (const w of r.warnings) lines.push(`warning: ${w}`);
+  if (r.error) lines.push(`error: ${r.error}`);
+  return lines.join('\n');
 }

@@ -1,0 +1,161 @@
+/**
+ * The onnxruntime-node profile backend, used when the user installed `onnxruntime-node` (never a dependency: it is
+ * 100+ MB of native binaries, and its install needs ONNXRUNTIME_NODE_INSTALL=skip offline). The traced network is
+ * exported to ONNX; per-layer times come from onnxruntime's own profiling trace, summed per `L<layer>/` node.
+ */
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Shape } from '../core/nn/module.ts';
+import type { NetworkPlan } from './plan.ts';
+import { exportOnnx } from './onnx.ts';
+import { traceNetwork } from './trace.ts';
+
+/** The few onnxruntime-node types used here (the package is optional, so its typings may be absent). */
+interface OrtTensor {
+  readonly dims: readonly number[];
+  readonly data: Float32Array;
+}
+interface OrtSession {
+  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+  endProfiling(): void;
+  release(): Promise<void>;
+}
+interface OrtModule {
+  InferenceSession: { create(model: Uint8Array, options: Record<string, unknown>): Promise<OrtSession> };
+  Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensor;
+  env?: { versions?: { node?: string } };
+}
+
+const req = createRequire(typeof __filename === 'string' ? __filename : join(process.cwd(), 'index.js'));
+let ort: OrtModule | null = null;
+let ortError: string | null = null;
+
+/** Loads the user's onnxruntime-node, once. */
+export function loadOrt(): OrtModule | null {
+  if (ort || ortError) return ort;
+  try {
+    ort = req('onnxruntime-node') as OrtModule;
+  } catch (e) {
+    ortError = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+  }
+  return ort;
+}
+
+export function ortUnavailableReason(): string | null {
+  loadOrt();
+  return ortError;
+}
+
+export interface OrtRun {
+  readonly detail: string;
+  /** per layer: measured output shapes (one run with every layer's outputs fetched) */
+  readonly shapes: Shape[][];
+  /** per timed run: wall ms, and per layer the kernel ms of that run */
+  readonly totals: number[];
+  readonly layerMs: number[][];
+}
+
+export interface OrtHooks {
+  onPass?(pass: number): void;
+  shouldStop?(): boolean;
+}
+
+/** Builds the ONNX graph of a plan and times it. Throws `OnnxUnsupported` for an op ONNX export does not cover. */
+export async function runOrt(plan: NetworkPlan, warmup: number, runs: number, threads: number, hooks: OrtHooks = {}): Promise<OrtRun> {
+  const rt = loadOrt();
+  if (!rt) throw new Error(`onnxruntime-node is not available: ${ortError}`);
+  const trace = traceNetwork(plan);
+  const feeds: Record<string, OrtTensor> = {};
+  for (const o of trace.ops) if (o.kind === 'input') feeds[o.tensor] = new rt.Tensor('float32', trace.tensors.get(o.tensor)!.values, o.shape);
+  const options = { executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' };
+
+  // every layer's outputs once, for the comparison with the static shapes
+  const all = exportOnnx(trace, 'layers');
+  const probe = await rt.InferenceSession.create(all.bytes, options);
+  const fetched = await probe.run(feeds);
+  const shapes = all.layerOutputNames.map((names) => names.map((n) => [...fetched[n]!.dims]));
+  await probe.release();
+
+  const prefix = join(tmpdir(), `yolo-lens-ort-${process.pid}-${Date.now()}`);
+  const model = exportOnnx(trace, 'model');
+  const session = await rt.InferenceSession.create(model.bytes, { ...options, enableProfiling: true, profileFilePrefix: prefix });
+  const wall: number[] = [];
+  try {
+    for (let i = 0; i < warmup + runs; i++) {
+      if (hooks.shouldStop?.()) throw new Error('cancelled');
+      const t0 = performance.now();
+      await session.run(feeds);
+      wall.push(performance.now() - t0);
+      hooks.onPass?.(i + 1);
+    }
+  } finally {
+    session.endProfiling();
+    await session.release();
+  }
+  const layerMs = perLayer(readProfile(prefix), plan.layers.length).slice(warmup);
+  return {
+    detail: `onnxruntime-node ${rt.env?.versions?.node ?? ''} (CPU, ${threads} thread${threads === 1 ? '' : 's'})`.replace('  ', ' '),
+    shapes,
+    totals: wall.slice(warmup),
+    layerMs,
+  };
+}
+
+interface ProfileEvent {
+  cat: string;
+  name: string;
+  ts: number;
+  dur: number;
+}
+
+function readProfile(prefix: string): ProfileEvent[] {
+  const dir = tmpdir();
+  const base = prefix.slice(dir.length + 1);
+  const files = readdirSync(dir).filter((f) => f.startsWith(base) && f.endsWith('.json'));
+  const events: ProfileEvent[] = [];
+  for (const f of files) {
+    const p = join(dir, f);
+    events.push(...(JSON.parse(readFileSync(p, 'utf8')) as ProfileEvent[]));
+    if (existsSync(p) && !process.env.YL_KEEP_PROFILE) rmSync(p);
+  }
+  return events;
+}
+
+/**
+ * Kernel time per layer per run. Nodes the optimiser added (layout reorders) carry no `L<k>/` name: their time goes
+ * to the layer whose kernel ran just before them (one thread runs the kernels in order).
+ */
+function perLayer(events: ProfileEvent[], layers: number): number[][] {
+  const runs = events.filter((e) => e.cat === 'Session' && e.name === 'model_run').sort((a, b) => a.ts - b.ts);
+  const kernels = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time')).sort((a, b) => a.ts - b.ts);
+  return runs.map((r) => {
+    const ms = new Array<number>(layers).fill(0);
+    let current = 0;
+    for (const k of kernels) {
+      if (k.ts < r.ts || k.ts > r.ts + r.dur) continue;
+      const m = /^L(\d+)\//.exec(k.name);
+      if (m) current = Math.min(layers - 1, Number(m[1]));
+      ms[current]! += k.dur / 1000;
+    }
+    return ms;
+  });
+}
+
+/** The model's outputs on onnxruntime for the seeded input (the bench compares them with PyTorch's). */
+export async function ortOutputs(plan: NetworkPlan): Promise<{ shape: number[]; data: Float32Array }[]> {
+  const rt = loadOrt();
+  if (!rt) throw new Error(`onnxruntime-node is not available: ${ortError}`);
+  const trace = traceNetwork(plan);
+  const feeds: Record<string, OrtTensor> = {};
+  for (const o of trace.ops) if (o.kind === 'input') feeds[o.tensor] = new rt.Tensor('float32', trace.tensors.get(o.tensor)!.values, o.shape);
+  const model = exportOnnx(trace, 'model');
+  const session = await rt.InferenceSession.create(model.bytes, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
+  try {
+    const out = await session.run(feeds);
+    return model.outputNames.map((n) => ({ shape: [...out[n]!.dims], data: out[n]!.data }));
+  } finally {
+    await session.release();
+  }
+}
