@@ -36,6 +36,8 @@ import { toLspCodeAction, toLspCodeLens, toLspCompletion, toLspDefinition, toLsp
 import { CodeAction, CodeLens, Diagnostic as LspDiagnostic, DocumentSymbol, Hover, InlayHint, LocationLink, Range as LspRange, TextEdit as LspTextEdit, WorkspaceEdit } from 'vscode-languageserver';
 import { recordJson, summaryTable } from '../../server/src/core/summary.ts';
 import { loadCases } from '../support/reference.ts';
+import { planJob } from '../../server/src/runtime/engine.ts';
+import { jobFor } from '../../server/src/runtime/profile.ts';
 
 // ---- seeds: every corpus YAML and every reference mutant, resolved as the reference run resolved it -------------
 
@@ -862,6 +864,13 @@ export function checkCase(text: string, options: ResolveOptions, name: string, p
   const record = timed('recordJson', bound, () => recordJson(model, name), slow);
   assert.doesNotThrow(() => JSON.parse(record), 'recordJson is JSON');
   runFeatures(model, text, options, picks, bound, slow);
+  if (model.ok) {
+    // the profiler's plan and memory estimate (no tensor is made): the refusal compares this estimate with the limit,
+    // so it must be a number for every model that can be profiled (NaN would slip past the comparison)
+    const { plan, error } = timed('profile plan', bound * 2, () => planJob(jobFor(model)), slow);
+    assert.ok(plan || error, 'planJob gives a plan or says why not');
+    if (plan) assert.ok(Number.isFinite(plan.estimate.totalBytes) && plan.estimate.totalBytes >= 0, `memory estimate ${plan.estimate.totalBytes}`);
+  }
   return { name, text, slowestMs: slow.ms, slowestWallMs: slow.wallMs, slowestCall: slow.call, layers: model.layers.length, modules, boundMs: bound, ok: model.ok, errors: model.diagnostics.filter((d) => d.severity === 'error').length };
 }
 

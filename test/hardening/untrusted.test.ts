@@ -34,11 +34,23 @@ const FORBIDDEN: [RegExp, string][] = [
   [/(?<![\w.])import\s*\(\s*(?!['"])/, 'imports code by a computed path'],
   [/(?<![\w.])require\s*\(\s*(?!['"])/, 'loads code by a computed path'],
   [/\bprocess\.binding\b/, 'reaches into native bindings'],
+  // the language client starts the server in the workspace folder: code must never be found relative to it
+  [/\bprocess\.cwd\(\)/, 'locates files from the working directory (the workspace folder, in the editor)'],
 ];
 
 /** Known uses, each with why it is safe. Anything new must be looked at and added here. */
 const ALLOWED: { file: string; code: string; why: string }[] = [
   { file: 'server/src/cli.ts', code: "require(join(__dirname, 'server.js'))", why: "the CLI's `lsp` command loads the extension's own server bundle next to itself" },
+  {
+    file: 'server/src/runtime/profile.ts',
+    code: 'return new Worker(`require(${JSON.stringify(tsx)}); require(${JSON.stringify(script)});`',
+    why: "run from source (tests, benches) the profiler's worker is the extension's own worker.ts, loaded through the tsx it ships with; both paths are computed from the extension's own folder, never from a document",
+  },
+  // fallbacks for a module system without __dirname/__filename; the bundles are CommonJS, where both are defined,
+  // so these never run in the extension (were the bundles ever ESM, they would look in the workspace folder)
+  { file: 'server/src/runtime/profile.ts', code: "typeof __dirname === 'string' ? __dirname : process.cwd()", why: 'unreachable in the CommonJS bundle' },
+  { file: 'server/src/runtime/ort.ts', code: "typeof __filename === 'string' ? __filename : join(process.cwd(), 'index.js')", why: 'unreachable in the CommonJS bundle' },
+  { file: 'server/src/runtime/backend.ts', code: "typeof __filename === 'string' ? __filename : join(process.cwd(), 'index.js')", why: 'unreachable in the CommonJS bundle' },
 ];
 
 test('no extension source can run code: no eval, no child processes, nothing loaded by a computed path', () => {
@@ -57,6 +69,8 @@ test('no extension source can run code: no eval, no child processes, nothing loa
     }
   }
   assert.deepEqual(found, []);
+  // what keeps the process.cwd() fallbacks above unreachable
+  assert.match(readFileSync(join(ROOT, 'scripts/build.mjs'), 'utf8'), /const node = \{[^}]*format: 'cjs'/, 'the node bundles are CommonJS');
   for (const a of ALLOWED) assert.ok(readFileSync(join(ROOT, a.file), 'utf8').includes(a.code), `stale allowance: ${a.file} no longer has ${a.code}`);
 });
 

@@ -164,7 +164,7 @@ export async function runPlan(plan: NetworkPlan, job: ProfileJob, hooks: EngineH
   // refuse before the backend even starts: nothing is allocated for a model that would not fit
   if (est.totalBytes > job.memoryLimitMB * MB)
     return fail(
-      `refused: the profile would need about ${round(est.totalBytes / MB, 0)} MB (weights ${round(est.weightsBytes / MB, 1)} MB + activations ${round(est.activationsBytes / MB, 0)} MB, peak at layer ${est.peakLayer}) at ${job.imgsz}×${job.imgsz}, batch ${job.batch}; the limit is ${job.memoryLimitMB} MB (setting yoloLens.profile.memoryLimitMB). Lower the image size or batch, or raise the limit.`,
+      `refused: the profile would need about ${round(est.totalBytes / MB, 0)} MB (weights ${round(est.weightsBytes / MB, 1)} MB + activations ${round(est.activationsBytes / MB, 0)} MB, peak at layer ${est.peakLayer}) at ${job.imgsz}×${job.imgsz}, batch ${job.batch}; the limit is ${job.memoryLimitMB} MB (setting yolo.profile.memoryLimitMB). Lower the image size or batch, or raise the limit.`,
     );
 
   const runs = Math.max(1, Math.trunc(job.runs));
