@@ -137,6 +137,14 @@ export function strRepr(s: string): string {
  * can be exponential: callers check this before walking a value from user text).
  */
 export function pySize(v: PyVal, limit: number): number {
+  // fast paths without the stack: this runs for every arg of every layer, and nearly all are scalars or flat lists
+  if (!Array.isArray(v)) {
+    if (!(v instanceof PyTuple)) return 1;
+  } else if (v.length < limit) {
+    let flat = true;
+    for (const y of v) if (Array.isArray(y) || y instanceof PyTuple) { flat = false; break; }
+    if (flat) return 1 + v.length;
+  }
   let count = 0;
   const stack: PyVal[] = [v];
   while (stack.length) {

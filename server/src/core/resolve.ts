@@ -56,6 +56,8 @@ const SV4_NAMES = new Set(['BottleneckCSP2', 'SPPCSP', 'VoVCSP', 'HarDBlock', 'H
 
 /** `# yolo-lens: framework=yolov5-gsconv scale=s imgsz=320` anywhere in the file overrides detection. */
 function modeline(text: string): Partial<Record<'framework' | 'scale' | 'imgsz', string>> {
+  // a plain search first: the regex tries every '#' of a file (thousands of `# N` index comments)
+  if (!text.includes('yolo-lens:')) return {};
   const m = /#\s*yolo-lens:\s*([^\n\r]*)/.exec(text);
   if (!m) return {};
   const out: Record<string, string> = {};
@@ -634,8 +636,8 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
           return undefined;
       }
     };
-    const names = { has: (k: string) => local(k) !== undefined, get: local };
-    const env: EvalEnv = { names, mode: v5 ? 'eval' : 'literal' };
+    // most layers have no string arg: the evaluation environment is made for the first one
+    let env: EvalEnv | undefined;
     const evaluated: PyVal[] = [];
     let evalFailed = false;
     yamlArgs.forEach((a) => {
@@ -643,6 +645,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         evaluated.push(a.value);
         return;
       }
+      env ??= { names: { has: (k: string) => local(k) !== undefined, get: local }, mode: v5 ? 'eval' : 'literal' };
       const r = evalStringArg(a.value, env);
       if (r.kind === 'value') evaluated.push(r.value);
       else if (r.kind === 'unchanged' || sv4) evaluated.push(a.value);
