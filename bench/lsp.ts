@@ -71,7 +71,8 @@ function quantile(xs: number[], q: number): number {
   return s[i]!;
 }
 const fmt = (x: number) => (Number.isFinite(x) ? (x < 10 ? x.toFixed(2) : x.toFixed(1)) : '—');
-const row = (what: string, xs: number[]) => `  ${what.padEnd(58)} ${fmt(median(xs)).padStart(8)} ${fmt(quantile(xs, 0.95)).padStart(8)}`;
+const row = (what: string, xs: number[], failed?: string) =>
+  failed && xs.length === 0 ? `  ${what.padEnd(58)} failed: ${failed}` : `  ${what.padEnd(58)} ${fmt(median(xs)).padStart(8)} ${fmt(quantile(xs, 0.95)).padStart(8)}${failed ? ` (some requests failed: ${failed})` : ''}`;
 
 // ---- a stdio LSP session --------------------------------------------------------------------------------------
 
@@ -130,10 +131,12 @@ interface Figures {
   inlay: number[];
   completionItems: number;
   diagnostics: number;
+  /** a request the server answered with an error (yaml-language-server's hover overflows its stack at 5,000 layers) */
+  failed: Record<string, string>;
 }
 
 async function measure(s: Session, sub: Subject, opts: { inlay: boolean; changeOffset: number }): Promise<Figures> {
-  const f: Figures = { change: [], completion: [], hover: [], inlay: [], completionItems: 0, diagnostics: 0 };
+  const f: Figures = { change: [], completion: [], hover: [], inlay: [], completionItems: 0, diagnostics: 0, failed: {} };
   const doc = { uri: sub.uri };
   const opened = s.waitDiagnostics(sub.uri, 1);
   await s.conn.sendNotification('textDocument/didOpen', { textDocument: { ...doc, languageId: 'yaml', version: 1, text: sub.text } });
@@ -143,6 +146,15 @@ async function measure(s: Session, sub: Subject, opts: { inlay: boolean; changeO
     const r = await fn();
     return [performance.now() - t0, r];
   };
+  // a request answered with an error is reported as such, not timed
+  const request = async <T>(what: keyof Figures, fn: () => Promise<T>): Promise<[number, T | null]> => {
+    try {
+      return await time(fn);
+    } catch (e) {
+      f.failed[what] = e instanceof Error ? e.message : String(e);
+      return [NaN, null];
+    }
+  };
   for (let k = 0; k < ROUNDS + 2; k++) {
     const version = k + 2;
     const text = k % 2 === 0 ? sub.edited : sub.text;
@@ -151,15 +163,15 @@ async function measure(s: Session, sub: Subject, opts: { inlay: boolean; changeO
       await s.conn.sendNotification('textDocument/didChange', { textDocument: { ...doc, version }, contentChanges: [{ text }] });
       return published;
     });
-    const [dc, list] = await time(() => s.conn.sendRequest('textDocument/completion', { textDocument: doc, position: sub.completeAt }) as Promise<{ items?: unknown[] } | unknown[] | null>);
-    const [dh] = await time(() => s.conn.sendRequest('textDocument/hover', { textDocument: doc, position: sub.hoverAt }));
-    const [di] = opts.inlay ? await time(() => s.conn.sendRequest('textDocument/inlayHint', { textDocument: doc, range: sub.viewport })) : [NaN];
+    const [dc, list] = await request('completion', () => s.conn.sendRequest('textDocument/completion', { textDocument: doc, position: sub.completeAt }) as Promise<{ items?: unknown[] } | unknown[] | null>);
+    const [dh] = await request('hover', () => s.conn.sendRequest('textDocument/hover', { textDocument: doc, position: sub.hoverAt }));
+    const [di] = opts.inlay ? await request('inlay', () => s.conn.sendRequest('textDocument/inlayHint', { textDocument: doc, range: sub.viewport })) : [NaN];
     // the first two rounds warm both servers' caches and the JIT
     if (k < 2) continue;
     f.change.push(dt - opts.changeOffset);
-    f.completion.push(dc);
-    f.hover.push(dh);
-    f.inlay.push(di);
+    if (!Number.isNaN(dc)) f.completion.push(dc);
+    if (!Number.isNaN(dh)) f.hover.push(dh);
+    if (!Number.isNaN(di)) f.inlay.push(di);
     f.completionItems = Array.isArray(list) ? list.length : (list?.items?.length ?? 0);
     f.diagnostics = diags.diagnostics.length;
   }
@@ -195,9 +207,9 @@ async function main(): Promise<void> {
     const o = await measure(ours, sub, { inlay: true, changeOffset: 0 });
     await ours.stop();
     console.log(row(`yolo-lens  didChange → publishDiagnostics (${o.diagnostics} diags)`, o.change));
-    console.log(row(`yolo-lens  completion (${o.completionItems} items)`, o.completion));
-    console.log(row('yolo-lens  hover', o.hover));
-    console.log(row('yolo-lens  inlay hints (60-line viewport)', o.inlay));
+    console.log(row(`yolo-lens  completion (${o.completionItems} items)`, o.completion, o.failed.completion));
+    console.log(row('yolo-lens  hover', o.hover, o.failed.hover));
+    console.log(row('yolo-lens  inlay hints (60-line viewport)', o.inlay, o.failed.inlay));
 
     const inProcess: number[] = [];
     for (let k = 0; k < ROUNDS + 2; k++) {
@@ -217,8 +229,8 @@ async function main(): Promise<void> {
     const y = await measure(yls, sub, { inlay: false, changeOffset: YAML_LS_DELAY_MS });
     await yls.stop();
     console.log(row(`yaml-ls    didChange → publishDiagnostics − ${YAML_LS_DELAY_MS} ms delay (${y.diagnostics} diags)`, y.change));
-    console.log(row(`yaml-ls    completion (${y.completionItems} items)`, y.completion));
-    console.log(row('yaml-ls    hover', y.hover));
+    console.log(row(`yaml-ls    completion (${y.completionItems} items)`, y.completion, y.failed.completion));
+    console.log(row('yaml-ls    hover', y.hover, y.failed.hover));
 
     const ls = getLanguageService({
       schemaRequestService: async (uri: string) => (uri === schemaUri ? JSON.stringify(schema) : Promise.reject(new Error(`no schema ${uri}`))),
