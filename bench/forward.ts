@@ -15,6 +15,7 @@ import { tfjsNodeAvailable } from '../server/src/runtime/backend.ts';
 import { serializeTrace, traceNetwork } from '../server/src/runtime/trace.ts';
 import { loadOrt, ortOutputs, ortUnavailableReason } from '../server/src/runtime/ort.ts';
 import type { ProfileBackend } from '../server/src/protocol.ts';
+import { median } from './stats.ts';
 
 const root = join(__dirname, '..');
 const args = process.argv.slice(2);
@@ -27,11 +28,6 @@ const file = join(root, 'examples/slimneck-yolov5n.yaml');
 const text = readFileSync(file, 'utf8');
 const job = (backend: ProfileBackend, r = runs, warmup = 1): ProfileJob => ({ text, fileName: 'slimneck-yolov5n.yaml', imgsz, batch: 1, runs: r, warmup, backend, memoryLimitMB: 4096 });
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 /** PyTorch behind a line protocol, so rounds can interleave it with the in-process tfjs runs. */
 class Torch {

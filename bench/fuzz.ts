@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { caseArb, checkCase, describeCase, loadSeeds, materialise, plausibleCaseArb, structureCaseArb, textCaseArb, type FuzzCase } from '../test/hardening/fuzz-harness.ts';
+import { median, quantile } from './stats.ts';
 
 function flag(name: string): string | undefined {
   const k = process.argv.indexOf(name);
@@ -99,9 +100,8 @@ console.log(`fuzz: ${result.numRuns} cases (seed ${seed}, kind ${kind}) in ${sec
 console.log(`  models without error diagnostics: ${healthy}; with errors: ${errorModels}; mean ${(layers / Math.max(run, 1)).toFixed(1)} layers, ${(chars / Math.max(run, 1)).toFixed(0)} characters`);
 if (heapSamples.length) console.log(`  heap used every 1,000 cases: first ${heapSamples[0]!.toFixed(0)} MB, last ${heapSamples[heapSamples.length - 1]!.toFixed(0)} MB, peak ${peakHeapMB.toFixed(0)} MB`);
 if (cpuTimes.length) {
-  const sorted = [...cpuTimes].sort((a, b) => a - b);
-  const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!.toFixed(1);
-  console.log(`  slowest call per case, CPU ms: median ${q(0.5)}, p99 ${q(0.99)}, p99.9 ${q(0.999)}, max ${q(1)}`);
+  const q = (p: number) => quantile(cpuTimes, p).toFixed(1);
+  console.log(`  slowest call per case, CPU ms: median ${median(cpuTimes).toFixed(1)}, p99 ${q(0.99)}, p99.9 ${q(0.999)}, max ${q(1)}`);
 }
 if (slowest.case) {
   console.log(`  slowest call: ${slowest.call} ${slowest.ms.toFixed(1)} ms CPU, ${slowest.wallMs.toFixed(1)} ms wall (first measurement, caches as the run left them) on:`);

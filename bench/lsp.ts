@@ -24,6 +24,7 @@ import { modelDiagnostics } from '../server/src/core/features/diagnostics.ts';
 import { syntheticYaml } from './synthetic.ts';
 import { CORPUS } from '../test/support/reference.ts';
 import { ensureBuilt, SERVER, ROOT } from '../test/lsp/client.ts';
+import { median, quantile } from './stats.ts';
 
 const ROUNDS = Number(process.argv[2] ?? process.env.BENCH_ROUNDS ?? 40);
 const YAML_LS_DELAY_MS = 200; // yaml-language-server's validationDelayMs, not configurable
@@ -63,13 +64,6 @@ function subject(name: string, fileName: string, text: string, layerLine: string
 
 // ---- statistics -----------------------------------------------------------------------------------------------
 
-const median = (xs: number[]) => quantile(xs, 0.5);
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  if (!s.length) return NaN;
-  const i = Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1));
-  return s[i]!;
-}
 const fmt = (x: number) => (Number.isFinite(x) ? (x < 10 ? x.toFixed(2) : x.toFixed(1)) : '—');
 const row = (what: string, xs: number[], failed?: string) =>
   failed && xs.length === 0 ? `  ${what.padEnd(58)} failed: ${failed}` : `  ${what.padEnd(58)} ${fmt(median(xs)).padStart(8)} ${fmt(quantile(xs, 0.95)).padStart(8)}${failed ? ` (some requests failed: ${failed})` : ''}`;

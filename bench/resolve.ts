@@ -10,6 +10,7 @@ import { relative } from 'node:path';
 import { createRequire } from 'node:module';
 import { syntheticYaml } from './synthetic.ts';
 import { CORPUS, yamlFilesUnder } from '../test/support/reference.ts';
+import { median } from './stats.ts';
 
 const require = createRequire(import.meta.url);
 const core = require('../dist/core.js') as typeof import('../server/src/core/index.ts');
@@ -18,10 +19,6 @@ const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 50;
 
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 
 function time(text: string, fileName: string, runs: number, scale?: string): { cold: number; warm: number; parse: number; layers: number; diags: number } {
   const opts = { fileName, ...(scale ? { scale } : {}) };

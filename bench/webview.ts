@@ -19,6 +19,7 @@ import { CORPUS } from '../test/support/reference.ts';
 import { resolve } from '../server/src/core/resolve.ts';
 import { graphOf } from '../server/src/core/features/graph.ts';
 import type { GraphResult } from '../server/src/protocol.ts';
+import { median, quantile } from './stats.ts';
 
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 7;
@@ -103,14 +104,9 @@ async function panZoom(p: PanelPage): Promise<{ median: number; p95: number; fra
   for (let i = 0; i < 40; i++) await p.page.mouse.move(cx + Math.sin(i / 6) * 200, cy + Math.cos(i / 6) * 150);
   await p.page.mouse.up();
   const frames = (await p.page.evaluate('window.__frames.splice(2)')) as number[];
-  const s = [...frames].sort((a, b) => a - b);
-  return { median: s[Math.floor(s.length / 2)] ?? 0, p95: s[Math.floor(s.length * 0.95)] ?? 0, frames: s.length };
+  return { median: median(frames), p95: quantile(frames, 0.95), frames: frames.length };
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const fmt = (ms: number) => `${ms.toFixed(1).padStart(7)} ms`;
 
 async function main(): Promise<void> {
