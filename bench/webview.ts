@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { loadavg, cpus } from 'node:os';
 import { join } from 'node:path';
 import { launchChromium, openPanel, startPanelServer, type PanelPage } from '../test/webview/harness.ts';
-import { syntheticYaml } from '../test/webview/synthetic.ts';
+import { syntheticYaml } from './synthetic.ts';
 import { CORPUS } from '../test/support/reference.ts';
 import { resolve } from '../server/src/core/resolve.ts';
 import { graphOf } from '../server/src/core/features/graph.ts';
@@ -52,7 +52,7 @@ const CASES: Case[] = [
   { name: 'yolov5n', text: v5n, edited: edit(v5n, /SPPF/, (c) => c / 2), fileName: 'yolov5n.yaml', target: 100 },
   { name: 'yolov8x-seg', text: v8seg, edited: edit(v8seg, /SPPF/, (c) => c / 2), fileName: 'yolov8x-seg.yaml', scale: 'x', target: 100 },
   { name: 'yolov4-p7 (54 layers)', text: p7, edited: edit(p7, /SPPCSP/, (c) => c / 2), fileName: 'yolov4-p7.yaml', target: 100 },
-  { name: 'synthetic 2,000 layers', text: syn, edited: edit(syn, /C3, \[32\]/, (c) => c * 2), fileName: 'synthetic.yaml', imgsz: 64, target: 1000 },
+  { name: 'synthetic 2,000 layers', text: syn, edited: edit(syn, /C3, \[256/, (c) => c * 2), fileName: 'synthetic.yaml', imgsz: 64, target: 1000 },
 ];
 
 function graph(c: Case, text: string, version: number): GraphResult {

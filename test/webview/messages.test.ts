@@ -11,7 +11,7 @@ import { resolve } from '../../server/src/core/resolve.ts';
 import { graphOf } from '../../server/src/core/features/graph.ts';
 import { parseHostMessage, parseWebviewMessage, payloadSize, LIMITS, type RevealTarget } from '../../webview/src/messages.ts';
 import { panelCsp, panelHtml, newNonce } from '../../client/src/html.ts';
-import { syntheticYaml } from './synthetic.ts';
+import { syntheticYaml } from '../../bench/synthetic.ts';
 
 test('every corpus and mutant graph the core produces is a valid graph message', () => {
   const cases = loadCases();

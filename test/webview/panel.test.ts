@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { artifact, corpusGraph, launchChromium, openPanel, showGraph, startPanelServer, textGraph, unavailable, type PanelPage, type PanelServer, ROOT } from './harness.ts';
-import { syntheticYaml } from './synthetic.ts';
+import { syntheticYaml } from '../../bench/synthetic.ts';
 import { HIGH_CONTRAST_THEME } from './theme.ts';
 import { REFERENCE, CORPUS, type RefRecord } from '../support/reference.ts';
 import { resolve } from '../../server/src/core/resolve.ts';
