@@ -1163,17 +1163,18 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         [b, sb],
       ] as const)
         if (j >= 0 && plans[j]) related.push({ range: plans[j]!.src.range, message: `layer ${j} outputs ${fmtShape(s)}` });
-    } else if (/channels, but got|to have \d+ channels|running_mean should contain|mat1 and mat2/.test(e.message) && isShape(inp) && p.c1 !== null && inp[1] === p.c1) {
-      // the layer receives the channels it was built for: the mismatch is inside it
-      code = 'YOLO015';
-      if (p.copies > 1 && p.src.n) {
-        range = p.src.n.range;
-        message = `${p.moduleName} at layer ${p.index} is built as ${p.copies} copies with the same args (nn.Sequential), so copy 2 still expects ${p.c1} input channels but gets the ${p.c2 ?? '?'} the first one outputs: ${e.message}${context}`;
-      } else message = `${p.moduleName} at layer ${p.index}: its parts do not fit together with these args: ${e.message}${context}`;
     } else if (/channels, but got|to have \d+ channels|running_mean should contain|mat1 and mat2/.test(e.message)) {
       code = 'YOLO015';
-      if (p.src.from) range = p.src.from.range;
-      message = `${p.moduleName} at layer ${p.index} was built for ${p.c1 ?? '?'} input channels but receives ${describeInput(inp)}: ${e.message}${context}`;
+      if (isShape(inp) && p.c1 !== null && inp[1] === p.c1) {
+        // the layer receives the channels it was built for: the mismatch is inside it
+        if (p.copies > 1 && p.src.n) {
+          range = p.src.n.range;
+          message = `${p.moduleName} at layer ${p.index} is built as ${p.copies} copies with the same args (nn.Sequential), so copy 2 still expects ${p.c1} input channels but gets the ${p.c2 ?? '?'} the first one outputs: ${e.message}${context}`;
+        } else message = `${p.moduleName} at layer ${p.index}: its parts do not fit together with these args: ${e.message}${context}`;
+      } else {
+        if (p.src.from) range = p.src.from.range;
+        message = `${p.moduleName} at layer ${p.index} was built for ${p.c1 ?? '?'} input channels but receives ${describeInput(inp)}: ${e.message}${context}`;
+      }
     } else if (p.entry?.def.detectFamily && /out of range|anchor/.test(e.message)) {
       code = 'YOLO018';
       if (p.src.from) range = p.src.from.range;
