@@ -11,7 +11,7 @@ import { Builder } from './nn/builder.ts';
 import { type Mod, type Out, type Shape, ShapeError, countParams } from './nn/module.ts';
 import { ConcatError, ShapeFlow, flattenOut, isShape } from './nn/static.ts';
 import { bindArgs } from './catalog/types.ts';
-import { type Tree, type TreeEntry, type TreeId } from './catalog/tree.ts';
+import { argIndexOf, type Tree, type TreeEntry, type TreeId } from './catalog/tree.ts';
 import { TREES } from './catalog/trees.ts';
 import type { ArgBinding, Flops, GflopsFigure, Model, ModelTotals, ResolvedLayer } from './model.ts';
 import { looksFused, summaryLine, summaryLayerCount } from './summary-line.ts';
@@ -760,8 +760,9 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     let args: PyVal[] = [...evaluated];
     let c2: number | number[] | null = lastC2;
     const bindings: ArgBinding[] = [];
-    const bind = (yamlIndex: number, argIndex: number | undefined, passed: PyVal, note?: string) => {
+    const bind = (yamlIndex: number, passed: PyVal, note?: string) => {
       const a = yamlArgs[yamlIndex]!;
+      const argIndex = argIndexOf(entry, yamlIndex) ?? undefined;
       bindings.push({
         yamlIndex,
         range: a.range,
@@ -835,8 +836,8 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         plan.c1 = c1;
         c2 = typeof c2v === 'number' ? c2v : num(c2v);
         args = [c1, c2v, ...args.slice(1)];
-        bind(0, 1, c2v, note);
-        for (let k = 1; k < evaluated.length; k++) bind(k, treat === 'repeats' && k >= 1 ? k + 2 : k + 1, args[k + 1]!);
+        bind(0, c2v, note);
+        for (let k = 1; k < evaluated.length; k++) bind(k, args[k + 1]!);
         if (treat === 'repeats') {
           args.splice(2, 0, n);
           copies = 1;
@@ -871,7 +872,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         }
         if (chs.some((c) => typeof c !== 'number')) break;
         c2 = (chs as number[]).reduce((a, b) => a + b, 0);
-        evaluated.forEach((v, k) => bind(k, k, v));
+        evaluated.forEach((v, k) => bind(k, v));
         plan.parsed = true;
         break;
       }
@@ -880,7 +881,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         const chs = rawFrom.map((x) => (sv4 ? chAt(x + 1) : chAt(x)));
         if (chs.some((c) => typeof c !== 'number')) break;
         args.push(chs as number[]);
-        evaluated.forEach((v, k) => bind(k, k, args[k]!));
+        evaluated.forEach((v, k) => bind(k, args[k]!));
         if (v5) {
           // `isinstance(args[1], int)` right after the append: an empty args list has no args[1]
           if (args.length < 2) {
@@ -922,7 +923,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         const chs = rawFrom.map((x) => chAt(x));
         if (chs.some((c) => typeof c !== 'number')) break;
         args.splice(1, 0, chs as number[]);
-        evaluated.forEach((v, k) => bind(k, k === 0 ? 0 : k + 1, v));
+        evaluated.forEach((v, k) => bind(k, v));
         plan.parsed = true;
         break;
       }
@@ -931,7 +932,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         const c1 = chOf(rawFrom[0]!, false);
         if (c1 === null) break;
         args = [c1, ...args];
-        evaluated.forEach((v, k) => bind(k, k + 1, v));
+        evaluated.forEach((v, k) => bind(k, v));
         plan.c1 = c1;
         plan.parsed = true;
         break;
@@ -951,7 +952,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
           args.splice(4, 0, n);
           copies = 1;
         }
-        evaluated.forEach((v, k) => bind(k, treat === 'hgblock' && k >= 3 ? k + 2 : k + 1, v));
+        evaluated.forEach((v, k) => bind(k, v));
         plan.c1 = c1;
         plan.parsed = true;
         break;
@@ -963,7 +964,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
           break;
         }
         c2 = truthy(args[3]!) ? num(args[1]!) : num(args[1]!) * 4;
-        evaluated.forEach((v, k) => bind(k, k, v));
+        evaluated.forEach((v, k) => bind(k, v));
         plan.parsed = true;
         break;
       }
@@ -982,14 +983,14 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         }
         c2 = seqItems(c2s).map(num);
         args = [c1, c2s, ...args.slice(1)];
-        evaluated.forEach((v, k) => bind(k, k + 1, v));
+        evaluated.forEach((v, k) => bind(k, v));
         plan.parsed = true;
         break;
       }
       case 'cbfuse': {
         if (!needList()) break;
         c2 = chAt(rawFrom[rawFrom.length - 1]!) as number;
-        evaluated.forEach((v, k) => bind(k, k, v));
+        evaluated.forEach((v, k) => bind(k, v));
         plan.parsed = true;
         break;
       }
@@ -1005,7 +1006,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
           break;
         }
         c2 = treat === 'contract' ? c1 * num(g) ** 2 : Math.floor(c1 / num(g) ** 2);
-        evaluated.forEach((v, k) => bind(k, k, v));
+        evaluated.forEach((v, k) => bind(k, v));
         plan.parsed = true;
         break;
       }
@@ -1014,7 +1015,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         const c1 = chOf(rawFrom[0]!, false);
         if (c1 === null) break;
         args = [c1, ...args];
-        evaluated.forEach((v, k) => bind(k, k + 1, v));
+        evaluated.forEach((v, k) => bind(k, v));
         if (copies > 1) {
           fail('YOLO029', src.n.range, `${def.name} with n = ${n} is built as an nn.Sequential of ${n} copies, and parse_model then calls m_.get_out_ch() on it (AttributeError: 'Sequential' object has no attribute 'get_out_ch')`, 'build');
           break;
@@ -1033,7 +1034,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       case 'plain': {
         if (single() === null) break;
         c2 = chOf(rawFrom[0]!, false);
-        evaluated.forEach((v, k) => bind(k, k, v));
+        evaluated.forEach((v, k) => bind(k, v));
         plan.parsed = true;
         break;
       }
