@@ -505,6 +505,8 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
 
   if (doc.layers.length === 0 && doc.sections.backbone)
     sink.add(diag('YOLO003', doc.sections.backbone.keyRange, 'the model has no layers (the framework fails on model[-1]: IndexError)'), 'build');
+  // the builder the layers are built with (planning needs it too: a HarDBlock's c2 comes from its built block)
+  const unfused = envFor(tree, actName, false);
   const plans: LayerPlan[] = [];
   // parse_model's bookkeeping list: after layer 0 it is emptied and holds each layer's c2 (scaled-yolov4 keeps
   // the input at index 0)
@@ -1020,14 +1022,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
           fail('YOLO029', src.n.range, `${def.name} with n = ${n} is built as an nn.Sequential of ${n} copies, and parse_model then calls m_.get_out_ch() on it (AttributeError: 'Sequential' object has no attribute 'get_out_ch')`, 'build');
           break;
         }
-        // c2 = m_.get_out_ch(): known from the built block (a constructor error is reported when the layer is built)
-        try {
-          const out = def.build(new Builder({ fused: false, convDefaultAct: null }), bindArgs(def, args)).attrs?.outChannels;
-          c2 = typeof out === 'number' ? out : null;
-        } catch (e) {
-          if (!(e instanceof ShapeError)) throw e;
-          c2 = null;
-        }
+        // c2 = m_.get_out_ch(): read from the built block once the plan has its args (below)
         plan.parsed = true;
         break;
       }
@@ -1048,6 +1043,11 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     }
     plan.args = args;
     plan.buildKey = `${defToken(plan)}|${plan.copies}|${args.map(pyKey).join(',')}`;
+    if (treat === 'hardblock') {
+      // the build is cached: the build phase gets this one back, and reports a constructor error (c2 unknown here)
+      const out = buildLayer(tree, unfused.key, unfused.builder, plan).mod?.attrs?.outChannels;
+      c2 = typeof out === 'number' ? out : null;
+    }
     plan.c2 = typeof c2 === 'number' ? c2 : null;
     pushCh(c2);
     if (typeof c2 === 'number') lastC2 = c2;
@@ -1055,7 +1055,6 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   }
 
   // ---- build and run -------------------------------------------------------------------------------------
-  const unfused = envFor(tree, actName, false);
   const worldModel = !!opts.fileName && /-world/.test((opts.fileName.split(/[\\/]/).pop() ?? '').replace(/\.[^.]*$/, ''));
   const txtFeats: Shape = [1, isInt(ncVal) ? ncVal : 80, 512];
   let modulesBuilt = 0;
