@@ -63,8 +63,14 @@ function intFlag(p: Parsed, name: string, min: number, max: number): number | un
 }
 
 /** `.yolo-lens.json` in the file's folder or the nearest folder above it (read, never executed); cached per path. */
-const configs = new Map<string, { modules: UserModules; problems: string[] } | null>();
-function userModulesFor(file: string, p: Parsed): { modules: UserModules; problems: string[] } | null {
+interface UserConfig {
+  modules: UserModules;
+  /** the config file's problems, as `check` prints them */
+  problems: string[];
+  hasErrors: boolean;
+}
+const configs = new Map<string, UserConfig | null>();
+function userModulesFor(file: string, p: Parsed): UserConfig | null {
   if (p.flags.has('--no-user-modules')) return null;
   let dir = dirname(resolvePath(file));
   for (;;) {
@@ -74,11 +80,8 @@ function userModulesFor(file: string, p: Parsed): { modules: UserModules; proble
       const text = readFileSync(path, 'utf8');
       const { modules, diagnostics } = loadUserModules(text);
       const lines = new LineIndex(text);
-      const problems = diagnostics.map((d) => {
-        const pos = lines.position(d.range.start);
-        return `${path}:${pos.line + 1}:${pos.character + 1}: ${d.severity} ${d.code} ${d.message}`;
-      });
-      const c = { modules, problems };
+      const problems = diagnostics.map((d) => formatDiagnostic(path, lines, d));
+      const c = { modules, problems, hasErrors: diagnostics.some((d) => d.severity === 'error') };
       configs.set(path, c);
       return c;
     }
@@ -128,7 +131,7 @@ function readText(file: string): { text: string; notes: Diagnostic[] } {
   return { text, notes: [diag('YOLO033', { start: at, end: at }, message)] };
 }
 
-function formatDiagnostic(file: string, lines: LineIndex, d: Diagnostic): string {
+function formatDiagnostic(file: string, lines: LineIndex, d: Pick<Diagnostic, 'range' | 'severity' | 'message'> & { code: string }): string {
   const p = lines.position(d.range.start);
   return `${file}:${p.line + 1}:${p.character + 1}: ${d.severity} ${d.code} ${d.message}`;
 }
@@ -181,7 +184,7 @@ async function main(argv: string[]): Promise<number> {
         if (config && config.problems.length && !reportedConfigs.has(config)) {
           reportedConfigs.add(config);
           if (!p.flags.has('--json')) for (const line of config.problems) out(line);
-          if (config.problems.some((l) => / error /.test(l))) failed = true;
+          if (config.hasErrors) failed = true;
         }
         if (model.diagnostics.some((d) => d.severity === 'error')) failed = true;
         if (p.flags.has('--json')) results.push({ file, diagnostics: diagnostics.map((d) => jsonDiagnostic(lines, d)) });
@@ -202,12 +205,16 @@ async function main(argv: string[]): Promise<number> {
         return 1;
       }
       const backend = p.flags.get('--backend');
+      const batch = intFlag(p, '--batch', 1, 256);
+      const runs = intFlag(p, '--runs', 1, 1000);
+      const warmup = intFlag(p, '--warmup', 0, 100);
+      const memoryLimitMB = intFlag(p, '--memory-limit', 1, 1 << 20);
       const result = await profileModel(model, {
         ...(opts.imgsz !== undefined ? { imgsz: opts.imgsz } : {}),
-        ...(intFlag(p, '--batch', 1, 256) !== undefined ? { batch: intFlag(p, '--batch', 1, 256)! } : {}),
-        ...(intFlag(p, '--runs', 1, 1000) !== undefined ? { runs: intFlag(p, '--runs', 1, 1000)! } : {}),
-        ...(intFlag(p, '--warmup', 0, 100) !== undefined ? { warmup: intFlag(p, '--warmup', 0, 100)! } : {}),
-        ...(intFlag(p, '--memory-limit', 1, 1 << 20) !== undefined ? { memoryLimitMB: intFlag(p, '--memory-limit', 1, 1 << 20)! } : {}),
+        ...(batch !== undefined ? { batch } : {}),
+        ...(runs !== undefined ? { runs } : {}),
+        ...(warmup !== undefined ? { warmup } : {}),
+        ...(memoryLimitMB !== undefined ? { memoryLimitMB } : {}),
         ...(typeof backend === 'string' ? { backend: backend as ProfileBackend } : {}),
         onProgress: p.flags.has('--json') || !process.stderr.isTTY ? undefined : (done, total, message) => process.stderr.write(`\r${message} ${done}/${total}   `),
       });

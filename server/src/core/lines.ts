@@ -1,4 +1,19 @@
 /** Offsets ⇄ line/character (0-based, UTF-16 code units, like LSP), for the CLI and the server. */
+
+/** The offset where the line holding `offset` starts (after a \n, \r\n or \r). */
+export function lineStartOf(text: string, offset: number): number {
+  let i = offset;
+  while (i > 0 && text[i - 1] !== '\n' && text[i - 1] !== '\r') i--;
+  return i;
+}
+
+/** The offset where the line holding `offset` ends (at its line break, or the end of the text). */
+export function lineEndOf(text: string, offset: number): number {
+  let i = offset;
+  while (i < text.length && text[i] !== '\n' && text[i] !== '\r') i++;
+  return i;
+}
+
 export class LineIndex {
   private readonly starts: number[];
   constructor(readonly text: string) {

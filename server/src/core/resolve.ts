@@ -11,7 +11,7 @@ import { Builder } from './nn/builder.ts';
 import { type Mod, type Out, type Shape, ShapeError, countParams } from './nn/module.ts';
 import { ConcatError, ShapeFlow, flattenOut, isShape } from './nn/static.ts';
 import { bindArgs } from './catalog/types.ts';
-import { type Tree, type TreeEntry, type TreeId } from './catalog/tree.ts';
+import { argIndexOf, type Tree, type TreeEntry, type TreeId } from './catalog/tree.ts';
 import { TREES } from './catalog/trees.ts';
 import type { ArgBinding, Flops, GflopsFigure, Model, ModelTotals, ResolvedLayer } from './model.ts';
 import { looksFused, summaryLine, summaryLayerCount } from './summary-line.ts';
@@ -505,6 +505,8 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
 
   if (doc.layers.length === 0 && doc.sections.backbone)
     sink.add(diag('YOLO003', doc.sections.backbone.keyRange, 'the model has no layers (the framework fails on model[-1]: IndexError)'), 'build');
+  // the builder the layers are built with (planning needs it too: a HarDBlock's c2 comes from its built block)
+  const unfused = envFor(tree, actName, false);
   const plans: LayerPlan[] = [];
   // parse_model's bookkeeping list: after layer 0 it is emptied and holds each layer's c2 (scaled-yolov4 keeps
   // the input at index 0)
@@ -760,8 +762,9 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     let args: PyVal[] = [...evaluated];
     let c2: number | number[] | null = lastC2;
     const bindings: ArgBinding[] = [];
-    const bind = (yamlIndex: number, argIndex: number | undefined, passed: PyVal, note?: string) => {
+    const bind = (yamlIndex: number, passed: PyVal, note?: string) => {
       const a = yamlArgs[yamlIndex]!;
+      const argIndex = argIndexOf(entry, yamlIndex) ?? undefined;
       bindings.push({
         yamlIndex,
         range: a.range,
@@ -835,8 +838,8 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         plan.c1 = c1;
         c2 = typeof c2v === 'number' ? c2v : num(c2v);
         args = [c1, c2v, ...args.slice(1)];
-        bind(0, 1, c2v, note);
-        for (let k = 1; k < evaluated.length; k++) bind(k, treat === 'repeats' && k >= 1 ? k + 2 : k + 1, args[k + 1]!);
+        bind(0, c2v, note);
+        for (let k = 1; k < evaluated.length; k++) bind(k, args[k + 1]!);
         if (treat === 'repeats') {
           args.splice(2, 0, n);
           copies = 1;
@@ -871,7 +874,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         }
         if (chs.some((c) => typeof c !== 'number')) break;
         c2 = (chs as number[]).reduce((a, b) => a + b, 0);
-        evaluated.forEach((v, k) => bind(k, k, v));
+        evaluated.forEach((v, k) => bind(k, v));
         plan.parsed = true;
         break;
       }
@@ -880,7 +883,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         const chs = rawFrom.map((x) => (sv4 ? chAt(x + 1) : chAt(x)));
         if (chs.some((c) => typeof c !== 'number')) break;
         args.push(chs as number[]);
-        evaluated.forEach((v, k) => bind(k, k, args[k]!));
+        evaluated.forEach((v, k) => bind(k, args[k]!));
         if (v5) {
           // `isinstance(args[1], int)` right after the append: an empty args list has no args[1]
           if (args.length < 2) {
@@ -922,7 +925,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         const chs = rawFrom.map((x) => chAt(x));
         if (chs.some((c) => typeof c !== 'number')) break;
         args.splice(1, 0, chs as number[]);
-        evaluated.forEach((v, k) => bind(k, k === 0 ? 0 : k + 1, v));
+        evaluated.forEach((v, k) => bind(k, v));
         plan.parsed = true;
         break;
       }
@@ -931,7 +934,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         const c1 = chOf(rawFrom[0]!, false);
         if (c1 === null) break;
         args = [c1, ...args];
-        evaluated.forEach((v, k) => bind(k, k + 1, v));
+        evaluated.forEach((v, k) => bind(k, v));
         plan.c1 = c1;
         plan.parsed = true;
         break;
@@ -951,7 +954,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
           args.splice(4, 0, n);
           copies = 1;
         }
-        evaluated.forEach((v, k) => bind(k, treat === 'hgblock' && k >= 3 ? k + 2 : k + 1, v));
+        evaluated.forEach((v, k) => bind(k, v));
         plan.c1 = c1;
         plan.parsed = true;
         break;
@@ -963,7 +966,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
           break;
         }
         c2 = truthy(args[3]!) ? num(args[1]!) : num(args[1]!) * 4;
-        evaluated.forEach((v, k) => bind(k, k, v));
+        evaluated.forEach((v, k) => bind(k, v));
         plan.parsed = true;
         break;
       }
@@ -982,14 +985,14 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         }
         c2 = seqItems(c2s).map(num);
         args = [c1, c2s, ...args.slice(1)];
-        evaluated.forEach((v, k) => bind(k, k + 1, v));
+        evaluated.forEach((v, k) => bind(k, v));
         plan.parsed = true;
         break;
       }
       case 'cbfuse': {
         if (!needList()) break;
         c2 = chAt(rawFrom[rawFrom.length - 1]!) as number;
-        evaluated.forEach((v, k) => bind(k, k, v));
+        evaluated.forEach((v, k) => bind(k, v));
         plan.parsed = true;
         break;
       }
@@ -1005,7 +1008,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
           break;
         }
         c2 = treat === 'contract' ? c1 * num(g) ** 2 : Math.floor(c1 / num(g) ** 2);
-        evaluated.forEach((v, k) => bind(k, k, v));
+        evaluated.forEach((v, k) => bind(k, v));
         plan.parsed = true;
         break;
       }
@@ -1014,26 +1017,19 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         const c1 = chOf(rawFrom[0]!, false);
         if (c1 === null) break;
         args = [c1, ...args];
-        evaluated.forEach((v, k) => bind(k, k + 1, v));
+        evaluated.forEach((v, k) => bind(k, v));
         if (copies > 1) {
           fail('YOLO029', src.n.range, `${def.name} with n = ${n} is built as an nn.Sequential of ${n} copies, and parse_model then calls m_.get_out_ch() on it (AttributeError: 'Sequential' object has no attribute 'get_out_ch')`, 'build');
           break;
         }
-        // c2 = m_.get_out_ch(): known from the built block (a constructor error is reported when the layer is built)
-        try {
-          const out = def.build(new Builder({ fused: false, convDefaultAct: null }), bindArgs(def, args)).attrs?.outChannels;
-          c2 = typeof out === 'number' ? out : null;
-        } catch (e) {
-          if (!(e instanceof ShapeError)) throw e;
-          c2 = null;
-        }
+        // c2 = m_.get_out_ch(): read from the built block once the plan has its args (below)
         plan.parsed = true;
         break;
       }
       case 'plain': {
         if (single() === null) break;
         c2 = chOf(rawFrom[0]!, false);
-        evaluated.forEach((v, k) => bind(k, k, v));
+        evaluated.forEach((v, k) => bind(k, v));
         plan.parsed = true;
         break;
       }
@@ -1047,6 +1043,11 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     }
     plan.args = args;
     plan.buildKey = `${defToken(plan)}|${plan.copies}|${args.map(pyKey).join(',')}`;
+    if (treat === 'hardblock') {
+      // the build is cached: the build phase gets this one back, and reports a constructor error (c2 unknown here)
+      const out = buildLayer(tree, unfused.key, unfused.builder, plan).mod?.attrs?.outChannels;
+      c2 = typeof out === 'number' ? out : null;
+    }
     plan.c2 = typeof c2 === 'number' ? c2 : null;
     pushCh(c2);
     if (typeof c2 === 'number') lastC2 = c2;
@@ -1054,7 +1055,6 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   }
 
   // ---- build and run -------------------------------------------------------------------------------------
-  const unfused = envFor(tree, actName, false);
   const worldModel = !!opts.fileName && /-world/.test((opts.fileName.split(/[\\/]/).pop() ?? '').replace(/\.[^.]*$/, ''));
   const txtFeats: Shape = [1, isInt(ncVal) ? ncVal : 80, 512];
   let modulesBuilt = 0;
@@ -1163,17 +1163,18 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         [b, sb],
       ] as const)
         if (j >= 0 && plans[j]) related.push({ range: plans[j]!.src.range, message: `layer ${j} outputs ${fmtShape(s)}` });
-    } else if (/channels, but got|to have \d+ channels|running_mean should contain|mat1 and mat2/.test(e.message) && isShape(inp) && p.c1 !== null && inp[1] === p.c1) {
-      // the layer receives the channels it was built for: the mismatch is inside it
-      code = 'YOLO015';
-      if (p.copies > 1 && p.src.n) {
-        range = p.src.n.range;
-        message = `${p.moduleName} at layer ${p.index} is built as ${p.copies} copies with the same args (nn.Sequential), so copy 2 still expects ${p.c1} input channels but gets the ${p.c2 ?? '?'} the first one outputs: ${e.message}${context}`;
-      } else message = `${p.moduleName} at layer ${p.index}: its parts do not fit together with these args: ${e.message}${context}`;
     } else if (/channels, but got|to have \d+ channels|running_mean should contain|mat1 and mat2/.test(e.message)) {
       code = 'YOLO015';
-      if (p.src.from) range = p.src.from.range;
-      message = `${p.moduleName} at layer ${p.index} was built for ${p.c1 ?? '?'} input channels but receives ${describeInput(inp)}: ${e.message}${context}`;
+      if (isShape(inp) && p.c1 !== null && inp[1] === p.c1) {
+        // the layer receives the channels it was built for: the mismatch is inside it
+        if (p.copies > 1 && p.src.n) {
+          range = p.src.n.range;
+          message = `${p.moduleName} at layer ${p.index} is built as ${p.copies} copies with the same args (nn.Sequential), so copy 2 still expects ${p.c1} input channels but gets the ${p.c2 ?? '?'} the first one outputs: ${e.message}${context}`;
+        } else message = `${p.moduleName} at layer ${p.index}: its parts do not fit together with these args: ${e.message}${context}`;
+      } else {
+        if (p.src.from) range = p.src.from.range;
+        message = `${p.moduleName} at layer ${p.index} was built for ${p.c1 ?? '?'} input channels but receives ${describeInput(inp)}: ${e.message}${context}`;
+      }
     } else if (p.entry?.def.detectFamily && /out of range|anchor/.test(e.message)) {
       code = 'YOLO018';
       if (p.src.from) range = p.src.from.range;

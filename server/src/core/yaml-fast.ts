@@ -9,10 +9,7 @@
  * give identical model documents on the corpus and on random edits of it.
  */
 
-export interface Range {
-  readonly start: number;
-  readonly end: number;
-}
+import type { Range } from './document.ts';
 
 /** The parts of a YAML node the model reader needs (the `yaml` package's nodes are mapped to this too). */
 export interface YNode {

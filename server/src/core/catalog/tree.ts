@@ -54,6 +54,31 @@ export interface TreeEntry {
   readonly treat: Treatment;
 }
 
+/**
+ * The constructor position parse_model gives YAML arg `k` of a module it treats this way (null: the YAML args are
+ * not passed). The resolver binds args with it; signature help, completion and hovers read it.
+ */
+export function argIndexOf(entry: TreeEntry, k: number): number | null {
+  switch (entry.treat) {
+    case 'channels':
+    case 'aifi':
+    case 'hardblock':
+    case 'hgstem':
+    case 'cblinear':
+      return k + 1;
+    case 'repeats':
+      return k === 0 ? 1 : k + 2;
+    case 'hgblock':
+      return k >= 3 ? k + 2 : k + 1;
+    case 'rtdetr':
+      return k === 0 ? 0 : k + 1;
+    case 'bn':
+      return null; // parse_model replaces the args with [ch[f]]
+    default:
+      return k;
+  }
+}
+
 export type SummaryStyle =
   /** `{stem} summary: {n:,} layers, {p:,} parameters, ...` counting model.modules() */
   | 'ultralytics'

@@ -6,6 +6,7 @@
 import type { Diagnostic } from '../diagnostics.ts';
 import { keyText, type LayerSrc, type Range, type SrcVal } from '../document.ts';
 import type { Model, ResolvedLayer } from '../model.ts';
+import { lineEndOf, lineStartOf } from '../lines.ts';
 import { isNumeric, isSeq, num, seqItems } from '../py.ts';
 import { lookupModule } from '../resolve.ts';
 import { TREES } from '../catalog/trees.ts';
@@ -178,7 +179,7 @@ class Fixer {
     const eol = documentEol(t);
     // only in a block mapping whose keys start their lines
     const first = [...top.values()][0];
-    if (!first || t.slice(lineStart(t, first.keyRange.start), first.keyRange.start).trim() !== '') return null;
+    if (!first || t.slice(lineStartOf(t, first.keyRange.start), first.keyRange.start).trim() !== '') return null;
     const order = Fixer.KEY_ORDER as readonly string[];
     const idx = order.indexOf(key);
     const before = order.slice(0, Math.max(0, idx)).reverse().map((k) => top.get(k)).find(Boolean);
@@ -188,7 +189,7 @@ class Fixer {
       return { range: { start: end.at, end: end.at }, newText: `${eol}${key}: ${value}` };
     }
     const after = order.slice(idx + 1).map((k) => top.get(k)).find(Boolean) ?? first;
-    const at = lineStart(t, after.keyRange.start);
+    const at = lineStartOf(t, after.keyRange.start);
     return { range: { start: at, end: at }, newText: `${key}: ${value}${eol}` };
   }
 
@@ -230,9 +231,9 @@ class Fixer {
       const ks = p.key.range?.[0];
       const ve = p.value?.range?.[1] ?? p.key.range?.[1];
       if (ks === undefined || ve === undefined) return [];
-      if (t.slice(lineStart(t, ks), ks).trim() !== '') return [];
+      if (t.slice(lineStartOf(t, ks), ks).trim() !== '') return [];
       const end = lastLineEnd(t, ve);
-      edits.push({ range: { start: lineStart(t, ks), end: end.at }, newText: '' });
+      edits.push({ range: { start: lineStartOf(t, ks), end: end.at }, newText: '' });
     }
     const last = pairs[pairs.length - 1]!;
     const shown = last.value?.range ? t.slice(last.value.range[0], last.value.range[1]).trim() : '';
@@ -506,17 +507,11 @@ function moduleOf(l: LayerSrc | undefined): string {
   return typeof v === 'string' ? v : '?';
 }
 
-function lineStart(t: string, pos: number): number {
-  let i = pos;
-  while (i > 0 && t[i - 1] !== '\n' && t[i - 1] !== '\r') i--;
-  return i;
-}
-
 /** The end of the line holding the last non-blank character before `pos`, after its line break. */
 function lastLineEnd(t: string, pos: number): { at: number; eol: string } {
   let i = Math.min(pos, t.length);
   while (i > 0 && /\s/.test(t[i - 1]!)) i--;
-  while (i < t.length && t[i] !== '\n' && t[i] !== '\r') i++;
+  i = lineEndOf(t, i);
   const eol = t[i] === '\r' ? (t[i + 1] === '\n' ? '\r\n' : '\r') : t[i] === '\n' ? '\n' : '';
   return { at: i + eol.length, eol };
 }

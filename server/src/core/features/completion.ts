@@ -6,6 +6,7 @@
  */
 import { keyText, type Range } from '../document.ts';
 import type { Model } from '../model.ts';
+import { lineStartOf } from '../lines.ts';
 import type { TreeEntry } from '../catalog/tree.ts';
 import { signatureText } from '../catalog/types.ts';
 import { TREES } from '../catalog/trees.ts';
@@ -49,7 +50,7 @@ const MAX_FROM_ITEMS = 100;
 export function completions(model: Model, offset: number): CompletionResult {
   const text = model.doc.text;
   if (!(offset >= 0 && offset <= text.length)) return NONE;
-  const lineStart = lineStartAt(text, offset);
+  const lineStart = lineStartOf(text, offset);
   const before = text.slice(lineStart, offset);
   const modeline = /#\s*yolo-lens:\s*(.*)$/.exec(before);
   if (modeline) return modelineCompletions(model, offset, modeline[1]!);
@@ -60,12 +61,6 @@ export function completions(model: Model, offset: number): CompletionResult {
   if (key === 'scales' && /^\s+[A-Za-z]*$/.test(before)) return scaleCompletions(model, offset);
   if (/^[A-Za-z_]*$/.test(before)) return keyCompletions(model, offset);
   return NONE;
-}
-
-function lineStartAt(text: string, offset: number): number {
-  let s = offset;
-  while (s > 0 && text[s - 1] !== '\n' && text[s - 1] !== '\r') s--;
-  return s;
 }
 
 /** A `#` that starts a comment (after whitespace, outside quotes) before the cursor on this line. */

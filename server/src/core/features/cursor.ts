@@ -4,6 +4,7 @@
  * answer while typing an unfinished layer as on a finished one.
  */
 import type { LayerSrc, ModelDoc, Range, Section } from '../document.ts';
+import { lineStartOf } from '../lines.ts';
 
 export type Slot = 'from' | 'n' | 'module' | 'args';
 const SLOTS: readonly Slot[] = ['from', 'n', 'module', 'args'];
@@ -97,12 +98,6 @@ function nextBreak(text: string, i: number, limit: number): number {
   let j = i;
   while (j < limit && text[j] !== '\n') j++;
   return Math.min(limit, j + 1);
-}
-
-function lineStartOf(text: string, offset: number): number {
-  let s = offset;
-  while (s > 0 && text[s - 1] !== '\n' && text[s - 1] !== '\r') s--;
-  return s;
 }
 
 /** The top-level key whose value the cursor is in, read from the text (works on YAML that does not parse). */

@@ -7,11 +7,11 @@
 import { type Code, CODES, type Diagnostic, diag, type Severity } from '../diagnostics.ts';
 import type { LayerSrc } from '../document.ts';
 import type { Model, ResolvedLayer } from '../model.ts';
-import type { Tree } from '../catalog/tree.ts';
+import { argIndexOf, type Tree } from '../catalog/tree.ts';
 import { TREES } from '../catalog/trees.ts';
 import { isInt, isSeq, pyRepr, seqItems } from '../py.ts';
 import { fromElements } from './references.ts';
-import { argIndexOf, filledParams } from './yamlParams.ts';
+import { filledParams } from './yamlParams.ts';
 import { parseIndexComment } from './refactor.ts';
 
 export type SeverityOverride = Severity | 'off';

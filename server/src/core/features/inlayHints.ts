@@ -5,6 +5,7 @@
  */
 import type { Range } from '../document.ts';
 import type { Model } from '../model.ts';
+import { lineEndOf } from '../lines.ts';
 import { isNumeric, num, pyRepr } from '../py.ts';
 import { layerOutputText } from './format.ts';
 import { depthScaled } from './hover.ts';
@@ -52,8 +53,7 @@ export function inlayHints(model: Model, range?: Range): CoreInlayHint[] {
 }
 
 function endOfLine(text: string, from: number): number {
-  let i = from;
-  while (i < text.length && text[i] !== '\n' && text[i] !== '\r') i++;
+  let i = lineEndOf(text, from);
   // keep the hint off trailing whitespace
   while (i > from && (text[i - 1] === ' ' || text[i - 1] === '\t')) i--;
   return i;

@@ -20,6 +20,7 @@
  */
 import { parseModelDoc, type LayerSrc, type ModelDoc, type Range, type Section } from '../document.ts';
 import type { Model } from '../model.ts';
+import { lineEndOf, lineStartOf } from '../lines.ts';
 import { isNumeric, makeDivisible, num, type PyVal } from '../py.ts';
 import type { TextEdit } from './codeActions.ts';
 
@@ -87,18 +88,6 @@ interface Frame {
 }
 
 const isBlank = (c: string | undefined) => c === ' ' || c === '\t';
-
-function lineStartOf(text: string, pos: number): number {
-  let i = pos;
-  while (i > 0 && text[i - 1] !== '\n' && text[i - 1] !== '\r') i--;
-  return i;
-}
-
-function contentEndOf(text: string, pos: number): number {
-  let i = pos;
-  while (i < text.length && text[i] !== '\n' && text[i] !== '\r') i++;
-  return i;
-}
 
 function eolAt(text: string, pos: number): string {
   if (text[pos] === '\r') return text[pos + 1] === '\n' ? '\r\n' : '\r';
@@ -175,7 +164,7 @@ function frameOf(text: string, layer: LayerSrc, section: Section, pos: number, c
     } else if (comma === null && pos < count - 1) unsupported = 'the comma after this layer is not on its line';
   }
   const structEnd = closeOnLine ? p : comma !== null ? comma + 1 : nodeEnd;
-  const tailEnd = contentEndOf(text, structEnd);
+  const tailEnd = lineEndOf(text, structEnd);
   const endsLine = /^[ \t]*(#.*)?$/.test(text.slice(structEnd, tailEnd));
   const e = eolAt(text, tailEnd);
   if (!flow && !startsLine) unsupported ??= 'the layer does not start its line';

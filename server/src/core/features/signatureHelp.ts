@@ -4,11 +4,11 @@
  * fills itself.
  */
 import type { Model } from '../model.ts';
-import type { TreeEntry } from '../catalog/tree.ts';
+import { argIndexOf, type TreeEntry } from '../catalog/tree.ts';
 import { lookupModule } from '../resolve.ts';
 import { pyRepr } from '../py.ts';
 import { layerCursor } from './cursor.ts';
-import { argIndexOf, filledParams, treatmentNote } from './yamlParams.ts';
+import { filledParams, treatmentNote } from './yamlParams.ts';
 
 export interface CoreSignatureHelp {
   readonly label: string;

@@ -3,7 +3,7 @@
  * prepended, repeats inserted, channel list appended...): what signature help, completion snippets and arg
  * hovers show the user when the resolver could not bind the args itself.
  */
-import type { TreeEntry } from '../catalog/tree.ts';
+import { argIndexOf, type TreeEntry } from '../catalog/tree.ts';
 import type { ParamSpec } from '../catalog/types.ts';
 
 export interface YamlParam {
@@ -18,28 +18,6 @@ export interface YamlParam {
 export interface FilledParam {
   readonly argIndex: number;
   readonly why: string;
-}
-
-/** The constructor position of YAML arg `k`, mirroring the resolver's bindings (`resolve.ts`, `bind(...)`). */
-export function argIndexOf(entry: TreeEntry, k: number): number | null {
-  switch (entry.treat) {
-    case 'channels':
-    case 'aifi':
-    case 'hardblock':
-    case 'hgstem':
-    case 'cblinear':
-      return k + 1;
-    case 'repeats':
-      return k === 0 ? 1 : k + 2;
-    case 'hgblock':
-      return k >= 3 ? k + 2 : k + 1;
-    case 'rtdetr':
-      return k === 0 ? 0 : k + 1;
-    case 'bn':
-      return null; // parse_model replaces the args with [ch[f]]
-    default:
-      return k;
-  }
 }
 
 /** Every YAML-writable parameter, in YAML order. */
