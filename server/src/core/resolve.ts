@@ -1075,7 +1075,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     if (b?.error) {
       const e = b.error;
       const at = e.param ? p.bindings.find((x) => x.param === e.param)?.range : undefined;
-      sink.add(diag(e.message.startsWith('Trying to create tensor with negative') || /channels/.test(e.message) ? 'YOLO029' : 'YOLO029', at ?? rangeOrModule(p), `${p.moduleName}: ${e.message}`, undefined, { layer: p.index }), 'build');
+      sink.add(diag('YOLO029', at ?? rangeOrModule(p), `${p.moduleName}: ${e.message}`, undefined, { layer: p.index }), 'build');
     }
   });
 
