@@ -315,10 +315,13 @@ export function startServer(given?: Connection): Connection {
     return a.model ? (a as ModelAnalysis) : null;
   }
 
-  /** The same text resolved with other options (another scale, image size, fused figures): memoised per version. */
+  /**
+   * The same text resolved with other options (another scale, image size, fused figures): memoised per version. An
+   * option equal to what the analysis resolved with is no variant (VS Code sends its image size with every request).
+   */
   function variant(a: ModelAnalysis, over: { imgsz?: unknown; scale?: unknown; full?: boolean }): Model {
-    const imgsz = typeof over.imgsz === 'number' && Number.isInteger(over.imgsz) && over.imgsz > 0 && over.imgsz <= 8192 ? over.imgsz : undefined;
-    const scale = typeof over.scale === 'string' && over.scale ? over.scale : undefined;
+    const imgsz = typeof over.imgsz === 'number' && Number.isInteger(over.imgsz) && over.imgsz > 0 && over.imgsz <= 8192 && over.imgsz !== a.model.imgsz ? over.imgsz : undefined;
+    const scale = typeof over.scale === 'string' && over.scale && over.scale !== a.options.scale ? over.scale : undefined;
     if (imgsz === undefined && scale === undefined && !over.full) return a.model;
     return memo(a, `variant:${imgsz ?? ''}:${scale ?? ''}:${over.full ? 'full' : ''}`, () =>
       resolveDoc(a.doc, { ...a.options, ...(imgsz !== undefined ? { imgsz } : {}), ...(scale !== undefined ? { scale } : {}), ...(over.full ? { skipFused: false } : {}) }),
