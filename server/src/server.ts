@@ -328,6 +328,15 @@ export function startServer(given?: Connection): Connection {
     );
   }
 
+  /** The status bar and the graph panel ask for the same graph of each version: built once per resolved model. */
+  const graphs = new WeakMap<Model, GraphResult>();
+  function graphOfVariant(a: ModelAnalysis, over: { imgsz?: unknown; scale?: unknown }): GraphResult {
+    const m = variant(a, over);
+    let g = graphs.get(m);
+    if (!g) graphs.set(m, (g = graphOf(m, a.uri, a.version)));
+    return g;
+  }
+
   function coreDiagnostics(a: Analysis): CoreDiagnostic[] {
     return memo(a, 'diagnostics', () => {
       if (a.internalError) return [diag('YOLO030', { start: 0, end: 0 }, `YOLO Lens failed on this file (a bug: please report it): ${a.internalError}`)];
@@ -585,7 +594,7 @@ export function startServer(given?: Connection): Connection {
   conn.onRequest(GraphRequest, (params, token) =>
     runSafe('yolo/graph', token, null, async () => {
       const a = await modelAnalysisOf(params?.uri);
-      return a ? graphOf(variant(a, params), a.uri, a.version) : null;
+      return a ? graphOfVariant(a, params) : null;
     }),
   );
 
