@@ -71,6 +71,7 @@ import {
 } from './protocol.ts';
 import {
   fromLspDiagnostic,
+  toLspBasicDiagnostic,
   toFlatSymbols,
   toLspCodeAction,
   toLspCodeLens,
@@ -383,13 +384,7 @@ export function startServer(given?: Connection): Connection {
   function publishConfig(uri: string): void {
     const c = userModules.configOf(uri);
     const lines = new LineIndex(c?.text ?? '');
-    const diagnostics = (c?.diagnostics ?? []).map((d) => ({
-      range: { start: lines.position(d.range.start), end: lines.position(d.range.end) },
-      severity: d.severity === 'error' ? 1 : d.severity === 'warning' ? 2 : d.severity === 'information' ? 3 : 4,
-      code: d.code,
-      source: 'yolo-lens',
-      message: d.message,
-    })) as { range: ReturnType<typeof toLspRange>; severity: 1 | 2 | 3 | 4; code: string; source: string; message: string }[];
+    const diagnostics = (c?.diagnostics ?? []).map((d) => toLspBasicDiagnostic(lines, d));
     const version = documents.get(uri)?.version;
     void conn.sendDiagnostics({ uri, diagnostics, ...(version !== undefined ? { version } : {}) }).catch(() => undefined);
   }
