@@ -389,10 +389,18 @@ export function startServer(given?: Connection): Connection {
     void conn.sendDiagnostics({ uri, diagnostics, ...(version !== undefined ? { version } : {}) }).catch(() => undefined);
   }
 
-  /** Declared modules changed: every open model resolves again. */
-  function userModulesChanged(): void {
+  /**
+   * Declared modules changed: every open model resolves again; the configs that changed (`touched`, perhaps gone
+   * now) and the loaded ones publish their diagnostics, each once.
+   */
+  function userModulesChanged(touched: readonly string[]): void {
     for (const d of documents.all()) if (!isConfigUri(d.uri)) schedule(d.uri, 0);
-    for (const c of userModules.all()) publishConfig(c.uri);
+    for (const uri of new Set([...touched, ...userModules.all().map((c) => c.uri)])) publishConfig(uri);
+    refreshPullFeatures();
+  }
+
+  /** Clients redraw pull-based features (lenses, hints) when asked. */
+  function refreshPullFeatures(): void {
     if (caps.workspace?.codeLens?.refreshSupport) void conn.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
     if (caps.workspace?.inlayHint?.refreshSupport) void conn.sendRequest('workspace/inlayHint/refresh').catch(() => undefined);
   }
@@ -402,8 +410,7 @@ export function startServer(given?: Connection): Connection {
     if (isConfigUri(uri)) {
       // the live text of an open config wins over the file on disk
       userModules.fromText(uri, e.document.getText());
-      publishConfig(uri);
-      userModulesChanged();
+      userModulesChanged([uri]);
       return;
     }
     // the first version publishes at once; edits wait for the user to pause
@@ -417,8 +424,7 @@ export function startServer(given?: Connection): Connection {
     if (isConfigUri(uri)) {
       // back to what is saved on disk
       userModules.changedOnDisk(uri, false);
-      publishConfig(uri);
-      userModulesChanged();
+      userModulesChanged([uri]);
       return;
     }
     const t = timers.get(uri);
@@ -465,21 +471,19 @@ export function startServer(given?: Connection): Connection {
   });
 
   conn.onDidChangeWatchedFiles((params) => {
-    let changed = false;
+    const touched: string[] = [];
     for (const ch of params?.changes ?? []) {
       if (typeof ch?.uri !== 'string' || !isConfigUri(ch.uri) || documents.get(ch.uri)) continue;
       userModules.changedOnDisk(ch.uri, ch.type === FileChangeType.Deleted);
-      publishConfig(ch.uri);
-      changed = true;
+      touched.push(ch.uri);
     }
-    if (changed) userModulesChanged();
+    if (touched.length) userModulesChanged(touched);
   });
 
   conn.onNotification(WorkspaceTrustNotification, (params) => {
     const before = userModules.all().map((c) => c.uri);
     userModules.setTrusted(params?.trusted === true);
-    for (const uri of before) publishConfig(uri);
-    userModulesChanged();
+    userModulesChanged(before);
   });
 
   conn.onDidChangeConfiguration((params) => {
@@ -487,9 +491,7 @@ export function startServer(given?: Connection): Connection {
     if (pushed !== undefined) pushedSettings = readSettings(pushed);
     settingsCache.clear();
     for (const d of documents.all()) schedule(d.uri, 0);
-    // clients redraw pull-based features (lenses, hints) when asked
-    if (caps.workspace?.codeLens?.refreshSupport) void conn.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
-    if (caps.workspace?.inlayHint?.refreshSupport) void conn.sendRequest('workspace/inlayHint/refresh').catch(() => undefined);
+    refreshPullFeatures();
   });
 
   // ---- features: one runSafe call each ----------------------------------------------------------------------
