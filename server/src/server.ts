@@ -121,6 +121,9 @@ export const DEFAULT_SETTINGS: ServerSettings = {
 const SEVERITIES = new Set(['error', 'warning', 'information', 'hint', 'off']);
 const BACKENDS = new Set<ProfileBackend>(['auto', 'tfjs-node', 'wasm', 'cpu', 'onnxruntime-node']);
 
+/** An image size as the resolver takes it (it falls back to 640 outside this range); undefined otherwise. */
+const validImgsz = (v: unknown): number | undefined => (typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= 8192 ? v : undefined);
+
 /** Whatever the client sent (possibly null, partial or wrong) → valid settings; bad fields fall back to defaults. */
 export function readSettings(raw: unknown): ServerSettings {
   const r = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
@@ -129,7 +132,7 @@ export function readSettings(raw: unknown): ServerSettings {
   const severity: Record<string, SeverityOverride> = {};
   if (d.severity && typeof d.severity === 'object')
     for (const [code, s] of Object.entries(d.severity as Record<string, unknown>)) if (typeof s === 'string' && SEVERITIES.has(s)) severity[code.toUpperCase()] = s as SeverityOverride;
-  const imgsz = typeof r.imgsz === 'number' && Number.isInteger(r.imgsz) && r.imgsz > 0 && r.imgsz <= 8192 ? r.imgsz : null;
+  const imgsz = validImgsz(r.imgsz) ?? null;
   const debounce = typeof d.debounceMs === 'number' && Number.isFinite(d.debounceMs) ? Math.min(Math.max(0, d.debounceMs), 10_000) : DEFAULT_SETTINGS.diagnostics.debounceMs;
   return {
     imgsz,
@@ -321,7 +324,8 @@ export function startServer(given?: Connection): Connection {
    * option equal to what the analysis resolved with is no variant (VS Code sends its image size with every request).
    */
   function variant(a: ModelAnalysis, over: { imgsz?: unknown; scale?: unknown; full?: boolean }): Model {
-    const imgsz = typeof over.imgsz === 'number' && Number.isInteger(over.imgsz) && over.imgsz > 0 && over.imgsz <= 8192 && over.imgsz !== a.model.imgsz ? over.imgsz : undefined;
+    const given = validImgsz(over.imgsz);
+    const imgsz = given !== a.model.imgsz ? given : undefined;
     const scale = typeof over.scale === 'string' && over.scale && over.scale !== a.options.scale ? over.scale : undefined;
     if (imgsz === undefined && scale === undefined && !over.full) return a.model;
     return memo(a, `variant:${imgsz ?? ''}:${scale ?? ''}:${over.full ? 'full' : ''}`, () =>
