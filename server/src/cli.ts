@@ -63,8 +63,14 @@ function intFlag(p: Parsed, name: string, min: number, max: number): number | un
 }
 
 /** `.yolo-lens.json` in the file's folder or the nearest folder above it (read, never executed); cached per path. */
-const configs = new Map<string, { modules: UserModules; problems: string[] } | null>();
-function userModulesFor(file: string, p: Parsed): { modules: UserModules; problems: string[] } | null {
+const configs = new Map<string, UserConfig | null>();
+interface UserConfig {
+  modules: UserModules;
+  /** its diagnostics as `check` prints them */
+  problems: string[];
+  hasErrors: boolean;
+}
+function userModulesFor(file: string, p: Parsed): UserConfig | null {
   if (p.flags.has('--no-user-modules')) return null;
   let dir = dirname(resolvePath(file));
   for (;;) {
@@ -74,11 +80,7 @@ function userModulesFor(file: string, p: Parsed): { modules: UserModules; proble
       const text = readFileSync(path, 'utf8');
       const { modules, diagnostics } = loadUserModules(text);
       const lines = new LineIndex(text);
-      const problems = diagnostics.map((d) => {
-        const pos = lines.position(d.range.start);
-        return `${path}:${pos.line + 1}:${pos.character + 1}: ${d.severity} ${d.code} ${d.message}`;
-      });
-      const c = { modules, problems };
+      const c = { modules, problems: diagnostics.map((d) => formatDiagnostic(path, lines, d)), hasErrors: diagnostics.some((d) => d.severity === 'error') };
       configs.set(path, c);
       return c;
     }
@@ -128,7 +130,8 @@ function readText(file: string): { text: string; notes: Diagnostic[] } {
   return { text, notes: [diag('YOLO033', { start: at, end: at }, message)] };
 }
 
-function formatDiagnostic(file: string, lines: LineIndex, d: Diagnostic): string {
+/** `file:line:col: severity code message`, for a model's diagnostics and a `.yolo-lens.json`'s alike. */
+function formatDiagnostic(file: string, lines: LineIndex, d: Pick<Diagnostic, 'range' | 'severity' | 'message'> & { readonly code: string }): string {
   const p = lines.position(d.range.start);
   return `${file}:${p.line + 1}:${p.character + 1}: ${d.severity} ${d.code} ${d.message}`;
 }
@@ -181,7 +184,7 @@ async function main(argv: string[]): Promise<number> {
         if (config && config.problems.length && !reportedConfigs.has(config)) {
           reportedConfigs.add(config);
           if (!p.flags.has('--json')) for (const line of config.problems) out(line);
-          if (config.problems.some((l) => / error /.test(l))) failed = true;
+          if (config.hasErrors) failed = true;
         }
         if (model.diagnostics.some((d) => d.severity === 'error')) failed = true;
         if (p.flags.has('--json')) results.push({ file, diagnostics: diagnostics.map((d) => jsonDiagnostic(lines, d)) });
