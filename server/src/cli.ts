@@ -205,12 +205,16 @@ async function main(argv: string[]): Promise<number> {
         return 1;
       }
       const backend = p.flags.get('--backend');
+      const batch = intFlag(p, '--batch', 1, 256);
+      const runs = intFlag(p, '--runs', 1, 1000);
+      const warmup = intFlag(p, '--warmup', 0, 100);
+      const memoryLimitMB = intFlag(p, '--memory-limit', 1, 1 << 20);
       const result = await profileModel(model, {
         ...(opts.imgsz !== undefined ? { imgsz: opts.imgsz } : {}),
-        ...(intFlag(p, '--batch', 1, 256) !== undefined ? { batch: intFlag(p, '--batch', 1, 256)! } : {}),
-        ...(intFlag(p, '--runs', 1, 1000) !== undefined ? { runs: intFlag(p, '--runs', 1, 1000)! } : {}),
-        ...(intFlag(p, '--warmup', 0, 100) !== undefined ? { warmup: intFlag(p, '--warmup', 0, 100)! } : {}),
-        ...(intFlag(p, '--memory-limit', 1, 1 << 20) !== undefined ? { memoryLimitMB: intFlag(p, '--memory-limit', 1, 1 << 20)! } : {}),
+        ...(batch !== undefined ? { batch } : {}),
+        ...(runs !== undefined ? { runs } : {}),
+        ...(warmup !== undefined ? { warmup } : {}),
+        ...(memoryLimitMB !== undefined ? { memoryLimitMB } : {}),
         ...(typeof backend === 'string' ? { backend: backend as ProfileBackend } : {}),
         onProgress: p.flags.has('--json') || !process.stderr.isTTY ? undefined : (done, total, message) => process.stderr.write(`\r${message} ${done}/${total}   `),
       });
