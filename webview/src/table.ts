@@ -5,6 +5,7 @@
 import type { GraphNode, GraphResult } from '../../server/src/protocol.ts';
 import type { FlopsConvention } from './messages.ts';
 import { compact, flopsOf, gflopsText, grouped, msText, numel, outText } from './format.ts';
+import { el } from './dom.ts';
 
 export type SortKey = 'index' | 'params' | 'gflops' | 'size' | 'ms';
 export interface SortState {
@@ -26,13 +27,6 @@ interface Column {
   title: string;
   numeric: boolean;
 }
-
-const el = <K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] => {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-};
 
 export class LayerTable {
   readonly root: HTMLElement;
