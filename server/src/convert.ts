@@ -24,7 +24,6 @@ import {
   LocationLink,
   MarkupKind,
   OptionalVersionedTextDocumentIdentifier,
-  Position,
   Range as LspRange,
   SignatureHelp,
   SymbolInformation,
@@ -56,10 +55,6 @@ const safeInt = (v: unknown): number => (typeof v === 'number' && Number.isFinit
 export function toOffset(lines: LineIndex, pos: unknown): number {
   const p = (pos ?? {}) as { line?: unknown; character?: unknown };
   return lines.offset({ line: safeInt(p.line), character: safeInt(p.character) });
-}
-
-export function toPosition(lines: LineIndex, offset: number): Position {
-  return lines.position(offset);
 }
 
 export function toLspRange(lines: LineIndex, r: Range): LspRange {
