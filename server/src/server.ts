@@ -171,6 +171,9 @@ function memo<T>(a: Analysis, key: string, compute: () => T): T {
   return v;
 }
 
+/** An error for the log: its stack when it has one. */
+const errorText = (e: unknown): string => (e instanceof Error ? (e.stack ?? e.message) : String(e));
+
 /** The file name the resolver uses for the scale rule (`yolov8n.yaml` → n) and the summary line. */
 export function fileNameOf(uri: string): string {
   try {
@@ -248,7 +251,7 @@ export function startServer(given?: Connection): Connection {
       if (token?.isCancellationRequested) return cancelled();
       return result;
     } catch (e) {
-      log(`${name} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      log(`${name} failed: ${errorText(e)}`);
       return fallback;
     }
   }
@@ -294,7 +297,7 @@ export function startServer(given?: Connection): Connection {
         model = resolveDoc(parsed, options);
       } catch (e) {
         internalError = e instanceof Error ? e.message : String(e);
-        log(`resolve failed on ${doc.uri}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        log(`resolve failed on ${doc.uri}: ${errorText(e)}`);
       }
     }
     const a: Analysis = { uri: doc.uri, version: doc.version, settings, settingsKey, lines, doc: parsed, model, options, ...(internalError ? { internalError } : {}), memo: new Map() };
@@ -380,7 +383,7 @@ export function startServer(given?: Connection): Connection {
         await conn.sendNotification(ModelChangedNotification, { uri, version: a.version });
       }
     } catch (e) {
-      log(`diagnostics failed for ${uri}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      log(`diagnostics failed for ${uri}: ${errorText(e)}`);
     }
   }
 
@@ -671,7 +674,7 @@ function sameRange(a: { start: { line: number; character: number }; end: { line:
 declare const require: { main?: unknown } | undefined;
 declare const module: unknown;
 if (typeof require !== 'undefined' && typeof module !== 'undefined' && require.main === module) {
-  process.on('uncaughtException', (e) => process.stderr.write(`yolo-lens server: uncaught ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`));
-  process.on('unhandledRejection', (e) => process.stderr.write(`yolo-lens server: unhandled rejection ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`));
+  process.on('uncaughtException', (e) => process.stderr.write(`yolo-lens server: uncaught ${errorText(e)}\n`));
+  process.on('unhandledRejection', (e) => process.stderr.write(`yolo-lens server: unhandled rejection ${errorText(e)}\n`));
   startServer();
 }
