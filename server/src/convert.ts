@@ -24,7 +24,6 @@ import {
   LocationLink,
   MarkupKind,
   OptionalVersionedTextDocumentIdentifier,
-  Position,
   Range as LspRange,
   SignatureHelp,
   SymbolInformation,
@@ -58,10 +57,6 @@ export function toOffset(lines: LineIndex, pos: unknown): number {
   return lines.offset({ line: safeInt(p.line), character: safeInt(p.character) });
 }
 
-export function toPosition(lines: LineIndex, offset: number): Position {
-  return lines.position(offset);
-}
-
 export function toLspRange(lines: LineIndex, r: Range): LspRange {
   return { start: lines.position(r.start), end: lines.position(r.end) };
 }
@@ -89,14 +84,13 @@ interface DiagnosticData {
   data?: Record<string, unknown>;
 }
 
+/** The fields every diagnostic of ours has: a model's, or a `.yolo-lens.json`'s (its own codes, no extras). */
+export function toLspBasicDiagnostic(lines: LineIndex, d: { readonly range: Range; readonly severity: Severity; readonly code: string; readonly message: string }): Diagnostic {
+  return { range: toLspRange(lines, d.range), severity: SEVERITY[d.severity], code: d.code, source: SOURCE, message: d.message };
+}
+
 export function toLspDiagnostic(lines: LineIndex, uri: string, d: CoreDiagnostic): Diagnostic {
-  const out: Diagnostic = {
-    range: toLspRange(lines, d.range),
-    severity: SEVERITY[d.severity],
-    code: d.code,
-    source: SOURCE,
-    message: d.message,
-  };
+  const out = toLspBasicDiagnostic(lines, d);
   const tags = (d.tags ?? []).filter((t): t is DiagnosticTag => t === DiagnosticTag.Unnecessary || t === DiagnosticTag.Deprecated);
   if (tags.length) out.tags = tags;
   if (d.related?.length) out.relatedInformation = d.related.map((r) => ({ location: { uri, range: toLspRange(lines, r.range) }, message: r.message }));

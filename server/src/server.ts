@@ -71,6 +71,7 @@ import {
 } from './protocol.ts';
 import {
   fromLspDiagnostic,
+  toLspBasicDiagnostic,
   toFlatSymbols,
   toLspCodeAction,
   toLspCodeLens,
@@ -120,6 +121,9 @@ export const DEFAULT_SETTINGS: ServerSettings = {
 const SEVERITIES = new Set(['error', 'warning', 'information', 'hint', 'off']);
 const BACKENDS = new Set<ProfileBackend>(['auto', 'tfjs-node', 'wasm', 'cpu', 'onnxruntime-node']);
 
+/** An image size as the resolver takes it (it falls back to 640 outside this range); undefined otherwise. */
+const validImgsz = (v: unknown): number | undefined => (typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= 8192 ? v : undefined);
+
 /** Whatever the client sent (possibly null, partial or wrong) → valid settings; bad fields fall back to defaults. */
 export function readSettings(raw: unknown): ServerSettings {
   const r = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
@@ -128,7 +132,7 @@ export function readSettings(raw: unknown): ServerSettings {
   const severity: Record<string, SeverityOverride> = {};
   if (d.severity && typeof d.severity === 'object')
     for (const [code, s] of Object.entries(d.severity as Record<string, unknown>)) if (typeof s === 'string' && SEVERITIES.has(s)) severity[code.toUpperCase()] = s as SeverityOverride;
-  const imgsz = typeof r.imgsz === 'number' && Number.isInteger(r.imgsz) && r.imgsz > 0 && r.imgsz <= 8192 ? r.imgsz : null;
+  const imgsz = validImgsz(r.imgsz) ?? null;
   const debounce = typeof d.debounceMs === 'number' && Number.isFinite(d.debounceMs) ? Math.min(Math.max(0, d.debounceMs), 10_000) : DEFAULT_SETTINGS.diagnostics.debounceMs;
   return {
     imgsz,
@@ -166,6 +170,9 @@ function memo<T>(a: Analysis, key: string, compute: () => T): T {
   a.memo.set(key, v);
   return v;
 }
+
+/** An error for the log: its stack when it has one. */
+const errorText = (e: unknown): string => (e instanceof Error ? (e.stack ?? e.message) : String(e));
 
 /** The file name the resolver uses for the scale rule (`yolov8n.yaml` → n) and the summary line. */
 export function fileNameOf(uri: string): string {
@@ -244,7 +251,7 @@ export function startServer(given?: Connection): Connection {
       if (token?.isCancellationRequested) return cancelled();
       return result;
     } catch (e) {
-      log(`${name} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      log(`${name} failed: ${errorText(e)}`);
       return fallback;
     }
   }
@@ -290,7 +297,7 @@ export function startServer(given?: Connection): Connection {
         model = resolveDoc(parsed, options);
       } catch (e) {
         internalError = e instanceof Error ? e.message : String(e);
-        log(`resolve failed on ${doc.uri}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        log(`resolve failed on ${doc.uri}: ${errorText(e)}`);
       }
     }
     const a: Analysis = { uri: doc.uri, version: doc.version, settings, settingsKey, lines, doc: parsed, model, options, ...(internalError ? { internalError } : {}), memo: new Map() };
@@ -315,14 +322,27 @@ export function startServer(given?: Connection): Connection {
     return a.model ? (a as ModelAnalysis) : null;
   }
 
-  /** The same text resolved with other options (another scale, image size, fused figures): memoised per version. */
+  /**
+   * The same text resolved with other options (another scale, image size, fused figures): memoised per version. An
+   * option equal to what the analysis resolved with is no variant (VS Code sends its image size with every request).
+   */
   function variant(a: ModelAnalysis, over: { imgsz?: unknown; scale?: unknown; full?: boolean }): Model {
-    const imgsz = typeof over.imgsz === 'number' && Number.isInteger(over.imgsz) && over.imgsz > 0 && over.imgsz <= 8192 ? over.imgsz : undefined;
-    const scale = typeof over.scale === 'string' && over.scale ? over.scale : undefined;
+    const given = validImgsz(over.imgsz);
+    const imgsz = given !== a.model.imgsz ? given : undefined;
+    const scale = typeof over.scale === 'string' && over.scale && over.scale !== a.options.scale ? over.scale : undefined;
     if (imgsz === undefined && scale === undefined && !over.full) return a.model;
     return memo(a, `variant:${imgsz ?? ''}:${scale ?? ''}:${over.full ? 'full' : ''}`, () =>
       resolveDoc(a.doc, { ...a.options, ...(imgsz !== undefined ? { imgsz } : {}), ...(scale !== undefined ? { scale } : {}), ...(over.full ? { skipFused: false } : {}) }),
     );
+  }
+
+  /** The status bar and the graph panel ask for the same graph of each version: built once per resolved model. */
+  const graphs = new WeakMap<Model, GraphResult>();
+  function graphOfVariant(a: ModelAnalysis, over: { imgsz?: unknown; scale?: unknown }): GraphResult {
+    const m = variant(a, over);
+    let g = graphs.get(m);
+    if (!g) graphs.set(m, (g = graphOf(m, a.uri, a.version)));
+    return g;
   }
 
   function coreDiagnostics(a: Analysis): CoreDiagnostic[] {
@@ -363,7 +383,7 @@ export function startServer(given?: Connection): Connection {
         await conn.sendNotification(ModelChangedNotification, { uri, version: a.version });
       }
     } catch (e) {
-      log(`diagnostics failed for ${uri}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      log(`diagnostics failed for ${uri}: ${errorText(e)}`);
     }
   }
 
@@ -371,21 +391,23 @@ export function startServer(given?: Connection): Connection {
   function publishConfig(uri: string): void {
     const c = userModules.configOf(uri);
     const lines = new LineIndex(c?.text ?? '');
-    const diagnostics = (c?.diagnostics ?? []).map((d) => ({
-      range: { start: lines.position(d.range.start), end: lines.position(d.range.end) },
-      severity: d.severity === 'error' ? 1 : d.severity === 'warning' ? 2 : d.severity === 'information' ? 3 : 4,
-      code: d.code,
-      source: 'yolo-lens',
-      message: d.message,
-    })) as { range: ReturnType<typeof toLspRange>; severity: 1 | 2 | 3 | 4; code: string; source: string; message: string }[];
+    const diagnostics = (c?.diagnostics ?? []).map((d) => toLspBasicDiagnostic(lines, d));
     const version = documents.get(uri)?.version;
     void conn.sendDiagnostics({ uri, diagnostics, ...(version !== undefined ? { version } : {}) }).catch(() => undefined);
   }
 
-  /** Declared modules changed: every open model resolves again. */
-  function userModulesChanged(): void {
+  /**
+   * Declared modules changed: every open model resolves again; the configs that changed (`touched`, perhaps gone
+   * now) and the loaded ones publish their diagnostics, each once.
+   */
+  function userModulesChanged(touched: readonly string[]): void {
     for (const d of documents.all()) if (!isConfigUri(d.uri)) schedule(d.uri, 0);
-    for (const c of userModules.all()) publishConfig(c.uri);
+    for (const uri of new Set([...touched, ...userModules.all().map((c) => c.uri)])) publishConfig(uri);
+    refreshPullFeatures();
+  }
+
+  /** Clients redraw pull-based features (lenses, hints) when asked. */
+  function refreshPullFeatures(): void {
     if (caps.workspace?.codeLens?.refreshSupport) void conn.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
     if (caps.workspace?.inlayHint?.refreshSupport) void conn.sendRequest('workspace/inlayHint/refresh').catch(() => undefined);
   }
@@ -395,8 +417,7 @@ export function startServer(given?: Connection): Connection {
     if (isConfigUri(uri)) {
       // the live text of an open config wins over the file on disk
       userModules.fromText(uri, e.document.getText());
-      publishConfig(uri);
-      userModulesChanged();
+      userModulesChanged([uri]);
       return;
     }
     // the first version publishes at once; edits wait for the user to pause
@@ -410,8 +431,7 @@ export function startServer(given?: Connection): Connection {
     if (isConfigUri(uri)) {
       // back to what is saved on disk
       userModules.changedOnDisk(uri, false);
-      publishConfig(uri);
-      userModulesChanged();
+      userModulesChanged([uri]);
       return;
     }
     const t = timers.get(uri);
@@ -458,21 +478,19 @@ export function startServer(given?: Connection): Connection {
   });
 
   conn.onDidChangeWatchedFiles((params) => {
-    let changed = false;
+    const touched: string[] = [];
     for (const ch of params?.changes ?? []) {
       if (typeof ch?.uri !== 'string' || !isConfigUri(ch.uri) || documents.get(ch.uri)) continue;
       userModules.changedOnDisk(ch.uri, ch.type === FileChangeType.Deleted);
-      publishConfig(ch.uri);
-      changed = true;
+      touched.push(ch.uri);
     }
-    if (changed) userModulesChanged();
+    if (touched.length) userModulesChanged(touched);
   });
 
   conn.onNotification(WorkspaceTrustNotification, (params) => {
     const before = userModules.all().map((c) => c.uri);
     userModules.setTrusted(params?.trusted === true);
-    for (const uri of before) publishConfig(uri);
-    userModulesChanged();
+    userModulesChanged(before);
   });
 
   conn.onDidChangeConfiguration((params) => {
@@ -480,9 +498,7 @@ export function startServer(given?: Connection): Connection {
     if (pushed !== undefined) pushedSettings = readSettings(pushed);
     settingsCache.clear();
     for (const d of documents.all()) schedule(d.uri, 0);
-    // clients redraw pull-based features (lenses, hints) when asked
-    if (caps.workspace?.codeLens?.refreshSupport) void conn.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
-    if (caps.workspace?.inlayHint?.refreshSupport) void conn.sendRequest('workspace/inlayHint/refresh').catch(() => undefined);
+    refreshPullFeatures();
   });
 
   // ---- features: one runSafe call each ----------------------------------------------------------------------
@@ -582,7 +598,7 @@ export function startServer(given?: Connection): Connection {
   conn.onRequest(GraphRequest, (params, token) =>
     runSafe('yolo/graph', token, null, async () => {
       const a = await modelAnalysisOf(params?.uri);
-      return a ? graphOf(variant(a, params), a.uri, a.version) : null;
+      return a ? graphOfVariant(a, params) : null;
     }),
   );
 
@@ -658,7 +674,7 @@ function sameRange(a: { start: { line: number; character: number }; end: { line:
 declare const require: { main?: unknown } | undefined;
 declare const module: unknown;
 if (typeof require !== 'undefined' && typeof module !== 'undefined' && require.main === module) {
-  process.on('uncaughtException', (e) => process.stderr.write(`yolo-lens server: uncaught ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`));
-  process.on('unhandledRejection', (e) => process.stderr.write(`yolo-lens server: unhandled rejection ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`));
+  process.on('uncaughtException', (e) => process.stderr.write(`yolo-lens server: uncaught ${errorText(e)}\n`));
+  process.on('unhandledRejection', (e) => process.stderr.write(`yolo-lens server: unhandled rejection ${errorText(e)}\n`));
   startServer();
 }

@@ -43,10 +43,6 @@ export class UserModuleStore {
     this.reloadAll();
   }
 
-  get isTrusted(): boolean {
-    return this.trusted;
-  }
-
   /** Read `<root>/.yolo-lens.json` of each workspace folder. */
   setRoots(rootUris: readonly string[]): void {
     this.roots = rootUris.map(pathOf).filter((p): p is string => p !== null);

@@ -5,7 +5,8 @@
 import { diffArrays } from 'diff';
 import type { GraphNode, GraphResult } from '../../server/src/protocol.ts';
 import type { FlopsConvention } from './messages.ts';
-import { compact, flopsOf, gflopsText, outText, signed } from './format.ts';
+import { compact, flopsOf, gflopsText, outText, signed, total } from './format.ts';
+import { el } from './dom.ts';
 import { GraphView, type DiffMark } from './graphView.ts';
 import type { Layouter } from './layout.ts';
 
@@ -35,16 +36,6 @@ export interface Comparison {
   pairs: LayerPair[];
   leftMarks: Map<number, DiffMark>;
   rightMarks: Map<number, DiffMark>;
-}
-
-/** null as soon as one layer is unknown: a partial sum would be a wrong number. */
-function total(xs: (number | null)[]): number | null {
-  let s = 0;
-  for (const x of xs) {
-    if (x === null) return null;
-    s += x;
-  }
-  return s;
 }
 
 const sameLayer = (a: GraphNode, b: GraphNode) =>
@@ -110,13 +101,6 @@ export function compareModels(left: GraphResult, right: GraphResult, convention:
   }
   return { stages, pairs, leftMarks, rightMarks };
 }
-
-const el = <K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] => {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-};
 
 function delta(a: number | null, b: number | null, fmt: (x: number) => string): { text: string; cls: string } {
   if (a === null || b === null) return { text: '?', cls: '' };

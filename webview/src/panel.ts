@@ -11,6 +11,7 @@ import { CompareView } from './compare.ts';
 import { Layouter } from './layout.ts';
 import { compact, flopsOf, gflopsText, grouped, msText, outText, shapeText } from './format.ts';
 import { svgToPng } from './exportImage.ts';
+import { el } from './dom.ts';
 
 interface VsCodeApi {
   postMessage(message: WebviewMessage): void;
@@ -70,13 +71,6 @@ const WARM_GRAPH: GraphResult = {
   edges: [{ from: -1, to: 0, slot: 0, shape: [1, 3, 64, 64] }],
   totals: { params: 464, paramsFused: 464, gflops: { thop: 0, ultralyticsThop: 0 }, gflopsFused: { thop: 0, ultralyticsThop: 0 }, flopsAtImgsz: { thop: 1, ultralyticsThop: 1 }, summary: null },
   ok: true,
-};
-
-const el = <K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] => {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
 };
 
 function button(label: string, title: string, onClick: () => void, cls = ''): HTMLButtonElement {

@@ -4,7 +4,8 @@
  */
 import type { GraphNode, GraphResult } from '../../server/src/protocol.ts';
 import type { FlopsConvention } from './messages.ts';
-import { compact, flopsOf, gflopsText, grouped, msText, numel, outText } from './format.ts';
+import { compact, flopsOf, gflopsText, grouped, msText, numel, outText, total } from './format.ts';
+import { el } from './dom.ts';
 
 export type SortKey = 'index' | 'params' | 'gflops' | 'size' | 'ms';
 export interface SortState {
@@ -26,13 +27,6 @@ interface Column {
   title: string;
   numeric: boolean;
 }
-
-const el = <K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] => {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-};
 
 export class LayerTable {
   readonly root: HTMLElement;
@@ -149,9 +143,9 @@ export class LayerTable {
     const tfoot = el('tfoot');
     const fr = el('tr', 'totals');
     const t = graph.totals;
-    const paramsTotal = t.params ?? sum(graph.nodes.map((n) => n.params));
+    const paramsTotal = t.params ?? total(graph.nodes.map((n) => n.params));
     const printed = t.gflops[convention];
-    const flopsSum = t.flopsAtImgsz ? t.flopsAtImgsz[convention] : sum(graph.nodes.map((n) => flopsOf(n.flops, convention)));
+    const flopsSum = t.flopsAtImgsz ? t.flopsAtImgsz[convention] : total(graph.nodes.map((n) => flopsOf(n.flops, convention)));
     const label = el('td', '', 'total');
     label.colSpan = 4;
     fr.append(label);
@@ -159,7 +153,7 @@ export class LayerTable {
     const gcell = el('td', 'num', printed !== null ? String(printed) : gflopsText(flopsSum));
     gcell.title = printed !== null ? `printed by the framework (at 640); sum at ${graph.imgsz}: ${gflopsText(flopsSum)}` : `sum at ${graph.imgsz}`;
     fr.append(gcell);
-    if (profile) fr.append(el('td', 'num', msText(sum([...profile.values()]))));
+    if (profile) fr.append(el('td', 'num', msText(total([...profile.values()]))));
     tfoot.append(fr);
     this.table.append(thead, tbody, tfoot);
   }
@@ -197,13 +191,4 @@ function barCell(v: number | null, max: number, text: string, cls: string, title
   td.append(bar, el('span', 'bar-text', text));
   if (title) td.title = title;
   return td;
-}
-
-function sum(xs: (number | null)[]): number | null {
-  let s = 0;
-  for (const x of xs) {
-    if (x === null) return null;
-    s += x;
-  }
-  return s;
 }
