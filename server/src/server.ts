@@ -283,8 +283,6 @@ export function startServer(given?: Connection): Connection {
     const options: ResolveOptions = {
       fileName: fileNameOf(doc.uri),
       ...(declared ? { userModules: declared } : {}),
-      // the editor never shows fused figures; `yolo/summary` resolves again with them
-      skipFused: true,
       ...(settings.framework !== 'auto' ? { tree: settings.framework } : {}),
       ...(settings.imgsz !== null ? { imgsz: settings.imgsz } : {}),
       ...(settings.scale !== null ? { scale: settings.scale } : {}),
@@ -323,16 +321,16 @@ export function startServer(given?: Connection): Connection {
   }
 
   /**
-   * The same text resolved with other options (another scale, image size, fused figures): memoised per version. An
+   * The same text resolved with other options (another scale or image size): memoised per version. An
    * option equal to what the analysis resolved with is no variant (VS Code sends its image size with every request).
    */
-  function variant(a: ModelAnalysis, over: { imgsz?: unknown; scale?: unknown; full?: boolean }): Model {
+  function variant(a: ModelAnalysis, over: { imgsz?: unknown; scale?: unknown }): Model {
     const given = validImgsz(over.imgsz);
     const imgsz = given !== a.model.imgsz ? given : undefined;
     const scale = typeof over.scale === 'string' && over.scale && over.scale !== a.options.scale ? over.scale : undefined;
-    if (imgsz === undefined && scale === undefined && !over.full) return a.model;
-    return memo(a, `variant:${imgsz ?? ''}:${scale ?? ''}:${over.full ? 'full' : ''}`, () =>
-      resolveDoc(a.doc, { ...a.options, ...(imgsz !== undefined ? { imgsz } : {}), ...(scale !== undefined ? { scale } : {}), ...(over.full ? { skipFused: false } : {}) }),
+    if (imgsz === undefined && scale === undefined) return a.model;
+    return memo(a, `variant:${imgsz ?? ''}:${scale ?? ''}`, () =>
+      resolveDoc(a.doc, { ...a.options, ...(imgsz !== undefined ? { imgsz } : {}), ...(scale !== undefined ? { scale } : {}) }),
     );
   }
 
@@ -562,7 +560,7 @@ export function startServer(given?: Connection): Connection {
     runSafe('codeLens', token, [], async () => {
       const a = await modelAnalysis(params);
       // the lens shows built and fused figures: the fused ones need the full resolution (memoised per version)
-      return a ? memo(a, 'codeLens', () => codeLenses(variant(a, { full: true }), a.uri, a.settings.gflops).map((l) => toLspCodeLens(a.lines, l))) : [];
+      return a ? memo(a, 'codeLens', () => codeLenses(a.model, a.uri, a.settings.gflops).map((l) => toLspCodeLens(a.lines, l))) : [];
     }),
   );
 
@@ -613,7 +611,7 @@ export function startServer(given?: Connection): Connection {
     runSafe('yolo/summary', token, null, async () => {
       const a = await modelAnalysisOf(params?.uri);
       if (!a) return null;
-      const m = variant(a, { ...params, full: true });
+      const m = variant(a, params);
       const convention = a.settings.gflops === 'thop' ? 'thop' : 'ultralyticsThop';
       return { uri: a.uri, table: summaryTable(m, convention), record: JSON.parse(recordJson(m, fileNameOf(a.uri))) as unknown };
     }),
