@@ -52,8 +52,8 @@ export class ServerConnection implements vscode.Disposable {
       ],
       synchronize: { configurationSection: SECTION },
       // Restricted Mode: the server must not read `.yolo-lens.json` until the user trusts the folder (a server that
-      // hears nothing assumes an editor without workspace trust, i.e. trusted)
-      initializationOptions: { settings: vscode.workspace.getConfiguration(SECTION), workspaceTrusted: vscode.workspace.isTrusted },
+      // hears nothing assumes an editor without workspace trust, i.e. trusted); settings come by workspace/configuration
+      initializationOptions: { workspaceTrusted: vscode.workspace.isTrusted },
       outputChannel: this.log,
       errorHandler: this.errorHandler(() => defaultHandler),
     };
