@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 // a used binding: the package's sideEffects list would let a bare import be dropped from the bundle
 import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { setWasmPaths, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -59,6 +59,55 @@ function loadTfjsNode(): boolean {
 }
 
 let wasmConfigured = false;
+let inPlaceSlice = false;
+
+/**
+ * tfjs-backend-wasm's Slice copies its whole input out of the wasm heap into a fresh JS array (readSync) before
+ * cutting, whatever the size of the cut: each of the three pieces Detect's decode splits off its 6.5 MB map at
+ * 320 px cost 3.5 ms, more than the conv that made the map. This Slice reads the input where it lies and copies
+ * only the slice, in runs as long as the layout allows (everything inward of the innermost cut axis).
+ */
+function registerInPlaceSlice(): void {
+  const original = tf.getKernel('Slice', 'wasm');
+  if (!original) return;
+  tf.unregisterKernel('Slice', 'wasm');
+  tf.registerKernel({
+    ...original,
+    kernelFunc: (args) => {
+      const backend = args.backend as BackendWasm;
+      const x = args.inputs.x!;
+      const { begin: b, size: sz } = args.attrs as unknown as tf.SliceAttrs;
+      if (x.dtype === 'string' || x.shape.length === 0) return original.kernelFunc(args);
+      const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, b, sz);
+      const out = backend.makeOutput(size, x.dtype);
+      if (tf.util.sizeFromShape(size) === 0) return out;
+      // views taken after the allocation, which may have grown (and so detached) the heap
+      const src = backend.typedArrayFromHeap(x);
+      const dst = backend.typedArrayFromHeap(out);
+      const heap = new (src.constructor as new (b: ArrayBufferLike) => typeof src)(src.buffer);
+      const srcAt = src.byteOffset / src.BYTES_PER_ELEMENT;
+      const dstAt = dst.byteOffset / dst.BYTES_PER_ELEMENT;
+      const shape = x.shape;
+      const strides = [...tf.util.computeStrides(shape), 1];
+      let k = shape.length - 1;
+      while (k > 0 && size[k] === shape[k]) k--;
+      const run = size[k]! * strides[k]!;
+      let from = begin.reduce((a, v, i) => a + v * strides[i]!, 0);
+      const idx = new Array<number>(k).fill(0);
+      for (let to = 0; to < dst.length; to += run) {
+        heap.copyWithin(dstAt + to, srcAt + from, srcAt + from + run);
+        // the next run: an odometer over the axes outside the run
+        for (let i = k - 1; i >= 0; i--) {
+          from += strides[i]!;
+          if (++idx[i]! < size[i]!) break;
+          idx[i] = 0;
+          from -= size[i]! * strides[i]!;
+        }
+      }
+      return out;
+    },
+  });
+}
 
 async function tryWasm(): Promise<string | null> {
   if (!wasmConfigured) {
@@ -69,7 +118,10 @@ async function tryWasm(): Promise<string | null> {
   }
   try {
     const ok = await tf.setBackend('wasm');
-    return ok ? null : 'the wasm backend failed to initialise';
+    if (!ok) return 'the wasm backend failed to initialise';
+    if (!inPlaceSlice) registerInPlaceSlice();
+    inPlaceSlice = true;
+    return null;
   } catch (e) {
     return e instanceof Error ? e.message : String(e);
   }

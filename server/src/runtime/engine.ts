@@ -9,7 +9,7 @@ import type { TreeId } from '../core/catalog/tree.ts';
 import type { Mod, Out, Shape } from '../core/nn/module.ts';
 import type { ProfileBackend, ProfileLayer, ProfileResult } from '../protocol.ts';
 import { startBackend, type StartedBackend } from './backend.ts';
-import { MB, planNetwork, type NetworkPlan } from './plan.ts';
+import { guideCtx, MB, planNetwork, type NetworkPlan } from './plan.ts';
 import { disposePrepared, prepareLeaf, RtTensor, TfFlow, type Prepared } from './tfflow.ts';
 import { moduleParamArrays, ownParamArrays, uniform } from './weights.ts';
 import { loadOrt, ortUnavailableReason, runOrt } from './ort.ts';
@@ -292,7 +292,7 @@ function forwardPass(plan: NetworkPlan, net: Network, flow: TfFlow, hooks: Engin
       const l = plan.layers[k]!;
       const val = (j: number): RtTensor | RtTensor[] => (j < 0 ? net.input : values[j]!);
       const inp = l.fromIsList ? l.fromIndices.map((j) => val(j) as RtTensor) : val(l.fromIndices[0]!);
-      const ctx = { ...l.ctx, ...(l.guideRole === 'consumer' || l.guideRole === 'producer' ? { guide: guide! } : l.guideRole === 'consumer-original' ? { guide: net.guide! } : {}) };
+      const ctx = guideCtx(l.ctx, l.guideRole, guide, net.guide);
       flow.params = net.weights[k]!;
       flow.paths = l.paths;
       let out: Out<RtTensor>;

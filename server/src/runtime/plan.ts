@@ -114,7 +114,7 @@ export function planNetwork(model: Model, batch: number): NetworkPlan {
     const fl = new MemFlow();
     let out: Out<Shape>;
     try {
-      out = fl.callMulti(mod, inp, { ...ctx, ...(role === 'consumer' || role === 'producer' ? { guide } : role === 'consumer-original' ? { guide: guideShape } : {}) });
+      out = fl.callMulti(mod, inp, guideCtx(ctx, role, guide, guideShape));
     } catch (e) {
       throw new ShapeError(`layer ${k} (${l.moduleName}): ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -170,6 +170,14 @@ export function planNetwork(model: Model, batch: number): NetworkPlan {
 }
 
 export const MB = 1024 * 1024;
+
+/**
+ * The forward context of a layer: its plan's `ctx`, plus the WorldModel text features it reads (the running ones
+ * for a consumer or producer, the model's input ones for a `consumer-original`).
+ */
+export function guideCtx<T>(ctx: Readonly<Record<string, unknown>>, role: LayerPlan['guideRole'], guide: T | null, original: T | null): ForwardCtx<T> {
+  return { ...ctx, ...(role === 'consumer' || role === 'producer' ? { guide: guide! } : role === 'consumer-original' ? { guide: original! } : {}) };
+}
 
 /** Functional ops of `Flow`: each result is counted as a new tensor (views too: a conservative estimate). */
 const FLOW_OPS = ['cat', 'add', 'sub', 'mul', 'div', 'scale', 'chunk', 'split', 'view', 'permute', 'transpose', 'flatten', 'unsqueeze', 'sigmoid', 'softmax', 'relu', 'matmul', 'maxDim', 'mean', 'expand', 'constant', 'interpolate', 'pad', 'maxPool', 'avgPool', 'einsum', 'slice', 'param', 'exp', 'log', 'sqrt', 'sin', 'cos', 'clamp', 'sum', 'topk', 'gather', 'floorDiv', 'remainder', 'toFloat', 'gridSample'] as const;

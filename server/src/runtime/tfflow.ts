@@ -75,9 +75,7 @@ function prepareLeafIn(l: LeafOp, ps: readonly ParamArray[]): Prepared | null {
         filters = [tf.transpose(tf.reshape(oihw, [l.cin, m, kh, kw]), [2, 3, 0, 1])];
       } else {
         mode = 'grouped';
-        const per = cout / l.g;
         filters = tf.split(oihw, l.g, 0).map((g) => tf.transpose(g, [2, 3, 1, 0]) as tf.Tensor4D);
-        void per;
       }
       oihw.dispose();
       return { kind: 'conv', mode, filters, bias: bias1() };

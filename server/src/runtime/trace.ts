@@ -5,7 +5,7 @@
  */
 import type { Flow, ForwardCtx, In, LeafOp, Mod, Out, Shape, UpsampleMode } from '../core/nn/module.ts';
 import { ShapeFlow, isShape } from '../core/nn/static.ts';
-import type { NetworkPlan } from './plan.ts';
+import { guideCtx, type NetworkPlan } from './plan.ts';
 import { leafParamArrays, moduleParamArrays, ownParamArrays, uniform } from './weights.ts';
 
 /** A traced tensor: the id of the op that made it (and which output of it), with its shape. */
@@ -270,7 +270,7 @@ export function traceNetwork(plan: NetworkPlan): Trace {
     fl.paths = l.paths;
     const val = (j: number) => (j < 0 ? input : values[j]!);
     const inp = l.fromIsList ? l.fromIndices.map((j) => val(j) as TNode) : val(l.fromIndices[0]!);
-    const ctx = { ...l.ctx, ...(l.guideRole === 'consumer' || l.guideRole === 'producer' ? { guide: guide! } : l.guideRole === 'consumer-original' ? { guide: guide0! } : {}) } as ForwardCtx<TNode>;
+    const ctx = guideCtx(l.ctx, l.guideRole, guide, guide0);
     const out = fl.callMulti(l.mod, inp, ctx);
     const outs = flatten(out);
     trace.layerOutputs.push(outs.map((o) => o.id));
