@@ -6,7 +6,7 @@
  */
 import type { Range } from '../document.ts';
 import type { Model } from '../model.ts';
-import { formatFixed } from '../py.ts';
+import { formatFixed, withCommas } from '../py.ts';
 import { compactCount, CONVENTION_NAME, flopsOf, type GflopsConvention } from './format.ts';
 
 export interface CoreCodeLens {
@@ -40,7 +40,7 @@ export function figuresTitle(model: Model, convention: GflopsConvention): { titl
   return {
     title: `${compactCount(t.params)} params · ${g} GFLOPs @${model.imgsz}${gf !== null ? ` (${gf} fused)` : ''}`,
     tooltip:
-      `${t.params.toLocaleString('en-US')} parameters as built${t.paramsFused !== null ? `, ${t.paramsFused.toLocaleString('en-US')} after model.fuse() folds BatchNorm into the convolutions` : ''}; ` +
+      `${withCommas(t.params)} parameters as built${t.paramsFused !== null ? `, ${withCommas(t.paramsFused)} after model.fuse() folds BatchNorm into the convolutions` : ''}; ` +
       `GFLOPs counted as ${CONVENTION_NAME[convention]}${t.summary ? `\nthe framework prints: ${t.summary}` : ''}`,
   };
 }

@@ -6,7 +6,7 @@
 import type { Range } from '../document.ts';
 import type { Model } from '../model.ts';
 import { lineEndOf } from '../lines.ts';
-import { isNumeric, num, pyRepr } from '../py.ts';
+import { isNumeric, num, pyRepr, withCommas } from '../py.ts';
 import { layerOutputText } from './format.ts';
 import { depthScaled } from './hover.ts';
 
@@ -47,7 +47,7 @@ export function inlayHints(model: Model, range?: Range): CoreInlayHint[] {
     // two layers on one line: the hint goes right after the layer's `]`, else at the end of the line (past a comment)
     const at = next && next.range.start < lineEnd ? src.range.end : lineEnd;
     const label = `#${l.index} → ${l.status === 'error' && !l.outShape && !l.outShapes ? '✗' : layerOutputText(l)}`;
-    out.push({ offset: at, label, kind: 'type', paddingLeft: true, tooltip: `layer ${l.index}: ${l.moduleName ?? '?'}${l.params !== null ? `, ${l.params.toLocaleString('en-US')} params` : ''}` });
+    out.push({ offset: at, label, kind: 'type', paddingLeft: true, tooltip: `layer ${l.index}: ${l.moduleName ?? '?'}${l.params !== null ? `, ${withCommas(l.params)} params` : ''}` });
   }
   return out;
 }
