@@ -3,6 +3,7 @@ export { resolve, resolveDoc, detectTree, type ResolveOptions } from './resolve.
 export { parseModelDoc } from './document.ts';
 export { summaryTable, referenceRecord, recordJson } from './summary.ts';
 export { graphOf } from './features/graph.ts';
+export { modelDiagnostics } from './features/diagnostics.ts';
 export { LineIndex } from './lines.ts';
 export { TREES } from './catalog/trees.ts';
 export type { Model, ResolvedLayer } from './model.ts';
