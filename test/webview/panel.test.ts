@@ -299,7 +299,8 @@ describe('graph panel in Chromium', { skip }, () => {
       assert.match(rows[0]!, new RegExp(`^${subs[0]!.path}\\s+${subs[0]!.type}\\b`));
       assert.ok(Number(await node.locator('rect.box').getAttribute('height')) > h0, 'the node grew');
       assert.equal(await p.page.locator('#graph g.layer-node').count(), graph.nodes.length);
-      // the expansion survives in the state
+      // the expansion survives in the state (the panel saves it debounced, 100 ms after the change)
+      await p.page.waitForFunction(() => ((window as unknown as { __state: { expanded?: number[] } | null }).__state?.expanded ?? []).includes(13));
       assert.deepEqual((await p.savedState() as { expanded: number[] }).expanded, [13]);
       await p.page.screenshot({ path: artifact('panel-expanded.png') });
     } finally {
