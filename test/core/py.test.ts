@@ -1,7 +1,8 @@
 /** Python semantics the resolver relies on: rounding, printing, JSON of Python values. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { floatRepr, formatFixed, makeDivisible, pyJson, pyRepr, pyRound, PyFloat, PyTuple, withCommas } from '../../server/src/core/py.ts';
+import { floatRepr, formatFixed, makeDivisible, numArith, numNeg, pyJson, pyRepr, pyRound, PyFloat, PyTuple, withCommas, type ArithOp, type PyNum } from '../../server/src/core/py.ts';
+import { evalStringArg } from '../../server/src/core/pyeval.ts';
 
 test("round() is banker's rounding, as parse_model's depth gain uses it", () => {
   // values from QUIRKS-yolov5.md rule 6 and QUIRKS-ultralytics.md S9
@@ -54,4 +55,48 @@ test('plain scalars resolve as PyYAML (YAML 1.1) resolves them', async () => {
   ];
   for (const [s, want] of cases) assert.deepEqual(plain(s), want, JSON.stringify(s));
   assert.ok(Number.isNaN((resolvePlain('.nan') as PyFloat).value));
+});
+
+// `a op b` and Python's repr of the result (python3: repr(eval(...))); the repr tells an int from a float
+const ARITH: [PyNum, ArithOp, PyNum, string][] = [
+  [-7, '//', 2, '-4'],
+  [-7, '%', 2, '1'],
+  [7, '%', -2, '-1'],
+  [7, '//', -2, '-4'],
+  [7, '/', 2, '3.5'],
+  [4, '/', 2, '2.0'],
+  [2, '**', -1, '0.5'],
+  [2, '**', 3, '8'],
+  [new PyFloat(2), '**', 3, '8.0'],
+  [true, '+', 1, '2'],
+  [true, '*', new PyFloat(2.5), '2.5'],
+  [false, '-', 3, '-3'],
+  [new PyFloat(-7.5), '//', 2, '-4.0'],
+  [new PyFloat(-7.5), '%', 2, '0.5'],
+  [7, '%', new PyFloat(2.5), '2.0'],
+  [new PyFloat(0.1), '+', new PyFloat(0.2), '0.30000000000000004'],
+  [3, '-', 5, '-2'],
+];
+
+test('arithmetic on ints, floats and bools gives what Python gives (int vs float, floor and modulo signs)', () => {
+  for (const [a, op, b, want] of ARITH) {
+    const got = numArith(op, a, b);
+    assert.ok(got !== undefined, `${pyRepr(a)} ${op} ${pyRepr(b)}`);
+    assert.equal(pyRepr(got), want, `${pyRepr(a)} ${op} ${pyRepr(b)}`);
+  }
+  assert.deepEqual([numNeg(true), numNeg(new PyFloat(2.5)), numNeg(new PyFloat(0))].map(pyRepr), ['-1', '-2.5', '-0.0']);
+});
+
+test('division and modulo by zero are where Python raises ZeroDivisionError', () => {
+  const zero: [PyNum, ArithOp, PyNum][] = [[1, '/', 0], [1, '//', 0], [1, '%', 0], [new PyFloat(1), '/', new PyFloat(0)], [true, '//', false], [5, '%', false]];
+  for (const [a, op, b] of zero) assert.equal(numArith(op, a, b), undefined, `${pyRepr(a)} ${op} ${pyRepr(b)}`);
+});
+
+test("parse_model's eval of a string arg computes the same numbers", () => {
+  const env = { names: { has: () => false, get: () => undefined }, mode: 'eval' } as const;
+  for (const [a, op, b, want] of ARITH) {
+    const src = `${pyRepr(a)} ${op} ${pyRepr(b)}`;
+    const r = evalStringArg(src, env);
+    assert.equal(r.kind === 'value' ? pyRepr(r.value) : JSON.stringify(r), want, src);
+  }
 });

@@ -249,6 +249,14 @@ test('an expression that fails when the layer is built is a build error on that 
   assert.match(d.message, /Div: .*integer division by zero/);
 });
 
+test("an expression's // and % round and sign as Python's do (floor, sign of the divisor)", () => {
+  // python3: c2 = 64; -(c2 // -3) + c2 % -3 == 22 + -2 == 20 (truncating division would give 21 + 1)
+  const { modules, diagnostics } = loadUserModules('{ "modules": { "Odd": { "treatment": "plain", "params": [{ "name": "c" }], "body": [{ "conv": ["c", "-(c // -3) + c % -3", 1, 1] }] } } }');
+  assert.deepEqual(diagnostics, []);
+  const m = resolve('nc: 80\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, Odd, [64]]\n', { userModules: modules });
+  assert.equal(m.layers[1]!.outShape?.[1], 20);
+});
+
 test('redeclaring a module under the same name is picked up (no stale cache)', () => {
   const decl = (c: number) => `{ "modules": { "Wide": { "treatment": "plain", "params": [{ "name": "c" }], "body": [{ "conv": ["c", ${c}, 1, 1] }] } } }`;
   const yaml = 'nc: 80\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, Wide, [64]]\n';

@@ -22,10 +22,13 @@ export class PyObj {
 
 export type PyVal = number | PyFloat | boolean | null | string | PyVal[] | PyTuple | PyObj;
 
+/** An int, float or bool: what Python's arithmetic operators take as numbers. */
+export type PyNum = number | PyFloat | boolean;
+
 export const isInt = (v: PyVal): v is number => typeof v === 'number';
 export const isFloat = (v: PyVal): v is PyFloat => v instanceof PyFloat;
 /** int, float or bool (bool is an int subclass in Python). */
-export const isNumeric = (v: PyVal): boolean => typeof v === 'number' || typeof v === 'boolean' || v instanceof PyFloat;
+export const isNumeric = (v: PyVal): v is PyNum => typeof v === 'number' || typeof v === 'boolean' || v instanceof PyFloat;
 export const isList = (v: PyVal): v is PyVal[] => Array.isArray(v);
 export const isSeq = (v: PyVal): v is PyVal[] | PyTuple => Array.isArray(v) || v instanceof PyTuple;
 export const seqItems = (v: PyVal[] | PyTuple): readonly PyVal[] => (Array.isArray(v) ? v : v.items);
@@ -78,6 +81,43 @@ export const floorDiv = (a: number, b: number): number => Math.floor(a / b);
 
 /** Python `%` (result has the sign of the divisor). */
 export const pyMod = (a: number, b: number): number => ((a % b) + b) % b;
+
+/** Python's binary arithmetic operators on numbers. */
+export type ArithOp = '+' | '-' | '*' | '/' | '//' | '%' | '**';
+const ARITH_OPS: ReadonlySet<string> = new Set<ArithOp>(['+', '-', '*', '/', '//', '%', '**']);
+export const isArithOp = (op: string): op is ArithOp => ARITH_OPS.has(op);
+
+/**
+ * Python's `a op b` on ints, floats and bools (a bool is the int 0 or 1): a float if either operand is one, and
+ * always for `/` and for `**` with a negative exponent, else an int; `//` floors, `%` has the sign of the divisor.
+ * `undefined` where Python raises ZeroDivisionError (`/`, `//`, `%` by zero): each caller words that error its own
+ * way. Both expression readers (pyeval for parse_model's string args, user-modules for `.yolo-lens.json`) use this.
+ */
+export function numArith(op: ArithOp, a: PyNum, b: PyNum): PyVal | undefined {
+  const x = num(a);
+  const y = num(b);
+  const float = a instanceof PyFloat || b instanceof PyFloat;
+  const out = (v: number, asFloat = float): PyVal => (asFloat ? new PyFloat(v) : v);
+  switch (op) {
+    case '+':
+      return out(x + y);
+    case '-':
+      return out(x - y);
+    case '*':
+      return out(x * y);
+    case '/':
+      return y === 0 ? undefined : new PyFloat(x / y);
+    case '//':
+      return y === 0 ? undefined : out(floorDiv(x, y));
+    case '%':
+      return y === 0 ? undefined : out(pyMod(x, y));
+    case '**':
+      return out(x ** y, float || y < 0);
+  }
+}
+
+/** Python's unary `-` on a number: a float stays a float, an int or bool gives an int. */
+export const numNeg = (v: PyNum): PyVal => (v instanceof PyFloat ? new PyFloat(-v.value) : -num(v));
 
 export function gcd(a: number, b: number): number {
   a = Math.abs(a);

@@ -5,7 +5,7 @@
  * (SyntaxError...) stops parse_model. This is a small Python expression reader for what YAML authors write:
  * literals, names, `nn.ReLU()`-style constructors, unary minus and simple arithmetic.
  */
-import { PyFloat, PyObj, PyTuple, type PyVal, isNumeric, num } from './py.ts';
+import { PyFloat, PyObj, PyTuple, type PyVal, isArithOp, isNumeric, numArith, numNeg } from './py.ts';
 import { ACT_CLASSES } from './nn/builder.ts';
 
 export type EvalResult =
@@ -165,7 +165,7 @@ class Reader {
         throw new TypeErr(`bad operand type for unary ${op}`);
       }
       if (op === '+') return v;
-      return v instanceof PyFloat ? new PyFloat(-v.value) : -num(v);
+      return numNeg(v);
     }
     return this.power();
   }
@@ -266,6 +266,7 @@ class Reader {
 /** No constructor takes a list anywhere near this long. */
 const MAX_LIST_LENGTH = 10_000;
 
+/** `a op b` as eval() computes it here: numbers by Python's rules (py.ts), plus list `+` and list `*` int. */
 function arith(op: string, a: PyVal, b: PyVal): PyVal {
   if (!isNumeric(a) || !isNumeric(b)) {
     if (op === '+' && Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
@@ -277,29 +278,11 @@ function arith(op: string, a: PyVal, b: PyVal): PyVal {
     }
     throw new TypeErr(`unsupported operand type(s) for ${op}`);
   }
-  const x = num(a);
-  const y = num(b);
-  const isF = a instanceof PyFloat || b instanceof PyFloat;
-  switch (op) {
-    case '+':
-      return isF ? new PyFloat(x + y) : x + y;
-    case '-':
-      return isF ? new PyFloat(x - y) : x - y;
-    case '*':
-      return isF ? new PyFloat(x * y) : x * y;
-    case '/':
-      if (y === 0) throw new TypeErr('division by zero');
-      return new PyFloat(x / y);
-    case '//':
-      if (y === 0) throw new TypeErr('integer division or modulo by zero');
-      return isF ? new PyFloat(Math.floor(x / y)) : Math.floor(x / y);
-    case '%':
-      if (y === 0) throw new TypeErr('integer division or modulo by zero');
-      return isF ? new PyFloat(((x % y) + y) % y) : ((x % y) + y) % y;
-    case '**':
-      return isF || y < 0 ? new PyFloat(x ** y) : x ** y;
-  }
-  throw new TypeErr(`unsupported operator ${op}`);
+  if (!isArithOp(op)) throw new TypeErr(`unsupported operator ${op}`);
+  const v = numArith(op, a, b);
+  // Python raises ZeroDivisionError; this reader reports it as a TypeErr, whose text the YOLO014 diagnostic quotes
+  if (v === undefined) throw new TypeErr(op === '/' ? 'division by zero' : 'integer division or modulo by zero');
+  return v;
 }
 
 /** Evaluate one string arg the way the tree's parse_model does. */

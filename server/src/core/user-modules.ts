@@ -13,7 +13,7 @@ import type { Range } from './document.ts';
 import type { Severity } from './diagnostics.ts';
 import { buildError, type Flow, type In, type Mod, type Out } from './nn/module.ts';
 import type { Builder } from './nn/builder.ts';
-import { PyFloat, PyTuple, type PyVal, isNumeric, isSeq, num, pyEq, pyRepr, pyRound, seqItems, truthy, makeDivisible } from './py.ts';
+import { PyFloat, PyTuple, type PyNum, type PyVal, isArithOp, isNumeric, isSeq, num, numArith, numNeg, pyEq, pyRepr, pyRound, seqItems, truthy, makeDivisible } from './py.ts';
 import { construct, param, type Args, type Category, type ModuleDef, type ParamKind } from './catalog/types.ts';
 import type { Dialect, Tree, TreeEntry, Treatment } from './catalog/tree.ts';
 import { gsShuffle } from './catalog/gsconv-yolov5.ts';
@@ -150,38 +150,28 @@ function namesOf(ast: Ast, out: { names: Set<string>; calls: Set<string>; bad: s
 
 const isPyInt = (v: PyVal): v is number => typeof v === 'number';
 
-function toNumber(v: PyVal, what: string): number {
+function needNumber(v: PyVal, what: string): asserts v is PyNum {
   if (!isNumeric(v)) throw new ExprError(`${what} needs a number, got ${pyRepr(v)}`);
+}
+
+function toNumber(v: PyVal, what: string): number {
+  needNumber(v, what);
   return num(v);
 }
 
+/** How this file's errors word Python's ZeroDivisionError. */
+const ZERO_DIVISION: Readonly<Record<'/' | '//' | '%', string>> = { '/': 'division by zero', '//': 'integer division by zero', '%': 'modulo by zero' };
+
+/** `a op b` in an expression: numbers by Python's rules (py.ts), plus list `+` list and str `+` str. */
 function arith(op: string, a: PyVal, b: PyVal): PyVal {
   if (op === '+' && Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
   if (op === '+' && typeof a === 'string' && typeof b === 'string') return a + b;
-  const x = toNumber(a, `'${op}'`);
-  const y = toNumber(b, `'${op}'`);
-  const float = a instanceof PyFloat || b instanceof PyFloat;
-  const out = (v: number, asFloat = float): PyVal => (asFloat ? new PyFloat(v) : v);
-  switch (op) {
-    case '+':
-      return out(x + y);
-    case '-':
-      return out(x - y);
-    case '*':
-      return out(x * y);
-    case '/':
-      if (y === 0) throw new ExprError('division by zero');
-      return new PyFloat(x / y);
-    case '//':
-      if (y === 0) throw new ExprError('integer division by zero');
-      return out(Math.floor(x / y));
-    case '%':
-      if (y === 0) throw new ExprError('modulo by zero');
-      return out(((x % y) + y) % y);
-    case '**':
-      return out(x ** y, float || y < 0);
-  }
-  throw new ExprError(`the operator '${op}' is not supported`);
+  needNumber(a, `'${op}'`);
+  needNumber(b, `'${op}'`);
+  if (!isArithOp(op)) throw new ExprError(`the operator '${op}' is not supported`);
+  const v = numArith(op, a, b);
+  if (v === undefined) throw new ExprError(ZERO_DIVISION[op as keyof typeof ZERO_DIVISION]);
+  return v;
 }
 
 function compare(op: string, a: PyVal, b: PyVal): boolean {
@@ -277,7 +267,10 @@ function evaluate(ast: Ast, scope: Scope, depth = 0): PyVal {
       const v = ev(ast.argument);
       const op = ast.operator as string;
       if (op === 'not' || op === '!') return !truthy(v);
-      if (op === '-') return v instanceof PyFloat ? new PyFloat(-v.value) : -toNumber(v, 'unary -');
+      if (op === '-') {
+        needNumber(v, 'unary -');
+        return numNeg(v);
+      }
       if (op === '+') return isPyInt(v) || v instanceof PyFloat ? v : toNumber(v, 'unary +');
       throw new ExprError(`the operator '${op}' is not supported`);
     }
