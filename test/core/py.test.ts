@@ -76,6 +76,11 @@ const ARITH: [PyNum, ArithOp, PyNum, string][] = [
   [7, '%', new PyFloat(2.5), '2.0'],
   [new PyFloat(0.1), '+', new PyFloat(0.2), '0.30000000000000004'],
   [3, '-', 5, '-2'],
+  // where the naive formulas differ from CPython's float divmod
+  [1, '//', new PyFloat(0.1), '9.0'],
+  [new PyFloat(-1e-20), '%', new PyFloat(1), '1.0'],
+  [new PyFloat(7.5), '//', -2, '-4.0'],
+  [new PyFloat(1), '%', new PyFloat(-0.1), '-5.551115123125783e-17'],
 ];
 
 test('arithmetic on ints, floats and bools gives what Python gives (int vs float, floor and modulo signs)', () => {
@@ -87,8 +92,8 @@ test('arithmetic on ints, floats and bools gives what Python gives (int vs float
   assert.deepEqual([numNeg(true), numNeg(new PyFloat(2.5)), numNeg(new PyFloat(0))].map(pyRepr), ['-1', '-2.5', '-0.0']);
 });
 
-test('division and modulo by zero are where Python raises ZeroDivisionError', () => {
-  const zero: [PyNum, ArithOp, PyNum][] = [[1, '/', 0], [1, '//', 0], [1, '%', 0], [new PyFloat(1), '/', new PyFloat(0)], [true, '//', false], [5, '%', false]];
+test('division and modulo by zero, and 0 to a negative power, are where Python raises ZeroDivisionError', () => {
+  const zero: [PyNum, ArithOp, PyNum][] = [[1, '/', 0], [1, '//', 0], [1, '%', 0], [new PyFloat(1), '/', new PyFloat(0)], [true, '//', false], [5, '%', false], [0, '**', -1], [new PyFloat(0), '**', new PyFloat(-0.5)]];
   for (const [a, op, b] of zero) assert.equal(numArith(op, a, b), undefined, `${pyRepr(a)} ${op} ${pyRepr(b)}`);
 });
 

@@ -76,11 +76,34 @@ export function pyRound(x: number): number {
   return f % 2 === 0 ? f : f + 1;
 }
 
-/** Python floor division for numbers. */
-export const floorDiv = (a: number, b: number): number => Math.floor(a / b);
+/**
+ * Python's float divmod (CPython's float_divmod): the floor quotient and the remainder with the divisor's sign.
+ * Math.floor(a / b) is not it: the rounded quotient can cross an integer (1 // 0.1 is 9.0 in Python, 10 by the
+ * naive formula), and ((a % b) + b) % b loses a tiny negative remainder (-1e-20 % 1.0 is 1.0, not 0.0). Exact on
+ * ints, as they are exact doubles.
+ */
+function divmod(a: number, b: number): [number, number] {
+  let mod = a % b;
+  let div = (a - mod) / b;
+  if (mod) {
+    if (b < 0 !== mod < 0) {
+      mod += b;
+      div -= 1;
+    }
+  } else mod = b < 0 ? -0 : 0;
+  let floor: number;
+  if (div) {
+    floor = Math.floor(div);
+    if (div - floor > 0.5) floor += 1;
+  } else floor = a / b < 0 || Object.is(a / b, -0) ? -0 : 0;
+  return [floor, mod];
+}
 
-/** Python `%` (result has the sign of the divisor). */
-export const pyMod = (a: number, b: number): number => ((a % b) + b) % b;
+/** Python floor division for numbers (b ≠ 0). */
+export const floorDiv = (a: number, b: number): number => divmod(a, b)[0];
+
+/** Python `%` for numbers (b ≠ 0): the result has the sign of the divisor. */
+export const pyMod = (a: number, b: number): number => divmod(a, b)[1];
 
 /** Python's binary arithmetic operators on numbers. */
 export type ArithOp = '+' | '-' | '*' | '/' | '//' | '%' | '**';
@@ -112,7 +135,8 @@ export function numArith(op: ArithOp, a: PyNum, b: PyNum): PyVal | undefined {
     case '%':
       return y === 0 ? undefined : out(pyMod(x, y));
     case '**':
-      return out(x ** y, float || y < 0);
+      // 0 ** -1 raises ZeroDivisionError ('0.0 cannot be raised to a negative power')
+      return x === 0 && y < 0 ? undefined : out(x ** y, float || y < 0);
   }
 }
 

@@ -281,7 +281,7 @@ function arith(op: string, a: PyVal, b: PyVal): PyVal {
   if (!isArithOp(op)) throw new TypeErr(`unsupported operator ${op}`);
   const v = numArith(op, a, b);
   // Python raises ZeroDivisionError; this reader reports it as a TypeErr, whose text the YOLO014 diagnostic quotes
-  if (v === undefined) throw new TypeErr(op === '/' ? 'division by zero' : 'integer division or modulo by zero');
+  if (v === undefined) throw new TypeErr(op === '/' ? 'division by zero' : op === '**' ? '0.0 cannot be raised to a negative power' : 'integer division or modulo by zero');
   return v;
 }
 

@@ -160,7 +160,7 @@ function toNumber(v: PyVal, what: string): number {
 }
 
 /** How this file's errors word Python's ZeroDivisionError. */
-const ZERO_DIVISION: Readonly<Record<'/' | '//' | '%', string>> = { '/': 'division by zero', '//': 'integer division by zero', '%': 'modulo by zero' };
+const ZERO_DIVISION: Readonly<Record<'/' | '//' | '%' | '**', string>> = { '/': 'division by zero', '//': 'integer division by zero', '%': 'modulo by zero', '**': '0.0 cannot be raised to a negative power' };
 
 /** `a op b` in an expression: numbers by Python's rules (py.ts), plus list `+` list and str `+` str. */
 function arith(op: string, a: PyVal, b: PyVal): PyVal {
