@@ -105,3 +105,23 @@ test("parse_model's eval of a string arg computes the same numbers", () => {
     assert.equal(r.kind === 'value' ? pyRepr(r.value) : JSON.stringify(r), want, src);
   }
 });
+
+test("parse_model's eval repeats and joins sequences as Python does", () => {
+  const env = { names: { has: () => false, get: () => undefined }, mode: 'eval' } as const;
+  // python3: repr(eval(src)) for each
+  const cases: [string, string][] = [
+    ["'a' + 'b'", "'ab'"],
+    ["'ab' * 2", "'abab'"],
+    ['3 * [1]', '[1, 1, 1]'],
+    ['[1, 2] * 2', '[1, 2, 1, 2]'],
+    ['[1] * True', '[1]'],
+    ['[1] * -1', '[]'],
+    ['[[1]] * 2', '[[1], [1]]'],
+  ];
+  for (const [src, want] of cases) {
+    const r = evalStringArg(src, env);
+    assert.equal(r.kind === 'value' ? pyRepr(r.value) : JSON.stringify(r), want, src);
+  }
+  // a float count is a TypeError in Python too, and a huge one is refused before allocating
+  for (const src of ['[1] * 2.0', "'a' + 1", '[0] * 10**9']) assert.notEqual(evalStringArg(src, env).kind, 'value', src);
+});

@@ -266,15 +266,23 @@ class Reader {
 /** No constructor takes a list anywhere near this long. */
 const MAX_LIST_LENGTH = 10_000;
 
+const isRepeatable = (v: PyVal): v is PyVal[] | string => Array.isArray(v) || typeof v === 'string';
+
 /** `a op b` as eval() computes it here: numbers by Python's rules (py.ts), plus list `+` and list `*` int. */
 function arith(op: string, a: PyVal, b: PyVal): PyVal {
   if (!isNumeric(a) || !isNumeric(b)) {
     if (op === '+' && Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
-    if (op === '*' && Array.isArray(a) && typeof b === 'number') {
-      // `[1]*10**9` would allocate gigabytes here as it does in Python: refuse it before allocating
-      const length = a.length * Math.max(0, b);
-      if (length > MAX_LIST_LENGTH) throw new MemoryErr(`the list would have ${length} elements (YOLO Lens evaluates lists up to ${MAX_LIST_LENGTH})`);
-      return Array.from({ length: Math.max(0, b) }, () => a).flat();
+    if (op === '+' && typeof a === 'string' && typeof b === 'string') return a + b;
+    // sequence repetition, either way round; a bool counts as an int (`[1] * True` is `[1]`)
+    if (op === '*') {
+      const [seq, count] = isRepeatable(a) ? [a, b] : [b, a];
+      if (isRepeatable(seq) && (Number.isInteger(count) || typeof count === 'boolean')) {
+        const times = Math.max(0, Number(count));
+        // `[1]*10**9` would allocate gigabytes here as it does in Python: refuse it before allocating
+        const length = seq.length * times;
+        if (length > MAX_LIST_LENGTH) throw new MemoryErr(`the ${typeof seq === 'string' ? 'string' : 'list'} would have ${length} elements (YOLO Lens evaluates lists up to ${MAX_LIST_LENGTH})`);
+        return typeof seq === 'string' ? seq.repeat(times) : Array.from({ length: times }, () => seq).flat();
+      }
     }
     throw new TypeErr(`unsupported operand type(s) for ${op}`);
   }
