@@ -125,3 +125,13 @@ test("parse_model's eval repeats and joins sequences as Python does", () => {
   // a float count is a TypeError in Python too, and a huge one is refused before allocating
   for (const src of ['[1] * 2.0', "'a' + 1", '[0] * 10**9']) assert.notEqual(evalStringArg(src, env).kind, 'value', src);
 });
+
+test('unary signs on bools: eval gives ints, ast.literal_eval refuses them', () => {
+  const names = { has: () => false, get: () => undefined };
+  // python3: repr(eval(src)); ast.literal_eval('-True') raises ValueError (malformed node or string)
+  const evalOf = (src: string) => evalStringArg(src, { names, mode: 'eval' });
+  assert.deepEqual(['+True', '-True', '+False', '-1', '+1.5'].map((src) => { const r = evalOf(src); return r.kind === 'value' ? pyRepr(r.value) : r.kind; }), ['1', '-1', '0', '-1', '1.5']);
+  const literalOf = (src: string) => evalStringArg(src, { names, mode: 'literal' });
+  for (const src of ['+True', '-True']) assert.notEqual(literalOf(src).kind, 'value', src);
+  assert.deepEqual(['-1', '+1.5'].map((src) => { const r = literalOf(src); return r.kind === 'value' ? pyRepr(r.value) : r.kind; }), ['-1', '1.5']);
+});

@@ -160,11 +160,13 @@ class Reader {
       const op = (this.next() as { v: string }).v;
       const v = this.unary();
       if (this.env.syntaxOnly) return 0;
-      if (!isNumeric(v)) {
+      // ast.literal_eval signs only int, float and complex constants: a bool is a malformed node there
+      if (!isNumeric(v) || (this.env.mode === 'literal' && typeof v === 'boolean')) {
         if (this.env.mode === 'literal') throw new NotLiteral('malformed node or string');
         throw new TypeErr(`bad operand type for unary ${op}`);
       }
-      if (op === '+') return v;
+      // eval: +True is the int 1
+      if (op === '+') return typeof v === 'boolean' ? Number(v) : v;
       return numNeg(v);
     }
     return this.power();
