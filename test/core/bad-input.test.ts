@@ -6,25 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve } from '../../server/src/core/resolve.ts';
 import type { Model } from '../../server/src/core/model.ts';
+import { V5_BODY, V5_HEADER } from '../support/fixtures.ts';
 
-const V5_HEADER = `nc: 80
-depth_multiple: 0.33
-width_multiple: 0.25
-anchors:
-  - [10,13, 16,30, 33,23]
-  - [30,61, 62,45, 59,119]
-  - [116,90, 156,198, 373,326]
-`;
-const V5_BODY = `backbone:
-  - [-1, 1, Conv, [64, 6, 2, 2]]
-  - [-1, 1, Conv, [128, 3, 2]]
-  - [-1, 3, C3, [128]]
-head:
-  - [-1, 1, Conv, [256, 3, 2]]
-  - [-1, 1, Conv, [256, 3, 2]]
-  - [-1, 1, Conv, [256, 3, 2]]
-  - [[3, 4, 5], 1, Detect, [nc, anchors]]
-`;
 
 function timed(text: string, opts = {}): { model: Model; ms: number } {
   const t = performance.now();

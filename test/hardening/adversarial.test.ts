@@ -22,25 +22,8 @@ import { codeActions } from '../../server/src/core/features/codeActions.ts';
 import { modelDiagnostics } from '../../server/src/core/features/diagnostics.ts';
 import { inlayHints } from '../../server/src/core/features/inlayHints.ts';
 import { assertFiniteTree, checkModel, cpuMs } from './fuzz-harness.ts';
+import { V5_BODY, V5_HEADER } from '../support/fixtures.ts';
 
-const V5_HEADER = `nc: 80
-depth_multiple: 0.33
-width_multiple: 0.25
-anchors:
-  - [10,13, 16,30, 33,23]
-  - [30,61, 62,45, 59,119]
-  - [116,90, 156,198, 373,326]
-`;
-const V5_BODY = `backbone:
-  - [-1, 1, Conv, [64, 6, 2, 2]]
-  - [-1, 1, Conv, [128, 3, 2]]
-  - [-1, 3, C3, [128]]
-head:
-  - [-1, 1, Conv, [256, 3, 2]]
-  - [-1, 1, Conv, [256, 3, 2]]
-  - [-1, 1, Conv, [256, 3, 2]]
-  - [[3, 4, 5], 1, Detect, [nc, anchors]]
-`;
 const HEALTHY = V5_HEADER + V5_BODY;
 const UL_HEADER = 'nc: 80\nscales:\n  n: [0.33, 0.25, 1024]\n';
 

@@ -107,3 +107,23 @@ export function marked(line: string, token: string, code: string): string {
   if (col < 1) throw new Error(`'${token}' not found past column 0 in '${line}'`);
   return `${line}\n${'#'.padEnd(col)}${'^'.repeat(token.length)} ${code}`;
 }
+
+/** The header and layers of a small healthy YOLOv5-dialect model, for tests that break one part of it. */
+export const V5_HEADER = `nc: 80
+depth_multiple: 0.33
+width_multiple: 0.25
+anchors:
+  - [10,13, 16,30, 33,23]
+  - [30,61, 62,45, 59,119]
+  - [116,90, 156,198, 373,326]
+`;
+export const V5_BODY = `backbone:
+  - [-1, 1, Conv, [64, 6, 2, 2]]
+  - [-1, 1, Conv, [128, 3, 2]]
+  - [-1, 3, C3, [128]]
+head:
+  - [-1, 1, Conv, [256, 3, 2]]
+  - [-1, 1, Conv, [256, 3, 2]]
+  - [-1, 1, Conv, [256, 3, 2]]
+  - [[3, 4, 5], 1, Detect, [nc, anchors]]
+`;

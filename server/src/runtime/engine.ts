@@ -14,6 +14,7 @@ import { disposePrepared, prepareLeaf, RtTensor, TfFlow, type Prepared } from '.
 import { moduleParamArrays, ownParamArrays, uniform } from './weights.ts';
 import { loadOrt, ortUnavailableReason, runOrt } from './ort.ts';
 import { OnnxUnsupported } from './onnx.ts';
+import { emptyProfileResult } from './profile.ts';
 
 /** Everything the worker needs to rebuild the model on its side: the module trees hold closures, so they do not cross threads. */
 export interface ProfileJob {
@@ -104,25 +105,6 @@ function disposeNetwork(n: Network): void {
   n.guide?.t.dispose();
 }
 
-function baseResult(job: ProfileJob): ProfileResult {
-  return {
-    uri: job.fileName ?? '',
-    backend: 'none',
-    imgsz: job.imgsz,
-    batch: job.batch,
-    runs: 0,
-    layers: [],
-    totalMs: 0,
-    throughput: 0,
-    peakMemoryMB: null,
-    estimatedMemoryMB: null,
-    memoryLimitMB: job.memoryLimitMB,
-    params: null,
-    error: null,
-    warnings: [],
-  };
-}
-
 /** Resolves and plans without touching a backend: what the refusal test and the worker's first step use. */
 export function planJob(job: ProfileJob): { plan: NetworkPlan | null; error: string | null } {
   const model = resolve(job.text, {
@@ -141,7 +123,7 @@ export function planJob(job: ProfileJob): { plan: NetworkPlan | null; error: str
 
 /** Runs one profile. Never throws for a model problem: the result's `error` says which layer failed and why. */
 export async function runProfile(job: ProfileJob, hooks: EngineHooks = {}): Promise<ProfileResult> {
-  const result = baseResult(job);
+  const result = emptyProfileResult(job, null);
   const fail = (message: string): ProfileResult => ({ ...result, error: message });
   if (!Number.isInteger(job.imgsz) || job.imgsz <= 0) return fail(`the image size must be a positive integer, got ${job.imgsz}`);
   if (!Number.isInteger(job.batch) || job.batch <= 0) return fail(`the batch size must be a positive integer, got ${job.batch}`);
@@ -155,7 +137,7 @@ const WASM_HEAP_MB = 3584;
 
 /** Runs a planned network (what `runProfile` does after resolving). */
 export async function runPlan(plan: NetworkPlan, job: ProfileJob, hooks: EngineHooks = {}): Promise<ProfileResult> {
-  const result = baseResult(job);
+  const result = emptyProfileResult(job, null);
   const fail = (message: string): ProfileResult => ({ ...result, error: message });
   const est = plan.estimate;
   result.estimatedMemoryMB = round(est.totalBytes / MB, 1);

@@ -54,9 +54,13 @@ function workerScript(explicit?: string): string | null {
   return null;
 }
 
-function emptyResult(model: Model, job: ProfileJob, error: string): ProfileResult {
+/**
+ * A result with nothing measured yet: the engine fills it in, and a run that never started reports its error in it.
+ * Here rather than in engine.ts, which loads tfjs: the language server's thread imports this file.
+ */
+export function emptyProfileResult(job: ProfileJob, error: string | null): ProfileResult {
   return {
-    uri: model.fileName ?? '',
+    uri: job.fileName ?? '',
     backend: 'none',
     imgsz: job.imgsz,
     batch: job.batch,
@@ -65,7 +69,9 @@ function emptyResult(model: Model, job: ProfileJob, error: string): ProfileResul
     totalMs: 0,
     throughput: 0,
     peakMemoryMB: null,
+    estimatedMemoryMB: null,
     memoryLimitMB: job.memoryLimitMB,
+    params: null,
     error,
     warnings: [],
   };
@@ -81,9 +87,9 @@ function startWorker(script: string, job: ProfileJob): Worker {
 /** Profiles a resolved model in a worker thread. Never rejects: failures and cancellation are in `error`. */
 export function profileModel(model: Model, opts: ProfileOptions = {}): Promise<ProfileResult> {
   const job = jobFor(model, opts);
-  if (opts.signal?.aborted) return Promise.resolve(emptyResult(model, job, 'cancelled'));
+  if (opts.signal?.aborted) return Promise.resolve(emptyProfileResult(job, 'cancelled'));
   const script = workerScript(opts.workerPath);
-  if (!script) return Promise.resolve(emptyResult(model, job, 'the profiler worker (runtime-worker.js) is missing from this installation'));
+  if (!script) return Promise.resolve(emptyProfileResult(job, 'the profiler worker (runtime-worker.js) is missing from this installation'));
   return new Promise((resolvePromise) => {
     let settled = false;
     let result: ProfileResult | null = null;
@@ -91,7 +97,7 @@ export function profileModel(model: Model, opts: ProfileOptions = {}): Promise<P
     try {
       worker = startWorker(script, job);
     } catch (e) {
-      resolvePromise(emptyResult(model, job, `the profiler worker did not start: ${e instanceof Error ? e.message : String(e)}`));
+      resolvePromise(emptyProfileResult(job, `the profiler worker did not start: ${e instanceof Error ? e.message : String(e)}`));
       return;
     }
     const finish = (r: ProfileResult) => {
@@ -103,20 +109,20 @@ export function profileModel(model: Model, opts: ProfileOptions = {}): Promise<P
     const onAbort = () => {
       // terminate() stops the worker's JavaScript and WebAssembly where they are; 'exit' follows promptly
       void worker.terminate();
-      result ??= emptyResult(model, job, 'cancelled');
+      result ??= emptyProfileResult(job, 'cancelled');
     };
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     worker.on('message', (m: WorkerMessage) => {
       if (m.type === 'progress') opts.onProgress?.(m.done, m.total, m.message);
       else if (m.type === 'result') result = m.result;
-      else result = emptyResult(model, job, `the profiler failed: ${m.message}`);
+      else result = emptyProfileResult(job, `the profiler failed: ${m.message}`);
       if (m.type !== 'progress') void worker.terminate();
     });
     worker.on('error', (e) => {
-      result ??= emptyResult(model, job, `the profiler worker crashed: ${e.message}`);
+      result ??= emptyProfileResult(job, `the profiler worker crashed: ${e.message}`);
     });
     worker.on('exit', (code) => {
-      finish(result ?? emptyResult(model, job, `the profiler worker stopped (exit code ${code}) before it reported`));
+      finish(result ?? emptyProfileResult(job, `the profiler worker stopped (exit code ${code}) before it reported`));
     });
   });
 }
