@@ -39,6 +39,17 @@ interface Harness {
   unavailable(): string | null;
 }
 
+/**
+ * Give the text editor of `fileName` the keyboard focus, as a click on its tab does. After a click inside a webview
+ * VS Code's focus tracking can hand the active group back to the panel a moment after the reveal focused the editor,
+ * and Control+1 activates the tab without always focusing the text (clean-clone runs saw both): the harness's
+ * editor actions and the palette's `editorLangId` entries need the focused editor.
+ */
+async function focusEditor(vs: Vs, fileName: string): Promise<void> {
+  await vs.page.locator(`.editor-group-container .tab[data-resource-name="${fileName}"]`).first().click();
+  await vs.page.locator('.editor-group-container.active .monaco-editor.focused').waitFor();
+}
+
 async function loadHarness(): Promise<Harness | string> {
   if (!existsSync(HARNESS)) return `the e2e harness is missing (${HARNESS})`;
   const h = (await import(pathToFileURL(HARNESS).href)) as Harness;
@@ -117,6 +128,7 @@ test('the packaged extension in a real VS Code: squiggle, graph panel, click-to-
 
     // live: fix the `from` in the editor (unsaved); the server re-resolves, the panel redraws with the shapes
     // now known, the error mark gone, and the zoom and pan kept
+    await focusEditor(vs, 'broken.yaml');
     const zoomBefore = await frame.locator('#graph g.viewport').getAttribute('transform');
     await vs.replaceEditorText(original);
     await vs.waitForSquiggles((c) => c.error === 0);
@@ -170,12 +182,8 @@ test('the packaged extension in a real VS Code: squiggle, graph panel, click-to-
 
     // Profile Model: the request goes through the server to its profiler and the answer reaches the panel
     // (back to the editor in the first group, where slimneck-yolov5n.yaml is the active file)
-    await vs.page.keyboard.press('Control+1');
-    await vs.page.locator('.editor-group-container.active .tab.active[data-resource-name="slimneck-yolov5n.yaml"]').waitFor();
-    // the palette lists the command only while the YAML editor has focus (`editorLangId == yaml`); after the save
-    // dialog Control+1 activates the tab but does not always focus the text (clean-clone runs saw both): click into it
-    await vs.page.locator('.editor-group-container.active .monaco-editor .view-line').first().click();
-    await vs.page.locator('.editor-group-container.active .monaco-editor.focused').waitFor();
+    // (the palette lists the command only while the YAML editor has focus: `editorLangId == yaml`)
+    await focusEditor(vs, 'slimneck-yolov5n.yaml');
     await vs.runCommand('YOLO Lens: Profile Model');
     const profiled = await vs.webviewText(/profiled \d+ layers|profile failed: /, 180_000);
     assert.match(profiled, /slimneck-yolov5n\.yaml/);
