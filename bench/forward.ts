@@ -26,8 +26,16 @@ const runs = opt('--runs', 5);
 const withCpu = !args.includes('--no-cpu');
 const file = join(root, 'examples/slimneck-yolov5n.yaml');
 const text = readFileSync(file, 'utf8');
-const job = (backend: ProfileBackend, r = runs, warmup = 1): ProfileJob => ({ text, fileName: 'slimneck-yolov5n.yaml', imgsz, batch: 1, runs: r, warmup, backend, memoryLimitMB: 4096 });
-
+const job = (backend: ProfileBackend, r = runs, warmup = 1): ProfileJob => ({
+  text,
+  fileName: 'slimneck-yolov5n.yaml',
+  imgsz,
+  batch: 1,
+  runs: r,
+  warmup,
+  backend,
+  memoryLimitMB: 4096,
+});
 
 /** PyTorch behind a line protocol, so rounds can interleave it with the in-process tfjs runs. */
 class Torch {
@@ -43,7 +51,8 @@ class Torch {
     proc.stderr.on('data', (d) => (stderr += d));
     const lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
     const first = await Promise.race([lines.next(), new Promise<null>((r) => proc.on('exit', () => r(null)))]);
-    if (!first || first.done) return `PyTorch did not start (${stderr.trim().split('\n').pop() ?? 'no output'}); install it with apt-get install -y python3-torch`;
+    if (!first || first.done)
+      return `PyTorch did not start (${stderr.trim().split('\n').pop() ?? 'no output'}); install it with apt-get install -y python3-torch`;
     const hello = JSON.parse(first.value) as { torch: string };
     return new Torch(proc, lines, hello.torch);
   }
@@ -69,7 +78,11 @@ interface Engine {
 async function main(): Promise<void> {
   const out = join(root, '.bench-out/forward');
   mkdirSync(out, { recursive: true });
-  console.log(`forward pass of ${file.replace(root + '/', '')} at ${imgsz}×${imgsz}, batch 1 — ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  console.log(
+    `forward pass of ${file.replace(root + '/', '')} at ${imgsz}×${imgsz}, batch 1 — ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  );
 
   // the same network for PyTorch: the op trace of the resolved model with the runtime's seeded weights
   const { plan, error } = planJob(job('wasm'));
@@ -99,7 +112,10 @@ async function main(): Promise<void> {
         return r.totalMs;
       },
     });
-  else console.log(`onnxruntime-node: not installed (${ortUnavailableReason()}); ONNXRUNTIME_NODE_INSTALL=skip npm install --no-save onnxruntime-node adds it`);
+  else
+    console.log(
+      `onnxruntime-node: not installed (${ortUnavailableReason()}); ONNXRUNTIME_NODE_INSTALL=skip npm install --no-save onnxruntime-node adds it`,
+    );
   if (typeof torch === 'string') console.log(`PyTorch: ${torch}`);
   else {
     // numbers first: the engines must compute the same network
@@ -117,7 +133,9 @@ async function main(): Promise<void> {
         }
         off += o.data.length;
       });
-      console.log(`outputs: ${outputs.length} tensors, ${who} vs PyTorch ${torch.version}: max |difference| ${maxAbs.toExponential(2)} (largest |value| ${maxVal.toFixed(3)})`);
+      console.log(
+        `outputs: ${outputs.length} tensors, ${who} vs PyTorch ${torch.version}: max |difference| ${maxAbs.toExponential(2)} (largest |value| ${maxVal.toFixed(3)})`,
+      );
     };
     const ref = await forwardOutputs(job('wasm'));
     compare(`tfjs ${ref.backend}`, ref.outputs);
@@ -140,7 +158,9 @@ async function main(): Promise<void> {
       results.get(e.name)!.push(round.get(e.name)!);
       if (base) ratios.get(e.name)!.push(round.get(e.name)! / round.get(base.name)!);
     }
-    console.log(`round ${r + 1}/${rounds}: ${engines.map((e) => `${e.name.split(' (')[0]!.split(',')[0]} ${round.get(e.name)!.toFixed(0)} ms`).join(' · ')}`);
+    console.log(
+      `round ${r + 1}/${rounds}: ${engines.map((e) => `${e.name.split(' (')[0]!.split(',')[0]} ${round.get(e.name)!.toFixed(0)} ms`).join(' · ')}`,
+    );
   }
   if (withCpu) {
     // the pure-JS backend costs tens of seconds a pass at 640: measured once, against PyTorch's median
@@ -151,10 +171,18 @@ async function main(): Promise<void> {
   }
   if (typeof torch !== 'string') torch.stop();
 
-  const rows = [...results].map(([name, ms]) => ({ name, median: median(ms), min: Math.min(...ms), ratio: base ? median(ratios.get(name)!) : NaN }));
+  const rows = [...results].map(([name, ms]) => ({
+    name,
+    median: median(ms),
+    min: Math.min(...ms),
+    ratio: base ? median(ratios.get(name)!) : NaN,
+  }));
   const w = Math.max(...rows.map((r) => r.name.length));
   console.log(`\n${'engine'.padEnd(w)}  median ms  (min)   ratio to PyTorch 1 thread`);
-  for (const r of rows) console.log(`${r.name.padEnd(w)}  ${r.median.toFixed(1).padStart(9)}  (${r.min.toFixed(0)})   ${Number.isNaN(r.ratio) ? '—' : `${r.ratio.toFixed(2)}×`}`);
+  for (const r of rows)
+    console.log(
+      `${r.name.padEnd(w)}  ${r.median.toFixed(1).padStart(9)}  (${r.min.toFixed(0)})   ${Number.isNaN(r.ratio) ? '—' : `${r.ratio.toFixed(2)}×`}`,
+    );
   writeFileSync(join(out, 'results.json'), JSON.stringify({ imgsz, rounds, runs, loadavg: loadavg(), rows }, null, 2));
 }
 

@@ -10,7 +10,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
-import { caseArb, checkCase, describeCase, loadSeeds, materialise, plausibleCaseArb, structureCaseArb, textCaseArb, type FuzzCase } from '../test/hardening/fuzz-harness.ts';
+import {
+  caseArb,
+  checkCase,
+  describeCase,
+  loadSeeds,
+  materialise,
+  plausibleCaseArb,
+  structureCaseArb,
+  textCaseArb,
+  type FuzzCase,
+} from '../test/hardening/fuzz-harness.ts';
 import { median, quantile } from './stats.ts';
 
 function flag(name: string): string | undefined {
@@ -46,12 +56,21 @@ const watchdog = new Worker(
 );
 watchdog.unref();
 if (!Number.isInteger(cases) || cases < 1 || !Number.isInteger(seed) || !['text', 'structure', 'plausible', 'both'].includes(kind)) {
-  console.error('usage: node --expose-gc --import tsx bench/fuzz.ts [--cases N] [--seed S] [--kind text|structure|plausible|both] [--path P] [--trace FILE] [--watchdog SECONDS] [--quiet]');
+  console.error(
+    'usage: node --expose-gc --import tsx bench/fuzz.ts [--cases N] [--seed S] [--kind text|structure|plausible|both] [--path P] [--trace FILE] [--watchdog SECONDS] [--quiet]',
+  );
   process.exit(2);
 }
 
 const seeds = loadSeeds();
-const arb: fc.Arbitrary<FuzzCase> = kind === 'text' ? textCaseArb(seeds.length) : kind === 'structure' ? structureCaseArb() : kind === 'plausible' ? plausibleCaseArb() : caseArb(seeds);
+const arb: fc.Arbitrary<FuzzCase> =
+  kind === 'text'
+    ? textCaseArb(seeds.length)
+    : kind === 'structure'
+      ? structureCaseArb()
+      : kind === 'plausible'
+        ? plausibleCaseArb()
+        : caseArb(seeds);
 
 let run = 0;
 let healthy = 0;
@@ -89,27 +108,42 @@ const result = fc.check(
     }
     if (!quiet && now - lastReport > 10_000) {
       lastReport = now;
-      process.stderr.write(`  ${run} cases, ${((run * 1000) / (now - started)).toFixed(0)}/s, heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MB\n`);
+      process.stderr.write(
+        `  ${run} cases, ${((run * 1000) / (now - started)).toFixed(0)}/s, heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MB\n`,
+      );
     }
   }),
   { numRuns: cases, seed, ...(path ? { path } : {}), endOnFailure: false },
 );
 
 const seconds = (performance.now() - started) / 1000;
-console.log(`fuzz: ${result.numRuns} cases (seed ${seed}, kind ${kind}) in ${seconds.toFixed(1)} s: ${(result.numRuns / seconds).toFixed(1)} cases/s`);
-console.log(`  models without error diagnostics: ${healthy}; with errors: ${errorModels}; mean ${(layers / Math.max(run, 1)).toFixed(1)} layers, ${(chars / Math.max(run, 1)).toFixed(0)} characters`);
-if (heapSamples.length) console.log(`  heap used every 1,000 cases: first ${heapSamples[0]!.toFixed(0)} MB, last ${heapSamples[heapSamples.length - 1]!.toFixed(0)} MB, peak ${peakHeapMB.toFixed(0)} MB`);
+console.log(
+  `fuzz: ${result.numRuns} cases (seed ${seed}, kind ${kind}) in ${seconds.toFixed(1)} s: ${(result.numRuns / seconds).toFixed(1)} cases/s`,
+);
+console.log(
+  `  models without error diagnostics: ${healthy}; with errors: ${errorModels}; mean ${(layers / Math.max(run, 1)).toFixed(1)} layers, ${(chars / Math.max(run, 1)).toFixed(0)} characters`,
+);
+if (heapSamples.length)
+  console.log(
+    `  heap used every 1,000 cases: first ${heapSamples[0]!.toFixed(0)} MB, last ${heapSamples[heapSamples.length - 1]!.toFixed(0)} MB, peak ${peakHeapMB.toFixed(0)} MB`,
+  );
 if (cpuTimes.length) {
   const q = (p: number) => quantile(cpuTimes, p).toFixed(1);
   console.log(`  slowest call per case, CPU ms: median ${median(cpuTimes).toFixed(1)}, p99 ${q(0.99)}, p99.9 ${q(0.999)}, max ${q(1)}`);
 }
 if (slowest.case) {
-  console.log(`  slowest call: ${slowest.call} ${slowest.ms.toFixed(1)} ms CPU, ${slowest.wallMs.toFixed(1)} ms wall (first measurement, caches as the run left them) on:`);
+  console.log(
+    `  slowest call: ${slowest.call} ${slowest.ms.toFixed(1)} ms CPU, ${slowest.wallMs.toFixed(1)} ms wall (first measurement, caches as the run left them) on:`,
+  );
   console.log(describeCase(slowest.case, seeds).replace(/^/gm, '    '));
 }
 if (result.failed) {
-  console.log(`\nFAILED after ${result.numRuns} cases (${result.numShrinks} shrinks). Replay: node --import tsx bench/fuzz.ts --seed ${result.seed} --kind ${kind} --path ${result.counterexamplePath} --cases 1`);
-  console.log(String(result.errorInstance instanceof Error ? (result.errorInstance.stack ?? result.errorInstance.message) : result.errorInstance));
+  console.log(
+    `\nFAILED after ${result.numRuns} cases (${result.numShrinks} shrinks). Replay: node --import tsx bench/fuzz.ts --seed ${result.seed} --kind ${kind} --path ${result.counterexamplePath} --cases 1`,
+  );
+  console.log(
+    String(result.errorInstance instanceof Error ? (result.errorInstance.stack ?? result.errorInstance.message) : result.errorInstance),
+  );
   console.log('minimal reproducer:');
   console.log(describeCase(result.counterexample![0], seeds));
   process.exitCode = 1;

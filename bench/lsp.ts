@@ -14,7 +14,13 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createProtocolConnection, StreamMessageReader, StreamMessageWriter, type ProtocolConnection, type PublishDiagnosticsParams } from 'vscode-languageserver-protocol/node';
+import {
+  createProtocolConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type ProtocolConnection,
+  type PublishDiagnosticsParams,
+} from 'vscode-languageserver-protocol/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { getLanguageService } from 'yaml-language-server';
 import { LineIndex } from '../server/src/core/lines.ts';
@@ -66,7 +72,9 @@ function subject(name: string, fileName: string, text: string, layerLine: string
 
 const fmt = (x: number) => (Number.isFinite(x) ? (x < 10 ? x.toFixed(2) : x.toFixed(1)) : '—');
 const row = (what: string, xs: number[], failed?: string) =>
-  failed && xs.length === 0 ? `  ${what.padEnd(58)} failed: ${failed}` : `  ${what.padEnd(58)} ${fmt(median(xs)).padStart(8)} ${fmt(quantile(xs, 0.95)).padStart(8)}${failed ? ` (some requests failed: ${failed})` : ''}`;
+  failed && xs.length === 0
+    ? `  ${what.padEnd(58)} failed: ${failed}`
+    : `  ${what.padEnd(58)} ${fmt(median(xs)).padStart(8)} ${fmt(quantile(xs, 0.95)).padStart(8)}${failed ? ` (some requests failed: ${failed})` : ''}`;
 
 // ---- a stdio LSP session --------------------------------------------------------------------------------------
 
@@ -101,7 +109,11 @@ async function session(command: string[], configuration: (section: string | unde
     rootUri: null,
     capabilities: {
       workspace: { configuration: true, didChangeConfiguration: { dynamicRegistration: false } },
-      textDocument: { publishDiagnostics: { versionSupport: true }, completion: { completionItem: { snippetSupport: true } }, hover: { contentFormat: ['markdown'] } },
+      textDocument: {
+        publishDiagnostics: { versionSupport: true },
+        completion: { completionItem: { snippetSupport: true } },
+        hover: { contentFormat: ['markdown'] },
+      },
     },
   });
   await conn.sendNotification('initialized', {});
@@ -157,9 +169,17 @@ async function measure(s: Session, sub: Subject, opts: { inlay: boolean; changeO
       await s.conn.sendNotification('textDocument/didChange', { textDocument: { ...doc, version }, contentChanges: [{ text }] });
       return published;
     });
-    const [dc, list] = await request('completion', () => s.conn.sendRequest('textDocument/completion', { textDocument: doc, position: sub.completeAt }) as Promise<{ items?: unknown[] } | unknown[] | null>);
+    const [dc, list] = await request(
+      'completion',
+      () =>
+        s.conn.sendRequest('textDocument/completion', { textDocument: doc, position: sub.completeAt }) as Promise<
+          { items?: unknown[] } | unknown[] | null
+        >,
+    );
     const [dh] = await request('hover', () => s.conn.sendRequest('textDocument/hover', { textDocument: doc, position: sub.hoverAt }));
-    const [di] = opts.inlay ? await request('inlay', () => s.conn.sendRequest('textDocument/inlayHint', { textDocument: doc, range: sub.viewport })) : [NaN];
+    const [di] = opts.inlay
+      ? await request('inlay', () => s.conn.sendRequest('textDocument/inlayHint', { textDocument: doc, range: sub.viewport }))
+      : [NaN];
     // the first two rounds warm both servers' caches and the JIT
     if (k < 2) continue;
     f.change.push(dt - opts.changeOffset);
@@ -181,9 +201,18 @@ async function main(): Promise<void> {
   const yolov5n = readFileSync(join(CORPUS, 'yolov5/models/yolov5n.yaml'), 'utf8');
   const synth = syntheticYaml(5000, 'flow');
   const subjects = [
-    subject('yolov8.yaml (corpus, 23 layers)', 'yolov8.yaml', yolov8, '  - [-1, 3, C2f, [512]] # 12', ['[-1, 3, C2f, [512]] # 12', '[-1, 6, C2f, [512]] # 12']),
-    subject('yolov5n.yaml (corpus, 25 layers, resolves fully)', 'yolov5n.yaml', yolov5n, '    [-1, 3, C3, [512, False]], # 13', ['[-1, 3, C3, [512, False]], # 13', '[-1, 6, C3, [512, False]], # 13']),
-    subject('synthetic 5,000 layers (200 KB)', 'synthetic-5000.yaml', synth, '   [-1, 3, C3, [256, False]],  # 2502', ['[-1, 3, C3, [256, False]],  # 2502', '[-1, 6, C3, [256, False]],  # 2502']),
+    subject('yolov8.yaml (corpus, 23 layers)', 'yolov8.yaml', yolov8, '  - [-1, 3, C2f, [512]] # 12', [
+      '[-1, 3, C2f, [512]] # 12',
+      '[-1, 6, C2f, [512]] # 12',
+    ]),
+    subject('yolov5n.yaml (corpus, 25 layers, resolves fully)', 'yolov5n.yaml', yolov5n, '    [-1, 3, C3, [512, False]], # 13', [
+      '[-1, 3, C3, [512, False]], # 13',
+      '[-1, 6, C3, [512, False]], # 13',
+    ]),
+    subject('synthetic 5,000 layers (200 KB)', 'synthetic-5000.yaml', synth, '   [-1, 3, C3, [256, False]],  # 2502', [
+      '[-1, 3, C3, [256, False]],  # 2502',
+      '[-1, 6, C3, [256, False]],  # 2502',
+    ]),
   ];
 
   const schemaPath = join(ROOT, 'schemas', 'yolo-model.schema.json');
@@ -215,9 +244,26 @@ async function main(): Promise<void> {
     }
     console.log(row('yolo-lens  in-process parse + resolve + diagnostics', inProcess));
 
-    const yamlSettings = { yaml: { validate: true, hover: true, completion: true, schemaStore: { enable: false }, schemas: { [schemaUri]: [sub.uri] }, yamlVersion: '1.1' } };
+    const yamlSettings = {
+      yaml: {
+        validate: true,
+        hover: true,
+        completion: true,
+        schemaStore: { enable: false },
+        schemas: { [schemaUri]: [sub.uri] },
+        yamlVersion: '1.1',
+      },
+    };
     const yls = await session([join(ROOT, 'node_modules/yaml-language-server/bin/yaml-language-server'), '--stdio'], (section) =>
-      section === 'yaml' ? yamlSettings.yaml : section === '[yaml]' ? {} : section === 'http' ? { proxy: '', proxyStrictSSL: false } : section === 'editor' ? { tabSize: 2 } : null,
+      section === 'yaml'
+        ? yamlSettings.yaml
+        : section === '[yaml]'
+          ? {}
+          : section === 'http'
+            ? { proxy: '', proxyStrictSSL: false }
+            : section === 'editor'
+              ? { tabSize: 2 }
+              : null,
     );
     await yls.conn.sendNotification('workspace/didChangeConfiguration', { settings: yamlSettings });
     const y = await measure(yls, sub, { inlay: false, changeOffset: YAML_LS_DELAY_MS });
@@ -227,7 +273,8 @@ async function main(): Promise<void> {
     console.log(row('yaml-ls    hover', y.hover, y.failed.hover));
 
     const ls = getLanguageService({
-      schemaRequestService: async (uri: string) => (uri === schemaUri ? JSON.stringify(schema) : Promise.reject(new Error(`no schema ${uri}`))),
+      schemaRequestService: async (uri: string) =>
+        uri === schemaUri ? JSON.stringify(schema) : Promise.reject(new Error(`no schema ${uri}`)),
       workspaceContext: { resolveRelativePath: (rel: string, res: string) => new URL(rel, res).href },
     });
     ls.configure({ validate: true, schemas: [{ uri: schemaUri, fileMatch: [sub.uri], schema }], yamlVersion: '1.1' });
@@ -241,8 +288,11 @@ async function main(): Promise<void> {
       libDiags = d.length;
     }
     console.log(row(`yaml-ls    in-process doValidation (${libDiags} diags)`, lib));
-    const compare = (ours: number, theirs: number) => (theirs >= ours ? `${(theirs / ours).toFixed(1)}× faster than` : `${(ours / theirs).toFixed(1)}× slower than`);
-    console.log(`  → our full semantic check is ${compare(median(o.change), median(y.change))} yaml-language-server's schema-only validation over stdio, ${compare(median(inProcess), median(lib))} it in-process (medians)\n`);
+    const compare = (ours: number, theirs: number) =>
+      theirs >= ours ? `${(theirs / ours).toFixed(1)}× faster than` : `${(ours / theirs).toFixed(1)}× slower than`;
+    console.log(
+      `  → our full semantic check is ${compare(median(o.change), median(y.change))} yaml-language-server's schema-only validation over stdio, ${compare(median(inProcess), median(lib))} it in-process (medians)\n`,
+    );
   }
 }
 

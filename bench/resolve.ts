@@ -18,9 +18,12 @@ const core = require('../dist/core.js') as typeof import('../server/src/core/ind
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 50;
 
-
-
-function time(text: string, fileName: string, runs: number, scale?: string): { cold: number; warm: number; editor: number; parse: number; layers: number; diags: number } {
+function time(
+  text: string,
+  fileName: string,
+  runs: number,
+  scale?: string,
+): { cold: number; warm: number; editor: number; parse: number; layers: number; diags: number } {
   const opts = { fileName, ...(scale ? { scale } : {}) };
   let t = performance.now();
   const m = core.resolve(text, opts);
@@ -49,16 +52,26 @@ for (let k = 0; k < 200; k++) core.resolve(syntheticYaml(30), { fileName: 'warmu
 for (const f of yamlFilesUnder(CORPUS)) rows.push({ name: relative(CORPUS, f), r: time(readFileSync(f, 'utf8'), f, RUNS) });
 // the issue's yardstick: a yolov8x-sized model (yolov8.yaml at scale x), next to its other scales
 const v8 = yamlFilesUnder(CORPUS).find((f) => /v8\/yolov8\.yaml$/.test(f))!;
-for (const scale of ['n', 's', 'm', 'l', 'x']) rows.push({ name: `yolov8.yaml @${scale}`, r: time(readFileSync(v8, 'utf8'), v8, RUNS, scale) });
+for (const scale of ['n', 's', 'm', 'l', 'x'])
+  rows.push({ name: `yolov8.yaml @${scale}`, r: time(readFileSync(v8, 'utf8'), v8, RUNS, scale) });
 // the big files get at least 21 repeats: a median of 5 is mostly GC timing
-for (const n of [1000, 5000]) rows.push({ name: `synthetic ${n} layers`, r: time(syntheticYaml(n), `synthetic-${n}.yaml`, Math.max(21, Math.round(RUNS / (n / 100)))) });
+for (const n of [1000, 5000])
+  rows.push({
+    name: `synthetic ${n} layers`,
+    r: time(syntheticYaml(n), `synthetic-${n}.yaml`, Math.max(21, Math.round(RUNS / (n / 100)))),
+  });
 
 const w = Math.max(...rows.map((x) => x.name.length));
 console.log(`${'file'.padEnd(w)}  layers  cold ms  warm ms (median)  of which YAML parse ms  + editor warnings ms`);
-for (const { name, r } of rows) console.log(`${name.padEnd(w)}  ${String(r.layers).padStart(6)}  ${r.cold.toFixed(2).padStart(7)}  ${r.warm.toFixed(3).padStart(16)}  ${r.parse.toFixed(3).padStart(22)}  ${r.editor.toFixed(3).padStart(20)}`);
+for (const { name, r } of rows)
+  console.log(
+    `${name.padEnd(w)}  ${String(r.layers).padStart(6)}  ${r.cold.toFixed(2).padStart(7)}  ${r.warm.toFixed(3).padStart(16)}  ${r.parse.toFixed(3).padStart(22)}  ${r.editor.toFixed(3).padStart(20)}`,
+  );
 const s1 = rows.find((x) => x.name === 'synthetic 1000 layers')!.r;
 const s5 = rows.find((x) => x.name === 'synthetic 5000 layers')!.r;
 console.log(`\n5,000 / 1,000 layers warm time ratio: ${(s5.warm / s1.warm).toFixed(2)} (linear = 5.00)`);
 const v8x = rows.find((x) => x.name === 'yolov8.yaml @x')!.r;
 console.log(`yolov8x (yolov8.yaml @x): warm ${v8x.warm.toFixed(3)} ms, cold ${v8x.cold.toFixed(2)} ms (target: under 1 ms)`);
-console.log(`5,000 layers: warm ${s5.warm.toFixed(1)} ms, cold ${s5.cold.toFixed(1)} ms (target: under 50 ms); with the language server's own warnings ${(s5.warm + s5.editor).toFixed(1)} ms`);
+console.log(
+  `5,000 layers: warm ${s5.warm.toFixed(1)} ms, cold ${s5.cold.toFixed(1)} ms (target: under 50 ms); with the language server's own warnings ${(s5.warm + s5.editor).toFixed(1)} ms`,
+);

@@ -52,7 +52,14 @@ const CASES: Case[] = [
   { name: 'yolov5n', text: v5n, edited: edit(v5n, /SPPF/, (c) => c / 2), fileName: 'yolov5n.yaml', target: 100 },
   { name: 'yolov8x-seg', text: v8seg, edited: edit(v8seg, /SPPF/, (c) => c / 2), fileName: 'yolov8x-seg.yaml', scale: 'x', target: 100 },
   { name: 'yolov4-p7 (54 layers)', text: p7, edited: edit(p7, /SPPCSP/, (c) => c / 2), fileName: 'yolov4-p7.yaml', target: 100 },
-  { name: 'synthetic 2,000 layers', text: syn, edited: edit(syn, /C3, \[256/, (c) => c * 2), fileName: 'synthetic.yaml', imgsz: 64, target: 1000 },
+  {
+    name: 'synthetic 2,000 layers',
+    text: syn,
+    edited: edit(syn, /C3, \[256/, (c) => c * 2),
+    fileName: 'synthetic.yaml',
+    imgsz: 64,
+    target: 1000,
+  },
 ];
 
 function graph(c: Case, text: string, version: number): GraphResult {
@@ -64,7 +71,11 @@ function graph(c: Case, text: string, version: number): GraphResult {
  * Post a graph inside the page and time (a) until the frame after the graph is drawn was painted, (b) until the
  * panel is complete (side table and details filled in, after that frame).
  */
-async function timedDraw(p: PanelPage, g: GraphResult, fileName: string): Promise<{ ms: number; completeMs: number; timings: Record<string, number | string> }> {
+async function timedDraw(
+  p: PanelPage,
+  g: GraphResult,
+  fileName: string,
+): Promise<{ ms: number; completeMs: number; timings: Record<string, number | string> }> {
   return p.page.evaluate(
     `(async (msg) => {
       const seq = (k) => Number(document.body.dataset[k] || 0);
@@ -112,8 +123,13 @@ const fmt = (ms: number) => `${ms.toFixed(1).padStart(7)} ms`;
 async function main(): Promise<void> {
   const server = await startPanelServer();
   const browser = await launchChromium();
-  const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
-  console.log(`graph panel in Chromium ${browser.version()} (headless, software rendering), ${RUNS} runs each; ${cpus().length} cores, load average ${load()}\n`);
+  const load = () =>
+    loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ');
+  console.log(
+    `graph panel in Chromium ${browser.version()} (headless, software rendering), ${RUNS} runs each; ${cpus().length} cores, load average ${load()}\n`,
+  );
   try {
     for (const c of CASES) {
       const g0 = graph(c, c.text, 1);

@@ -11,14 +11,35 @@ const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
 
 // ESM entry points first: some packages' UMD builds (jsonc-parser) use requires esbuild cannot follow
-const node = { platform: 'node', target: 'node20', format: 'cjs', bundle: true, sourcemap: !production, minify: production, logLevel: 'warning', mainFields: ['module', 'main'] };
+const node = {
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  bundle: true,
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+  mainFields: ['module', 'main'],
+};
 const entries = [
   { in: 'client/src/extension.ts', out: 'dist/client.js', opts: { ...node, external: ['vscode'] } },
   { in: 'server/src/server.ts', out: 'dist/server.js', opts: node },
   { in: 'server/src/cli.ts', out: 'dist/cli.js', opts: { ...node, banner: { js: '#!/usr/bin/env node' } } },
   { in: 'server/src/core/index.ts', out: 'dist/core.js', opts: node },
   { in: 'server/src/runtime/worker.ts', out: 'dist/runtime-worker.js', opts: { ...node, external: ['@tensorflow/tfjs-node'] } },
-  { in: 'webview/src/main.ts', out: 'dist/webview.js', opts: { platform: 'browser', target: 'es2022', format: 'iife', bundle: true, sourcemap: !production, minify: production, logLevel: 'warning' } },
+  {
+    in: 'webview/src/main.ts',
+    out: 'dist/webview.js',
+    opts: {
+      platform: 'browser',
+      target: 'es2022',
+      format: 'iife',
+      bundle: true,
+      sourcemap: !production,
+      minify: production,
+      logLevel: 'warning',
+    },
+  },
 ];
 
 mkdirSync(join(root, 'dist'), { recursive: true });

@@ -122,11 +122,18 @@ function dialectSchema(dialect: Dialect): Schema {
   });
   const definitions: Schema = {
     from: {
-      description: 'from: the input layer (-1 = the previous layer, a negative number counts back, 0.. is an absolute index), or a list of them',
+      description:
+        'from: the input layer (-1 = the previous layer, a negative number counts back, 0.. is an absolute index), or a list of them',
       anyOf: [{ type: 'integer' }, { type: 'array', items: { type: 'integer' }, minItems: 1 }],
     },
     repeats: { description: 'number: repeats, scaled by the depth multiple when greater than 1', type: 'integer', minimum: 1 },
-    module: { description: 'module: a class the framework\u2019s parse_model resolves', type: 'string', enum: names, enumDescriptions: docs, markdownEnumDescriptions: docs.map((d) => d.replace(/^([^(]+)(\(.*?\)):/, '`$1$2`:')) },
+    module: {
+      description: 'module: a class the framework\u2019s parse_model resolves',
+      type: 'string',
+      enum: names,
+      enumDescriptions: docs,
+      markdownEnumDescriptions: docs.map((d) => d.replace(/^([^(]+)(\(.*?\)):/, '`$1$2`:')),
+    },
   };
   const clauses: Json[] = [];
   for (const [name, k] of ns) {
@@ -139,14 +146,27 @@ function dialectSchema(dialect: Dialect): Schema {
     type: 'array',
     minItems: 4,
     maxItems: 4,
-    items: [{ $ref: '#/definitions/from' }, { $ref: '#/definitions/repeats' }, { $ref: '#/definitions/module' }, { description: 'args: the constructor arguments as the YAML writes them', type: 'array' }],
+    items: [
+      { $ref: '#/definitions/from' },
+      { $ref: '#/definitions/repeats' },
+      { $ref: '#/definitions/module' },
+      { description: 'args: the constructor arguments as the YAML writes them', type: 'array' },
+    ],
     allOf: clauses,
   };
   definitions.layers = { type: 'array', items: { $ref: '#/definitions/layer' }, minItems: 1 };
   const common: Schema = {
     nc: { description: 'nc: number of classes', type: 'integer', minimum: 1 },
-    depth_multiple: { description: 'depth_multiple: scales every repeat count greater than 1 (round(n * depth), at least 1)', type: 'number', exclusiveMinimum: 0 },
-    width_multiple: { description: 'width_multiple: scales every output channel count (make_divisible(c * width, 8))', type: 'number', exclusiveMinimum: 0 },
+    depth_multiple: {
+      description: 'depth_multiple: scales every repeat count greater than 1 (round(n * depth), at least 1)',
+      type: 'number',
+      exclusiveMinimum: 0,
+    },
+    width_multiple: {
+      description: 'width_multiple: scales every output channel count (make_divisible(c * width, 8))',
+      type: 'number',
+      exclusiveMinimum: 0,
+    },
     activation: { description: "activation: the default activation of Conv, e.g. 'nn.ReLU()'", type: 'string' },
     ch: { description: 'ch: input channels (default 3)', type: 'integer', minimum: 1 },
     backbone: { description: 'backbone: the first layers, indexed from 0', $ref: '#/definitions/layers' },
@@ -162,9 +182,16 @@ function dialectSchema(dialect: Dialect): Schema {
         ...common,
         anchors: {
           description: 'anchors: one row of w,h pairs per detection level, or the number of anchors per level (AutoAnchor computes them)',
-          anyOf: [{ type: 'integer', minimum: 1 }, { type: 'array', minItems: 1, items: { type: 'array', minItems: 2, items: { type: 'number' } } }],
+          anyOf: [
+            { type: 'integer', minimum: 1 },
+            { type: 'array', minItems: 1, items: { type: 'array', minItems: 2, items: { type: 'number' } } },
+          ],
         },
-        channel_multiple: { description: 'channel_multiple: the divisor of make_divisible for channel counts (default 8)', type: 'integer', minimum: 1 },
+        channel_multiple: {
+          description: 'channel_multiple: the divisor of make_divisible for channel counts (default 8)',
+          type: 'integer',
+          minimum: 1,
+        },
       },
       required: ['nc', 'depth_multiple', 'width_multiple', 'anchors', 'backbone', 'head'],
       definitions,
@@ -179,9 +206,24 @@ function dialectSchema(dialect: Dialect): Schema {
       scales: {
         description: 'scales: model compound scaling constants per scale letter: [depth, width, max_channels]',
         type: 'object',
-        additionalProperties: { type: 'array', minItems: 3, maxItems: 3, items: [{ type: 'number', minimum: 0 }, { type: 'number', minimum: 0 }, { type: 'number', minimum: 0 }] },
+        additionalProperties: {
+          type: 'array',
+          minItems: 3,
+          maxItems: 3,
+          items: [
+            { type: 'number', minimum: 0 },
+            { type: 'number', minimum: 0 },
+            { type: 'number', minimum: 0 },
+          ],
+        },
       },
-      kpt_shape: { description: 'kpt_shape: keypoints per object and values per keypoint, e.g. [17, 3]', type: 'array', items: { type: 'integer' }, minItems: 2, maxItems: 2 },
+      kpt_shape: {
+        description: 'kpt_shape: keypoints per object and values per keypoint, e.g. [17, 3]',
+        type: 'array',
+        items: { type: 'integer' },
+        minItems: 2,
+        maxItems: 2,
+      },
     },
     required: ['backbone', 'head'],
     definitions,
@@ -194,7 +236,8 @@ function prefixed(s: Schema, prefix: string): { root: Schema; definitions: Schem
     if (Array.isArray(v)) return v.map(rewrite);
     if (v && typeof v === 'object') {
       const out: { [k: string]: Json } = {};
-      for (const [k, x] of Object.entries(v)) out[k] = k === '$ref' && typeof x === 'string' ? x.replace('#/definitions/', `#/definitions/${prefix}`) : rewrite(x);
+      for (const [k, x] of Object.entries(v))
+        out[k] = k === '$ref' && typeof x === 'string' ? x.replace('#/definitions/', `#/definitions/${prefix}`) : rewrite(x);
       return out;
     }
     return v;
@@ -216,7 +259,8 @@ function combinedSchema(v5: Schema, ul: Schema): Schema {
   return {
     $schema: DRAFT,
     title: 'YOLO model YAML (YOLOv5 or ultralytics dialect)',
-    description: 'An `anchors:` key makes it a YOLOv5-dialect file, as YOLO Lens and the frameworks read it; a YAML without backbone and head is not a model and is not checked.',
+    description:
+      'An `anchors:` key makes it a YOLOv5-dialect file, as YOLO Lens and the frameworks read it; a YAML without backbone and head is not a model and is not checked.',
     properties: described,
     if: { type: 'object', anyOf: [{ required: ['backbone'] }, { required: ['head'] }] },
     then: { if: { required: ['anchors'] }, then: { $ref: '#/definitions/yolov5' }, else: { $ref: '#/definitions/ultralytics' } },
@@ -226,19 +270,41 @@ function combinedSchema(v5: Schema, ul: Schema): Schema {
 
 /** `.yolo-lens.json`: the same vocabulary the loader checks (server/src/core/user-modules.ts). */
 function userConfigSchema(): Schema {
-  const expr = { description: 'an expression over the params and "let" names (Python arithmetic, comparisons, and/or/not, x ? a : b, ' + EXPR_FUNCTIONS.join(', ') + '), or a number', type: ['string', 'number', 'boolean', 'null'] };
-  const value: Schema = { description: 'a number, true/false/null, a list, or an expression string (a string literal is quoted inside: "\'nearest\'")', anyOf: [{ type: ['string', 'number', 'boolean', 'null'] }, { type: 'array', items: { $ref: '#/definitions/value' } }] };
-  const ref = { description: 'x (the module\u2019s input), the id of an earlier node, or id.0 for an item of a list', type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*(\\.[0-9]+)?$' };
+  const expr = {
+    description:
+      'an expression over the params and "let" names (Python arithmetic, comparisons, and/or/not, x ? a : b, ' +
+      EXPR_FUNCTIONS.join(', ') +
+      '), or a number',
+    type: ['string', 'number', 'boolean', 'null'],
+  };
+  const value: Schema = {
+    description: 'a number, true/false/null, a list, or an expression string (a string literal is quoted inside: "\'nearest\'")',
+    anyOf: [{ type: ['string', 'number', 'boolean', 'null'] }, { type: 'array', items: { $ref: '#/definitions/value' } }],
+  };
+  const ref = {
+    description: 'x (the module\u2019s input), the id of an earlier node, or id.0 for an item of a list',
+    type: 'string',
+    pattern: '^[A-Za-z_][A-Za-z0-9_]*(\\.[0-9]+)?$',
+  };
   const opNodes: Json[] = Object.entries(NODE_OPS).map(([op, doc]) => {
     const multi = op === 'cat' || op === 'add' || op === 'mul';
     const opValue: Json =
-      op === 'call' ? { description: doc, type: 'string' } : op === 'conv' ? { description: doc, type: 'array', items: { $ref: '#/definitions/value' } } : op === 'apply' ? { description: doc, type: 'string' } : multi ? { description: doc, type: 'array', items: { $ref: '#/definitions/ref' }, minItems: op === 'cat' ? 1 : 2 } : { description: doc, $ref: '#/definitions/ref' };
+      op === 'call'
+        ? { description: doc, type: 'string' }
+        : op === 'conv'
+          ? { description: doc, type: 'array', items: { $ref: '#/definitions/value' } }
+          : op === 'apply'
+            ? { description: doc, type: 'string' }
+            : multi
+              ? { description: doc, type: 'array', items: { $ref: '#/definitions/ref' }, minItems: op === 'cat' ? 1 : 2 }
+              : { description: doc, $ref: '#/definitions/ref' };
     return { required: [op], properties: { [op]: opValue } };
   });
   return {
     $schema: DRAFT,
     title: `${USER_CONFIG_FILE}: modules declared for YOLO Lens`,
-    description: 'Modules the catalog lacks, declared by their signature, parse_model treatment and a body of catalog modules and tensor ops. Nothing here is executed: expressions are interpreted.',
+    description:
+      'Modules the catalog lacks, declared by their signature, parse_model treatment and a body of catalog modules and tensor ops. Nothing here is executed: expressions are interpreted.',
     type: 'object',
     properties: {
       $schema: { type: 'string' },
@@ -261,8 +327,18 @@ function userConfigSchema(): Schema {
         properties: {
           doc: { description: 'one line: what the module is (shown on hover and in completion)', type: 'string' },
           category: { description: 'the colour family in the graph', enum: [...CATEGORIES] },
-          treatment: { description: 'which parse_model branch the module joins', enum: Object.keys(USER_TREATMENTS), enumDescriptions: Object.values(USER_TREATMENTS) },
-          dialects: { description: 'the dialects that know the module (default both)', type: 'array', items: { enum: ['yolov5', 'ultralytics'] }, minItems: 1, uniqueItems: true },
+          treatment: {
+            description: 'which parse_model branch the module joins',
+            enum: Object.keys(USER_TREATMENTS),
+            enumDescriptions: Object.values(USER_TREATMENTS),
+          },
+          dialects: {
+            description: 'the dialects that know the module (default both)',
+            type: 'array',
+            items: { enum: ['yolov5', 'ultralytics'] },
+            minItems: 1,
+            uniqueItems: true,
+          },
           params: {
             description: 'the constructor signature, in order (c1 and c2 first for channels/repeats, n third for repeats)',
             type: 'array',
@@ -278,7 +354,11 @@ function userConfigSchema(): Schema {
               },
             },
           },
-          let: { description: 'name → expression, evaluated in order after the params', type: 'object', additionalProperties: { $ref: '#/definitions/expr' } },
+          let: {
+            description: 'name → expression, evaluated in order after the params',
+            type: 'object',
+            additionalProperties: { $ref: '#/definitions/expr' },
+          },
           body: {
             description: 'the forward, node by node: each node has an id and one operation',
             type: 'array',
@@ -288,7 +368,10 @@ function userConfigSchema(): Schema {
               properties: {
                 id: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
                 if: { description: 'when false the node is skipped and its id names its (last) input', $ref: '#/definitions/expr' },
-                in: { description: 'the input (default: the node before, or x)', anyOf: [{ $ref: '#/definitions/ref' }, { type: 'array', items: { $ref: '#/definitions/ref' } }] },
+                in: {
+                  description: 'the input (default: the node before, or x)',
+                  anyOf: [{ $ref: '#/definitions/ref' }, { type: 'array', items: { $ref: '#/definitions/ref' } }],
+                },
                 args: { type: 'array', items: { $ref: '#/definitions/value' } },
                 kwargs: { type: 'object', additionalProperties: { $ref: '#/definitions/value' } },
                 repeat: { description: 'build an nn.Sequential of this many copies', $ref: '#/definitions/expr' },

@@ -26,9 +26,15 @@ if (!selected.length) {
 const alone = selected.filter((f) => /vscode[^/]*\.test\.ts$/.test(f));
 const shared = selected.filter((f) => !alone.includes(f));
 let status = 0;
-for (const [group, concurrency] of [[shared, 2], [alone, 1]]) {
+for (const [group, concurrency] of [
+  [shared, 2],
+  [alone, 1],
+]) {
   if (!group.length) continue;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...flags, ...group], { stdio: 'inherit', cwd: root });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...flags, ...group], {
+    stdio: 'inherit',
+    cwd: root,
+  });
   if (r.status !== 0) status = r.status ?? 1;
   console.log(`# run-tests: ${group.length} file(s) at concurrency ${concurrency}: ${r.status === 0 ? 'passed' : 'FAILED'}`);
 }

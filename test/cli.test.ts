@@ -22,7 +22,23 @@ test('summary --json prints the reference record of the model', () => {
   assert.equal(r.status, 0, r.stderr);
   const got = JSON.parse(r.stdout);
   const want = yolov5n.record;
-  for (const k of ['framework', 'scale', 'ch', 'imgsz', 'nc', 'ok', 'stage', 'error', 'params', 'gflops', 'gflops_imgsz', 'summary', 'params_fused', 'gflops_fused', 'summary_fused'] as const)
+  for (const k of [
+    'framework',
+    'scale',
+    'ch',
+    'imgsz',
+    'nc',
+    'ok',
+    'stage',
+    'error',
+    'params',
+    'gflops',
+    'gflops_imgsz',
+    'summary',
+    'params_fused',
+    'gflops_fused',
+    'summary_fused',
+  ] as const)
     assert.deepEqual(got[k], (want as unknown as Record<string, unknown>)[k], k);
   assert.deepEqual(got.layers, want.layers);
   assert.equal(got.gflops_ultralytics_thop, want.gflops, 'ultralytics-thop figure present even when equal');
@@ -42,12 +58,23 @@ test('summary prints the table with shapes and both GFLOPs conventions labelled'
 test('check: many files in one run, file:line:col format, exit 1 on errors', () => {
   const dir = mkdtempSync(join(tmpdir(), 'yolo-lens-cli-'));
   const bad = join(dir, 'bad.yaml');
-  writeFileSync(bad, 'nc: 80\ndepth_multiple: 1\nwidth_multiple: 1\nanchors: 3\nbackbone:\n  - [-1, 1, Conv, [16, 3, 2]]\n  - [5, 1, Conv, [16, 3, 2]]\nhead: []\n');
+  writeFileSync(
+    bad,
+    'nc: 80\ndepth_multiple: 1\nwidth_multiple: 1\nanchors: 3\nbackbone:\n  - [-1, 1, Conv, [16, 3, 2]]\n  - [5, 1, Conv, [16, 3, 2]]\nhead: []\n',
+  );
   const r = run('check', yolov5n.yamlPath, bad, broken.yamlPath);
   assert.equal(r.status, 1);
   const lines = r.stdout.trim().split('\n');
-  assert.ok(lines.some((l) => l === `${bad}:7:6: error YOLO008 from 5 points at layer 5, after this one (layer 1): IndexError: list index out of range`), r.stdout);
-  assert.ok(lines.some((l) => l.startsWith(broken.yamlPath + ':')), 'the mutant is flagged');
+  assert.ok(
+    lines.some(
+      (l) => l === `${bad}:7:6: error YOLO008 from 5 points at layer 5, after this one (layer 1): IndexError: list index out of range`,
+    ),
+    r.stdout,
+  );
+  assert.ok(
+    lines.some((l) => l.startsWith(broken.yamlPath + ':')),
+    'the mutant is flagged',
+  );
   assert.ok(!lines.some((l) => l.startsWith(yolov5n.yamlPath + ':') && / error /.test(l)), 'the healthy file has no error');
   const ok = run('check', yolov5n.yamlPath);
   assert.equal(ok.status, 0, ok.stdout);
@@ -56,7 +83,10 @@ test('check: many files in one run, file:line:col format, exit 1 on errors', () 
 test('check --json: one entry per file with LSP-style 0-based ranges', () => {
   const r = run('check', yolov5n.yamlPath, broken.yamlPath, '--json');
   assert.equal(r.status, 1);
-  const out = JSON.parse(r.stdout) as { file: string; diagnostics: { code: string; severity: string; range: { start: { line: number; character: number } } }[] }[];
+  const out = JSON.parse(r.stdout) as {
+    file: string;
+    diagnostics: { code: string; severity: string; range: { start: { line: number; character: number } } }[];
+  }[];
   assert.equal(out.length, 2);
   assert.equal(out[0]!.file, yolov5n.yamlPath);
   assert.ok(out[1]!.diagnostics.some((d) => d.severity === 'error' && /^YOLO\d{3}$/.test(d.code)));

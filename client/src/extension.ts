@@ -30,7 +30,10 @@ async function pickSecondModel(first: vscode.Uri): Promise<vscode.Uri | undefine
     .sort((a, b) => a.path.localeCompare(b.path))
     .map((uri) => ({ label: uri.path.split('/').pop() ?? uri.path, description: vscode.workspace.asRelativePath(uri), uri }));
   items.push({ label: '$(folder-opened) Browse…', description: 'pick a YAML file anywhere' });
-  const picked = await vscode.window.showQuickPick(items, { title: `Compare ${first.path.split('/').pop()} with…`, matchOnDescription: true });
+  const picked = await vscode.window.showQuickPick(items, {
+    title: `Compare ${first.path.split('/').pop()} with…`,
+    matchOnDescription: true,
+  });
   if (!picked) return undefined;
   if (picked.uri) return picked.uri;
   const chosen = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'YOLO model YAML': ['yaml', 'yml'] } });

@@ -6,7 +6,12 @@
  */
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
-import { WorkDoneProgress, type WorkDoneProgressBegin, type WorkDoneProgressReport, type WorkDoneProgressEnd } from 'vscode-languageclient/node';
+import {
+  WorkDoneProgress,
+  type WorkDoneProgressBegin,
+  type WorkDoneProgressReport,
+  type WorkDoneProgressEnd,
+} from 'vscode-languageclient/node';
 import {
   GraphRequestType,
   ProfileRequestType,
@@ -78,14 +83,24 @@ export class GraphPanels implements vscode.Disposable {
         return p;
       }
     }
-    const panel = vscode.window.createWebviewPanel(VIEW_TYPE, `Graph: ${baseName(uri)}`, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, this.webviewOptions());
+    const panel = vscode.window.createWebviewPanel(
+      VIEW_TYPE,
+      `Graph: ${baseName(uri)}`,
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      this.webviewOptions(),
+    );
     const p = new GraphPanel(this, panel, uri, null);
     this.panels.add(p);
     return p;
   }
 
   compare(left: vscode.Uri, right: vscode.Uri): GraphPanel {
-    const panel = vscode.window.createWebviewPanel(VIEW_TYPE, `Compare: ${baseName(left)} ↔ ${baseName(right)}`, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, this.webviewOptions());
+    const panel = vscode.window.createWebviewPanel(
+      VIEW_TYPE,
+      `Compare: ${baseName(left)} ↔ ${baseName(right)}`,
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      this.webviewOptions(),
+    );
     const p = new GraphPanel(this, panel, left, right);
     this.panels.add(p);
     return p;
@@ -248,7 +263,10 @@ export class GraphPanel {
     this.post({ type: 'cursor', uri, position: { line: p.line, character: p.character } });
   }
 
-  private async reveal(uri: vscode.Uri, range: { start: { line: number; character: number }; end: { line: number; character: number } }): Promise<void> {
+  private async reveal(
+    uri: vscode.Uri,
+    range: { start: { line: number; character: number }; end: { line: number; character: number } },
+  ): Promise<void> {
     const target = new vscode.Range(range.start.line, range.start.character, range.end.line, range.end.character);
     const visible = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === uri.toString());
     const doc = visible?.document ?? (await vscode.workspace.openTextDocument(uri));
@@ -263,7 +281,8 @@ export class GraphPanel {
     const r = await this.owner.server.request<SubmodulesResult>(SubmodulesRequestType, params);
     const uri = this.uri.toString();
     if ('error' in r) this.post({ type: 'submodules', uri, index, nodes: null, error: r.error });
-    else if (!r.result) this.post({ type: 'submodules', uri, index, nodes: null, error: 'this layer has no module tree (it did not build)' });
+    else if (!r.result)
+      this.post({ type: 'submodules', uri, index, nodes: null, error: 'this layer has no module tree (it did not build)' });
     else this.post({ type: 'submodules', uri, index, nodes: r.result.children, error: null });
   }
 
@@ -290,21 +309,43 @@ export class GraphPanel {
         async (progress, userCancel) => {
           userCancel.onCancellationRequested(() => cancel.cancel());
           let last = 0;
-          const sub = client.onProgress(WorkDoneProgress.type, token, (v: WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd) => {
-            const pct = 'percentage' in v && typeof v.percentage === 'number' ? v.percentage : last;
-            const message = v.message ?? (v.kind === 'begin' ? v.title : '');
-            progress.report({ message, increment: Math.max(0, pct - last) });
-            last = pct;
-            this.post({ type: 'profileProgress', uri, done: Math.round(pct), total: 100, message });
-          });
+          const sub = client.onProgress(
+            WorkDoneProgress.type,
+            token,
+            (v: WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd) => {
+              const pct = 'percentage' in v && typeof v.percentage === 'number' ? v.percentage : last;
+              const message = v.message ?? (v.kind === 'begin' ? v.title : '');
+              progress.report({ message, increment: Math.max(0, pct - last) });
+              last = pct;
+              this.post({ type: 'profileProgress', uri, done: Math.round(pct), total: 100, message });
+            },
+          );
           try {
             const params: ProfileParams = { ...modelParams(this.uri), backend: s.profileBackend, workDoneToken: token };
             const r = await this.owner.server.request<ProfileResult>(ProfileRequestType, params, cancel.token);
-            const failed = (error: string) => this.post({ type: 'profile', result: { uri, backend: s.profileBackend, imgsz: 0, batch: 0, runs: 0, layers: [], totalMs: 0, throughput: 0, peakMemoryMB: null, error, warnings: [] } });
+            const failed = (error: string) =>
+              this.post({
+                type: 'profile',
+                result: {
+                  uri,
+                  backend: s.profileBackend,
+                  imgsz: 0,
+                  batch: 0,
+                  runs: 0,
+                  layers: [],
+                  totalMs: 0,
+                  throughput: 0,
+                  peakMemoryMB: null,
+                  error,
+                  warnings: [],
+                },
+              });
             if ('error' in r) failed(r.error === 'cancelled' ? 'cancelled' : r.error);
             else if (!r.result) failed('the server has no model for this document');
             else this.post({ type: 'profile', result: { ...r.result, uri } });
-            this.log(`profile: ${'error' in r ? r.error : (r.result?.error ?? `${r.result?.layers.length ?? 0} layers in ${r.result?.totalMs ?? 0} ms`)}`);
+            this.log(
+              `profile: ${'error' in r ? r.error : (r.result?.error ?? `${r.result?.layers.length ?? 0} layers in ${r.result?.totalMs ?? 0} ms`)}`,
+            );
           } finally {
             sub.dispose();
           }

@@ -3,8 +3,20 @@
  * on `YOLO Lens: Restart Server`, and relays its `yolo/modelChanged` notifications to the panels and status bar.
  */
 import * as vscode from 'vscode';
-import { CloseAction, LanguageClient, TransportKind, type ErrorHandler, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
-import { ModelChangedNotificationType, type ModelChangedParams, WorkspaceTrustNotificationType, type WorkspaceTrustParams } from '../../server/src/protocol.ts';
+import {
+  CloseAction,
+  LanguageClient,
+  TransportKind,
+  type ErrorHandler,
+  type LanguageClientOptions,
+  type ServerOptions,
+} from 'vscode-languageclient/node';
+import {
+  ModelChangedNotificationType,
+  type ModelChangedParams,
+  WorkspaceTrustNotificationType,
+  type WorkspaceTrustParams,
+} from '../../server/src/protocol.ts';
 import { SECTION } from './settings.ts';
 
 export class ServerConnection implements vscode.Disposable {
@@ -70,7 +82,9 @@ export class ServerConnection implements vscode.Disposable {
     this.client = client;
     this.subscriptions.push(
       client.onNotification(ModelChangedNotificationType, (p: ModelChangedParams) => this.changed.fire(p)),
-      vscode.workspace.onDidGrantWorkspaceTrust(() => void client.sendNotification(WorkspaceTrustNotificationType, { trusted: true } satisfies WorkspaceTrustParams)),
+      vscode.workspace.onDidGrantWorkspaceTrust(
+        () => void client.sendNotification(WorkspaceTrustNotificationType, { trusted: true } satisfies WorkspaceTrustParams),
+      ),
     );
     this.stateChanged.fire(true);
     return client;
@@ -88,7 +102,9 @@ export class ServerConnection implements vscode.Disposable {
         if (r.action === CloseAction.Restart && !this.restartNoticeShown) {
           this.restartNoticeShown = true;
           this.log.appendLine('[client] the language server stopped unexpectedly; restarting it');
-          void vscode.window.showWarningMessage('YOLO Lens: the language server stopped unexpectedly and was restarted (details in the YOLO Lens output).');
+          void vscode.window.showWarningMessage(
+            'YOLO Lens: the language server stopped unexpectedly and was restarted (details in the YOLO Lens output).',
+          );
         }
         return r;
       },
@@ -98,7 +114,9 @@ export class ServerConnection implements vscode.Disposable {
   async restart(): Promise<void> {
     await this.stop();
     const c = await this.get();
-    void vscode.window.showInformationMessage(c ? 'YOLO Lens: language server restarted' : 'YOLO Lens: the language server could not start (see the YOLO Lens output)');
+    void vscode.window.showInformationMessage(
+      c ? 'YOLO Lens: language server restarted' : 'YOLO Lens: the language server could not start (see the YOLO Lens output)',
+    );
   }
 
   async stop(): Promise<void> {

@@ -54,7 +54,13 @@ export class ModelStatusBar implements vscode.Disposable {
     const problems = g.nodes.reduce((n, x) => n + x.diagnostics.filter((d) => d.severity === 'error').length, 0);
     this.item.text = `$(type-hierarchy) ${g.totals.params !== null ? compact(g.totals.params) : '?'} params · ${gflops !== null ? gflops : '?'} GFLOPs${problems ? ` $(error) ${problems}` : ''}`;
     this.item.tooltip = new vscode.MarkdownString(
-      [`**${g.treeLabel}**${g.scale ? ` · scale ${g.scale}` : ''}`, '', g.totals.summary ?? (g.ok ? '' : 'the framework would not build this model'), '', 'Click to show the model graph'].join('\n'),
+      [
+        `**${g.treeLabel}**${g.scale ? ` · scale ${g.scale}` : ''}`,
+        '',
+        g.totals.summary ?? (g.ok ? '' : 'the framework would not build this model'),
+        '',
+        'Click to show the model graph',
+      ].join('\n'),
     );
     this.item.accessibilityInformation = { label: `YOLO model: ${this.item.text.replace(/\$\([^)]*\)\s*/g, '')}` };
     this.item.show();

@@ -32,7 +32,17 @@ interface Parsed {
   flags: Map<string, string | true>;
 }
 
-const VALUE_FLAGS = new Set(['--scale', '--imgsz', '--framework', '--convention', '--batch', '--runs', '--backend', '--warmup', '--memory-limit']);
+const VALUE_FLAGS = new Set([
+  '--scale',
+  '--imgsz',
+  '--framework',
+  '--convention',
+  '--batch',
+  '--runs',
+  '--backend',
+  '--warmup',
+  '--memory-limit',
+]);
 
 function parseArgs(argv: string[]): Parsed {
   const [command = '', ...rest] = argv;
@@ -93,7 +103,8 @@ function userModulesFor(file: string, p: Parsed): UserConfig | null {
 
 function resolveOptions(p: Parsed, file: string): ResolveOptions {
   const framework = p.flags.get('--framework');
-  if (framework !== undefined && (framework === true || !(framework in TREES))) throw new UsageError(`--framework must be one of ${Object.keys(TREES).join(', ')}`);
+  if (framework !== undefined && (framework === true || !(framework in TREES)))
+    throw new UsageError(`--framework must be one of ${Object.keys(TREES).join(', ')}`);
   const scale = p.flags.get('--scale');
   const imgsz = intFlag(p, '--imgsz', 32, 8192);
   const declared = userModulesFor(file, p);
@@ -115,7 +126,8 @@ function readText(file: string): { text: string; notes: Diagnostic[] } {
   const st = statSync(file);
   if (!st.isFile()) throw new UsageError(`${file} is not a file`);
   // the resolver refuses anything over 2 MB anyway; a file of gigabytes would not even fit in a Node buffer
-  if (st.size > 64 * 2 ** 20) throw new UsageError(`${file} is ${(st.size / 2 ** 20).toFixed(0)} MB: not a model file (YOLO Lens analyses model files up to 2 MB)`);
+  if (st.size > 64 * 2 ** 20)
+    throw new UsageError(`${file} is ${(st.size / 2 ** 20).toFixed(0)} MB: not a model file (YOLO Lens analyses model files up to 2 MB)`);
   const bytes = readFileSync(file);
   try {
     return { text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes), notes: [] };
@@ -131,13 +143,22 @@ function readText(file: string): { text: string; notes: Diagnostic[] } {
   return { text, notes: [diag('YOLO033', { start: at, end: at }, message)] };
 }
 
-function formatDiagnostic(file: string, lines: LineIndex, d: Pick<Diagnostic, 'range' | 'severity' | 'message'> & { code: string }): string {
+function formatDiagnostic(
+  file: string,
+  lines: LineIndex,
+  d: Pick<Diagnostic, 'range' | 'severity' | 'message'> & { code: string },
+): string {
   const p = lines.position(d.range.start);
   return `${file}:${p.line + 1}:${p.character + 1}: ${d.severity} ${d.code} ${d.message}`;
 }
 
 function jsonDiagnostic(lines: LineIndex, d: Diagnostic) {
-  return { code: d.code, severity: d.severity, message: d.message, range: { start: lines.position(d.range.start), end: lines.position(d.range.end) } };
+  return {
+    code: d.code,
+    severity: d.severity,
+    message: d.message,
+    range: { start: lines.position(d.range.start), end: lines.position(d.range.end) },
+  };
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -173,7 +194,18 @@ async function main(argv: string[]): Promise<number> {
         } catch (e) {
           failed = true;
           const message = e instanceof UsageError ? e.message : `cannot read ${file}: ${(e as Error).message}`;
-          if (p.flags.has('--json')) results.push({ file, diagnostics: [{ code: 'YOLO000', severity: 'error', message, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } }] });
+          if (p.flags.has('--json'))
+            results.push({
+              file,
+              diagnostics: [
+                {
+                  code: 'YOLO000',
+                  severity: 'error',
+                  message,
+                  range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
+                },
+              ],
+            });
           else out(`${file}:1:1: error YOLO000 ${message}`);
           continue;
         }
@@ -200,7 +232,12 @@ async function main(argv: string[]): Promise<number> {
       const model = resolve(readText(file).text, opts);
       if (!model.ok) {
         const lines = new LineIndex(model.doc.text);
-        out(model.diagnostics.filter((d) => d.severity === 'error').map((d) => formatDiagnostic(file, lines, d)).join('\n'));
+        out(
+          model.diagnostics
+            .filter((d) => d.severity === 'error')
+            .map((d) => formatDiagnostic(file, lines, d))
+            .join('\n'),
+        );
         out('the model does not build: nothing to profile');
         return 1;
       }
@@ -216,7 +253,10 @@ async function main(argv: string[]): Promise<number> {
         ...(warmup !== undefined ? { warmup } : {}),
         ...(memoryLimitMB !== undefined ? { memoryLimitMB } : {}),
         ...(typeof backend === 'string' ? { backend: backend as ProfileBackend } : {}),
-        onProgress: p.flags.has('--json') || !process.stderr.isTTY ? undefined : (done, total, message) => process.stderr.write(`\r${message} ${done}/${total}   `),
+        onProgress:
+          p.flags.has('--json') || !process.stderr.isTTY
+            ? undefined
+            : (done, total, message) => process.stderr.write(`\r${message} ${done}/${total}   `),
       });
       if (!p.flags.has('--json') && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
       out(p.flags.has('--json') ? JSON.stringify(result, null, 2) : formatProfile(result));

@@ -85,7 +85,10 @@ interface DiagnosticData {
 }
 
 /** The fields every diagnostic of ours has: a model's, or a `.yolo-lens.json`'s (its own codes, no extras). */
-export function toLspBasicDiagnostic(lines: LineIndex, d: { readonly range: Range; readonly severity: Severity; readonly code: string; readonly message: string }): Diagnostic {
+export function toLspBasicDiagnostic(
+  lines: LineIndex,
+  d: { readonly range: Range; readonly severity: Severity; readonly code: string; readonly message: string },
+): Diagnostic {
   return { range: toLspRange(lines, d.range), severity: SEVERITY[d.severity], code: d.code, source: SOURCE, message: d.message };
 }
 
@@ -93,7 +96,8 @@ export function toLspDiagnostic(lines: LineIndex, uri: string, d: CoreDiagnostic
   const out = toLspBasicDiagnostic(lines, d);
   const tags = (d.tags ?? []).filter((t): t is DiagnosticTag => t === DiagnosticTag.Unnecessary || t === DiagnosticTag.Deprecated);
   if (tags.length) out.tags = tags;
-  if (d.related?.length) out.relatedInformation = d.related.map((r) => ({ location: { uri, range: toLspRange(lines, r.range) }, message: r.message }));
+  if (d.related?.length)
+    out.relatedInformation = d.related.map((r) => ({ location: { uri, range: toLspRange(lines, r.range) }, message: r.message }));
   const data: DiagnosticData = {};
   if (d.layer !== undefined) data.layer = d.layer;
   if (d.data && Object.keys(d.data).length) data.data = { ...d.data };
@@ -139,7 +143,11 @@ export function toLspCompletion(lines: LineIndex, r: CompletionResult): Completi
       insertTextFormat: it.snippet ? InsertTextFormat.Snippet : InsertTextFormat.PlainText,
     };
     if (it.detail) item.detail = it.detail;
-    if (it.labelDetail || it.labelDescription) item.labelDetails = { ...(it.labelDetail ? { detail: it.labelDetail } : {}), ...(it.labelDescription ? { description: it.labelDescription } : {}) };
+    if (it.labelDetail || it.labelDescription)
+      item.labelDetails = {
+        ...(it.labelDetail ? { detail: it.labelDetail } : {}),
+        ...(it.labelDescription ? { description: it.labelDescription } : {}),
+      };
     if (it.documentation) item.documentation = { kind: MarkupKind.Markdown, value: it.documentation };
     if (it.sortText) item.sortText = it.sortText;
     if (it.filterText) item.filterText = it.filterText;
@@ -172,18 +180,31 @@ export function toLspSignatureHelp(s: CoreSignatureHelp): SignatureHelp {
 // ---- inlay hints, symbols, navigation, lenses ----------------------------------------------------------------
 
 export function toLspInlayHint(lines: LineIndex, h: CoreInlayHint): InlayHint {
-  const out: InlayHint = { position: lines.position(h.offset), label: h.label, kind: h.kind === 'type' ? InlayHintKind.Type : InlayHintKind.Parameter };
+  const out: InlayHint = {
+    position: lines.position(h.offset),
+    label: h.label,
+    kind: h.kind === 'type' ? InlayHintKind.Type : InlayHintKind.Parameter,
+  };
   if (h.paddingLeft) out.paddingLeft = true;
   if (h.paddingRight) out.paddingRight = true;
   if (h.tooltip) out.tooltip = h.tooltip;
   return out;
 }
 
-const SYMBOL_KIND: Record<CoreSymbol['kind'], SymbolKind> = { section: SymbolKind.Namespace, layer: SymbolKind.Class, key: SymbolKind.Property };
+const SYMBOL_KIND: Record<CoreSymbol['kind'], SymbolKind> = {
+  section: SymbolKind.Namespace,
+  layer: SymbolKind.Class,
+  key: SymbolKind.Property,
+};
 
 export function toLspSymbols(lines: LineIndex, syms: readonly CoreSymbol[]): DocumentSymbol[] {
   return syms.map((s) => {
-    const out: DocumentSymbol = { name: s.name, kind: SYMBOL_KIND[s.kind], range: toLspRange(lines, s.range), selectionRange: toLspRange(lines, s.selectionRange) };
+    const out: DocumentSymbol = {
+      name: s.name,
+      kind: SYMBOL_KIND[s.kind],
+      range: toLspRange(lines, s.range),
+      selectionRange: toLspRange(lines, s.selectionRange),
+    };
     if (s.detail) out.detail = s.detail;
     if (s.children) out.children = toLspSymbols(lines, s.children);
     return out;
@@ -194,7 +215,12 @@ export function toLspSymbols(lines: LineIndex, syms: readonly CoreSymbol[]): Doc
 export function toFlatSymbols(lines: LineIndex, uri: string, syms: readonly CoreSymbol[], container?: string): SymbolInformation[] {
   const out: SymbolInformation[] = [];
   for (const s of syms) {
-    out.push({ name: s.name, kind: SYMBOL_KIND[s.kind], location: { uri, range: toLspRange(lines, s.range) }, ...(container ? { containerName: container } : {}) });
+    out.push({
+      name: s.name,
+      kind: SYMBOL_KIND[s.kind],
+      location: { uri, range: toLspRange(lines, s.range) },
+      ...(container ? { containerName: container } : {}),
+    });
     if (s.children) out.push(...toFlatSymbols(lines, uri, s.children, s.name));
   }
   return out;
@@ -202,7 +228,14 @@ export function toFlatSymbols(lines: LineIndex, uri: string, syms: readonly Core
 
 export function toLspDefinition(lines: LineIndex, uri: string, t: DefinitionTarget, linkSupport: boolean): LocationLink[] | Location {
   if (!linkSupport) return { uri, range: toLspRange(lines, t.targetRange) };
-  return [{ originSelectionRange: toLspRange(lines, t.origin), targetUri: uri, targetRange: toLspRange(lines, t.targetRange), targetSelectionRange: toLspRange(lines, t.selectionRange) }];
+  return [
+    {
+      originSelectionRange: toLspRange(lines, t.origin),
+      targetUri: uri,
+      targetRange: toLspRange(lines, t.targetRange),
+      targetSelectionRange: toLspRange(lines, t.selectionRange),
+    },
+  ];
 }
 
 export function toLspLocations(lines: LineIndex, uri: string, ranges: readonly Range[]): Location[] {
@@ -210,17 +243,33 @@ export function toLspLocations(lines: LineIndex, uri: string, ranges: readonly R
 }
 
 export function toLspHighlights(lines: LineIndex, hs: readonly Highlight[]): DocumentHighlight[] {
-  return hs.map((h) => ({ range: toLspRange(lines, h.range), kind: h.kind === 'write' ? DocumentHighlightKind.Write : DocumentHighlightKind.Read }));
+  return hs.map((h) => ({
+    range: toLspRange(lines, h.range),
+    kind: h.kind === 'write' ? DocumentHighlightKind.Write : DocumentHighlightKind.Read,
+  }));
 }
 
 export function toLspCodeLens(lines: LineIndex, l: CoreCodeLens): CodeLens {
-  return { range: toLspRange(lines, l.range), command: { title: l.title, command: l.command, ...(l.arguments ? { arguments: [...l.arguments] } : {}), ...(l.tooltip ? { tooltip: l.tooltip } : {}) } as CodeLens['command'] };
+  return {
+    range: toLspRange(lines, l.range),
+    command: {
+      title: l.title,
+      command: l.command,
+      ...(l.arguments ? { arguments: [...l.arguments] } : {}),
+      ...(l.tooltip ? { tooltip: l.tooltip } : {}),
+    } as CodeLens['command'],
+  };
 }
 
 // ---- code actions ------------------------------------------------------------------------------------------
 
 /** Offset edits → one versioned edit of the document, so a client refuses it once the text has moved on. */
-export function toVersionedEdit(lines: LineIndex, uri: string, version: number, edits: readonly { range: Range; newText: string }[]): WorkspaceEdit {
+export function toVersionedEdit(
+  lines: LineIndex,
+  uri: string,
+  version: number,
+  edits: readonly { range: Range; newText: string }[],
+): WorkspaceEdit {
   const textDocument: OptionalVersionedTextDocumentIdentifier = { uri, version };
   const lspEdits: LspTextEdit[] = edits.map((e) => ({ range: toLspRange(lines, e.range), newText: e.newText }));
   return { documentChanges: [TextDocumentEdit.create(textDocument, lspEdits)] };

@@ -22,7 +22,8 @@ export interface ModelRequestParams {
   scale?: string;
 }
 
-export type Category = 'conv' | 'csp' | 'slimneck' | 'attention' | 'transformer' | 'pooling' | 'upsample' | 'concat' | 'head' | 'norm' | 'activation' | 'misc';
+export type Category =
+  'conv' | 'csp' | 'slimneck' | 'attention' | 'transformer' | 'pooling' | 'upsample' | 'concat' | 'head' | 'norm' | 'activation' | 'misc';
 
 export interface FlopsPair {
   /** FLOPs (2 × MACs) counted as ultralytics-thop does (what a current install prints) */

@@ -131,16 +131,25 @@ export function readSettings(raw: unknown): ServerSettings {
   const p = (r.profile && typeof r.profile === 'object' ? r.profile : {}) as Record<string, unknown>;
   const severity: Record<string, SeverityOverride> = {};
   if (d.severity && typeof d.severity === 'object')
-    for (const [code, s] of Object.entries(d.severity as Record<string, unknown>)) if (typeof s === 'string' && SEVERITIES.has(s)) severity[code.toUpperCase()] = s as SeverityOverride;
+    for (const [code, s] of Object.entries(d.severity as Record<string, unknown>))
+      if (typeof s === 'string' && SEVERITIES.has(s)) severity[code.toUpperCase()] = s as SeverityOverride;
   const imgsz = validImgsz(r.imgsz) ?? null;
-  const debounce = typeof d.debounceMs === 'number' && Number.isFinite(d.debounceMs) ? Math.min(Math.max(0, d.debounceMs), 10_000) : DEFAULT_SETTINGS.diagnostics.debounceMs;
+  const debounce =
+    typeof d.debounceMs === 'number' && Number.isFinite(d.debounceMs)
+      ? Math.min(Math.max(0, d.debounceMs), 10_000)
+      : DEFAULT_SETTINGS.diagnostics.debounceMs;
   return {
     imgsz,
     scale: typeof r.scale === 'string' && r.scale.trim() ? r.scale.trim() : null,
-    framework: typeof r.framework === 'string' && (r.framework === 'auto' || r.framework in TREES) ? (r.framework as ServerSettings['framework']) : 'auto',
+    framework:
+      typeof r.framework === 'string' && (r.framework === 'auto' || r.framework in TREES)
+        ? (r.framework as ServerSettings['framework'])
+        : 'auto',
     diagnostics: { severity, debounceMs: debounce },
     gflops: r.gflops === 'thop' ? 'thop' : 'ultralytics-thop',
-    profile: { backend: typeof p.backend === 'string' && BACKENDS.has(p.backend as ProfileBackend) ? (p.backend as ProfileBackend) : 'auto' },
+    profile: {
+      backend: typeof p.backend === 'string' && BACKENDS.has(p.backend as ProfileBackend) ? (p.backend as ProfileBackend) : 'auto',
+    },
   };
 }
 
@@ -204,7 +213,8 @@ const SERVER_VERSION = packageJson.version;
 function stdioConnection(): Connection {
   // `--node-ipc`, `--socket=` and `--pipe=` are read by createConnection itself; stdio is the default otherwise
   const argv = process.argv;
-  if (argv.some((a) => a === '--node-ipc' || a.startsWith('--socket') || a.startsWith('--pipe'))) return createConnection(ProposedFeatures.all);
+  if (argv.some((a) => a === '--node-ipc' || a.startsWith('--socket') || a.startsWith('--pipe')))
+    return createConnection(ProposedFeatures.all);
   return createConnection(ProposedFeatures.all, new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout));
 }
 
@@ -214,7 +224,12 @@ function stdioConnection(): Connection {
  * tests prove a crash inside a feature costs an empty answer and a log line (and a dead server, a restart). Unset in
  * normal use; it can only make things fail.
  */
-const FAULTS = new Set((process.env.YOLO_LENS_FAULT ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+const FAULTS = new Set(
+  (process.env.YOLO_LENS_FAULT ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
 function injectedFault(name: string): void {
   if (FAULTS.has(`exit:${name}`)) process.exit(86);
   if (FAULTS.has(name)) throw new Error(`fault injected into ${name} (YOLO_LENS_FAULT)`);
@@ -243,7 +258,12 @@ export function startServer(given?: Connection): Connection {
   };
 
   /** Every handler is this one call: errors are logged and become `fallback`, cancellation answers as LSP asks. */
-  async function runSafe<T>(name: string, token: CancellationToken | undefined, fallback: T, fn: () => T | Promise<T>): Promise<T | ResponseError<void>> {
+  async function runSafe<T>(
+    name: string,
+    token: CancellationToken | undefined,
+    fallback: T,
+    fn: () => T | Promise<T>,
+  ): Promise<T | ResponseError<void>> {
     if (token?.isCancellationRequested) return cancelled();
     try {
       if (FAULTS.size) injectedFault(name);
@@ -298,7 +318,18 @@ export function startServer(given?: Connection): Connection {
         log(`resolve failed on ${doc.uri}: ${errorText(e)}`);
       }
     }
-    const a: Analysis = { uri: doc.uri, version: doc.version, settings, settingsKey, lines, doc: parsed, model, options, ...(internalError ? { internalError } : {}), memo: new Map() };
+    const a: Analysis = {
+      uri: doc.uri,
+      version: doc.version,
+      settings,
+      settingsKey,
+      lines,
+      doc: parsed,
+      model,
+      options,
+      ...(internalError ? { internalError } : {}),
+      memo: new Map(),
+    };
     analyses.set(doc.uri, a);
     return a;
   }
@@ -345,7 +376,8 @@ export function startServer(given?: Connection): Connection {
 
   function coreDiagnostics(a: Analysis): CoreDiagnostic[] {
     return memo(a, 'diagnostics', () => {
-      if (a.internalError) return [diag('YOLO030', { start: 0, end: 0 }, `YOLO Lens failed on this file (a bug: please report it): ${a.internalError}`)];
+      if (a.internalError)
+        return [diag('YOLO030', { start: 0, end: 0 }, `YOLO Lens failed on this file (a bug: please report it): ${a.internalError}`)];
       return a.model ? modelDiagnostics(a.model, { severity: a.settings.diagnostics.severity }) : [];
     });
   }
@@ -421,7 +453,11 @@ export function startServer(given?: Connection): Connection {
     // the first version publishes at once; edits wait for the user to pause
     const first = !analyses.has(uri);
     if (first) schedule(uri, 0);
-    else void settingsFor(uri).then((s) => schedule(uri, s.diagnostics.debounceMs), () => schedule(uri, DEFAULT_SETTINGS.diagnostics.debounceMs));
+    else
+      void settingsFor(uri).then(
+        (s) => schedule(uri, s.diagnostics.debounceMs),
+        () => schedule(uri, DEFAULT_SETTINGS.diagnostics.debounceMs),
+      );
   });
 
   documents.onDidClose((e) => {
@@ -448,7 +484,11 @@ export function startServer(given?: Connection): Connection {
     // editors without a notion of workspace trust (Neovim...) count as trusted; VS Code tells us
     const init = (params?.initializationOptions ?? {}) as { workspaceTrusted?: unknown };
     userModules.setTrusted(init.workspaceTrusted !== false);
-    const folders = Array.isArray(params?.workspaceFolders) ? params.workspaceFolders.map((f) => f.uri) : params?.rootUri ? [params.rootUri] : [];
+    const folders = Array.isArray(params?.workspaceFolders)
+      ? params.workspaceFolders.map((f) => f.uri)
+      : params?.rootUri
+        ? [params.rootUri]
+        : [];
     userModules.setRoots(folders.filter((u): u is string => typeof u === 'string'));
     return {
       capabilities: {
@@ -462,16 +502,28 @@ export function startServer(given?: Connection): Connection {
         documentSymbolProvider: true,
         codeLensProvider: { resolveProvider: false },
         inlayHintProvider: { resolveProvider: false },
-        codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, CodeActionKind.Refactor, CodeActionKind.RefactorRewrite, `${CodeActionKind.Refactor}.insert`, `${CodeActionKind.Refactor}.move`, `${CodeActionKind.Refactor}.delete`] },
+        codeActionProvider: {
+          codeActionKinds: [
+            CodeActionKind.QuickFix,
+            CodeActionKind.Refactor,
+            CodeActionKind.RefactorRewrite,
+            `${CodeActionKind.Refactor}.insert`,
+            `${CodeActionKind.Refactor}.move`,
+            `${CodeActionKind.Refactor}.delete`,
+          ],
+        },
       },
       serverInfo: { name: 'yolo-lens', version: SERVER_VERSION },
     };
   });
 
   conn.onInitialized(() => {
-    if (caps.workspace?.didChangeConfiguration?.dynamicRegistration) void conn.client.register(DidChangeConfigurationNotification.type, { section: 'yolo' }).catch(() => undefined);
+    if (caps.workspace?.didChangeConfiguration?.dynamicRegistration)
+      void conn.client.register(DidChangeConfigurationNotification.type, { section: 'yolo' }).catch(() => undefined);
     if (caps.workspace?.didChangeWatchedFiles?.dynamicRegistration)
-      void conn.client.register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: '**/.yolo-lens.json' }] }).catch(() => undefined);
+      void conn.client
+        .register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: '**/.yolo-lens.json' }] })
+        .catch(() => undefined);
     for (const c of userModules.all()) publishConfig(c.uri);
   });
 
@@ -512,7 +564,10 @@ export function startServer(given?: Connection): Connection {
     runSafe('hover', token, null, async () => {
       const a = await modelAnalysis(params);
       if (!a) return null;
-      const h = hover(a.model, toOffset(a.lines, params.position), { convention: a.settings.gflops, resolveAtScale: (scale) => variant(a, { scale }) });
+      const h = hover(a.model, toOffset(a.lines, params.position), {
+        convention: a.settings.gflops,
+        resolveAtScale: (scale) => variant(a, { scale }),
+      });
       return h ? toLspHover(a.lines, h) : null;
     }),
   );
@@ -536,7 +591,13 @@ export function startServer(given?: Connection): Connection {
   conn.onReferences((params, token) =>
     runSafe('references', token, [], async () => {
       const a = await modelAnalysis(params);
-      return a ? toLspLocations(a.lines, a.uri, references(a.model, toOffset(a.lines, params.position), params.context?.includeDeclaration !== false)) : [];
+      return a
+        ? toLspLocations(
+            a.lines,
+            a.uri,
+            references(a.model, toOffset(a.lines, params.position), params.context?.includeDeclaration !== false),
+          )
+        : [];
     }),
   );
 
@@ -552,7 +613,9 @@ export function startServer(given?: Connection): Connection {
       const a = await modelAnalysis(params);
       if (!a) return [];
       const syms = memo(a, 'symbols', () => documentSymbols(a.model));
-      return caps.textDocument?.documentSymbol?.hierarchicalDocumentSymbolSupport ? toLspSymbols(a.lines, syms) : toFlatSymbols(a.lines, a.uri, syms);
+      return caps.textDocument?.documentSymbol?.hierarchicalDocumentSymbolSupport
+        ? toLspSymbols(a.lines, syms)
+        : toFlatSymbols(a.lines, a.uri, syms);
     }),
   );
 
@@ -584,9 +647,16 @@ export function startServer(given?: Connection): Connection {
       const sent = Array.isArray(params.context?.diagnostics) ? params.context.diagnostics : [];
       // prefer our own record of a diagnostic (it keeps every field); rebuild it from the wire otherwise
       const diagnostics = sent
-        .map((d) => ours.find((o) => o.code === d.code && sameRange(toLspRange(a.lines, o.range), d.range)) ?? fromLspDiagnostic(a.lines, d))
+        .map(
+          (d) => ours.find((o) => o.code === d.code && sameRange(toLspRange(a.lines, o.range), d.range)) ?? fromLspDiagnostic(a.lines, d),
+        )
         .filter((d): d is CoreDiagnostic => d !== null);
-      const actions = codeActions(a.model, { range: toOffsetRange(a.lines, params.range), diagnostics, ...(params.context?.only ? { only: params.context.only } : {}), trigger: params.context?.triggerKind === CodeActionTriggerKind.Automatic ? 'automatic' : 'invoked' });
+      const actions = codeActions(a.model, {
+        range: toOffsetRange(a.lines, params.range),
+        diagnostics,
+        ...(params.context?.only ? { only: params.context.only } : {}),
+        trigger: params.context?.triggerKind === CodeActionTriggerKind.Automatic ? 'automatic' : 'invoked',
+      });
       // the edits are offsets into this version: refuse rather than send edits for text that moved on
       if (documents.get(a.uri)?.version !== a.version) return [];
       return actions.map((x) => toLspCodeAction(a.lines, a.uri, a.version, x));
@@ -665,7 +735,13 @@ export function startServer(given?: Connection): Connection {
 
 function sameRange(a: { start: { line: number; character: number }; end: { line: number; character: number } }, b: unknown): boolean {
   const r = b as typeof a | null;
-  return !!r && r.start?.line === a.start.line && r.start?.character === a.start.character && r.end?.line === a.end.line && r.end?.character === a.end.character;
+  return (
+    !!r &&
+    r.start?.line === a.start.line &&
+    r.start?.character === a.start.character &&
+    r.end?.line === a.end.line &&
+    r.end?.character === a.end.character
+  );
 }
 
 // Started as its own bundle (`node dist/server.js --stdio`); the CLI requires this file and calls startServer().

@@ -65,7 +65,20 @@ export class UserModuleStore {
       if (!st.isFile()) return;
       const uri = pathToFileURL(path).toString();
       if (st.size > MAX_CONFIG_BYTES) {
-        this.configs.set(dirname(path), { uri, dir: dirname(path), text: '', modules: null, diagnostics: [{ code: 'config-structure', severity: 'error', range: { start: 0, end: 0 }, message: `${USER_CONFIG_FILE} is ${(st.size / 1e6).toFixed(1)} MB: YOLO Lens reads it up to 1 MB` }] });
+        this.configs.set(dirname(path), {
+          uri,
+          dir: dirname(path),
+          text: '',
+          modules: null,
+          diagnostics: [
+            {
+              code: 'config-structure',
+              severity: 'error',
+              range: { start: 0, end: 0 },
+              message: `${USER_CONFIG_FILE} is ${(st.size / 1e6).toFixed(1)} MB: YOLO Lens reads it up to 1 MB`,
+            },
+          ],
+        });
         return;
       }
       this.fromText(uri, readFileSync(path, 'utf8'));

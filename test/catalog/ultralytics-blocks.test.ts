@@ -59,7 +59,14 @@ const cases: Case[] = [
   // ConvTranspose(16,32): k2 s2, weight 16·32·4 = 2048 (no bias) + BN 64; fused: 2048 + bias 32
   { name: 'ConvTranspose', def: conv.ConvTranspose, args: [16, 32], params: 2112, fused: 2080, input: x(16, 8), out: x(32, 16) },
   // ConvTranspose(16,32,bn=False): 2048 + bias 32, Identity
-  { name: 'ConvTranspose bn=False', def: conv.ConvTranspose, args: [16, 32, 2, 2, 0, false], params: 2080, input: x(16, 8), out: x(32, 16) },
+  {
+    name: 'ConvTranspose bn=False',
+    def: conv.ConvTranspose,
+    args: [16, 32, 2, 2, 0, false],
+    params: 2080,
+    input: x(16, 8),
+    out: x(32, 16),
+  },
   // Focus(3,32,3): Conv(12,32,3) = 32·12·9 = 3456 + 64; the space-to-depth halves the size
   { name: 'Focus', def: conv.Focus, args: [3, 32, 3], params: 3520, fused: 3456 + 32, input: x(3, 64), out: x(32, 32) },
   // GhostConv(16,32,3): c_=16: Conv(16,16,3) 2304+32, Conv(16,16,5,g=16) 400+32
@@ -104,7 +111,14 @@ const cases: Case[] = [
   { name: 'HGBlock', def: block.HGBlock, args: [48, 48, 128, 3, 6], params: 155072, input: x(48), out: x(128) },
   // HGBlock(128,96,512,5,6,lightconv): LightConv(128,96,5) = Conv(128,96,1) 12288+192 + DWConv(96,96,5) 2400+192;
   // 5 × LightConv(96,96,5) = 9408 + 2592; sc Conv(704,256,1) 180224+512; ec Conv(256,512,1) 131072+1024
-  { name: 'HGBlock lightconv', def: block.HGBlock, args: [128, 96, 512, 5, 6, true], params: 15072 + 60000 + 180736 + 132096, input: x(128), out: x(512) },
+  {
+    name: 'HGBlock lightconv',
+    def: block.HGBlock,
+    args: [128, 96, 512, 5, 6, true],
+    params: 15072 + 60000 + 180736 + 132096,
+    input: x(128),
+    out: x(512),
+  },
   // SPP(16,32): c_=8: Conv(16,8,1) 144, Conv(32,32,1) 1088
   { name: 'SPP', def: block.SPP, args: [16, 32, t33], params: 1232, input: x(16), out: x(32) },
   // C1(16,32,2): Conv(16,32,1) 576; 2 × Conv(32,32,3) 9216+64
@@ -119,7 +133,14 @@ const cases: Case[] = [
   { name: 'GhostBottleneck', def: block.GhostBottleneck, args: [16, 16], params: 476, input: x(16), out: x(16) },
   // GhostBottleneck(16,32,3,2): GhostConv(16,16) 144+216; DWConv(16,16,3,2) 144+32; GhostConv(16,32) 288+432;
   // shortcut DWConv(16,16,3,2) 176 + Conv(16,32,1) 576
-  { name: 'GhostBottleneck s=2', def: block.GhostBottleneck, args: [16, 32, 3, 2], params: 360 + 176 + 720 + 176 + 576, input: x(16), out: x(32, 16) },
+  {
+    name: 'GhostBottleneck s=2',
+    def: block.GhostBottleneck,
+    args: [16, 32, 3, 2],
+    params: 360 + 176 + 720 + 176 + 576,
+    input: x(16),
+    out: x(32, 16),
+  },
   // BottleneckCSP(16,32,1): c_=16: Conv(16,16,1) 288, Conv2d 256, Conv2d 256, Conv(32,32,1) 1088, BN(32) 64,
   // Bottleneck(16,16,e=1) with ultralytics' default k=(3,3): 2 × (2304+32)
   { name: 'BottleneckCSP', def: block.BottleneckCSP, args: [16, 32, 1], params: 6624, input: x(16), out: x(32) },
@@ -202,16 +223,26 @@ for (const c of cases) {
 
 test('fused Conv2 cannot run: its forward_fuse still calls the BatchNorm that fuse() deleted', () => {
   const m = build(conv.Conv2, [16, 32], {}, true);
-  assert.throws(() => run(m, x(16)), (e: unknown) => e instanceof ShapeError && /no attribute 'bn'/.test(e.message));
+  assert.throws(
+    () => run(m, x(16)),
+    (e: unknown) => e instanceof ShapeError && /no attribute 'bn'/.test(e.message),
+  );
 });
 
 test('fused ConvTranspose with bn=False fails like fuse() (an Identity has no weight)', () => {
-  assert.throws(() => build(conv.ConvTranspose, [16, 32, 2, 2, 0, false], {}, true), (e: unknown) => e instanceof ShapeError && e.stage === 'build');
+  assert.throws(
+    () => build(conv.ConvTranspose, [16, 32, 2, 2, 0, false], {}, true),
+    (e: unknown) => e instanceof ShapeError && e.stage === 'build',
+  );
 });
 
 test('constructor asserts and divisions by zero become build errors', () => {
   const fails = (def: ModuleDef, args: PyVal[], re: RegExp, kw: Record<string, PyVal> = {}) =>
-    assert.throws(() => build(def, args, kw), (e: unknown) => e instanceof ShapeError && e.stage === 'build' && re.test(e.message), `${def.name}(${args.join(', ')})`);
+    assert.throws(
+      () => build(def, args, kw),
+      (e: unknown) => e instanceof ShapeError && e.stage === 'build' && re.test(e.message),
+      `${def.name}(${args.join(', ')})`,
+    );
   fails(block.C2PSA, [128, 64, 1], /AssertionError/);
   fails(block.C2fPSA, [128, 64, 1], /AssertionError/);
   fails(block.PSA, [64, 32], /AssertionError/);
@@ -278,7 +309,10 @@ backbone:
 head: []
 `;
   const m = resolve(yaml('CBFuse, [[1]]'), { tree: 'ultralytics', imgsz: 64, ch: 3, fileName: 'cb.yaml' });
-  assert.deepEqual(m.diagnostics.filter((d) => d.severity === 'error'), []);
+  assert.deepEqual(
+    m.diagnostics.filter((d) => d.severity === 'error'),
+    [],
+  );
   // CBLinear(32,[8,16]): Conv2d(32,24,1) with bias = 768 + 24
   assert.equal(m.layers[2]!.params, 792);
   assert.deepEqual(m.layers[2]!.outShapes, [x(8, 16), x(16, 16)]);
@@ -286,10 +320,21 @@ head: []
   assert.deepEqual(m.layers[4]!.outShape, x(16, 32));
   // parse_model's sum(ch[x] for x in f) adds a list: TypeError
   const bad = resolve(yaml('Concat, [1]'), { tree: 'ultralytics', imgsz: 64, ch: 3, fileName: 'cb.yaml' });
-  assert.ok(bad.diagnostics.some((d) => d.severity === 'error' && d.layer === 4), 'Concat of a CBLinear output fails');
+  assert.ok(
+    bad.diagnostics.some((d) => d.severity === 'error' && d.layer === 4),
+    'Concat of a CBLinear output fails',
+  );
   // a one-input module gets the list as c1
-  const conv = resolve(yaml('CBFuse, [[1]]').replace('[0, 1, Conv, [16, 3, 1]]', '[2, 1, Conv, [16, 3, 1]]'), { tree: 'ultralytics', imgsz: 64, ch: 3, fileName: 'cb.yaml' });
-  assert.ok(conv.diagnostics.some((d) => d.severity === 'error' && d.layer === 3), 'Conv of a CBLinear output fails');
+  const conv = resolve(yaml('CBFuse, [[1]]').replace('[0, 1, Conv, [16, 3, 1]]', '[2, 1, Conv, [16, 3, 1]]'), {
+    tree: 'ultralytics',
+    imgsz: 64,
+    ch: 3,
+    fileName: 'cb.yaml',
+  });
+  assert.ok(
+    conv.diagnostics.some((d) => d.severity === 'error' && d.layer === 3),
+    'Conv of a CBLinear output fails',
+  );
 });
 
 test('shared activation instances: HGBlock/LightConv defaults and the RepConv/ConvTranspose class defaults', () => {
@@ -337,10 +382,42 @@ head: []
 
 test('the namespace parse_model reaches is what tasks.py imports (L12-63)', () => {
   // imported by tasks.py, so a YAML can name them
-  for (const n of ['Conv2', 'RepConv', 'RepVGGDW', 'GSConvE2', 'GSBottleneck', 'GSBottleneckC', 'ConvTranspose', 'DWConvTranspose2d', 'HGStem', 'HGBlock', 'ResNetLayer', 'SCDown', 'PSA', 'C2fPSA', 'ELAN1', 'CBLinear', 'CBFuse'])
+  for (const n of [
+    'Conv2',
+    'RepConv',
+    'RepVGGDW',
+    'GSConvE2',
+    'GSBottleneck',
+    'GSBottleneckC',
+    'ConvTranspose',
+    'DWConvTranspose2d',
+    'HGStem',
+    'HGBlock',
+    'ResNetLayer',
+    'SCDown',
+    'PSA',
+    'C2fPSA',
+    'ELAN1',
+    'CBLinear',
+    'CBFuse',
+  ])
     assert.ok(ULTRALYTICS.modules.has(n), `${n} resolves`);
   // defined in conv.py / block.py but not imported by tasks.py: KeyError
-  for (const n of ['LightConv', 'ChannelAttention', 'SpatialAttention', 'CBAM', 'DFL', 'C3f', 'C3k', 'CIB', 'RepBottleneck', 'RepCSP', 'ResNetBlock', 'Attention', 'PSABlock'])
+  for (const n of [
+    'LightConv',
+    'ChannelAttention',
+    'SpatialAttention',
+    'CBAM',
+    'DFL',
+    'C3f',
+    'C3k',
+    'CIB',
+    'RepBottleneck',
+    'RepCSP',
+    'ResNetBlock',
+    'Attention',
+    'PSABlock',
+  ])
     assert.ok(!ULTRALYTICS.modules.has(n), `${n} does not resolve`);
   // branch of the big if-chain: c1 prepended and width-scaled c2 (+ repeats), or verbatim args
   assert.equal(ULTRALYTICS.modules.get('GSConvE2')!.treat, 'channels');

@@ -7,7 +7,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Builder } from '../../server/src/core/nn/builder.ts';
-import { type Flow, type ForwardCtx, type In, type Mod, type Out, type Shape, ShapeError, countParams } from '../../server/src/core/nn/module.ts';
+import {
+  type Flow,
+  type ForwardCtx,
+  type In,
+  type Mod,
+  type Out,
+  type Shape,
+  ShapeError,
+  countParams,
+} from '../../server/src/core/nn/module.ts';
 import { ShapeFlow, flattenOut } from '../../server/src/core/nn/static.ts';
 import { construct, type ModuleDef } from '../../server/src/core/catalog/types.ts';
 import { PyObj, PyTuple, type PyVal } from '../../server/src/core/py.ts';
@@ -26,7 +35,12 @@ import {
   TransformerLayer,
   sinCosPositionEmbedding,
 } from '../../server/src/core/catalog/ultralytics/transformer.ts';
-import { BNContrastiveHead, ContrastiveHead, ImagePoolingAttn, MaxSigmoidAttnBlock } from '../../server/src/core/catalog/ultralytics/world.ts';
+import {
+  BNContrastiveHead,
+  ContrastiveHead,
+  ImagePoolingAttn,
+  MaxSigmoidAttnBlock,
+} from '../../server/src/core/catalog/ultralytics/world.ts';
 import { ULTRALYTICS } from '../../server/src/core/catalog/trees.ts';
 
 const builder = () => new Builder({ fused: false, convDefaultAct: null });
@@ -64,7 +78,14 @@ test('v10Detect(80, [64, 128, 256]): parameters and the end-to-end outputs', () 
   // (postprocess: [bs, min(300, 8400), 6]), one2many maps, one2one maps
   assert.deepEqual(run(m, P345).out, [[1, 300, 6], ...maps, ...maps]);
   // fewer anchors than max_det: topk takes min(300, A) = 8x8 + 4x4 + 2x2 = 84
-  assert.deepEqual(run(m, [[1, 64, 8, 8], [1, 128, 4, 4], [1, 256, 2, 2]]).out[0], [1, 84, 6]);
+  assert.deepEqual(
+    run(m, [
+      [1, 64, 8, 8],
+      [1, 128, 4, 4],
+      [1, 256, 2, 2],
+    ]).out[0],
+    [1, 84, 6],
+  );
   assert.equal(m.children.map(([n]) => n).join(','), 'cv2,cv3,dfl,one2one_cv2,one2one_cv3');
   // nc = 20 and nc = 2: c3 = 64, so the light cv3 is 11156 + 15956 + 25556 = 52668 at nc 20, 3 * 1170 less at nc 2:
   // 2 * (381888 + 52668) + 16 = 869128 and 2 * (381888 + 49158) + 16 = 862108 (the figures ultralytics prints for
@@ -192,7 +213,19 @@ test('MSDeformAttn(64, 2, 4, 2) with 2-d and 4-d reference points', () => {
   assert.deepEqual(run(m, [[1, 5, 64], [1, 5, 1, 4], value], { kwargs: { value_shapes: shapes } }).out, [[1, 5, 64]]);
   assert.throws(() => run(m, [[1, 5, 64], [1, 5, 2, 3], value], { kwargs: { value_shapes: shapes } }), /must be 2 or 4/);
   // the value length must be what the level shapes cover
-  assert.throws(() => run(m, [[1, 5, 64], [1, 5, 2, 2], [1, 21, 64]], { kwargs: { value_shapes: shapes } }), ShapeError);
+  assert.throws(
+    () =>
+      run(
+        m,
+        [
+          [1, 5, 64],
+          [1, 5, 2, 2],
+          [1, 21, 64],
+        ],
+        { kwargs: { value_shapes: shapes } },
+      ),
+    ShapeError,
+  );
   assert.throws(() => build(MSDeformAttn, [64, 2, 3, 2]), /divisible by n_heads/);
 });
 
@@ -208,15 +241,46 @@ test('DeformableTransformerDecoderLayer / DeformableTransformerDecoder with thei
   const bbox = [0, 1, 2].map(() => build(MLP, [64, 64, 4, 3]));
   const score = [0, 1, 2].map(() => builder().linear(64, 5));
   const pos = build(MLP, [4, 128, 64, 2]);
-  const kwargs = { shapes: [[4, 4], [2, 2]], bbox_head: bbox, score_head: score, pos_mlp: pos };
+  const kwargs = {
+    shapes: [
+      [4, 4],
+      [2, 2],
+    ],
+    bbox_head: bbox,
+    score_head: score,
+    pos_mlp: pos,
+  };
   // stacked outputs of the eval layer only
-  assert.deepEqual(run(decoder, [[1, 7, 64], [1, 7, 4], [1, 20, 64]], { kwargs }).out, [
-    [1, 1, 7, 4],
-    [1, 1, 7, 5],
-  ]);
+  assert.deepEqual(
+    run(
+      decoder,
+      [
+        [1, 7, 64],
+        [1, 7, 4],
+        [1, 20, 64],
+      ],
+      { kwargs },
+    ).out,
+    [
+      [1, 1, 7, 4],
+      [1, 1, 7, 5],
+    ],
+  );
   // an eval_idx beyond the layers leaves nothing to stack
   const none = build(DeformableTransformerDecoder, [64, new ModuleArg('DeformableTransformerDecoderLayer', 'layer', make), 2, 5]);
-  assert.throws(() => run(none, [[1, 7, 64], [1, 7, 4], [1, 20, 64]], { kwargs }), /non-empty/);
+  assert.throws(
+    () =>
+      run(
+        none,
+        [
+          [1, 7, 64],
+          [1, 7, 4],
+          [1, 20, 64],
+        ],
+        { kwargs },
+      ),
+    /non-empty/,
+  );
 });
 
 test('RTDETRDecoder with learnt_init_query adds an nq x hd query embedding; 300 queries need 300 positions', () => {
@@ -236,16 +300,37 @@ test('RTDETRDecoder with learnt_init_query adds an nq x hd query embedding; 300 
   // figure ultralytics prints for it)
   assert.equal(params(build(RTDETRDecoder, [3, [256, 256, 256]])), 7308017);
   // at the stride-32 GFLOPs probe the three levels hold 16 + 4 + 1 positions: topk(300) raises (get_flops then retries at 640)
-  assert.throws(() => run(m, [[1, 64, 4, 4], [1, 128, 2, 2], [1, 256, 1, 1]]), /selected index k out of range/);
+  assert.throws(
+    () =>
+      run(m, [
+        [1, 64, 4, 4],
+        [1, 128, 2, 2],
+        [1, 256, 1, 1],
+      ]),
+    /selected index k out of range/,
+  );
 });
 
 test('MaxSigmoidAttnBlock(64, 32, nh=2, ec=32, scale=True)', () => {
   // ec Conv(64, 32, 1, act=False) 2048 + 64; gl Linear(512, 32) 16416; bias [2]; proj_conv Conv(64, 32, 3) 18432 + 64; scale [1, 2, 1, 1]
   const m = build(MaxSigmoidAttnBlock, [64, 32], { nh: 2, ec: 32, scale: true });
   assert.equal(params(m), 2112 + 16416 + 2 + 18496 + 2);
-  assert.deepEqual(run(m, [[1, 64, 20, 20], [1, 80, 512]]).out, [[1, 32, 20, 20]]);
+  assert.deepEqual(
+    run(m, [
+      [1, 64, 20, 20],
+      [1, 80, 512],
+    ]).out,
+    [[1, 32, 20, 20]],
+  );
   // the embedding is viewed as (nh, c2 // nh): an ec other than c2 cannot be (upstream fails the same way)
-  assert.throws(() => run(build(MaxSigmoidAttnBlock, [64, 64], { nh: 2, ec: 32 }), [[1, 64, 20, 20], [1, 80, 512]]), /invalid for input of size/);
+  assert.throws(
+    () =>
+      run(build(MaxSigmoidAttnBlock, [64, 64], { nh: 2, ec: 32 }), [
+        [1, 64, 20, 20],
+        [1, 80, 512],
+      ]),
+    /invalid for input of size/,
+  );
 });
 
 test('ImagePoolingAttn(scale=True) and the contrastive heads', () => {
@@ -257,13 +342,25 @@ test('ImagePoolingAttn(scale=True) and the contrastive heads', () => {
   // ContrastiveHead: bias [1] and logit_scale []; BNContrastiveHead adds BatchNorm2d(512)
   assert.equal(params(build(ContrastiveHead, [])), 2);
   assert.equal(params(build(BNContrastiveHead, [512])), 1024 + 2);
-  assert.deepEqual(run(build(ContrastiveHead, []), [[1, 512, 20, 20], [1, 80, 512]]).out, [[1, 80, 20, 20]]);
+  assert.deepEqual(
+    run(build(ContrastiveHead, []), [
+      [1, 512, 20, 20],
+      [1, 80, 512],
+    ]).out,
+    [[1, 80, 20, 20]],
+  );
 });
 
 test('Pose with 2-d keypoints and OBB with two angles', () => {
   // Pose(1, (5, 2)): nk = 10, y = 4 + nc + nk = 15 rows, kpt = [1, 10, A]
   const pose = build(Pose, [1, new PyTuple([5, 2]), [64, 128, 256]]);
-  assert.deepEqual(run(pose, P345).out, [[1, 15, 8400], [1, 65, 80, 80], [1, 65, 40, 40], [1, 65, 20, 20], [1, 10, 8400]]);
+  assert.deepEqual(run(pose, P345).out, [
+    [1, 15, 8400],
+    [1, 65, 80, 80],
+    [1, 65, 40, 40],
+    [1, 65, 20, 20],
+    [1, 10, 8400],
+  ]);
   // OBB with ne = 2: dist2rbox adds two anchor coordinates to 2·ne rotated ones, which upstream cannot broadcast
   const obb = build(OBB, [80, 2, [64, 128, 256]]);
   assert.throws(() => run(obb, P345), /must match/);

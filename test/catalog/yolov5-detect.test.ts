@@ -43,7 +43,17 @@ function flowRecording(): { fl: NumFlow; convOuts: Tensor[] } {
 const sig = (v: number) => 1 / (1 + Math.exp(-v));
 
 /** YOLOv5's eval decode of one anchor cell, from the raw conv map (bs 1) */
-function expected(raw: Tensor, a: number, y: number, x: number, c: number, no: number, nc: number, stride: number, anchor: readonly number[]): number {
+function expected(
+  raw: Tensor,
+  a: number,
+  y: number,
+  x: number,
+  c: number,
+  no: number,
+  nc: number,
+  stride: number,
+  anchor: readonly number[],
+): number {
   const r = at(raw, 0, a * no + c, y, x);
   const s = sig(r);
   if (c === 0) return (s * 2 - 0.5 + x) * stride;
@@ -53,7 +63,14 @@ function expected(raw: Tensor, a: number, y: number, x: number, c: number, no: n
   return r; // Segment's mask coefficients stay raw
 }
 
-function checkDecode(tree: Tree, name: 'Detect' | 'Segment', args: unknown[], sizes: [number, number][], strides: number[], kind: DetectKind): void {
+function checkDecode(
+  tree: Tree,
+  name: 'Detect' | 'Segment',
+  args: unknown[],
+  sizes: [number, number][],
+  strides: number[],
+  kind: DetectKind,
+): void {
   const b = new Builder({ fused: false, convDefaultAct: null });
   const def = tree.modules.get(name)!.def;
   const head = construct(b, def, args as never);
@@ -80,23 +97,66 @@ function checkDecode(tree: Tree, name: 'Detect' | 'Segment', args: unknown[], si
           for (let c = 0; c < no; c++) {
             const want = expected(raws[l]!, a, y, x, c, no, nc, strides[l]!, anchors[l]!);
             const got = at(det, 0, row, c);
-            assert.ok(Math.abs(got - want) < 1e-9 * Math.max(1, Math.abs(want)), `${name} level ${l} anchor ${a} (${y}, ${x}) channel ${c}: ${got} vs ${want}`);
+            assert.ok(
+              Math.abs(got - want) < 1e-9 * Math.max(1, Math.abs(want)),
+              `${name} level ${l} anchor ${a} (${y}, ${x}) channel ${c}: ${got} vs ${want}`,
+            );
           }
   });
   if (name === 'Segment') assert.deepEqual((out[1] as Tensor).shape, [1, nm, sizes[0]![0] * 2, sizes[0]![1] * 2], 'proto');
 }
 
 test('Detect eval decode (HEAD): sigmoid, grid, anchor grid, stride', () => {
-  checkDecode(YOLOV5, 'Detect', [2, ANCHORS, [8, 16]], [[4, 4], [2, 2]], [8, 16], 'head');
+  checkDecode(
+    YOLOV5,
+    'Detect',
+    [2, ANCHORS, [8, 16]],
+    [
+      [4, 4],
+      [2, 2],
+    ],
+    [8, 16],
+    'head',
+  );
 });
 
 test('Detect eval decode (the fork and Scaled-YOLOv4 write it differently, same numbers)', () => {
-  checkDecode(YOLOV5_GSCONV, 'Detect', [2, ANCHORS, [8, 16]], [[4, 4], [2, 2]], [8, 16], 'fork');
-  checkDecode(SCALED_YOLOV4, 'Detect', [2, ANCHORS, [8, 16]], [[4, 4], [2, 2]], [8, 16], 'sv4');
+  checkDecode(
+    YOLOV5_GSCONV,
+    'Detect',
+    [2, ANCHORS, [8, 16]],
+    [
+      [4, 4],
+      [2, 2],
+    ],
+    [8, 16],
+    'fork',
+  );
+  checkDecode(
+    SCALED_YOLOV4,
+    'Detect',
+    [2, ANCHORS, [8, 16]],
+    [
+      [4, 4],
+      [2, 2],
+    ],
+    [8, 16],
+    'sv4',
+  );
 });
 
 test('Segment eval decode: masks stay raw, proto at twice the first level', () => {
-  checkDecode(YOLOV5, 'Segment', [1, ANCHORS, 3, 8, [8, 16]], [[4, 4], [2, 2]], [8, 16], 'head');
+  checkDecode(
+    YOLOV5,
+    'Segment',
+    [1, ANCHORS, 3, 8, [8, 16]],
+    [
+      [4, 4],
+      [2, 2],
+    ],
+    [8, 16],
+    'head',
+  );
 });
 
 test('a head run without strides says so instead of decoding with made-up ones', () => {
@@ -185,7 +245,10 @@ test('Detect with more inputs than anchor rows: the anchor division at build, on
 });
 
 test('a Detect that is not the last layer has no strides: its eval decode fails as upstream', () => {
-  const text = YOLOV5N.replace('[[17, 20, 23], 1, Detect, [nc, anchors]],\n', '[[17, 20, 23], 1, Detect, [nc, anchors]],\n   [-1, 1, nn.Identity, []],\n');
+  const text = YOLOV5N.replace(
+    '[[17, 20, 23], 1, Detect, [nc, anchors]],\n',
+    '[[17, 20, 23], 1, Detect, [nc, anchors]],\n   [-1, 1, nn.Identity, []],\n',
+  );
   const m = resolve(text, { tree: 'yolov5' });
   const e = m.diagnostics.find((d) => d.severity === 'error')!;
   assert.equal(e.layer, 24);
@@ -236,7 +299,10 @@ test('sv4 HarDBlock: parse_model books get_out_ch() as its channels', () => {
 
 test('sv4 Detect reads ch[x + 1]: an explicit index is the layer itself', () => {
   const m = resolve(SV4_HEAD, { tree: 'scaled-yolov4' });
-  assert.deepEqual(m.diagnostics.filter((d) => d.severity === 'error'), []);
+  assert.deepEqual(
+    m.diagnostics.filter((d) => d.severity === 'error'),
+    [],
+  );
   assert.deepEqual(m.layers[4]!.args?.[2], [40, 64]);
   assert.ok(m.totals);
   assert.match(m.totals.summary!, /^Model Summary: \d+ layers, [\d.e+]+ parameters, [\d.e+]+ gradients, [\d.]+ GFLOPS$/);

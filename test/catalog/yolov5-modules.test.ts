@@ -25,7 +25,13 @@ function defOf(tree: Tree, name: string) {
 }
 
 /** build `name(*args, **kw)` in a tree, run it on `input`, return params, output shape and thop MACs */
-function run(tree: Tree, name: string, args: PyVal[], input: Shape | Shape[], kw: Record<string, PyVal> = {}): { mod: Mod; params: number; out: unknown; macs: number } {
+function run(
+  tree: Tree,
+  name: string,
+  args: PyVal[],
+  input: Shape | Shape[],
+  kw: Record<string, PyVal> = {},
+): { mod: Mod; params: number; out: unknown; macs: number } {
   const mod = construct(b, defOf(tree, name), args, kw);
   const fl = new ShapeFlow();
   const out = fl.callMulti(mod, input);
@@ -166,7 +172,18 @@ test('HEAD Classify: Conv to 1280, pool, Linear', () => {
   assert.equal(r.params, 56330);
   assert.deepEqual(r.out, [1, 10]);
   // a list input is concatenated first
-  assert.deepEqual(run(YOLOV5, 'Classify', [32, 10], [[1, 16, 8, 8], [1, 16, 8, 8]]).out, [1, 10]);
+  assert.deepEqual(
+    run(
+      YOLOV5,
+      'Classify',
+      [32, 10],
+      [
+        [1, 16, 8, 8],
+        [1, 16, 8, 8],
+      ],
+    ).out,
+    [1, 10],
+  );
 });
 
 test('MixConv2d channel split (torch.linspace in float32, or numpy lstsq)', () => {
@@ -189,8 +206,10 @@ test('HEAD MixConv2d', () => {
 
 test('fork namespace: no Focus, C3x, Segment, Proto; TransformerBlock and Sum are there', () => {
   for (const name of ['Focus', 'C3x', 'Segment', 'Proto', 'DWConvTranspose2d']) assert.ok(!YOLOV5_GSCONV.modules.has(name), name);
-  for (const name of ['TransformerLayer', 'TransformerBlock', 'Sum', 'GhostConv', 'C3Ghost', 'C3SPP', 'MixConv2d', 'CrossConv']) assert.ok(YOLOV5_GSCONV.modules.has(name), name);
-  for (const name of ['TransformerLayer', 'TransformerBlock', 'Sum']) assert.ok(!YOLOV5.modules.has(name), `${name} is not imported into HEAD's yolo.py`);
+  for (const name of ['TransformerLayer', 'TransformerBlock', 'Sum', 'GhostConv', 'C3Ghost', 'C3SPP', 'MixConv2d', 'CrossConv'])
+    assert.ok(YOLOV5_GSCONV.modules.has(name), name);
+  for (const name of ['TransformerLayer', 'TransformerBlock', 'Sum'])
+    assert.ok(!YOLOV5.modules.has(name), `${name} is not imported into HEAD's yolo.py`);
 });
 
 test('fork Conv: a Mish of its own, no dilation argument', () => {
@@ -224,10 +243,30 @@ test('fork TransformerBlock with a Conv when c1 != c2', () => {
 
 test('fork Sum: weighted sum of a list of inputs', () => {
   // weight=True registers w = -arange(1, n) / 2: n - 1 = 2 parameters
-  const r = run(YOLOV5_GSCONV, 'Sum', [3, true], [[1, 8, 4, 4], [1, 8, 4, 4], [1, 8, 4, 4]]);
+  const r = run(
+    YOLOV5_GSCONV,
+    'Sum',
+    [3, true],
+    [
+      [1, 8, 4, 4],
+      [1, 8, 4, 4],
+      [1, 8, 4, 4],
+    ],
+  );
   assert.equal(r.params, 2);
   assert.deepEqual(r.out, [1, 8, 4, 4]);
-  assert.equal(run(YOLOV5_GSCONV, 'Sum', [2], [[1, 8, 4, 4], [1, 8, 4, 4]]).params, 0);
+  assert.equal(
+    run(
+      YOLOV5_GSCONV,
+      'Sum',
+      [2],
+      [
+        [1, 8, 4, 4],
+        [1, 8, 4, 4],
+      ],
+    ).params,
+    0,
+  );
 });
 
 test('fork GSConvns: built (1744 parameters) but its forward returns a module', () => {
@@ -252,9 +291,25 @@ test('fork GSBottleneck and GSBottleneckC', () => {
 // ---- the Slim-neck Scaled-YOLOv4 fork ------------------------------------------------------------------------
 
 test('sv4 namespace: its own modules, none of YOLOv5\u2019s newer ones', () => {
-  for (const name of ['BottleneckCSP2', 'SPPCSP', 'VoVCSP', 'HarDBlock', 'HarDBlock2', 'MP', 'Focus', 'C3', 'MixConv2d', 'CrossConv', 'ConvSig', 'ConvSqu', 'Mish', 'Flatten'])
+  for (const name of [
+    'BottleneckCSP2',
+    'SPPCSP',
+    'VoVCSP',
+    'HarDBlock',
+    'HarDBlock2',
+    'MP',
+    'Focus',
+    'C3',
+    'MixConv2d',
+    'CrossConv',
+    'ConvSig',
+    'ConvSqu',
+    'Mish',
+    'Flatten',
+  ])
     assert.ok(SCALED_YOLOV4.modules.has(name), name);
-  for (const name of ['SPPF', 'GhostConv', 'C3TR', 'C3Ghost', 'Segment', 'SE', 'SAM', 'DNL', 'GC']) assert.ok(!SCALED_YOLOV4.modules.has(name), name);
+  for (const name of ['SPPF', 'GhostConv', 'C3TR', 'C3Ghost', 'Segment', 'SE', 'SAM', 'DNL', 'GC'])
+    assert.ok(!SCALED_YOLOV4.modules.has(name), name);
   assert.equal(SCALED_YOLOV4.nn.get('Conv2d')!.treat, 'channels', 'nn.Conv2d is in the sv4 channel set');
   assert.equal(SCALED_YOLOV4.modules.get('HarDBlock')!.treat, 'hardblock');
 });
@@ -384,7 +439,10 @@ test('sv4 fused Conv: fuse() cannot fold a grouped conv', () => {
   // plain conv: folded, gains a bias: 32·16·9 + 32 = 4640
   assert.equal(countParams(construct(fused, defOf(SCALED_YOLOV4, 'Conv'), [16, 32, 3])).params, 4640);
   // grouped: the new Conv2d has no groups, the folded weight (32·1·5·5 = 800 values) cannot take its shape
-  assert.throws(() => construct(fused, defOf(SCALED_YOLOV4, 'Conv'), [32, 32, 5, 1, null, 32]), /shape '\[32, 32, 5, 5\]' is invalid for input of size 800/);
+  assert.throws(
+    () => construct(fused, defOf(SCALED_YOLOV4, 'Conv'), [32, 32, 5, 1, null, 32]),
+    /shape '\[32, 32, 5, 5\]' is invalid for input of size 800/,
+  );
 });
 
 // ---- the same Python over another tree's Conv: the same numbers ----------------------------------------------
@@ -424,5 +482,6 @@ test('fork GhostConv passes act positionally: act=False reaches both Convs', () 
 });
 
 test('DetectMultiBackend is in both YOLOv5 namespaces but is no layer', () => {
-  for (const tree of [YOLOV5, YOLOV5_GSCONV]) assert.throws(() => construct(b, defOf(tree, 'DetectMultiBackend'), []), /weights|inference wrapper/);
+  for (const tree of [YOLOV5, YOLOV5_GSCONV])
+    assert.throws(() => construct(b, defOf(tree, 'DetectMultiBackend'), []), /weights|inference wrapper/);
 });

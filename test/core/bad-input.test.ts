@@ -8,7 +8,6 @@ import { resolve } from '../../server/src/core/resolve.ts';
 import type { Model } from '../../server/src/core/model.ts';
 import { V5_BODY, V5_HEADER } from '../support/fixtures.ts';
 
-
 function timed(text: string, opts = {}): { model: Model; ms: number } {
   const t = performance.now();
   const model = resolve(text, opts);
@@ -30,7 +29,10 @@ function assertAt(m: Model, code: string, needle: string | null, severity = 'err
 
 test('the healthy fixture resolves without errors', () => {
   const { model } = timed(V5_HEADER + V5_BODY);
-  assert.deepEqual(model.diagnostics.filter((d) => d.severity === 'error'), []);
+  assert.deepEqual(
+    model.diagnostics.filter((d) => d.severity === 'error'),
+    [],
+  );
   assert.ok(model.totals);
 });
 
@@ -132,7 +134,10 @@ test('a layer that is not a 4-list', () => {
 test('a BOM, CRLF line endings and tabs in comments still resolve', () => {
   const text = '\ufeff' + (V5_HEADER + V5_BODY).replace(/\n/g, '\r\n').replace('# ', '#\t');
   const { model } = timed(text);
-  assert.deepEqual(model.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message), []);
+  assert.deepEqual(
+    model.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message),
+    [],
+  );
 });
 
 test('multi-document YAML is refused as PyYAML refuses it', () => {

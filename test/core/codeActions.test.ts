@@ -31,14 +31,22 @@ function quickFixes(src: string, opts: ResolveOptions = {}, fromResolver: readon
     const code = m.code as Code;
     if (!FEATURE_CODES.has(code)) {
       const found = model.diagnostics.find((d) => d.code === code && d.range.start === m.range.start && d.range.end === m.range.end);
-      assert.ok(found, `the resolver reports ${code} at ${JSON.stringify(fx.text.slice(m.range.start, m.range.end))}; it reports ${model.diagnostics.map((d) => `${d.code} ${JSON.stringify(fx.text.slice(d.range.start, d.range.end))}`).join(', ') || 'nothing'}`);
+      assert.ok(
+        found,
+        `the resolver reports ${code} at ${JSON.stringify(fx.text.slice(m.range.start, m.range.end))}; it reports ${model.diagnostics.map((d) => `${d.code} ${JSON.stringify(fx.text.slice(d.range.start, d.range.end))}`).join(', ') || 'nothing'}`,
+      );
     }
     return { code, range: m.range };
   });
   const direct = model.diagnostics.filter((d) => fromResolver.includes(d.code)).map((d) => ({ code: d.code, range: d.range }));
   assert.ok(marked.length + direct.length > 0, 'the fixture has a diagnostic to fix');
   // what comes back from the editor: code, range, severity, message; no data, no layer
-  const sent: Diagnostic[] = [...marked, ...direct].map(({ code, range }) => ({ code, range, severity: CODES[code].severity, message: model.diagnostics.find((d) => d.code === code && d.range.start === range.start)?.message ?? '' }));
+  const sent: Diagnostic[] = [...marked, ...direct].map(({ code, range }) => ({
+    code,
+    range,
+    severity: CODES[code].severity,
+    message: model.diagnostics.find((d) => d.code === code && d.range.start === range.start)?.message ?? '',
+  }));
   const range = fx.cursor >= 0 ? { start: fx.cursor, end: fx.cursor } : sent[0]!.range;
   const actions = codeActions(model, { range, diagnostics: sent, only: ['quickfix'] });
   return {
@@ -96,7 +104,10 @@ head:
   - [[0, 1], 1, Detect, [nc, anchors]]  # 3
 `);
   assert.equal(c.apply("Update the comment to '# 1'"), c.text.replace('# 2-P2/4', '# 1-P2/4'));
-  assert.equal(c.apply('Update all 2 stale index comments'), c.text.replace('# 2-P2/4', '# 1-P2/4').replace('# 3 (P3/8-small)', '# 2 (P3/8-small)'));
+  assert.equal(
+    c.apply('Update all 2 stale index comments'),
+    c.text.replace('# 2-P2/4', '# 1-P2/4').replace('# 3 (P3/8-small)', '# 2 (P3/8-small)'),
+  );
 });
 
 test('YOLO025: remove an unused layer, renumbering what follows', () => {
@@ -109,7 +120,14 @@ test('YOLO025: remove an unused layer, renumbering what follows', () => {
 head:
   - [[1, 3], 1, Detect, [nc, anchors]]  # 4
 `);
-  assert.equal(c.apply(/^Remove unused layer 2 \(Conv\)/), c.text.replace('  - [0, 1, Conv, [64, 3, 1]]  # 2 dead\n', '').replace('# 3\n', '# 2\n').replace('[[1, 3], 1, Detect', '[[1, 2], 1, Detect').replace('# 4\n', '# 3\n'));
+  assert.equal(
+    c.apply(/^Remove unused layer 2 \(Conv\)/),
+    c.text
+      .replace('  - [0, 1, Conv, [64, 3, 1]]  # 2 dead\n', '')
+      .replace('# 3\n', '# 2\n')
+      .replace('[[1, 3], 1, Detect', '[[1, 2], 1, Detect')
+      .replace('# 4\n', '# 3\n'),
+  );
 });
 
 test('YOLO026: anchors in an ultralytics head go; a YOLOv5 Detect gets them', () => {
@@ -135,10 +153,18 @@ head:
   - [[0, 1], 1, Detect, [nc, anchors]]
 #                               ^^^^^^^ YOLO026
 `);
-  assert.deepEqual(v5header.actions.map((a) => a.title.split(' (')[0]), ['Remove anchors', 'Add `anchors: 3` so the file reads as a YOLOv5 YAML']);
+  assert.deepEqual(
+    v5header.actions.map((a) => a.title.split(' (')[0]),
+    ['Remove anchors', 'Add `anchors: 3` so the file reads as a YOLOv5 YAML'],
+  );
   const asV5 = v5header.apply(/^Add `anchors: 3`/);
   assert.equal(asV5, v5header.text.replace('width_multiple: 0.25\n', 'width_multiple: 0.25\nanchors: 3\n'));
-  assert.ok(resolve(asV5).ok, resolve(asV5).diagnostics.map((d) => d.message).join('\n'));
+  assert.ok(
+    resolve(asV5).ok,
+    resolve(asV5)
+      .diagnostics.map((d) => d.message)
+      .join('\n'),
+  );
   const v5 = quickFixes(`${V5_HEADER}backbone:
   - [-1, 1, Conv, [64, 6, 2, 2]]
   - [-1, 1, Conv, [128, 3, 2]]
@@ -165,7 +191,8 @@ head:
 });
 
 test('YOLO003: a missing key is added after the key before it', () => {
-  const c = quickFixes(`# Parameters
+  const c = quickFixes(
+    `# Parameters
 depth_multiple: 0.33 # model depth multiple
 width_multiple: 0.25
 anchors: 3
@@ -174,22 +201,30 @@ backbone:
   - [-1, 1, GSConv, [128, 3, 2]]
 head:
   - [[0, 1], 1, Detect, [nc, anchors]]
-`, {}, ['YOLO003']);
+`,
+    {},
+    ['YOLO003'],
+  );
   const fixed = c.apply(/^Add `nc: 80`/);
   assert.equal(fixed, c.text.replace('# Parameters\n', '# Parameters\nnc: 80\n'));
   assert.ok(resolve(fixed).ok);
-  const ul = quickFixes(`nc: 80
+  const ul = quickFixes(
+    `nc: 80
 depth_multiple: 0.33
 width_multiple: 0.25
 anchors: 3
 backbone:
   - [-1, 1, Conv, [64, 6, 2, 2]]
-`, {}, ['YOLO003']);
+`,
+    {},
+    ['YOLO003'],
+  );
   assert.deepEqual(ul.actions, [], 'a missing head has no obvious fix');
 });
 
 test('YOLO004: a float class count, a YAML 1.1 exponent, a duplicate key', () => {
-  const c = quickFixes(`nc: 80.0
+  const c = quickFixes(
+    `nc: 80.0
 #   ^^^^ YOLO004
 depth_multiple: 1e-1
 #               ^^^^ YOLO004
@@ -200,7 +235,10 @@ backbone:
   - [-1, 1, Conv, [64, 6, 2, 2]]
 head:
   - [[0], 1, Detect, [nc, anchors]]
-`, {}, ['YOLO004']);
+`,
+    {},
+    ['YOLO004'],
+  );
   assert.equal(c.apply('Write nc as an int: 80'), c.text.replace('nc: 80.0', 'nc: 80'));
   assert.equal(c.apply(/^Write it as 1\.0e-1/), c.text.replace('1e-1', '1.0e-1'));
   assert.equal(c.apply(/^Remove the earlier 'width_multiple'/), c.text.replace('width_multiple: 0.25\n', ''));
@@ -295,24 +333,34 @@ head:
 `);
   const fixed = c.apply(/^Set `anchors: 3`/);
   assert.equal(fixed, c.text.replace('anchors:\n  - [10,13, 16,30, 33,23]  # P3/8\n  - [30,61, 62,45, 59,119]  # P4/16\n', 'anchors: 3\n'));
-  assert.ok(resolve(fixed).ok, resolve(fixed).diagnostics.map((d) => d.message).join('\n'));
+  assert.ok(
+    resolve(fixed).ok,
+    resolve(fixed)
+      .diagnostics.map((d) => d.message)
+      .join('\n'),
+  );
 });
 
 test('YOLO020: the yolo-lens comment asks for an image size the strides do not divide', () => {
-  const c = quickFixes(`# yolo-lens: imgsz=300
+  const c = quickFixes(
+    `# yolo-lens: imgsz=300
 ${V5_HEADER}backbone:
   - [-1, 1, Conv, [64, 6, 2, 2]]
   - [-1, 1, Conv, [128, 3, 2]]
 head:
   - [[0, 1], 1, Detect, [nc, anchors]]
-`, {}, ['YOLO020']);
+`,
+    {},
+    ['YOLO020'],
+  );
   const fixed = c.apply(/^Use imgsz=320 in the yolo-lens comment/);
   assert.equal(fixed, c.text.replace('imgsz=300', 'imgsz=320'));
   assert.ok(!resolve(fixed).diagnostics.some((d) => d.code === 'YOLO020'));
 });
 
 test('YOLO022: the yolo-lens comment names a scale the file does not have', () => {
-  const c = quickFixes(`# yolo-lens: scale=q
+  const c = quickFixes(
+    `# yolo-lens: scale=q
 nc: 80
 scales:
   n: [0.33, 0.25, 1024]
@@ -321,8 +369,14 @@ backbone:
   - [-1, 1, Conv, [64, 3, 2]]
 head:
   - [-1, 1, Conv, [64, 3, 2]]
-`, {}, ['YOLO022']);
-  assert.deepEqual(c.actions.map((a) => a.title), ["Use scale 'n'", "Use scale 's'"]);
+`,
+    {},
+    ['YOLO022'],
+  );
+  assert.deepEqual(
+    c.actions.map((a) => a.title),
+    ["Use scale 'n'", "Use scale 's'"],
+  );
   assert.equal(c.apply("Use scale 's'"), c.text.replace('scale=q', 'scale=s'));
 });
 
@@ -347,11 +401,18 @@ head:
       ['refactor.insert', 'Insert a layer above 3 on its input (layer 2 \u2192 new layer \u2192 3)', null],
       ['refactor.delete', 'Delete layer 3 (Conv) and route layer 4 to layer 2', null],
       ['refactor.move', 'Move layer 3 (Conv) up: swap it with layer 2 (C3) in the chain', null],
-      ['refactor.move', 'Move layer 3 (Conv) down', 'layer 4 (Detect) is the model\u2019s head and must stay its last layer: the framework takes the strides and decodes from the last layer'],
+      [
+        'refactor.move',
+        'Move layer 3 (Conv) down',
+        'layer 4 (Detect) is the model\u2019s head and must stay its last layer: the framework takes the strides and decodes from the last layer',
+      ],
     ],
   );
   for (const a of all.filter((x) => !x.disabled)) assert.ok(a.edits.length > 0, a.title);
-  assert.deepEqual(codeActions(model, { range, diagnostics: [], only: ['refactor.move'] }).map((a) => a.kind), ['refactor.move', 'refactor.move']);
+  assert.deepEqual(
+    codeActions(model, { range, diagnostics: [], only: ['refactor.move'] }).map((a) => a.kind),
+    ['refactor.move', 'refactor.move'],
+  );
   assert.deepEqual(codeActions(model, { range, diagnostics: [], only: ['quickfix'] }), []);
   assert.equal(codeActions(model, { range, diagnostics: [], only: ['refactor'] }).length, 7);
   // the editor asking on its own (cursor moves): quick fixes only, unless it asks for refactors

@@ -58,13 +58,20 @@ for (const c of real) {
   test(`parity: ${c.name}`, () => {
     if (!c.record.ok) {
       const m = resolve(c.text, c.options);
-      assert.ok(m.diagnostics.some((d) => d.severity === 'error'), `${c.name}: the real code fails (${c.record.error}) but we report no error`);
+      assert.ok(
+        m.diagnostics.some((d) => d.severity === 'error'),
+        `${c.name}: the real code fails (${c.record.error}) but we report no error`,
+      );
       return;
     }
     checkLayers(c);
     const m = resolve(c.text, c.options);
     const errors = m.diagnostics.filter((d) => d.severity === 'error');
-    assert.deepEqual(errors.map((d) => `${d.code} ${d.message}`), [], `${c.name}: builds upstream but we report errors`);
+    assert.deepEqual(
+      errors.map((d) => `${d.code} ${d.message}`),
+      [],
+      `${c.name}: builds upstream but we report errors`,
+    );
   });
 }
 
@@ -73,7 +80,11 @@ for (const c of mutants) {
     const m = resolve(c.text, c.options);
     const errors = m.diagnostics.filter((d) => d.severity === 'error');
     if (c.record.ok) {
-      assert.deepEqual(errors.map((d) => `${d.code} ${d.message}`), [], 'the real code builds this mutant');
+      assert.deepEqual(
+        errors.map((d) => `${d.code} ${d.message}`),
+        [],
+        'the real code builds this mutant',
+      );
       checkLayers(c);
     } else assert.ok(errors.length > 0, `the real code fails with ${c.record.error}; we report no error`);
   });

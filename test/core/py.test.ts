@@ -1,7 +1,21 @@
 /** Python semantics the resolver relies on: rounding, printing, JSON of Python values. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { floatRepr, formatFixed, makeDivisible, numArith, numNeg, pyJson, pyRepr, pyRound, PyFloat, PyTuple, withCommas, type ArithOp, type PyNum } from '../../server/src/core/py.ts';
+import {
+  floatRepr,
+  formatFixed,
+  makeDivisible,
+  numArith,
+  numNeg,
+  pyJson,
+  pyRepr,
+  pyRound,
+  PyFloat,
+  PyTuple,
+  withCommas,
+  type ArithOp,
+  type PyNum,
+} from '../../server/src/core/py.ts';
 import { evalStringArg } from '../../server/src/core/pyeval.ts';
 
 test("round() is banker's rounding, as parse_model's depth gain uses it", () => {
@@ -27,7 +41,14 @@ test("'%.1f' rounds the exact binary value, ties to even", () => {
 });
 
 test('repr of floats switches to exponents where Python does', () => {
-  assert.deepEqual([1e16, 1e-5, 0.0001, 2, 1.5e-7, 0.1 + 0.2].map(floatRepr), ['1e+16', '1e-05', '0.0001', '2.0', '1.5e-07', '0.30000000000000004']);
+  assert.deepEqual([1e16, 1e-5, 0.0001, 2, 1.5e-7, 0.1 + 0.2].map(floatRepr), [
+    '1e+16',
+    '1e-05',
+    '0.0001',
+    '2.0',
+    '1.5e-07',
+    '0.30000000000000004',
+  ]);
 });
 
 test('str() and JSON of parse_model args', () => {
@@ -37,7 +58,10 @@ test('str() and JSON of parse_model args', () => {
 });
 
 test('make_divisible and thousands separators', () => {
-  assert.deepEqual([makeDivisible(1024 * 0.25, 8), makeDivisible(1 * 0.25, 8), makeDivisible(0, 8), makeDivisible(100 * 0.33, 8)], [256, 8, 0, 40]);
+  assert.deepEqual(
+    [makeDivisible(1024 * 0.25, 8), makeDivisible(1 * 0.25, 8), makeDivisible(0, 8), makeDivisible(100 * 0.33, 8)],
+    [256, 8, 0, 40],
+  );
   assert.deepEqual([0, 999, 1000, 1872157, -1234567].map(withCommas), ['0', '999', '1,000', '1,872,157', '-1,234,567']);
 });
 
@@ -48,10 +72,34 @@ test('plain scalars resolve as PyYAML (YAML 1.1) resolves them', async () => {
     return v instanceof PyFloat ? `float:${v.value}` : v;
   };
   const cases: [string, unknown][] = [
-    ['yes', true], ['No', false], ['on', true], ['OFF', false], ['True', true], ['~', null], ['null', null], ['', null],
-    ['None', 'None'], ['1e-3', '1e-3'], ['1.0e-3', 'float:0.001'], ['1.0e3', '1.0e3'], ['1e9', '1e9'], ['1.0e+9', 'float:1000000000'],
-    ['010', 8], ['0x1f', 31], ['1_000', 1000], ['1:30', 90], ['0b101', 5], ['-1', -1], ['+3', 3], ['.5', 'float:0.5'],
-    ['.inf', 'float:Infinity'], ['-.inf', 'float:-Infinity'], ['Conv', 'Conv'], ['nn.Upsample', 'nn.Upsample'], ['nearest', 'nearest'], ['y', 'y'],
+    ['yes', true],
+    ['No', false],
+    ['on', true],
+    ['OFF', false],
+    ['True', true],
+    ['~', null],
+    ['null', null],
+    ['', null],
+    ['None', 'None'],
+    ['1e-3', '1e-3'],
+    ['1.0e-3', 'float:0.001'],
+    ['1.0e3', '1.0e3'],
+    ['1e9', '1e9'],
+    ['1.0e+9', 'float:1000000000'],
+    ['010', 8],
+    ['0x1f', 31],
+    ['1_000', 1000],
+    ['1:30', 90],
+    ['0b101', 5],
+    ['-1', -1],
+    ['+3', 3],
+    ['.5', 'float:0.5'],
+    ['.inf', 'float:Infinity'],
+    ['-.inf', 'float:-Infinity'],
+    ['Conv', 'Conv'],
+    ['nn.Upsample', 'nn.Upsample'],
+    ['nearest', 'nearest'],
+    ['y', 'y'],
   ];
   for (const [s, want] of cases) assert.deepEqual(plain(s), want, JSON.stringify(s));
   assert.ok(Number.isNaN((resolvePlain('.nan') as PyFloat).value));
@@ -93,7 +141,16 @@ test('arithmetic on ints, floats and bools gives what Python gives (int vs float
 });
 
 test('division and modulo by zero, and 0 to a negative power, are where Python raises ZeroDivisionError', () => {
-  const zero: [PyNum, ArithOp, PyNum][] = [[1, '/', 0], [1, '//', 0], [1, '%', 0], [new PyFloat(1), '/', new PyFloat(0)], [true, '//', false], [5, '%', false], [0, '**', -1], [new PyFloat(0), '**', new PyFloat(-0.5)]];
+  const zero: [PyNum, ArithOp, PyNum][] = [
+    [1, '/', 0],
+    [1, '//', 0],
+    [1, '%', 0],
+    [new PyFloat(1), '/', new PyFloat(0)],
+    [true, '//', false],
+    [5, '%', false],
+    [0, '**', -1],
+    [new PyFloat(0), '**', new PyFloat(-0.5)],
+  ];
   for (const [a, op, b] of zero) assert.equal(numArith(op, a, b), undefined, `${pyRepr(a)} ${op} ${pyRepr(b)}`);
 });
 
@@ -130,8 +187,20 @@ test('unary signs on bools: eval gives ints, ast.literal_eval refuses them', () 
   const names = { has: () => false, get: () => undefined };
   // python3: repr(eval(src)); ast.literal_eval('-True') raises ValueError (malformed node or string)
   const evalOf = (src: string) => evalStringArg(src, { names, mode: 'eval' });
-  assert.deepEqual(['+True', '-True', '+False', '-1', '+1.5'].map((src) => { const r = evalOf(src); return r.kind === 'value' ? pyRepr(r.value) : r.kind; }), ['1', '-1', '0', '-1', '1.5']);
+  assert.deepEqual(
+    ['+True', '-True', '+False', '-1', '+1.5'].map((src) => {
+      const r = evalOf(src);
+      return r.kind === 'value' ? pyRepr(r.value) : r.kind;
+    }),
+    ['1', '-1', '0', '-1', '1.5'],
+  );
   const literalOf = (src: string) => evalStringArg(src, { names, mode: 'literal' });
   for (const src of ['+True', '-True']) assert.notEqual(literalOf(src).kind, 'value', src);
-  assert.deepEqual(['-1', '+1.5'].map((src) => { const r = literalOf(src); return r.kind === 'value' ? pyRepr(r.value) : r.kind; }), ['-1', '1.5']);
+  assert.deepEqual(
+    ['-1', '+1.5'].map((src) => {
+      const r = literalOf(src);
+      return r.kind === 'value' ? pyRepr(r.value) : r.kind;
+    }),
+    ['-1', '1.5'],
+  );
 });

@@ -29,7 +29,13 @@ function resolver(options: ResolveOptions): (text: string) => Model {
   const memo = new Map<string, Model>();
   return (text) => {
     const doc = parseModelDoc(text);
-    const key = [...doc.top.entries()].filter(([k]) => k !== 'backbone' && k !== 'head').map(([k, v]) => `${k}=${text.slice(v.value.range.start, v.value.range.end)}`).join('\n') + '\n' + doc.layers.map((l) => text.slice(l.range.start, l.range.end)).join('\n');
+    const key =
+      [...doc.top.entries()]
+        .filter(([k]) => k !== 'backbone' && k !== 'head')
+        .map(([k, v]) => `${k}=${text.slice(v.value.range.start, v.value.range.end)}`)
+        .join('\n') +
+      '\n' +
+      doc.layers.map((l) => text.slice(l.range.start, l.range.end)).join('\n');
     let m = memo.get(key);
     if (!m) memo.set(key, (m = resolve(text, { ...options, skipFused: true })));
     return m;
@@ -37,7 +43,13 @@ function resolver(options: ResolveOptions): (text: string) => Model {
 }
 
 /** The old layers of `before` are the layers of `after` at `place(i)`, resolved the same, reading the mapped layers. */
-function assertSameLayers(before: Model, after: Model, place: (i: number) => number, mapFrom: (i: number, x: number) => number, what: string): void {
+function assertSameLayers(
+  before: Model,
+  after: Model,
+  place: (i: number) => number,
+  mapFrom: (i: number, x: number) => number,
+  what: string,
+): void {
   for (const a of before.layers) {
     const b = after.layers[place(a.index)];
     const where = `${what}: layer ${a.index} (${a.moduleName}) → ${place(a.index)}`;
@@ -84,10 +96,23 @@ function checkInsertDelete(text: string, model: Model, resolveText0: ((t: string
       assert.equal(doc.layers.length, n + 1, `${what}: layer count`);
       if (resolveText && (where === 'above' || i === n - 1)) {
         const after = resolveText(inserted);
-        assertSameLayers(model, after, (k) => (k >= p ? k + 1 : k), (_, x) => (x === -1 ? (p === 0 ? 0 : -1) : x >= p ? x + 1 : x), what);
+        assertSameLayers(
+          model,
+          after,
+          (k) => (k >= p ? k + 1 : k),
+          (_, x) => (x === -1 ? (p === 0 ? 0 : -1) : x >= p ? x + 1 : x),
+          what,
+        );
         // index comments follow their layers: a refactor neither fixes nor creates a stale one
         assert.equal(staleIndexComments(after).length, staleIndexComments(model).length, `${what}: stale index comments`);
-        if (model.ok) assert.ok(after.ok, `${what}: ${after.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message).join('; ')}`);
+        if (model.ok)
+          assert.ok(
+            after.ok,
+            `${what}: ${after.diagnostics
+              .filter((d) => d.severity === 'error')
+              .map((d) => d.message)
+              .join('; ')}`,
+          );
         if (model.layers.every((l) => l.status === 'ok')) assert.equal(after.layers[p]!.status, 'ok', `${what}: the new layer resolves`);
       }
       const del = new Refactorer(doc).delete(p);
@@ -100,7 +125,13 @@ function checkInsertDelete(text: string, model: Model, resolveText0: ((t: string
 }
 
 /** Move every layer up and back (`both`: and down and back; the same swap, reached from the other layer). */
-function checkMoves(text: string, model: Model, resolveText: ((t: string) => Model) | null, name: string, both = true): { moved: number; chain: number } {
+function checkMoves(
+  text: string,
+  model: Model,
+  resolveText: ((t: string) => Model) | null,
+  name: string,
+  both = true,
+): { moved: number; chain: number } {
   const rf = new Refactorer(model);
   const n = model.doc.layers.length;
   let moved = 0;
@@ -122,7 +153,13 @@ function checkMoves(text: string, model: Model, resolveText: ((t: string) => Mod
         // every connection is kept: each layer reads the same layers, wherever they now are
         const before = model.doc.layers.map(targetsOf);
         const after = doc.layers.map(targetsOf);
-        before.forEach((t, k) => assert.deepEqual(after[swap(k)], t.map((x) => (x < 0 ? x : swap(x))), `${what}: layer ${k} reads the same layers`));
+        before.forEach((t, k) =>
+          assert.deepEqual(
+            after[swap(k)],
+            t.map((x) => (x < 0 ? x : swap(x))),
+            `${what}: layer ${k} reads the same layers`,
+          ),
+        );
         if (resolveText) {
           const after = resolveText(movedText);
           assertSameLayers(model, after, swap, (_, x) => (x < 0 ? x : swap(x)), what);
@@ -198,7 +235,15 @@ const genLayer = fc.record({
   kind: fc.constantFrom('conv' as const, 'conv' as const, 'cat' as const),
   picks: fc.array(fc.nat(1000), { minLength: 2, maxLength: 2 }),
   relative: fc.array(fc.boolean(), { minLength: 2, maxLength: 2 }),
-  comment: fc.constantFrom('none' as const, 'none' as const, 'index' as const, 'index-level' as const, 'index-paren' as const, 'stale' as const, 'plain' as const),
+  comment: fc.constantFrom(
+    'none' as const,
+    'none' as const,
+    'index' as const,
+    'index-level' as const,
+    'index-paren' as const,
+    'stale' as const,
+    'plain' as const,
+  ),
   blankBefore: fc.boolean(),
   commentLineBefore: fc.boolean(),
   split: fc.boolean(),
@@ -237,8 +282,17 @@ function render(g: Gen): string {
         if (b === a) b = (a + 1) % i;
         const w = (t: number, k: number) => (l.relative[k] ? String(t - i) : String(t));
         node = `[[${w(a, 0)}${sep}${w(b, 1)}]${sep}1${sep}Concat${sep}[1]]`;
-      } else node = `[${ref(0)}${sep}1${sep}Conv${sep}${l.split && sec.style !== 'flow-inline' ? `${E}      ` : ''}[${16 + 8 * (i % 3)}${sep}3${sep}1]]`;
-      const comment = { none: '', index: `  # ${i}`, 'index-level': ` # ${i}-P1/2`, 'index-paren': ` # ${i} (P3/8-small)`, stale: `  # ${i + 1}`, plain: '  # cat backbone P4' }[l.comment] + (l.trailingSpaces && sec.style !== 'flow-inline' ? '   ' : '');
+      } else
+        node = `[${ref(0)}${sep}1${sep}Conv${sep}${l.split && sec.style !== 'flow-inline' ? `${E}      ` : ''}[${16 + 8 * (i % 3)}${sep}3${sep}1]]`;
+      const comment =
+        {
+          none: '',
+          index: `  # ${i}`,
+          'index-level': ` # ${i}-P1/2`,
+          'index-paren': ` # ${i} (P3/8-small)`,
+          stale: `  # ${i + 1}`,
+          plain: '  # cat backbone P4',
+        }[l.comment] + (l.trailingSpaces && sec.style !== 'flow-inline' ? '   ' : '');
       return { node, comment, l };
     });
     const last = nodes.length - 1;
@@ -259,7 +313,8 @@ function render(g: Gen): string {
         if (k > 0 && l.commentLineBefore) out.push(`   # a note${E}`);
         const indent = k === 0 && !open ? '' : '   ';
         const comma = k < last || sec.trailingComma ? ',' : '';
-        if (k === last && sec.style === 'flow-close-on-line') out.push(`${indent}${node}${comma}]${comment}${s === 1 && !g.finalNewline ? '' : E}`);
+        if (k === last && sec.style === 'flow-close-on-line')
+          out.push(`${indent}${node}${comma}]${comment}${s === 1 && !g.finalNewline ? '' : E}`);
         else out.push(`${indent}${node}${comma}${comment}${E}`);
       });
       if (sec.style !== 'flow-close-on-line') out.push(`  ]${s === 1 && !g.finalNewline ? '' : E}`);
@@ -297,7 +352,15 @@ test('a random sequence of refactors keeps the model resolving and the file load
         const i = o.at % n;
         const rf = new Refactorer(model);
         const r =
-          o.kind === 'above' || o.kind === 'below' ? rf.insert(i, o.kind) : o.kind === 'feed-below' ? rf.insert(i, 'below', true) : o.kind === 'feed-above' ? rf.insert(i, 'above', true) : o.kind === 'delete' ? rf.delete(i) : rf.move(i, o.kind);
+          o.kind === 'above' || o.kind === 'below'
+            ? rf.insert(i, o.kind)
+            : o.kind === 'feed-below'
+              ? rf.insert(i, 'below', true)
+              : o.kind === 'feed-above'
+                ? rf.insert(i, 'above', true)
+                : o.kind === 'delete'
+                  ? rf.delete(i)
+                  : rf.move(i, o.kind);
         if (r.disabled) continue;
         const next = applyEdits(text, r.edits);
         const after = resolve(next, { ...options, skipFused: true });
@@ -305,7 +368,13 @@ test('a random sequence of refactors keeps the model resolving and the file load
         const expected = o.kind === 'delete' ? n - 1 : o.kind === 'up' || o.kind === 'down' ? n : n + 1;
         assert.equal(after.doc.layers.length, expected, r.title);
         // refactors never create a forward or out-of-range from: everything still resolves
-        assert.ok(after.ok, `${r.title}:\n${next}\n${after.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message).join('\n')}`);
+        assert.ok(
+          after.ok,
+          `${r.title}:\n${next}\n${after.diagnostics
+            .filter((d) => d.severity === 'error')
+            .map((d) => d.message)
+            .join('\n')}`,
+        );
         text = next;
       }
     }),

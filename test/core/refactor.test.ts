@@ -91,7 +91,10 @@ test('insert below, feeding its consumers: the layer after reads the new one and
   const after = resolve(text);
   assert.ok(after.ok);
   // the spliced layer keeps channels and size: everything downstream resolves as before
-  assert.deepEqual(after.layers.slice(3).map((l) => l.outShape), before.layers.slice(2).map((l) => l.outShape));
+  assert.deepEqual(
+    after.layers.slice(3).map((l) => l.outShape),
+    before.layers.slice(2).map((l) => l.outShape),
+  );
   assert.deepEqual(after.layers[3]!.fromIndices, [2]);
 });
 
@@ -113,7 +116,10 @@ test('insert across the boundary: above the first head layer goes into the head,
   // the same model either way
   const a = resolve(above);
   const b = resolve(below);
-  assert.deepEqual(a.layers.map((l) => [l.moduleName, l.fromIndices, l.outShape]), b.layers.map((l) => [l.moduleName, l.fromIndices, l.outShape]));
+  assert.deepEqual(
+    a.layers.map((l) => [l.moduleName, l.fromIndices, l.outShape]),
+    b.layers.map((l) => [l.moduleName, l.fromIndices, l.outShape]),
+  );
 });
 
 test('insert above layer 0 under a width multiple: a neutral layer (no Conv width gives 3 channels), layer 0 unchanged', () => {
@@ -123,7 +129,10 @@ test('insert above layer 0 under a width multiple: a neutral layer (no Conv widt
   const before = resolve(V5);
   const after = resolve(text);
   assert.ok(after.ok);
-  assert.deepEqual(after.layers.slice(1).map((l) => l.params), before.layers.map((l) => l.params));
+  assert.deepEqual(
+    after.layers.slice(1).map((l) => l.params),
+    before.layers.map((l) => l.params),
+  );
 });
 
 test('delete a layer others read: they are routed to its input, and the title says so', () => {
@@ -190,7 +199,10 @@ head:
   assert.equal(
     out,
     text
-      .replace('  - [-1, 1, nn.Upsample, [None, 2, nearest]]  # 3\n  - [0, 1, Conv, [16, 1, 1]]  # 4 (route)\n', '  - [0, 1, Conv, [16, 1, 1]]  # 3 (route)\n  - [-2, 1, nn.Upsample, [None, 2, nearest]]  # 4\n')
+      .replace(
+        '  - [-1, 1, nn.Upsample, [None, 2, nearest]]  # 3\n  - [0, 1, Conv, [16, 1, 1]]  # 4 (route)\n',
+        '  - [0, 1, Conv, [16, 1, 1]]  # 3 (route)\n  - [-2, 1, nn.Upsample, [None, 2, nearest]]  # 4\n',
+      )
       .replace('[[-1, -2], 1, Concat', '[[-2, -1], 1, Concat'),
   );
   const a = resolve(text);
@@ -200,24 +212,48 @@ head:
 });
 
 test('block style with CRLF and no final newline: insert below and delete the last layer', () => {
-  const text = 'nc: 80\r\nscales:\r\n  n: [0.33, 0.25, 1024]\r\nbackbone:\r\n  - [-1, 1, Conv, [64, 3, 2]] # 0-P1/2\r\n  - [-1, 1, Conv, [128, 3, 2]] # 1-P2/4\r\nhead:\r\n  - [-1, 1, Conv, [128, 3, 1]] # 2\r\n  - [[-1, 1], 1, Concat, [1]] # 3';
+  const text =
+    'nc: 80\r\nscales:\r\n  n: [0.33, 0.25, 1024]\r\nbackbone:\r\n  - [-1, 1, Conv, [64, 3, 2]] # 0-P1/2\r\n  - [-1, 1, Conv, [128, 3, 2]] # 1-P2/4\r\nhead:\r\n  - [-1, 1, Conv, [128, 3, 1]] # 2\r\n  - [[-1, 1], 1, Concat, [1]] # 3';
   const ins = run(text, (rf) => rf.insert(3, 'below'));
   // layer 3 (Concat) outputs 32 + 32 = 64 channels at scale n: 256 x 0.25
   assert.equal(ins.text, `${text}\r\n  - [-1, 1, Conv, [256, 3, 1]]`);
   const del = run(text, (rf) => rf.delete(3));
-  assert.equal(del.text, 'nc: 80\r\nscales:\r\n  n: [0.33, 0.25, 1024]\r\nbackbone:\r\n  - [-1, 1, Conv, [64, 3, 2]] # 0-P1/2\r\n  - [-1, 1, Conv, [128, 3, 2]] # 1-P2/4\r\nhead:\r\n  - [-1, 1, Conv, [128, 3, 1]] # 2');
+  assert.equal(
+    del.text,
+    'nc: 80\r\nscales:\r\n  n: [0.33, 0.25, 1024]\r\nbackbone:\r\n  - [-1, 1, Conv, [64, 3, 2]] # 0-P1/2\r\n  - [-1, 1, Conv, [128, 3, 2]] # 1-P2/4\r\nhead:\r\n  - [-1, 1, Conv, [128, 3, 1]] # 2',
+  );
   const up = run(text, (rf) => rf.insert(2, 'above'));
   // the old first head layer now reads two back (-2); the index comments follow their layers
-  assert.equal(up.text, text.replace('head:\r\n  - [-1, 1, Conv, [128, 3, 1]] # 2', 'head:\r\n  - [-1, 1, Conv, [128, 3, 1]]\r\n  - [-2, 1, Conv, [128, 3, 1]] # 3').replace('[[-1, 1], 1, Concat, [1]] # 3', '[[-1, 1], 1, Concat, [1]] # 4'));
+  assert.equal(
+    up.text,
+    text
+      .replace(
+        'head:\r\n  - [-1, 1, Conv, [128, 3, 1]] # 2',
+        'head:\r\n  - [-1, 1, Conv, [128, 3, 1]]\r\n  - [-2, 1, Conv, [128, 3, 1]] # 3',
+      )
+      .replace('[[-1, 1], 1, Concat, [1]] # 3', '[[-1, 1], 1, Concat, [1]] # 4'),
+  );
 });
 
 test('flow list without a trailing comma and with its `]` on the last line', () => {
-  const text = 'nc: 80\nbackbone: [[-1, 1, Conv, [64, 3, 2]], [-1, 1, Conv, [64, 3, 2]]]\nhead:\n  [[-1, 1, Conv, [64, 3, 1]],\n   [[-1, 1], 1, Concat, [1]]]  # cat\n';
+  const text =
+    'nc: 80\nbackbone: [[-1, 1, Conv, [64, 3, 2]], [-1, 1, Conv, [64, 3, 2]]]\nhead:\n  [[-1, 1, Conv, [64, 3, 1]],\n   [[-1, 1], 1, Concat, [1]]]  # cat\n';
   const a = run(text, (rf) => rf.insert(0, 'below'));
-  assert.equal(a.text, text.replace('backbone: [[-1, 1, Conv, [64, 3, 2]], [-1, 1, Conv', 'backbone: [[-1, 1, Conv, [64, 3, 2]], [-1, 1, Conv, [64, 3, 1]], [-2, 1, Conv').replace('[[-1, 1], 1, Concat', '[[-1, 2], 1, Concat'));
+  assert.equal(
+    a.text,
+    text
+      .replace(
+        'backbone: [[-1, 1, Conv, [64, 3, 2]], [-1, 1, Conv',
+        'backbone: [[-1, 1, Conv, [64, 3, 2]], [-1, 1, Conv, [64, 3, 1]], [-2, 1, Conv',
+      )
+      .replace('[[-1, 1], 1, Concat', '[[-1, 2], 1, Concat'),
+  );
   // the comment after the list's `]` is the last layer's: it stays on that layer's line, the `]` moves down
   const b = run(text, (rf) => rf.insert(3, 'below'));
-  assert.equal(b.text, text.replace('   [[-1, 1], 1, Concat, [1]]]  # cat', '   [[-1, 1], 1, Concat, [1]],  # cat\n   [-1, 1, Conv, [128, 3, 1]]]'));
+  assert.equal(
+    b.text,
+    text.replace('   [[-1, 1], 1, Concat, [1]]]  # cat', '   [[-1, 1], 1, Concat, [1]],  # cat\n   [-1, 1, Conv, [128, 3, 1]]]'),
+  );
   assert.equal(applyEdits(b.text, new Refactorer(resolve(b.text)).delete(4).edits), text);
   // and it goes when its layer goes
   const c = run(text, (rf) => rf.delete(3));

@@ -19,7 +19,12 @@ import { loadUserModules } from '../../server/src/core/user-modules.ts';
 const generated = generateSchemas();
 
 test('the checked-in schemas are what the catalog generates (npm run gen:schema)', () => {
-  assert.deepEqual(Object.keys(generated).sort(), ['yolo-lens.schema.json', 'yolo-model.schema.json', 'yolo-ultralytics.schema.json', 'yolo-v5.schema.json']);
+  assert.deepEqual(Object.keys(generated).sort(), [
+    'yolo-lens.schema.json',
+    'yolo-model.schema.json',
+    'yolo-ultralytics.schema.json',
+    'yolo-v5.schema.json',
+  ]);
   for (const [name, schema] of Object.entries(generated)) {
     let onDisk = '';
     try {
@@ -104,7 +109,8 @@ test('a valid file passes; a wrong module name, too many args, a missing key, a 
   assert.ok(paths(V5.replace('nc: 80\n', '')).includes(' required'));
   assert.ok(paths(V5.replace('[[0, 1], 1', '[[0, zero], 1')).some((p) => p.startsWith('/head/0/0')));
   // the dialect follows `anchors:`: a YOLOv5 Detect in an ultralytics file takes [nc] only
-  const ul = 'nc: 80\nscales:\n  n: [0.33, 0.25, 1024]\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\n  - [-1, 3, C2f, [64, True]]\nhead:\n  - [[0, 1], 1, Concat, [1]]\n';
+  const ul =
+    'nc: 80\nscales:\n  n: [0.33, 0.25, 1024]\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\n  - [-1, 3, C2f, [64, True]]\nhead:\n  - [[0, 1], 1, Concat, [1]]\n';
   assert.deepEqual(schemaErrors(ul), []);
   assert.ok(resolve(ul).ok);
   assert.ok(paths(ul.replace('[64, True]', '[64, True, 1, 2, 3, 4]')).some((p) => p.startsWith('/backbone/1')));
@@ -131,7 +137,10 @@ test('.yolo-lens.json: the example validates; structure errors the loader report
     '{ "modules": { "A": { "treatment": "plain", "dialects": ["yolov7"], "body": [{ "relu": "x" }] } } }',
   ];
   for (const text of bad) {
-    assert.ok(loadUserModules(text).diagnostics.some((d) => d.severity === 'error'), `the loader accepts ${text}`);
+    assert.ok(
+      loadUserModules(text).diagnostics.some((d) => d.severity === 'error'),
+      `the loader accepts ${text}`,
+    );
     assert.equal(v(JSON.parse(text)), false, `the schema accepts ${text}`);
   }
 });
@@ -143,22 +152,38 @@ test('yaml-language-server with the contributed schema: real files validate, a w
   const { TextDocument } = await import('vscode-languageserver-textdocument');
   const { pathToFileURL } = await import('node:url');
   const root = join(SCHEMA_DIR, '..');
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { contributes: { yamlValidation: { fileMatch: string[]; url: string }[] } };
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    contributes: { yamlValidation: { fileMatch: string[]; url: string }[] };
+  };
   const contributed = pkg.contributes.yamlValidation[0]!;
   const schemaUri = pathToFileURL(join(root, contributed.url)).href;
   const ls = getLanguageService({
     schemaRequestService: async (uri: string) => readFileSync(new URL(uri), 'utf8'),
     workspaceContext: { resolveRelativePath: (rel: string, res: string) => new URL(rel, res).href },
   });
-  ls.configure({ validate: true, hover: true, completion: true, schemas: [{ uri: schemaUri, fileMatch: contributed.fileMatch }], yamlVersion: '1.1' });
+  ls.configure({
+    validate: true,
+    hover: true,
+    completion: true,
+    schemas: [{ uri: schemaUri, fileMatch: contributed.fileMatch }],
+    yamlVersion: '1.1',
+  });
   // yaml-language-server caches documents by (uri, version): every call is a new version
   let version = 0;
-  const validate = async (path: string, text: string) => ls.doValidation(TextDocument.create(pathToFileURL(path).href, 'yaml', ++version, text), false);
+  const validate = async (path: string, text: string) =>
+    ls.doValidation(TextDocument.create(pathToFileURL(path).href, 'yaml', ++version, text), false);
 
   const seen = new Set<string>();
-  const built = loadCases().filter((c) => !c.mutant && !seen.has(c.yamlPath) && seen.add(c.yamlPath) && resolve(c.text, { ...c.options, skipFused: true }).ok);
+  const built = loadCases().filter(
+    (c) => !c.mutant && !seen.has(c.yamlPath) && seen.add(c.yamlPath) && resolve(c.text, { ...c.options, skipFused: true }).ok,
+  );
   assert.ok(built.length >= 10);
-  for (const c of built) assert.deepEqual((await validate(c.yamlPath, c.text)).map((d) => d.message), [], c.name);
+  for (const c of built)
+    assert.deepEqual(
+      (await validate(c.yamlPath, c.text)).map((d) => d.message),
+      [],
+      c.name,
+    );
 
   const yolov5s = built.find((c) => c.yamlPath.endsWith('yolov5/models/yolov5s.yaml'))!;
   const wrong = yolov5s.text.replace('[-1, 1, SPPF, [1024, 5]]', '[-1, 1, SPPX, [1024, 5]]');
@@ -172,9 +197,16 @@ test('yaml-language-server with the contributed schema: real files validate, a w
   const modeline = `# yaml-language-server: $schema=${v5Uri}\n${V5.replace('C3,', 'C4,')}`;
   const viaModeline = await validate('/tmp/not-matched/net.yaml', modeline);
   assert.equal(viaModeline.length, 1, JSON.stringify(viaModeline));
-  assert.equal(await validate('/tmp/not-matched/net.yaml', V5.replace('C3,', 'C4,')).then((d) => d.length), 0, 'no schema applies without the modeline');
+  assert.equal(
+    await validate('/tmp/not-matched/net.yaml', V5.replace('C3,', 'C4,')).then((d) => d.length),
+    0,
+    'no schema applies without the modeline',
+  );
   // hover on a module name says what it is
   const original = yolov5s.text.split('\n');
-  const hover = await ls.doHover(TextDocument.create(pathToFileURL(yolov5s.yamlPath).href, 'yaml', ++version, yolov5s.text), { line: original.findIndex((l) => l.includes('SPPF, [1024, 5]')), character: original.find((l) => l.includes('SPPF, [1024, 5]'))!.indexOf('SPPF') + 1 });
+  const hover = await ls.doHover(TextDocument.create(pathToFileURL(yolov5s.yamlPath).href, 'yaml', ++version, yolov5s.text), {
+    line: original.findIndex((l) => l.includes('SPPF, [1024, 5]')),
+    character: original.find((l) => l.includes('SPPF, [1024, 5]'))!.indexOf('SPPF') + 1,
+  });
   assert.match(JSON.stringify(hover?.contents ?? ''), /SPPF/);
 });

@@ -8,7 +8,10 @@ for (const style of ['block', 'flow'] as const)
   for (const n of [10, 100, 1000]) {
     test(`synthetic ${n}-layer model (${style}) resolves with no diagnostics`, () => {
       const m = resolve(syntheticYaml(n, style), { fileName: 'synthetic.yaml' });
-      assert.deepEqual(m.diagnostics.map((d) => `${d.code} ${d.message}`), []);
+      assert.deepEqual(
+        m.diagnostics.map((d) => `${d.code} ${d.message}`),
+        [],
+      );
       assert.equal(m.layers.length, n);
       assert.ok(m.layers.every((l) => l.status === 'ok'));
       assert.ok(m.totals);

@@ -107,7 +107,15 @@ const CONFIG = `{
 const corpusText = (p: string) => readFileSync(join(CORPUS, p), 'utf8');
 
 function comparable(m: Model) {
-  return m.layers.map((l) => ({ n: l.n, args: l.args?.map(toPlain) ?? null, out: l.outShape, outs: l.outShapes, params: l.params, flops: l.flops, status: l.status }));
+  return m.layers.map((l) => ({
+    n: l.n,
+    args: l.args?.map(toPlain) ?? null,
+    out: l.outShape,
+    outs: l.outShapes,
+    params: l.params,
+    flops: l.flops,
+    status: l.status,
+  }));
 }
 
 test('the example declarations load without problems', () => {
@@ -133,7 +141,10 @@ test('C3 and SPPF declared by the user give the catalog\u2019s shapes, params an
   const entry = b.tree.modules.get('MyC3')!;
   assert.equal(entry.treat, 'repeats');
   assert.equal(entry.def.doc, 'C3 written out of Conv and Bottleneck');
-  assert.deepEqual(entry.def.signature.map((p) => p.name), ['c1', 'c2', 'n', 'shortcut', 'g', 'e']);
+  assert.deepEqual(
+    entry.def.signature.map((p) => p.name),
+    ['c1', 'c2', 'n', 'shortcut', 'g', 'e'],
+  );
   assert.equal(b.layers.find((l) => l.moduleName === 'MyC3')!.bindings[0]!.param, 'c2');
 });
 
@@ -146,7 +157,9 @@ test('GSConv declared by the user gives the Slim-neck fork\u2019s figures; it is
   const b = resolve(mine, { ...opts, userModules: modules });
   assert.ok(a.ok && b.ok, b.diagnostics.map((d) => d.message).join('\n'));
   assert.deepEqual(comparable(b), comparable(a));
-  const ul = resolve('nc: 80\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, MyGSConv, [64, 3, 2]]\n', { userModules: modules });
+  const ul = resolve('nc: 80\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, MyGSConv, [64, 3, 2]]\n', {
+    userModules: modules,
+  });
   assert.equal(ul.diagnostics.find((d) => d.layer === 1)?.code, 'YOLO010');
 });
 
@@ -233,7 +246,9 @@ test('broken JSON: the syntax errors, and whatever declarations still read', () 
 });
 
 test('a layer using a declaration with errors says so (not "unknown module")', () => {
-  const { modules } = loadUserModules('{ "modules": { "Half": { "treatment": "channels", "params": [{ "name": "c1" }, { "name": "c2" }], "body": [{ "conv": ["c1", "c2 // two"] }] } } }');
+  const { modules } = loadUserModules(
+    '{ "modules": { "Half": { "treatment": "channels", "params": [{ "name": "c1" }, { "name": "c2" }], "body": [{ "conv": ["c1", "c2 // two"] }] } } }',
+  );
   const m = resolve('nc: 80\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, Half, [64]]\n', { userModules: modules });
   const d = m.diagnostics.find((x) => x.layer === 1)!;
   assert.equal(d.code, 'YOLO029');
@@ -241,7 +256,9 @@ test('a layer using a declaration with errors says so (not "unknown module")', (
 });
 
 test('an expression that fails when the layer is built is a build error on that layer', () => {
-  const { modules, diagnostics } = loadUserModules('{ "modules": { "Div": { "treatment": "channels", "params": [{ "name": "c1" }, { "name": "c2" }, { "name": "d", "default": 0 }], "body": [{ "conv": ["c1", "c2 // d"] }] } } }');
+  const { modules, diagnostics } = loadUserModules(
+    '{ "modules": { "Div": { "treatment": "channels", "params": [{ "name": "c1" }, { "name": "c2" }, { "name": "d", "default": 0 }], "body": [{ "conv": ["c1", "c2 // d"] }] } } }',
+  );
   assert.deepEqual(diagnostics, []);
   const m = resolve('nc: 80\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, Div, [64]]\n', { userModules: modules });
   const d = m.diagnostics.find((x) => x.layer === 1)!;
@@ -251,14 +268,17 @@ test('an expression that fails when the layer is built is a build error on that 
 
 test("an expression's // and % round and sign as Python's do (floor, sign of the divisor)", () => {
   // python3: c2 = 64; -(c2 // -3) + c2 % -3 == 22 + -2 == 20 (truncating division would give 21 + 1)
-  const { modules, diagnostics } = loadUserModules('{ "modules": { "Odd": { "treatment": "plain", "params": [{ "name": "c" }], "body": [{ "conv": ["c", "-(c // -3) + c % -3", 1, 1] }] } } }');
+  const { modules, diagnostics } = loadUserModules(
+    '{ "modules": { "Odd": { "treatment": "plain", "params": [{ "name": "c" }], "body": [{ "conv": ["c", "-(c // -3) + c % -3", 1, 1] }] } } }',
+  );
   assert.deepEqual(diagnostics, []);
   const m = resolve('nc: 80\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, Odd, [64]]\n', { userModules: modules });
   assert.equal(m.layers[1]!.outShape?.[1], 20);
 });
 
 test('redeclaring a module under the same name is picked up (no stale cache)', () => {
-  const decl = (c: number) => `{ "modules": { "Wide": { "treatment": "plain", "params": [{ "name": "c" }], "body": [{ "conv": ["c", ${c}, 1, 1] }] } } }`;
+  const decl = (c: number) =>
+    `{ "modules": { "Wide": { "treatment": "plain", "params": [{ "name": "c" }], "body": [{ "conv": ["c", ${c}, 1, 1] }] } } }`;
   const yaml = 'nc: 80\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, Wide, [64]]\n';
   const a = resolve(yaml, { userModules: loadUserModules(decl(32)).modules });
   const b = resolve(yaml, { userModules: loadUserModules(decl(48)).modules });
@@ -279,7 +299,9 @@ test('nothing in the file runs: expressions are only the arithmetic they say', (
 test('a declared module gets completion (with its args snippet) and hover (signature, doc, shapes, params) like a built-in', async () => {
   const { completions } = await import('../../server/src/core/features/completion.ts');
   const { hover } = await import('../../server/src/core/features/hover.ts');
-  const { modules } = loadUserModules(readFileSync(join(import.meta.dirname, '..', '..', 'examples', 'user-modules', '.yolo-lens.json'), 'utf8'));
+  const { modules } = loadUserModules(
+    readFileSync(join(import.meta.dirname, '..', '..', 'examples', 'user-modules', '.yolo-lens.json'), 'utf8'),
+  );
   const text = readFileSync(join(import.meta.dirname, '..', '..', 'examples', 'user-modules', 'yolov5n-se.yaml'), 'utf8');
   const model = resolve(text, { userModules: modules, fileName: 'yolov5n-se.yaml' });
   assert.ok(model.ok, model.diagnostics.map((d) => d.message).join('\n'));

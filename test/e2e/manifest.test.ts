@@ -18,7 +18,9 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   contributes: {
     commands: { command: string; title: string; category: string }[];
     menus: Record<string, { command: string; when?: string }[]>;
-    configuration: { properties: Record<string, { type: string; default: unknown; scope?: string; description?: string; markdownDescription?: string }> };
+    configuration: {
+      properties: Record<string, { type: string; default: unknown; scope?: string; description?: string; markdownDescription?: string }>;
+    };
   };
 };
 
@@ -45,14 +47,27 @@ test('the four commands are contributed, titled, in the palette and editor title
 
 test('every yolo.* setting has a type, a default, a description and a scope', () => {
   const props = pkg.contributes.configuration.properties;
-  for (const key of ['yolo.imgsz', 'yolo.scale', 'yolo.framework', 'yolo.diagnostics.severity', 'yolo.diagnostics.debounceMs', 'yolo.gflops', 'yolo.graph.debounceMs', 'yolo.profile.backend', 'yolo.profile.memoryLimitMB'])
+  for (const key of [
+    'yolo.imgsz',
+    'yolo.scale',
+    'yolo.framework',
+    'yolo.diagnostics.severity',
+    'yolo.diagnostics.debounceMs',
+    'yolo.gflops',
+    'yolo.graph.debounceMs',
+    'yolo.profile.backend',
+    'yolo.profile.memoryLimitMB',
+  ])
     assert.ok(props[key], `${key} is contributed`);
   for (const [key, p] of Object.entries(props)) {
     assert.match(key, /^yolo\./);
     assert.ok(p.type, `${key} type`);
     assert.notEqual(p.default, undefined, `${key} default`);
     assert.ok((p.description ?? p.markdownDescription ?? '').length > 20, `${key} description`);
-    assert.ok(['application', 'machine', 'machine-overridable', 'window', 'resource', 'language-overridable'].includes(p.scope ?? ''), `${key} scope`);
+    assert.ok(
+      ['application', 'machine', 'machine-overridable', 'window', 'resource', 'language-overridable'].includes(p.scope ?? ''),
+      `${key} scope`,
+    );
   }
 });
 
@@ -64,14 +79,24 @@ test('untrusted workspaces are declared', () => {
 });
 
 test('the .vsix allowlist: bundles, manifest and docs only', (t) => {
-  const vsce = [process.env.VSCE, join(process.env.E2E_CACHE || join(homedir(), '.cache/vscode-e2e'), 'tools/node_modules/.bin/vsce'), '/tmp/vscode-e2e/tools/node_modules/.bin/vsce'].find(
-    (p): p is string => !!p && existsSync(p),
-  );
+  const vsce = [
+    process.env.VSCE,
+    join(process.env.E2E_CACHE || join(homedir(), '.cache/vscode-e2e'), 'tools/node_modules/.bin/vsce'),
+    '/tmp/vscode-e2e/tools/node_modules/.bin/vsce',
+  ].find((p): p is string => !!p && existsSync(p));
   if (!vsce) return t.skip('vsce is not installed (../shared/e2e/install-tools.sh)');
   const r = spawnSync(vsce, ['ls', '--no-dependencies'], { cwd: ROOT, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
-  const files = r.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+  const files = r.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   assert.ok(files.includes('package.json'));
-  for (const f of files) assert.match(f, /^(package\.json|README\.md|LICENSE|dist\/((client|server|cli|runtime-worker|webview)\.(js|css)|tfjs-backend-wasm(-simd)?\.wasm)|schemas\/[\w.-]+\.json|docs\/(screenshot\.png|install\.md))$/, f);
+  for (const f of files)
+    assert.match(
+      f,
+      /^(package\.json|README\.md|LICENSE|dist\/((client|server|cli|runtime-worker|webview)\.(js|css)|tfjs-backend-wasm(-simd)?\.wasm)|schemas\/[\w.-]+\.json|docs\/(screenshot\.png|install\.md))$/,
+      f,
+    );
   assert.ok(!files.some((f) => f.startsWith('node_modules/') || f.endsWith('.map') || f.endsWith('.ts')));
 });

@@ -16,7 +16,11 @@ const labels = (r: { items: readonly { label: string }[] }) => r.items.map((i) =
 
 test('module names of the file\u2019s framework, with signature, doc and an args snippet for a new layer', () => {
   const base = corpusText(VOVGSCSP_NECK);
-  const { f, r } = at(replaceOnce(base, '   [-1, 1, SPPF, [1024, 5]], # 9', '   [-1, 1, SPPF, [1024, 5]], # 9\n   [-1, 1, VoV$0],'), 'yolov5n-vovgscsp-neck.yaml', false);
+  const { f, r } = at(
+    replaceOnce(base, '   [-1, 1, SPPF, [1024, 5]], # 9', '   [-1, 1, SPPF, [1024, 5]], # 9\n   [-1, 1, VoV$0],'),
+    'yolov5n-vovgscsp-neck.yaml',
+    false,
+  );
   const names = labels(r);
   // the Slim-neck YOLOv5 fork: its own modules and torch.nn; no ultralytics-only module
   for (const n of ['VoVGSCSP', 'GSConv', 'Conv', 'C3', 'Detect', 'nn.Upsample']) assert.ok(names.includes(n), n);
@@ -34,14 +38,26 @@ test('module names of the file\u2019s framework, with signature, doc and an args
 });
 
 test('a module name in a layer that already has args completes the name only', () => {
-  const { r } = at(replaceOnce(corpusText(YOLOV5N), '    [-1, 1, SPPF, [1024, 5]], # 9', '    [-1, 1, SP$0PF, [1024, 5]], # 9'), 'yolov5n.yaml', false);
+  const { r } = at(
+    replaceOnce(corpusText(YOLOV5N), '    [-1, 1, SPPF, [1024, 5]], # 9', '    [-1, 1, SP$0PF, [1024, 5]], # 9'),
+    'yolov5n.yaml',
+    false,
+  );
   const sppf = r.items.find((i) => i.label === 'SPPF')!;
   assert.equal(sppf.insertText, 'SPPF');
   assert.equal(sppf.snippet, false);
 });
 
 test('`from` values: -1 first, then earlier layers newest first, each with its module and output shape', () => {
-  const { r } = at(replaceOnce(corpusText(YOLOV5N), '    [[-1, 6], 1, Concat, [1]], # cat backbone P4', '    [[-1, $0], 1, Concat, [1]], # cat backbone P4'), 'yolov5n.yaml', false);
+  const { r } = at(
+    replaceOnce(
+      corpusText(YOLOV5N),
+      '    [[-1, 6], 1, Concat, [1]], # cat backbone P4',
+      '    [[-1, $0], 1, Concat, [1]], # cat backbone P4',
+    ),
+    'yolov5n.yaml',
+    false,
+  );
   const [first, second, third] = r.items;
   assert.equal(first!.label, '-1');
   assert.equal(first!.labelDetail, '  previous: 11 nn.Upsample');
@@ -56,10 +72,18 @@ test('`from` values: -1 first, then earlier layers newest first, each with its m
 
 test('a layer being typed that the YAML parser cannot place still gets module and from completions', () => {
   const base = corpusText(YOLOV5N);
-  const moduleSlot = at(replaceOnce(base, '    [-1, 1, SPPF, [1024, 5]], # 9', '    [-1, 1, SPPF, [1024, 5]], # 9\n    [-1, 1, $0'), 'yolov5n.yaml', false);
+  const moduleSlot = at(
+    replaceOnce(base, '    [-1, 1, SPPF, [1024, 5]], # 9', '    [-1, 1, SPPF, [1024, 5]], # 9\n    [-1, 1, $0'),
+    'yolov5n.yaml',
+    false,
+  );
   assert.ok(labels(moduleSlot.r).includes('C3'));
   assert.equal(moduleSlot.r.items.find((i) => i.label === 'C3')!.insertText, 'C3, [${1:c2}]');
-  const fromSlot = at(replaceOnce(base, '    [-1, 1, SPPF, [1024, 5]], # 9', '    [-1, 1, SPPF, [1024, 5]], # 9\n    [$0'), 'yolov5n.yaml', false);
+  const fromSlot = at(
+    replaceOnce(base, '    [-1, 1, SPPF, [1024, 5]], # 9', '    [-1, 1, SPPF, [1024, 5]], # 9\n    [$0'),
+    'yolov5n.yaml',
+    false,
+  );
   assert.equal(fromSlot.r.items[0]!.label, '-1');
   assert.equal(fromSlot.r.items[1]!.label, '9');
 });
@@ -105,5 +129,9 @@ test('the # yolo-lens: modeline: keys, then the frameworks and the file\u2019s s
 
 test('nothing inside comments and between layers', () => {
   assert.deepEqual(at(replaceOnce(corpusText(YOLOV5N), '# cat backbone P4', '# cat back$0bone P4'), 'yolov5n.yaml', false).r.items, []);
-  assert.deepEqual(at(replaceOnce(corpusText(YOLOV5N), '[-1, 3, C3, [512, False]], # 13', '[-1, 3, C3, [512, False]], $0 # 13'), 'yolov5n.yaml', false).r.items, []);
+  assert.deepEqual(
+    at(replaceOnce(corpusText(YOLOV5N), '[-1, 3, C3, [512, False]], # 13', '[-1, 3, C3, [512, False]], $0 # 13'), 'yolov5n.yaml', false).r
+      .items,
+    [],
+  );
 });

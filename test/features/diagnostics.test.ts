@@ -65,21 +65,31 @@ test('Concat of two sizes: YOLO016 with related information on both producing la
 
 test('YOLOv5 Detect written the ultralytics way is a dialect mismatch (YOLO026) besides the build error', () => {
   const line = '    [[17, 20, 23], 1, Detect, [nc, anchors]], # Detect(P3, P4, P5)';
-  const f = fixture(replaceOnce(corpusText(YOLOV5N), line, marked(line.replace('[nc, anchors]', '[nc]'), '[nc]', 'YOLO026')), { dedent: false });
+  const f = fixture(replaceOnce(corpusText(YOLOV5N), line, marked(line.replace('[nc, anchors]', '[nc]'), '[nc]', 'YOLO026')), {
+    dedent: false,
+  });
   const got = run(f.text, 'yolov5n.yaml');
   assert.deepEqual(diagnosticMismatches(f, got, { only: ['YOLO026'] }), []);
-  assert.ok(got.some((d) => d.severity === 'error' && d.layer === 24), 'the build error itself is still reported');
+  assert.ok(
+    got.some((d) => d.severity === 'error' && d.layer === 24),
+    'the build error itself is still reported',
+  );
 });
 
 test('ultralytics Detect with YOLOv5 anchors is a dialect mismatch on the anchors arg (YOLO026)', () => {
   const line = '  - [[15, 18, 21], 1, Detect, [nc]] # Detect(P3, P4, P5)';
-  const f = fixture(replaceOnce(corpusText(YOLOV8), line, marked(line.replace('[nc]', '[nc, anchors]'), 'anchors', 'YOLO026')), { dedent: false });
+  const f = fixture(replaceOnce(corpusText(YOLOV8), line, marked(line.replace('[nc]', '[nc, anchors]'), 'anchors', 'YOLO026')), {
+    dedent: false,
+  });
   assert.deepEqual(diagnosticMismatches(f, run(f.text, 'yolov8n.yaml'), { only: ['YOLO026'] }), []);
 });
 
 test('nn.Conv2d with args written for full width: its in_channels no longer match after width scaling (YOLO027)', () => {
   const line = '    [-1, 1, Conv, [512, 1, 1]],';
-  const f = fixture(replaceOnce(corpusText(YOLOV5N), line, marked(line.replace('Conv, [512, 1, 1]', 'nn.Conv2d, [1024, 512, 1]'), '1024', 'YOLO027')), { dedent: false });
+  const f = fixture(
+    replaceOnce(corpusText(YOLOV5N), line, marked(line.replace('Conv, [512, 1, 1]', 'nn.Conv2d, [1024, 512, 1]'), '1024', 'YOLO027')),
+    { dedent: false },
+  );
   const got = run(f.text, 'yolov5n.yaml');
   assert.deepEqual(diagnosticMismatches(f, got, { only: ['YOLO027'] }), []);
   const d = got.find((x) => x.code === 'YOLO027')!;
@@ -92,7 +102,10 @@ test('severity overrides change or silence a code', () => {
   const text = replaceOnce(corpusText(YOLOV5N), line, line.replace('# 13', '# 12'));
   assert.equal(run(text, 'yolov5n.yaml').find((d) => d.code === 'YOLO024')?.severity, 'warning');
   assert.equal(run(text, 'yolov5n.yaml', { YOLO024: 'error' }).find((d) => d.code === 'YOLO024')?.severity, 'error');
-  assert.equal(run(text, 'yolov5n.yaml', { YOLO024: 'off' }).find((d) => d.code === 'YOLO024'), undefined);
+  assert.equal(
+    run(text, 'yolov5n.yaml', { YOLO024: 'off' }).find((d) => d.code === 'YOLO024'),
+    undefined,
+  );
 });
 
 test('a dead layer is not reported while some `from` is still being typed', () => {
@@ -102,7 +115,9 @@ test('a dead layer is not reported while some `from` is still being typed', () =
 });
 
 test('upstream Slim-neck YOLOv5n: no warnings of ours (its index comments are right)', () => {
-  const extra = run(corpusText(SLIMNECK_V5N), 'slimneck-yolov5n.yaml').filter((d) => ['YOLO024', 'YOLO025', 'YOLO026', 'YOLO027'].includes(d.code));
+  const extra = run(corpusText(SLIMNECK_V5N), 'slimneck-yolov5n.yaml').filter((d) =>
+    ['YOLO024', 'YOLO025', 'YOLO026', 'YOLO027'].includes(d.code),
+  );
   assert.deepEqual(extra, []);
 });
 

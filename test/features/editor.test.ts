@@ -53,9 +53,19 @@ test('hover on a string arg parse_model evaluates: `nc` → 80', () => {
 });
 
 test('hover on a from element: the layer it points to and its shape', () => {
-  const { f, m } = cursorIn(YOLOV5N, '[[-1, 6], 1, Concat, [1]], # cat backbone P4', '[[-1, $06], 1, Concat, [1]], # cat backbone P4', 'yolov5n.yaml');
+  const { f, m } = cursorIn(
+    YOLOV5N,
+    '[[-1, 6], 1, Concat, [1]], # cat backbone P4',
+    '[[-1, $06], 1, Concat, [1]], # cat backbone P4',
+    'yolov5n.yaml',
+  );
   assert.equal(hover(m, f.cursor)!.markdown, '**from 6** → layer 6 · C3 · 128×40×40');
-  const prev = cursorIn(YOLOV5N, '[[-1, 6], 1, Concat, [1]], # cat backbone P4', '[[-$01, 6], 1, Concat, [1]], # cat backbone P4', 'yolov5n.yaml');
+  const prev = cursorIn(
+    YOLOV5N,
+    '[[-1, 6], 1, Concat, [1]], # cat backbone P4',
+    '[[-$01, 6], 1, Concat, [1]], # cat backbone P4',
+    'yolov5n.yaml',
+  );
   assert.equal(hover(prev.m, prev.f.cursor)!.markdown, '**from -1** → layer 11 · nn.Upsample · 128×40×40 (-1 from layer 12)');
   const first = cursorIn(YOLOV5N, '[-1, 1, Conv, [64, 6, 2, 2]], # 0-P1/2', '[-$01, 1, Conv, [64, 6, 2, 2]], # 0-P1/2', 'yolov5n.yaml');
   assert.equal(hover(first.m, first.f.cursor)!.markdown, '**from -1** → the input image · 3×640×640');
@@ -90,7 +100,10 @@ test('inlay hints: `#13 → 128×40×40` at each layer end, `→128` after a sca
   assert.equal(lineOf(n), '   [-1, 9');
   // restricted to a range: only the layers in it
   const line13 = f.text.indexOf('[-1, 3, VoVGSCSP, [512, False]], # 13');
-  assert.deepEqual(inlayHints(m, { start: line13, end: line13 + 10 }).map((h) => h.label), ['→1', '→128', '#13 → 128×40×40']);
+  assert.deepEqual(
+    inlayHints(m, { start: line13, end: line13 + 10 }).map((h) => h.label),
+    ['→1', '→128', '#13 → 128×40×40'],
+  );
 });
 
 test('signature help in args: the bound parameter is active; parse_model\u2019s own parameters say so', () => {
@@ -108,7 +121,12 @@ test('signature help in args: the bound parameter is active; parse_model\u2019s 
 });
 
 test('definition, references and highlights on from elements and -1', () => {
-  const { f, m } = cursorIn(YOLOV5N, '[[-1, 6], 1, Concat, [1]], # cat backbone P4', '[[-1, $06], 1, Concat, [1]], # cat backbone P4', 'yolov5n.yaml');
+  const { f, m } = cursorIn(
+    YOLOV5N,
+    '[[-1, 6], 1, Concat, [1]], # cat backbone P4',
+    '[[-1, $06], 1, Concat, [1]], # cat backbone P4',
+    'yolov5n.yaml',
+  );
   const d = definition(m, f.cursor)!;
   assert.equal(textOf(f, d.targetRange), '[-1, 9, C3, [512]]');
   assert.equal(textOf(f, d.selectionRange), 'C3');
@@ -116,10 +134,17 @@ test('definition, references and highlights on from elements and -1', () => {
   // layer 6 is read by layer 7 (-1) and layer 12 (6)
   const refs = references(m, f.cursor, true).map((r) => `${f.lines.position(r.start).line}:${textOf(f, r)}`);
   const line = (s: string) => f.lines.position(f.text.indexOf(s)).line;
-  assert.deepEqual(refs, [`${line('[-1, 9, C3, [512]]')}:C3`, `${line('[-1, 1, Conv, [1024, 3, 2]]')}:-1`, `${line('[[-1, 6], 1, Concat')}:6`]);
+  assert.deepEqual(refs, [
+    `${line('[-1, 9, C3, [512]]')}:C3`,
+    `${line('[-1, 1, Conv, [1024, 3, 2]]')}:-1`,
+    `${line('[[-1, 6], 1, Concat')}:6`,
+  ]);
   assert.equal(references(m, f.cursor, false).length, 2);
   const hl = highlights(m, f.cursor);
-  assert.deepEqual(hl.map((h) => h.kind), ['write', 'read', 'read']);
+  assert.deepEqual(
+    hl.map((h) => h.kind),
+    ['write', 'read', 'read'],
+  );
   const minus = cursorIn(YOLOV5N, '[-1, 3, C3, [1024]],', '[-$01, 3, C3, [1024]],', 'yolov5n.yaml');
   assert.equal(textOf(minus.f, definition(minus.m, minus.f.cursor)!.targetRange), '[-1, 1, Conv, [1024, 3, 2]]');
   const image = cursorIn(YOLOV5N, '[-1, 1, Conv, [64, 6, 2, 2]], # 0-P1/2', '[-$01, 1, Conv, [64, 6, 2, 2]], # 0-P1/2', 'yolov5n.yaml');
@@ -129,23 +154,34 @@ test('definition, references and highlights on from elements and -1', () => {
 test('document symbols: top-level keys, backbone and head groups with one symbol per layer', () => {
   const text = corpusText(VOVGSCSP_NECK);
   const syms = documentSymbols(resolve(text, { fileName: NECK }));
-  assert.deepEqual(syms.map((s) => s.name), ['nc', 'depth_multiple', 'width_multiple', 'anchors', 'backbone', 'head']);
+  assert.deepEqual(
+    syms.map((s) => s.name),
+    ['nc', 'depth_multiple', 'width_multiple', 'anchors', 'backbone', 'head'],
+  );
   const head = syms.find((s) => s.name === 'head')!;
   assert.equal(head.children!.length, 15);
   assert.equal(head.children![3]!.name, '13 VoVGSCSP 128×40×40');
   assert.equal(head.children![3]!.detail, '[256, 128, 1, False]');
-  for (const s of syms) for (const c of s.children ?? []) assert.ok(c.range.start >= s.range.start && c.range.end <= s.range.end, 'children inside their group');
+  for (const s of syms)
+    for (const c of s.children ?? [])
+      assert.ok(c.range.start >= s.range.start && c.range.end <= s.range.end, 'children inside their group');
 });
 
 test('code lens: params and GFLOPs in the chosen convention, then the two client commands', () => {
   const m = resolve(corpusText(YOLOV5N), { fileName: 'yolov5n.yaml' });
   const lenses = codeLenses(m, 'file:///m/yolov5n.yaml', 'ultralytics-thop');
   // unfused, as the framework prints when it builds the model (the reference: 4.6; fused it prints 4.5)
-  assert.deepEqual(lenses.map((l) => l.title), ['1.87M params · 4.6 GFLOPs @640 (4.5 fused)', 'Show graph', 'Profile']);
-  assert.deepEqual(lenses.slice(1).map((l) => [l.command, l.arguments]), [
-    ['yolo.showGraph', ['file:///m/yolov5n.yaml']],
-    ['yolo.profile', ['file:///m/yolov5n.yaml']],
-  ]);
+  assert.deepEqual(
+    lenses.map((l) => l.title),
+    ['1.87M params · 4.6 GFLOPs @640 (4.5 fused)', 'Show graph', 'Profile'],
+  );
+  assert.deepEqual(
+    lenses.slice(1).map((l) => [l.command, l.arguments]),
+    [
+      ['yolo.showGraph', ['file:///m/yolov5n.yaml']],
+      ['yolo.profile', ['file:///m/yolov5n.yaml']],
+    ],
+  );
   assert.equal(codeLenses(m, 'u', 'thop')[0]!.title, '1.87M params · 4.6 GFLOPs @640 (4.5 fused)');
   assert.match(codeLenses(m, 'u', 'thop')[0]!.tooltip!, /thop 0\.1\.1/);
   const at320 = resolve(corpusText(YOLOV5N), { fileName: 'yolov5n.yaml', imgsz: 320 });
@@ -159,12 +195,18 @@ test('submodules of a layer: the module tree with params, shapes and FLOPs that 
   const root = submodules(m, 13)!;
   assert.equal(root.type, 'VoVGSCSP');
   assert.equal(root.params, m.layers[13]!.params);
-  assert.deepEqual(root.children.map((c) => c.path), ['cv1', 'cv2', 'gsb', 'res', 'cv3']);
+  assert.deepEqual(
+    root.children.map((c) => c.path),
+    ['cv1', 'cv2', 'gsb', 'res', 'cv3'],
+  );
   const sum = root.children.reduce((a, c) => a + c.params, 0);
   assert.equal(sum, root.params);
   const cv1 = root.children[0]!;
   assert.deepEqual(cv1.outShape, [1, 64, 40, 40]);
-  assert.deepEqual(cv1.children.map((c) => `${c.path}:${c.type}`), ['cv1.conv:Conv2d', 'cv1.bn:BatchNorm2d', 'cv1.act:Mish']);
+  assert.deepEqual(
+    cv1.children.map((c) => `${c.path}:${c.type}`),
+    ['cv1.conv:Conv2d', 'cv1.bn:BatchNorm2d', 'cv1.act:Mish'],
+  );
   assert.equal(submodules(m, 99), null);
   assert.equal(submodules(m, -1), null);
 });

@@ -47,9 +47,13 @@ function expectAt(m: Model, code: string, needle: string | null, severity = 'err
 
 /** Nothing a feature reports is Infinity or NaN, and nothing claims totals for a broken model. */
 function noOverflowReported(m: Model): void {
-  assertFiniteTree(JSON.parse(JSON.stringify(graphOf(m), (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? `non-finite ${v}` : v))), 'graph');
+  assertFiniteTree(
+    JSON.parse(JSON.stringify(graphOf(m), (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? `non-finite ${v}` : v))),
+    'graph',
+  );
   const record = JSON.parse(recordJson(m, 'x.yaml')) as { layers: { params: unknown; flops: unknown; out_shape: unknown }[] };
-  for (const l of record.layers) for (const v of [l.params, l.flops]) assert.ok(v === null || (typeof v === 'number' && Number.isFinite(v)), `record value ${v}`);
+  for (const l of record.layers)
+    for (const v of [l.params, l.flops]) assert.ok(v === null || (typeof v === 'number' && Number.isFinite(v)), `record value ${v}`);
   if (!m.ok) assert.equal(m.totals, null);
 }
 
@@ -57,7 +61,12 @@ function noOverflowReported(m: Model): void {
 
 function bomb(levels = 12): string {
   const lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
-  for (let i = 1; i < levels; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+  for (let i = 1; i < levels; i++)
+    lines.push(
+      `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9)
+        .fill(`*${String.fromCharCode(96 + i)}`)
+        .join(',')}]`,
+    );
   return lines.join('\n') + '\n';
 }
 
@@ -68,14 +77,20 @@ test('an alias bomb reached from a layer arg or a from is refused at 10,000 elem
   const m2 = run(bomb() + HEALTHY.replace('[-1, 3, C3, [128]]', '[*l, 3, C3, [128]]'));
   expectAt(m2, 'YOLO023', '*l');
   // found by the fuzzer (a hang): nc behind aliases, then an arg naming it, compared with nc element by element
-  const m3 = run(bomb() + UL_HEADER.replace('nc: 80', 'nc: *j') + 'backbone:\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, Classify, [nc]]\n', 300);
+  const m3 = run(
+    bomb() + UL_HEADER.replace('nc: 80', 'nc: *j') + 'backbone:\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, Classify, [nc]]\n',
+    300,
+  );
   expectAt(m3, 'YOLO023', 'nc');
   assert.match(m3.diagnostics.find((d) => d.code === 'YOLO023')!.message, /'nc' names a value that expands/);
 });
 
 test('an alias bomb as the anchors, or merged with <<, is never expanded', () => {
   const m1 = run(bomb() + HEALTHY.replace(/anchors:\n(?:  - .*\n)+/, 'anchors: *l\n'));
-  assert.ok(m1.diagnostics.some((d) => d.severity === 'error'), 'a bomb is no anchor list');
+  assert.ok(
+    m1.diagnostics.some((d) => d.severity === 'error'),
+    'a bomb is no anchor list',
+  );
   noOverflowReported(m1);
   const merged = bomb(6) + 'base: &base {x: *f, y: *f}\nother:\n  <<: *base\n  z: *f\n' + HEALTHY;
   const m2 = run(merged);
@@ -83,7 +98,10 @@ test('an alias bomb as the anchors, or merged with <<, is never expanded', () =>
 });
 
 test('an alias bomb as a mapping key is an unhashable-key error, not billions of characters of key name', () => {
-  for (const text of [bomb() + '? *l\n: 1\n' + HEALTHY, bomb() + UL_HEADER + '  ? *l\n  : [1, 1, 1]\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, Classify, [nc]]\n']) {
+  for (const text of [
+    bomb() + '? *l\n: 1\n' + HEALTHY,
+    bomb() + UL_HEADER + '  ? *l\n  : [1, 1, 1]\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, Classify, [nc]]\n',
+  ]) {
     const m = run(text, 300);
     expectAt(m, 'YOLO001', '*l');
     assert.match(m.diagnostics.find((d) => d.code === 'YOLO001')!.message, /unhashable key/);
@@ -93,16 +111,20 @@ test('an alias bomb as a mapping key is an unhashable-key error, not billions of
 test('a bomb as a scale key, as nc and as an arg: every feature at every offset answers small and fast', () => {
   // found by the fuzzer: the scale hover and the scale completions spelled out a key behind aliases (236 KB at
   // level 4, gigabytes at level 9)
-  const text = bomb(10) + 'nc: *c\nscales:\n  ? *j\n  : [0.33, 0.25, 1024]\n  n: [0.33, 0.25, 1024]\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2, *i]]\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, Classify, [nc]]\n';
+  const text =
+    bomb(10) +
+    'nc: *c\nscales:\n  ? *j\n  : [0.33, 0.25, 1024]\n  n: [0.33, 0.25, 1024]\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2, *i]]\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, Classify, [nc]]\n';
   const m = run(text, 500, { scale: 'n' });
   const { ms } = cpuMs(() => {
     for (let at = 0; at <= text.length; at++) {
       const h = hover(m, at, { resolveAtScale: (scale) => resolve(text, { scale }) });
       assert.ok(!h || h.markdown.length < 20_000, `hover at ${at}: ${h?.markdown.length} characters`);
-      for (const it of completions(m, at).items) assert.ok(it.label.length < 1000 && (it.documentation?.length ?? 0) < 20_000, `completion at ${at}`);
+      for (const it of completions(m, at).items)
+        assert.ok(it.label.length < 1000 && (it.documentation?.length ?? 0) < 20_000, `completion at ${at}`);
       const sig = signatureHelp(m, at);
       assert.ok(!sig || sig.label.length < 5000);
-      for (const a of codeActions(m, { range: { start: at, end: at }, diagnostics: m.diagnostics, trigger: 'automatic' })) assert.ok(a.title.length < 1000);
+      for (const a of codeActions(m, { range: { start: at, end: at }, diagnostics: m.diagnostics, trigger: 'automatic' }))
+        assert.ok(a.title.length < 1000);
     }
     for (const d of modelDiagnostics(m)) assert.ok(d.message.length <= 1000);
     for (const h of inlayHints(m)) assert.ok(h.label.length < 1000);
@@ -114,7 +136,10 @@ test('100,000 levels of nesting, of every kind, are refused before parsing, at t
   const cases = [
     ['a flow list in a top-level key', V5_HEADER + 'extra: ' + '['.repeat(100_000) + ']'.repeat(100_000) + '\n' + V5_BODY],
     ['flow mappings', V5_HEADER + 'extra: ' + '{a: '.repeat(100_000) + '1' + '}'.repeat(100_000) + '\n' + V5_BODY],
-    ['nested anchors rows', V5_HEADER.replace(/anchors:[\s\S]*$/, 'anchors: ' + '['.repeat(100_000) + ']'.repeat(100_000) + '\n') + V5_BODY],
+    [
+      'nested anchors rows',
+      V5_HEADER.replace(/anchors:[\s\S]*$/, 'anchors: ' + '['.repeat(100_000) + ']'.repeat(100_000) + '\n') + V5_BODY,
+    ],
     ['compact block sequences on one line', V5_HEADER + 'backbone:\n  ' + '- '.repeat(100_000) + '1\nhead: []\n'],
   ] as const;
   for (const [what, text] of cases) {
@@ -122,7 +147,10 @@ test('100,000 levels of nesting, of every kind, are refused before parsing, at t
     const d = m.diagnostics.find((x) => x.code === 'YOLO028');
     assert.ok(d, `${what}: ${m.diagnostics.map((x) => x.message).join('; ')}`);
     assert.match(d.message, /nests deeper than 64 levels/, what);
-    assert.ok(d.range.start > V5_HEADER.length - 200 && /[[{-]/.test(text[d.range.start]!), `${what}: the range is on the bracket that goes too deep`);
+    assert.ok(
+      d.range.start > V5_HEADER.length - 200 && /[[{-]/.test(text[d.range.start]!),
+      `${what}: the range is on the bracket that goes too deep`,
+    );
   }
   // quoted brackets and comments are text, not nesting
   const quoted = HEALTHY.replace('[-1, 3, C3, [128]]', `[-1, 3, C3, [128]]  # ${'['.repeat(1000)}`) + `note: '${'['.repeat(1000)}'\n`;
@@ -138,7 +166,10 @@ test('100,000 layers are refused with one diagnostic on backbone, in seconds, no
 });
 
 test('20,000 layers that all fail resolve and draw in linear time (this was quadratic: 2 s + 6.5 s)', () => {
-  const text = 'nc: 80\ndepth_multiple: 0.33\nwidth_multiple: 0.25\nanchors: 3\nbackbone:\n' + Array.from({ length: 20_000 }, (_, i) => `  - [${i + 1}, 1, Conv, [8]]\n`).join('') + 'head: []\n';
+  const text =
+    'nc: 80\ndepth_multiple: 0.33\nwidth_multiple: 0.25\nanchors: 3\nbackbone:\n' +
+    Array.from({ length: 20_000 }, (_, i) => `  - [${i + 1}, 1, Conv, [8]]\n`).join('') +
+    'head: []\n';
   const m = run(text, 1500);
   assert.equal(m.diagnostics.filter((d) => d.code === 'YOLO008').length, 20_000);
   assert.ok(m.layers.every((l) => l.status === 'error'));
@@ -148,14 +179,21 @@ test('20,000 layers that all fail resolve and draw in linear time (this was quad
 });
 
 test('repeat counts that would build hundreds of thousands of modules stop at the budget, on the layer', () => {
-  const text = V5_HEADER.replace('0.33', '1.0') + 'backbone:\n  - [-1, 1, Conv, [8]]\n' + Array.from({ length: 100 }, (_, i) => `  - [-1, 4096, C3, [${8 + i}]]\n`).join('') + 'head: []\n';
+  const text =
+    V5_HEADER.replace('0.33', '1.0') +
+    'backbone:\n  - [-1, 1, Conv, [8]]\n' +
+    Array.from({ length: 100 }, (_, i) => `  - [-1, 4096, C3, [${8 + i}]]\n`).join('') +
+    'head: []\n';
   const m = run(text, 3000);
   const d = m.diagnostics.find((x) => x.code === 'YOLO028')!;
   assert.ok(d, m.diagnostics.map((x) => x.message).join('; '));
   assert.match(d.message, /more than 50,000 modules by layer \d+/);
   assert.equal(m.doc.text.slice(d.range.start, d.range.end), 'C3');
   assert.equal(m.layers[d.layer!]!.status, 'error');
-  assert.ok(m.layers.slice(d.layer! + 1).every((l) => l.status !== 'ok'), 'nothing after the budget is reported as built');
+  assert.ok(
+    m.layers.slice(d.layer! + 1).every((l) => l.status !== 'ok'),
+    'nothing after the budget is reported as built',
+  );
 });
 
 test('counts written straight into args (anchors, blocks, decoder layers) are refused before allocating', () => {
@@ -177,20 +215,32 @@ test('counts written straight into args (anchors, blocks, decoder layers) are re
   const mix = run(V5_HEADER + 'backbone:\n  - [-1, 1, Conv, [64, 3, 2]]\n  - [-1, 1, MixConv2d, [1000000000]]\nhead: []\n', 300);
   expectAt(mix, 'YOLO029', null);
   assert.match(mix.diagnostics.find((d) => d.code === 'YOLO029')!.message, /beyond any buildable layer/);
-  const hard = run('nc: 80\ndepth_multiple: 1.0\nwidth_multiple: 1.0\nanchors: 3\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\n  - [-1, 1, HarDBlock, [16, 1.7, 1000000000]]\nhead: []\n', 500, { tree: 'scaled-yolov4' });
+  const hard = run(
+    'nc: 80\ndepth_multiple: 1.0\nwidth_multiple: 1.0\nanchors: 3\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\n  - [-1, 1, HarDBlock, [16, 1.7, 1000000000]]\nhead: []\n',
+    500,
+    { tree: 'scaled-yolov4' },
+  );
   assert.match(hard.diagnostics.find((d) => d.code === 'YOLO029')?.message ?? '', /n_layers = 1000000000 repeated blocks/);
 });
 
 test('args parse_model cannot compute with get a diagnostic instead of a silently unknown layer', () => {
   // found by the fuzzer: a None gain left Expand (and everything after it) unknown in a model reported as ok
-  const m = run(HEALTHY.replace("[-1, 1, Conv, [256, 3, 2]]\n  - [-1, 1, Conv, [256, 3, 2]]\n  - [-1, 1, Conv, [256, 3, 2]]", "[-1, 1, Expand, [None]]\n  - [-1, 1, Conv, [256, 3, 2]]\n  - [-1, 1, Conv, [256, 3, 2]]"));
+  const m = run(
+    HEALTHY.replace(
+      '[-1, 1, Conv, [256, 3, 2]]\n  - [-1, 1, Conv, [256, 3, 2]]\n  - [-1, 1, Conv, [256, 3, 2]]',
+      '[-1, 1, Expand, [None]]\n  - [-1, 1, Conv, [256, 3, 2]]\n  - [-1, 1, Conv, [256, 3, 2]]',
+    ),
+  );
   expectAt(m, 'YOLO013', 'None');
   assert.match(m.diagnostics.find((d) => d.code === 'YOLO013')!.message, /gain must be a number, got None/);
   const contract = run(HEALTHY.replace('[-1, 3, C3, [128]]', "[-1, 3, Contract, ['two']]"));
   expectAt(contract, 'YOLO013', "'two'");
   // found by the fuzzer: a `ch` written into Detect's args built fewer convs than inputs, and the forward crashed
   const detect = run(V5_HEADER + 'backbone:\n  - [[-1], 1, Detect, [0, [[10, 13, 16, 30, 33, 23]], []]]\nhead: []\n');
-  assert.ok(detect.diagnostics.some((d) => d.severity === 'error' && /built 0 output convs/.test(d.message)), detect.diagnostics.map((d) => d.message).join('; '));
+  assert.ok(
+    detect.diagnostics.some((d) => d.severity === 'error' && /built 0 output convs/.test(d.message)),
+    detect.diagnostics.map((d) => d.message).join('; '),
+  );
   // found by the fuzzer: an empty output size crashed the builder (TypeError in a repr of undefined)
   const pool = run(V5_HEADER + 'backbone:\n  - [-1, 1, nn.AdaptiveMaxPool2d, [[]]]\nhead: []\n');
   expectAt(pool, 'YOLO029', null);
@@ -198,7 +248,8 @@ test('args parse_model cannot compute with get a diagnostic instead of a silentl
 });
 
 test('thousands of copies of a heavy module are refused from an estimate, before they are built (seconds before)', () => {
-  const ul = (head: string) => `nc: 80\nscales:\n  l: [1.0, 1.0, 512]\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\n  - [-1, 1, Conv, [128, 3, 2]]\n  - [-1, 1, Conv, [256, 3, 2]]\nhead:\n  - ${head}\n`;
+  const ul = (head: string) =>
+    `nc: 80\nscales:\n  l: [1.0, 1.0, 512]\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\n  - [-1, 1, Conv, [128, 3, 2]]\n  - [-1, 1, Conv, [256, 3, 2]]\nhead:\n  - ${head}\n`;
   for (const [head, module] of [
     ['[[0, 1, 2], 4096, OBB, [nc, 1]]', 'OBB'],
     ['[[0, 1, 2], 4096, RTDETRDecoder, [nc]]', 'RTDETRDecoder'],
@@ -233,7 +284,14 @@ test('channels that overflow to Infinity or NaN get a diagnostic on the arg and 
 
 test('spatial sizes that overflow (thousands of upsamples, a scale factor of 1e300) are a shape error, not Infinity', () => {
   for (const layer of ["[-1, 4096, nn.Upsample, [None, 2, 'nearest']]", "[-1, 1, nn.Upsample, [None, 1.0e+300, 'nearest']]"]) {
-    const m = run(V5_HEADER.replace('0.33', '1.0') + V5_BODY.replace('  - [-1, 1, Conv, [256, 3, 2]]\n  - [-1, 1, Conv, [256, 3, 2]]\n  - [-1, 1, Conv, [256, 3, 2]]\n', `  - ${layer}\n  - [-1, 1, Conv, [256, 3, 2]]\n  - [-1, 1, Conv, [256, 3, 2]]\n`), 2000);
+    const m = run(
+      V5_HEADER.replace('0.33', '1.0') +
+        V5_BODY.replace(
+          '  - [-1, 1, Conv, [256, 3, 2]]\n  - [-1, 1, Conv, [256, 3, 2]]\n  - [-1, 1, Conv, [256, 3, 2]]\n',
+          `  - ${layer}\n  - [-1, 1, Conv, [256, 3, 2]]\n  - [-1, 1, Conv, [256, 3, 2]]\n`,
+        ),
+      2000,
+    );
     expectAt(m, 'YOLO017', 'nn.Upsample');
     assert.match(m.diagnostics.find((d) => d.code === 'YOLO017')!.message, /beyond any tensor torch can allocate/);
     noOverflowReported(m);
@@ -241,12 +299,17 @@ test('spatial sizes that overflow (thousands of upsamples, a scale factor of 1e3
 });
 
 test('width 1e9 through scales, and an absurd max_channels', () => {
-  const m = run(UL_HEADER.replace('[0.33, 0.25, 1024]', '[0.33, 1.0e+9, 1024]') + 'backbone:\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, Classify, [nc]]\n');
+  const m = run(
+    UL_HEADER.replace('[0.33, 0.25, 1024]', '[0.33, 1.0e+9, 1024]') +
+      'backbone:\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, Classify, [nc]]\n',
+  );
   expectAt(m, 'YOLO023', '1.0e+9');
   noOverflowReported(m);
   // max_channels only caps: a huge one changes nothing, as in ultralytics
   const a = run(UL_HEADER + 'backbone:\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, Classify, [nc]]\n');
-  const b = run(UL_HEADER.replace('1024]', '1000000000000]') + 'backbone:\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, Classify, [nc]]\n');
+  const b = run(
+    UL_HEADER.replace('1024]', '1000000000000]') + 'backbone:\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, Classify, [nc]]\n',
+  );
   assert.equal(b.totals?.params, a.totals?.params);
 });
 
@@ -276,7 +339,16 @@ test('negative, zero and fractional sizes: a build error on the arg, as torch ra
 });
 
 test('out-of-range options from a caller fall back to defaults instead of reaching the shapes', () => {
-  for (const opts of [{ ch: -1 }, { ch: 0 }, { ch: 1.5 }, { ch: NaN }, { imgsz: -640 }, { imgsz: NaN }, { imgsz: 1e9 }, { imgsz: 0.5 }] as ResolveOptions[]) {
+  for (const opts of [
+    { ch: -1 },
+    { ch: 0 },
+    { ch: 1.5 },
+    { ch: NaN },
+    { imgsz: -640 },
+    { imgsz: NaN },
+    { imgsz: 1e9 },
+    { imgsz: 0.5 },
+  ] as ResolveOptions[]) {
     const m = run(HEALTHY, 500, opts);
     assert.ok(m.ok, JSON.stringify(opts));
     assert.ok(m.ch === 3 && m.imgsz === 640, `${JSON.stringify(opts)} → ch ${m.ch}, imgsz ${m.imgsz}`);
@@ -303,7 +375,9 @@ test('duplicate keys beyond nc: backbone and scales entries, the last wins as in
   const d = m.diagnostics.find((x) => x.code === 'YOLO004')!;
   assert.equal(d.severity, 'warning');
   assert.equal(d.range.start, m.doc.text.lastIndexOf('backbone'));
-  const s = run(UL_HEADER + '  n: [1.0, 1.0, 1024]\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, Classify, [nc]]\n', 500, { fileName: 'yolov8n.yaml' });
+  const s = run(UL_HEADER + '  n: [1.0, 1.0, 1024]\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, Classify, [nc]]\n', 500, {
+    fileName: 'yolov8n.yaml',
+  });
   assert.equal(s.widthMultiple, 1.0, 'the second n: entry is the one used');
 });
 
@@ -331,14 +405,26 @@ test('old Mac line endings (CR alone) and tabs', () => {
 test('mixed flow and block styles give the same model', () => {
   const reference = run(HEALTHY).totals!;
   const block = HEALTHY.replace('  - [-1, 3, C3, [128]]', '  - - -1\n    - 3\n    - C3\n    - - 128');
-  const flowBackbone = HEALTHY.replace(/backbone:\n((?:  - .*\n)+)head:/, (_all, body: string) => `backbone: [${body.trim().split('\n').map((l) => l.replace(/^\s*- /, '')).join(', ')}]\nhead:`);
+  const flowBackbone = HEALTHY.replace(
+    /backbone:\n((?:  - .*\n)+)head:/,
+    (_all, body: string) =>
+      `backbone: [${body
+        .trim()
+        .split('\n')
+        .map((l) => l.replace(/^\s*- /, ''))
+        .join(', ')}]\nhead:`,
+  );
   for (const text of [block, flowBackbone]) {
     const m = run(text);
     assert.ok(m.ok, m.diagnostics.map((d) => d.message).join('; '));
     assert.equal(m.totals!.params, reference.params);
     assert.equal(m.totals!.flops.thop, reference.flops.thop);
   }
-  expectAt(run(HEALTHY.replace('[-1, 3, C3, [128]]', '{from: -1, n: 3, module: C3, args: [128]}')), 'YOLO005', '{from: -1, n: 3, module: C3, args: [128]}');
+  expectAt(
+    run(HEALTHY.replace('[-1, 3, C3, [128]]', '{from: -1, n: 3, module: C3, args: [128]}')),
+    'YOLO005',
+    '{from: -1, n: 3, module: C3, args: [128]}',
+  );
 });
 
 test('multi-document details: a directive and a leading --- are one document; an end marker then more is two', () => {
@@ -364,14 +450,31 @@ test('nothing in a YAML is executed: tags, eval strings and module names are ref
     const tagLayer = run(HEALTHY.replace('[-1, 3, C3, [128]]', `!!python/object/apply:os.system ["${sh}"]`));
     expectAt(tagLayer, 'YOLO001', `["${sh}"]`);
     assert.match(tagLayer.diagnostics.find((d) => d.code === 'YOLO001')!.message, /safe_load refuses/);
-    expectAt(run(HEALTHY.replace('[-1, 3, C3, [128]]', `[-1, 3, C3, [!!python/object/apply:os.system ["${sh}"]]]`)), 'YOLO001', `["${sh}"]`);
+    expectAt(
+      run(HEALTHY.replace('[-1, 3, C3, [128]]', `[-1, 3, C3, [!!python/object/apply:os.system ["${sh}"]]]`)),
+      'YOLO001',
+      `["${sh}"]`,
+    );
     expectAt(run(HEALTHY.replace('[-1, 3, C3, [128]]', '[-1, 3, C3, [!!python/name:os.system 128]]')), 'YOLO001', '128');
     expectAt(run('--- !!python/object:__main__.Model\n' + HEALTHY), 'YOLO001', null);
-    for (const s of [`__import__('os').system('${sh}')`, "open('/etc/passwd').read()", 'lambda: 0', 'exec("1")', `eval("__import__('os')")`]) {
+    for (const s of [
+      `__import__('os').system('${sh}')`,
+      "open('/etc/passwd').read()",
+      'lambda: 0',
+      'exec("1")',
+      `eval("__import__('os')")`,
+    ]) {
       const m = run(HEALTHY.replace('[-1, 3, C3, [128]]', `[-1, 3, C3, ["${s.replace(/"/g, '\\"')}"]]`));
-      assert.ok(m.diagnostics.some((d) => d.severity === 'error' && (d.code === 'YOLO014' || d.code === 'YOLO013')), `${s}: ${m.diagnostics.map((d) => d.message).join('; ')}`);
+      assert.ok(
+        m.diagnostics.some((d) => d.severity === 'error' && (d.code === 'YOLO014' || d.code === 'YOLO013')),
+        `${s}: ${m.diagnostics.map((d) => d.message).join('; ')}`,
+      );
     }
-    expectAt(run(HEALTHY.replace('[-1, 3, C3, [128]]', `[-1, 3, "__import__('os').system('${sh}')", [128]]`)), 'YOLO010', `"__import__('os').system('${sh}')"`);
+    expectAt(
+      run(HEALTHY.replace('[-1, 3, C3, [128]]', `[-1, 3, "__import__('os').system('${sh}')", [128]]`)),
+      'YOLO010',
+      `"__import__('os').system('${sh}')"`,
+    );
     assert.equal(existsSync(marker), false, 'a YAML ran a command');
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -383,7 +486,12 @@ test("an eval string that would allocate gigabytes ('[1]*10**9') is a MemoryErro
   expectAt(m, 'YOLO014', "'[1]*10**9'");
   assert.match(m.diagnostics.find((d) => d.code === 'YOLO014')!.message, /MemoryError/);
   // within the limit, list repetition still evaluates as Python does
-  const ok = run(HEALTHY.replace('[-1, 1, Conv, [256, 3, 2]]\n  - [-1, 1, Conv, [256, 3, 2]]\n  - [-1, 1, Conv, [256, 3, 2]]', "[-1, 1, SPP, [256, '[5]*3']]\n  - [-1, 1, Conv, [256, 3, 2]]\n  - [-1, 1, Conv, [256, 3, 2]]"));
+  const ok = run(
+    HEALTHY.replace(
+      '[-1, 1, Conv, [256, 3, 2]]\n  - [-1, 1, Conv, [256, 3, 2]]\n  - [-1, 1, Conv, [256, 3, 2]]',
+      "[-1, 1, SPP, [256, '[5]*3']]\n  - [-1, 1, Conv, [256, 3, 2]]\n  - [-1, 1, Conv, [256, 3, 2]]",
+    ),
+  );
   assert.deepEqual(ok.layers[3]!.args![2], [5, 5, 5]);
 });
 
@@ -403,10 +511,21 @@ test('files through the CLI: non-UTF-8 bytes dropped as the frameworks drop them
   try {
     // Latin-1 é in a comment, and a stray 0xFF inside a module name (ultralytics reads it with errors='ignore')
     const latin = join(dir, 'latin1.yaml');
-    writeFileSync(latin, Buffer.concat([Buffer.from('nc: 80\n# caf'), Buffer.from([0xe9]), Buffer.from(' model\nscales:\n  n: [0.33, 0.25, 1024]\nbackbone:\n  - [-1, 1, Co'), Buffer.from([0xff]), Buffer.from('nv, [64, 3, 2]]\nhead:\n  - [-1, 1, Classify, [nc]]\n')]));
+    writeFileSync(
+      latin,
+      Buffer.concat([
+        Buffer.from('nc: 80\n# caf'),
+        Buffer.from([0xe9]),
+        Buffer.from(' model\nscales:\n  n: [0.33, 0.25, 1024]\nbackbone:\n  - [-1, 1, Co'),
+        Buffer.from([0xff]),
+        Buffer.from('nv, [64, 3, 2]]\nhead:\n  - [-1, 1, Classify, [nc]]\n'),
+      ]),
+    );
     const r = cli('check', latin, '--json');
     assert.equal(r.status, 0, r.stdout + r.stderr);
-    const [result] = JSON.parse(r.stdout) as { diagnostics: { code: string; severity: string; message: string; range: { start: { line: number; character: number } } }[] }[];
+    const [result] = JSON.parse(r.stdout) as {
+      diagnostics: { code: string; severity: string; message: string; range: { start: { line: number; character: number } } }[];
+    }[];
     const d = result!.diagnostics.find((x) => x.code === 'YOLO033')!;
     assert.ok(d, r.stdout);
     assert.equal(d.severity, 'warning');

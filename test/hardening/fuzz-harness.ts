@@ -32,8 +32,30 @@ import { definition, highlights, references } from '../../server/src/core/featur
 import { signatureHelp } from '../../server/src/core/features/signatureHelp.ts';
 import { submodules } from '../../server/src/core/features/submodules.ts';
 import { documentSymbols } from '../../server/src/core/features/symbols.ts';
-import { toLspCodeAction, toLspCodeLens, toLspCompletion, toLspDefinition, toLspDiagnostic, toLspHover, toLspInlayHint, toLspSignatureHelp, toLspSymbols, toOffset } from '../../server/src/convert.ts';
-import { CodeAction, CodeLens, Diagnostic as LspDiagnostic, DocumentSymbol, Hover, InlayHint, LocationLink, Range as LspRange, TextEdit as LspTextEdit, WorkspaceEdit } from 'vscode-languageserver';
+import {
+  toLspCodeAction,
+  toLspCodeLens,
+  toLspCompletion,
+  toLspDefinition,
+  toLspDiagnostic,
+  toLspHover,
+  toLspInlayHint,
+  toLspSignatureHelp,
+  toLspSymbols,
+  toOffset,
+} from '../../server/src/convert.ts';
+import {
+  CodeAction,
+  CodeLens,
+  Diagnostic as LspDiagnostic,
+  DocumentSymbol,
+  Hover,
+  InlayHint,
+  LocationLink,
+  Range as LspRange,
+  TextEdit as LspTextEdit,
+  WorkspaceEdit,
+} from 'vscode-languageserver';
 import { recordJson, summaryTable } from '../../server/src/core/summary.ts';
 import { loadCases } from '../support/reference.ts';
 import { planJob } from '../../server/src/runtime/engine.ts';
@@ -57,14 +79,135 @@ export function loadSeeds(): Seed[] {
 
 const ALL_TREES = Object.values(TREES).filter((t) => t !== undefined);
 /** every module name any tree resolves, with and without `nn.` */
-export const MODULE_NAMES: readonly string[] = [...new Set(ALL_TREES.flatMap((t) => [...t.modules.keys(), ...[...t.nn.keys()].map((k) => `nn.${k}`)]))].sort();
-const NOT_MODULES = ['NotAModule', 'conv', 'C3 ', 'nn.', 'torch.nn.Conv2d', 'nn.nn.Conv2d', '__import__', 'os.system', 'eval', "__import__('os').system('true')", 'Détect', '1', ''];
+export const MODULE_NAMES: readonly string[] = [
+  ...new Set(ALL_TREES.flatMap((t) => [...t.modules.keys(), ...[...t.nn.keys()].map((k) => `nn.${k}`)])),
+].sort();
+const NOT_MODULES = [
+  'NotAModule',
+  'conv',
+  'C3 ',
+  'nn.',
+  'torch.nn.Conv2d',
+  'nn.nn.Conv2d',
+  '__import__',
+  'os.system',
+  'eval',
+  "__import__('os').system('true')",
+  'Détect',
+  '1',
+  '',
+];
 
 /** numbers as YAML writes them, including the absurd */
-const NUMBER_TEXTS = ['0', '1', '-1', '2', '3', '-2', '4', '8', '64', '255', '1024', '4096', '65536', '1e12', '1000000000000', '1.0e+9', '1.0e+308', '0.5', '-0.25', '0.0', '1.5', '.nan', '.inf', '-.inf', '1e-3', '999999999999999999999', '0x10', '010', '0b11', '1_000', '1:30', '3.0', '-0.0', 'True', 'False', 'None', "'3'", '"-1"', '[]', '[1, 2]'];
+const NUMBER_TEXTS = [
+  '0',
+  '1',
+  '-1',
+  '2',
+  '3',
+  '-2',
+  '4',
+  '8',
+  '64',
+  '255',
+  '1024',
+  '4096',
+  '65536',
+  '1e12',
+  '1000000000000',
+  '1.0e+9',
+  '1.0e+308',
+  '0.5',
+  '-0.25',
+  '0.0',
+  '1.5',
+  '.nan',
+  '.inf',
+  '-.inf',
+  '1e-3',
+  '999999999999999999999',
+  '0x10',
+  '010',
+  '0b11',
+  '1_000',
+  '1:30',
+  '3.0',
+  '-0.0',
+  'True',
+  'False',
+  'None',
+  "'3'",
+  '"-1"',
+  '[]',
+  '[1, 2]',
+];
 
 /** pieces typed or pasted at random places */
-const PIECES = ['[', ']', '[[', ']]', ',', ' ', '\n', '  ', '- ', '-', '#', '# ', ': ', ':', "'", '"', '&a ', '*a', '*b', '<<: *a\n', '!!str ', '!!python/object/apply:os.system ["true"] ', '!!binary ', '!ruby ', '{', '}', '{}', '|', '>', '1', '-1', '0', 'Conv', 'nc', 'anchors', '\t', '\r\n', '\r', '---\n', '...\n', 'x:', '? ', '%YAML 1.1\n', '\ufeff', 'é', '𝒳', '\u0000', '\ud800', '\u2028', 'nc: 3\n', 'backbone: []\n', 'head:\n', '\n  - [-1, 1, Conv, [64, 3, 2]]', '\n  - [[-1, 0], 1, Concat, [1]]', 'scales:\n  n: [0.33, 0.25, 1024]\n', '# yolo-lens: framework=ultralytics\n', '# yolo-lens: imgsz=33 scale=q\n', 'None', 'True', "'nearest'", '1.0e+9', '1e12', '.nan'];
+const PIECES = [
+  '[',
+  ']',
+  '[[',
+  ']]',
+  ',',
+  ' ',
+  '\n',
+  '  ',
+  '- ',
+  '-',
+  '#',
+  '# ',
+  ': ',
+  ':',
+  "'",
+  '"',
+  '&a ',
+  '*a',
+  '*b',
+  '<<: *a\n',
+  '!!str ',
+  '!!python/object/apply:os.system ["true"] ',
+  '!!binary ',
+  '!ruby ',
+  '{',
+  '}',
+  '{}',
+  '|',
+  '>',
+  '1',
+  '-1',
+  '0',
+  'Conv',
+  'nc',
+  'anchors',
+  '\t',
+  '\r\n',
+  '\r',
+  '---\n',
+  '...\n',
+  'x:',
+  '? ',
+  '%YAML 1.1\n',
+  '\ufeff',
+  'é',
+  '𝒳',
+  '\u0000',
+  '\ud800',
+  '\u2028',
+  'nc: 3\n',
+  'backbone: []\n',
+  'head:\n',
+  '\n  - [-1, 1, Conv, [64, 3, 2]]',
+  '\n  - [[-1, 0], 1, Concat, [1]]',
+  'scales:\n  n: [0.33, 0.25, 1024]\n',
+  '# yolo-lens: framework=ultralytics\n',
+  '# yolo-lens: imgsz=33 scale=q\n',
+  'None',
+  'True',
+  "'nearest'",
+  '1.0e+9',
+  '1e12',
+  '.nan',
+];
 
 // ---- text-level edits -----------------------------------------------------------------------------------------
 
@@ -85,15 +228,57 @@ export type TextEdit =
 
 const textEditArb: fc.Arbitrary<TextEdit> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ op: fc.constant('delete' as const), at: fc.nat(), len: fc.integer({ min: 1, max: 40 }) }) },
-  { weight: 4, arbitrary: fc.record({ op: fc.constant('insert' as const), at: fc.nat(), piece: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...PIECES) }, { weight: 1, arbitrary: fc.string({ maxLength: 6, unit: 'binary' }) }) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      op: fc.constant('insert' as const),
+      at: fc.nat(),
+      piece: fc.oneof(
+        { weight: 4, arbitrary: fc.constantFrom(...PIECES) },
+        { weight: 1, arbitrary: fc.string({ maxLength: 6, unit: 'binary' }) },
+      ),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('duplicate' as const), at: fc.nat(), len: fc.integer({ min: 1, max: 60 }) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('deleteLine' as const), line: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('duplicateLine' as const), line: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('swapLines' as const), a: fc.nat(), b: fc.nat() }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('bracket' as const), k: fc.nat(), action: fc.constantFrom('delete' as const, 'duplicate' as const, 'flip' as const) }) },
-  { weight: 4, arbitrary: fc.record({ op: fc.constant('number' as const), k: fc.nat(), text: fc.oneof(fc.constantFrom(...NUMBER_TEXTS), fc.integer({ min: -100, max: 5000 }).map(String), fc.double({ noNaN: true, min: -1e6, max: 1e6 }).map((x) => x.toFixed(3))) }) },
-  { weight: 3, arbitrary: fc.record({ op: fc.constant('module' as const), k: fc.nat(), name: fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...MODULE_NAMES) }, { weight: 1, arbitrary: fc.constantFrom(...NOT_MODULES) }) }) },
-  { weight: 3, arbitrary: fc.record({ op: fc.constant('fromIndex' as const), k: fc.nat(), value: fc.oneof(fc.integer({ min: -4, max: 40 }), fc.integer({ min: -100_000, max: 100_000 })) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('bracket' as const),
+      k: fc.nat(),
+      action: fc.constantFrom('delete' as const, 'duplicate' as const, 'flip' as const),
+    }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      op: fc.constant('number' as const),
+      k: fc.nat(),
+      text: fc.oneof(
+        fc.constantFrom(...NUMBER_TEXTS),
+        fc.integer({ min: -100, max: 5000 }).map(String),
+        fc.double({ noNaN: true, min: -1e6, max: 1e6 }).map((x) => x.toFixed(3)),
+      ),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      op: fc.constant('module' as const),
+      k: fc.nat(),
+      name: fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...MODULE_NAMES) }, { weight: 1, arbitrary: fc.constantFrom(...NOT_MODULES) }),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      op: fc.constant('fromIndex' as const),
+      k: fc.nat(),
+      value: fc.oneof(fc.integer({ min: -4, max: 40 }), fc.integer({ min: -100_000, max: 100_000 })),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('truncate' as const), at: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('aliasBomb' as const), k: fc.nat(), level: fc.integer({ min: 0, max: 11 }) }) },
 );
@@ -101,11 +286,22 @@ const textEditArb: fc.Arbitrary<TextEdit> = fc.oneof(
 /** Nine times nine times ... 'lol': level 11 stands for 9^12 strings (PyYAML would build them all). */
 const BOMB = Array.from({ length: 12 }, (_, i) => {
   const name = `lol${i}`;
-  return i === 0 ? `${name}: &${name} ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]` : `${name}: &${name} [${Array(9).fill(`*lol${i - 1}`).join(',')}]`;
+  return i === 0
+    ? `${name}: &${name} ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]`
+    : `${name}: &${name} [${Array(9)
+        .fill(`*lol${i - 1}`)
+        .join(',')}]`;
 }).join('\n');
 
 const semanticEditArb: fc.Arbitrary<TextEdit> = fc.oneof(
-  fc.record({ op: fc.constant('number' as const), k: fc.nat(), text: fc.oneof(fc.constantFrom('1', '2', '3', '8', '16', '64', '128', '256', '512', '1024', '0.5', '1.0', '0.25'), fc.integer({ min: 1, max: 2048 }).map(String)) }),
+  fc.record({
+    op: fc.constant('number' as const),
+    k: fc.nat(),
+    text: fc.oneof(
+      fc.constantFrom('1', '2', '3', '8', '16', '64', '128', '256', '512', '1024', '0.5', '1.0', '0.25'),
+      fc.integer({ min: 1, max: 2048 }).map(String),
+    ),
+  }),
   fc.record({ op: fc.constant('module' as const), k: fc.nat(), name: fc.constantFrom(...MODULE_NAMES) }),
   fc.record({ op: fc.constant('fromIndex' as const), k: fc.nat(), value: fc.integer({ min: -4, max: 30 }) }),
   fc.record({ op: fc.constant('duplicateLine' as const), line: fc.nat() }),
@@ -146,7 +342,9 @@ export function applyEdit(text: string, e: TextEdit): string {
       const lines = lineSpans(text);
       if (!lines.length) return text;
       const l = lines[e.line % lines.length]!;
-      return e.op === 'deleteLine' ? splice(text, l, '') : splice(text, { start: l.end, end: l.end }, text.slice(l.start, l.end).replace(/([^\n])$/, '$1\n'));
+      return e.op === 'deleteLine'
+        ? splice(text, l, '')
+        : splice(text, { start: l.end, end: l.end }, text.slice(l.start, l.end).replace(/([^\n])$/, '$1\n'));
     }
     case 'swapLines': {
       const lines = text.split('\n');
@@ -160,11 +358,21 @@ export function applyEdit(text: string, e: TextEdit): string {
       if (!spots.length) return text;
       const s = spots[e.k % spots.length]!;
       const r = { start: s, end: s + 1 };
-      return e.action === 'delete' ? splice(text, r, '') : e.action === 'duplicate' ? splice(text, r, text[s]! + text[s]!) : splice(text, r, text[s] === '[' ? ']' : '[');
+      return e.action === 'delete'
+        ? splice(text, r, '')
+        : e.action === 'duplicate'
+          ? splice(text, r, text[s]! + text[s]!)
+          : splice(text, r, text[s] === '[' ? ']' : '[');
     }
     case 'aliasBomb': {
       const spots = [...text.matchAll(/(?<![\w.])-?\d+(?![\w.])/g)];
-      const body = spots.length ? splice(text, { start: spots[e.k % spots.length]!.index, end: spots[e.k % spots.length]!.index + spots[e.k % spots.length]![0].length }, `*lol${e.level}`) : text;
+      const body = spots.length
+        ? splice(
+            text,
+            { start: spots[e.k % spots.length]!.index, end: spots[e.k % spots.length]!.index + spots[e.k % spots.length]![0].length },
+            `*lol${e.level}`,
+          )
+        : text;
       return `${BOMB}\n${body}`;
     }
     case 'number': {
@@ -197,10 +405,23 @@ export interface TextCase {
 
 const optionsArb: fc.Arbitrary<Partial<ResolveOptions>> = fc.record(
   {
-    imgsz: fc.oneof(fc.constantFrom(640, 320, 32, 64, 256, 1280, 8192), fc.integer({ min: -10, max: 2000 }), fc.constantFrom(0, 1.5, NaN, Infinity)),
+    imgsz: fc.oneof(
+      fc.constantFrom(640, 320, 32, 64, 256, 1280, 8192),
+      fc.integer({ min: -10, max: 2000 }),
+      fc.constantFrom(0, 1.5, NaN, Infinity),
+    ),
     scale: fc.constantFrom('n', 's', 'm', 'l', 'x', 'q', ''),
     ch: fc.constantFrom(1, 3, 4, 0, -1),
-    fileName: fc.constantFrom('model.yaml', 'yolov8s-world.yaml', 'yolo11x.yaml', 'yolov5n.yaml', '', '../../etc/passwd', 'C:\\models\\yolov8m-seg.yaml', '.yaml'),
+    fileName: fc.constantFrom(
+      'model.yaml',
+      'yolov8s-world.yaml',
+      'yolo11x.yaml',
+      'yolov5n.yaml',
+      '',
+      '../../etc/passwd',
+      'C:\\models\\yolov8m-seg.yaml',
+      '.yaml',
+    ),
     tree: fc.constantFrom('yolov5' as const, 'yolov5-gsconv' as const, 'ultralytics' as const, 'scaled-yolov4' as const),
   },
   { requiredKeys: [] },
@@ -267,7 +488,11 @@ export function renderVal(v: GenVal): string {
   if (Number.isNaN(x)) return '.nan';
   if (!Number.isFinite(x)) return x > 0 ? '.inf' : '-.inf';
   const s = String(x);
-  if (/e/.test(s)) return s.replace(/^(-?\d+)(?:\.(\d+))?e([-+]?)(\d+)$/, (_, a: string, b: string | undefined, sg: string, d: string) => `${a}.${b ?? '0'}e${sg || '+'}${d}`);
+  if (/e/.test(s))
+    return s.replace(
+      /^(-?\d+)(?:\.(\d+))?e([-+]?)(\d+)$/,
+      (_, a: string, b: string | undefined, sg: string, d: string) => `${a}.${b ?? '0'}e${sg || '+'}${d}`,
+    );
   return s.includes('.') ? s : `${s}.0`;
 }
 
@@ -311,7 +536,26 @@ const randomValArb: fc.Arbitrary<GenVal> = fc.letrec<{ v: GenVal }>((tie) => ({
     fc.constantFrom({ f: NaN }, { f: Infinity }, { f: -Infinity }, { f: 1e9 }, { f: 1e-9 }),
     fc.boolean(),
     fc.constant(null),
-    fc.constantFrom('nc', 'anchors', 'nearest', 'bilinear', 'nn.ReLU()', 'nn.Hardswish()', 'None', 'x', 'nc*2', 'nc+1', '1/0', "__import__('os').system('true')", 'open("/etc/passwd").read()', '[1]*10**9', '9**9**9', 'lambda: 0', '(1,)*3', ''),
+    fc.constantFrom(
+      'nc',
+      'anchors',
+      'nearest',
+      'bilinear',
+      'nn.ReLU()',
+      'nn.Hardswish()',
+      'None',
+      'x',
+      'nc*2',
+      'nc+1',
+      '1/0',
+      "__import__('os').system('true')",
+      'open("/etc/passwd").read()',
+      '[1]*10**9',
+      '9**9**9',
+      'lambda: 0',
+      '(1,)*3',
+      '',
+    ),
     fc.array(tie('v'), { maxLength: 4 }),
   ),
 })).v;
@@ -322,7 +566,10 @@ function kindValArb(kind: ParamKind): fc.Arbitrary<GenVal> {
       return fc.oneof(fc.constantFrom(16, 32, 64, 128, 256, 512, 1024), fc.integer({ min: 1, max: 1024 }));
     case 'int':
       // now and then a count no model has (repeat counts written into args ran out of memory once)
-      return fc.oneof({ weight: 30, arbitrary: fc.integer({ min: 0, max: 6 }) }, { weight: 1, arbitrary: fc.constantFrom(5000, 1_000_000_000) });
+      return fc.oneof(
+        { weight: 30, arbitrary: fc.integer({ min: 0, max: 6 }) },
+        { weight: 1, arbitrary: fc.constantFrom(5000, 1_000_000_000) },
+      );
     case 'float':
       return floatArb(0, 2);
     case 'bool':
@@ -342,7 +589,15 @@ function kindValArb(kind: ParamKind): fc.Arbitrary<GenVal> {
 
 /** how many leading signature params parse_model supplies itself (c1, and n for repeat modules), by treatment */
 function yamlSignatureStart(treat: Treatment): number {
-  return treat === 'channels' || treat === 'repeats' || treat === 'aifi' || treat === 'hgstem' || treat === 'hgblock' || treat === 'cblinear' || treat === 'hardblock' ? 1 : 0;
+  return treat === 'channels' ||
+    treat === 'repeats' ||
+    treat === 'aifi' ||
+    treat === 'hgstem' ||
+    treat === 'hgblock' ||
+    treat === 'cblinear' ||
+    treat === 'hardblock'
+    ? 1
+    : 0;
 }
 
 function argsArb(moduleName: string, dialect: 'yolov5' | 'ultralytics'): fc.Arbitrary<GenVal[]> {
@@ -354,15 +609,56 @@ function argsArb(moduleName: string, dialect: 'yolov5' | 'ultralytics'): fc.Arbi
   if (entry.treat === 'head') sig = sig.slice(0, -1);
   const typed = sig.map((p) => fc.oneof({ weight: 6, arbitrary: kindValArb(p.kind) }, { weight: 1, arbitrary: randomValArb }));
   const required = sig.filter((p) => p.default === undefined).length;
-  return fc.tuple(fc.tuple(...typed), fc.integer({ min: Math.max(0, required - 1), max: sig.length + 1 }), randomValArb).map(([vals, len, extra]) => (len > vals.length ? [...vals, extra] : vals.slice(0, len)));
+  return fc
+    .tuple(fc.tuple(...typed), fc.integer({ min: Math.max(0, required - 1), max: sig.length + 1 }), randomValArb)
+    .map(([vals, len, extra]) => (len > vals.length ? [...vals, extra] : vals.slice(0, len)));
 }
 
-const V5_COMMON = ['Conv', 'C3', 'SPPF', 'Concat', 'nn.Upsample', 'Bottleneck', 'GSConv', 'VoVGSCSP', 'Focus', 'DWConv', 'GhostConv', 'C3Ghost', 'SPP', 'BottleneckCSP', 'nn.MaxPool2d', 'nn.Identity'];
-const UL_COMMON = ['Conv', 'C2f', 'C3k2', 'SPPF', 'Concat', 'nn.Upsample', 'C2PSA', 'GSConv', 'VoVGSCSP', 'ADown', 'SCDown', 'RepNCSPELAN4', 'GhostConv', 'C3', 'PSA', 'C2fCIB', 'AIFI', 'nn.MaxPool2d'];
+const V5_COMMON = [
+  'Conv',
+  'C3',
+  'SPPF',
+  'Concat',
+  'nn.Upsample',
+  'Bottleneck',
+  'GSConv',
+  'VoVGSCSP',
+  'Focus',
+  'DWConv',
+  'GhostConv',
+  'C3Ghost',
+  'SPP',
+  'BottleneckCSP',
+  'nn.MaxPool2d',
+  'nn.Identity',
+];
+const UL_COMMON = [
+  'Conv',
+  'C2f',
+  'C3k2',
+  'SPPF',
+  'Concat',
+  'nn.Upsample',
+  'C2PSA',
+  'GSConv',
+  'VoVGSCSP',
+  'ADown',
+  'SCDown',
+  'RepNCSPELAN4',
+  'GhostConv',
+  'C3',
+  'PSA',
+  'C2fCIB',
+  'AIFI',
+  'nn.MaxPool2d',
+];
 const V5_HEADS = ['Detect', 'Segment'];
 const UL_HEADS = ['Detect', 'Segment', 'Pose', 'OBB', 'v10Detect', 'Classify', 'RTDETRDecoder', 'WorldDetect'];
 
-function layerArb(dialect: 'yolov5' | 'ultralytics', head: boolean): fc.Arbitrary<Omit<GenLayer, 'from'> & { fromPick: [number, number[], number] }> {
+function layerArb(
+  dialect: 'yolov5' | 'ultralytics',
+  head: boolean,
+): fc.Arbitrary<Omit<GenLayer, 'from'> & { fromPick: [number, number[], number] }> {
   const tree = dialect === 'yolov5' ? TREES.yolov5! : TREES.ultralytics!;
   const moduleArb = head
     ? fc.constantFrom(...(dialect === 'yolov5' ? V5_HEADS : UL_HEADS))
@@ -375,10 +671,18 @@ function layerArb(dialect: 'yolov5' | 'ultralytics', head: boolean): fc.Arbitrar
   return moduleArb.chain((module) =>
     fc.record({
       module: fc.constant(module),
-      n: fc.oneof({ weight: 8, arbitrary: fc.constant<GenVal>(1) }, { weight: 3, arbitrary: fc.integer({ min: 1, max: 9 }) }, { weight: 1, arbitrary: randomValArb }),
+      n: fc.oneof(
+        { weight: 8, arbitrary: fc.constant<GenVal>(1) },
+        { weight: 3, arbitrary: fc.integer({ min: 1, max: 9 }) },
+        { weight: 1, arbitrary: randomValArb },
+      ),
       args: argsArb(module, dialect),
       // [kind of from, list picks, wild index]: resolved against the layer's position in genModelArb
-      fromPick: fc.tuple(fc.integer({ min: 0, max: 19 }), fc.array(fc.nat(), { minLength: 1, maxLength: 4 }), fc.integer({ min: -60, max: 80 })),
+      fromPick: fc.tuple(
+        fc.integer({ min: 0, max: 19 }),
+        fc.array(fc.nat(), { minLength: 1, maxLength: 4 }),
+        fc.integer({ min: -60, max: 80 }),
+      ),
     }),
   );
 }
@@ -397,8 +701,14 @@ export function structureCaseArb(): fc.Arbitrary<GenModel> {
     fc
       .record({
         nc: fc.oneof({ weight: 6, arbitrary: fc.constantFrom<GenVal>(80, 1, 20) }, { weight: 1, arbitrary: randomValArb }),
-        depth: fc.oneof({ weight: 6, arbitrary: fc.constantFrom<GenVal>({ f: 0.33 }, { f: 0.67 }, { f: 1 }, 1) }, { weight: 1, arbitrary: randomValArb }),
-        width: fc.oneof({ weight: 6, arbitrary: fc.constantFrom<GenVal>({ f: 0.25 }, { f: 0.5 }, { f: 1.25 }, 1) }, { weight: 1, arbitrary: randomValArb }),
+        depth: fc.oneof(
+          { weight: 6, arbitrary: fc.constantFrom<GenVal>({ f: 0.33 }, { f: 0.67 }, { f: 1 }, 1) },
+          { weight: 1, arbitrary: randomValArb },
+        ),
+        width: fc.oneof(
+          { weight: 6, arbitrary: fc.constantFrom<GenVal>({ f: 0.25 }, { f: 0.5 }, { f: 1.25 }, 1) },
+          { weight: 1, arbitrary: randomValArb },
+        ),
         anchors: fc.oneof(
           {
             weight: 6,
@@ -412,10 +722,31 @@ export function structureCaseArb(): fc.Arbitrary<GenModel> {
           { weight: 1, arbitrary: randomValArb },
         ),
         scales: fc.option(
-          fc.array(fc.tuple(fc.oneof({ weight: 5, arbitrary: fc.constantFrom('n', 's', 'm', 'l', 'x') }, { weight: 1, arbitrary: fc.constantFrom('q', '0', 'nn', 'True') }), fc.oneof({ weight: 5, arbitrary: fc.tuple(floatArb(0.1, 1.5), floatArb(0.1, 1.5), fc.constantFrom(256, 512, 1024, 2048)).map((t): GenVal => t) }, { weight: 1, arbitrary: randomValArb })), { minLength: 1, maxLength: 5 }),
+          fc.array(
+            fc.tuple(
+              fc.oneof(
+                { weight: 5, arbitrary: fc.constantFrom('n', 's', 'm', 'l', 'x') },
+                { weight: 1, arbitrary: fc.constantFrom('q', '0', 'nn', 'True') },
+              ),
+              fc.oneof(
+                {
+                  weight: 5,
+                  arbitrary: fc.tuple(floatArb(0.1, 1.5), floatArb(0.1, 1.5), fc.constantFrom(256, 512, 1024, 2048)).map((t): GenVal => t),
+                },
+                { weight: 1, arbitrary: randomValArb },
+              ),
+            ),
+            { minLength: 1, maxLength: 5 },
+          ),
           { freq: 6 },
         ),
-        extra: fc.array(fc.tuple(fc.constantFrom('ch', 'activation', 'kpt_shape', 'channel_multiple', 'nc', 'depth_multiple', 'width_multiple'), randomValArb), { maxLength: 2 }),
+        extra: fc.array(
+          fc.tuple(
+            fc.constantFrom('ch', 'activation', 'kpt_shape', 'channel_multiple', 'nc', 'depth_multiple', 'width_multiple'),
+            randomValArb,
+          ),
+          { maxLength: 2 },
+        ),
         backbone: fc.array(layerArb(dialect, false), { minLength: 0, maxLength: 24 }),
         head: fc.array(layerArb(dialect, false), { maxLength: 16 }),
         last: fc.option(layerArb(dialect, true), { freq: 2 }),
@@ -424,7 +755,12 @@ export function structureCaseArb(): fc.Arbitrary<GenModel> {
       })
       .map((r): GenModel => {
         const all = [...r.backbone, ...r.head, ...(r.last ? [r.last] : [])];
-        const placed = all.map((l, i): GenLayer => ({ module: l.module, n: l.n, args: l.args, from: placeFrom(i, l.fromPick, r.last !== null && i === all.length - 1) }));
+        const placed = all.map((l, i): GenLayer => ({
+          module: l.module,
+          n: l.n,
+          args: l.args,
+          from: placeFrom(i, l.fromPick, r.last !== null && i === all.length - 1),
+        }));
         return {
           kind: 'structure',
           dialect,
@@ -459,7 +795,13 @@ const stepArb: fc.Arbitrary<Step> = fc.record({ t: fc.nat(), c: fc.nat(), k: fc.
 const CHANNELS = [8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1280, 3, 5, 17, 100];
 
 /** One template layer: the module, args from picks, and what it does to the spatial size (−1 down, +1 up). */
-function templateLayer(dialect: 'yolov5' | 'ultralytics', gs: boolean, s: Step, here: number, strides: readonly number[]): { layer: GenLayer; stride: number } {
+function templateLayer(
+  dialect: 'yolov5' | 'ultralytics',
+  gs: boolean,
+  s: Step,
+  here: number,
+  strides: readonly number[],
+): { layer: GenLayer; stride: number } {
   const c = CHANNELS[s.c % CHANNELS.length]!;
   const k = [1, 3, 5][s.k % 3]!;
   const cur = strides[strides.length - 1] ?? 0;
@@ -484,7 +826,7 @@ function templateLayer(dialect: 'yolov5' | 'ultralytics', gs: boolean, s: Step, 
         () => seq('Conv', [c, k, 1]),
         () => seq('Conv', [c, 3, 2], 1, 1),
         () => seq('C2f', [c, s.k % 2 === 0], s.n),
-        () => seq("C3k2", [c, s.k % 2 === 0, { f: 0.25 }], s.n),
+        () => seq('C3k2', [c, s.k % 2 === 0, { f: 0.25 }], s.n),
         () => seq('SPPF', [c, k]),
         () => seq('ADown', [c], 1, 1),
         () => seq('SCDown', [c, 3, 2], 1, 1),
@@ -536,13 +878,28 @@ export function plausibleCaseArb(): fc.Arbitrary<GenModel> {
       // the head takes the last layer of each of the deepest `levels` distinct sizes
       const byStride = new Map<number, number>();
       strides.forEach((x, j) => byStride.set(x, j));
-      const picks = [...byStride.entries()].sort((a, b) => a[0] - b[0]).slice(-r.levels).map(([, j]) => j);
+      const picks = [...byStride.entries()]
+        .sort((a, b) => a[0] - b[0])
+        .slice(-r.levels)
+        .map(([, j]) => j);
       const v5 = r.dialect === 'yolov5';
       const anchorRow = [10, 13, 16, 30, 33, 23];
       if (r.head !== 'none') {
-        if (v5) layers.push({ from: picks, n: 1, module: r.head === 'Segment' ? 'Segment' : 'Detect', args: r.head === 'Segment' ? ['nc', 'anchors', 32, 256] : ['nc', 'anchors'] });
+        if (v5)
+          layers.push({
+            from: picks,
+            n: 1,
+            module: r.head === 'Segment' ? 'Segment' : 'Detect',
+            args: r.head === 'Segment' ? ['nc', 'anchors', 32, 256] : ['nc', 'anchors'],
+          });
         else if (r.head === 'Classify') layers.push({ from: -1, n: 1, module: 'Classify', args: ['nc'] });
-        else layers.push({ from: picks, n: 1, module: r.head, args: r.head === 'Segment' ? ['nc', 32, 256] : r.head === 'Pose' ? ['nc', [17, 3]] : r.head === 'OBB' ? ['nc', 1] : ['nc'] });
+        else
+          layers.push({
+            from: picks,
+            n: 1,
+            module: r.head,
+            args: r.head === 'Segment' ? ['nc', 32, 256] : r.head === 'Pose' ? ['nc', [17, 3]] : r.head === 'OBB' ? ['nc', 1] : ['nc'],
+          });
       }
       const split = Math.ceil(layers.length / 2);
       return {
@@ -567,7 +924,11 @@ export function plausibleCaseArb(): fc.Arbitrary<GenModel> {
 export type FuzzCase = TextCase | GenModel;
 
 export function caseArb(seeds: readonly Seed[]): fc.Arbitrary<FuzzCase> {
-  return fc.oneof({ weight: 3, arbitrary: textCaseArb(seeds.length) }, { weight: 1, arbitrary: structureCaseArb() }, { weight: 1, arbitrary: plausibleCaseArb() });
+  return fc.oneof(
+    { weight: 3, arbitrary: textCaseArb(seeds.length) },
+    { weight: 1, arbitrary: structureCaseArb() },
+    { weight: 1, arbitrary: plausibleCaseArb() },
+  );
 }
 
 export function materialise(c: FuzzCase, seeds: readonly Seed[]): { text: string; options: ResolveOptions; name: string } {
@@ -615,7 +976,6 @@ export interface CaseResult {
   readonly errors: number;
 }
 
-
 interface Timing {
   /** CPU time of the slowest call (ms) and its wall time */
   ms: number;
@@ -658,7 +1018,10 @@ function timed<T>(what: string, bound: number, call: () => T, slow: Timing): T {
 }
 
 const within = (r: Range, len: number, what: string) => {
-  assert.ok(Number.isInteger(r.start) && Number.isInteger(r.end) && 0 <= r.start && r.start <= r.end && r.end <= len, `${what}: range ${r.start}..${r.end} not inside the document (length ${len})`);
+  assert.ok(
+    Number.isInteger(r.start) && Number.isInteger(r.end) && 0 <= r.start && r.start <= r.end && r.end <= len,
+    `${what}: range ${r.start}..${r.end} not inside the document (length ${len})`,
+  );
 };
 
 const SEVERITIES = new Set(['error', 'warning', 'information', 'hint']);
@@ -687,7 +1050,11 @@ export function checkModel(model: Model, text: string): void {
     assert.ok(d.message.length <= MAX_MESSAGE, `${d.code}: message of ${d.message.length} characters`);
     within(d.range, len, `${d.code} ${d.message}`);
     for (const r of d.related ?? []) within(r.range, len, `${d.code} related`);
-    if (d.layer !== undefined) assert.ok(Number.isInteger(d.layer) && d.layer >= 0 && d.layer < model.layers.length, `${d.code}: layer ${d.layer} of ${model.layers.length}`);
+    if (d.layer !== undefined)
+      assert.ok(
+        Number.isInteger(d.layer) && d.layer >= 0 && d.layer < model.layers.length,
+        `${d.code}: layer ${d.layer} of ${model.layers.length}`,
+      );
   }
   const hasError = model.diagnostics.some((d) => d.severity === 'error');
   assert.equal(model.ok, !hasError, 'ok ⇔ no error diagnostics');
@@ -726,7 +1093,8 @@ export function checkModel(model: Model, text: string): void {
     else countOk(t.paramsFused, 'total fused params');
     countOk(t.flops.thop, 'total FLOPs');
     countOk(t.flops.ultralyticsThop, 'total FLOPs (ultralytics-thop)');
-    for (const g of [t.gflops, t.gflopsUltralyticsThop, t.gflopsFused, t.gflopsFusedUltralyticsThop]) if (g.exact !== null) countOk(g.exact, 'GFLOPs');
+    for (const g of [t.gflops, t.gflopsUltralyticsThop, t.gflopsFused, t.gflopsFusedUltralyticsThop])
+      if (g.exact !== null) countOk(g.exact, 'GFLOPs');
   }
 }
 
@@ -748,8 +1116,15 @@ function runFeatures(model: Model, text: string, options: ResolveOptions, picks:
   const lspRangeOk = (r: unknown, what: string) => {
     assert.ok(LspRange.is(r), `${what}: not an LSP range ${JSON.stringify(r)}`);
     const { start, end } = r as LspRange;
-    for (const p of [start, end]) assert.ok(p.line < lines.lineCount && lines.offset(p) === lines.offset({ line: p.line, character: p.character }) && p.character <= len, `${what}: position ${p.line}:${p.character} outside the document`);
-    assert.ok(start.line < end.line || (start.line === end.line && start.character <= end.character), `${what}: range ends before it starts`);
+    for (const p of [start, end])
+      assert.ok(
+        p.line < lines.lineCount && lines.offset(p) === lines.offset({ line: p.line, character: p.character }) && p.character <= len,
+        `${what}: position ${p.line}:${p.character} outside the document`,
+      );
+    assert.ok(
+      start.line < end.line || (start.line === end.line && start.character <= end.character),
+      `${what}: range ends before it starts`,
+    );
   };
   // code actions promise sorted edits; a raw list (staleIndexCommentEdits) only non-overlapping ones
   const editsOk = (edits: readonly { range: Range; newText: string }[], what: string, sorted = true) => {
@@ -770,7 +1145,8 @@ function runFeatures(model: Model, text: string, options: ResolveOptions, picks:
     lspRangeOk(lsp.range, `diagnostic ${d.code}`);
   }
   const symbols = timed('symbols', bound, () => documentSymbols(model), slow);
-  for (const sym of toLspSymbols(lines, symbols)) assert.ok(DocumentSymbol.is(sym), `not an LSP symbol: ${JSON.stringify(sym).slice(0, 200)}`);
+  for (const sym of toLspSymbols(lines, symbols))
+    assert.ok(DocumentSymbol.is(sym), `not an LSP symbol: ${JSON.stringify(sym).slice(0, 200)}`);
   const hints = timed('inlayHints', bound, () => inlayHints(model), slow);
   for (const h of hints) {
     assert.ok(Number.isInteger(h.offset) && h.offset >= 0 && h.offset <= len, `inlay hint at ${h.offset}`);
@@ -778,7 +1154,11 @@ function runFeatures(model: Model, text: string, options: ResolveOptions, picks:
   }
   const lenses = timed('codeLens', bound, () => codeLenses(model, URI, 'ultralytics-thop'), slow);
   for (const l of lenses) assert.ok(CodeLens.is(toLspCodeLens(lines, l)), 'not an LSP code lens');
-  editsOk(timed('staleIndexCommentEdits', bound, () => staleIndexCommentEdits(model), slow), 'index comment edits', false);
+  editsOk(
+    timed('staleIndexCommentEdits', bound, () => staleIndexCommentEdits(model), slow),
+    'index comment edits',
+    false,
+  );
   const layerPick = model.layers.length ? (picks[0] ?? 0) % (model.layers.length + 1) : 0;
   const sub = timed('submodules', bound, () => submodules(model, layerPick), slow);
   if (sub) assert.doesNotThrow(() => JSON.stringify(sub));
@@ -787,7 +1167,10 @@ function runFeatures(model: Model, text: string, options: ResolveOptions, picks:
   for (const [k, pos] of [{ line: 0, character: 0 }, lines.position(len), ...lspPositions(lines, picks)].entries()) {
     const at = toOffset(lines, pos);
     assert.ok(at >= 0 && at <= len, `toOffset(${JSON.stringify(pos)}) = ${at}`);
-    const completion = toLspCompletion(lines, timed('completion', bound, () => completions(model, at), slow));
+    const completion = toLspCompletion(
+      lines,
+      timed('completion', bound, () => completions(model, at), slow),
+    );
     for (const it of completion.items) {
       assert.ok(typeof it.label === 'string' && it.label.length > 0, 'completion label');
       assert.ok(it.textEdit && LspTextEdit.is(it.textEdit), `completion '${it.label}' edit`);
@@ -797,11 +1180,19 @@ function runFeatures(model: Model, text: string, options: ResolveOptions, picks:
     // is that of the biggest model the call resolved
     let variantModules = 0;
     const hoverCall = () =>
-      hover(model, at, k === 2 ? { resolveAtScale: (scale) => {
-        const v = resolve(text, { ...options, scale });
-        variantModules = Math.max(variantModules, modulesOf(v));
-        return v;
-      } } : {});
+      hover(
+        model,
+        at,
+        k === 2
+          ? {
+              resolveAtScale: (scale) => {
+                const v = resolve(text, { ...options, scale });
+                variantModules = Math.max(variantModules, modulesOf(v));
+                return v;
+              },
+            }
+          : {},
+      );
     const { result: h, ms: hoverMs } = measure('hover', hoverCall, slow);
     withinBound('hover', hoverMs, Math.max(bound, boundMs(text, variantModules)), hoverCall);
     if (h) {
@@ -819,20 +1210,38 @@ function runFeatures(model: Model, text: string, options: ResolveOptions, picks:
       assert.ok(Number.isInteger(lsp.activeParameter) && lsp.activeParameter! >= 0, 'active parameter');
     }
     const def = timed('definition', bound, () => definition(model, at), slow);
-    if (def) for (const link of toLspDefinition(lines, URI, def, true) as LocationLink[]) assert.ok(LocationLink.is(link), 'not an LSP location link');
+    if (def)
+      for (const link of toLspDefinition(lines, URI, def, true) as LocationLink[])
+        assert.ok(LocationLink.is(link), 'not an LSP location link');
     for (const r of timed('references', bound, () => references(model, at), slow)) within(r, len, 'reference');
     for (const hl of timed('highlights', bound, () => highlights(model, at), slow)) within(hl.range, len, 'highlight');
     // the light bulb as the cursor moves, then the refactor menu on a selection
     const end = toOffset(lines, lspPositions(lines, [picks[k] ?? 0])[0]!);
-    for (const [trigger, range] of [['automatic', { start: at, end: at }], ['invoked', { start: Math.min(at, end), end: Math.max(at, end) }]] as const) {
-      const actions = timed(`codeActions (${trigger})`, bound, () => codeActions(model, { range, diagnostics: model.diagnostics, trigger }), slow);
+    for (const [trigger, range] of [
+      ['automatic', { start: at, end: at }],
+      ['invoked', { start: Math.min(at, end), end: Math.max(at, end) }],
+    ] as const) {
+      const actions = timed(
+        `codeActions (${trigger})`,
+        bound,
+        () => codeActions(model, { range, diagnostics: model.diagnostics, trigger }),
+        slow,
+      );
       for (const a of actions) {
         editsOk(a.edits, `code action '${a.title}'`);
         const lsp = toLspCodeAction(lines, URI, 7, a);
         // (the library's guard wants an edit or a command; a disabled action is shown greyed out and has neither)
-        if (lsp.disabled) assert.ok(typeof lsp.title === 'string' && typeof lsp.disabled.reason === 'string' && lsp.disabled.reason.length > 0 && !lsp.edit, 'a disabled action says why and edits nothing');
+        if (lsp.disabled)
+          assert.ok(
+            typeof lsp.title === 'string' && typeof lsp.disabled.reason === 'string' && lsp.disabled.reason.length > 0 && !lsp.edit,
+            'a disabled action says why and edits nothing',
+          );
         else assert.ok(CodeAction.is(lsp), `not an LSP code action: ${JSON.stringify(lsp).slice(0, 200)}`);
-        if (lsp.edit) assert.ok(WorkspaceEdit.is(lsp.edit) && lsp.edit.documentChanges?.every((c) => 'textDocument' in c && c.textDocument.version === 7), 'a code action edit is one versioned document edit');
+        if (lsp.edit)
+          assert.ok(
+            WorkspaceEdit.is(lsp.edit) && lsp.edit.documentChanges?.every((c) => 'textDocument' in c && c.textDocument.version === 7),
+            'a code action edit is one versioned document edit',
+          );
         // what the action produces is a text like any other: it resolves without throwing
         if (a.edits.length && applied < 2) {
           applied++;
@@ -866,9 +1275,11 @@ export function checkCase(text: string, options: ResolveOptions, name: string, p
   assertFiniteTree(graph, 'graph');
   assert.equal(graph.nodes.length, model.layers.length);
   for (const node of graph.nodes) {
-    for (const p of [node.range.start, node.range.end]) assert.ok(p.line >= 0 && p.line < lines.lineCount && p.character >= 0, `graph node ${node.index}: position ${p.line}:${p.character}`);
+    for (const p of [node.range.start, node.range.end])
+      assert.ok(p.line >= 0 && p.line < lines.lineCount && p.character >= 0, `graph node ${node.index}: position ${p.line}:${p.character}`);
   }
-  for (const e of graph.edges) assert.ok(e.to >= 0 && e.to < graph.nodes.length && e.from >= -1 && e.from < e.to, `graph edge ${e.from}→${e.to}`);
+  for (const e of graph.edges)
+    assert.ok(e.to >= 0 && e.to < graph.nodes.length && e.from >= -1 && e.from < e.to, `graph edge ${e.from}→${e.to}`);
   const table = timed('summaryTable', bound, () => summaryTable(model, 'ultralyticsThop') + summaryTable(model, 'thop'), slow);
   assert.equal(typeof table, 'string');
   const record = timed('recordJson', bound, () => recordJson(model, name), slow);
@@ -879,9 +1290,21 @@ export function checkCase(text: string, options: ResolveOptions, name: string, p
     // so it must be a number for every model that can be profiled (NaN would slip past the comparison)
     const { plan, error } = timed('profile plan', bound * 2, () => planJob(jobFor(model)), slow);
     assert.ok(plan || error, 'planJob gives a plan or says why not');
-    if (plan) assert.ok(Number.isFinite(plan.estimate.totalBytes) && plan.estimate.totalBytes >= 0, `memory estimate ${plan.estimate.totalBytes}`);
+    if (plan)
+      assert.ok(Number.isFinite(plan.estimate.totalBytes) && plan.estimate.totalBytes >= 0, `memory estimate ${plan.estimate.totalBytes}`);
   }
-  return { name, text, slowestMs: slow.ms, slowestWallMs: slow.wallMs, slowestCall: slow.call, layers: model.layers.length, modules, boundMs: bound, ok: model.ok, errors: model.diagnostics.filter((d) => d.severity === 'error').length };
+  return {
+    name,
+    text,
+    slowestMs: slow.ms,
+    slowestWallMs: slow.wallMs,
+    slowestCall: slow.call,
+    layers: model.layers.length,
+    modules,
+    boundMs: bound,
+    ok: model.ok,
+    errors: model.diagnostics.filter((d) => d.severity === 'error').length,
+  };
 }
 
 /** What a failure prints: the case, the text it produced (the reproducer), and the options. */

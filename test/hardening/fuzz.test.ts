@@ -12,7 +12,16 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { clearResolveCaches } from '../../server/src/core/resolve.ts';
-import { checkCase, describeCase, loadSeeds, materialise, plausibleCaseArb, structureCaseArb, textCaseArb, type FuzzCase } from './fuzz-harness.ts';
+import {
+  checkCase,
+  describeCase,
+  loadSeeds,
+  materialise,
+  plausibleCaseArb,
+  structureCaseArb,
+  textCaseArb,
+  type FuzzCase,
+} from './fuzz-harness.ts';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 2000);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261201);
@@ -36,7 +45,9 @@ function fuzz(arb: fc.Arbitrary<FuzzCase>, numRuns: number, seed: number): { hea
   );
   if (details.failed) {
     const err = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
-    assert.fail(`fuzz failure (seed ${details.seed}, path ${details.counterexamplePath}): ${err}\n${describeCase(details.counterexample![0], seeds)}`);
+    assert.fail(
+      `fuzz failure (seed ${details.seed}, path ${details.counterexamplePath}): ${err}\n${describeCase(details.counterexample![0], seeds)}`,
+    );
   }
   return { healthy };
 }

@@ -15,7 +15,10 @@ import { corpusText, replaceOnce, YOLOV5N } from '../features/corpus.ts';
 const text = corpusText(YOLOV5N);
 /** 0-based position of the C3 on the `[-1, 3, C3, [128]]` line, and of a Conv (for hovers that have something to say) */
 const lineOf = (t: string, needle: string) => t.slice(0, t.indexOf(needle)).split('\n').length - 1;
-const convAt = { line: lineOf(text, '[-1, 1, Conv, [128, 3, 2]]'), character: text.split('\n')[lineOf(text, '[-1, 1, Conv, [128, 3, 2]]')]!.indexOf('Conv') + 1 };
+const convAt = {
+  line: lineOf(text, '[-1, 1, Conv, [128, 3, 2]]'),
+  character: text.split('\n')[lineOf(text, '[-1, 1, Conv, [128, 3, 2]]')]!.indexOf('Conv') + 1,
+};
 
 async function startWith(fault: string): Promise<LspClient> {
   const saved = process.env.YOLO_LENS_FAULT;
@@ -30,7 +33,8 @@ async function startWith(fault: string): Promise<LspClient> {
 
 /** Waits until the server has logged a line matching `re` (logs come as window/logMessage; no sleeping). */
 async function logged(c: LspClient, re: RegExp): Promise<void> {
-  for (let k = 0; k < 200 && !re.test(c.stderr); k++) await c.request('textDocument/documentSymbol', { textDocument: { uri: 'file:///nothing.yaml' } });
+  for (let k = 0; k < 200 && !re.test(c.stderr); k++)
+    await c.request('textDocument/documentSymbol', { textDocument: { uri: 'file:///nothing.yaml' } });
   assert.match(c.stderr, re);
 }
 
@@ -48,7 +52,14 @@ describe('a crash inside a feature', () => {
 
   test('answers empty, logs the failure, and every other feature goes on', async () => {
     assert.equal(await c.request('textDocument/hover', { textDocument: { uri }, position: convAt }), null);
-    assert.deepEqual(await c.request('textDocument/codeAction', { textDocument: { uri }, range: { start: convAt, end: convAt }, context: { diagnostics: [] } }), []);
+    assert.deepEqual(
+      await c.request('textDocument/codeAction', {
+        textDocument: { uri },
+        range: { start: convAt, end: convAt },
+        context: { diagnostics: [] },
+      }),
+      [],
+    );
     assert.equal(await c.request('yolo/graph', { uri }), null);
     assert.equal(await c.request('textDocument/completion', { textDocument: { uri }, position: convAt }), null);
     await logged(c, /hover failed: Error: fault injected into hover/);
@@ -108,7 +119,11 @@ describe('hostile traffic', () => {
   });
 
   test('edits racing with requests: every request answers, from the text it was sent after, never from an older one', async () => {
-    const variants = [text, replaceOnce(text, '[-1, 3, C3, [128]]', '[-1, 3, C33, [128]]'), replaceOnce(text, '[[-1, 6], 1, Concat', '[[-1, 60], 1, Concat')];
+    const variants = [
+      text,
+      replaceOnce(text, '[-1, 3, C3, [128]]', '[-1, 3, C33, [128]]'),
+      replaceOnce(text, '[[-1, 6], 1, Concat', '[[-1, 60], 1, Concat'),
+    ];
     const pending: Promise<void>[] = [];
     let version = 1;
     for (let k = 0; k < 30; k++) {
@@ -116,25 +131,44 @@ describe('hostile traffic', () => {
       version = await c.replace(uri, variants[k % variants.length]!);
       const sentAt = version;
       pending.push(
-        c.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri }, range: { start: convAt, end: convAt }, context: { diagnostics: [], triggerKind: 1 } }).then((actions) => {
-          for (const a of actions) {
-            if (!a.edit) continue;
-            for (const change of a.edit.documentChanges ?? []) {
-              const v = (change as TextDocumentEdit).textDocument.version;
-              assert.ok(typeof v === 'number' && v >= sentAt, `an edit for version ${v} answered a request sent at version ${sentAt}`);
+        c
+          .request<CodeAction[]>('textDocument/codeAction', {
+            textDocument: { uri },
+            range: { start: convAt, end: convAt },
+            context: { diagnostics: [], triggerKind: 1 },
+          })
+          .then((actions) => {
+            for (const a of actions) {
+              if (!a.edit) continue;
+              for (const change of a.edit.documentChanges ?? []) {
+                const v = (change as TextDocumentEdit).textDocument.version;
+                assert.ok(typeof v === 'number' && v >= sentAt, `an edit for version ${v} answered a request sent at version ${sentAt}`);
+              }
             }
-          }
-        }),
-        c.request<{ version: number | null } | null>('yolo/graph', { uri }).then((g) => assert.ok(g && g.version !== null && g.version >= sentAt, `graph of version ${g?.version} for a request at ${sentAt}`)),
-        c.request<Hover | null>('textDocument/hover', { textDocument: { uri }, position: convAt }).then((h) => assert.ok(h === null || typeof h.contents === 'object')),
+          }),
+        c
+          .request<{ version: number | null } | null>('yolo/graph', { uri })
+          .then((g) =>
+            assert.ok(g && g.version !== null && g.version >= sentAt, `graph of version ${g?.version} for a request at ${sentAt}`),
+          ),
+        c
+          .request<Hover | null>('textDocument/hover', { textDocument: { uri }, position: convAt })
+          .then((h) => assert.ok(h === null || typeof h.contents === 'object')),
       );
     }
     await Promise.all(pending);
     const final = await c.waitForDiagnostics(uri, (p) => p.version === version);
     const expected = variants[(30 - 1) % variants.length]!;
-    assert.equal(final.diagnostics.some((d) => d.code === 'YOLO008'), expected.includes('[[-1, 60]'));
+    assert.equal(
+      final.diagnostics.some((d) => d.code === 'YOLO008'),
+      expected.includes('[[-1, 60]'),
+    );
     const versions = (c.diagnostics.get(uri) ?? []).map((p: PublishDiagnosticsParams) => p.version ?? 0);
-    assert.deepEqual(versions, [...versions].sort((a, b) => a - b), 'diagnostics never go back to an older version');
+    assert.deepEqual(
+      versions,
+      [...versions].sort((a, b) => a - b),
+      'diagnostics never go back to an older version',
+    );
   });
 
   test('deeply nested JSON, huge strings and unknown documents on the wire: answers or errors, never a crash', async () => {
@@ -145,7 +179,20 @@ describe('hostile traffic', () => {
     const attempts: [string, unknown][] = [
       ['textDocument/hover', { textDocument: { uri: 'x'.repeat(5_000_000) }, position: { line: 0, character: 0 } }],
       ['yolo/graph', { uri, scale: 'n'.repeat(1_000_000), imgsz: 640 }],
-      ['textDocument/codeAction', { textDocument: { uri }, range: { start: convAt, end: convAt }, context: { diagnostics: Array.from({ length: 20_000 }, (_, k) => ({ range: { start: { line: k, character: 0 }, end: { line: k, character: 1 } }, message: 'x', code: 'YOLO010' })) } }],
+      [
+        'textDocument/codeAction',
+        {
+          textDocument: { uri },
+          range: { start: convAt, end: convAt },
+          context: {
+            diagnostics: Array.from({ length: 20_000 }, (_, k) => ({
+              range: { start: { line: k, character: 0 }, end: { line: k, character: 1 } },
+              message: 'x',
+              code: 'YOLO010',
+            })),
+          },
+        },
+      ],
       ['yolo/submodules', { uri, index: -1 }],
     ];
     for (const [method, params] of attempts) {
@@ -157,10 +204,17 @@ describe('hostile traffic', () => {
       assert.equal(c.exited, false, `${method} took the server down: ${c.stderr.slice(-2000)}`);
     }
     // notifications for documents never opened, edits beyond the end, closes of unknown URIs
-    await c.conn.sendNotification('textDocument/didChange', { textDocument: { uri: 'file:///never/opened.yaml', version: 3 }, contentChanges: [{ text: 'nc: 1\n' }] });
+    await c.conn.sendNotification('textDocument/didChange', {
+      textDocument: { uri: 'file:///never/opened.yaml', version: 3 },
+      contentChanges: [{ text: 'nc: 1\n' }],
+    });
     await c.conn.sendNotification('textDocument/didClose', { textDocument: { uri: 'file:///never/opened.yaml' } });
-    await c.conn.sendNotification('textDocument/didOpen', { textDocument: { uri: 'file:///bad/open.yaml', languageId: 'yaml', version: 'one', text: 42 } });
-    const v = await c.edit(uri, [{ range: { start: { line: 9_999, character: 5 }, end: { line: 99_999, character: 0 } }, text: '\n# appended past the end\n' }]);
+    await c.conn.sendNotification('textDocument/didOpen', {
+      textDocument: { uri: 'file:///bad/open.yaml', languageId: 'yaml', version: 'one', text: 42 },
+    });
+    const v = await c.edit(uri, [
+      { range: { start: { line: 9_999, character: 5 }, end: { line: 99_999, character: 0 } }, text: '\n# appended past the end\n' },
+    ]);
     const d = await c.waitForDiagnostics(uri, (p) => p.version === v);
     assert.ok(Array.isArray(d.diagnostics));
     const symbols = (await c.request('textDocument/documentSymbol', { textDocument: { uri } })) as unknown[];
@@ -173,7 +227,10 @@ describe('hostile traffic', () => {
     const huge = text.replace('backbone:\n', 'backbone:\n' + line.repeat(Math.ceil(10_000_000 / line.length)));
     const started = performance.now();
     const d = await c.open(big, huge);
-    assert.ok(d.diagnostics.some((x) => x.code === 'YOLO028'), JSON.stringify(d.diagnostics).slice(0, 300));
+    assert.ok(
+      d.diagnostics.some((x) => x.code === 'YOLO028'),
+      JSON.stringify(d.diagnostics).slice(0, 300),
+    );
     const h = (await c.request('textDocument/hover', { textDocument: { uri }, position: convAt })) as Hover | null;
     assert.ok(h, 'the other document still answers');
     assert.ok(performance.now() - started < 20_000, 'refused in seconds');
@@ -181,7 +238,14 @@ describe('hostile traffic', () => {
   });
 
   test('a flood of 500 requests at once: all answered', async () => {
-    const all = await Promise.all(Array.from({ length: 500 }, (_, k) => c.request(k % 2 ? 'textDocument/hover' : 'textDocument/documentHighlight', { textDocument: { uri }, position: { line: k % 60, character: k % 30 } })));
+    const all = await Promise.all(
+      Array.from({ length: 500 }, (_, k) =>
+        c.request(k % 2 ? 'textDocument/hover' : 'textDocument/documentHighlight', {
+          textDocument: { uri },
+          position: { line: k % 60, character: k % 30 },
+        }),
+      ),
+    );
     assert.equal(all.length, 500);
   });
 });

@@ -40,7 +40,11 @@ const FORBIDDEN: [RegExp, string][] = [
 
 /** Known uses, each with why it is safe. Anything new must be looked at and added here. */
 const ALLOWED: { file: string; code: string; why: string }[] = [
-  { file: 'server/src/cli.ts', code: "require(join(__dirname, 'server.js'))", why: "the CLI's `lsp` command loads the extension's own server bundle next to itself" },
+  {
+    file: 'server/src/cli.ts',
+    code: "require(join(__dirname, 'server.js'))",
+    why: "the CLI's `lsp` command loads the extension's own server bundle next to itself",
+  },
   {
     file: 'server/src/runtime/profile.ts',
     code: 'return new Worker(`require(${JSON.stringify(tsx)}); require(${JSON.stringify(script)});`',
@@ -48,9 +52,21 @@ const ALLOWED: { file: string; code: string; why: string }[] = [
   },
   // fallbacks for a module system without __dirname/__filename; the bundles are CommonJS, where both are defined,
   // so these never run in the extension (were the bundles ever ESM, they would look in the workspace folder)
-  { file: 'server/src/runtime/profile.ts', code: "typeof __dirname === 'string' ? __dirname : process.cwd()", why: 'unreachable in the CommonJS bundle' },
-  { file: 'server/src/runtime/ort.ts', code: "typeof __filename === 'string' ? __filename : join(process.cwd(), 'index.js')", why: 'unreachable in the CommonJS bundle' },
-  { file: 'server/src/runtime/backend.ts', code: "typeof __filename === 'string' ? __filename : join(process.cwd(), 'index.js')", why: 'unreachable in the CommonJS bundle' },
+  {
+    file: 'server/src/runtime/profile.ts',
+    code: "typeof __dirname === 'string' ? __dirname : process.cwd()",
+    why: 'unreachable in the CommonJS bundle',
+  },
+  {
+    file: 'server/src/runtime/ort.ts',
+    code: "typeof __filename === 'string' ? __filename : join(process.cwd(), 'index.js')",
+    why: 'unreachable in the CommonJS bundle',
+  },
+  {
+    file: 'server/src/runtime/backend.ts',
+    code: "typeof __filename === 'string' ? __filename : join(process.cwd(), 'index.js')",
+    why: 'unreachable in the CommonJS bundle',
+  },
 ];
 
 test('no extension source can run code: no eval, no child processes, nothing loaded by a computed path', () => {
@@ -71,7 +87,8 @@ test('no extension source can run code: no eval, no child processes, nothing loa
   assert.deepEqual(found, []);
   // what keeps the process.cwd() fallbacks above unreachable
   assert.match(readFileSync(join(ROOT, 'scripts/build.mjs'), 'utf8'), /const node = \{[^}]*format: 'cjs'/, 'the node bundles are CommonJS');
-  for (const a of ALLOWED) assert.ok(readFileSync(join(ROOT, a.file), 'utf8').includes(a.code), `stale allowance: ${a.file} no longer has ${a.code}`);
+  for (const a of ALLOWED)
+    assert.ok(readFileSync(join(ROOT, a.file), 'utf8').includes(a.code), `stale allowance: ${a.file} no longer has ${a.code}`);
 });
 
 test('the server never applies an edit itself; a code action is one versioned edit that a stale document refuses', async () => {
@@ -87,9 +104,16 @@ test('the server never applies an edit itself; a code action is one versioned ed
     const opened = await c.open(uri, text);
     const d = opened.diagnostics.find((x) => x.code === 'YOLO010')!;
     assert.ok(d, 'the misspelled module is flagged');
-    const actions = await c.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri }, range: d.range, context: { diagnostics: [d], triggerKind: 1 } });
+    const actions = await c.request<CodeAction[]>('textDocument/codeAction', {
+      textDocument: { uri },
+      range: d.range,
+      context: { diagnostics: [d], triggerKind: 1 },
+    });
     const fixes = actions.filter((a) => a.edit);
-    assert.ok(fixes.some((a) => /C3/.test(a.title)), `a quick fix is offered: ${actions.map((a) => a.title).join('; ')}`);
+    assert.ok(
+      fixes.some((a) => /C3/.test(a.title)),
+      `a quick fix is offered: ${actions.map((a) => a.title).join('; ')}`,
+    );
     for (const a of fixes) {
       // one document edit, with the version it was computed on: applied as one undo step, or not at all
       assert.equal(a.edit!.changes, undefined, 'no unversioned `changes`');
@@ -102,12 +126,21 @@ test('the server never applies an edit itself; a code action is one versioned ed
     // honours versioned edits (VS Code does) refuses it; asked again, the server offers edits for version 2
     const v2 = await c.replace(uri, text.replace('# YOLOv5', '# YOLOv5 (edited)'));
     await c.waitForDiagnostics(uri, (p) => p.version === v2);
-    const again = await c.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri }, range: d.range, context: { diagnostics: [d], triggerKind: 1 } });
+    const again = await c.request<CodeAction[]>('textDocument/codeAction', {
+      textDocument: { uri },
+      range: d.range,
+      context: { diagnostics: [d], triggerKind: 1 },
+    });
     for (const a of again.filter((x) => x.edit)) assert.equal((a.edit!.documentChanges![0] as TextDocumentEdit).textDocument.version, v2);
     // refactors asked for from the menu are the same: versioned, never applied by the server
-    const refactors = await c.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri }, range: d.range, context: { diagnostics: [], only: ['refactor'], triggerKind: 1 } });
+    const refactors = await c.request<CodeAction[]>('textDocument/codeAction', {
+      textDocument: { uri },
+      range: d.range,
+      context: { diagnostics: [], only: ['refactor'], triggerKind: 1 },
+    });
     assert.ok(refactors.length > 0);
-    for (const a of refactors.filter((x) => x.edit)) assert.equal((a.edit!.documentChanges![0] as TextDocumentEdit).textDocument.version, v2);
+    for (const a of refactors.filter((x) => x.edit))
+      assert.equal((a.edit!.documentChanges![0] as TextDocumentEdit).textDocument.version, v2);
     await c.request('textDocument/hover', { textDocument: { uri }, position: { line: 0, character: 0 } });
     assert.deepEqual(applyEdits, [], 'the server asked the editor to apply an edit on its own');
   } finally {

@@ -18,7 +18,8 @@ import { SHARED } from '../support/reference.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 process.env.E2E_CACHE ??= join(homedir(), '.cache/vscode-e2e');
-const REAL_HOME = process.env.CODE_SERVER_HOME ?? join(process.env.E2E_CACHE, `code-server-${process.env.CODE_SERVER_VERSION ?? '4.100.3'}`);
+const REAL_HOME =
+  process.env.CODE_SERVER_HOME ?? join(process.env.E2E_CACHE, `code-server-${process.env.CODE_SERVER_VERSION ?? '4.100.3'}`);
 const REAL_ENTRY = join(REAL_HOME, 'node_modules/code-server/out/node/entry.js');
 const HARNESS = join(SHARED, 'e2e/vscode-e2e.mjs');
 
@@ -71,73 +72,86 @@ async function until<T>(what: string, f: () => T | Promise<T>, ms = 90_000): Pro
   }
 }
 
-test('Restricted Mode keeps .yolo-lens.json unread until trusted; a dying server is restarted and the user told once', { timeout: 600_000 }, async (t) => {
-  if (!existsSync(HARNESS) || !existsSync(REAL_ENTRY)) {
-    const why = !existsSync(HARNESS) ? `the e2e harness is missing (${HARNESS})` : `code-server is missing (${REAL_ENTRY})`;
-    console.error(`\n${'!'.repeat(100)}\n!! E2E SKIPPED: ${why}\n${'!'.repeat(100)}\n`);
-    t.skip(`E2E SKIPPED: ${why}`);
-    return;
-  }
-  process.env.CODE_SERVER_HOME = trustShim();
-  // inherited by code-server, its extension host and our server: the server exits when asked for a hover (which
-  // only the test asks for, so the restarted server is not asked again on its own)
-  process.env.YOLO_LENS_FAULT = 'exit:hover';
-  const h = (await import(pathToFileURL(HARNESS).href)) as { launch(o: { extension: string; workspace: string; outDir: string; viewport?: { width: number; height: number } }): Promise<Vs>; unavailable(): string | null };
-  const why = h.unavailable();
-  if (why) {
-    t.skip(`E2E SKIPPED: ${why}`);
-    return;
-  }
-  const pack = spawnSync(process.execPath, ['scripts/package.mjs'], { cwd: ROOT, encoding: 'utf8' });
-  assert.equal(pack.status, 0, `npm run package failed:\n${pack.stdout}\n${pack.stderr}`);
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
-  const vsix = join(ROOT, `dist/${pkg.name}-${pkg.version}.vsix`);
+test(
+  'Restricted Mode keeps .yolo-lens.json unread until trusted; a dying server is restarted and the user told once',
+  { timeout: 600_000 },
+  async (t) => {
+    if (!existsSync(HARNESS) || !existsSync(REAL_ENTRY)) {
+      const why = !existsSync(HARNESS) ? `the e2e harness is missing (${HARNESS})` : `code-server is missing (${REAL_ENTRY})`;
+      console.error(`\n${'!'.repeat(100)}\n!! E2E SKIPPED: ${why}\n${'!'.repeat(100)}\n`);
+      t.skip(`E2E SKIPPED: ${why}`);
+      return;
+    }
+    process.env.CODE_SERVER_HOME = trustShim();
+    // inherited by code-server, its extension host and our server: the server exits when asked for a hover (which
+    // only the test asks for, so the restarted server is not asked again on its own)
+    process.env.YOLO_LENS_FAULT = 'exit:hover';
+    const h = (await import(pathToFileURL(HARNESS).href)) as {
+      launch(o: { extension: string; workspace: string; outDir: string; viewport?: { width: number; height: number } }): Promise<Vs>;
+      unavailable(): string | null;
+    };
+    const why = h.unavailable();
+    if (why) {
+      t.skip(`E2E SKIPPED: ${why}`);
+      return;
+    }
+    const pack = spawnSync(process.execPath, ['scripts/package.mjs'], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(pack.status, 0, `npm run package failed:\n${pack.stdout}\n${pack.stderr}`);
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
+    const vsix = join(ROOT, `dist/${pkg.name}-${pkg.version}.vsix`);
 
-  const workspace = mkdtempSync(join(tmpdir(), 'yolo-lens-trust-'));
-  copyFileSync(join(ROOT, 'examples/user-modules/.yolo-lens.json'), join(workspace, '.yolo-lens.json'));
-  copyFileSync(join(ROOT, 'examples/user-modules/yolov5n-se.yaml'), join(workspace, 'yolov5n-se.yaml'));
-  const outDir = join(ROOT, 'test-artifacts/e2e-trust');
-  mkdirSync(outDir, { recursive: true });
-  const vs = await h.launch({ extension: vsix, workspace, outDir, viewport: { width: 1600, height: 900 } });
-  try {
-    const page = vs.page;
-    await page.locator('.statusbar-item', { hasText: 'Restricted Mode' }).first().waitFor();
-    await vs.openFile('yolov5n-se.yaml');
-    // Restricted Mode: the declarations are not read, so the model's own modules are unknown to the server
-    const unknown = (rows: string[]) => rows.some((r) => /^Error/.test(r) && /unknown module 'SEConv'/.test(r));
-    await vs.waitForProblems(unknown);
-    await vs.screenshot('restricted-mode');
+    const workspace = mkdtempSync(join(tmpdir(), 'yolo-lens-trust-'));
+    copyFileSync(join(ROOT, 'examples/user-modules/.yolo-lens.json'), join(workspace, '.yolo-lens.json'));
+    copyFileSync(join(ROOT, 'examples/user-modules/yolov5n-se.yaml'), join(workspace, 'yolov5n-se.yaml'));
+    const outDir = join(ROOT, 'test-artifacts/e2e-trust');
+    mkdirSync(outDir, { recursive: true });
+    const vs = await h.launch({ extension: vsix, workspace, outDir, viewport: { width: 1600, height: 900 } });
+    try {
+      const page = vs.page;
+      await page.locator('.statusbar-item', { hasText: 'Restricted Mode' }).first().waitFor();
+      await vs.openFile('yolov5n-se.yaml');
+      // Restricted Mode: the declarations are not read, so the model's own modules are unknown to the server
+      const unknown = (rows: string[]) => rows.some((r) => /^Error/.test(r) && /unknown module 'SEConv'/.test(r));
+      await vs.waitForProblems(unknown);
+      await vs.screenshot('restricted-mode');
 
-    // the server dies inside a request; the client restarts it and says so, once
-    const restarts = () => (vs.extHostLog().match(/Connection to server got closed\. Server will restart/g) ?? []).length;
-    const told = () => (vs.extHostLog().match(/\[client\] the language server stopped unexpectedly; restarting it/g) ?? []).length;
-    await vs.runCommand('Show or Focus Hover');
-    await page.locator('.notification-toast', { hasText: 'the language server stopped unexpectedly and was restarted' }).waitFor();
-    await until('the first restart', () => restarts() >= 1);
-    // the restarted server serves again: the Problems panel is filled anew; a second crash, no second message
-    await vs.waitForProblems(unknown);
-    await page.locator('.editor-group-container.active .editor-instance .view-lines').first().click();
-    await vs.runCommand('Show or Focus Hover');
-    await until('the second restart', () => restarts() >= 2);
-    await vs.waitForProblems(unknown);
-    assert.equal(told(), 1, `the user was told ${told()} times for ${restarts()} restarts`);
-    assert.doesNotMatch(vs.extHostLog(), /will not be restarted/);
-    await vs.screenshot('restarted');
+      // the server dies inside a request; the client restarts it and says so, once
+      const restarts = () => (vs.extHostLog().match(/Connection to server got closed\. Server will restart/g) ?? []).length;
+      const told = () => (vs.extHostLog().match(/\[client\] the language server stopped unexpectedly; restarting it/g) ?? []).length;
+      await vs.runCommand('Show or Focus Hover');
+      await page.locator('.notification-toast', { hasText: 'the language server stopped unexpectedly and was restarted' }).waitFor();
+      await until('the first restart', () => restarts() >= 1);
+      // the restarted server serves again: the Problems panel is filled anew; a second crash, no second message
+      await vs.waitForProblems(unknown);
+      await page.locator('.editor-group-container.active .editor-instance .view-lines').first().click();
+      await vs.runCommand('Show or Focus Hover');
+      await until('the second restart', () => restarts() >= 2);
+      await vs.waitForProblems(unknown);
+      assert.equal(told(), 1, `the user was told ${told()} times for ${restarts()} restarts`);
+      assert.doesNotMatch(vs.extHostLog(), /will not be restarted/);
+      await vs.screenshot('restarted');
 
-    // trust the folder: VS Code tells the extension, the extension tells the server, the server reads the file
-    await vs.runCommand('Workspaces: Manage Workspace Trust');
-    await page.locator('.workspace-trust-editor .monaco-button', { hasText: /^Trust$/ }).first().click();
-    await until('trust granted', async () => !(await page.locator('.statusbar-item', { hasText: 'Restricted Mode' }).count()));
-    await vs.waitForProblems((rows) => !unknown(rows));
-    // not an empty list from a dead server: the model resolves whole now, and the status bar has its figures
-    await page.locator('.tabs-container .tab[data-resource-name="yolov5n-se.yaml"]').first().click();
-    await page.locator('.statusbar-item', { hasText: /\d[\d.,]*\s*[KM]? ?params · \d/ }).first().waitFor();
-    await vs.screenshot('trusted');
-  } catch (e) {
-    await vs.screenshot('failure').catch(() => undefined);
-    throw new Error(`${(e as Error).message}\n--- extension host log ---\n${vs.extHostLog().slice(-6000)}`);
-  } finally {
-    delete process.env.YOLO_LENS_FAULT;
-    await vs.close();
-  }
-});
+      // trust the folder: VS Code tells the extension, the extension tells the server, the server reads the file
+      await vs.runCommand('Workspaces: Manage Workspace Trust');
+      await page
+        .locator('.workspace-trust-editor .monaco-button', { hasText: /^Trust$/ })
+        .first()
+        .click();
+      await until('trust granted', async () => !(await page.locator('.statusbar-item', { hasText: 'Restricted Mode' }).count()));
+      await vs.waitForProblems((rows) => !unknown(rows));
+      // not an empty list from a dead server: the model resolves whole now, and the status bar has its figures
+      await page.locator('.tabs-container .tab[data-resource-name="yolov5n-se.yaml"]').first().click();
+      await page
+        .locator('.statusbar-item', { hasText: /\d[\d.,]*\s*[KM]? ?params · \d/ })
+        .first()
+        .waitFor();
+      await vs.screenshot('trusted');
+    } catch (e) {
+      await vs.screenshot('failure').catch(() => undefined);
+      throw new Error(`${(e as Error).message}\n--- extension host log ---\n${vs.extHostLog().slice(-6000)}`);
+    } finally {
+      delete process.env.YOLO_LENS_FAULT;
+      await vs.close();
+    }
+  },
+);

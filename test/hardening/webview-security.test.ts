@@ -27,7 +27,8 @@ function sources(dir: string, out: string[] = []): string[] {
 }
 
 test('no source of the panel or the extension has an HTML sink: document text can only ever be text', () => {
-  const sinks = /\.innerHTML\b|\.outerHTML\b|insertAdjacentHTML|document\.write|\bsrcdoc\b|createContextualFragment|DOMParser|\.html\(|setAttribute\(\s*['"]on|\bjavascript:/;
+  const sinks =
+    /\.innerHTML\b|\.outerHTML\b|insertAdjacentHTML|document\.write|\bsrcdoc\b|createContextualFragment|DOMParser|\.html\(|setAttribute\(\s*['"]on|\bjavascript:/;
   const found: string[] = [];
   for (const file of [...sources(join(ROOT, 'webview/src')), ...sources(join(ROOT, 'client/src'))]) {
     readFileSync(file, 'utf8')
@@ -39,7 +40,10 @@ test('no source of the panel or the extension has an HTML sink: document text ca
   assert.deepEqual(found, []);
   // the only HTML the extension writes is the fixed shell, and it takes no document text
   const shell = readFileSync(join(ROOT, 'client/src/html.ts'), 'utf8');
-  assert.match(shell, /export interface PanelHtmlOptions \{[^}]*cspSource: string;[^}]*scriptUri: string;[^}]*styleUri: string;[^}]*nonce: string;\s*\}/s);
+  assert.match(
+    shell,
+    /export interface PanelHtmlOptions \{[^}]*cspSource: string;[^}]*scriptUri: string;[^}]*styleUri: string;[^}]*nonce: string;\s*\}/s,
+  );
 });
 
 test('the panel may load from the extension bundle folder only, and no command URIs', () => {
@@ -50,22 +54,40 @@ test('the panel may load from the extension bundle folder only, and no command U
   // every message from the panel goes through the validator before anything looks at it
   assert.match(panel, /onDidReceiveMessage\(\(raw: unknown\) => void this\.receive\(raw\)\)/);
   const receive = /private async receive\(raw: unknown\)[\s\S]*?\n {2}\}\n/.exec(panel)![0];
-  assert.ok(receive.indexOf('parseWebviewMessage(') >= 0 && receive.indexOf('parseWebviewMessage(') < receive.indexOf('switch (m.type)'), 'validated before the switch');
+  assert.ok(
+    receive.indexOf('parseWebviewMessage(') >= 0 && receive.indexOf('parseWebviewMessage(') < receive.indexOf('switch (m.type)'),
+    'validated before the switch',
+  );
 });
 
 test("messages from the panel: no prototype pollution, no absurd numbers, no other document's reveal", () => {
-  const polluted = parseWebviewMessage(JSON.parse('{"type":"log","level":"info","message":"x","__proto__":{"pwned":true},"constructor":{"prototype":{"pwned":true}}}'));
+  const polluted = parseWebviewMessage(
+    JSON.parse('{"type":"log","level":"info","message":"x","__proto__":{"pwned":true},"constructor":{"prototype":{"pwned":true}}}'),
+  );
   assert.ok(polluted.ok);
   assert.equal(({} as { pwned?: unknown }).pwned, undefined, 'Object.prototype untouched');
   assert.equal((polluted.ok && (polluted.message as { pwned?: unknown }).pwned) || undefined, undefined);
-  for (const index of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '3', null]) assert.equal(parseWebviewMessage({ type: 'expand', uri: 'file:///m.yaml', index }).ok, false, `expand index ${String(index)}`);
+  for (const index of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '3', null])
+    assert.equal(parseWebviewMessage({ type: 'expand', uri: 'file:///m.yaml', index }).ok, false, `expand index ${String(index)}`);
   assert.equal(parseWebviewMessage({ type: 'export', format: 'svg', data: 'x'.repeat(LIMITS.exportChars + 1) }).ok, false);
   assert.equal(parseWebviewMessage({ type: 'log', level: 'debug', message: 'x' }).ok, false);
   assert.equal(parseWebviewMessage({ type: 'log', level: 'info', message: 'x'.repeat(LIMITS.string + 1) }).ok, false);
   assert.equal(parseWebviewMessage([{ type: 'ready' }]).ok, false);
   const target = { uri: 'file:///m.yaml', lineCount: 3, lineLength: () => 10 };
-  assert.equal(parseWebviewMessage({ type: 'reveal', uri: 'file:///etc/passwd', index: 0, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 1 } } }, target).ok, false);
-  assert.equal(parseWebviewMessage({ type: 'reveal', uri: 'file:///m.yaml', index: 0, range: { start: { line: 0, character: 0 }, end: { line: 1e9, character: 0 } } }, target).ok, false);
+  assert.equal(
+    parseWebviewMessage(
+      { type: 'reveal', uri: 'file:///etc/passwd', index: 0, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 1 } } },
+      target,
+    ).ok,
+    false,
+  );
+  assert.equal(
+    parseWebviewMessage(
+      { type: 'reveal', uri: 'file:///m.yaml', index: 0, range: { start: { line: 0, character: 0 }, end: { line: 1e9, character: 0 } } },
+      target,
+    ).ok,
+    false,
+  );
 });
 
 // ---- every field, in Chromium ------------------------------------------------------------------------------
@@ -124,14 +146,30 @@ describe('every field the host sends, poisoned', { skip: unavailable() ?? false 
 
       const counter = { n: 0 };
       const bad = poison(left, 'graph', counter) as GraphResult;
-      const sub: SubmoduleNode[] = [{ path: 'cv1', type: 'Conv', params: 1, outShape: [1, 16, 8, 8], flops: null, children: [{ path: 'conv', type: 'Conv2d', params: 1, outShape: null, flops: null, children: [] }] }];
+      const sub: SubmoduleNode[] = [
+        {
+          path: 'cv1',
+          type: 'Conv',
+          params: 1,
+          outShape: [1, 16, 8, 8],
+          flops: null,
+          children: [{ path: 'conv', type: 'Conv2d', params: 1, outShape: null, flops: null, children: [] }],
+        },
+      ];
       const profile: ProfileResult = {
         uri: bad.uri,
         backend: 'wasm',
         imgsz: 640,
         batch: 1,
         runs: 1,
-        layers: left.nodes.map((n) => ({ index: n.index, module: n.module, ms: 1, outShape: n.outShape, staticShape: n.outShape, shapeMatches: true })),
+        layers: left.nodes.map((n) => ({
+          index: n.index,
+          module: n.module,
+          ms: 1,
+          outShape: n.outShape,
+          staticShape: n.outShape,
+          shapeMatches: true,
+        })),
         totalMs: 10,
         throughput: 1,
         peakMemoryMB: 1,
@@ -150,18 +188,77 @@ describe('every field the host sends, poisoned', { skip: unavailable() ?? false 
         ...each((t) => ({ type: 'profileProgress', uri: bad.uri, done: 1, total: 3, message: t('profileProgress.message') })),
         { type: 'profile', result: poison(profile, 'profile', counter) },
         ...each((t) => ({ type: 'graph', graph: bad, convention: 'thop', fileName: t('fileName') })),
-        { type: 'compare', left: poison(left, 'left', counter), right: poison(right, 'right', counter), leftName: poison('l', 'leftName', counter), rightName: poison('r', 'rightName', counter), convention: 'ultralyticsThop' },
+        {
+          type: 'compare',
+          left: poison(left, 'left', counter),
+          right: poison(right, 'right', counter),
+          leftName: poison('l', 'leftName', counter),
+          rightName: poison('r', 'rightName', counter),
+          convention: 'ultralyticsThop',
+        },
         ...each((t) => ({ type: 'compare', left, right, leftName: t('leftName'), rightName: t('rightName'), convention: 'thop' })),
         ...each((t) => ({ type: 'status', level: 'info', message: t('status.message (compare view)') })),
       ];
-      const allowed = new Set([...baseline, 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'section', 'h2', 'h3', 'ul', 'li', 'span', 'div', 'button', 'input', 'label', 'select', 'option', 'tspan', 'text', 'g', 'rect', 'path', 'line', 'circle', 'title', 'p', 'strong', 'em', 'code', 'small', 'details', 'summary', 'polygon', 'marker', 'defs']);
+      const allowed = new Set([
+        ...baseline,
+        'table',
+        'thead',
+        'tbody',
+        'tr',
+        'th',
+        'td',
+        'section',
+        'h2',
+        'h3',
+        'ul',
+        'li',
+        'span',
+        'div',
+        'button',
+        'input',
+        'label',
+        'select',
+        'option',
+        'tspan',
+        'text',
+        'g',
+        'rect',
+        'path',
+        'line',
+        'circle',
+        'title',
+        'p',
+        'strong',
+        'em',
+        'code',
+        'small',
+        'details',
+        'summary',
+        'polygon',
+        'marker',
+        'defs',
+      ]);
       // checked after every message: a later message may redraw what an earlier one injected
       const check = async (what: string) => {
-        assert.equal(await p.page.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned), undefined, `${what}: a payload ran`);
-        const tags = await p.page.evaluate(() => Array.from(new Set(Array.from(document.querySelectorAll('*')).map((e) => e.tagName.toLowerCase()))));
-        assert.deepEqual(tags.filter((t) => !allowed.has(t)), [], `${what}: only elements the panel makes itself`);
+        assert.equal(
+          await p.page.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned),
+          undefined,
+          `${what}: a payload ran`,
+        );
+        const tags = await p.page.evaluate(() =>
+          Array.from(new Set(Array.from(document.querySelectorAll('*')).map((e) => e.tagName.toLowerCase()))),
+        );
+        assert.deepEqual(
+          tags.filter((t) => !allowed.has(t)),
+          [],
+          `${what}: only elements the panel makes itself`,
+        );
         const attrs = await p.page.evaluate(() =>
-          Array.from(document.querySelectorAll('*')).flatMap((e) => Array.from(e.attributes).filter((a) => /^on/i.test(a.name) || (/href|src|action/i.test(a.name) && /javascript:|evil\.invalid/i.test(a.value))).map((a) => `${e.tagName} ${a.name}=${a.value.slice(0, 80)}`)),
+          Array.from(document.querySelectorAll('*')).flatMap((e) =>
+            Array.from(e.attributes)
+              .filter((a) => /^on/i.test(a.name) || (/href|src|action/i.test(a.name) && /javascript:|evil\.invalid/i.test(a.value)))
+              .map((a) => `${e.tagName} ${a.name}=${a.value.slice(0, 80)}`),
+          ),
         );
         assert.deepEqual(attrs, [], `${what}: no event handler or script URL attribute from a payload`);
         assert.equal(await p.page.locator('script').count(), 1, `${what}: one script`);
@@ -187,7 +284,8 @@ describe('every field the host sends, poisoned', { skip: unavailable() ?? false 
       assert.deepEqual(offOrigin, [], 'nothing loaded from anywhere but the panel bundle');
       // the poisoned text is on the page as text: the compare view's names, the status, a module name
       const text = (await p.page.locator('body').textContent()) ?? '';
-      for (const needle of [TEMPLATES[TEMPLATES.length - 1]!('status.message (compare view)')]) assert.ok(text.includes(needle), `missing as text: ${needle}`);
+      for (const needle of [TEMPLATES[TEMPLATES.length - 1]!('status.message (compare view)')])
+        assert.ok(text.includes(needle), `missing as text: ${needle}`);
       assert.deepEqual(p.pageErrors, [], 'the panel handled every poisoned message');
       assert.ok(counter.n > 250, `${counter.n} fields poisoned`);
     } finally {

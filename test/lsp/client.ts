@@ -122,7 +122,9 @@ export class LspClient {
     conn.onNotification('window/logMessage', (p: { message: string }) => {
       c.stderr += `[log] ${p.message}\n`;
     });
-    conn.onRequest('workspace/configuration', (p: { items: { section?: string }[] }) => p.items.map((i) => (i.section === 'yolo' ? c.settings : null)));
+    conn.onRequest('workspace/configuration', (p: { items: { section?: string }[] }) =>
+      p.items.map((i) => (i.section === 'yolo' ? c.settings : null)),
+    );
     conn.onRequest('client/registerCapability', () => null);
     conn.onRequest('window/workDoneProgress/create', () => null);
     conn.onRequest('workspace/codeLens/refresh', () => null);
@@ -131,10 +133,16 @@ export class LspClient {
     c.initializeResult = await conn.sendRequest('initialize', {
       processId: process.pid,
       rootUri: opts.workspaceFolders?.[0] ? fileUri(opts.workspaceFolders[0]) : null,
-      ...(opts.workspaceFolders ? { workspaceFolders: opts.workspaceFolders.map((p) => ({ uri: fileUri(p), name: p.split('/').pop() })) } : {}),
+      ...(opts.workspaceFolders
+        ? { workspaceFolders: opts.workspaceFolders.map((p) => ({ uri: fileUri(p), name: p.split('/').pop() })) }
+        : {}),
       ...(opts.initializationOptions !== undefined ? { initializationOptions: opts.initializationOptions } : {}),
       capabilities: opts.capabilities ?? {
-        workspace: { configuration: true, didChangeConfiguration: { dynamicRegistration: true }, didChangeWatchedFiles: { dynamicRegistration: true } },
+        workspace: {
+          configuration: true,
+          didChangeConfiguration: { dynamicRegistration: true },
+          didChangeWatchedFiles: { dynamicRegistration: true },
+        },
         textDocument: {
           definition: { linkSupport: true },
           documentSymbol: { hierarchicalDocumentSymbolSupport: true },
@@ -164,7 +172,10 @@ export class LspClient {
   private wait<T>(list: Waiter<T>[], pred: (x: T) => boolean, what: string): Promise<T> {
     if (this.exited) return Promise.reject(new Error(`the server has exited: ${this.stderr}`));
     return new Promise<T>((resolve, reject) => {
-      const limit = setTimeout(() => reject(new Error(`no ${what} within ${WAIT_LIMIT_MS / 1000} s; server log:\n${this.stderr}`)), WAIT_LIMIT_MS);
+      const limit = setTimeout(
+        () => reject(new Error(`no ${what} within ${WAIT_LIMIT_MS / 1000} s; server log:\n${this.stderr}`)),
+        WAIT_LIMIT_MS,
+      );
       list.push({
         pred,
         resolve: (x) => {
@@ -195,7 +206,10 @@ export class LspClient {
   }
 
   /** Sends incremental edits; returns the version sent. */
-  async edit(uri: string, changes: { range: { start: { line: number; character: number }; end: { line: number; character: number } }; text: string }[]): Promise<number> {
+  async edit(
+    uri: string,
+    changes: { range: { start: { line: number; character: number }; end: { line: number; character: number } }; text: string }[],
+  ): Promise<number> {
     const version = (this.versions.get(uri) ?? 0) + 1;
     this.versions.set(uri, version);
     await this.conn.sendNotification('textDocument/didChange', { textDocument: { uri, version }, contentChanges: changes });

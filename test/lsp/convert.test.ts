@@ -20,19 +20,38 @@ test('positions clamp to the document; malformed ones read as 0', () => {
   const zero = text.indexOf(' 0\n') + 1;
   assert.deepEqual(lines.position(zero), { line: 2, character: 36 });
   assert.equal(toOffset(lines, { line: 2, character: 36 }), zero);
-  assert.deepEqual(toOffsetRange(lines, { start: { line: 1, character: 4 }, end: { line: 1, character: 0 } }), { start: 8, end: 12 }, 'a reversed range is put in order');
+  assert.deepEqual(
+    toOffsetRange(lines, { start: { line: 1, character: 4 }, end: { line: 1, character: 0 } }),
+    { start: 8, end: 12 },
+    'a reversed range is put in order',
+  );
 });
 
 test('a diagnostic round-trips through its LSP form with code, severity, tags, layer and data', () => {
   const start = text.indexOf('Conv');
-  const d = diag('YOLO010', { start, end: start + 4 }, 'unknown module', undefined, { layer: 0, data: { suggestion: 'Conv' }, tags: [1], related: [{ range: { start: 0, end: 2 }, message: 'here' }] });
+  const d = diag('YOLO010', { start, end: start + 4 }, 'unknown module', undefined, {
+    layer: 0,
+    data: { suggestion: 'Conv' },
+    tags: [1],
+    related: [{ range: { start: 0, end: 2 }, message: 'here' }],
+  });
   const lsp = toLspDiagnostic(lines, 'file:///m.yaml', d);
   assert.deepEqual(lsp.range, { start: { line: 2, character: 12 }, end: { line: 2, character: 16 } });
   assert.equal(lsp.severity, 1);
   assert.equal(lsp.source, 'yolo-lens');
-  assert.deepEqual(lsp.relatedInformation, [{ location: { uri: 'file:///m.yaml', range: { start: { line: 0, character: 0 }, end: { line: 0, character: 2 } } }, message: 'here' }]);
+  assert.deepEqual(lsp.relatedInformation, [
+    { location: { uri: 'file:///m.yaml', range: { start: { line: 0, character: 0 }, end: { line: 0, character: 2 } } }, message: 'here' },
+  ]);
   const back = fromLspDiagnostic(lines, JSON.parse(JSON.stringify(lsp)))!;
-  assert.deepEqual(back, { code: 'YOLO010', severity: 'error', range: d.range, message: 'unknown module', tags: [1], layer: 0, data: { suggestion: 'Conv' } });
+  assert.deepEqual(back, {
+    code: 'YOLO010',
+    severity: 'error',
+    range: d.range,
+    message: 'unknown module',
+    tags: [1],
+    layer: 0,
+    data: { suggestion: 'Conv' },
+  });
   assert.equal(fromLspDiagnostic(lines, { ...lsp, source: 'yaml-schema' }), null, 'other servers\u2019 diagnostics are not ours');
   assert.equal(fromLspDiagnostic(lines, { ...lsp, code: 'E501' }), null);
   assert.equal(fromLspDiagnostic(lines, 'nonsense'), null);
@@ -42,10 +61,21 @@ test('offset edits become one versioned document edit; a code action keeps its k
   const at = text.indexOf('# 😀 0');
   const edit = toVersionedEdit(lines, 'file:///m.yaml', 7, [{ range: { start: at, end: at + 6 }, newText: '# 0' }]);
   assert.deepEqual(edit, {
-    documentChanges: [{ textDocument: { uri: 'file:///m.yaml', version: 7 }, edits: [{ range: { start: { line: 2, character: 31 }, end: { line: 2, character: 37 } }, newText: '# 0' }] }],
+    documentChanges: [
+      {
+        textDocument: { uri: 'file:///m.yaml', version: 7 },
+        edits: [{ range: { start: { line: 2, character: 31 }, end: { line: 2, character: 37 } }, newText: '# 0' }],
+      },
+    ],
   });
   const d = diag('YOLO024', { start: at + 5, end: at + 6 }, 'stale');
-  const action = toLspCodeAction(lines, 'file:///m.yaml', 7, { title: 'Update the index comment', kind: 'quickfix', edits: [{ range: { start: at, end: at + 6 }, newText: '# 0' }], diagnostics: [d], isPreferred: true });
+  const action = toLspCodeAction(lines, 'file:///m.yaml', 7, {
+    title: 'Update the index comment',
+    kind: 'quickfix',
+    edits: [{ range: { start: at, end: at + 6 }, newText: '# 0' }],
+    diagnostics: [d],
+    isPreferred: true,
+  });
   assert.equal(action.kind, 'quickfix');
   assert.equal(action.isPreferred, true);
   assert.equal(action.diagnostics![0]!.code, 'YOLO024');

@@ -15,9 +15,18 @@ test('yolo-lens lsp --stdio serves the same features as dist/server.js', async (
   const c = await LspClient.start({ command: [join(ROOT, 'dist/cli.js'), 'lsp', '--stdio'] });
   try {
     assert.equal(c.initializeResult.serverInfo?.name, 'yolo-lens');
-    assert.equal(c.initializeResult.serverInfo?.version, (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
-    const d = await c.open('file:///cli/slimneck-yolov5n.yaml', corpusText(SLIMNECK_V5N).replace('[[-1, 6], 1, Concat', '[[-1, 66], 1, Concat'));
-    assert.deepEqual(d.diagnostics.map((x) => x.code), ['YOLO008']);
+    assert.equal(
+      c.initializeResult.serverInfo?.version,
+      (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version,
+    );
+    const d = await c.open(
+      'file:///cli/slimneck-yolov5n.yaml',
+      corpusText(SLIMNECK_V5N).replace('[[-1, 6], 1, Concat', '[[-1, 66], 1, Concat'),
+    );
+    assert.deepEqual(
+      d.diagnostics.map((x) => x.code),
+      ['YOLO008'],
+    );
   } finally {
     await c.stop();
   }
@@ -26,7 +35,11 @@ test('yolo-lens lsp --stdio serves the same features as dist/server.js', async (
 
 test('requiring dist/server.js exports startServer and starts nothing', { timeout: 20_000 }, async () => {
   ensureBuilt();
-  const child = spawn(process.execPath, ['-e', `const s = require(${JSON.stringify(SERVER)}); process.stdout.write(typeof s.startServer)`], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    ['-e', `const s = require(${JSON.stringify(SERVER)}); process.stdout.write(typeof s.startServer)`],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   // stdin stays open: a server started by the require would keep the process alive and never exit

@@ -5,7 +5,18 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CodeLens, CompletionList, Diagnostic, DocumentHighlight, DocumentSymbol, Hover, InlayHint, Location, LocationLink, SignatureHelp } from 'vscode-languageserver-protocol';
+import type {
+  CodeLens,
+  CompletionList,
+  Diagnostic,
+  DocumentHighlight,
+  DocumentSymbol,
+  Hover,
+  InlayHint,
+  Location,
+  LocationLink,
+  SignatureHelp,
+} from 'vscode-languageserver-protocol';
 import { LspClient, fileUri } from './client.ts';
 import { fixture, marked, type Fixture } from '../support/fixtures.ts';
 import { corpusPath, corpusText, replaceOnce, SLIMNECK_V5N, VOVGSCSP_NECK, YOLOV5N } from '../features/corpus.ts';
@@ -97,7 +108,10 @@ describe('diagnostics', () => {
     const p = fixture(text, { dedent: false }).lines.position(at);
     const v2 = await client.edit(uri, [{ range: { start: p, end: { line: p.line, character: p.character + 1 } }, text: '66' }]);
     const broken = await client.waitForDiagnostics(uri, (x) => x.version === v2);
-    assert.deepEqual(broken.diagnostics.map((x) => x.code), ['YOLO008']);
+    assert.deepEqual(
+      broken.diagnostics.map((x) => x.code),
+      ['YOLO008'],
+    );
     const v3 = await client.replace(uri, text);
     assert.deepEqual((await client.waitForDiagnostics(uri, (x) => x.version === v3)).diagnostics, []);
   });
@@ -111,9 +125,15 @@ describe('diagnostics', () => {
     assert.equal(await client.request('textDocument/hover', { textDocument: { uri }, position }), null);
     assert.deepEqual(await client.request('textDocument/documentSymbol', { textDocument: { uri } }), []);
     assert.deepEqual(await client.request('textDocument/codeLens', { textDocument: { uri } }), []);
-    assert.deepEqual(await client.request('textDocument/inlayHint', { textDocument: { uri }, range: { start: position, end: { line: 9, character: 0 } } }), []);
+    assert.deepEqual(
+      await client.request('textDocument/inlayHint', { textDocument: { uri }, range: { start: position, end: { line: 9, character: 0 } } }),
+      [],
+    );
     assert.equal(await client.request('yolo/graph', { uri }), null);
-    assert.equal(client.modelChanged.some((m) => m.uri === uri), false);
+    assert.equal(
+      client.modelChanged.some((m) => m.uri === uri),
+      false,
+    );
   });
 });
 
@@ -126,38 +146,61 @@ describe('editor features over the wire', () => {
   const neckAt = (needle: string, delta: number) => fixture(neck, { dedent: false }).lines.position(neck.indexOf(needle) + delta);
 
   test('completion: module names with snippets, from values with index, module and shape', async () => {
-    const f = fixture(replaceOnce(neck, '   [-1, 1, SPPF, [1024, 5]], # 9', '   [-1, 1, SPPF, [1024, 5]], # 9\n   [-1, 1, VoV$0'), { dedent: false });
+    const f = fixture(replaceOnce(neck, '   [-1, 1, SPPF, [1024, 5]], # 9', '   [-1, 1, SPPF, [1024, 5]], # 9\n   [-1, 1, VoV$0'), {
+      dedent: false,
+    });
     const uri = uriFor('yolov5n-vovgscsp-neck.yaml');
     await client.open(uri, f.text);
     const list = await client.request<CompletionList>('textDocument/completion', { textDocument: { uri }, position: pos(f) });
     const vov = list.items.find((i) => i.label === 'VoVGSCSP')!;
     assert.equal(vov.insertTextFormat, 2);
-    assert.deepEqual(vov.textEdit, { range: { start: { line: pos(f).line, character: pos(f).character - 3 }, end: pos(f) }, newText: 'VoVGSCSP, [${1:c2}]' });
+    assert.deepEqual(vov.textEdit, {
+      range: { start: { line: pos(f).line, character: pos(f).character - 3 }, end: pos(f) },
+      newText: 'VoVGSCSP, [${1:c2}]',
+    });
     assert.equal(vov.detail, 'VoVGSCSP(c1, c2, n=1, shortcut=True, g=1, e=0.5)');
     assert.equal((vov.documentation as { kind: string }).kind, 'markdown');
-    const from = await client.request<CompletionList>('textDocument/completion', { textDocument: { uri: neckUri }, position: neckAt('[[-1, 14], 1, Concat', 6) });
-    assert.deepEqual(from.items.slice(0, 3).map((i) => [i.label, i.labelDetails?.detail, i.labelDetails?.description]), [
-      ['-1', '  previous: 18 Conv', '64×40×40'],
-      ['18', '  Conv', '64×40×40'],
-      ['17', '  VoVGSCSP', '64×80×80'],
-    ]);
+    const from = await client.request<CompletionList>('textDocument/completion', {
+      textDocument: { uri: neckUri },
+      position: neckAt('[[-1, 14], 1, Concat', 6),
+    });
+    assert.deepEqual(
+      from.items.slice(0, 3).map((i) => [i.label, i.labelDetails?.detail, i.labelDetails?.description]),
+      [
+        ['-1', '  previous: 18 Conv', '64×40×40'],
+        ['18', '  Conv', '64×40×40'],
+        ['17', '  VoVGSCSP', '64×80×80'],
+      ],
+    );
   });
 
   test('hover on a module, an arg and a from element', async () => {
-    const h = await client.request<Hover>('textDocument/hover', { textDocument: { uri: neckUri }, position: neckAt('VoVGSCSP, [512, False]], # 13', 3) });
+    const h = await client.request<Hover>('textDocument/hover', {
+      textDocument: { uri: neckUri },
+      position: neckAt('VoVGSCSP, [512, False]], # 13', 3),
+    });
     const md = (h.contents as { value: string }).value;
     assert.match(md, /\| output \| 128×40×40 \|/);
     assert.match(md, /\| FLOPs @640 \| 247 MFLOPs \(ultralytics-thop\) · 247 MFLOPs \(thop 0\.1\.1\) \|/);
     assert.deepEqual(h.range, { start: neckAt('VoVGSCSP, [512, False]], # 13', 0), end: neckAt('VoVGSCSP, [512, False]], # 13', 8) });
-    const arg = await client.request<Hover>('textDocument/hover', { textDocument: { uri: neckUri }, position: neckAt('VoVGSCSP, [512, False]], # 13', 11) });
+    const arg = await client.request<Hover>('textDocument/hover', {
+      textDocument: { uri: neckUri },
+      position: neckAt('VoVGSCSP, [512, False]], # 13', 11),
+    });
     assert.match((arg.contents as { value: string }).value, /`512 × 0\.25 → 128`/);
-    const from = await client.request<Hover>('textDocument/hover', { textDocument: { uri: neckUri }, position: neckAt('[[-1, 6], 1, Concat', 6) });
+    const from = await client.request<Hover>('textDocument/hover', {
+      textDocument: { uri: neckUri },
+      position: neckAt('[[-1, 6], 1, Concat', 6),
+    });
     assert.equal((from.contents as { value: string }).value, '**from 6** → layer 6 · C3 · 128×40×40');
   });
 
   test('inlay hints in a range: layer index and shape at the line end, resolved channels and repeats', async () => {
     const start = neckAt('[-1, 3, VoVGSCSP, [512, False]], # 13', 0);
-    const hints = await client.request<InlayHint[]>('textDocument/inlayHint', { textDocument: { uri: neckUri }, range: { start, end: { line: start.line, character: 40 } } });
+    const hints = await client.request<InlayHint[]>('textDocument/inlayHint', {
+      textDocument: { uri: neckUri },
+      range: { start, end: { line: start.line, character: 40 } },
+    });
     const lineText = neck.split('\n')[start.line]!;
     assert.deepEqual(
       hints.map((h) => [h.label, h.position.line, lineText.slice(0, h.position.character).trimStart()]),
@@ -171,7 +214,10 @@ describe('editor features over the wire', () => {
   });
 
   test('signature help with the bound parameter active', async () => {
-    const s = await client.request<SignatureHelp>('textDocument/signatureHelp', { textDocument: { uri: neckUri }, position: neckAt('VoVGSCSP, [512, False]], # 13', 16) });
+    const s = await client.request<SignatureHelp>('textDocument/signatureHelp', {
+      textDocument: { uri: neckUri },
+      position: neckAt('VoVGSCSP, [512, False]], # 13', 16),
+    });
     assert.equal(s.signatures[0]!.label, 'VoVGSCSP(c1, c2, n=1, shortcut=True, g=1, e=0.5)');
     assert.equal(s.activeParameter, 3);
   });
@@ -182,19 +228,38 @@ describe('editor features over the wire', () => {
     const target = neckAt('[-1, 9, C3, [512]]', 0);
     assert.equal(links.length, 1);
     assert.equal(links[0]!.targetUri, neckUri);
-    assert.deepEqual(links[0]!.targetRange, { start: target, end: { line: target.line, character: target.character + '[-1, 9, C3, [512]]'.length } });
+    assert.deepEqual(links[0]!.targetRange, {
+      start: target,
+      end: { line: target.line, character: target.character + '[-1, 9, C3, [512]]'.length },
+    });
     assert.deepEqual(links[0]!.targetSelectionRange.start, neckAt('[-1, 9, C3, [512]]', 8));
-    const refs = await client.request<Location[]>('textDocument/references', { textDocument: { uri: neckUri }, position: at, context: { includeDeclaration: true } });
-    assert.deepEqual(refs.map((r) => r.range.start), [neckAt('[-1, 9, C3, [512]]', 8), neckAt('[-1, 1, Conv, [1024, 3, 2]]', 1), at]);
-    const hl = await client.request<DocumentHighlight[]>('textDocument/documentHighlight', { textDocument: { uri: neckUri }, position: at });
-    assert.deepEqual(hl.map((h) => h.kind), [3, 2, 2]);
+    const refs = await client.request<Location[]>('textDocument/references', {
+      textDocument: { uri: neckUri },
+      position: at,
+      context: { includeDeclaration: true },
+    });
+    assert.deepEqual(
+      refs.map((r) => r.range.start),
+      [neckAt('[-1, 9, C3, [512]]', 8), neckAt('[-1, 1, Conv, [1024, 3, 2]]', 1), at],
+    );
+    const hl = await client.request<DocumentHighlight[]>('textDocument/documentHighlight', {
+      textDocument: { uri: neckUri },
+      position: at,
+    });
+    assert.deepEqual(
+      hl.map((h) => h.kind),
+      [3, 2, 2],
+    );
   });
 
   test('document symbols: groups and one symbol per layer', async () => {
     const syms = await client.request<DocumentSymbol[]>('textDocument/documentSymbol', { textDocument: { uri: neckUri } });
     const head = syms.find((s) => s.name === 'head')!;
     assert.equal(head.kind, 3);
-    assert.deepEqual(head.children!.slice(3, 5).map((c) => c.name), ['13 VoVGSCSP 128×40×40', '14 Conv 64×40×40']);
+    assert.deepEqual(
+      head.children!.slice(3, 5).map((c) => c.name),
+      ['13 VoVGSCSP 128×40×40', '14 Conv 64×40×40'],
+    );
     assert.equal(syms.find((s) => s.name === 'backbone')!.children!.length, 10);
   });
 
@@ -231,7 +296,10 @@ describe('custom requests', () => {
   test('yolo/submodules: a layer\u2019s module tree', async () => {
     const s = await client.request<SubmoduleNode>('yolo/submodules', { uri, index: 2 });
     assert.equal(s.type, 'C3');
-    assert.deepEqual(s.children.map((c) => c.path), ['cv1', 'cv2', 'cv3', 'm']);
+    assert.deepEqual(
+      s.children.map((c) => c.path),
+      ['cv1', 'cv2', 'cv3', 'm'],
+    );
   });
 
   test('yolo/summary: the table and the reference record, equal to the upstream record', async () => {
@@ -265,11 +333,16 @@ describe('settings', () => {
   test('imgsz, framework and severity overrides apply; a configuration change re-publishes', async () => {
     const line = '    [-1, 3, C3, [512, False]], # 13';
     const text = replaceOnce(corpusText(YOLOV5N), line, line.replace('# 13', '# 12'));
-    const c = await LspClient.start({ settings: { imgsz: 320, gflops: 'thop', diagnostics: { debounceMs: 0, severity: { YOLO024: 'error' } } } });
+    const c = await LspClient.start({
+      settings: { imgsz: 320, gflops: 'thop', diagnostics: { debounceMs: 0, severity: { YOLO024: 'error' } } },
+    });
     try {
       const uri = uriFor('yolov5n.yaml');
       const d = await c.open(uri, text);
-      assert.deepEqual(d.diagnostics.map((x) => [x.code, x.severity]), [['YOLO024', 1]]);
+      assert.deepEqual(
+        d.diagnostics.map((x) => [x.code, x.severity]),
+        [['YOLO024', 1]],
+      );
       const lenses = await c.request<CodeLens[]>('textDocument/codeLens', { textDocument: { uri } });
       assert.equal(lenses[0]!.command!.title, '1.87M params · 1.1 GFLOPs @320 (1.1 fused)');
       c.settings = { diagnostics: { debounceMs: 0, severity: { YOLO024: 'off' } }, framework: 'yolov5-gsconv' };
@@ -292,11 +365,19 @@ describe('settings pushed by a client that cannot answer workspace/configuration
     try {
       const uri = uriFor('yolov5n.yaml');
       const d = await c.open(uri, corpusText(YOLOV5N).replace('[[-1, 6], 1, Concat', '[[-1, 60], 1, Concat'));
-      assert.deepEqual(d.diagnostics.map((x) => [x.code, x.severity]), [['YOLO008', 1]]);
+      assert.deepEqual(
+        d.diagnostics.map((x) => [x.code, x.severity]),
+        [['YOLO008', 1]],
+      );
       const count = (c.diagnostics.get(uri) ?? []).length;
-      await c.conn.sendNotification('workspace/didChangeConfiguration', { settings: { yolo: { diagnostics: { severity: { YOLO008: 'warning' } } } } });
+      await c.conn.sendNotification('workspace/didChangeConfiguration', {
+        settings: { yolo: { diagnostics: { severity: { YOLO008: 'warning' } } } },
+      });
       const again = await c.waitForDiagnostics(uri, () => (c.diagnostics.get(uri) ?? []).length > count);
-      assert.deepEqual(again.diagnostics.map((x) => [x.code, x.severity]), [['YOLO008', 2]]);
+      assert.deepEqual(
+        again.diagnostics.map((x) => [x.code, x.severity]),
+        [['YOLO008', 2]],
+      );
     } finally {
       await c.stop();
     }
@@ -310,20 +391,30 @@ describe('code actions', () => {
     const uri = uriFor('yolov5n.yaml');
     const d = await client.open(uri, text);
     const stale = d.diagnostics.find((x) => x.code === 'YOLO024') as Diagnostic;
-    const actions = await client.request<{ title: string; edit?: { documentChanges?: { textDocument: { uri: string; version: number }; edits: { range: { start: { line: number; character: number }; end: { line: number; character: number } }; newText: string }[] }[] } }[]>(
-      'textDocument/codeAction',
-      { textDocument: { uri }, range: stale.range, context: { diagnostics: [stale] } },
-    );
+    const actions = await client.request<
+      {
+        title: string;
+        edit?: {
+          documentChanges?: {
+            textDocument: { uri: string; version: number };
+            edits: { range: { start: { line: number; character: number }; end: { line: number; character: number } }; newText: string }[];
+          }[];
+        };
+      }[]
+    >('textDocument/codeAction', { textDocument: { uri }, range: stale.range, context: { diagnostics: [stale] } });
     assert.ok(Array.isArray(actions));
     if (actions.length === 0) {
-      t.skip('the code-action engine (server/src/core/features/codeActions.ts) is still the placeholder returning []: nothing to apply yet');
+      t.skip(
+        'the code-action engine (server/src/core/features/codeActions.ts) is still the placeholder returning []: nothing to apply yet',
+      );
       return;
     }
     const change = actions[0]!.edit!.documentChanges![0]!;
     assert.deepEqual(change.textDocument, { uri, version: 1 });
     const f = fixture(text, { dedent: false });
     let out = text;
-    for (const e of [...change.edits].sort((a, b) => f.lines.offset(b.range.start) - f.lines.offset(a.range.start))) out = out.slice(0, f.lines.offset(e.range.start)) + e.newText + out.slice(f.lines.offset(e.range.end));
+    for (const e of [...change.edits].sort((a, b) => f.lines.offset(b.range.start) - f.lines.offset(a.range.start)))
+      out = out.slice(0, f.lines.offset(e.range.start)) + e.newText + out.slice(f.lines.offset(e.range.end));
     assert.equal(out, corpusText(YOLOV5N));
   });
 });

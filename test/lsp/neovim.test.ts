@@ -16,7 +16,11 @@ import { corpusText, replaceOnce, YOLOV5N } from '../features/corpus.ts';
 
 const HARNESS = join(SHARED, 'e2e/nvim/run-nvim-lsp.sh');
 const nvimMissing = spawnSync('sh', ['-c', 'command -v nvim'], { encoding: 'utf8' }).status !== 0;
-const skip = nvimMissing ? 'nvim is not installed (apt-get install -y neovim): the Neovim client test cannot run' : !existsSync(HARNESS) ? `the Neovim harness is missing at ${HARNESS}` : false;
+const skip = nvimMissing
+  ? 'nvim is not installed (apt-get install -y neovim): the Neovim client test cannot run'
+  : !existsSync(HARNESS)
+    ? `the Neovim harness is missing at ${HARNESS}`
+    : false;
 if (skip) console.warn(`SKIP neovim.test.ts: ${skip}`);
 
 test('Neovim opens a YAML with a broken from and receives the diagnostic on the token', { skip, timeout: 60_000 }, () => {
@@ -27,10 +31,18 @@ test('Neovim opens a YAML with a broken from and receives the diagnostic on the 
   try {
     const file = join(dir, 'yolov5n.yaml');
     writeFileSync(file, f.text);
-    const r = spawnSync('bash', [HARNESS, file, process.execPath, SERVER, '--stdio'], { encoding: 'utf8', env: { ...process.env, LSP_TIMEOUT_MS: '30000' }, timeout: 55_000 });
+    const r = spawnSync('bash', [HARNESS, file, process.execPath, SERVER, '--stdio'], {
+      encoding: 'utf8',
+      env: { ...process.env, LSP_TIMEOUT_MS: '30000' },
+      timeout: 55_000,
+    });
     assert.notEqual(r.status, 77, 'nvim disappeared between the check and the run');
     assert.equal(r.status, 0, `harness failed: ${r.stdout}\n${r.stderr}`);
-    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { diagnostics: { line: number; col: number; source: string; message: string; severity: string }[]; timed_out: boolean; server_exited: unknown };
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+      diagnostics: { line: number; col: number; source: string; message: string; severity: string }[];
+      timed_out: boolean;
+      server_exited: unknown;
+    };
     assert.equal(out.timed_out, false);
     const at = f.lines.position(f.expected[0]!.range.start);
     assert.deepEqual(

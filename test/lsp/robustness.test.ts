@@ -34,7 +34,14 @@ async function reply(method: string, params: unknown): Promise<{ result?: unknow
   }
 }
 
-const POSITION_METHODS = ['textDocument/hover', 'textDocument/completion', 'textDocument/signatureHelp', 'textDocument/definition', 'textDocument/references', 'textDocument/documentHighlight'];
+const POSITION_METHODS = [
+  'textDocument/hover',
+  'textDocument/completion',
+  'textDocument/signatureHelp',
+  'textDocument/definition',
+  'textDocument/references',
+  'textDocument/documentHighlight',
+];
 const DOCUMENT_METHODS = ['textDocument/documentSymbol', 'textDocument/codeLens'];
 
 test('positions outside the document are clamped, never an error', async () => {
@@ -50,9 +57,16 @@ test('positions outside the document are clamped, never an error', async () => {
       const r = await reply(method, { textDocument: { uri }, position, context: { includeDeclaration: true } });
       assert.equal(r.error, undefined, `${method} at ${JSON.stringify(position)}: ${r.error?.message}`);
     }
-    const hints = await reply('textDocument/inlayHint', { textDocument: { uri }, range: { start: position, end: { line: position.line + 5, character: 0 } } });
+    const hints = await reply('textDocument/inlayHint', {
+      textDocument: { uri },
+      range: { start: position, end: { line: position.line + 5, character: 0 } },
+    });
     assert.ok(Array.isArray(hints.result));
-    const actions = await reply('textDocument/codeAction', { textDocument: { uri }, range: { start: position, end: position }, context: { diagnostics: [] } });
+    const actions = await reply('textDocument/codeAction', {
+      textDocument: { uri },
+      range: { start: position, end: position },
+      context: { diagnostics: [] },
+    });
     assert.ok(Array.isArray(actions.result));
   }
 });
@@ -65,7 +79,11 @@ test('closed and unknown URIs get empty results', async () => {
   assert.deepEqual(cleared.diagnostics, []);
   for (const u of [other, 'file:///nowhere/x.yaml', 'untitled:Untitled-1', 'not a uri at all']) {
     for (const method of POSITION_METHODS) {
-      const r = await reply(method, { textDocument: { uri: u }, position: { line: 3, character: 3 }, context: { includeDeclaration: true } });
+      const r = await reply(method, {
+        textDocument: { uri: u },
+        position: { line: 3, character: 3 },
+        context: { includeDeclaration: true },
+      });
       assert.equal(r.error, undefined, method);
       assert.ok(r.result === null || (Array.isArray(r.result) && r.result.length === 0), `${method} on ${u}: ${JSON.stringify(r.result)}`);
     }
@@ -76,9 +94,18 @@ test('closed and unknown URIs get empty results', async () => {
 });
 
 test('malformed params and unknown methods get an answer (a result or an error response)', async () => {
-  const garbage: unknown[] = [{}, { textDocument: 42 }, { textDocument: { uri: 7 }, position: 'here' }, { textDocument: { uri }, position: { line: 'x', character: null } }, { textDocument: { uri }, position: { line: 1.5, character: NaN } }, [1, 2, 3], 'string'];
+  const garbage: unknown[] = [
+    {},
+    { textDocument: 42 },
+    { textDocument: { uri: 7 }, position: 'here' },
+    { textDocument: { uri }, position: { line: 'x', character: null } },
+    { textDocument: { uri }, position: { line: 1.5, character: NaN } },
+    [1, 2, 3],
+    'string',
+  ];
   for (const params of garbage) {
-    for (const method of [...POSITION_METHODS, ...DOCUMENT_METHODS, 'textDocument/inlayHint', 'textDocument/codeAction']) await reply(method, params);
+    for (const method of [...POSITION_METHODS, ...DOCUMENT_METHODS, 'textDocument/inlayHint', 'textDocument/codeAction'])
+      await reply(method, params);
     for (const method of ['yolo/graph', 'yolo/submodules', 'yolo/summary']) await reply(method, params);
   }
   await reply('yolo/submodules', { uri, index: 'seven' });
@@ -99,13 +126,19 @@ test('a burst of edits: diagnostics arrive for the last version, never older one
   for (let k = 0; k < 40; k++) {
     // alternate between a broken and a fixed `from`, with incremental and full-text edits
     current = k % 2 === 0 ? replaceOnce(text, '[[-1, 6], 1, Concat', `[[-1, ${60 + k}], 1, Concat`) : text;
-    last = k % 3 === 0 ? await client.replace(burst, current) : await client.edit(burst, [{ range: { start: { line: 0, character: 0 }, end: { line: 100_000, character: 0 } }, text: current }]);
+    last =
+      k % 3 === 0
+        ? await client.replace(burst, current)
+        : await client.edit(burst, [{ range: { start: { line: 0, character: 0 }, end: { line: 100_000, character: 0 } }, text: current }]);
   }
   const final = await client.waitForDiagnostics(burst, (p) => p.version === last);
   assert.deepEqual(final.diagnostics, [], 'the last text is the fixed one');
   // any diagnostics published for this URI come in version order
   const versions = (client.diagnostics.get(burst) ?? []).map((p: PublishDiagnosticsParams) => p.version ?? 0);
-  assert.deepEqual(versions, [...versions].sort((a, b) => a - b));
+  assert.deepEqual(
+    versions,
+    [...versions].sort((a, b) => a - b),
+  );
   // and requests against the new text answer from it
   const h = (await reply('textDocument/hover', { textDocument: { uri: burst }, position: { line: 36, character: 11 } })).result as Hover;
   assert.match((h.contents as { value: string }).value, /from 6/);

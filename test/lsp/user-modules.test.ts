@@ -20,7 +20,10 @@ function workspace(): string {
   return dir;
 }
 
-const errorsOf = (p: PublishDiagnosticsParams) => p.diagnostics.filter((d) => d.severity === 1).map((d) => `${String(d.code)} ${typeof d.message === 'string' ? d.message : d.message.value}`);
+const errorsOf = (p: PublishDiagnosticsParams) =>
+  p.diagnostics
+    .filter((d) => d.severity === 1)
+    .map((d) => `${String(d.code)} ${typeof d.message === 'string' ? d.message : d.message.value}`);
 
 describe('user-declared modules', () => {
   let dir: string;
@@ -39,7 +42,10 @@ describe('user-declared modules', () => {
       const cfg = readFileSync(join(dir, '.yolo-lens.json'), 'utf8');
       await c.open(cfgUri, cfg.replace('"max(c2 // r, 8)"', '"max(c2 // , 8)"'), 'json');
       const cfgDiag = await c.waitForDiagnostics(cfgUri, (p) => p.diagnostics.length > 0);
-      assert.ok(cfgDiag.diagnostics.some((x) => x.code === 'config-expression'), JSON.stringify(cfgDiag.diagnostics));
+      assert.ok(
+        cfgDiag.diagnostics.some((x) => x.code === 'config-expression'),
+        JSON.stringify(cfgDiag.diagnostics),
+      );
       const broken = await c.waitForDiagnostics(yamlUri, (p) => errorsOf(p).length > 0);
       assert.ok(errorsOf(broken).length > 0);
       // fix it again
@@ -73,7 +79,10 @@ describe('user-declared modules', () => {
     try {
       const yamlUri = fileUri(join(dir, 'yolov5n-se.yaml'));
       const d = await c.open(yamlUri, readFileSync(join(dir, 'yolov5n-se.yaml'), 'utf8'));
-      assert.ok(errorsOf(d).some((e) => e.startsWith('YOLO010')), 'unknown module while untrusted');
+      assert.ok(
+        errorsOf(d).some((e) => e.startsWith('YOLO010')),
+        'unknown module while untrusted',
+      );
       await c.conn.sendNotification('yolo/workspaceTrust', { trusted: true });
       await c.waitForDiagnostics(yamlUri, (p) => errorsOf(p).length === 0);
     } finally {

@@ -17,7 +17,9 @@ const unimplemented = new Map<string, string[]>();
 const runnable = cases.filter((c) => {
   const treeId = treeOf(c.record);
   const tree = TREES[treeId];
-  const missing = tree ? [...new Set(c.record.layers.map((l) => l.module))].filter((m) => !('entry' in lookupModule(tree, m))) : ['(the whole tree)'];
+  const missing = tree
+    ? [...new Set(c.record.layers.map((l) => l.module))].filter((m) => !('entry' in lookupModule(tree, m)))
+    : ['(the whole tree)'];
   for (const m of missing) unimplemented.set(`${treeId}:${m}`, [...(unimplemented.get(`${treeId}:${m}`) ?? []), c.name]);
   return missing.length === 0;
 });
@@ -29,7 +31,9 @@ test('the corpus has models to profile', () => {
 
 test('modules the catalog does not implement yet (this list must end empty)', (t) => {
   const lines = [...unimplemented].map(([m, files]) => `${m} (${files.length} models, e.g. ${files[0]})`);
-  t.diagnostic(`${runnable.length}/${cases.length} ok:true models profiled; unimplemented modules: ${lines.length ? lines.join('; ') : 'none'}`);
+  t.diagnostic(
+    `${runnable.length}/${cases.length} ok:true models profiled; unimplemented modules: ${lines.length ? lines.join('; ') : 'none'}`,
+  );
   console.log(`unimplemented modules (${lines.length}):${lines.length ? '\n  ' + lines.join('\n  ') : ' none'}`);
 });
 
@@ -53,20 +57,34 @@ for (const c of runnable) {
     assert.equal(r.backend, 'wasm');
     assert.equal(r.layers.length, c.record.layers.length, 'every layer ran');
     for (const l of r.layers) {
-      assert.ok(l.shapeMatches, `layer ${l.index} (${l.module}): measured ${JSON.stringify(l.outShape ?? l.outShapes)} vs static ${JSON.stringify(l.staticShape ?? l.staticShapes)}`);
+      assert.ok(
+        l.shapeMatches,
+        `layer ${l.index} (${l.module}): measured ${JSON.stringify(l.outShape ?? l.outShapes)} vs static ${JSON.stringify(l.staticShape ?? l.staticShapes)}`,
+      );
       assert.ok(l.ms >= 0 && Number.isFinite(l.ms));
     }
     assert.ok(r.peakMemoryMB !== null && r.estimatedMemoryMB != null);
-    assert.ok(r.peakMemoryMB <= r.estimatedMemoryMB!, `the estimate (${r.estimatedMemoryMB} MB) must bound the measured peak (${r.peakMemoryMB} MB)`);
-    assert.ok(r.estimatedMemoryMB! <= 2 * r.peakMemoryMB + 1, `the estimate (${r.estimatedMemoryMB} MB) is far above the measured peak (${r.peakMemoryMB} MB)`);
+    assert.ok(
+      r.peakMemoryMB <= r.estimatedMemoryMB!,
+      `the estimate (${r.estimatedMemoryMB} MB) must bound the measured peak (${r.peakMemoryMB} MB)`,
+    );
+    assert.ok(
+      r.estimatedMemoryMB! <= 2 * r.peakMemoryMB + 1,
+      `the estimate (${r.estimatedMemoryMB} MB) is far above the measured peak (${r.peakMemoryMB} MB)`,
+    );
     ratios.push(r.estimatedMemoryMB! / r.peakMemoryMB);
     // the one expected warning: upstream's fuse() raises for a few Scaled-YOLOv4 models, which then run unfused
-    const unfused = c.record.fused_error ? [`BatchNorm is not folded, as upstream's model.fuse() fails for this model (${c.record.fused_error}): the unfused network ran`] : [];
+    const unfused = c.record.fused_error
+      ? [`BatchNorm is not folded, as upstream's model.fuse() fails for this model (${c.record.fused_error}): the unfused network ran`]
+      : [];
     assert.deepEqual(r.warnings, unfused);
   });
 }
 
 test('memory estimate vs measured peak over the corpus', (t) => {
   const s = [...ratios].sort((a, b) => a - b);
-  if (s.length) t.diagnostic(`estimate / measured peak: min ${s[0]!.toFixed(2)}, median ${s[s.length >> 1]!.toFixed(2)}, max ${s[s.length - 1]!.toFixed(2)} over ${s.length} models`);
+  if (s.length)
+    t.diagnostic(
+      `estimate / measured peak: min ${s[0]!.toFixed(2)}, median ${s[s.length >> 1]!.toFixed(2)}, max ${s[s.length - 1]!.toFixed(2)} over ${s.length} models`,
+    );
 });

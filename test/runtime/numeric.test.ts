@@ -20,7 +20,21 @@ import { prepareModuleWeights } from '../../server/src/runtime/engine.ts';
 import { modulePaths } from '../../server/src/runtime/plan.ts';
 import { disposePrepared, RtTensor, TfFlow } from '../../server/src/runtime/tfflow.ts';
 import { leafParamArrays, uniform } from '../../server/src/runtime/weights.ts';
-import { add, arr, batchNorm, bicubic, catChannels, channels, conv2d, maxPool, maxRelDiff, mish, silu, sigmoid, type Arr } from './reference-ops.ts';
+import {
+  add,
+  arr,
+  batchNorm,
+  bicubic,
+  catChannels,
+  channels,
+  conv2d,
+  maxPool,
+  maxRelDiff,
+  mish,
+  silu,
+  sigmoid,
+  type Arr,
+} from './reference-ops.ts';
 
 const head = yolov5Kit('head');
 const fork = yolov5Kit('fork');
@@ -41,7 +55,12 @@ function paramsAt(mod: Mod, path: string): Record<string, Arr> {
 }
 
 /** The reference of one YOLOv5/ultralytics Conv: conv (k, s, autopad, g), then BatchNorm or the folded bias, then act. */
-function convRef(mod: Mod, path: string, x: Arr, o: { c2: number; k: number; s?: number; g?: number; act: 'silu' | 'mish' | 'none'; fused: boolean }): Arr {
+function convRef(
+  mod: Mod,
+  path: string,
+  x: Arr,
+  o: { c2: number; k: number; s?: number; g?: number; act: 'silu' | 'mish' | 'none'; fused: boolean },
+): Arr {
   const at = (leaf: string) => (path ? `${path}.${leaf}` : leaf);
   const conv = paramsAt(mod, at('conv'));
   const c1 = x.shape[1]!;
@@ -57,7 +76,15 @@ function convRef(mod: Mod, path: string, x: Arr, o: { c2: number; k: number; s?:
 }
 
 function input(shape: number[], key: string): Arr {
-  return arr(shape, uniform(key, shape.reduce((a, b) => a * b, 1), -2, 2));
+  return arr(
+    shape,
+    uniform(
+      key,
+      shape.reduce((a, b) => a * b, 1),
+      -2,
+      2,
+    ),
+  );
 }
 
 const BACKENDS = ['wasm', 'cpu'] as const;
@@ -76,7 +103,8 @@ function runtime(mod: Mod, xs: Arr | Arr[], nhwc: boolean, ctx: Record<string, u
   const inputs = Array.isArray(xs) ? xs.map(toRt) : toRt(xs);
   try {
     const out = flow.callMulti(mod, inputs, ctx as ForwardCtx<RtTensor>);
-    const flat = (o: Out<RtTensor>): RtTensor[] => (o === null ? [] : o instanceof RtTensor ? [o] : (o as readonly Out<RtTensor>[]).flatMap(flat));
+    const flat = (o: Out<RtTensor>): RtTensor[] =>
+      o === null ? [] : o instanceof RtTensor ? [o] : (o as readonly Out<RtTensor>[]).flatMap(flat);
     return flat(out).map((r) => {
       const t = flow.nchw(r);
       return arr([...t.shape], t.dataSync());
@@ -224,7 +252,13 @@ function detectSetup(): { mod: Mod; xs: Arr[]; raw: Arr[]; decoded: Arr } {
       for (let h = 0; h < ny; h++)
         for (let w = 0; w < nx; w++) {
           const s = Array.from({ length: no }, (_, o) => sigmoid(r.data[((a * ny + h) * nx + w) * no + o]!));
-          rows.push([(s[0]! * 2 - 0.5 + w) * STRIDES[i]!, (s[1]! * 2 - 0.5 + h) * STRIDES[i]!, (s[2]! * 2) ** 2 * ANCHORS[i]![2 * a]!, (s[3]! * 2) ** 2 * ANCHORS[i]![2 * a + 1]!, ...s.slice(4)]);
+          rows.push([
+            (s[0]! * 2 - 0.5 + w) * STRIDES[i]!,
+            (s[1]! * 2 - 0.5 + h) * STRIDES[i]!,
+            (s[2]! * 2) ** 2 * ANCHORS[i]![2 * a]!,
+            (s[3]! * 2) ** 2 * ANCHORS[i]![2 * a + 1]!,
+            ...s.slice(4),
+          ]);
         }
   });
   return { mod, xs, raw, decoded: arr([1, rows.length, no], rows.flat()) };
@@ -248,7 +282,6 @@ test('Detect (YOLOv5): the eval decode (grid, strides, anchors)', async () => {
     tf.engine().endScope();
   }
 });
-
 
 // ultralytics Detect: 2 levels (16 and 32 channels at strides 8 and 16), nc = 2, reg_max 16
 check('Detect (ultralytics): box and class branches, DFL integral, anchor-point decode × stride', () => {
@@ -364,7 +397,9 @@ flowOp(
     const rows = arr([2, 4, 3]);
     for (let b = 0; b < 2; b++)
       for (let k = 0; k < 3; k++) {
-        const order = Array.from({ length: 7 }, (_, i) => i).sort((p, q) => tkX.data[(b * 7 + q) * 3 + k]! - tkX.data[(b * 7 + p) * 3 + k]!);
+        const order = Array.from({ length: 7 }, (_, i) => i).sort(
+          (p, q) => tkX.data[(b * 7 + q) * 3 + k]! - tkX.data[(b * 7 + p) * 3 + k]!,
+        );
         order.slice(0, 4).forEach((i, j) => (values.data[(b * 4 + j) * 3 + k] = tkX.data[(b * 7 + i) * 3 + k]!));
       }
     // rows picked by the column-0 ranking
@@ -390,7 +425,14 @@ check('nn.MultiheadAttention (2 heads, sequence-first), output and head-averaged
   const outW = p['out_proj.weight']!.data;
   const outB = p['out_proj.bias']!.data;
   const proj = (x: Arr, len: number, n: number, part: number) =>
-    Array.from({ length: len }, (_, t) => Array.from({ length: E }, (_, o) => inB[part * E + o]! + Array.from({ length: E }, (_, i) => inW[(part * E + o) * E + i]! * x.data[(t * N + n) * E + i]!).reduce((a, b) => a + b, 0)));
+    Array.from({ length: len }, (_, t) =>
+      Array.from(
+        { length: E },
+        (_, o) =>
+          inB[part * E + o]! +
+          Array.from({ length: E }, (_, i) => inW[(part * E + o) * E + i]! * x.data[(t * N + n) * E + i]!).reduce((a, b) => a + b, 0),
+      ),
+    );
   const out = arr([L, N, E]);
   const weights = arr([N, L, S]);
   const hd = E / H;
@@ -399,7 +441,11 @@ check('nn.MultiheadAttention (2 heads, sequence-first), output and head-averaged
     const ctx = Array.from({ length: L }, () => new Array<number>(E).fill(0));
     for (let h = 0; h < H; h++)
       for (let t = 0; t < L; t++) {
-        const sc = Array.from({ length: S }, (_, s) => Array.from({ length: hd }, (_, d) => Q[t]![h * hd + d]! * K[s]![h * hd + d]!).reduce((a, b) => a + b, 0) / Math.sqrt(hd));
+        const sc = Array.from(
+          { length: S },
+          (_, s) =>
+            Array.from({ length: hd }, (_, d) => Q[t]![h * hd + d]! * K[s]![h * hd + d]!).reduce((a, b) => a + b, 0) / Math.sqrt(hd),
+        );
         const mx = Math.max(...sc);
         const e = sc.map((x) => Math.exp(x - mx));
         const z = e.reduce((a, b) => a + b, 0);
@@ -408,7 +454,8 @@ check('nn.MultiheadAttention (2 heads, sequence-first), output and head-averaged
           for (let d = 0; d < hd; d++) ctx[t]![h * hd + d]! += (w / z) * V[s]![h * hd + d]!;
         });
       }
-    for (let t = 0; t < L; t++) for (let o = 0; o < E; o++) out.data[(t * N + n) * E + o] = outB[o]! + ctx[t]!.reduce((a, c, i) => a + c * outW[o * E + i]!, 0);
+    for (let t = 0; t < L; t++)
+      for (let o = 0; o < E; o++) out.data[(t * N + n) * E + o] = outB[o]! + ctx[t]!.reduce((a, c, i) => a + c * outW[o * E + i]!, 0);
   }
   return { mod, x: [q, k, v], expected: [out, weights] };
 });

@@ -14,7 +14,16 @@ import { lookupModule } from '../../server/src/core/resolve.ts';
 import { TREES } from '../../server/src/core/catalog/trees.ts';
 
 const text = readFileSync(join(__dirname, '../../examples/slimneck-yolov5n.yaml'), 'utf8');
-const job: ProfileJob = { text, fileName: 'slimneck-yolov5n.yaml', imgsz: 160, batch: 1, runs: 2, warmup: 1, backend: 'onnxruntime-node', memoryLimitMB: 2048 };
+const job: ProfileJob = {
+  text,
+  fileName: 'slimneck-yolov5n.yaml',
+  imgsz: 160,
+  batch: 1,
+  runs: 2,
+  warmup: 1,
+  backend: 'onnxruntime-node',
+  memoryLimitMB: 2048,
+};
 const installed = loadOrt() !== null;
 
 test(`onnxruntime-node ${installed ? 'is installed: the example runs on it' : `is not installed (${ortUnavailableReason()}): asking for it falls back to wasm`}`, async () => {
@@ -26,11 +35,17 @@ test(`onnxruntime-node ${installed ? 'is installed: the example runs on it' : `i
     assert.deepEqual(r.warnings, []);
     // every layer got kernel time (names carry `L<layer>/`), and the total is a wall time that covers them
     const summed = r.layers.reduce((a, l) => a + l.ms, 0);
-    assert.ok(r.layers.filter((l) => /Conv|C3|VoVGSCSP|Detect/.test(l.module)).every((l) => l.ms > 0), 'compute layers have time');
+    assert.ok(
+      r.layers.filter((l) => /Conv|C3|VoVGSCSP|Detect/.test(l.module)).every((l) => l.ms > 0),
+      'compute layers have time',
+    );
     assert.ok(summed <= r.totalMs * 1.5, `per-layer sum ${summed} vs total ${r.totalMs}`);
   } else {
     assert.equal(r.backend, 'wasm');
-    assert.ok(r.warnings.some((w) => /onnxruntime-node is not available/.test(w)), r.warnings.join('; '));
+    assert.ok(
+      r.warnings.some((w) => /onnxruntime-node is not available/.test(w)),
+      r.warnings.join('; '),
+    );
   }
   assert.ok(r.layers.every((l) => l.shapeMatches));
 });
@@ -47,9 +62,26 @@ if (installed) {
   const samples: [string, ProfileJob][] = [['the example', job]];
   // heads with decode math, attention, text features, an unfused network. Not RT-DETR: its decoder picks the top
   // 300 of near-equal random scores, so float rounding changes the pick (tfjs, onnxruntime and PyTorch all differ)
-  for (const n of ['v8/yolov8-world@n.json', 'v8/yolov8-sn@n.json', 'v8/yolov8-obb@n.json', 'models/GSConv-yolov4-p5.json', 'yolov5/yolov5n.json']) {
+  for (const n of [
+    'v8/yolov8-world@n.json',
+    'v8/yolov8-sn@n.json',
+    'v8/yolov8-obb@n.json',
+    'models/GSConv-yolov4-p5.json',
+    'yolov5/yolov5n.json',
+  ]) {
     const c = byName(n);
-    if (c) samples.push([c.name, { ...job, text: c.text, fileName: c.options.fileName!, ...(c.options.tree ? { tree: c.options.tree } : {}), ...(c.options.scale ? { scale: c.options.scale } : {}), imgsz: 128 }]);
+    if (c)
+      samples.push([
+        c.name,
+        {
+          ...job,
+          text: c.text,
+          fileName: c.options.fileName!,
+          ...(c.options.tree ? { tree: c.options.tree } : {}),
+          ...(c.options.scale ? { scale: c.options.scale } : {}),
+          imgsz: 128,
+        },
+      ]);
   }
   for (const [name, j] of samples)
     test(`onnxruntime-node computes what the tfjs runtime computes: ${name}`, async () => {
@@ -70,9 +102,22 @@ if (installed) {
   });
   for (const c of runnable)
     test(`onnxruntime shapes: ${c.name}`, async () => {
-      const r = await runProfile({ ...job, text: c.text, fileName: c.options.fileName!, ...(c.options.tree ? { tree: c.options.tree } : {}), ...(c.options.scale ? { scale: c.options.scale } : {}), imgsz: 128, runs: 1, warmup: 0 });
+      const r = await runProfile({
+        ...job,
+        text: c.text,
+        fileName: c.options.fileName!,
+        ...(c.options.tree ? { tree: c.options.tree } : {}),
+        ...(c.options.scale ? { scale: c.options.scale } : {}),
+        imgsz: 128,
+        runs: 1,
+        warmup: 0,
+      });
       assert.equal(r.error, null, r.error ?? '');
       assert.equal(r.backend, 'onnxruntime-node', r.warnings.join('; '));
-      for (const l of r.layers) assert.ok(l.shapeMatches, `layer ${l.index} (${l.module}): ${JSON.stringify(l.outShape ?? l.outShapes)} vs ${JSON.stringify(l.staticShape ?? l.staticShapes)}`);
+      for (const l of r.layers)
+        assert.ok(
+          l.shapeMatches,
+          `layer ${l.index} (${l.module}): ${JSON.stringify(l.outShape ?? l.outShapes)} vs ${JSON.stringify(l.staticShape ?? l.staticShapes)}`,
+        );
     });
 }

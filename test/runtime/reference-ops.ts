@@ -50,7 +50,14 @@ export function conv2d(x: Arr, weight: Arr, bias: ArrayLike<number> | null, stri
 }
 
 /** eval-mode BatchNorm2d */
-export function batchNorm(x: Arr, gamma: ArrayLike<number>, beta: ArrayLike<number>, mean: ArrayLike<number>, variance: ArrayLike<number>, eps = 1e-5): Arr {
+export function batchNorm(
+  x: Arr,
+  gamma: ArrayLike<number>,
+  beta: ArrayLike<number>,
+  mean: ArrayLike<number>,
+  variance: ArrayLike<number>,
+  eps = 1e-5,
+): Arr {
   const [N, C, H, W] = x.shape as [number, number, number, number];
   const y = arr([...x.shape]);
   for (let n = 0; n < N; n++)
@@ -140,7 +147,8 @@ export function bicubic(x: Arr, scale: number): Arr {
           const x0 = Math.floor(rx);
           let acc = 0;
           for (let i = -1; i <= 2; i++)
-            for (let j = -1; j <= 2; j++) acc += w(ry - (y0 + i)) * w(rx - (x0 + j)) * x.data[idx4(x.shape, n, c, clamp(y0 + i, H), clamp(x0 + j, W))]!;
+            for (let j = -1; j <= 2; j++)
+              acc += w(ry - (y0 + i)) * w(rx - (x0 + j)) * x.data[idx4(x.shape, n, c, clamp(y0 + i, H), clamp(x0 + j, W))]!;
           y.data[idx4(y.shape, n, c, oh, ow)] = acc;
         }
   return y;

@@ -22,7 +22,16 @@ const model = resolve(text, { fileName: 'slimneck-yolov5n.yaml' });
 
 test('an oversized model is refused before any allocation (no backend even starts)', async () => {
   // this file's process has not started a tfjs backend: a refusal must not start one either
-  const r = await runProfile({ text, fileName: 'slimneck-yolov5n.yaml', imgsz: 4096, batch: 8, runs: 1, warmup: 0, backend: 'wasm', memoryLimitMB: 1024 });
+  const r = await runProfile({
+    text,
+    fileName: 'slimneck-yolov5n.yaml',
+    imgsz: 4096,
+    batch: 8,
+    runs: 1,
+    warmup: 0,
+    backend: 'wasm',
+    memoryLimitMB: 1024,
+  });
   assert.match(r.error ?? '', /^refused: the profile would need about \d+ MB .* the limit is 1024 MB/);
   assert.ok(r.estimatedMemoryMB! > 1024, `estimate ${r.estimatedMemoryMB} MB`);
   assert.equal(r.backend, 'none');
@@ -40,7 +49,13 @@ test('a profile runs in a worker: progress in order, the calling thread stays re
   // event-loop utilisation of this thread while the profile runs: near 1 if the forward passes ran here, near 0 in a
   // worker (timer gaps would measure the machine's load rather than this thread's work)
   const before = performance.eventLoopUtilization();
-  const r = await profileModel(model, { imgsz: 256, runs: 3, warmup: 1, backend: 'wasm', onProgress: (d, t, m) => progress.push([d, t, m]) });
+  const r = await profileModel(model, {
+    imgsz: 256,
+    runs: 3,
+    warmup: 1,
+    backend: 'wasm',
+    onProgress: (d, t, m) => progress.push([d, t, m]),
+  });
   const busy = performance.eventLoopUtilization(before).utilization;
   assert.equal(r.error, null);
   assert.equal(r.backend, 'wasm');
@@ -54,7 +69,10 @@ test('a profile runs in a worker: progress in order, the calling thread stays re
     progress.map(([d, t]) => [d, t]),
     [0, 1, 2, 3, 4].map((d) => [d, 4]),
   );
-  assert.deepEqual(progress.map(([, , m]) => m), ['building the network', 'warm-up 1/1', 'run 1/3', 'run 2/3', 'run 3/3']);
+  assert.deepEqual(
+    progress.map(([, , m]) => m),
+    ['building the network', 'warm-up 1/1', 'run 1/3', 'run 2/3', 'run 3/3'],
+  );
   assert.ok(busy < 0.2, `the calling thread was busy ${(100 * busy).toFixed(0)}% of the profile`);
   const table = formatProfile(r);
   assert.match(table, /total \d+\.\d ms \(median of 3 runs\)/);
@@ -111,7 +129,16 @@ test('an already-cancelled request does not start a worker', async () => {
 });
 
 test('a failing layer is reported with its index, module, submodule and reason, never as a silent zero', async () => {
-  const job = { text, fileName: 'slimneck-yolov5n.yaml', imgsz: 128, batch: 1, runs: 2, warmup: 0, backend: 'wasm' as const, memoryLimitMB: 2048 };
+  const job = {
+    text,
+    fileName: 'slimneck-yolov5n.yaml',
+    imgsz: 128,
+    batch: 1,
+    runs: 2,
+    warmup: 0,
+    backend: 'wasm' as const,
+    memoryLimitMB: 2048,
+  };
   const { plan } = planJob(job);
   assert.ok(plan);
   // layer 13 followed by a conv built for 7 input channels, inside the layer: the runtime must stop there and say so
@@ -124,6 +151,9 @@ test('a failing layer is reported with its index, module, submodule and reason, 
   const r = await runPlan({ ...plan, layers }, job);
   assert.match(r.error ?? '', /^layer 13 \(VoVGSCSP\) failed: broken \(Conv2d\): .*to have 7 channels, but got 128 channels instead/);
   assert.equal(r.runs, 0, 'no run is reported as timed');
-  assert.ok(r.layers.slice(0, k).every((l) => l.shapeMatches), 'the layers before it ran');
+  assert.ok(
+    r.layers.slice(0, k).every((l) => l.shapeMatches),
+    'the layers before it ran',
+  );
   assert.equal(tf.memory().numTensors, 0, 'the failed run freed its tensors');
 });

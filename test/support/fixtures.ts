@@ -51,7 +51,8 @@ export function fixture(source: string, opts: { dedent?: boolean } = {}): Fixtur
     if (m && prevLineStart >= 0) {
       const col = m[1]!.length + 1 + m[2]!.length;
       const width = m[3]!.length;
-      for (const code of m[4]!.trim().split(/\s+/)) expected.push({ code, range: { start: prevLineStart + col, end: prevLineStart + col + width } });
+      for (const code of m[4]!.trim().split(/\s+/))
+        expected.push({ code, range: { start: prevLineStart + col, end: prevLineStart + col + width } });
       return;
     }
     let clean = '';
@@ -85,9 +86,14 @@ export const textOf = (f: { text: string }, r: Range): string => f.text.slice(r.
  * `missing YOLO008 at 12:10-12:12 "60"`, `unexpected YOLO025 at ...`. Only codes in `only` are compared when given;
  * codes in `ignore` never are.
  */
-export function diagnosticMismatches(f: Fixture, got: readonly { code: string; range: Range }[], opts: { only?: readonly string[]; ignore?: readonly string[] } = {}): string[] {
+export function diagnosticMismatches(
+  f: Fixture,
+  got: readonly { code: string; range: Range }[],
+  opts: { only?: readonly string[]; ignore?: readonly string[] } = {},
+): string[] {
   const considered = (code: string) => (!opts.only || opts.only.includes(code)) && !(opts.ignore ?? []).includes(code);
-  const key = (d: { code: string; range: Range }) => `${d.code} at ${showRange(f.lines, d.range)} ${JSON.stringify(f.text.slice(d.range.start, d.range.end)).slice(0, 60)}`;
+  const key = (d: { code: string; range: Range }) =>
+    `${d.code} at ${showRange(f.lines, d.range)} ${JSON.stringify(f.text.slice(d.range.start, d.range.end)).slice(0, 60)}`;
   const want = f.expected.filter((d) => considered(d.code)).map(key);
   const have = got.filter((d) => considered(d.code)).map(key);
   const out: string[] = [];

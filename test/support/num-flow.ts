@@ -104,7 +104,8 @@ export class NumFlow implements Flow<Tensor> {
   split(x: Tensor, sizes: number | readonly number[], dim: number): Tensor[] {
     const d = dim < 0 ? dim + x.shape.length : dim;
     const n = x.shape[d]!;
-    const parts: number[] = typeof sizes === 'number' ? Array.from({ length: Math.ceil(n / sizes) }, (_, i) => Math.min(sizes, n - i * sizes)) : [...sizes];
+    const parts: number[] =
+      typeof sizes === 'number' ? Array.from({ length: Math.ceil(n / sizes) }, (_, i) => Math.min(sizes, n - i * sizes)) : [...sizes];
     let start = 0;
     return parts.map((p) => {
       const s = start;
@@ -158,7 +159,14 @@ export class NumFlow implements Flow<Tensor> {
     return gather(shape, (c) => at(x, ...c.map((v, i) => (i === dim ? s + v * step : v))));
   }
   expand(x: Tensor, shape: readonly number[]): Tensor {
-    return this.broadcast(x, tensor(shape.map((v, i) => (v === -1 ? x.shape[i]! : v)), () => 0), (a) => a);
+    return this.broadcast(
+      x,
+      tensor(
+        shape.map((v, i) => (v === -1 ? x.shape[i]! : v)),
+        () => 0,
+      ),
+      (a) => a,
+    );
   }
   softmax(): Tensor {
     throw new Error('not needed');

@@ -46,7 +46,15 @@ export async function startPanelServer(extra: Record<string, { type: string; bod
     };
     if (url.pathname === '/panel.html') {
       state.nonce = newNonce();
-      return send('text/html', panelHtml({ cspSource: state.origin, nonce: state.nonce, scriptUri: `${state.origin}/webview.js`, styleUri: `${state.origin}/webview.css` }));
+      return send(
+        'text/html',
+        panelHtml({
+          cspSource: state.origin,
+          nonce: state.nonce,
+          scriptUri: `${state.origin}/webview.js`,
+          styleUri: `${state.origin}/webview.css`,
+        }),
+      );
     }
     if (url.pathname === '/webview.js') return send('text/javascript', readFileSync(join(ROOT, 'dist/webview.js')));
     if (url.pathname === '/webview.css') return send('text/css', readFileSync(join(ROOT, 'dist/webview.css')));
@@ -72,7 +80,15 @@ export async function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 
@@ -92,7 +108,11 @@ export interface PanelPage {
 }
 
 /** Open the panel page. `state` is what `getState()` returns (a restored panel). */
-export async function openPanel(browser: Browser, server: PanelServer, opts: { state?: unknown; theme?: Record<string, string>; bodyClass?: string; viewport?: { width: number; height: number } } = {}): Promise<PanelPage> {
+export async function openPanel(
+  browser: Browser,
+  server: PanelServer,
+  opts: { state?: unknown; theme?: Record<string, string>; bodyClass?: string; viewport?: { width: number; height: number } } = {},
+): Promise<PanelPage> {
   const page = await browser.newPage({ viewport: opts.viewport ?? { width: 1400, height: 850 } });
   const consoleMessages: string[] = [];
   const pageErrors: string[] = [];

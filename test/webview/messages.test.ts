@@ -36,11 +36,30 @@ test('host messages: unknown types, bad fields and giant payloads are refused wi
   refused({ type: 'exec', code: 'x' }, /exec/);
   refused(undefined, /undefined/);
   refused({ type: 'graph', graph: { ...graph, nodes: 'many' }, convention: 'thop', fileName: 'a' }, /graph\.nodes/);
-  refused({ type: 'graph', graph: { ...graph, edges: [{ from: 3, to: 3, slot: 0, shape: null }] }, convention: 'thop', fileName: 'a' }, /does not join/);
+  refused(
+    { type: 'graph', graph: { ...graph, edges: [{ from: 3, to: 3, slot: 0, shape: null }] }, convention: 'thop', fileName: 'a' },
+    /does not join/,
+  );
   refused({ type: 'graph', graph: { ...graph, imgsz: Number.NaN }, convention: 'thop', fileName: 'a' }, /imgsz/);
   refused({ type: 'cursor', uri: 'a', position: { line: 1.5, character: 0 } }, /position\.line/);
   refused({ type: 'status', level: 'info', message: 'x'.repeat(LIMITS.string + 1) }, /message/);
-  refused({ type: 'submodules', uri: 'a', index: 0, nodes: Array.from({ length: 10_000 }, () => ({ path: 'p'.repeat(2000), type: 'T', params: 0, outShape: null, flops: null, children: [] })), error: null }, /larger than/);
+  refused(
+    {
+      type: 'submodules',
+      uri: 'a',
+      index: 0,
+      nodes: Array.from({ length: 10_000 }, () => ({
+        path: 'p'.repeat(2000),
+        type: 'T',
+        params: 0,
+        outShape: null,
+        flops: null,
+        children: [],
+      })),
+      error: null,
+    },
+    /larger than/,
+  );
   // cyclic or absurdly deep objects cannot come through postMessage's structured clone as valid messages
   const deep: Record<string, unknown> = {};
   let cur = deep;
@@ -79,7 +98,12 @@ test('the panel shell: a fresh random nonce, nothing inline, document text never
   const csp = panelCsp({ cspSource: 'https://file+.vscode-resource.vscode-cdn.net', nonce: a });
   assert.match(csp, /^default-src 'none'; script-src 'nonce-[^']+'; style-src https:\/\/file\+\.vscode-resource\.vscode-cdn\.net;/);
   assert.doesNotMatch(csp, /unsafe/);
-  const html = panelHtml({ cspSource: 'vscode-resource:', nonce: a, scriptUri: 'vscode-resource:/dist/webview.js?"><script>', styleUri: 'vscode-resource:/dist/webview.css' });
+  const html = panelHtml({
+    cspSource: 'vscode-resource:',
+    nonce: a,
+    scriptUri: 'vscode-resource:/dist/webview.js?"><script>',
+    styleUri: 'vscode-resource:/dist/webview.css',
+  });
   assert.equal((html.match(/<script/g) ?? []).length, 1, 'one script element, and a hostile URI stays inside its attribute');
   assert.ok(html.includes(`nonce="${a}"`));
   assert.doesNotMatch(html, /\sstyle=|\son[a-z]+=/);

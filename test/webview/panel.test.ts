@@ -8,7 +8,19 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { artifact, corpusGraph, launchChromium, openPanel, showGraph, startPanelServer, textGraph, unavailable, type PanelPage, type PanelServer, ROOT } from './harness.ts';
+import {
+  artifact,
+  corpusGraph,
+  launchChromium,
+  openPanel,
+  showGraph,
+  startPanelServer,
+  textGraph,
+  unavailable,
+  type PanelPage,
+  type PanelServer,
+  ROOT,
+} from './harness.ts';
 import { syntheticYaml } from '../../bench/synthetic.ts';
 import { HIGH_CONTRAST_THEME } from './theme.ts';
 import { REFERENCE, CORPUS, type RefRecord } from '../support/reference.ts';
@@ -60,7 +72,10 @@ function expectedShape(l: RefRecord['layers'][number]): string {
 }
 
 async function transformOf(p: PanelPage, holder = '#graph'): Promise<string> {
-  return p.page.locator(`${holder} g.viewport`).getAttribute('transform').then((t) => t ?? '');
+  return p.page
+    .locator(`${holder} g.viewport`)
+    .getAttribute('transform')
+    .then((t) => t ?? '');
 }
 
 async function lastPosted(p: PanelPage, type: WebviewMessage['type']): Promise<WebviewMessage | undefined> {
@@ -85,9 +100,15 @@ describe('graph panel in Chromium', { skip }, () => {
       const p = await openPanel(browser, server);
       try {
         await showGraph(p, modelGraph(rel), rel.split('/').pop());
-        const nodes = await p.page.locator('#graph g.layer-node').evaluateAll((els) =>
-          els.map((e) => ({ index: Number(e.getAttribute('data-index')), title: e.querySelector('.line-title')?.textContent, shape: e.querySelector('.line-shape')?.textContent })),
-        );
+        const nodes = await p.page
+          .locator('#graph g.layer-node')
+          .evaluateAll((els) =>
+            els.map((e) => ({
+              index: Number(e.getAttribute('data-index')),
+              title: e.querySelector('.line-title')?.textContent,
+              shape: e.querySelector('.line-shape')?.textContent,
+            })),
+          );
         assert.equal(nodes.length, ref.layers.length, 'node count = layer count');
         for (const l of ref.layers) {
           const n = nodes.find((x) => x.index === l.i);
@@ -95,11 +116,17 @@ describe('graph panel in Chromium', { skip }, () => {
           assert.equal(n.title, `${l.i}  ${l.module}`);
           assert.equal(n.shape, expectedShape(l), `layer ${l.i} shape`);
         }
-        const edges = await p.page.locator('#graph path.edge').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-from')}>${e.getAttribute('data-to')}#${e.getAttribute('data-slot')}`));
+        const edges = await p.page
+          .locator('#graph path.edge')
+          .evaluateAll((els) =>
+            els.map((e) => `${e.getAttribute('data-from')}>${e.getAttribute('data-to')}#${e.getAttribute('data-slot')}`),
+          );
         const expected = ref.layers.flatMap((l) => absoluteInputs(l.i, l.from).map((j, slot) => `${j}>${l.i}#${slot}`));
         assert.deepEqual([...edges].sort(), [...expected].sort(), 'edges = from relations');
         // every edge is labelled with the producer's output shape (the image for -1)
-        const labels = await p.page.locator('#graph text.edge-label').evaluateAll((els) => els.map((e) => ({ from: Number(e.getAttribute('data-from')), text: e.textContent })));
+        const labels = await p.page
+          .locator('#graph text.edge-label')
+          .evaluateAll((els) => els.map((e) => ({ from: Number(e.getAttribute('data-from')), text: e.textContent })));
         assert.equal(labels.length, expected.length);
         for (const lab of labels) {
           const want = lab.from < 0 ? `${ref.ch}×${ref.imgsz}×${ref.imgsz}` : expectedShape(ref.layers[lab.from]!);
@@ -108,7 +135,8 @@ describe('graph panel in Chromium', { skip }, () => {
         // multi-input layers (Concat, Detect) show each input as its own edge
         const multi = ref.layers.filter((l) => Array.isArray(l.from) && (l.from as unknown[]).length > 1);
         assert.ok(multi.length > 0);
-        for (const l of multi) assert.equal(await p.page.locator(`#graph path.edge[data-to="${l.i}"]`).count(), (l.from as unknown[]).length);
+        for (const l of multi)
+          assert.equal(await p.page.locator(`#graph path.edge[data-to="${l.i}"]`).count(), (l.from as unknown[]).length);
         // the table lists every layer and the framework's totals
         assert.equal(await p.page.locator('.layer-table tbody tr').count(), ref.layers.length);
         assert.equal(await p.page.locator('.layer-table tfoot td').nth(1).textContent(), ref.params!.toLocaleString('en-US'));
@@ -116,7 +144,14 @@ describe('graph panel in Chromium', { skip }, () => {
         if (ref.gflops !== null) assert.equal(await gcell.textContent(), String(ref.gflops));
         // the framework prints no GFLOPs for this model: the cell is the sum at the image size, and says so
         else assert.match((await gcell.getAttribute('title'))!, /^sum at \d+/);
-        await p.page.screenshot({ path: artifact(`panel-${rel.split('/').pop()!.replace(/\.yaml/, '')}.png`) });
+        await p.page.screenshot({
+          path: artifact(
+            `panel-${rel
+              .split('/')
+              .pop()!
+              .replace(/\.yaml/, '')}.png`,
+          ),
+        });
         assert.deepEqual(p.pageErrors, []);
       } finally {
         await p.page.close();
@@ -151,10 +186,20 @@ describe('graph panel in Chromium', { skip }, () => {
       const svgBox = (await p.page.locator('#graph svg').boundingBox())!;
       const inView = async (i: number) => {
         const b = await p.page.locator(`#graph g.layer-node[data-index="${i}"] rect.box`).boundingBox();
-        return !!b && b.x >= svgBox.x && b.y >= svgBox.y && b.x + b.width <= svgBox.x + svgBox.width && b.y + b.height <= svgBox.y + svgBox.height;
+        return (
+          !!b &&
+          b.x >= svgBox.x &&
+          b.y >= svgBox.y &&
+          b.x + b.width <= svgBox.x + svgBox.width &&
+          b.y + b.height <= svgBox.y + svgBox.height
+        );
       };
       const target = 22;
-      await p.send({ type: 'cursor', uri: graph.uri, position: { line: graph.nodes[target]!.range.start.line, character: 3 } } satisfies HostMessage);
+      await p.send({
+        type: 'cursor',
+        uri: graph.uri,
+        position: { line: graph.nodes[target]!.range.start.line, character: 3 },
+      } satisfies HostMessage);
       await p.page.waitForSelector(`#graph g.layer-node.cursor[data-index="${target}"]`);
       assert.equal(await p.page.locator('#graph g.layer-node.cursor').count(), 1);
       assert.ok(await inView(target), 'the cursor node is scrolled into view');
@@ -195,7 +240,12 @@ describe('graph panel in Chromium', { skip }, () => {
       const edited = yaml.replace('[-1, 1, SPPF, [1024, 5]]', '[-1, 1, SPPF, [512, 5]]');
       assert.notEqual(edited, yaml);
       const n = await p.renders();
-      await p.send({ type: 'graph', graph: textGraph(edited, uri, 'yolov5n.yaml'), convention: 'thop', fileName: 'yolov5n.yaml' } satisfies HostMessage);
+      await p.send({
+        type: 'graph',
+        graph: textGraph(edited, uri, 'yolov5n.yaml'),
+        convention: 'thop',
+        fileName: 'yolov5n.yaml',
+      } satisfies HostMessage);
       await p.waitRender(n);
       assert.equal(await transformOf(p), before, 'zoom and pan kept');
       assert.equal(await p.page.locator('#graph g.layer-node.selected').getAttribute('data-index'), '9', 'selection kept');
@@ -203,9 +253,16 @@ describe('graph panel in Chromium', { skip }, () => {
       // a burst of updates draws the newest
       const m = await p.renders();
       for (const c of [256, 384, 768]) {
-        await p.send({ type: 'graph', graph: textGraph(yaml.replace('[-1, 1, SPPF, [1024, 5]]', `[-1, 1, SPPF, [${c}, 5]]`), uri, 'yolov5n.yaml'), convention: 'thop', fileName: 'yolov5n.yaml' } satisfies HostMessage);
+        await p.send({
+          type: 'graph',
+          graph: textGraph(yaml.replace('[-1, 1, SPPF, [1024, 5]]', `[-1, 1, SPPF, [${c}, 5]]`), uri, 'yolov5n.yaml'),
+          convention: 'thop',
+          fileName: 'yolov5n.yaml',
+        } satisfies HostMessage);
       }
-      await p.page.waitForFunction(() => document.querySelector('#graph g.layer-node[data-index="9"] .line-shape')?.textContent === '192×20×20');
+      await p.page.waitForFunction(
+        () => document.querySelector('#graph g.layer-node[data-index="9"] .line-shape')?.textContent === '192×20×20',
+      );
       assert.ok((await p.renders()) > m);
       assert.equal(await transformOf(p), before);
     } finally {
@@ -214,7 +271,10 @@ describe('graph panel in Chromium', { skip }, () => {
   });
 
   test('layers with diagnostics are marked and show the message', async () => {
-    const yaml = readFileSync(join(CORPUS, 'yolov5/models/yolov5n.yaml'), 'utf8').replace('[[-1, 6], 1, Concat, [1]]', '[[-1, 60], 1, Concat, [1]]');
+    const yaml = readFileSync(join(CORPUS, 'yolov5/models/yolov5n.yaml'), 'utf8').replace(
+      '[[-1, 6], 1, Concat, [1]]',
+      '[[-1, 60], 1, Concat, [1]]',
+    );
     const graph = textGraph(yaml, 'file:///work/broken.yaml', 'broken.yaml');
     const broken = graph.nodes.find((n) => n.diagnostics.some((d) => d.severity === 'error'))!;
     assert.ok(broken, 'the core reports the broken from');
@@ -242,16 +302,23 @@ describe('graph panel in Chromium', { skip }, () => {
     const p = await openPanel(browser, server);
     try {
       await showGraph(p, corpusGraph(rel));
-      const order = () => p.page.locator('.layer-table tbody tr').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.index)));
+      const order = () =>
+        p.page.locator('.layer-table tbody tr').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.index)));
       await p.page.locator('.layer-table button.sort', { hasText: 'params' }).click();
       const byParams = [...ref.layers].sort((a, b) => b.params! - a.params! || a.i - b.i).map((l) => l.i);
       assert.deepEqual(await order(), byParams);
       assert.equal(await p.page.locator('th[aria-sort="descending"]').textContent(), 'params');
       await p.page.locator('.layer-table button.sort', { hasText: 'params' }).click();
-      assert.deepEqual(await order(), [...ref.layers].sort((a, b) => a.params! - b.params! || a.i - b.i).map((l) => l.i));
+      assert.deepEqual(
+        await order(),
+        [...ref.layers].sort((a, b) => a.params! - b.params! || a.i - b.i).map((l) => l.i),
+      );
       await p.page.locator('.layer-table button.sort', { hasText: 'output' }).click();
       const size = (l: RefRecord['layers'][number]) => (l.out_shape ?? l.out_shapes?.[0] ?? []).reduce((a, b) => a * b, 1);
-      assert.deepEqual(await order(), [...ref.layers].sort((a, b) => size(b) - size(a) || a.i - b.i).map((l) => l.i));
+      assert.deepEqual(
+        await order(),
+        [...ref.layers].sort((a, b) => size(b) - size(a) || a.i - b.i).map((l) => l.i),
+      );
       await p.page.locator('.layer-table button.sort', { hasText: 'GFLOPs' }).click();
       const flops = await order();
       assert.equal(flops.length, ref.layers.length);
@@ -259,17 +326,35 @@ describe('graph panel in Chromium', { skip }, () => {
       assert.equal(flops[0], top.i, 'the layer with the most FLOPs first');
       // bars: the largest value has the full-width bar
       await p.page.locator('.layer-table button.sort', { hasText: 'params' }).click();
-      assert.equal(await p.page.locator('.layer-table tbody tr').first().locator('.bar-params').evaluate((e) => (e as HTMLElement).style.width), '100%');
+      assert.equal(
+        await p.page
+          .locator('.layer-table tbody tr')
+          .first()
+          .locator('.bar-params')
+          .evaluate((e) => (e as HTMLElement).style.width),
+        '100%',
+      );
 
       await p.page.locator('input.search').fill('VoVGSCSP');
       const vov = ref.layers.filter((l) => l.module === 'VoVGSCSP').map((l) => l.i);
-      assert.deepEqual(await p.page.locator('#graph g.layer-node.match').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-index')))), vov);
+      assert.deepEqual(
+        await p.page.locator('#graph g.layer-node.match').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-index')))),
+        vov,
+      );
       assert.equal(await p.page.locator('.layer-table tbody tr').count(), vov.length, 'the table shows the matches');
       await p.page.locator('input.search').fill('#13');
-      assert.deepEqual(await p.page.locator('#graph g.layer-node.match').evaluateAll((els) => els.map((e) => e.getAttribute('data-index'))), ['13']);
+      assert.deepEqual(
+        await p.page.locator('#graph g.layer-node.match').evaluateAll((els) => els.map((e) => e.getAttribute('data-index'))),
+        ['13'],
+      );
       await p.page.locator('input.search').fill('40x40');
-      const at40 = ref.layers.filter((l) => [l.out_shape, ...(l.out_shapes ?? [])].some((x) => x && shapeText(x).includes('40×40'))).map((l) => l.i);
-      assert.deepEqual(await p.page.locator('#graph g.layer-node.match').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-index')))), at40);
+      const at40 = ref.layers
+        .filter((l) => [l.out_shape, ...(l.out_shapes ?? [])].some((x) => x && shapeText(x).includes('40×40')))
+        .map((l) => l.i);
+      assert.deepEqual(
+        await p.page.locator('#graph g.layer-node.match').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-index')))),
+        at40,
+      );
       await p.page.locator('input.search').press('Enter');
       assert.equal(await p.page.locator('#graph g.layer-node.selected').getAttribute('data-index'), String(at40[0]));
       await p.page.screenshot({ path: artifact('panel-search.png') });
@@ -300,8 +385,10 @@ describe('graph panel in Chromium', { skip }, () => {
       assert.ok(Number(await node.locator('rect.box').getAttribute('height')) > h0, 'the node grew');
       assert.equal(await p.page.locator('#graph g.layer-node').count(), graph.nodes.length);
       // the expansion survives in the state (the panel saves it debounced, 100 ms after the change)
-      await p.page.waitForFunction(() => ((window as unknown as { __state: { expanded?: number[] } | null }).__state?.expanded ?? []).includes(13));
-      assert.deepEqual((await p.savedState() as { expanded: number[] }).expanded, [13]);
+      await p.page.waitForFunction(() =>
+        ((window as unknown as { __state: { expanded?: number[] } | null }).__state?.expanded ?? []).includes(13),
+      );
+      assert.deepEqual(((await p.savedState()) as { expanded: number[] }).expanded, [13]);
       await p.page.screenshot({ path: artifact('panel-expanded.png') });
     } finally {
       await p.page.close();
@@ -321,7 +408,11 @@ describe('graph panel in Chromium', { skip }, () => {
       assert.ok(svg.data.includes('24  Detect'));
       assert.ok(!svg.data.includes('var(--vscode'), 'theme colours are resolved into the file');
       await p.page.locator('button.tool', { hasText: 'PNG' }).click();
-      await p.page.waitForFunction(() => (window as unknown as { __posted: { type: string; format?: string }[] }).__posted.some((m) => m.type === 'export' && m.format === 'png'));
+      await p.page.waitForFunction(() =>
+        (window as unknown as { __posted: { type: string; format?: string }[] }).__posted.some(
+          (m) => m.type === 'export' && m.format === 'png',
+        ),
+      );
       const png = await lastPosted(p, 'export');
       assert.ok(png && png.type === 'export' && png.format === 'png');
       const bytes = Buffer.from(png.data.replace(/^data:image\/png;base64,/, ''), 'base64');
@@ -340,7 +431,14 @@ describe('graph panel in Chromium', { skip }, () => {
     const p = await openPanel(browser, server);
     try {
       const n = await p.renders();
-      await p.send({ type: 'compare', left: corpusGraph(a), right: corpusGraph(b), leftName: 'yolov5n.yaml', rightName: 'slimneck-yolov5n.yaml', convention: 'thop' } satisfies HostMessage);
+      await p.send({
+        type: 'compare',
+        left: corpusGraph(a),
+        right: corpusGraph(b),
+        leftName: 'yolov5n.yaml',
+        rightName: 'slimneck-yolov5n.yaml',
+        convention: 'thop',
+      } satisfies HostMessage);
       await p.waitRender(n);
       const row = (stage: string) => p.page.locator(`.compare-stages tr[data-stage="${stage}"] td`).allTextContents();
       const total = await row('total');
@@ -352,8 +450,12 @@ describe('graph panel in Chromium', { skip }, () => {
       const bb = await row('backbone');
       assert.match(bb[2]!, /^0 /);
       // the changed layers are exactly those whose module or args differ in the reference records
-      const differ = ra.layers.filter((l, i) => l.module !== rb.layers[i]!.module || JSON.stringify(l.args) !== JSON.stringify(rb.layers[i]!.args)).map((l) => l.i);
-      const marked = await p.page.locator('#cmp-right g.layer-node.diff-changed').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-index'))));
+      const differ = ra.layers
+        .filter((l, i) => l.module !== rb.layers[i]!.module || JSON.stringify(l.args) !== JSON.stringify(rb.layers[i]!.args))
+        .map((l) => l.i);
+      const marked = await p.page
+        .locator('#cmp-right g.layer-node.diff-changed')
+        .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-index'))));
       assert.deepEqual(marked, differ);
       assert.equal(await p.page.locator('.compare-diff tbody tr').count(), differ.length);
       assert.equal(await p.page.locator('#cmp-left g.layer-node').count(), ra.layers.length);
@@ -387,7 +489,14 @@ describe('graph panel in Chromium', { skip }, () => {
         imgsz: 640,
         batch: 1,
         runs: 10,
-        layers: graph.nodes.map((n) => ({ index: n.index, module: n.module, ms: 0.5 + (n.index % 5), outShape: n.outShape, staticShape: n.outShape, shapeMatches: true })),
+        layers: graph.nodes.map((n) => ({
+          index: n.index,
+          module: n.module,
+          ms: 0.5 + (n.index % 5),
+          outShape: n.outShape,
+          staticShape: n.outShape,
+          shapeMatches: true,
+        })),
         totalMs: graph.nodes.reduce((s, n) => s + 0.5 + (n.index % 5), 0),
         throughput: 1000 / 62.5,
         peakMemoryMB: 412,
@@ -400,18 +509,27 @@ describe('graph panel in Chromium', { skip }, () => {
       assert.equal(await p.page.locator('.progress').isVisible(), false);
       assert.equal(await p.page.locator('#graph .profile-bar').count(), graph.nodes.length);
       assert.equal(await p.page.locator('#graph g.layer-node[data-index="4"] .profile-bar text').textContent(), '4.50 ms');
-      assert.match((await p.page.locator('.profile-summary').textContent())!, /^tfjs-node · 62\.5 ms per batch · 16\.0 img\/s · batch 1 · 10 runs/);
+      assert.match(
+        (await p.page.locator('.profile-summary').textContent())!,
+        /^tfjs-node · 62\.5 ms per batch · 16\.0 img\/s · batch 1 · 10 runs/,
+      );
       await p.page.locator('.layer-table button.sort', { hasText: /^ms$/ }).click();
       assert.equal(await p.page.locator('.layer-table tbody tr').first().getAttribute('data-index'), '4');
       await p.page.screenshot({ path: artifact('panel-profile.png') });
       // a failed run says why, and a redraw of the graph (the user typed) does not wipe that
       const f = await p.renders();
-      await p.send({ type: 'profile', result: { ...result, layers: [], error: 'estimated 9,000 MB is over yolo.profile.memoryLimitMB (2,048 MB)' } } satisfies HostMessage);
+      await p.send({
+        type: 'profile',
+        result: { ...result, layers: [], error: 'estimated 9,000 MB is over yolo.profile.memoryLimitMB (2,048 MB)' },
+      } satisfies HostMessage);
       await p.waitRender(f);
       const g2 = await p.renders();
       await p.send({ type: 'graph', graph, convention: 'thop', fileName: 'model.yaml' } satisfies HostMessage);
       await p.waitRender(g2);
-      assert.equal(await p.page.locator('.profile-summary').textContent(), 'profile failed: estimated 9,000 MB is over yolo.profile.memoryLimitMB (2,048 MB)');
+      assert.equal(
+        await p.page.locator('.profile-summary').textContent(),
+        'profile failed: estimated 9,000 MB is over yolo.profile.memoryLimitMB (2,048 MB)',
+      );
       assert.equal(await p.page.locator('.profile-summary').getAttribute('data-level'), 'error');
     } finally {
       await p.page.close();
@@ -466,18 +584,47 @@ describe('graph panel in Chromium', { skip }, () => {
         null,
         'graph',
         { type: 'cursor', uri: graph.uri, position: { line: -1, character: 0 } },
-        { type: 'graph', graph: { ...graph, nodes: graph.nodes.map((n, i) => (i === 3 ? { ...n, index: 7 } : n)) }, convention: 'thop', fileName: 'x' },
-        { type: 'graph', graph: { ...graph, edges: [...graph.edges, { from: 20, to: 5, slot: 0, shape: null }] }, convention: 'thop', fileName: 'x' },
+        {
+          type: 'graph',
+          graph: { ...graph, nodes: graph.nodes.map((n, i) => (i === 3 ? { ...n, index: 7 } : n)) },
+          convention: 'thop',
+          fileName: 'x',
+        },
+        {
+          type: 'graph',
+          graph: { ...graph, edges: [...graph.edges, { from: 20, to: 5, slot: 0, shape: null }] },
+          convention: 'thop',
+          fileName: 'x',
+        },
         { type: 'graph', graph, convention: 'metric', fileName: 'x' },
         { type: 'status', level: 'info', message: 'x'.repeat(300_000) },
-        { type: 'submodules', uri: graph.uri, index: 1, nodes: Array.from({ length: 20_000 }, () => ({ path: 'a'.repeat(1000), type: 'Conv2d', params: 1, outShape: null, flops: null, children: [] })), error: null },
+        {
+          type: 'submodules',
+          uri: graph.uri,
+          index: 1,
+          nodes: Array.from({ length: 20_000 }, () => ({
+            path: 'a'.repeat(1000),
+            type: 'Conv2d',
+            params: 1,
+            outShape: null,
+            flops: null,
+            children: [],
+          })),
+          error: null,
+        },
       ];
       for (const m of bad) await p.send(m);
-      await p.page.waitForFunction((n) => (window as unknown as { __posted: { type: string }[] }).__posted.filter((m) => m.type === 'log').length >= n, logsBefore + bad.length);
+      await p.page.waitForFunction(
+        (n) => (window as unknown as { __posted: { type: string }[] }).__posted.filter((m) => m.type === 'log').length >= n,
+        logsBefore + bad.length,
+      );
       const logs = (await p.posted()).filter((m): m is Extract<WebviewMessage, { type: 'log' }> => m.type === 'log').slice(logsBefore);
       assert.equal(logs.length, bad.length);
       for (const l of logs) assert.match(l.message, /^webview ignored a message: /);
-      assert.ok(logs.some((l) => /larger than/.test(l.message)), 'the giant payload is refused for its size');
+      assert.ok(
+        logs.some((l) => /larger than/.test(l.message)),
+        'the giant payload is refused for its size',
+      );
       // nothing changed
       assert.equal(await p.page.locator('#graph g.layer-node').count(), graph.nodes.length);
       assert.equal(await p.page.locator('#graph g.layer-node[data-index="3"] .line-title').textContent(), '3  Conv');
@@ -491,7 +638,10 @@ describe('graph panel in Chromium', { skip }, () => {
     const p = await openPanel(browser, server, { theme: HIGH_CONTRAST_THEME, bodyClass: 'vscode-high-contrast' });
     try {
       await showGraph(p, corpusGraph('slimneck/gsconv-yolov5/models/SNc-yolov5s.yaml'));
-      const stroke = await p.page.locator('#graph g.layer-node rect.box').first().evaluate((e) => getComputedStyle(e).strokeWidth);
+      const stroke = await p.page
+        .locator('#graph g.layer-node rect.box')
+        .first()
+        .evaluate((e) => getComputedStyle(e).strokeWidth);
       assert.equal(stroke, '2px', 'high-contrast rules apply');
       await p.page.screenshot({ path: artifact('panel-high-contrast.png') });
       const big = graphOf(resolve(syntheticYaml(2000), { imgsz: 64, fileName: 'synthetic.yaml' }), 'file:///work/synthetic.yaml', 1);
@@ -513,7 +663,8 @@ test('the stylesheet uses only --vscode-* colours', () => {
   const css = readFileSync(join(ROOT, 'webview/src/style.css'), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
   for (const v of css.matchAll(/var\((--[\w-]+)/g)) assert.match(v[1]!, /^--(vscode-|cat-|node-font)/);
   // every declaration's value, with the variable names taken out, holds no colour of its own
-  const literal = /#[0-9a-f]{3,8}\b|\b(?:rgba?|hsla?|hwb|lab|lch|oklab|oklch|color)\(|\b(?:white|black|red|green|blue|gr[ae]y|yellow|orange|purple|transparent|currentcolor)\b/i;
+  const literal =
+    /#[0-9a-f]{3,8}\b|\b(?:rgba?|hsla?|hwb|lab|lch|oklab|oklch|color)\(|\b(?:white|black|red|green|blue|gr[ae]y|yellow|orange|purple|transparent|currentcolor)\b/i;
   const found: string[] = [];
   for (const d of css.matchAll(/([\w-]+)\s*:\s*([^;{}]+)/g)) {
     const value = d[2]!.replace(/--[\w-]+/g, '');

@@ -80,14 +80,28 @@ describe('graph panel security', { skip }, () => {
       } satisfies HostMessage);
       await p.send({
         type: 'profile',
-        result: { uri: graph.uri, backend: PAYLOADS[0]!, imgsz: 640, batch: 1, runs: 1, layers: [], totalMs: 1, throughput: 1, peakMemoryMB: null, error: null, warnings: [PAYLOADS[2]!] },
+        result: {
+          uri: graph.uri,
+          backend: PAYLOADS[0]!,
+          imgsz: 640,
+          batch: 1,
+          runs: 1,
+          layers: [],
+          totalMs: 1,
+          throughput: 1,
+          peakMemoryMB: null,
+          error: null,
+          warnings: [PAYLOADS[2]!],
+        },
       } satisfies HostMessage);
       await p.page.waitForSelector('#graph g.layer-node[data-index="1"] text.sub-row');
       await p.page.waitForTimeout(300); // give an onerror/onload a chance to fire, were there an element for it
 
       assert.equal(await p.page.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned), undefined, 'no payload ran');
       // no element came from the payloads: the panel has no img, iframe, script (other than the bundle) or foreignObject
-      const tags = await p.page.evaluate(() => Array.from(document.querySelectorAll('img, iframe, foreignObject, object, embed')).map((e) => e.tagName));
+      const tags = await p.page.evaluate(() =>
+        Array.from(document.querySelectorAll('img, iframe, foreignObject, object, embed')).map((e) => e.tagName),
+      );
       assert.deepEqual(tags, []);
       assert.equal(await p.page.locator('script').count(), 1);
       // the text is there, verbatim
@@ -102,13 +116,19 @@ describe('graph panel security', { skip }, () => {
       // the search box took a payload too: it filtered the table to layer 3 and marked its node
       const tableText = await p.page.locator('.layer-table tbody').textContent();
       assert.ok(tableText!.includes(PAYLOADS[3]!));
-      assert.deepEqual(await p.page.locator('#graph g.layer-node.match').evaluateAll((els) => els.map((e) => e.getAttribute('data-index'))), ['3']);
+      assert.deepEqual(
+        await p.page.locator('#graph g.layer-node.match').evaluateAll((els) => els.map((e) => e.getAttribute('data-index'))),
+        ['3'],
+      );
       // the exported SVG escapes them too
       await p.page.locator('button.tool', { hasText: 'SVG' }).click();
       const svg = (await p.posted()).filter((m) => m.type === 'export').at(-1);
       assert.ok(svg && svg.type === 'export');
       assert.ok(!svg.data.includes('<img'), 'payload markup is escaped in the export');
-      assert.ok(svg.data.includes('&lt;img src=x onerror="window.__pwned=1"&gt;') || svg.data.includes('&lt;img src=x onerror=&quot;window.__pwned=1&quot;&gt;'));
+      assert.ok(
+        svg.data.includes('&lt;img src=x onerror="window.__pwned=1"&gt;') ||
+          svg.data.includes('&lt;img src=x onerror=&quot;window.__pwned=1&quot;&gt;'),
+      );
       assert.deepEqual(p.pageErrors, []);
       assert.deepEqual(violations, [], 'the panel itself needs nothing the CSP forbids');
       await p.page.screenshot({ path: artifact('security-hostile-yaml.png') });
@@ -127,7 +147,9 @@ describe('graph panel security', { skip }, () => {
       const nonce1 = /nonce-([^']+)'/.exec(csp!)![1];
       // each page gets its own random nonce
       const q = await openPanel(browser, server);
-      const nonce2 = /nonce-([^']+)'/.exec((await q.page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content'))!)![1];
+      const nonce2 = /nonce-([^']+)'/.exec(
+        (await q.page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content'))!,
+      )![1];
       await q.page.close();
       assert.notEqual(nonce1, nonce2);
 
@@ -177,7 +199,12 @@ describe('graph panel security', { skip }, () => {
       assert.equal(result.fnResult, 'EvalError');
       assert.ok(result.seen.filter((d) => d.startsWith('script-src')).length >= 4, JSON.stringify(result.seen));
       // and the panel still works under that policy: its bundle runs, its worker starts from a blob
-      await showGraph(p, textGraph('nc: 1\nanchors: 3\ndepth_multiple: 1\nwidth_multiple: 1\nbackbone:\n  - [-1, 1, Conv, [8, 3, 2]]\nhead:\n  - [-1, 1, Conv, [8, 1, 1]]\n'));
+      await showGraph(
+        p,
+        textGraph(
+          'nc: 1\nanchors: 3\ndepth_multiple: 1\nwidth_multiple: 1\nbackbone:\n  - [-1, 1, Conv, [8, 3, 2]]\nhead:\n  - [-1, 1, Conv, [8, 1, 1]]\n',
+        ),
+      );
       assert.equal(await p.page.locator('#graph g.layer-node').count(), 2);
       const timings = JSON.parse((await p.page.evaluate(() => document.body.dataset.timings)) ?? '{}') as { layoutMode?: string };
       assert.equal(timings.layoutMode, 'worker');

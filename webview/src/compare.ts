@@ -54,7 +54,11 @@ export function compareModels(left: GraphResult, right: GraphResult, convention:
   }));
   const all = (g: GraphResult) => {
     const f = figures(g, () => true);
-    return { params: g.totals.params ?? f.params, flops: g.totals.flopsAtImgsz ? g.totals.flopsAtImgsz[convention] : f.flops, layers: f.layers };
+    return {
+      params: g.totals.params ?? f.params,
+      flops: g.totals.flopsAtImgsz ? g.totals.flopsAtImgsz[convention] : f.flops,
+      layers: f.layers,
+    };
   };
   stages.push({ stage: 'total', left: all(left), right: all(right) });
 
@@ -105,7 +109,7 @@ export function compareModels(left: GraphResult, right: GraphResult, convention:
 function delta(a: number | null, b: number | null, fmt: (x: number) => string): { text: string; cls: string } {
   if (a === null || b === null) return { text: '?', cls: '' };
   const d = b - a;
-  const pct = a !== 0 ? ` (${signed((100 * d / a).toFixed(1), d)} %)` : '';
+  const pct = a !== 0 ? ` (${signed(((100 * d) / a).toFixed(1), d)} %)` : '';
   return { text: `${signed(fmt(d), d)}${pct}`, cls: d > 0 ? 'delta-up' : d < 0 ? 'delta-down' : 'delta-zero' };
 }
 
@@ -155,7 +159,14 @@ export class CompareView {
     container.append(this.root);
   }
 
-  async show(left: GraphResult, right: GraphResult, leftName: string, rightName: string, convention: FlopsConvention, keepView: boolean): Promise<boolean> {
+  async show(
+    left: GraphResult,
+    right: GraphResult,
+    leftName: string,
+    rightName: string,
+    convention: FlopsConvention,
+    keepView: boolean,
+  ): Promise<boolean> {
     this.leftTitle.textContent = leftName;
     this.rightTitle.textContent = rightName;
     const c = compareModels(left, right, convention);
@@ -171,7 +182,15 @@ export class CompareView {
   private renderSummary(c: Comparison, leftName: string, rightName: string): void {
     const t = el('table', 'compare-stages');
     const head = el('tr');
-    for (const h of ['stage', `${leftName} params`, `${rightName} params`, 'Δ params', `${leftName} GFLOPs`, `${rightName} GFLOPs`, 'Δ GFLOPs']) {
+    for (const h of [
+      'stage',
+      `${leftName} params`,
+      `${rightName} params`,
+      'Δ params',
+      `${leftName} GFLOPs`,
+      `${rightName} GFLOPs`,
+      'Δ GFLOPs',
+    ]) {
       const th = el('th', '', h);
       th.scope = 'col';
       head.append(th);

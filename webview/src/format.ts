@@ -14,7 +14,8 @@ export function shapeText(shape: readonly number[] | null | undefined): string {
 /** The output of a layer: one shape, or the count of a head's outputs with the first one. */
 export function outText(node: Pick<GraphNode, 'outShape' | 'outShapes'>): string {
   if (node.outShape) return shapeText(node.outShape);
-  if (node.outShapes && node.outShapes.length) return node.outShapes.length === 1 ? shapeText(node.outShapes[0]) : `${node.outShapes.length} outputs`;
+  if (node.outShapes && node.outShapes.length)
+    return node.outShapes.length === 1 ? shapeText(node.outShapes[0]) : `${node.outShapes.length} outputs`;
   return '?';
 }
 

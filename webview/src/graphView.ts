@@ -95,7 +95,11 @@ function worstSeverity(n: GraphNode): keyof typeof SEVERITY_RANK | null {
   return best;
 }
 
-function flattenSubmodules(nodes: readonly SubmoduleNode[], depth = 0, out: { depth: number; node: SubmoduleNode }[] = []): { depth: number; node: SubmoduleNode }[] {
+function flattenSubmodules(
+  nodes: readonly SubmoduleNode[],
+  depth = 0,
+  out: { depth: number; node: SubmoduleNode }[] = [],
+): { depth: number; node: SubmoduleNode }[] {
   for (const n of nodes) {
     if (out.length > MAX_ROWS) break;
     out.push({ depth, node: n });
@@ -381,7 +385,15 @@ export class GraphView {
         label = [a[0] + (b[0] - a[0]) * t, y];
         anchor = ax < dst.x ? 'end' : 'start';
       } else label = midpoint(pts);
-      edges.push({ key: `${e.from}>${e.to}#${e.slot}`, edge: e, d: line(pts) ?? '', labelX: label[0] + (anchor === 'start' ? 4 : -4), labelY: label[1], anchor, label: shapeText(e.shape) });
+      edges.push({
+        key: `${e.from}>${e.to}#${e.slot}`,
+        edge: e,
+        d: line(pts) ?? '',
+        labelX: label[0] + (anchor === 'start' ? 4 : -4),
+        labelY: label[1],
+        anchor,
+        label: shapeText(e.shape),
+      });
     }
     this.gEdges
       .selectAll<SVGPathElement, DrawnEdge>('path.edge')
@@ -462,7 +474,9 @@ export class GraphView {
         detailed.delete(d.index);
       }
     });
-    const labels = visible ? this.drawnEdges.filter((e) => visible!(e.labelX - 40, e.labelY - 10, e.labelX + 40, e.labelY + 10)) : this.drawnEdges;
+    const labels = visible
+      ? this.drawnEdges.filter((e) => visible!(e.labelX - 40, e.labelY - 10, e.labelX + 40, e.labelY + 10))
+      : this.drawnEdges;
     const key = labels.length === this.drawnEdges.length ? 'all' : labels.map((e) => e.key).join(',');
     if (!rebuild && key === this.labelled) return;
     this.labelled = key;
@@ -501,16 +515,25 @@ export class GraphView {
     if (!n) return;
     const worst = worstSeverity(n);
     if (worst) {
-      const m = g.append('g').attr('class', `diag-marker sev-${worst}`).attr('transform', `translate(${d.width - 12},12)`);
+      const m = g
+        .append('g')
+        .attr('class', `diag-marker sev-${worst}`)
+        .attr('transform', `translate(${d.width - 12},12)`);
       m.append('circle').attr('r', 7);
-      m.append('text').attr('text-anchor', 'middle').attr('y', 4).text(worst === 'error' ? '!' : worst === 'warning' ? '!' : 'i');
+      m.append('text')
+        .attr('text-anchor', 'middle')
+        .attr('y', 4)
+        .text(worst === 'error' ? '!' : worst === 'warning' ? '!' : 'i');
     }
     let y = PAD_Y + d.lines.length * LINE;
     if (this.profileMs) {
       const ms = this.profileMs.get(n.index);
       const max = Math.max(...this.profileMs.values(), 1e-9);
       const w = d.width - 2 * PAD_X - STRIPE - 60;
-      const pb = g.append('g').attr('class', 'profile-bar').attr('transform', `translate(${PAD_X + STRIPE},${y + 3})`);
+      const pb = g
+        .append('g')
+        .attr('class', 'profile-bar')
+        .attr('transform', `translate(${PAD_X + STRIPE},${y + 3})`);
       pb.append('rect').attr('class', 'track').attr('width', w).attr('height', 8);
       pb.append('rect')
         .attr('class', 'fill')
@@ -524,12 +547,30 @@ export class GraphView {
     }
     const ex = this.expanded.get(n.index);
     if (ex) {
-      const rows = g.append('g').attr('class', 'sub-rows').attr('transform', `translate(${PAD_X + STRIPE},${y})`);
-      if (ex.state === 'loading') rows.append('text').attr('y', ROW - 3).attr('class', 'sub-row muted').text('loading submodules…');
-      else if (ex.state === 'error') rows.append('text').attr('y', ROW - 3).attr('class', 'sub-row muted').text(ex.message.slice(0, 80));
+      const rows = g
+        .append('g')
+        .attr('class', 'sub-rows')
+        .attr('transform', `translate(${PAD_X + STRIPE},${y})`);
+      if (ex.state === 'loading')
+        rows
+          .append('text')
+          .attr('y', ROW - 3)
+          .attr('class', 'sub-row muted')
+          .text('loading submodules…');
+      else if (ex.state === 'error')
+        rows
+          .append('text')
+          .attr('y', ROW - 3)
+          .attr('class', 'sub-row muted')
+          .text(ex.message.slice(0, 80));
       else {
         const flat = flattenSubmodules(ex.nodes);
-        if (!flat.length) rows.append('text').attr('y', ROW - 3).attr('class', 'sub-row muted').text('no submodules');
+        if (!flat.length)
+          rows
+            .append('text')
+            .attr('y', ROW - 3)
+            .attr('class', 'sub-row muted')
+            .text('no submodules');
         flat.slice(0, MAX_ROWS).forEach((r, i) => {
           rows
             .append('text')
@@ -545,10 +586,17 @@ export class GraphView {
             .text('…');
       }
     }
-    const t = g.append('g').attr('class', 'expand-toggle').attr('transform', `translate(${d.width - 16},${d.height - 16})`);
+    const t = g
+      .append('g')
+      .attr('class', 'expand-toggle')
+      .attr('transform', `translate(${d.width - 16},${d.height - 16})`);
     t.append('title').text(ex ? 'collapse the submodules (e)' : 'expand into submodules (e)');
     t.append('rect').attr('width', 12).attr('height', 12).attr('rx', 2);
-    t.append('text').attr('x', 6).attr('y', 10).attr('text-anchor', 'middle').text(ex ? '−' : '+');
+    t.append('text')
+      .attr('x', 6)
+      .attr('y', 10)
+      .attr('text-anchor', 'middle')
+      .text(ex ? '−' : '+');
   }
 
   private refreshClasses(): void {
@@ -562,7 +610,9 @@ export class GraphView {
 
   private refreshEdges(): void {
     const sel = this.selected;
-    this.gEdges.selectAll<SVGPathElement, DrawnEdge>('path.edge').classed('related', (d) => sel !== null && (d.edge.from === sel || d.edge.to === sel));
+    this.gEdges
+      .selectAll<SVGPathElement, DrawnEdge>('path.edge')
+      .classed('related', (d) => sel !== null && (d.edge.from === sel || d.edge.to === sel));
   }
 
   /** Update the classes of a few nodes only (selection and cursor moves on a large graph). */
@@ -757,7 +807,18 @@ export class GraphView {
     clone.removeAttribute('tabindex');
     clone.querySelector('.viewport')?.removeAttribute('transform');
     // CSS variables do not travel with the file: copy the computed paint of every element into it
-    const props = ['fill', 'stroke', 'stroke-width', 'stroke-dasharray', 'opacity', 'font-family', 'font-size', 'font-weight', 'display', 'visibility'];
+    const props = [
+      'fill',
+      'stroke',
+      'stroke-width',
+      'stroke-dasharray',
+      'opacity',
+      'font-family',
+      'font-size',
+      'font-weight',
+      'display',
+      'visibility',
+    ];
     const a = src.querySelectorAll('*');
     const b = clone.querySelectorAll('*');
     for (let i = 0; i < a.length; i++) {

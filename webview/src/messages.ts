@@ -72,7 +72,20 @@ const position = z.object({ line: count, character: count });
 const range = z.object({ start: position, end: position });
 const flopsPair = z.object({ ultralyticsThop: finite, thop: finite });
 const flopsPairNullable = z.object({ ultralyticsThop: finite.nullable(), thop: finite.nullable() });
-const category = z.enum(['conv', 'csp', 'slimneck', 'attention', 'transformer', 'pooling', 'upsample', 'concat', 'head', 'norm', 'activation', 'misc']);
+const category = z.enum([
+  'conv',
+  'csp',
+  'slimneck',
+  'attention',
+  'transformer',
+  'pooling',
+  'upsample',
+  'concat',
+  'head',
+  'norm',
+  'activation',
+  'misc',
+]);
 const severity = z.enum(['error', 'warning', 'information', 'hint']);
 
 const graphNode = z.object({
@@ -123,12 +136,20 @@ const graphResult = z
       if (n.index !== i) ctx.addIssue({ code: 'custom', message: `node ${i} has index ${n.index}` });
     });
     for (const e of g.edges) {
-      if (e.to >= g.nodes.length || e.from >= e.to) ctx.addIssue({ code: 'custom', message: `edge ${e.from}→${e.to} does not join two layers in order` });
+      if (e.to >= g.nodes.length || e.from >= e.to)
+        ctx.addIssue({ code: 'custom', message: `edge ${e.from}→${e.to} does not join two layers in order` });
     }
   });
 
 const submoduleNode: z.ZodType<SubmoduleNode> = z.lazy(() =>
-  z.object({ path: str, type: str, params: count, outShape: shape.nullable(), flops: flopsPair.nullable(), children: z.array(submoduleNode).max(LIMITS.submodules) }),
+  z.object({
+    path: str,
+    type: str,
+    params: count,
+    outShape: shape.nullable(),
+    flops: flopsPair.nullable(),
+    children: z.array(submoduleNode).max(LIMITS.submodules),
+  }),
 );
 
 const profileResult = z.object({
@@ -138,7 +159,16 @@ const profileResult = z.object({
   batch: count,
   runs: count,
   layers: z
-    .array(z.object({ index: count, module: str, ms: finite, outShape: shape.nullable(), staticShape: shape.nullable(), shapeMatches: z.boolean() }))
+    .array(
+      z.object({
+        index: count,
+        module: str,
+        ms: finite,
+        outShape: shape.nullable(),
+        staticShape: shape.nullable(),
+        shapeMatches: z.boolean(),
+      }),
+    )
     .max(LIMITS.profileLayers),
   totalMs: finite,
   throughput: finite,
@@ -154,7 +184,13 @@ const hostMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('graph'), graph: graphResult, convention, fileName: str }),
   z.object({ type: z.literal('compare'), left: graphResult, right: graphResult, leftName: str, rightName: str, convention }),
   z.object({ type: z.literal('cursor'), uri: str, position }),
-  z.object({ type: z.literal('submodules'), uri: str, index: count, nodes: z.array(submoduleNode).max(LIMITS.submodules).nullable(), error: str.nullable() }),
+  z.object({
+    type: z.literal('submodules'),
+    uri: str,
+    index: count,
+    nodes: z.array(submoduleNode).max(LIMITS.submodules).nullable(),
+    error: str.nullable(),
+  }),
   z.object({ type: z.literal('profileProgress'), uri: str, done: count, total: count, message: str }),
   z.object({ type: z.literal('profile'), result: profileResult }),
   z.object({ type: z.literal('status'), level, message: str }),
@@ -226,7 +262,8 @@ export interface RevealTarget {
 
 /** Validate a message from the webview (in the host); a `reveal` must name the panel's document and lie inside it. */
 export function parseWebviewMessage(raw: unknown, target?: RevealTarget): Parsed<WebviewMessage> {
-  if (payloadSize(raw, LIMITS.exportChars + 1000) > LIMITS.exportChars + 1000) return { ok: false, reason: `message '${typeOf(raw)}' is larger than ${LIMITS.exportChars} units` };
+  if (payloadSize(raw, LIMITS.exportChars + 1000) > LIMITS.exportChars + 1000)
+    return { ok: false, reason: `message '${typeOf(raw)}' is larger than ${LIMITS.exportChars} units` };
   const r = webviewMessage.safeParse(raw);
   if (!r.success) return { ok: false, reason: `message '${typeOf(raw)}': ${describe(r.error)}` };
   const m = r.data as WebviewMessage;
@@ -235,7 +272,10 @@ export function parseWebviewMessage(raw: unknown, target?: RevealTarget): Parsed
     const inside = (p: LspPosition) => p.line < target.lineCount && p.character <= target.lineLength(p.line);
     const { start, end } = m.range;
     if (!inside(start) || !inside(end) || end.line < start.line || (end.line === start.line && end.character < start.character))
-      return { ok: false, reason: `reveal: range ${start.line}:${start.character}-${end.line}:${end.character} is outside the document (${target.lineCount} lines)` };
+      return {
+        ok: false,
+        reason: `reveal: range ${start.line}:${start.character}-${end.line}:${end.character} is outside the document (${target.lineCount} lines)`,
+      };
   }
   return { ok: true, message: m };
 }

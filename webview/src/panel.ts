@@ -69,7 +69,14 @@ const WARM_GRAPH: GraphResult = {
     },
   ],
   edges: [{ from: -1, to: 0, slot: 0, shape: [1, 3, 64, 64] }],
-  totals: { params: 464, paramsFused: 464, gflops: { thop: 0, ultralyticsThop: 0 }, gflopsFused: { thop: 0, ultralyticsThop: 0 }, flopsAtImgsz: { thop: 1, ultralyticsThop: 1 }, summary: null },
+  totals: {
+    params: 464,
+    paramsFused: 464,
+    gflops: { thop: 0, ultralyticsThop: 0 },
+    gflopsFused: { thop: 0, ultralyticsThop: 0 },
+    flopsAtImgsz: { thop: 1, ultralyticsThop: 1 },
+    summary: null,
+  },
   ok: true,
 };
 
@@ -229,7 +236,8 @@ export class Panel {
     window.addEventListener('resize', () => this.view.scrollIntoView(this.view.selected ?? this.view.cursor ?? 0));
 
     // draw what the last session showed right away; the host sends the fresh graph after `ready`
-    if (this.state.mode === 'graph' && this.state.graph) void this.showGraph(this.state.graph, this.state.convention, this.state.fileName, true);
+    if (this.state.mode === 'graph' && this.state.graph)
+      void this.showGraph(this.state.graph, this.state.convention, this.state.fileName, true);
     else this.setStatus('info', 'waiting for the language server…');
     this.post({ type: 'ready' });
     // while the host fetches the graph: let the validator compile its schemas on a one-layer graph, so the first
@@ -301,10 +309,12 @@ export class Panel {
         break;
       case 'submodules':
         if (m.uri !== this.state.uri) return;
-        void this.view.setExpansion(
-          m.index,
-          m.nodes ? { state: 'done', nodes: m.nodes as SubmoduleNode[] } : { state: 'error', message: m.error ?? 'no submodules' },
-        ).then(() => this.rendered());
+        void this.view
+          .setExpansion(
+            m.index,
+            m.nodes ? { state: 'done', nodes: m.nodes as SubmoduleNode[] } : { state: 'error', message: m.error ?? 'no submodules' },
+          )
+          .then(() => this.rendered());
         break;
       case 'profileProgress':
         if (m.uri !== this.state.uri) return;
@@ -433,7 +443,9 @@ export class Panel {
     for (const v of views) {
       if (!v.graph || v.graph.uri !== uri) continue;
       // the layer under the cursor, or else the one on the cursor's line (the cursor is often in the indent)
-      const n = v.graph.nodes.find((x) => rangeContains(x.range, position)) ?? v.graph.nodes.find((x) => x.range.start.line <= position.line && position.line <= x.range.end.line);
+      const n =
+        v.graph.nodes.find((x) => rangeContains(x.range, position)) ??
+        v.graph.nodes.find((x) => x.range.start.line <= position.line && position.line <= x.range.end.line);
       v.setCursor(n ? n.index : null);
       if (v === this.view) this.table.mark(this.view.selected, this.view.cursor, n !== undefined);
     }
@@ -484,7 +496,10 @@ export class Panel {
     row('args', n.args);
     row('output', n.outShapes && n.outShapes.length > 1 ? n.outShapes.map((s) => shapeText(s)).join(', ') : outText(n));
     row('params', grouped(n.params));
-    row('GFLOPs', `${gflopsText(flopsOf(n.flops, 'thop'))} (thop 0.1.1) · ${gflopsText(flopsOf(n.flops, 'ultralyticsThop'))} (ultralytics-thop)`);
+    row(
+      'GFLOPs',
+      `${gflopsText(flopsOf(n.flops, 'thop'))} (thop 0.1.1) · ${gflopsText(flopsOf(n.flops, 'ultralyticsThop'))} (ultralytics-thop)`,
+    );
     const ms = this.profileMs?.get(n.index);
     if (ms !== undefined) row('time', `${msText(ms)} ms`);
     const parts: HTMLElement[] = [h, dl];
@@ -496,7 +511,9 @@ export class Panel {
     const actions = el('div', 'detail-actions');
     actions.append(
       button('Reveal', 'reveal this layer in the editor (Enter)', () => this.activate(n.index)),
-      button(this.view.expanded.has(n.index) ? 'Collapse' : 'Expand', 'show the submodules of this layer (e)', () => this.toggleExpand(n.index)),
+      button(this.view.expanded.has(n.index) ? 'Collapse' : 'Expand', 'show the submodules of this layer (e)', () =>
+        this.toggleExpand(n.index),
+      ),
     );
     parts.push(actions);
     this.details.replaceChildren(...parts);
@@ -559,7 +576,11 @@ export class Panel {
     const mismatches = r.layers.filter((l) => !l.shapeMatches).length;
     this.setStatus(
       mismatches || r.warnings.length ? 'warning' : 'info',
-      [`profiled ${r.layers.length} layers`, ...(mismatches ? [`${mismatches} layer shapes differ from the static analysis (a YOLO Lens bug)`] : []), ...r.warnings].join(' · '),
+      [
+        `profiled ${r.layers.length} layers`,
+        ...(mismatches ? [`${mismatches} layer shapes differ from the static analysis (a YOLO Lens bug)`] : []),
+        ...r.warnings,
+      ].join(' · '),
     );
     await this.view.setProfile(this.profileMs);
     this.renderTable();
@@ -615,7 +636,9 @@ function restoreState(raw: unknown): PanelState {
   if (!raw || typeof raw !== 'object' || (raw as { v?: unknown }).v !== 1) return fallback;
   const s = raw as Partial<PanelState>;
   // the saved graph is re-validated like any message: state is data from an earlier session
-  const graph = s.graph ? parseHostMessage({ type: 'graph', graph: s.graph, convention: s.convention ?? 'thop', fileName: String(s.fileName ?? '') }) : null;
+  const graph = s.graph
+    ? parseHostMessage({ type: 'graph', graph: s.graph, convention: s.convention ?? 'thop', fileName: String(s.fileName ?? '') })
+    : null;
   const t = s.transform;
   return {
     ...fallback,
@@ -627,7 +650,10 @@ function restoreState(raw: unknown): PanelState {
     graph: graph?.ok && graph.message.type === 'graph' ? graph.message.graph : null,
     transform: t && [t.k, t.x, t.y].every((v) => typeof v === 'number' && Number.isFinite(v)) ? { k: t.k, x: t.x, y: t.y } : null,
     selected: typeof s.selected === 'number' ? s.selected : null,
-    sort: s.sort && ['index', 'params', 'gflops', 'size', 'ms'].includes(s.sort.key) ? { key: s.sort.key, descending: !!s.sort.descending } : fallback.sort,
+    sort:
+      s.sort && ['index', 'params', 'gflops', 'size', 'ms'].includes(s.sort.key)
+        ? { key: s.sort.key, descending: !!s.sort.descending }
+        : fallback.sort,
     search: typeof s.search === 'string' ? s.search.slice(0, 200) : '',
     tableVisible: s.tableVisible !== false,
     expanded: Array.isArray(s.expanded) ? s.expanded.filter((i): i is number => Number.isInteger(i)).slice(0, 200) : [],

@@ -151,7 +151,8 @@ export class LayerTable {
     fr.append(label);
     fr.append(el('td', 'num', grouped(paramsTotal)));
     const gcell = el('td', 'num', printed !== null ? String(printed) : gflopsText(flopsSum));
-    gcell.title = printed !== null ? `printed by the framework (at 640); sum at ${graph.imgsz}: ${gflopsText(flopsSum)}` : `sum at ${graph.imgsz}`;
+    gcell.title =
+      printed !== null ? `printed by the framework (at 640); sum at ${graph.imgsz}: ${gflopsText(flopsSum)}` : `sum at ${graph.imgsz}`;
     fr.append(gcell);
     if (profile) fr.append(el('td', 'num', msText(total([...profile.values()]))));
     tfoot.append(fr);

@@ -4,7 +4,19 @@
  * 1.1: `yes`/`on` are booleans, `None` and `1e-3` are strings, `010` is octal), because that is what the
  * upstream parse_model receives.
  */
-import { Alias, isAlias, isMap, isScalar, isSeq, parseAllDocuments, Scalar, type Document, type Node, type YAMLMap, type YAMLSeq } from 'yaml';
+import {
+  Alias,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  parseAllDocuments,
+  Scalar,
+  type Document,
+  type Node,
+  type YAMLMap,
+  type YAMLSeq,
+} from 'yaml';
 import { fastYaml, type YNode } from './yaml-fast.ts';
 import { PyFloat, pyBrief, type PyVal } from './py.ts';
 import { type Diagnostic, diag } from './diagnostics.ts';
@@ -69,7 +81,8 @@ const MAX_NODES = 2_000_000;
 const RE_BOOL = /^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$/;
 const RE_NULL = /^(?:~|null|Null|NULL|)$/;
 const RE_INT = /^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$/;
-const RE_FLOAT = /^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
+const RE_FLOAT =
+  /^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
 
 /** PyYAML's constructors for a plain scalar. */
 export function resolvePlain(s: string): PyVal {
@@ -127,11 +140,26 @@ function fromYaml(node: Node | null | undefined, fallback: Range, depth = 0): YN
   if (isAlias(node)) return { kind: 'alias', range, alias: (node as Alias).source };
   if (isScalar(node)) {
     const sc = node as Scalar;
-    return { kind: 'scalar', range, text: sc.source ?? String(sc.value ?? ''), plain: sc.type === Scalar.PLAIN, tag: sc.tag ?? null, anchor };
+    return {
+      kind: 'scalar',
+      range,
+      text: sc.source ?? String(sc.value ?? ''),
+      plain: sc.type === Scalar.PLAIN,
+      tag: sc.tag ?? null,
+      anchor,
+    };
   }
   // collections keep their tag too: `!!python/object/apply:os.system [...]` is a sequence PyYAML's safe_load refuses
   const tag = (node as { tag?: string }).tag ?? null;
-  if (isSeq(node)) return { kind: 'seq', range, flow: !!(node as YAMLSeq).flow, anchor, tag, items: (node as YAMLSeq).items.map((it) => fromYaml(it as Node, range, depth + 1)) };
+  if (isSeq(node))
+    return {
+      kind: 'seq',
+      range,
+      flow: !!(node as YAMLSeq).flow,
+      anchor,
+      tag,
+      items: (node as YAMLSeq).items.map((it) => fromYaml(it as Node, range, depth + 1)),
+    };
   if (isMap(node))
     return {
       kind: 'map',
@@ -139,13 +167,22 @@ function fromYaml(node: Node | null | undefined, fallback: Range, depth = 0): YN
       flow: !!(node as YAMLMap).flow,
       anchor,
       tag,
-      pairs: (node as YAMLMap).items.map((p) => [fromYaml(p.key as Node, range, depth + 1), fromYaml(p.value as Node, range, depth + 1)] as const),
+      pairs: (node as YAMLMap).items.map(
+        (p) => [fromYaml(p.key as Node, range, depth + 1), fromYaml(p.value as Node, range, depth + 1)] as const,
+      ),
     };
   return null;
 }
 
 /** Collection tags `safe_load` constructs (SafeConstructor); `!` is the non-specific tag. */
-const STANDARD_COLLECTION_TAGS = new Set(['!', 'tag:yaml.org,2002:seq', 'tag:yaml.org,2002:map', 'tag:yaml.org,2002:omap', 'tag:yaml.org,2002:pairs', 'tag:yaml.org,2002:set']);
+const STANDARD_COLLECTION_TAGS = new Set([
+  '!',
+  'tag:yaml.org,2002:seq',
+  'tag:yaml.org,2002:map',
+  'tag:yaml.org,2002:omap',
+  'tag:yaml.org,2002:pairs',
+  'tag:yaml.org,2002:set',
+]);
 
 class Converter {
   private nodes = 0;
@@ -198,13 +235,22 @@ class Converter {
   /** A list or mapping as a key: PyYAML's constructor refuses it (unhashable). Returns whether it is one. */
   checkKey(key: SrcVal): boolean {
     const unhashable = key.kind === 'seq' || key.kind === 'map';
-    if (unhashable) this.problems.push(diag('YOLO001', key.range, `found unhashable key ${pyBrief(key.value)}: PyYAML cannot use a ${key.kind === 'seq' ? 'list' : 'mapping'} as a key`));
+    if (unhashable)
+      this.problems.push(
+        diag(
+          'YOLO001',
+          key.range,
+          `found unhashable key ${pyBrief(key.value)}: PyYAML cannot use a ${key.kind === 'seq' ? 'list' : 'mapping'} as a key`,
+        ),
+      );
     return unhashable;
   }
 
   checkCollectionTag(node: YNode | null | undefined): void {
     if (node && node.kind !== 'scalar' && node.tag && !STANDARD_COLLECTION_TAGS.has(node.tag))
-      this.problems.push(diag('YOLO001', node.range, `could not determine a constructor for the tag '${node.tag}' (PyYAML safe_load refuses it)`));
+      this.problems.push(
+        diag('YOLO001', node.range, `could not determine a constructor for the tag '${node.tag}' (PyYAML safe_load refuses it)`),
+      );
   }
 
   registerAnchors(root: YNode | null): void {
@@ -243,7 +289,11 @@ class Converter {
       const t = tag.slice('tag:yaml.org,2002:'.length);
       if (t === 'str') return { value: raw, range, kind: 'quoted' };
       const v = resolvePlain(raw);
-      const ok = (t === 'int' && typeof v === 'number') || (t === 'float' && (v instanceof PyFloat || typeof v === 'number')) || (t === 'bool' && typeof v === 'boolean') || (t === 'null' && v === null);
+      const ok =
+        (t === 'int' && typeof v === 'number') ||
+        (t === 'float' && (v instanceof PyFloat || typeof v === 'number')) ||
+        (t === 'bool' && typeof v === 'boolean') ||
+        (t === 'null' && v === null);
       if (!ok) this.problems.push(diag('YOLO001', range, `'${raw}' cannot be read as !!${t}`));
       const value = t === 'float' && typeof v === 'number' ? new PyFloat(v) : v;
       return { value, range, kind: 'scalar' };
@@ -300,12 +350,24 @@ export function parseModelDoc(text: string, opts: ParseOptions = {}): ModelDoc {
   const diagnostics: Diagnostic[] = [];
   const empty = (loadable: boolean): ModelDoc => ({ text, top: new Map(), layers: [], sections: {}, diagnostics, loadable });
   if (text.length > MAX_TEXT_LENGTH) {
-    diagnostics.push(diag('YOLO028', { start: 0, end: 0 }, `the file is ${(text.length / 1e6).toFixed(1)} MB; YOLO Lens analyses model files up to ${MAX_TEXT_LENGTH / 1e6} MB`));
+    diagnostics.push(
+      diag(
+        'YOLO028',
+        { start: 0, end: 0 },
+        `the file is ${(text.length / 1e6).toFixed(1)} MB; YOLO Lens analyses model files up to ${MAX_TEXT_LENGTH / 1e6} MB`,
+      ),
+    );
     return empty(false);
   }
   const deep = deepNesting(text);
   if (deep !== null) {
-    diagnostics.push(diag('YOLO028', { start: deep, end: deep + 1 }, `the document nests deeper than ${MAX_DEPTH} levels here: YOLO Lens does not analyse it`));
+    diagnostics.push(
+      diag(
+        'YOLO028',
+        { start: deep, end: deep + 1 },
+        `the document nests deeper than ${MAX_DEPTH} levels here: YOLO Lens does not analyse it`,
+      ),
+    );
     return empty(false);
   }
   const fast = opts.fullParser ? null : fastYaml(text);
@@ -324,7 +386,13 @@ export function parseModelDoc(text: string, opts: ParseOptions = {}): ModelDoc {
   const clamp = (s: number, e: number): Range => ({ start: Math.min(s, text.length), end: Math.min(Math.max(e, s), text.length) });
   for (let i = 1; i < docs.length; i++) {
     const r = docs[i]!.range;
-    diagnostics.push(diag('YOLO001', clamp(r[0], r[1]), 'expected a single document in the stream, but found another document (PyYAML refuses multi-document model files)'));
+    diagnostics.push(
+      diag(
+        'YOLO001',
+        clamp(r[0], r[1]),
+        'expected a single document in the stream, but found another document (PyYAML refuses multi-document model files)',
+      ),
+    );
     loadable = false;
   }
   const doc = docs[0]!;
@@ -383,15 +451,31 @@ function deepNesting(text: string): number | null {
 
 function parseFull(text: string): { docs: Document.Parsed[]; error?: string } {
   try {
-    const docs = parseAllDocuments(text, { schema: 'failsafe', uniqueKeys: false, version: '1.1', prettyErrors: false, strict: false }) as Document.Parsed[];
+    const docs = parseAllDocuments(text, {
+      schema: 'failsafe',
+      uniqueKeys: false,
+      version: '1.1',
+      prettyErrors: false,
+      strict: false,
+    }) as Document.Parsed[];
     return { docs: Array.isArray(docs) ? docs : [] };
   } catch (e) {
-    return { docs: [], error: e instanceof RangeError ? 'the document nests too deeply to parse' : `YAML could not be parsed: ${(e as Error).message}` };
+    return {
+      docs: [],
+      error: e instanceof RangeError ? 'the document nests too deeply to parse' : `YAML could not be parsed: ${(e as Error).message}`,
+    };
   }
 }
 
 /** Top-level keys and layers from the root node, whichever reader produced it. */
-function assemble(text: string, root: YNode | null, diagnostics: Diagnostic[], loadable: boolean, opts: ParseOptions, document: () => Document.Parsed | undefined): ModelDoc {
+function assemble(
+  text: string,
+  root: YNode | null,
+  diagnostics: Diagnostic[],
+  loadable: boolean,
+  opts: ParseOptions,
+  document: () => Document.Parsed | undefined,
+): ModelDoc {
   const whole: Range = { start: 0, end: text.length };
   const conv = new Converter(!!opts.stripNonAscii, !/[^\x00-\x7f]/.test(text));
   const top = new Map<string, TopKey>();
@@ -413,7 +497,13 @@ function assemble(text: string, root: YNode | null, diagnostics: Diagnostic[], l
     conv.registerAnchors(root);
     conv.checkCollectionTag(root);
     if (root.kind !== 'map') {
-      diagnostics.push(diag('YOLO002', root.range, 'a model YAML must be a mapping (nc, backbone, head, ...), not a ' + (root.kind === 'seq' ? 'list' : 'scalar')));
+      diagnostics.push(
+        diag(
+          'YOLO002',
+          root.range,
+          'a model YAML must be a mapping (nc, backbone, head, ...), not a ' + (root.kind === 'seq' ? 'list' : 'scalar'),
+        ),
+      );
       return result({ text, top, layers, sections, diagnostics, loadable: false });
     }
     const layerLists: Partial<Record<Section, YNode | null>> = {};
@@ -426,7 +516,9 @@ function assemble(text: string, root: YNode | null, diagnostics: Diagnostic[], l
       if (top.has(keyName)) diagnostics.push(diag('YOLO004', key.range, `duplicate key '${keyName}': the last one wins`, 'warning'));
       const isLayerList = keyName === 'backbone' || keyName === 'head';
       // Layer lists are converted layer by layer below; everything else whole.
-      const value = isLayerList ? { value: null, range: valueNode ? valueNode.range : key.range, kind: 'seq' as const } : conv.convert(valueNode, key.range);
+      const value = isLayerList
+        ? { value: null, range: valueNode ? valueNode.range : key.range, kind: 'seq' as const }
+        : conv.convert(valueNode, key.range);
       top.set(keyName, { key: keyName, keyRange: key.range, value });
       if (isLayerList) {
         const section = keyName as Section;
@@ -443,7 +535,12 @@ function assemble(text: string, root: YNode | null, diagnostics: Diagnostic[], l
       conv.checkCollectionTag(listNode);
       for (const node of listNode.items ?? []) {
         const lrange = node ? node.range : listNode.range;
-        const layer: { -readonly [K in keyof LayerSrc]: LayerSrc[K] } = { index: layers.length, section, range: lrange, flow: !!listNode.flow };
+        const layer: { -readonly [K in keyof LayerSrc]: LayerSrc[K] } = {
+          index: layers.length,
+          section,
+          range: lrange,
+          flow: !!listNode.flow,
+        };
         if (node?.kind === 'seq') {
           conv.checkCollectionTag(node);
           const parts = node.items ?? [];

@@ -50,7 +50,8 @@ export function pyEq(a: PyVal, b: PyVal): boolean {
   if (typeof a === 'string' || typeof b === 'string') return a === b;
   if (a === null || b === null) return a === b;
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => pyEq(x, b[i]!));
-  if (a instanceof PyTuple && b instanceof PyTuple) return a.items.length === b.items.length && a.items.every((x, i) => pyEq(x, b.items[i]!));
+  if (a instanceof PyTuple && b instanceof PyTuple)
+    return a.items.length === b.items.length && a.items.every((x, i) => pyEq(x, b.items[i]!));
   return a === b;
 }
 
@@ -206,7 +207,11 @@ export function pySize(v: PyVal, limit: number): number {
     if (!(v instanceof PyTuple)) return 1;
   } else if (v.length < limit) {
     let flat = true;
-    for (const y of v) if (Array.isArray(y) || y instanceof PyTuple) { flat = false; break; }
+    for (const y of v)
+      if (Array.isArray(y) || y instanceof PyTuple) {
+        flat = false;
+        break;
+      }
     if (flat) return 1 + v.length;
   }
   let count = 0;
@@ -261,7 +266,8 @@ function reprUnbounded(v: PyVal): string {
   if (v instanceof PyFloat) return floatRepr(v.value);
   if (typeof v === 'string') return strRepr(v);
   if (Array.isArray(v)) return '[' + v.map(reprUnbounded).join(', ') + ']';
-  if (v instanceof PyTuple) return v.items.length === 1 ? `(${reprUnbounded(v.items[0]!)},)` : '(' + v.items.map(reprUnbounded).join(', ') + ')';
+  if (v instanceof PyTuple)
+    return v.items.length === 1 ? `(${reprUnbounded(v.items[0]!)},)` : '(' + v.items.map(reprUnbounded).join(', ') + ')';
   return v.repr;
 }
 

@@ -26,7 +26,9 @@ function tokenize(src: string): Tok[] | string {
       i++;
       continue;
     }
-    const numMatch = /^(?:0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][-+]?\d+)?[jJ]?)/.exec(src.slice(i));
+    const numMatch = /^(?:0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][-+]?\d+)?[jJ]?)/.exec(
+      src.slice(i),
+    );
     if (numMatch && numMatch[0].length > 0 && /[\d.]/.test(c)) {
       const s = numMatch[0].replace(/_/g, '');
       i += numMatch[0].length;
@@ -201,7 +203,7 @@ class Reader {
         if (this.isOp(',')) {
           this.i++;
           trailingComma = true;
-        } else if (!this.isOp(close)) throw new SyntaxErr("'" + (t.v) + "' was never closed");
+        } else if (!this.isOp(close)) throw new SyntaxErr("'" + t.v + "' was never closed");
       }
       this.i++;
       if (t.v === '[') return items;
@@ -248,7 +250,8 @@ class Reader {
         }
         this.i++;
         const cls = /^(?:torch\.)?nn\.([A-Za-z0-9]+)$/.exec(dotted)?.[1];
-        if (cls && (ACT_CLASSES[cls] || cls === 'Identity')) return new PyObj(cls, `${cls}(${callArgs.length ? '...' : ''})`.replace('(...)', '()'));
+        if (cls && (ACT_CLASSES[cls] || cls === 'Identity'))
+          return new PyObj(cls, `${cls}(${callArgs.length ? '...' : ''})`.replace('(...)', '()'));
         if (parts.length === 1 && !this.env.names.has(dotted)) throw new NameErr(`name '${dotted}' is not defined`);
         throw new TypeErr(`'${dotted}(...)' is not something parse_model can pass as an argument`);
       }
@@ -256,7 +259,8 @@ class Reader {
         if (this.env.names.has(dotted)) return this.env.names.get(dotted)!;
         throw new NameErr(`name '${dotted}' is not defined`);
       }
-      if (!this.env.names.has(parts[0]!) && parts[0] !== 'nn' && parts[0] !== 'torch' && parts[0] !== 'math') throw new NameErr(`name '${parts[0]}' is not defined`);
+      if (!this.env.names.has(parts[0]!) && parts[0] !== 'nn' && parts[0] !== 'torch' && parts[0] !== 'math')
+        throw new NameErr(`name '${parts[0]}' is not defined`);
       if (dotted === 'math.pi') return new PyFloat(Math.PI);
       return new PyObj(dotted, `<${dotted}>`);
     }
@@ -282,7 +286,10 @@ function arith(op: string, a: PyVal, b: PyVal): PyVal {
         const times = Math.max(0, Number(count));
         // `[1]*10**9` would allocate gigabytes here as it does in Python: refuse it before allocating
         const length = seq.length * times;
-        if (length > MAX_LIST_LENGTH) throw new MemoryErr(`the ${typeof seq === 'string' ? 'string' : 'list'} would have ${length} elements (YOLO Lens evaluates lists up to ${MAX_LIST_LENGTH})`);
+        if (length > MAX_LIST_LENGTH)
+          throw new MemoryErr(
+            `the ${typeof seq === 'string' ? 'string' : 'list'} would have ${length} elements (YOLO Lens evaluates lists up to ${MAX_LIST_LENGTH})`,
+          );
         return typeof seq === 'string' ? seq.repeat(times) : Array.from({ length: times }, () => seq).flat();
       }
     }
@@ -291,7 +298,10 @@ function arith(op: string, a: PyVal, b: PyVal): PyVal {
   if (!isArithOp(op)) throw new TypeErr(`unsupported operator ${op}`);
   const v = numArith(op, a, b);
   // Python raises ZeroDivisionError; this reader reports it as a TypeErr, whose text the YOLO014 diagnostic quotes
-  if (v === undefined) throw new TypeErr(op === '/' ? 'division by zero' : op === '**' ? '0.0 cannot be raised to a negative power' : 'integer division or modulo by zero');
+  if (v === undefined)
+    throw new TypeErr(
+      op === '/' ? 'division by zero' : op === '**' ? '0.0 cannot be raised to a negative power' : 'integer division or modulo by zero',
+    );
   return v;
 }
 

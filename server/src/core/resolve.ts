@@ -5,7 +5,24 @@
  */
 import { parseModelDoc, keyText, mapEntries, layerRaw, type LayerSrc, type ModelDoc, type Range, type SrcVal } from './document.ts';
 import { type Code, type Diagnostic, diag, type RelatedInfo } from './diagnostics.ts';
-import { PyFloat, PyObj, PyTuple, type PyVal, isInt, isNumeric, isSeq, makeDivisible, num, pyBrief, pyEq, pyRepr, pyRound, pySize, seqItems, truthy } from './py.ts';
+import {
+  PyFloat,
+  PyObj,
+  PyTuple,
+  type PyVal,
+  isInt,
+  isNumeric,
+  isSeq,
+  makeDivisible,
+  num,
+  pyBrief,
+  pyEq,
+  pyRepr,
+  pyRound,
+  pySize,
+  seqItems,
+  truthy,
+} from './py.ts';
 import { evalStringArg, type EvalEnv } from './pyeval.ts';
 import { Builder } from './nn/builder.ts';
 import { type Mod, type Out, type Shape, ShapeError, countParams } from './nn/module.ts';
@@ -79,11 +96,25 @@ export function detectTree(doc: ModelDoc, forced?: TreeId): { tree: Tree; reason
   const ml = modeline(doc.text).framework as TreeId | undefined;
   if (ml && TREES[ml]) return pick(ml, 'chosen by the `# yolo-lens: framework=` comment');
   const names = moduleNames(doc);
-  if (!doc.top.has('anchors') && (doc.top.has('scales') || !doc.top.has('depth_multiple') || names.some((n) => /^(C2f|C3k2|C2PSA|SPPELAN|RepNCSPELAN4|Classify|ResNetLayer|RTDETRDecoder|Pose|OBB|v10Detect|WorldDetect|C2fAttn|HGStem|HGBlock|AIFI)$/.test(n))))
-    return pick('ultralytics', doc.top.has('scales') ? 'ultralytics dialect: the file has `scales:`' : 'ultralytics dialect: no `anchors:`');
+  if (
+    !doc.top.has('anchors') &&
+    (doc.top.has('scales') ||
+      !doc.top.has('depth_multiple') ||
+      names.some((n) =>
+        /^(C2f|C3k2|C2PSA|SPPELAN|RepNCSPELAN4|Classify|ResNetLayer|RTDETRDecoder|Pose|OBB|v10Detect|WorldDetect|C2fAttn|HGStem|HGBlock|AIFI)$/.test(
+          n,
+        ),
+      ))
+  )
+    return pick(
+      'ultralytics',
+      doc.top.has('scales') ? 'ultralytics dialect: the file has `scales:`' : 'ultralytics dialect: no `anchors:`',
+    );
   if (!doc.top.has('anchors')) return pick('ultralytics', 'ultralytics dialect: no `anchors:`');
-  if (names.some((n) => SV4_NAMES.has(n)) && TREES['scaled-yolov4']) return pick('scaled-yolov4', 'YOLOv5 dialect with Scaled-YOLOv4 modules (BottleneckCSP2/SPPCSP/VoVCSP)');
-  if (names.some((n) => GS_NAMES.has(n))) return pick('yolov5-gsconv', 'YOLOv5 dialect with Slim-neck modules: the Slim-neck YOLOv5 fork builds it');
+  if (names.some((n) => SV4_NAMES.has(n)) && TREES['scaled-yolov4'])
+    return pick('scaled-yolov4', 'YOLOv5 dialect with Scaled-YOLOv4 modules (BottleneckCSP2/SPPCSP/VoVCSP)');
+  if (names.some((n) => GS_NAMES.has(n)))
+    return pick('yolov5-gsconv', 'YOLOv5 dialect with Slim-neck modules: the Slim-neck YOLOv5 fork builds it');
   return pick('yolov5', 'YOLOv5 dialect (`anchors:`, depth/width multiples)');
 }
 
@@ -271,7 +302,13 @@ function shapeKey(input: Shape | Shape[]): string {
   return k;
 }
 
-function runLayer(buildKey: string, mod: Mod, input: Shape | Shape[], guide: Shape | undefined, strides?: readonly number[]): RunResult | ShapeError {
+function runLayer(
+  buildKey: string,
+  mod: Mod,
+  input: Shape | Shape[],
+  guide: Shape | undefined,
+  strides?: readonly number[],
+): RunResult | ShapeError {
   // strides are a function of the input shapes (see runPass): the key needs no more
   const key = `${buildKey}|${shapeKey(input)}|${guide ? guide.join('x') : ''}`;
   const hit = runCache.get(key);
@@ -283,8 +320,10 @@ function runLayer(buildKey: string, mod: Mod, input: Shape | Shape[], guide: Sha
     // sizes are doubles here: thousands of upsamples or absurd channel counts overflow to Infinity or NaN where
     // torch would fail to allocate; say so instead of reporting the numbers
     for (const s of flattenOut(out))
-      if (!s.every((d) => Number.isInteger(d) && d >= 0 && d <= MAX_DIM)) throw new ShapeError(`the output would be ${s.join('×')}: beyond any tensor torch can allocate`);
-    if (!Number.isFinite(fl.ops.thop) || !Number.isFinite(fl.ops.ultralyticsThop)) throw new ShapeError('the FLOP count overflows: the sizes inside this layer are beyond any tensor torch can allocate');
+      if (!s.every((d) => Number.isInteger(d) && d >= 0 && d <= MAX_DIM))
+        throw new ShapeError(`the output would be ${s.join('×')}: beyond any tensor torch can allocate`);
+    if (!Number.isFinite(fl.ops.thop) || !Number.isFinite(fl.ops.ultralyticsThop))
+      throw new ShapeError('the FLOP count overflows: the sizes inside this layer are beyond any tensor torch can allocate');
     res = { out, ops: { ...fl.ops } };
   } catch (e) {
     if (e instanceof ShapeError) res = e;
@@ -362,14 +401,25 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   // ---- header keys ------------------------------------------------------------------------------------
   const v5 = tree.dialect === 'yolov5';
   for (const k of v5 ? ['nc', 'depth_multiple', 'width_multiple', 'anchors', 'backbone', 'head'] : ['backbone', 'head'])
-    if (!top(k)) sink.add(diag('YOLO003', doc.sections.backbone?.keyRange ?? firstKeyRange(doc), `missing key '${k}': ${v5 ? `${tree.label} reads d['${k}']` : 'the model has no layers there'}`), 'parse');
+    if (!top(k))
+      sink.add(
+        diag(
+          'YOLO003',
+          doc.sections.backbone?.keyRange ?? firstKeyRange(doc),
+          `missing key '${k}': ${v5 ? `${tree.label} reads d['${k}']` : 'the model has no layers there'}`,
+        ),
+        'parse',
+      );
 
   const numberKey = (k: string, dflt: number | null, what: string): number | null => {
     const t = top(k);
     if (!t) return dflt;
     const v = t.value.value;
     if (!isNumeric(v)) {
-      const hint = typeof v === 'string' && /^[-+]?\d+(\.\d*)?[eE][-+]?\d+$/.test(v) ? ` ('${v}' is a string in YAML 1.1, which PyYAML follows: write it with a dot and a signed exponent, e.g. 1.0e+9)` : '';
+      const hint =
+        typeof v === 'string' && /^[-+]?\d+(\.\d*)?[eE][-+]?\d+$/.test(v)
+          ? ` ('${v}' is a string in YAML 1.1, which PyYAML follows: write it with a dot and a signed exponent, e.g. 1.0e+9)`
+          : '';
       keyProblem(k, 'YOLO004', `${k} must be a number, got ${pyBrief(v)}${hint}`);
       return null;
     }
@@ -384,9 +434,16 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   // nc
   const ncVal: PyVal = top('nc')?.value.value ?? null;
   if (top('nc') && !(isInt(ncVal) || typeof ncVal === 'boolean')) {
-    if (ncVal instanceof PyFloat) keyProblem('nc', 'YOLO004', `nc must be an int, got ${pyBrief(ncVal)} (a float class count reaches nn.Conv2d as a float channel count)`, 'build');
+    if (ncVal instanceof PyFloat)
+      keyProblem(
+        'nc',
+        'YOLO004',
+        `nc must be an int, got ${pyBrief(ncVal)} (a float class count reaches nn.Conv2d as a float channel count)`,
+        'build',
+      );
     else keyProblem('nc', 'YOLO004', `nc must be an int, got ${pyBrief(ncVal)}`);
-  } else if (isInt(ncVal) && ncVal <= 0) keyProblem('nc', 'YOLO023', `nc = ${ncVal}: a model needs at least one class (the bias init takes log(0.6 / (nc - 0.99999)))`, 'build');
+  } else if (isInt(ncVal) && ncVal <= 0)
+    keyProblem('nc', 'YOLO023', `nc = ${ncVal}: a model needs at least one class (the bias init takes log(0.6 / (nc - 0.99999)))`, 'build');
   else if (isInt(ncVal) && ncVal > 100_000) keyProblem('nc', 'YOLO023', `nc = ${ncVal} classes is beyond anything buildable here`, 'build');
 
   let depth: number | null;
@@ -398,7 +455,11 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   if (!v5 && scalesT && truthy(scalesT.value.value === '<mapping>' ? true : scalesT.value.value)) {
     const entries = mapEntries(scalesT.value);
     if (scalesT.value.kind !== 'map') {
-      keyProblem('scales', 'YOLO022', `scales must be a mapping of scale letters to [depth, width, max_channels], got ${pyBrief(scalesT.value.value)}`);
+      keyProblem(
+        'scales',
+        'YOLO022',
+        `scales must be a mapping of scale letters to [depth, width, max_channels], got ${pyBrief(scalesT.value.value)}`,
+      );
       depth = width = null;
     } else {
       const keys = entries.map((e) => keyText(e.key));
@@ -417,26 +478,51 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       // a duplicated scale letter: the last one wins, as in the dict PyYAML builds
       const entry = entries.filter((e) => keyText(e.key) === scale).pop();
       if (!entry) {
-        sink.add(diag('YOLO022', scalesT.keyRange, `scales has no entry '${scale}' (KeyError: '${scale}'); it has ${keys.map((k) => `'${k}'`).join(', ')}`), 'parse');
+        sink.add(
+          diag(
+            'YOLO022',
+            scalesT.keyRange,
+            `scales has no entry '${scale}' (KeyError: '${scale}'); it has ${keys.map((k) => `'${k}'`).join(', ')}`,
+          ),
+          'parse',
+        );
         depth = width = null;
       } else {
         sink.add(diag('YOLO021', entry.key.range, scaleReason));
         const vals = entry.value.items?.map((i) => i.value) ?? [];
         if (entry.value.kind !== 'seq' || vals.length !== 3) {
-          sink.add(diag('YOLO022', entry.value.range, `scale '${scale}' must be [depth, width, max_channels]; got ${vals.length > 3 ? 'too many' : 'not enough'} values to unpack (expected 3, got ${vals.length})`), 'parse');
+          sink.add(
+            diag(
+              'YOLO022',
+              entry.value.range,
+              `scale '${scale}' must be [depth, width, max_channels]; got ${vals.length > 3 ? 'too many' : 'not enough'} values to unpack (expected 3, got ${vals.length})`,
+            ),
+            'parse',
+          );
           depth = width = null;
         } else {
           const [d, w, mc] = vals as [PyVal, PyVal, PyVal];
           const bad = [d, w, mc].findIndex((x) => !isNumeric(x) || !Number.isFinite(num(x)) || num(x) < 0);
           if (bad >= 0) {
             const item = entry.value.items![bad]!;
-            sink.add(diag('YOLO022', item.range, `${['depth', 'width', 'max_channels'][bad]} must be a non-negative number, got ${pyBrief(item.value)}`), 'parse');
+            sink.add(
+              diag(
+                'YOLO022',
+                item.range,
+                `${['depth', 'width', 'max_channels'][bad]} must be a non-negative number, got ${pyBrief(item.value)}`,
+              ),
+              'parse',
+            );
             depth = width = null;
           } else {
             depth = num(d);
             width = num(w);
             maxChannels = num(mc);
-            if (width > 64) sink.add(diag('YOLO023', entry.value.items![1]!.range, `width ${width} multiplies every channel count beyond anything buildable`), 'build');
+            if (width > 64)
+              sink.add(
+                diag('YOLO023', entry.value.items![1]!.range, `width ${width} multiplies every channel count beyond anything buildable`),
+                'build',
+              );
           }
         }
       }
@@ -495,7 +581,14 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
 
   // ---- layers -----------------------------------------------------------------------------------------
   if (doc.layers.length > MAX_LAYERS) {
-    sink.add(diag('YOLO028', doc.sections.backbone?.keyRange ?? docRange, `${doc.layers.length} layers: YOLO Lens analyses models up to ${MAX_LAYERS} layers`), 'parse');
+    sink.add(
+      diag(
+        'YOLO028',
+        doc.sections.backbone?.keyRange ?? docRange,
+        `${doc.layers.length} layers: YOLO Lens analyses models up to ${MAX_LAYERS} layers`,
+      ),
+      'parse',
+    );
     return empty();
   }
   for (const section of ['backbone', 'head'] as const) {
@@ -504,7 +597,10 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   }
 
   if (doc.layers.length === 0 && doc.sections.backbone)
-    sink.add(diag('YOLO003', doc.sections.backbone.keyRange, 'the model has no layers (the framework fails on model[-1]: IndexError)'), 'build');
+    sink.add(
+      diag('YOLO003', doc.sections.backbone.keyRange, 'the model has no layers (the framework fails on model[-1]: IndexError)'),
+      'build',
+    );
   // the builder the layers are built with (planning needs it too: a HarDBlock's c2 comes from its built block)
   const unfused = envFor(tree, actName, false);
   const plans: LayerPlan[] = [];
@@ -516,7 +612,8 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   const sv4 = tree.id === 'scaled-yolov4';
   // the first forward of a model ending in a Detect-family head is the stride probe at build
   const lastModule = doc.layers[doc.layers.length - 1]?.module?.value;
-  const sv4Stage: 'build' | 'forward' = typeof lastModule === 'string' && tree.modules.get(lastModule)?.def.detectFamily ? 'build' : 'forward';
+  const sv4Stage: 'build' | 'forward' =
+    typeof lastModule === 'string' && tree.modules.get(lastModule)?.def.detectFamily ? 'build' : 'forward';
   for (const src of doc.layers) {
     const plan = planLayer(src);
     plans.push(plan);
@@ -541,7 +638,13 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       parsed: false,
       buildKey: '',
     };
-    const fail = (code: Code, range: Range, message: string, stage: 'parse' | 'build' | 'forward' = 'parse', extra: Parameters<typeof diag>[4] = {}) => {
+    const fail = (
+      code: Code,
+      range: Range,
+      message: string,
+      stage: 'parse' | 'build' | 'forward' = 'parse',
+      extra: Parameters<typeof diag>[4] = {},
+    ) => {
       sink.add(diag(code, range, message, undefined, { layer: i, ...extra }), stage);
     };
     const pushCh = (c2: number | number[] | null) => {
@@ -553,7 +656,9 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     };
     if (!src.from || !src.n || !src.module || !src.args) {
       const raw = layerRaw(src);
-      const got = raw ? `got ${raw.kind === 'map' ? 'a mapping' : pyBrief(raw.value)}` : `got ${[src.from, src.n, src.module, src.args].filter(Boolean).length} of 4 elements`;
+      const got = raw
+        ? `got ${raw.kind === 'map' ? 'a mapping' : pyBrief(raw.value)}`
+        : `got ${[src.from, src.n, src.module, src.args].filter(Boolean).length} of 4 elements`;
       fail('YOLO005', src.range, `a layer is [from, number, module, args]; ${got}`);
       pushCh(null);
       return plan;
@@ -581,7 +686,11 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     // aliases can make an arg a huge DAG; nothing a constructor takes is anywhere near this size
     const tooBig = yamlArgs.find((a) => pySize(a.value, 10_000) > 10_000);
     if (tooBig || pySize(src.from.value, 10_000) > 10_000) {
-      fail('YOLO023', (tooBig ?? src.from).range, 'this value expands (through YAML aliases) to more than 10,000 elements: not something a layer takes');
+      fail(
+        'YOLO023',
+        (tooBig ?? src.from).range,
+        'this value expands (through YAML aliases) to more than 10,000 elements: not something a layer takes',
+      );
       pushCh(null);
       return plan;
     }
@@ -665,7 +774,11 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     // args (comparing two such values hung the resolver)
     const hugeAt = evaluated.findIndex((v, k) => typeof yamlArgs[k]!.value === 'string' && pySize(v, 10_000) > 10_000);
     if (hugeAt >= 0) {
-      fail('YOLO023', yamlArgs[hugeAt]!.range, `'${yamlArgs[hugeAt]!.value as string}' names a value that expands (through YAML aliases) to more than 10,000 elements: not something a layer takes`);
+      fail(
+        'YOLO023',
+        yamlArgs[hugeAt]!.range,
+        `'${yamlArgs[hugeAt]!.value as string}' names a value that expands (through YAML aliases) to more than 10,000 elements: not something a layer takes`,
+      );
       pushCh(null);
       return plan;
     }
@@ -673,7 +786,11 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     const nv = src.n.value;
     if (!isNumeric(nv)) {
       const hint = typeof nv === 'string' && /^[-+]?\d+(\.\d*)?[eE][-+]?\d+$/.test(nv) ? ` ('${nv}' is a string in YAML 1.1)` : '';
-      fail('YOLO009', src.n.range, `number (repeats) must be a number, got ${pyBrief(nv)}${hint}: '>' is not supported between a ${typeof nv === 'string' ? 'str' : 'value'} and an int`);
+      fail(
+        'YOLO009',
+        src.n.range,
+        `number (repeats) must be a number, got ${pyBrief(nv)}${hint}: '>' is not supported between a ${typeof nv === 'string' ? 'str' : 'value'} and an int`,
+      );
       pushCh(null);
       return plan;
     }
@@ -691,7 +808,12 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       n = Math.max(pyRound(n * depth), 1);
     }
     if (!Number.isFinite(n) || n > MAX_REPEATS) {
-      fail('YOLO023', src.n.range, `number ${pyBrief(nv)} gives ${n} repeats after the depth multiple: beyond anything buildable (YOLO Lens stops at ${MAX_REPEATS})`, 'build');
+      fail(
+        'YOLO023',
+        src.n.range,
+        `number ${pyBrief(nv)} gives ${n} repeats after the depth multiple: beyond anything buildable (YOLO Lens stops at ${MAX_REPEATS})`,
+        'build',
+      );
       pushCh(null);
       return plan;
     }
@@ -701,7 +823,9 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     const fv = src.from.value;
     const isList = isSeq(fv);
     plan.fromIsList = isList;
-    const fromItems: { value: PyVal; range: Range }[] = isList ? (src.from.items ?? []).map((it) => ({ value: it.value, range: it.range })) : [{ value: fv, range: src.from.range }];
+    const fromItems: { value: PyVal; range: Range }[] = isList
+      ? (src.from.items ?? []).map((it) => ({ value: it.value, range: it.range }))
+      : [{ value: fv, range: src.from.range }];
     const chLen = chList.length;
     const absolute: number[] = [];
     let fromOk = true;
@@ -716,12 +840,22 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       const chIndex = sv4 ? (x === -1 ? -1 : x + (isList ? 1 : 0)) : x;
       const len = i === 0 && !sv4 ? 1 : sv4 ? chLen : i;
       if (chIndex >= len) {
-        fail('YOLO008', it.range, x >= i ? `from ${x} points at ${x === i ? 'this layer' : `layer ${x}, after this one`} (layer ${i}): IndexError: list index out of range` : `from ${x} is out of range at layer ${i}`);
+        fail(
+          'YOLO008',
+          it.range,
+          x >= i
+            ? `from ${x} points at ${x === i ? 'this layer' : `layer ${x}, after this one`} (layer ${i}): IndexError: list index out of range`
+            : `from ${x} is out of range at layer ${i}`,
+        );
         fromOk = false;
         continue;
       }
       if (chIndex < -len) {
-        fail('YOLO007', it.range, `from ${x} points before the first layer (layer ${i} can reach back to ${-len}): IndexError: list index out of range`);
+        fail(
+          'YOLO007',
+          it.range,
+          `from ${x} points before the first layer (layer ${i} can reach back to ${-len}): IndexError: list index out of range`,
+        );
         fromOk = false;
         continue;
       }
@@ -733,7 +867,12 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       // Scaled-YOLOv4's ch list keeps the input at index 0, so `from: i` or `from: -(i+1)` get through parse_model;
       // the forward's y[f] then has no such layer
       if (sv4 && x !== -1 && (x >= i || x < -i)) {
-        fail(x >= i ? 'YOLO008' : 'YOLO007', it.range, `from ${x} ${x >= i ? 'points at this layer' : 'points before the first layer'} (layer ${i}): Scaled-YOLOv4's parse_model accepts it (its ch list keeps the input at index 0), but the first forward reads y[${x}] of ${i} outputs: IndexError: list index out of range`, sv4Stage);
+        fail(
+          x >= i ? 'YOLO008' : 'YOLO007',
+          it.range,
+          `from ${x} ${x >= i ? 'points at this layer' : 'points before the first layer'} (layer ${i}): Scaled-YOLOv4's parse_model accepts it (its ch list keeps the input at index 0), but the first forward reads y[${x}] of ${i} outputs: IndexError: list index out of range`,
+          sv4Stage,
+        );
         fromOk = false;
         continue;
       }
@@ -779,14 +918,22 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     };
     const single = (): number | null => {
       if (isList) {
-        fail('YOLO006', src.from!.range, `${def.name} takes one input: from must be an int (TypeError: list indices must be integers or slices, not list)`);
+        fail(
+          'YOLO006',
+          src.from!.range,
+          `${def.name} takes one input: from must be an int (TypeError: list indices must be integers or slices, not list)`,
+        );
         return null;
       }
       return absolute[0]!;
     };
     const needList = (): boolean => {
       if (!isList) {
-        fail('YOLO006', src.from!.range, `${def.name} takes a list of inputs: from must be a list (TypeError: 'int' object is not iterable)`);
+        fail(
+          'YOLO006',
+          src.from!.range,
+          `${def.name} takes a list of inputs: from must be a list (TypeError: 'int' object is not iterable)`,
+        );
         return false;
       }
       return true;
@@ -801,7 +948,12 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         const c1 = chOf(rawFrom[0]!, false);
         if (!sv4 && Array.isArray(chAt(rawFrom[0]!))) {
           // ch[f] of a CBLinear layer is its list of split channels: the constructor gets a list for c1
-          fail('YOLO015', src.from!.range, `${def.name} takes one tensor but layer ${rawFrom[0]} (CBLinear) outputs a tuple of maps: only CBFuse can take it (c1 = ch[f] is the list ${JSON.stringify(chAt(rawFrom[0]!))})`, 'build');
+          fail(
+            'YOLO015',
+            src.from!.range,
+            `${def.name} takes one tensor but layer ${rawFrom[0]} (CBLinear) outputs a tuple of maps: only CBFuse can take it (c1 = ch[f] is the list ${JSON.stringify(chAt(rawFrom[0]!))})`,
+            'build',
+          );
           break;
         }
         if (args.length === 0) {
@@ -830,7 +982,8 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
           }
           const ec = makeDivisible(Math.min(num(args[1]!), Math.floor(maxChannels / 2)) * width!, 8);
           const nhRaw = num(args[2]!);
-          const nh = nhRaw > 1 ? Math.trunc(Math.max(pyRound(Math.min(nhRaw, Math.floor(Math.floor(maxChannels / 2) / 32))) * width!, 1)) : args[2]!;
+          const nh =
+            nhRaw > 1 ? Math.trunc(Math.max(pyRound(Math.min(nhRaw, Math.floor(Math.floor(maxChannels / 2) / 32))) * width!, 1)) : args[2]!;
           args[1] = ec;
           args[2] = nh;
         }
@@ -849,7 +1002,11 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
           args[3] = true;
         }
         if (!v5 && def.name === 'C3k2' && scale === null) {
-          fail('YOLO022', src.module!.range, "C3k2 in a YAML without scales: parse_model reads `scale`, which only exists with scales (UnboundLocalError)");
+          fail(
+            'YOLO022',
+            src.module!.range,
+            'C3k2 in a YAML without scales: parse_model reads `scale`, which only exists with scales (UnboundLocalError)',
+          );
           break;
         }
         plan.parsed = true;
@@ -869,7 +1026,11 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         if (!needList()) break;
         const chs = rawFrom.map((x) => (sv4 ? chAt(x === -1 ? -1 : x + 1) : chAt(x)));
         if (chs.some((c) => Array.isArray(c))) {
-          fail('YOLO015', src.from!.range, "Concat cannot take a CBLinear output (a tuple of maps; use CBFuse): parse_model's sum(ch[x] for x in f) raises TypeError: unsupported operand type(s) for +: 'int' and 'list'");
+          fail(
+            'YOLO015',
+            src.from!.range,
+            "Concat cannot take a CBLinear output (a tuple of maps; use CBFuse): parse_model's sum(ch[x] for x in f) raises TypeError: unsupported operand type(s) for +: 'int' and 'list'",
+          );
           break;
         }
         if (chs.some((c) => typeof c !== 'number')) break;
@@ -887,7 +1048,11 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         if (v5) {
           // `isinstance(args[1], int)` right after the append: an empty args list has no args[1]
           if (args.length < 2) {
-            fail('YOLO012', argsSrc.range, `${def.name} needs [nc, anchors${def.name === 'Segment' ? ', nm, npr' : ''}]: parse_model reads args[1] (IndexError: list index out of range)`);
+            fail(
+              'YOLO012',
+              argsSrc.range,
+              `${def.name} needs [nc, anchors${def.name === 'Segment' ? ', nm, npr' : ''}]: parse_model reads args[1] (IndexError: list index out of range)`,
+            );
             break;
           }
           if (args.length > 1 && isInt(args[1]!)) {
@@ -895,7 +1060,12 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
             // `anchors: 1000000000` makes parse_model build [list(range(na * 2))] * nl (MemoryError upstream; an
             // out-of-memory crash here, found by the hardening tests): refused before allocating
             if (per > MAX_ANCHORS) {
-              fail('YOLO023', yamlArgs[1]?.range ?? argsSrc.range, `${per} anchors per level is beyond anything buildable (parse_model would build a list of ${per * 2} values per level; YOLO Lens stops at ${MAX_ANCHORS})`, 'build');
+              fail(
+                'YOLO023',
+                yamlArgs[1]?.range ?? argsSrc.range,
+                `${per} anchors per level is beyond anything buildable (parse_model would build a list of ${per * 2} values per level; YOLO Lens stops at ${MAX_ANCHORS})`,
+                'build',
+              );
               break;
             }
             const row = Array.from({ length: per * 2 }, (_, k) => k);
@@ -945,7 +1115,8 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         const c1 = chOf(rawFrom[0]!, false);
         if (c1 === null || args.length < 2 || !isNumeric(args[1]!)) {
           if (args.length < 2) fail('YOLO012', argsSrc.range, `${def.name} needs [cm, c2, ...]`);
-          else if (!isNumeric(args[1]!)) fail('YOLO013', yamlArgs[1]!.range, `${def.name}'s c2 (args[1]) must be a number, got ${pyBrief(args[1]!)}`);
+          else if (!isNumeric(args[1]!))
+            fail('YOLO013', yamlArgs[1]!.range, `${def.name}'s c2 (args[1]) must be a number, got ${pyBrief(args[1]!)}`);
           break;
         }
         c2 = num(args[1]!);
@@ -1004,7 +1175,12 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         if (c1 === null || g === undefined || !isNumeric(g)) {
           if (g === undefined) fail('YOLO012', argsSrc.range, `${def.name} needs [gain]`);
           // parse_model computes ch[f] // args[0] ** 2 (Contract: *) whatever the input: a non-number raises there
-          else if (!isNumeric(g)) fail('YOLO013', yamlArgs[0]!.range, `${def.name}'s gain must be a number, got ${pyBrief(g)}: parse_model computes ch[f] ${treat === 'contract' ? '*' : '//'} args[0] ** 2 (TypeError: unsupported operand type(s) for ** or pow())`);
+          else if (!isNumeric(g))
+            fail(
+              'YOLO013',
+              yamlArgs[0]!.range,
+              `${def.name}'s gain must be a number, got ${pyBrief(g)}: parse_model computes ch[f] ${treat === 'contract' ? '*' : '//'} args[0] ** 2 (TypeError: unsupported operand type(s) for ** or pow())`,
+            );
           break;
         }
         c2 = treat === 'contract' ? c1 * num(g) ** 2 : Math.floor(c1 / num(g) ** 2);
@@ -1019,7 +1195,12 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         args = [c1, ...args];
         evaluated.forEach((v, k) => bind(k, v));
         if (copies > 1) {
-          fail('YOLO029', src.n.range, `${def.name} with n = ${n} is built as an nn.Sequential of ${n} copies, and parse_model then calls m_.get_out_ch() on it (AttributeError: 'Sequential' object has no attribute 'get_out_ch')`, 'build');
+          fail(
+            'YOLO029',
+            src.n.range,
+            `${def.name} with n = ${n} is built as an nn.Sequential of ${n} copies, and parse_model then calls m_.get_out_ch() on it (AttributeError: 'Sequential' object has no attribute 'get_out_ch')`,
+            'build',
+          );
           break;
         }
         // c2 = m_.get_out_ch(): read from the built block once the plan has its args (below)
@@ -1065,7 +1246,16 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     modulesBuilt += b.modules;
     if (modulesBuilt > MAX_MODULES) {
       budgetStop = p.index;
-      sink.add(diag('YOLO028', rangeOrModule(p), `the model builds more than ${MAX_MODULES.toLocaleString('en-US')} modules by layer ${p.index}: YOLO Lens stops analysing here (check the repeat counts)`, undefined, { layer: p.index }), 'build');
+      sink.add(
+        diag(
+          'YOLO028',
+          rangeOrModule(p),
+          `the model builds more than ${MAX_MODULES.toLocaleString('en-US')} modules by layer ${p.index}: YOLO Lens stops analysing here (check the repeat counts)`,
+          undefined,
+          { layer: p.index },
+        ),
+        'build',
+      );
       return null;
     }
     return b;
@@ -1110,8 +1300,15 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       const role = worldModel ? p.entry!.def.guide : undefined;
       // the last layer, a Detect-family head, decodes with the strides the model derives from the image size (see
       // ForwardCtx.strides); a head anywhere else never gets strides, as upstream
-      const strides = k === plans.length - 1 && p.entry!.def.detectFamily && !isShape(inp) ? (inp as Shape[]).map((s) => input[2]! / s[2]!) : undefined;
-      const r = runLayer(`${buildKey}|${p.buildKey}|${strides ? 'last' : ''}`, b.mod, inp, role === 'consumer' || role === 'producer' ? guide : role === 'consumer-original' ? origGuide : undefined, strides);
+      const strides =
+        k === plans.length - 1 && p.entry!.def.detectFamily && !isShape(inp) ? (inp as Shape[]).map((s) => input[2]! / s[2]!) : undefined;
+      const r = runLayer(
+        `${buildKey}|${p.buildKey}|${strides ? 'last' : ''}`,
+        b.mod,
+        inp,
+        role === 'consumer' || role === 'producer' ? guide : role === 'consumer-original' ? origGuide : undefined,
+        strides,
+      );
       if (r instanceof ShapeError) {
         res.errors.push({ layer: k, error: r });
         if (stopAtError) break;
@@ -1205,7 +1402,13 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       if (strides && typeof nl === 'number' && strides.length > nl) {
         const extra = last!.src.from?.items?.[nl]?.range ?? last!.src.from?.range ?? rangeOrModule(last!);
         sink.add(
-          diag('YOLO018', extra, `${last!.moduleName} has ${nl} anchor row${nl === 1 ? '' : 's'} (levels) but ${strides.length} inputs: building the model divides the anchors by one stride per input and fails (RuntimeError: The size of tensor a (${nl}) must match the size of tensor b (${strides.length}) at non-singleton dimension 0); give one anchors row per input`, undefined, { layer: last!.index }),
+          diag(
+            'YOLO018',
+            extra,
+            `${last!.moduleName} has ${nl} anchor row${nl === 1 ? '' : 's'} (levels) but ${strides.length} inputs: building the model divides the anchors by one stride per input and fails (RuntimeError: The size of tensor a (${nl}) must match the size of tensor b (${strides.length}) at non-singleton dimension 0); give one anchors row per input`,
+            undefined,
+            { layer: last!.index },
+          ),
           'build',
         );
       }
@@ -1218,7 +1421,13 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   // check_img_size rounds up to a multiple of max(largest stride, 32)
   const gridSize = Math.max(32, Math.trunc(maxStride));
   if (strides && imgsz % gridSize !== 0)
-    sink.add(diag('YOLO020', docRange, `image size ${imgsz} is not a multiple of ${gridSize} (the model's largest stride, at least 32): training would round it to ${Math.ceil(imgsz / gridSize) * gridSize}`));
+    sink.add(
+      diag(
+        'YOLO020',
+        docRange,
+        `image size ${imgsz} is not a multiple of ${gridSize} (the model's largest stride, at least 32): training would round it to ${Math.ceil(imgsz / gridSize) * gridSize}`,
+      ),
+    );
 
   // ---- extra checks on what parsed
   for (const p of plans) {
@@ -1228,7 +1437,15 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       const c2 = p.args[1];
       if (isInt(c2 ?? null) && (c2 as number) % 2 === 1) {
         const at = p.bindings.find((x) => x.param === 'c2')?.range ?? rangeOrModule(p);
-        sink.add(diag('YOLO019', at, `${name} splits c2 = ${c2} into two halves of ${Math.floor((c2 as number) / 2)}: it outputs ${(c2 as number) - 1} channels, not ${c2}; the next layer will be built for the wrong count`, undefined, { layer: p.index }));
+        sink.add(
+          diag(
+            'YOLO019',
+            at,
+            `${name} splits c2 = ${c2} into two halves of ${Math.floor((c2 as number) / 2)}: it outputs ${(c2 as number) - 1} channels, not ${c2}; the next layer will be built for the wrong count`,
+            undefined,
+            { layer: p.index },
+          ),
+        );
       }
     }
   }
@@ -1280,7 +1497,17 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   // one (YOLO030) rather than shown as a healthy model with holes (the fuzzer fails on any YOLO030)
   if (!sink.list.some((d) => d.severity === 'error')) {
     const hole = layers.find((l) => l.status !== 'ok');
-    if (hole) sink.add(diag('YOLO030', hole.src.range, `YOLO Lens could not analyse layer ${hole.index} (${hole.moduleName ?? '?'}) and found no reason why: a bug, please report it`, undefined, { layer: hole.index }), 'build');
+    if (hole)
+      sink.add(
+        diag(
+          'YOLO030',
+          hole.src.range,
+          `YOLO Lens could not analyse layer ${hole.index} (${hole.moduleName ?? '?'}) and found no reason why: a bug, please report it`,
+          undefined,
+          { layer: hole.index },
+        ),
+        'build',
+      );
   }
   const hasError = sink.list.some((d) => d.severity === 'error');
   const complete = !hasError && layers.length > 0 && layers.every((l) => l.status === 'ok');
@@ -1335,18 +1562,30 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     const mods = built.map((b) => b!.mod!);
     const stem = (opts.fileName?.split(/[\\/]/).pop() ?? '').replace(/\.[^.]*$/, '');
     const summaryLayers = summaryLayerCount(tree, mods);
-    const summary = summaryLine(tree, { stem, scale, layers: summaryLayers, params, gradients, gflops: gflops.exact, fused: looksFused(mods) });
-    const summaryFused = paramsFused !== null && fusedBuilt && fusedBuilt.every((b) => b && b.mod)
-      ? summaryLine(tree, {
-          stem,
-          scale,
-          layers: summaryLayerCount(tree, fusedBuilt.map((b) => b!.mod!)),
-          params: paramsFused,
-          gradients: paramsFused - (gradients === params ? 0 : params - gradients),
-          gflops: gflopsF.exact,
-          fused: looksFused(fusedBuilt.map((b) => b!.mod!)),
-        })
-      : null;
+    const summary = summaryLine(tree, {
+      stem,
+      scale,
+      layers: summaryLayers,
+      params,
+      gradients,
+      gflops: gflops.exact,
+      fused: looksFused(mods),
+    });
+    const summaryFused =
+      paramsFused !== null && fusedBuilt && fusedBuilt.every((b) => b && b.mod)
+        ? summaryLine(tree, {
+            stem,
+            scale,
+            layers: summaryLayerCount(
+              tree,
+              fusedBuilt.map((b) => b!.mod!),
+            ),
+            params: paramsFused,
+            gradients: paramsFused - (gradients === params ? 0 : params - gradients),
+            gflops: gflopsF.exact,
+            fused: looksFused(fusedBuilt.map((b) => b!.mod!)),
+          })
+        : null;
     return {
       params,
       gradients,
@@ -1378,14 +1617,15 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       }
       return total;
     };
-    const each = (ops: { thop: number; ultralyticsThop: number } | null, f: (x: number) => number) => (ops === null ? null : { thop: f(ops.thop), ultralyticsThop: f(ops.ultralyticsThop) });
+    const each = (ops: { thop: number; ultralyticsThop: number } | null, f: (x: number) => number) =>
+      ops === null ? null : { thop: f(ops.thop), ultralyticsThop: f(ops.ultralyticsThop) };
     if (t.summary === 'scaled-yolov4') return each(run(64, 3), (x) => (x / 1e9) * 2 * 100);
     const s = Math.max(Math.trunc(maxStride), 32);
     const chIn = t.summary === 'yolov5-fork' ? ch : firstParamDim1(mods);
     if (chIn === null) return null;
     const ops = run(s, chIn);
     // the same float operations, in the same order, as the frameworks' get_flops
-    if (ops !== null) return each(ops, (x) => (((((x / 1e9) * 2) * 640) / s) * 640) / s);
+    if (ops !== null) return each(ops, (x) => ((((x / 1e9) * 2 * 640) / s) * 640) / s);
     if (t.summary === 'yolov5-fork') return null;
     return each(run(640, chIn), (x) => (x / 1e9) * 2);
   }
@@ -1489,7 +1729,10 @@ export function lookupModule(tree: Tree, name: string): Lookup {
   if (e) return { entry: e };
   for (const other of Object.values(TREES)) {
     if (other && other !== tree && other.modules.has(name))
-      return { code: 'YOLO011', message: `${name} is a ${other.label} module; ${tree.label} cannot build it (${tree.dialect === 'ultralytics' ? `KeyError: '${name}'` : `NameError: name '${name}' is not defined`})` };
+      return {
+        code: 'YOLO011',
+        message: `${name} is a ${other.label} module; ${tree.label} cannot build it (${tree.dialect === 'ultralytics' ? `KeyError: '${name}'` : `NameError: name '${name}' is not defined`})`,
+      };
   }
   const s = didYouMean(name, [...tree.modules.keys(), ...[...tree.nn.keys()].map((k) => `nn.${k}`)]);
   return {

@@ -140,7 +140,8 @@ export function summaryLine(tree: Tree, f: SummaryFigures): string {
     case 'ultralytics-leaves': {
       // Path(yaml_file).stem.replace("yolo", "YOLO"); ultralytics loads `yolov8n.yaml`-style names for a scale
       let stem = f.stem;
-      if (tree.summary === 'ultralytics' && f.scale && stem && !new RegExp(`yolo[v]?\\d+${f.scale}`).test(stem)) stem = stem.replace(/^(yolo[v]?\d+)/, `$1${f.scale}`);
+      if (tree.summary === 'ultralytics' && f.scale && stem && !new RegExp(`yolo[v]?\\d+${f.scale}`).test(stem))
+        stem = stem.replace(/^(yolo[v]?\d+)/, `$1${f.scale}`);
       const name = stem.replace(/yolo/g, 'YOLO') || 'Model';
       const fs = f.gflops ? `, ${formatFixed(f.gflops, 1)} GFLOPs` : '';
       const fused = f.fused && tree.summary === 'ultralytics' ? ' (fused)' : '';

@@ -45,10 +45,14 @@ export function summaryTable(model: Model, convention: Convention = 'ultralytics
     out: Math.max(14, ...rows.map((r) => r.out.length + 2)),
   };
   const lines: string[] = [];
-  lines.push(`${pad('', 3)}${pad('from', w.from, true)}${pad('n', 3, true)}${pad('params', w.params, true)}  ${pad('module', w.module)}${pad('arguments', w.args)}${pad('output', w.out)}${pad('GFLOPs', 8, true)}`);
+  lines.push(
+    `${pad('', 3)}${pad('from', w.from, true)}${pad('n', 3, true)}${pad('params', w.params, true)}  ${pad('module', w.module)}${pad('arguments', w.args)}${pad('output', w.out)}${pad('GFLOPs', 8, true)}`,
+  );
   for (const r of rows) {
     const args = r.args.length > w.args - 2 ? r.args.slice(0, w.args - 3) + '…' : r.args;
-    lines.push(`${pad(r.i, 3, true)}${pad(r.from, w.from, true)}${pad(r.n, 3, true)}${pad(r.params, w.params, true)}  ${pad(r.module, w.module)}${pad(args, w.args)}${pad(r.out, w.out)}${pad(r.gflops, 8, true)}`);
+    lines.push(
+      `${pad(r.i, 3, true)}${pad(r.from, w.from, true)}${pad(r.n, 3, true)}${pad(r.params, w.params, true)}  ${pad(r.module, w.module)}${pad(args, w.args)}${pad(r.out, w.out)}${pad(r.gflops, 8, true)}`,
+    );
   }
   lines.push('');
   lines.push(...summaryLines(model, convention));
@@ -59,12 +63,15 @@ export function summaryTable(model: Model, convention: Convention = 'ultralytics
 export function summaryLines(model: Model, convention: Convention = 'ultralyticsThop'): string[] {
   const out: string[] = [];
   out.push(`framework: ${model.tree.label} (${model.treeReason})`);
-  if (model.scaleReason) out.push(`scale: ${model.scaleReason}; depth ${model.depthMultiple}, width ${model.widthMultiple}, max_channels ${model.maxChannels}`);
+  if (model.scaleReason)
+    out.push(`scale: ${model.scaleReason}; depth ${model.depthMultiple}, width ${model.widthMultiple}, max_channels ${model.maxChannels}`);
   out.push(`input: 1×${model.ch}×${model.imgsz}×${model.imgsz}`);
   const t = model.totals;
   if (!t) {
     const errors = model.diagnostics.filter((d) => d.severity === 'error');
-    out.push(`the model does not build: ${errors.length} error${errors.length === 1 ? '' : 's'}${model.failure ? ` (first at the ${model.failure.stage} stage: ${model.failure.message})` : ''}`);
+    out.push(
+      `the model does not build: ${errors.length} error${errors.length === 1 ? '' : 's'}${model.failure ? ` (first at the ${model.failure.stage} stage: ${model.failure.message})` : ''}`,
+    );
     return out;
   }
   const other: Convention = convention === 'thop' ? 'ultralyticsThop' : 'thop';
@@ -72,8 +79,15 @@ export function summaryLines(model: Model, convention: Convention = 'ultralytics
     const f = fused ? (c === 'thop' ? t.gflopsFused : t.gflopsFusedUltralyticsThop) : c === 'thop' ? t.gflops : t.gflopsUltralyticsThop;
     return f.exact === null ? 'n/a' : formatFixed(f.exact, 1);
   };
-  const fusedFigures = t.paramsFused === null ? (t.fusedError ? `fused: n/a (model.fuse() raises ${t.fusedError})` : 'fused: n/a') : `${withCommas(t.paramsFused)} parameters, ${g(convention, true)} GFLOPs @640 fused (BatchNorm folded)`;
-  out.push(`${withCommas(t.params)} parameters, ${g(convention, false)} GFLOPs @640 built, ${fusedFigures}   [${CONVENTION_LABEL[convention]}]`);
+  const fusedFigures =
+    t.paramsFused === null
+      ? t.fusedError
+        ? `fused: n/a (model.fuse() raises ${t.fusedError})`
+        : 'fused: n/a'
+      : `${withCommas(t.paramsFused)} parameters, ${g(convention, true)} GFLOPs @640 fused (BatchNorm folded)`;
+  out.push(
+    `${withCommas(t.params)} parameters, ${g(convention, false)} GFLOPs @640 built, ${fusedFigures}   [${CONVENTION_LABEL[convention]}]`,
+  );
   out.push(`with ${other === 'thop' ? 'thop 0.1.1' : 'ultralytics-thop'}: ${g(other, false)} GFLOPs built, ${g(other, true)} GFLOPs fused`);
   out.push(`per-layer sum at ${model.imgsz}: ${formatFixed(t.flops[convention] / 1e9, 2)} GFLOPs`);
   if (t.summary) out.push(`the framework prints on build: ${t.summary}`);
@@ -118,7 +132,7 @@ export function referenceRecord(model: Model, yamlPath: string): Record<string, 
     nc: typeof model.nc === 'number' ? model.nc : null,
     ok: model.ok && !!t,
     stage: model.ok ? null : (model.failure?.stage ?? 'parse'),
-    error: model.ok ? null : (errors[0] ? `${errors[0].code}: ${errors[0].message}` : 'the model does not build'),
+    error: model.ok ? null : errors[0] ? `${errors[0].code}: ${errors[0].message}` : 'the model does not build',
     layers: model.layers.map((l) => ({
       i: l.index,
       from: new RawJson(pyJson(l.from)),
@@ -135,7 +149,12 @@ export function referenceRecord(model: Model, yamlPath: string): Record<string, 
     gflops_imgsz: t && layerFlops.every((x) => x !== null) ? round6((layerFlops as number[]).reduce((a, b) => a + b, 0) / 1e9) : null,
     summary: t ? t.summary : null,
   };
-  if (model.tree.dialect === 'yolov5') rec.code = { repo: model.tree.origin.split('@')[0], commit: model.tree.origin.split('@')[1]?.split(' ')[0] ?? null, dir: model.tree.origin.split(' ')[1] ?? '' };
+  if (model.tree.dialect === 'yolov5')
+    rec.code = {
+      repo: model.tree.origin.split('@')[0],
+      commit: model.tree.origin.split('@')[1]?.split(' ')[0] ?? null,
+      dir: model.tree.origin.split(' ')[1] ?? '',
+    };
   rec.params_fused = t ? t.paramsFused : null;
   rec.gflops_fused = t ? t.gflopsFused.printed : null;
   rec.summary_fused = t ? t.summaryFused : null;

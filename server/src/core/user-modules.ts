@@ -13,7 +13,24 @@ import type { Range } from './document.ts';
 import type { Severity } from './diagnostics.ts';
 import { buildError, type Flow, type In, type Mod, type Out } from './nn/module.ts';
 import type { Builder } from './nn/builder.ts';
-import { PyFloat, PyTuple, type PyNum, type PyVal, isArithOp, isNumeric, isSeq, num, numArith, numNeg, pyEq, pyRepr, pyRound, seqItems, truthy, makeDivisible } from './py.ts';
+import {
+  PyFloat,
+  PyTuple,
+  type PyNum,
+  type PyVal,
+  isArithOp,
+  isNumeric,
+  isSeq,
+  num,
+  numArith,
+  numNeg,
+  pyEq,
+  pyRepr,
+  pyRound,
+  seqItems,
+  truthy,
+  makeDivisible,
+} from './py.ts';
 import { construct, param, type Args, type Category, type ModuleDef, type ParamKind } from './catalog/types.ts';
 import type { Dialect, Tree, TreeEntry, Treatment } from './catalog/tree.ts';
 import { gsShuffle } from './catalog/gsconv-yolov5.ts';
@@ -27,7 +44,20 @@ import { ULTRALYTICS_TRANSFORMER_MODULES } from './catalog/ultralytics/transform
 
 export const USER_CONFIG_FILE = '.yolo-lens.json';
 
-export const CATEGORIES: readonly Category[] = ['conv', 'csp', 'slimneck', 'attention', 'transformer', 'pooling', 'upsample', 'concat', 'head', 'norm', 'activation', 'misc'];
+export const CATEGORIES: readonly Category[] = [
+  'conv',
+  'csp',
+  'slimneck',
+  'attention',
+  'transformer',
+  'pooling',
+  'upsample',
+  'concat',
+  'head',
+  'norm',
+  'activation',
+  'misc',
+];
 export const PARAM_KINDS: readonly ParamKind[] = ['channels', 'int', 'float', 'bool', 'kernel', 'act', 'str', 'list', 'any'];
 /** parse_model branches a user module may join (the set the user added it to in their fork). */
 export const USER_TREATMENTS = {
@@ -41,7 +71,7 @@ export type UserTreatment = keyof typeof USER_TREATMENTS;
 /** Body operations, with what each takes. `in`/refs name `x` (the module's input), a node id or `id.k`. */
 export const NODE_OPS = {
   call: 'a module from the catalog (or nn.X, or an earlier user module): {"call": "Bottleneck", "args": [...], "kwargs": {...}, "repeat": "n", "in": ref}',
-  conv: "the tree's Conv: {\"conv\": [c1, c2, k, s], \"in\": ref}",
+  conv: 'the tree\'s Conv: {"conv": [c1, c2, k, s], "in": ref}',
   apply: 'apply an already built module node again: {"apply": "m", "in": ref}',
   cat: 'torch.cat of refs along dim (default 1): {"cat": ["a", "b"], "dim": 1}',
   add: 'sum of refs: {"add": ["x", "b"]}',
@@ -49,7 +79,7 @@ export const NODE_OPS = {
   chunk: 'x.chunk(chunks, dim) — refer to the parts as id.0, id.1: {"chunk": "a", "chunks": 2, "dim": 1}',
   split: 'x.split(sizes, dim): {"split": "a", "sizes": ["c_", "c_"], "dim": 1}',
   shuffle: 'channel shuffle in groups (ShuffleNet): {"shuffle": "y", "groups": 2}',
-  gsshuffle: "GSConv's channel shuffle: {\"gsshuffle\": \"y\"}",
+  gsshuffle: 'GSConv\'s channel shuffle: {"gsshuffle": "y"}',
   upsample: 'F.interpolate: {"upsample": "y", "scale": 2, "mode": "nearest"}',
   maxpool: 'F.max_pool2d: {"maxpool": "y", "k": 5, "s": 1, "p": 2}',
   sigmoid: 'torch.sigmoid: {"sigmoid": "y"}',
@@ -102,7 +132,10 @@ function parseExpr(text: string, range: Range): Expr | { error: string; range: R
   } catch (e) {
     const index = (e as { index?: number }).index;
     const at = typeof index === 'number' ? Math.min(range.end - 1, range.start + 1 + index) : range.start;
-    return { error: `cannot read the expression '${text}': ${(e as Error).message}`, range: index === undefined ? range : { start: at, end: Math.min(range.end, at + 1) } };
+    return {
+      error: `cannot read the expression '${text}': ${(e as Error).message}`,
+      range: index === undefined ? range : { start: at, end: Math.min(range.end, at + 1) },
+    };
   }
 }
 
@@ -160,7 +193,12 @@ function toNumber(v: PyVal, what: string): number {
 }
 
 /** How this file's errors word Python's ZeroDivisionError. */
-const ZERO_DIVISION: Readonly<Record<'/' | '//' | '%' | '**', string>> = { '/': 'division by zero', '//': 'integer division by zero', '%': 'modulo by zero', '**': '0.0 cannot be raised to a negative power' };
+const ZERO_DIVISION: Readonly<Record<'/' | '//' | '%' | '**', string>> = {
+  '/': 'division by zero',
+  '//': 'integer division by zero',
+  '%': 'modulo by zero',
+  '**': '0.0 cannot be raised to a negative power',
+};
 
 /** `a op b` in an expression: numbers by Python's rules (py.ts), plus list `+` list and str `+` str. */
 function arith(op: string, a: PyVal, b: PyVal): PyVal {
@@ -220,7 +258,11 @@ function callFunction(name: string, args: PyVal[]): PyVal {
       const xs = numbers();
       if (!xs.length) throw new ExprError(`${name}() arg is an empty sequence`);
       let best: PyVal = xs[0]!;
-      for (const v of xs.slice(1)) if (name === 'min' ? toNumber(v, `${name}()`) < toNumber(best, `${name}()`) : toNumber(v, `${name}()`) > toNumber(best, `${name}()`)) best = v;
+      for (const v of xs.slice(1))
+        if (
+          name === 'min' ? toNumber(v, `${name}()`) < toNumber(best, `${name}()`) : toNumber(v, `${name}()`) > toNumber(best, `${name}()`)
+        )
+          best = v;
       return best;
     }
     case 'abs': {
@@ -375,9 +417,12 @@ export interface UserModuleDecl {
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const REF = /^([A-Za-z_][A-Za-z0-9_]*)(?:\.(\d+))?$/;
 const rangeOf = (n: JsonNode): Range => ({ start: n.offset, end: n.offset + n.length });
-const prop = (obj: JsonNode | undefined, key: string): JsonNode | undefined => obj?.children?.find((p) => p.children?.[0]?.value === key)?.children?.[1];
+const prop = (obj: JsonNode | undefined, key: string): JsonNode | undefined =>
+  obj?.children?.find((p) => p.children?.[0]?.value === key)?.children?.[1];
 const props = (obj: JsonNode): { key: string; keyNode: JsonNode; value: JsonNode }[] =>
-  (obj.children ?? []).filter((p) => p.children?.length === 2).map((p) => ({ key: String(p.children![0]!.value), keyNode: p.children![0]!, value: p.children![1]! }));
+  (obj.children ?? [])
+    .filter((p) => p.children?.length === 2)
+    .map((p) => ({ key: String(p.children![0]!.value), keyNode: p.children![0]!, value: p.children![1]! }));
 
 const KNOWN_MODULE_KEYS = new Set(['doc', 'category', 'treatment', 'dialects', 'params', 'let', 'body', 'output']);
 const KNOWN_PARAM_KEYS = new Set(['name', 'kind', 'doc', 'default']);
@@ -419,13 +464,22 @@ class Loader {
   load(): UserModuleDecl[] {
     const errors: ParseError[] = [];
     const root = parseTree(this.text, errors, { allowTrailingComma: true, disallowComments: false });
-    for (const e of errors) this.problem('config-syntax', { start: e.offset, end: e.offset + Math.max(1, e.length) }, `JSON: ${printParseErrorCode(e.error)}`);
+    for (const e of errors)
+      this.problem('config-syntax', { start: e.offset, end: e.offset + Math.max(1, e.length) }, `JSON: ${printParseErrorCode(e.error)}`);
     if (!root) return [];
     if (root.type !== 'object') {
       this.problem('config-structure', rangeOf(root), `${USER_CONFIG_FILE} must be an object with a "modules" object`);
       return [];
     }
-    for (const p of props(root)) if (p.key !== 'modules' && p.key !== '$schema') this.problem('config-structure', rangeOf(p.keyNode), `unknown key '${p.key}' (ignored): the file has "modules"`, undefined, 'warning');
+    for (const p of props(root))
+      if (p.key !== 'modules' && p.key !== '$schema')
+        this.problem(
+          'config-structure',
+          rangeOf(p.keyNode),
+          `unknown key '${p.key}' (ignored): the file has "modules"`,
+          undefined,
+          'warning',
+        );
     const modules = prop(root, 'modules');
     if (!modules) return [];
     if (modules.type !== 'object') {
@@ -461,7 +515,15 @@ class Loader {
       this.problem('config-structure', rangeOf(node), `the declaration of ${name} must be an object`, name);
       return null;
     }
-    for (const p of props(node)) if (!KNOWN_MODULE_KEYS.has(p.key)) this.problem('config-structure', rangeOf(p.keyNode), `unknown key '${p.key}' (ignored); a module has ${[...KNOWN_MODULE_KEYS].join(', ')}`, name, 'warning');
+    for (const p of props(node))
+      if (!KNOWN_MODULE_KEYS.has(p.key))
+        this.problem(
+          'config-structure',
+          rangeOf(p.keyNode),
+          `unknown key '${p.key}' (ignored); a module has ${[...KNOWN_MODULE_KEYS].join(', ')}`,
+          name,
+          'warning',
+        );
     const str = (key: string, dflt: string): string => {
       const v = prop(node, key);
       if (!v) return dflt;
@@ -474,22 +536,37 @@ class Loader {
     const doc = str('doc', `${name} (declared in ${USER_CONFIG_FILE})`);
     const categoryText = str('category', 'misc');
     const category = (CATEGORIES as readonly string[]).includes(categoryText) ? (categoryText as Category) : 'misc';
-    if (categoryText !== category) fail('config-structure', rangeOf(prop(node, 'category')!), `category must be one of ${CATEGORIES.join(', ')}`);
+    if (categoryText !== category)
+      fail('config-structure', rangeOf(prop(node, 'category')!), `category must be one of ${CATEGORIES.join(', ')}`);
     const treatmentNode = prop(node, 'treatment');
     let treatment: UserTreatment = 'plain';
-    if (!treatmentNode) fail('config-structure', range, `${name} needs a "treatment": how parse_model treats it (${Object.keys(USER_TREATMENTS).join(', ')})`);
-    else if (treatmentNode.type !== 'string' || !(String(treatmentNode.value) in USER_TREATMENTS)) fail('config-structure', rangeOf(treatmentNode), `treatment must be one of ${Object.keys(USER_TREATMENTS).join(', ')}`);
+    if (!treatmentNode)
+      fail(
+        'config-structure',
+        range,
+        `${name} needs a "treatment": how parse_model treats it (${Object.keys(USER_TREATMENTS).join(', ')})`,
+      );
+    else if (treatmentNode.type !== 'string' || !(String(treatmentNode.value) in USER_TREATMENTS))
+      fail('config-structure', rangeOf(treatmentNode), `treatment must be one of ${Object.keys(USER_TREATMENTS).join(', ')}`);
     else treatment = String(treatmentNode.value) as UserTreatment;
     let dialects: Dialect[] = ['yolov5', 'ultralytics'];
     const dn = prop(node, 'dialects');
     if (dn) {
       const items = dn.type === 'array' ? (dn.children ?? []) : [];
-      if (dn.type !== 'array' || !items.length || items.some((i) => i.value !== 'yolov5' && i.value !== 'ultralytics')) fail('config-structure', rangeOf(dn), '"dialects" must be a non-empty list of "yolov5" and "ultralytics"');
+      if (dn.type !== 'array' || !items.length || items.some((i) => i.value !== 'yolov5' && i.value !== 'ultralytics'))
+        fail('config-structure', rangeOf(dn), '"dialects" must be a non-empty list of "yolov5" and "ultralytics"');
       else dialects = [...new Set(items.map((i) => i.value as Dialect))];
     }
     // the catalog wins over a declaration of the same name, where it has one
     const shadowed = dialects.filter((d) => this.catalog.has(d, name));
-    if (shadowed.length) this.problem('config-shadowed', range, `${name} is a ${shadowed.join(' and ')} catalog module: the catalog\u2019s definition is used${shadowed.length < dialects.length ? ` there, this one elsewhere` : ''}`, name, 'warning');
+    if (shadowed.length)
+      this.problem(
+        'config-shadowed',
+        range,
+        `${name} is a ${shadowed.join(' and ')} catalog module: the catalog\u2019s definition is used${shadowed.length < dialects.length ? ` there, this one elsewhere` : ''}`,
+        name,
+        'warning',
+      );
 
     // params
     const params: UserParam[] = [];
@@ -501,7 +578,15 @@ class Loader {
         fail('config-structure', rangeOf(p), 'a param is an object: {"name": "c2", "kind": "channels", "doc": "output channels"}');
         continue;
       }
-      for (const q of props(p)) if (!KNOWN_PARAM_KEYS.has(q.key)) this.problem('config-structure', rangeOf(q.keyNode), `unknown key '${q.key}' (ignored); a param has name, kind, doc, default`, name, 'warning');
+      for (const q of props(p))
+        if (!KNOWN_PARAM_KEYS.has(q.key))
+          this.problem(
+            'config-structure',
+            rangeOf(q.keyNode),
+            `unknown key '${q.key}' (ignored); a param has name, kind, doc, default`,
+            name,
+            'warning',
+          );
       const nn = prop(p, 'name');
       const pname = nn?.type === 'string' ? String(nn.value) : '';
       if (!IDENT.test(pname)) {
@@ -513,20 +598,35 @@ class Loader {
         continue;
       }
       const kn = prop(p, 'kind');
-      const kind = kn?.type === 'string' && (PARAM_KINDS as readonly string[]).includes(String(kn.value)) ? (String(kn.value) as ParamKind) : 'any';
-      if (kn && kind === 'any' && kn.value !== 'any') fail('config-structure', rangeOf(kn), `kind must be one of ${PARAM_KINDS.join(', ')}`);
+      const kind =
+        kn?.type === 'string' && (PARAM_KINDS as readonly string[]).includes(String(kn.value)) ? (String(kn.value) as ParamKind) : 'any';
+      if (kn && kind === 'any' && kn.value !== 'any')
+        fail('config-structure', rangeOf(kn), `kind must be one of ${PARAM_KINDS.join(', ')}`);
       const docNode = prop(p, 'doc');
       const dv = prop(p, 'default');
-      const param: { name: string; kind: ParamKind; doc: string; default?: PyVal } = { name: pname, kind, doc: docNode?.type === 'string' ? String(docNode.value) : '' };
+      const param: { name: string; kind: ParamKind; doc: string; default?: PyVal } = {
+        name: pname,
+        kind,
+        doc: docNode?.type === 'string' ? String(docNode.value) : '',
+      };
       if (dv) {
         param.default = this.literal(dv);
         sawDefault = true;
-      } else if (sawDefault) fail('config-structure', rangeOf(nn!), `'${pname}' has no default but comes after a parameter with one (Python: non-default argument follows default argument)`);
+      } else if (sawDefault)
+        fail(
+          'config-structure',
+          rangeOf(nn!),
+          `'${pname}' has no default but comes after a parameter with one (Python: non-default argument follows default argument)`,
+        );
       params.push(param);
     }
     const need = treatment === 'repeats' ? 3 : treatment === 'channels' ? 2 : 0;
     if (params.length < need)
-      fail('config-structure', rangeOf(pn ?? keyNode), `a ${treatment} module takes (c1, c2${treatment === 'repeats' ? ', n' : ''}, ...) first: parse_model passes the input channels as c1${treatment === 'repeats' ? ' and the repeats as n' : ''}`);
+      fail(
+        'config-structure',
+        rangeOf(pn ?? keyNode),
+        `a ${treatment} module takes (c1, c2${treatment === 'repeats' ? ', n' : ''}, ...) first: parse_model passes the input channels as c1${treatment === 'repeats' ? ' and the repeats as n' : ''}`,
+      );
 
     // let
     const scopeNames = new Set<string>(params.map((p) => p.name));
@@ -547,7 +647,12 @@ class Loader {
     const body: BodyNode[] = [];
     const bn = prop(node, 'body');
     const ids = new Map<string, NodeOp>([['x', 'call']]);
-    if (!bn || bn.type !== 'array' || !(bn.children ?? []).length) fail('config-structure', rangeOf(bn ?? keyNode), `${name} needs a "body": a list of nodes such as {"id": "y", "conv": ["c1", "c2", 3, 1]}`);
+    if (!bn || bn.type !== 'array' || !(bn.children ?? []).length)
+      fail(
+        'config-structure',
+        rangeOf(bn ?? keyNode),
+        `${name} needs a "body": a list of nodes such as {"id": "y", "conv": ["c1", "c2", 3, 1]}`,
+      );
     for (const n of bn?.type === 'array' ? (bn.children ?? []) : []) {
       const b = this.bodyNode(n, ids, scopeNames, name, fail, earlier, dialects);
       if (b) {
@@ -561,7 +666,8 @@ class Loader {
       const r = this.ref(on, ids, name, fail);
       if (r) output = r;
     }
-    if (LIST_OUTPUT_OPS.has(ids.get(output.node)!) && output.item === undefined) fail('config-reference', output.range, `the output '${output.node}' is a list of tensors: name one item (${output.node}.0)`);
+    if (LIST_OUTPUT_OPS.has(ids.get(output.node)!) && output.item === undefined)
+      fail('config-reference', output.range, `the output '${output.node}' is a list of tensors: name one item (${output.node}.0)`);
     return { name, doc, category, treatment, dialects, params, lets, body, output, range, errors };
   }
 
@@ -585,10 +691,19 @@ class Loader {
     }
   }
 
-  private expression(n: JsonNode, scope: ReadonlySet<string>, module: string, fail: (c: UserModuleProblem, r: Range, m: string) => void): Expr | null {
+  private expression(
+    n: JsonNode,
+    scope: ReadonlySet<string>,
+    module: string,
+    fail: (c: UserModuleProblem, r: Range, m: string) => void,
+  ): Expr | null {
     if (n.type === 'number' || n.type === 'boolean' || n.type === 'null') {
       const text = this.text.slice(n.offset, n.offset + n.length);
-      return { ast: jsep(n.type === 'null' ? 'None' : n.type === 'boolean' ? (n.value ? 'True' : 'False') : text), text, range: rangeOf(n) };
+      return {
+        ast: jsep(n.type === 'null' ? 'None' : n.type === 'boolean' ? (n.value ? 'True' : 'False') : text),
+        text,
+        range: rangeOf(n),
+      };
     }
     if (n.type !== 'string') {
       fail('config-expression', rangeOf(n), 'an expression is a string such as "int(c2 * e)" or a number');
@@ -602,13 +717,22 @@ class Loader {
     const seen = { names: new Set<string>(), calls: new Set<string>(), bad: [] as string[] };
     namesOf(parsed.ast, seen);
     for (const b of seen.bad) fail('config-expression', rangeOf(n), b);
-    for (const c of seen.calls) if (!FUNCS.has(c)) fail('config-expression', rangeOf(n), `'${c}' is not a function expressions can call (${EXPR_FUNCTIONS.join(', ')})`);
-    for (const x of seen.names) if (!scope.has(x) && !seen.calls.has(x) && x !== 'true' && x !== 'false') fail('config-reference', rangeOf(n), `name '${x}' is not defined: expressions read the params and the "let" names before them`);
+    for (const c of seen.calls)
+      if (!FUNCS.has(c))
+        fail('config-expression', rangeOf(n), `'${c}' is not a function expressions can call (${EXPR_FUNCTIONS.join(', ')})`);
+    for (const x of seen.names)
+      if (!scope.has(x) && !seen.calls.has(x) && x !== 'true' && x !== 'false')
+        fail('config-reference', rangeOf(n), `name '${x}' is not defined: expressions read the params and the "let" names before them`);
     void module;
     return parsed;
   }
 
-  private arg(n: JsonNode, scope: ReadonlySet<string>, module: string, fail: (c: UserModuleProblem, r: Range, m: string) => void): ArgSpec | null {
+  private arg(
+    n: JsonNode,
+    scope: ReadonlySet<string>,
+    module: string,
+    fail: (c: UserModuleProblem, r: Range, m: string) => void,
+  ): ArgSpec | null {
     if (n.type === 'array') {
       const items = (n.children ?? []).map((c) => this.arg(c, scope, module, fail));
       return items.every(Boolean) ? { kind: 'list', items: items as ArgSpec[] } : null;
@@ -624,10 +748,19 @@ class Loader {
     return { kind: 'lit', value: this.literal(n) };
   }
 
-  private ref(n: JsonNode, ids: ReadonlyMap<string, NodeOp>, module: string, fail: (c: UserModuleProblem, r: Range, m: string) => void): Ref | null {
+  private ref(
+    n: JsonNode,
+    ids: ReadonlyMap<string, NodeOp>,
+    module: string,
+    fail: (c: UserModuleProblem, r: Range, m: string) => void,
+  ): Ref | null {
     const m = n.type === 'string' ? REF.exec(String(n.value)) : null;
     if (!m) {
-      fail('config-structure', rangeOf(n), 'an input is "x" (the module\u2019s input), the id of an earlier node, or "id.0" for an item of a list');
+      fail(
+        'config-structure',
+        rangeOf(n),
+        'an input is "x" (the module\u2019s input), the id of an earlier node, or "id.0" for an item of a list',
+      );
       return null;
     }
     if (!ids.has(m[1]!)) {
@@ -654,7 +787,13 @@ class Loader {
     const entries = props(n);
     const ops = entries.filter((e) => e.key in NODE_OPS);
     if (ops.length !== 1) {
-      fail('config-structure', rangeOf(n), ops.length ? `a node has one operation, this one has ${ops.map((o) => o.key).join(' and ')}` : `a node needs one operation: ${Object.keys(NODE_OPS).join(', ')}`);
+      fail(
+        'config-structure',
+        rangeOf(n),
+        ops.length
+          ? `a node has one operation, this one has ${ops.map((o) => o.key).join(' and ')}`
+          : `a node needs one operation: ${Object.keys(NODE_OPS).join(', ')}`,
+      );
       return null;
     }
     const op = ops[0]!.key as NodeOp;
@@ -669,7 +808,15 @@ class Loader {
       fail('config-structure', rangeOf(idNode ?? n), `the id '${id}' is already used`);
       return null;
     }
-    for (const e of entries) if (!(e.key in NODE_OPS) && e.key !== 'id' && e.key !== 'if' && !NODE_OPTION_KEYS[op].includes(e.key)) this.problem('config-structure', rangeOf(e.keyNode), `unknown key '${e.key}' for a ${op} node (ignored); it takes ${['id', 'if', ...NODE_OPTION_KEYS[op]].join(', ')}`, module, 'warning');
+    for (const e of entries)
+      if (!(e.key in NODE_OPS) && e.key !== 'id' && e.key !== 'if' && !NODE_OPTION_KEYS[op].includes(e.key))
+        this.problem(
+          'config-structure',
+          rangeOf(e.keyNode),
+          `unknown key '${e.key}' for a ${op} node (ignored); it takes ${['id', 'if', ...NODE_OPTION_KEYS[op]].join(', ')}`,
+          module,
+          'warning',
+        );
     const refs = (v: JsonNode | undefined): Ref[] | null => {
       if (!v) return [];
       const list = v.type === 'array' ? (v.children ?? []) : [v];
@@ -681,7 +828,8 @@ class Loader {
       if (key === 'in' || key === 'args' || key === 'kwargs' || key === 'repeat') continue;
       const v = prop(n, key);
       if (!v) continue;
-      const a = key === 'mode' && v.type === 'string' ? ({ kind: 'lit', value: String(v.value) } as ArgSpec) : this.arg(v, scope, module, fail);
+      const a =
+        key === 'mode' && v.type === 'string' ? ({ kind: 'lit', value: String(v.value) } as ArgSpec) : this.arg(v, scope, module, fail);
       if (a) options.set(key, a);
     }
     let cond: Expr | undefined;
@@ -702,7 +850,12 @@ class Loader {
         moduleName = opNode.type === 'string' ? String(opNode.value) : '';
         const known = earlier.some((d) => d.name === moduleName) || dialects.some((d) => this.catalog.has(d, moduleName));
         if (!moduleName) fail('config-structure', rangeOf(opNode), '"call" names a module: "Bottleneck", "nn.Conv2d"...');
-        else if (!known) fail('config-reference', rangeOf(opNode), `'${moduleName}' is not a module of ${dialects.join(' or ')} (nor a user module declared before ${module})`);
+        else if (!known)
+          fail(
+            'config-reference',
+            rangeOf(opNode),
+            `'${moduleName}' is not a module of ${dialects.join(' or ')} (nor a user module declared before ${module})`,
+          );
         const an = prop(n, 'args');
         if (an && an.type !== 'array') fail('config-structure', rangeOf(an), '"args" is a list');
         argNodes = an?.type === 'array' ? (an.children ?? []) : [];
@@ -725,12 +878,21 @@ class Loader {
       }
       const rn = prop(n, 'repeat');
       const repeat = rn ? (this.expression(rn, scope, module, fail) ?? undefined) : undefined;
-      return { ...base, inputs, inputList: inNode?.type === 'array', moduleName, args: args as ArgSpec[], kwargs, ...(repeat ? { repeat } : {}) };
+      return {
+        ...base,
+        inputs,
+        inputList: inNode?.type === 'array',
+        moduleName,
+        args: args as ArgSpec[],
+        kwargs,
+        ...(repeat ? { repeat } : {}),
+      };
     }
     const inputs = refs(opNode);
     if (!inputs) return null;
     const multi = op === 'cat' || op === 'add' || op === 'mul';
-    if (multi && (opNode.type !== 'array' || inputs.length < (op === 'cat' ? 1 : 2))) fail('config-structure', rangeOf(opNode), `"${op}" takes a list of ${op === 'cat' ? 'one or more' : 'two or more'} inputs`);
+    if (multi && (opNode.type !== 'array' || inputs.length < (op === 'cat' ? 1 : 2)))
+      fail('config-structure', rangeOf(opNode), `"${op}" takes a list of ${op === 'cat' ? 'one or more' : 'two or more'} inputs`);
     if (!multi && inputs.length !== 1) fail('config-structure', rangeOf(opNode), `"${op}" takes one input`);
     return { ...base, inputs, inputList: multi, args: [], kwargs: new Map() };
   }
@@ -765,14 +927,22 @@ function interpret(decl: UserModuleDecl, b: Builder, a: Args, tree: Tree, fallba
       throw e;
     }
   };
-  for (const l of decl.lets) scope.set(l.name, at(`let ${l.name} = ${l.expr.text}`, () => evaluate(l.expr.ast, scope)));
+  for (const l of decl.lets)
+    scope.set(
+      l.name,
+      at(`let ${l.name} = ${l.expr.text}`, () => evaluate(l.expr.ast, scope)),
+    );
   const children: [string, Mod][] = [];
   const mods = new Map<string, Mod>();
   type Step = { node: BodyNode; alias?: Ref; mod?: Mod; opts: Map<string, PyVal> };
   const steps: Step[] = [];
   for (const node of decl.body) {
     const opts = new Map<string, PyVal>();
-    for (const [k, v] of node.options) opts.set(k, at(`${node.id}.${k}`, () => evalArg(v, scope)));
+    for (const [k, v] of node.options)
+      opts.set(
+        k,
+        at(`${node.id}.${k}`, () => evalArg(v, scope)),
+      );
     if (node.cond && !truthy(at(`${node.id}.if`, () => evaluate(node.cond!.ast, scope)))) {
       steps.push({ node, alias: node.inputs[node.inputs.length - 1]!, opts });
       continue;
@@ -787,7 +957,8 @@ function interpret(decl: UserModuleDecl, b: Builder, a: Args, tree: Tree, fallba
       let mod: Mod;
       if (node.repeat) {
         const n = at(`${node.id}.repeat`, () => evaluate(node.repeat!.ast, scope));
-        if (!isPyInt(n) || n < 0 || n > 4096) throw buildError(`${decl.name}: ${node.id}.repeat must be an int between 0 and 4096, got ${pyRepr(n)}`);
+        if (!isPyInt(n) || n < 0 || n > 4096)
+          throw buildError(`${decl.name}: ${node.id}.repeat must be an int between 0 and 4096, got ${pyRepr(n)}`);
         mod = b.seq(Array.from({ length: n }, () => construct(b, def, args, kwargs)));
       } else mod = construct(b, def, args, kwargs);
       children.push([node.id, mod]);
@@ -881,7 +1052,11 @@ function interpret(decl: UserModuleDecl, b: Builder, a: Args, tree: Tree, fallba
           case 'mean': {
             const dims = s.opts.get('dims') ?? [2, 3];
             const keep = s.opts.get('keepdim');
-            out = fl.mean(one(n.inputs[0]!), isSeq(dims) ? seqItems(dims).map((v) => toIntOrThrow(v, decl.name, n.id)) : [toIntOrThrow(dims, decl.name, n.id)], keep === undefined ? true : truthy(keep));
+            out = fl.mean(
+              one(n.inputs[0]!),
+              isSeq(dims) ? seqItems(dims).map((v) => toIntOrThrow(v, decl.name, n.id)) : [toIntOrThrow(dims, decl.name, n.id)],
+              keep === undefined ? true : truthy(keep),
+            );
             break;
           }
         }
@@ -914,7 +1089,12 @@ function lookup(tree: Tree, name: string): ModuleDef | undefined {
 }
 
 /** Modules the ultralytics catalog defines but tasks.py does not import (C3k, DFL...): a user's block may use them. */
-const ULTRALYTICS_ALL = new Map<string, ModuleDef>([...ULTRALYTICS_CONV_MODULES, ...ULTRALYTICS_BLOCK_MODULES, ...ULTRALYTICS_HEAD_MODULES, ...ULTRALYTICS_TRANSFORMER_MODULES].map((d) => [d.name, d]));
+const ULTRALYTICS_ALL = new Map<string, ModuleDef>(
+  [...ULTRALYTICS_CONV_MODULES, ...ULTRALYTICS_BLOCK_MODULES, ...ULTRALYTICS_HEAD_MODULES, ...ULTRALYTICS_TRANSFORMER_MODULES].map((d) => [
+    d.name,
+    d,
+  ]),
+);
 
 // ---- the loaded set ---------------------------------------------------------------------------------------
 
@@ -961,7 +1141,10 @@ export function catalogView(trees: readonly (Tree | undefined)[]): CatalogView {
  * Read `.yolo-lens.json`. Never throws: problems are diagnostics on the file's own tokens, and a declaration with
  * errors is still registered, so a layer using it says why it cannot be built instead of "unknown module".
  */
-export function loadUserModules(text: string, catalog: CatalogView = catalogView(Object.values(TREES))): { modules: UserModules; diagnostics: readonly UserModuleDiagnostic[] } {
+export function loadUserModules(
+  text: string,
+  catalog: CatalogView = catalogView(Object.values(TREES)),
+): { modules: UserModules; diagnostics: readonly UserModuleDiagnostic[] } {
   const loader = new Loader(text, catalog);
   let decls: UserModuleDecl[] = [];
   try {

@@ -47,7 +47,26 @@ const DQUOTE = 34;
 /** characters that cannot start a plain scalar (or start something we leave to the full parser) */
 function badPlainStart(c: number): boolean {
   // ? : , [ ] { } # & * ! | > ' " % @ `
-  return c === 63 || c === COLON || c === COMMA || c === LBRACKET || c === RBRACKET || c === 123 || c === 125 || c === HASH || c === 38 || c === 42 || c === 33 || c === 124 || c === 62 || c === SQUOTE || c === DQUOTE || c === 37 || c === 64 || c === 96;
+  return (
+    c === 63 ||
+    c === COLON ||
+    c === COMMA ||
+    c === LBRACKET ||
+    c === RBRACKET ||
+    c === 123 ||
+    c === 125 ||
+    c === HASH ||
+    c === 38 ||
+    c === 42 ||
+    c === 33 ||
+    c === 124 ||
+    c === 62 ||
+    c === SQUOTE ||
+    c === DQUOTE ||
+    c === 37 ||
+    c === 64 ||
+    c === 96
+  );
 }
 
 class Reader {
@@ -168,7 +187,10 @@ class Reader {
       this.newline();
       const save = this.i;
       const inner = this.nextContentLine();
-      const isSeqAtSame = inner === indent && this.at(this.i + inner) === DASH && (this.at(this.i + inner + 1) === SP || this.eol(this.at(this.i + inner + 1)));
+      const isSeqAtSame =
+        inner === indent &&
+        this.at(this.i + inner) === DASH &&
+        (this.at(this.i + inner + 1) === SP || this.eol(this.at(this.i + inner + 1)));
       if (inner > indent && this.at(this.i + inner) === LBRACKET) {
         // `key:` then the flow list on the following lines
         this.i += inner;
@@ -177,13 +199,19 @@ class Reader {
         return node;
       }
       if (inner > indent || isSeqAtSame) {
-        if (this.at(this.i + inner) === DASH && (this.at(this.i + inner + 1) === SP || this.eol(this.at(this.i + inner + 1)))) return this.blockSeq(inner);
+        if (this.at(this.i + inner) === DASH && (this.at(this.i + inner + 1) === SP || this.eol(this.at(this.i + inner + 1))))
+          return this.blockSeq(inner);
         if (indent > 0) throw GIVE_UP; // one level of nested mapping only
         return this.blockMap(inner);
       }
       // an empty value: the `yaml` package places its empty scalar where the next token starts
       this.i = save;
-      return { kind: 'scalar', range: { start: this.emptyValueOffset(colonEnd), end: this.emptyValueOffset(colonEnd) }, text: '', plain: true };
+      return {
+        kind: 'scalar',
+        range: { start: this.emptyValueOffset(colonEnd), end: this.emptyValueOffset(colonEnd) },
+        text: '',
+        plain: true,
+      };
     }
     const node = this.inlineValue(indent, true);
     this.endOfLine();
@@ -236,7 +264,8 @@ class Reader {
       const c = this.at(k);
       if (this.eol(c) || c === COMMA || c === LBRACKET || c === RBRACKET || c === 123 || c === 125) break;
       if (c === HASH && (this.at(k - 1) === SP || this.at(k - 1) === TAB)) break;
-      if (c === COLON && (this.at(k + 1) === SP || this.eol(this.at(k + 1)) || this.at(k + 1) === COMMA || this.at(k + 1) === RBRACKET)) throw GIVE_UP;
+      if (c === COLON && (this.at(k + 1) === SP || this.eol(this.at(k + 1)) || this.at(k + 1) === COMMA || this.at(k + 1) === RBRACKET))
+        throw GIVE_UP;
       k++;
       if (c !== SP && c !== TAB) end = k;
     }
@@ -285,7 +314,8 @@ class Reader {
         if (!this.eol(d) && d !== HASH && k - this.i <= parentIndent) throw GIVE_UP;
         this.i = k;
       } else if (c === HASH) {
-        if (this.at(this.i - 1) !== SP && this.at(this.i - 1) !== TAB && this.at(this.i - 1) !== LF && this.at(this.i - 1) !== CR) throw GIVE_UP;
+        if (this.at(this.i - 1) !== SP && this.at(this.i - 1) !== TAB && this.at(this.i - 1) !== LF && this.at(this.i - 1) !== CR)
+          throw GIVE_UP;
         while (!this.eol(this.at())) this.i++;
       } else return;
     }

@@ -134,7 +134,10 @@ export async function startBackend(choice: ProfileBackend): Promise<StartedBacke
   for (const name of order) {
     if (name === 'tfjs-node') {
       if (loadTfjsNode() && (await tf.setBackend('tensorflow'))) return { name, detail: 'tfjs-node (libtensorflow)', warnings };
-      if (choice === 'tfjs-node') warnings.push(`@tensorflow/tfjs-node is not available (${tfjsNodeError ?? 'it did not start'}); install it next to the extension to use it`);
+      if (choice === 'tfjs-node')
+        warnings.push(
+          `@tensorflow/tfjs-node is not available (${tfjsNodeError ?? 'it did not start'}); install it next to the extension to use it`,
+        );
     } else if (name === 'wasm') {
       const err = await tryWasm();
       if (!err) {

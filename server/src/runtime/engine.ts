@@ -95,7 +95,20 @@ function buildNetwork(plan: NetworkPlan, keepNhwc: boolean): Network {
   const nchw = tf.tensor4d(img, [b, c, h, w]);
   const input = keepNhwc ? new RtTensor(tf.transpose(nchw, [0, 2, 3, 1]), true) : new RtTensor(tf.clone(nchw), false);
   nchw.dispose();
-  const guide = plan.guideShape ? new RtTensor(tf.tensor(uniform('guide', plan.guideShape.reduce((a, v) => a * v, 1), -1, 1), [...plan.guideShape]), false) : null;
+  const guide = plan.guideShape
+    ? new RtTensor(
+        tf.tensor(
+          uniform(
+            'guide',
+            plan.guideShape.reduce((a, v) => a * v, 1),
+            -1,
+            1,
+          ),
+          [...plan.guideShape],
+        ),
+        false,
+      )
+    : null;
   return { weights, input, guide };
 }
 
@@ -142,7 +155,10 @@ export async function runPlan(plan: NetworkPlan, job: ProfileJob, hooks: EngineH
   const est = plan.estimate;
   result.estimatedMemoryMB = round(est.totalBytes / MB, 1);
   result.params = plan.params;
-  if (!plan.fused) result.warnings.push(`BatchNorm is not folded, as upstream's model.fuse() fails for this model (${plan.fusedError}): the unfused network ran`);
+  if (!plan.fused)
+    result.warnings.push(
+      `BatchNorm is not folded, as upstream's model.fuse() fails for this model (${plan.fusedError}): the unfused network ran`,
+    );
   // refuse before the backend even starts: nothing is allocated for a model that would not fit
   if (est.totalBytes > job.memoryLimitMB * MB)
     return fail(
@@ -158,9 +174,12 @@ export async function runPlan(plan: NetworkPlan, job: ProfileJob, hooks: EngineH
       } catch (e) {
         if (e instanceof Error && e.message === 'cancelled') return fail('cancelled');
         if (job.backend === 'onnxruntime-node' || !(e instanceof OnnxUnsupported))
-          result.warnings.push(`onnxruntime-node could not run this model (${e instanceof Error ? e.message : String(e)}); the tfjs runtime ran it`);
+          result.warnings.push(
+            `onnxruntime-node could not run this model (${e instanceof Error ? e.message : String(e)}); the tfjs runtime ran it`,
+          );
       }
-    } else if (job.backend === 'onnxruntime-node') result.warnings.push(`onnxruntime-node is not available (${ortUnavailableReason()}); install it next to the extension to use it`);
+    } else if (job.backend === 'onnxruntime-node')
+      result.warnings.push(`onnxruntime-node is not available (${ortUnavailableReason()}); install it next to the extension to use it`);
   }
 
   let backend: StartedBackend;
@@ -218,14 +237,24 @@ export async function runPlan(plan: NetworkPlan, job: ProfileJob, hooks: EngineH
 }
 
 /** Per-layer medians, shape comparison with the static resolver, totals. */
-function finishResult(result: ProfileResult, plan: NetworkPlan, job: ProfileJob, totals: number[], times: number[][], measured: (Shape[] | null)[]): ProfileResult {
+function finishResult(
+  result: ProfileResult,
+  plan: NetworkPlan,
+  job: ProfileJob,
+  totals: number[],
+  times: number[][],
+  measured: (Shape[] | null)[],
+): ProfileResult {
   result.runs = totals.length;
   const mismatches: string[] = [];
   result.layers = plan.layers.map((l, k): ProfileLayer => {
     const got = measured[k];
     const want = l.staticShapes;
     const matches = !!got && got.length === want.length && got.every((s, i) => sameShape(s, want[i]!));
-    if (got && !matches) mismatches.push(`layer ${k} (${l.module}): measured ${got.map((s) => `[${s.join(', ')}]`).join(' ')}, static ${want.map((s) => `[${s.join(', ')}]`).join(' ')}`);
+    if (got && !matches)
+      mismatches.push(
+        `layer ${k} (${l.module}): measured ${got.map((s) => `[${s.join(', ')}]`).join(' ')}, static ${want.map((s) => `[${s.join(', ')}]`).join(' ')}`,
+      );
     const single = want.length === 1;
     return {
       index: k,
@@ -246,7 +275,14 @@ function finishResult(result: ProfileResult, plan: NetworkPlan, job: ProfileJob,
 
 const ORT_THREADS = 1;
 
-async function ortProfile(plan: NetworkPlan, job: ProfileJob, hooks: EngineHooks, result: ProfileResult, warmup: number, runs: number): Promise<ProfileResult> {
+async function ortProfile(
+  plan: NetworkPlan,
+  job: ProfileJob,
+  hooks: EngineHooks,
+  result: ProfileResult,
+  warmup: number,
+  runs: number,
+): Promise<ProfileResult> {
   const passes = warmup + runs;
   hooks.onProgress?.(0, passes, 'building the network');
   const r = await runOrt(plan, warmup, runs, ORT_THREADS, {
@@ -263,7 +299,13 @@ async function ortProfile(plan: NetworkPlan, job: ProfileJob, hooks: EngineHooks
  * One forward pass, layer by layer (each in its own tidy), calling `onLayer` with the layer's outputs and time.
  * Frees every output once no later layer reads it; returns the last layer's outputs (the caller frees them).
  */
-function forwardPass(plan: NetworkPlan, net: Network, flow: TfFlow, hooks: EngineHooks, onLayer: (k: number, outs: RtTensor[], ms: number) => void): RtTensor[] {
+function forwardPass(
+  plan: NetworkPlan,
+  net: Network,
+  flow: TfFlow,
+  hooks: EngineHooks,
+  onLayer: (k: number, outs: RtTensor[], ms: number) => void,
+): RtTensor[] {
   const n = plan.layers.length;
   const values: (RtTensor | RtTensor[] | undefined)[] = new Array(n);
   let guide = net.guide;
@@ -300,7 +342,8 @@ function forwardPass(plan: NetworkPlan, net: Network, flow: TfFlow, hooks: Engin
     // free this pass's tensors (the input and the weights stay); on success the last layer's outputs survive
     const keep = new Set<tf.Tensor>([net.input.t, ...(net.guide ? [net.guide.t] : [])]);
     if (ok) for (const t of flattenRt(values[n - 1] ?? null)) keep.add(t.t);
-    for (const v of values) for (const t of v === undefined ? [] : v instanceof RtTensor ? [v] : v) if (!keep.has(t.t) && !t.t.isDisposed) t.t.dispose();
+    for (const v of values)
+      for (const t of v === undefined ? [] : v instanceof RtTensor ? [v] : v) if (!keep.has(t.t) && !t.t.isDisposed) t.t.dispose();
     if (guide && !keep.has(guide.t) && !guide.t.isDisposed) guide.t.dispose();
   }
 }

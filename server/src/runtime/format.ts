@@ -33,8 +33,13 @@ export function formatProfile(r: ProfileResult): string {
       share: Math.max(6, ...rows.map((x) => x.share.length)),
       bar: 20,
     };
-    lines.push(`${pad('layer', w.index, true)}  ${pad('module', w.module)}  ${pad('ms', w.ms, true)}  ${pad('share', w.share, true)}  ${pad('', w.bar)}  output`);
-    for (const x of rows) lines.push(`${pad(x.index, w.index, true)}  ${pad(x.module, w.module)}  ${pad(x.ms, w.ms, true)}  ${pad(x.share, w.share, true)}  ${pad(x.bar, w.bar)}  ${x.shape}`);
+    lines.push(
+      `${pad('layer', w.index, true)}  ${pad('module', w.module)}  ${pad('ms', w.ms, true)}  ${pad('share', w.share, true)}  ${pad('', w.bar)}  output`,
+    );
+    for (const x of rows)
+      lines.push(
+        `${pad(x.index, w.index, true)}  ${pad(x.module, w.module)}  ${pad(x.ms, w.ms, true)}  ${pad(x.share, w.share, true)}  ${pad(x.bar, w.bar)}  ${x.shape}`,
+      );
     lines.push('');
   }
   const facts: string[] = [];
@@ -47,7 +52,8 @@ export function formatProfile(r: ProfileResult): string {
   if (r.params != null) facts.push(`${r.params.toLocaleString('en-US')} parameters (BatchNorm folded)`);
   const mem: string[] = [];
   if (r.peakMemoryMB != null) mem.push(`peak tensor memory ${r.peakMemoryMB.toFixed(1)} MB`);
-  if (r.estimatedMemoryMB != null) mem.push(`estimated ${r.estimatedMemoryMB.toFixed(1)} MB${r.memoryLimitMB != null ? ` of a ${r.memoryLimitMB} MB limit` : ''}`);
+  if (r.estimatedMemoryMB != null)
+    mem.push(`estimated ${r.estimatedMemoryMB.toFixed(1)} MB${r.memoryLimitMB != null ? ` of a ${r.memoryLimitMB} MB limit` : ''}`);
   lines.push(facts.join(' · '));
   if (mem.length) lines.push(mem.join(' · '));
   for (const w of r.warnings) lines.push(`warning: ${w}`);

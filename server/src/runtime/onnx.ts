@@ -133,7 +133,12 @@ function writeValueInfo(w: Writer, name: string, shape: readonly number[]): void
   );
 }
 
-function encodeModel(nodes: OnnxNode[], inits: Initializer[], inputs: [string, readonly number[]][], outputs: [string, readonly number[]][]): Uint8Array {
+function encodeModel(
+  nodes: OnnxNode[],
+  inits: Initializer[],
+  inputs: [string, readonly number[]][],
+  outputs: [string, readonly number[]][],
+): Uint8Array {
   const w = new Writer();
   w.int(1, 8); // ir_version 8 (opset 18)
   w.string(2, 'yolo-lens');
@@ -170,7 +175,10 @@ function encodeModel(nodes: OnnxNode[], inits: Initializer[], inputs: [string, r
 export class OnnxUnsupported extends Error {}
 
 /** Exports a trace. `outputs`: every layer's outputs (for the shape check) or only the model's (for timing). */
-export function exportOnnx(trace: Trace, outputs: 'model' | 'layers' = 'model'): { bytes: Uint8Array; inputs: string[]; outputNames: string[]; layerOutputNames: string[][] } {
+export function exportOnnx(
+  trace: Trace,
+  outputs: 'model' | 'layers' = 'model',
+): { bytes: Uint8Array; inputs: string[]; outputNames: string[]; layerOutputNames: string[][] } {
   const nodes: OnnxNode[] = [];
   const inits: Initializer[] = [];
   const graphInputs: [string, readonly number[]][] = [];
@@ -212,7 +220,8 @@ export function exportOnnx(trace: Trace, outputs: 'model' | 'layers' = 'model'):
     }
     const ins = o.inputs.map((i) => nameOf.get(i)!);
     const name = o.kind === 'leaf' ? `L${o.layer}/${o.path || o.leaf.op}#${o.id}` : `L${o.layer}/${o.op}#${o.id}`;
-    const node = (op: string, inputs: string[], outputs: string[] = [out], attrs: Record<string, Attr> = {}, suffix = '') => nodes.push({ op, inputs, outputs, name: name + suffix, attrs });
+    const node = (op: string, inputs: string[], outputs: string[] = [out], attrs: Record<string, Attr> = {}, suffix = '') =>
+      nodes.push({ op, inputs, outputs, name: name + suffix, attrs });
     nameOf.set(o.id, out);
     shapeOf.set(o.id, o.shape);
     if (o.kind === 'leaf') leafNodes(o, ins, out, node, weight, scalar, i64, (n) => trace.tensors.get(n)!, f32);
@@ -257,13 +266,28 @@ function leafNodes(
   const p = o.params;
   switch (l.op) {
     case 'conv2d':
-      node('Conv', [x, weight(p.weight), ...(p.bias ? [weight(p.bias)] : [])], [out], { kernel_shape: l.k, strides: l.s, pads: [l.p[0], l.p[1], l.p[0], l.p[1]], dilations: l.d, group: l.g });
+      node('Conv', [x, weight(p.weight), ...(p.bias ? [weight(p.bias)] : [])], [out], {
+        kernel_shape: l.k,
+        strides: l.s,
+        pads: [l.p[0], l.p[1], l.p[0], l.p[1]],
+        dilations: l.d,
+        group: l.g,
+      });
       return;
     case 'convTranspose2d':
-      node('ConvTranspose', [x, weight(p.weight), ...(p.bias ? [weight(p.bias)] : [])], [out], { kernel_shape: l.k, strides: l.s, pads: [l.p[0], l.p[1], l.p[0], l.p[1]], dilations: l.d, group: l.g, output_padding: l.outputPadding });
+      node('ConvTranspose', [x, weight(p.weight), ...(p.bias ? [weight(p.bias)] : [])], [out], {
+        kernel_shape: l.k,
+        strides: l.s,
+        pads: [l.p[0], l.p[1], l.p[0], l.p[1]],
+        dilations: l.d,
+        group: l.g,
+        output_padding: l.outputPadding,
+      });
       return;
     case 'batchNorm2d':
-      node('BatchNormalization', [x, weight(p.weight), weight(p.bias), weight(p.running_mean), weight(p.running_var)], [out], { epsilon: { float: l.eps } });
+      node('BatchNormalization', [x, weight(p.weight), weight(p.bias), weight(p.running_mean), weight(p.running_var)], [out], {
+        epsilon: { float: l.eps },
+      });
       return;
     case 'act': {
       const t = `${out}_a`;
@@ -316,9 +340,21 @@ function leafNodes(
     case 'dropout':
       return node('Identity', [x]);
     case 'maxPool2d':
-      return node('MaxPool', [x], [out], { kernel_shape: l.k, strides: l.s, pads: [l.p[0], l.p[1], l.p[0], l.p[1]], dilations: l.d, ceil_mode: l.ceil ? 1 : 0 });
+      return node('MaxPool', [x], [out], {
+        kernel_shape: l.k,
+        strides: l.s,
+        pads: [l.p[0], l.p[1], l.p[0], l.p[1]],
+        dilations: l.d,
+        ceil_mode: l.ceil ? 1 : 0,
+      });
     case 'avgPool2d':
-      return node('AveragePool', [x], [out], { kernel_shape: l.k, strides: l.s, pads: [l.p[0], l.p[1], l.p[0], l.p[1]], ceil_mode: l.ceil ? 1 : 0, count_include_pad: l.countIncludePad ? 1 : 0 });
+      return node('AveragePool', [x], [out], {
+        kernel_shape: l.k,
+        strides: l.s,
+        pads: [l.p[0], l.p[1], l.p[0], l.p[1]],
+        ceil_mode: l.ceil ? 1 : 0,
+        count_include_pad: l.countIncludePad ? 1 : 0,
+      });
     case 'adaptiveAvgPool2d':
     case 'adaptiveMaxPool2d': {
       const avg = l.op === 'adaptiveAvgPool2d';
@@ -344,7 +380,17 @@ function leafNodes(
       return node('Concat', rows, [out], { axis: 2 });
     }
     case 'layerNorm':
-      return node('LayerNormalization', [x, ...(p.weight ? [weight(p.weight), weight(p.bias)] : [f32(`${out}_one`, l.shape, new Float32Array(l.shape.reduce((a, b) => a * b, 1)).fill(1))])], [out], { axis: -l.shape.length, epsilon: { float: l.eps } });
+      return node(
+        'LayerNormalization',
+        [
+          x,
+          ...(p.weight
+            ? [weight(p.weight), weight(p.bias)]
+            : [f32(`${out}_one`, l.shape, new Float32Array(l.shape.reduce((a, b) => a * b, 1)).fill(1))]),
+        ],
+        [out],
+        { axis: -l.shape.length, epsilon: { float: l.eps } },
+      );
     case 'groupNorm': {
       // (x − mean) / √(var + ε) over each group of channels, then the per-channel affine
       const t = `${out}_g`;
@@ -407,7 +453,13 @@ function leafNodes(
       node('MatMul', [`${t}a`, vh], [`${t}c`], {}, '/context');
       node('Transpose', [`${t}c`], [`${t}ct`], { perm: [0, 2, 1, 3] }, '/ct');
       node('Reshape', [`${t}ct`, i64(null, [n, lq, e])], [`${t}cr`], {}, '/merge');
-      node('MatMul', [`${t}cr`, f32(`${t}Wo`, [e, e], transposed(tensor(p['out_proj.weight']!).values, e, e, 0))], [`${t}o`], {}, '/outproj');
+      node(
+        'MatMul',
+        [`${t}cr`, f32(`${t}Wo`, [e, e], transposed(tensor(p['out_proj.weight']!).values, e, e, 0))],
+        [`${t}o`],
+        {},
+        '/outproj',
+      );
       let y = `${t}o`;
       if (p['out_proj.bias']) {
         node('Add', [y, weight(p['out_proj.bias'])], [`${t}ob`], {}, '/outbias');
@@ -442,12 +494,25 @@ function leafNodes(
   }
 }
 
-function resize(node: NodeFn, x: string, out: string, shape: readonly number[], mode: string, alignCorners: boolean | null, i64: (d: readonly number[] | null, v: readonly number[]) => string): void {
+function resize(
+  node: NodeFn,
+  x: string,
+  out: string,
+  shape: readonly number[],
+  mode: string,
+  alignCorners: boolean | null,
+  i64: (d: readonly number[] | null, v: readonly number[]) => string,
+): void {
   const sizes = i64(null, shape);
   const base = { nearest_mode: 'floor' } as Record<string, Attr>;
-  if (mode === 'nearest') return node('Resize', [x, '', '', sizes], [out], { ...base, mode: 'nearest', coordinate_transformation_mode: 'asymmetric' });
+  if (mode === 'nearest')
+    return node('Resize', [x, '', '', sizes], [out], { ...base, mode: 'nearest', coordinate_transformation_mode: 'asymmetric' });
   if (mode === 'bilinear' || mode === 'bicubic')
-    return node('Resize', [x, '', '', sizes], [out], { mode: mode === 'bilinear' ? 'linear' : 'cubic', cubic_coeff_a: { float: -0.75 }, coordinate_transformation_mode: alignCorners ? 'align_corners' : mode === 'bilinear' ? 'pytorch_half_pixel' : 'half_pixel' });
+    return node('Resize', [x, '', '', sizes], [out], {
+      mode: mode === 'bilinear' ? 'linear' : 'cubic',
+      cubic_coeff_a: { float: -0.75 },
+      coordinate_transformation_mode: alignCorners ? 'align_corners' : mode === 'bilinear' ? 'pytorch_half_pixel' : 'half_pixel',
+    });
   throw new OnnxUnsupported(`upsampling mode ${mode}`);
 }
 
@@ -475,7 +540,12 @@ function opNodes(
       return node('Mul', [ins[0]!, scalar(a.factor as number)]);
     case 'split': {
       const sizes = a.sizes as number[];
-      return node('Split', [ins[0]!, i64(null, sizes)], sizes.map((_, i) => `${out}_${i}`), { axis: a.dim as number });
+      return node(
+        'Split',
+        [ins[0]!, i64(null, sizes)],
+        sizes.map((_, i) => `${out}_${i}`),
+        { axis: a.dim as number },
+      );
     }
     case 'reshape':
       return node('Reshape', [ins[0]!, i64(null, a.shape as number[])]);
@@ -522,12 +592,24 @@ function opNodes(
     case 'einsum':
       return node('Einsum', ins, [out], { equation: a.eq as string });
     case 'slice':
-      return node('Slice', [ins[0]!, i64(null, [a.start as number]), i64(null, [a.end as number]), i64(null, [a.dim as number]), i64(null, [a.step as number])]);
+      return node('Slice', [
+        ins[0]!,
+        i64(null, [a.start as number]),
+        i64(null, [a.end as number]),
+        i64(null, [a.dim as number]),
+        i64(null, [a.step as number]),
+      ]);
     case 'avgpool': {
       const k = a.k as number;
       const st = a.s as number;
       const p = a.p as number;
-      return node('AveragePool', ins, [out], { kernel_shape: [k, k], strides: [st, st], pads: [p, p, p, p], ceil_mode: a.ceil ? 1 : 0, count_include_pad: a.countIncludePad ? 1 : 0 });
+      return node('AveragePool', ins, [out], {
+        kernel_shape: [k, k],
+        strides: [st, st],
+        pads: [p, p, p, p],
+        ceil_mode: a.ceil ? 1 : 0,
+        count_include_pad: a.countIncludePad ? 1 : 0,
+      });
     }
     case 'exp':
     case 'log':
@@ -540,7 +622,11 @@ function opNodes(
     case 'sum':
       return node('ReduceSum', [ins[0]!, i64(null, a.dims as number[])], [out], { keepdims: a.keepdim ? 1 : 0 });
     case 'topk':
-      return node('TopK', [ins[0]!, i64(null, [a.k as number])], [`${out}_0`, `${out}_1`], { axis: a.dim as number, largest: a.largest ? 1 : 0, sorted: 1 });
+      return node('TopK', [ins[0]!, i64(null, [a.k as number])], [`${out}_0`, `${out}_1`], {
+        axis: a.dim as number,
+        largest: a.largest ? 1 : 0,
+        sorted: 1,
+      });
     case 'gather':
       return node('GatherElements', ins, [out], { axis: a.dim as number });
     case 'floordiv':
@@ -552,7 +638,11 @@ function opNodes(
       return node('Cast', ins, [out], { to: FLOAT });
     case 'gridsample':
       if (a.paddingMode === 'reflection') throw new OnnxUnsupported('grid_sample with reflection padding');
-      return node('GridSample', ins, [out], { mode: a.mode as string, padding_mode: a.paddingMode as string, align_corners: a.alignCorners ? 1 : 0 });
+      return node('GridSample', ins, [out], {
+        mode: a.mode as string,
+        padding_mode: a.paddingMode as string,
+        align_corners: a.alignCorners ? 1 : 0,
+      });
     default:
       throw new OnnxUnsupported(o.op);
   }

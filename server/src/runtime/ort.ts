@@ -68,8 +68,15 @@ export async function runOrt(plan: NetworkPlan, warmup: number, runs: number, th
   if (!rt) throw new Error(`onnxruntime-node is not available: ${ortError}`);
   const trace = traceNetwork(plan);
   const feeds: Record<string, OrtTensor> = {};
-  for (const o of trace.ops) if (o.kind === 'input') feeds[o.tensor] = new rt.Tensor('float32', trace.tensors.get(o.tensor)!.values, o.shape);
-  const options = { executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' };
+  for (const o of trace.ops)
+    if (o.kind === 'input') feeds[o.tensor] = new rt.Tensor('float32', trace.tensors.get(o.tensor)!.values, o.shape);
+  const options = {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+  };
 
   // every layer's outputs once, for the comparison with the static shapes
   const all = exportOnnx(trace, 'layers');
@@ -149,7 +156,8 @@ export async function ortOutputs(plan: NetworkPlan): Promise<{ shape: number[]; 
   if (!rt) throw new Error(`onnxruntime-node is not available: ${ortError}`);
   const trace = traceNetwork(plan);
   const feeds: Record<string, OrtTensor> = {};
-  for (const o of trace.ops) if (o.kind === 'input') feeds[o.tensor] = new rt.Tensor('float32', trace.tensors.get(o.tensor)!.values, o.shape);
+  for (const o of trace.ops)
+    if (o.kind === 'input') feeds[o.tensor] = new rt.Tensor('float32', trace.tensors.get(o.tensor)!.values, o.shape);
   const model = exportOnnx(trace, 'model');
   const session = await rt.InferenceSession.create(model.bytes, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
   try {

@@ -175,12 +175,62 @@ export const MB = 1024 * 1024;
  * The forward context of a layer: its plan's `ctx`, plus the WorldModel text features it reads (the running ones
  * for a consumer or producer, the model's input ones for a `consumer-original`).
  */
-export function guideCtx<T>(ctx: Readonly<Record<string, unknown>>, role: LayerPlan['guideRole'], guide: T | null, original: T | null): ForwardCtx<T> {
-  return { ...ctx, ...(role === 'consumer' || role === 'producer' ? { guide: guide! } : role === 'consumer-original' ? { guide: original! } : {}) };
+export function guideCtx<T>(
+  ctx: Readonly<Record<string, unknown>>,
+  role: LayerPlan['guideRole'],
+  guide: T | null,
+  original: T | null,
+): ForwardCtx<T> {
+  return {
+    ...ctx,
+    ...(role === 'consumer' || role === 'producer' ? { guide: guide! } : role === 'consumer-original' ? { guide: original! } : {}),
+  };
 }
 
 /** Functional ops of `Flow`: each result is counted as a new tensor (views too: a conservative estimate). */
-const FLOW_OPS = ['cat', 'add', 'sub', 'mul', 'div', 'scale', 'chunk', 'split', 'view', 'permute', 'transpose', 'flatten', 'unsqueeze', 'sigmoid', 'softmax', 'relu', 'matmul', 'maxDim', 'mean', 'expand', 'constant', 'interpolate', 'pad', 'maxPool', 'avgPool', 'einsum', 'slice', 'param', 'exp', 'log', 'sqrt', 'sin', 'cos', 'clamp', 'sum', 'topk', 'gather', 'floorDiv', 'remainder', 'toFloat', 'gridSample'] as const;
+const FLOW_OPS = [
+  'cat',
+  'add',
+  'sub',
+  'mul',
+  'div',
+  'scale',
+  'chunk',
+  'split',
+  'view',
+  'permute',
+  'transpose',
+  'flatten',
+  'unsqueeze',
+  'sigmoid',
+  'softmax',
+  'relu',
+  'matmul',
+  'maxDim',
+  'mean',
+  'expand',
+  'constant',
+  'interpolate',
+  'pad',
+  'maxPool',
+  'avgPool',
+  'einsum',
+  'slice',
+  'param',
+  'exp',
+  'log',
+  'sqrt',
+  'sin',
+  'cos',
+  'clamp',
+  'sum',
+  'topk',
+  'gather',
+  'floorDiv',
+  'remainder',
+  'toFloat',
+  'gridSample',
+] as const;
 
 /**
  * Temporaries of the tfjs implementation of a functional op, in input- and output-sized tensors: an NHWC feature
@@ -245,7 +295,11 @@ class MemFlow extends ShapeFlow {
         const r = f(...a);
         const outN = (isShape(r) ? [r] : (r as Shape[])).reduce((acc, s) => acc + shapeNumel(s), 0);
         // what the op holds while it runs (layout copies, index tensors), freed when it returns
-        const inN = t?.in ? a.flatMap((v) => (isShape(v) ? [v] : Array.isArray(v) && v.every(isShape) ? (v as Shape[]) : [])).reduce((acc, s) => acc + shapeNumel(s), 0) : 0;
+        const inN = t?.in
+          ? a
+              .flatMap((v) => (isShape(v) ? [v] : Array.isArray(v) && v.every(isShape) ? (v as Shape[]) : []))
+              .reduce((acc, s) => acc + shapeNumel(s), 0)
+          : 0;
         const transient = t ? t.in * inN + t.out * outN : 0;
         this.alloc(outN + transient);
         this.live -= transient;

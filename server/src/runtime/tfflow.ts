@@ -4,7 +4,17 @@
  * cost more than the conv on small maps); an `RtTensor` knows its physical layout and every op translates dims.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ShapeError, type Flow, type ForwardCtx, type In, type LeafOp, type Mod, type Out, type Shape, type UpsampleMode } from '../core/nn/module.ts';
+import {
+  ShapeError,
+  type Flow,
+  type ForwardCtx,
+  type In,
+  type LeafOp,
+  type Mod,
+  type Out,
+  type Shape,
+  type UpsampleMode,
+} from '../core/nn/module.ts';
 import type { ParamArray } from './weights.ts';
 
 /** A tensor with its physical layout: `nhwc` only for 4-D feature maps. `shape` is always the logical NCHW shape. */
@@ -154,7 +164,8 @@ const numel = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
 function normDim(dim: number, rank: number): number {
   const d = dim < 0 ? dim + rank : dim;
-  if (d < 0 || d >= rank) throw new ShapeError(`Dimension out of range (expected to be in range of [${-rank}, ${rank - 1}], but got ${dim})`);
+  if (d < 0 || d >= rank)
+    throw new ShapeError(`Dimension out of range (expected to be in range of [${-rank}, ${rank - 1}], but got ${dim})`);
   return d;
 }
 
@@ -253,7 +264,10 @@ export class TfFlow implements Flow<RtTensor> {
         const t = this.nchw(x);
         const axes = l.shape.map((_, i) => t.rank - l.shape.length + i);
         const tail = t.shape.slice(-l.shape.length);
-        if (tail.some((v, i) => v !== l.shape[i])) throw new ShapeError(`Given normalized_shape=${fmt(l.shape)}, expected input with shape [*, ${l.shape.join(', ')}], but got input of size${fmt(t.shape)}`);
+        if (tail.some((v, i) => v !== l.shape[i]))
+          throw new ShapeError(
+            `Given normalized_shape=${fmt(l.shape)}, expected input with shape [*, ${l.shape.join(', ')}], but got input of size${fmt(t.shape)}`,
+          );
         const { mean, variance } = tf.moments(t, axes, true);
         let y = tf.div(tf.sub(t, mean), tf.sqrt(tf.add(variance, l.eps)));
         if (p.weight) y = tf.mul(y, p.weight);
@@ -290,7 +304,10 @@ export class TfFlow implements Flow<RtTensor> {
         const p = this.prepared(m, 'linear');
         const t = this.nchw(x);
         const s = t.shape;
-        if (s[s.length - 1] !== l.cin) throw new ShapeError(`mat1 and mat2 shapes cannot be multiplied (${numel(s.slice(0, -1))}x${s[s.length - 1]} and ${l.cin}x${l.cout})`);
+        if (s[s.length - 1] !== l.cin)
+          throw new ShapeError(
+            `mat1 and mat2 shapes cannot be multiplied (${numel(s.slice(0, -1))}x${s[s.length - 1]} and ${l.cin}x${l.cout})`,
+          );
         let y = tf.matMul(tf.reshape(t, [-1, l.cin]), p.wT);
         if (p.bias) y = tf.add(y, p.bias);
         return this.plain(tf.reshape(y, [...s.slice(0, -1), l.cout]));
@@ -307,7 +324,10 @@ export class TfFlow implements Flow<RtTensor> {
         const t = this.nchw(x);
         const [n, c, h, w] = t.shape as [number, number, number, number];
         const r = l.r;
-        if (c % (r * r) !== 0) throw new ShapeError(`pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of upscale_factor, but input.size(-3)=${c} is not divisible by ${r * r}`);
+        if (c % (r * r) !== 0)
+          throw new ShapeError(
+            `pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of upscale_factor, but input.size(-3)=${c} is not divisible by ${r * r}`,
+          );
         const y = tf.transpose(tf.reshape(t, [n, c / (r * r), r, r, h, w]), [0, 1, 4, 2, 5, 3]);
         return this.plain(tf.reshape(y, [n, c / (r * r), h * r, w * r]));
       }
@@ -323,10 +343,13 @@ export class TfFlow implements Flow<RtTensor> {
 
   private conv(m: Mod, l: Extract<LeafOp, { op: 'conv2d' }>, x: RtTensor): RtTensor {
     const s = x.shape;
-    if (s.length !== 4 && s.length !== 3) throw new ShapeError(`Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: ${fmt(s)}`);
+    if (s.length !== 4 && s.length !== 3)
+      throw new ShapeError(`Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: ${fmt(s)}`);
     const c = s[s.length - 3]!;
     if (c !== l.cin)
-      throw new ShapeError(`Given groups=${l.g}, weight of size [${l.cout}, ${l.cin / l.g}, ${l.k[0]}, ${l.k[1]}], expected input${fmt(s)} to have ${l.cin} channels, but got ${c} channels instead`);
+      throw new ShapeError(
+        `Given groups=${l.g}, weight of size [${l.cout}, ${l.cin / l.g}, ${l.k[0]}, ${l.k[1]}], expected input${fmt(s)} to have ${l.cin} channels, but got ${c} channels instead`,
+      );
     const p = this.prepared(m, 'conv');
     // tfjs convolves with a stride or a dilation, not both: dilate at stride 1, then keep every s-th output
     const both = (l.s[0] > 1 || l.s[1] > 1) && (l.d[0] > 1 || l.d[1] > 1);
@@ -340,13 +363,13 @@ export class TfFlow implements Flow<RtTensor> {
     const strides: [number, number] = both ? [1, 1] : [l.s[0], l.s[1]];
     const dilations: [number, number] = [l.d[0], l.d[1]];
     let y: tf.Tensor4D;
-    if (p.mode === 'dense') y = tf.fused.conv2d({ x: xh, filter: p.filters[0]!, strides, pad, dilations, ...(p.bias ? { bias: p.bias } : {}) });
+    if (p.mode === 'dense')
+      y = tf.fused.conv2d({ x: xh, filter: p.filters[0]!, strides, pad, dilations, ...(p.bias ? { bias: p.bias } : {}) });
     else if (p.mode === 'depthwise') {
       // the typings of fused.depthwiseConv2d omit explicit padding, which its kernel (computeConv2DInfo) accepts
       const dwPad = l.p[0] === l.p[1] ? l.p[0] : (pad as unknown as number);
       y = tf.fused.depthwiseConv2d({ x: xh, filter: p.filters[0]!, strides, pad: dwPad, dilations, ...(p.bias ? { bias: p.bias } : {}) });
-    }
-    else {
+    } else {
       const xs = tf.split(xh, l.g, 3);
       const ys = xs.map((xg, i) => tf.conv2d(xg as tf.Tensor4D, p.filters[i]!, strides, pad, 'NHWC', dilations));
       y = tf.concat(ys, 3) as tf.Tensor4D;
@@ -362,7 +385,10 @@ export class TfFlow implements Flow<RtTensor> {
   private convTranspose(m: Mod, l: Extract<LeafOp, { op: 'convTranspose2d' }>, x: RtTensor): RtTensor {
     const s = x.shape;
     if (s.length !== 4) throw new ShapeError(`Expected 4D input to conv_transpose2d, but got input of size: ${fmt(s)}`);
-    if (s[1] !== l.cin) throw new ShapeError(`Given transposed=1, weight of size [${l.cin}, ${l.cout / l.g}, ${l.k[0]}, ${l.k[1]}], expected input${fmt(s)} to have ${l.cin} channels, but got ${s[1]} channels instead`);
+    if (s[1] !== l.cin)
+      throw new ShapeError(
+        `Given transposed=1, weight of size [${l.cin}, ${l.cout / l.g}, ${l.k[0]}, ${l.k[1]}], expected input${fmt(s)} to have ${l.cin} channels, but got ${s[1]} channels instead`,
+      );
     if (l.d[0] !== 1 || l.d[1] !== 1) throw new ShapeError('a dilated transposed convolution is not supported by the tfjs runtime');
     const p = this.prepared(m, 'convT');
     const [n, , h, w] = s as [number, number, number, number];
@@ -375,7 +401,15 @@ export class TfFlow implements Flow<RtTensor> {
     const xs = l.g === 1 ? [xh] : tf.split(xh, l.g, 3);
     const per = l.cout / l.g;
     let y = tf.concat(
-      xs.map((xg, i) => tf.conv2dTranspose(xg as tf.Tensor4D, p.filters[i]!, [n, fullH + l.outputPadding[0], fullW + l.outputPadding[1], per], [l.s[0], l.s[1]], 'valid')),
+      xs.map((xg, i) =>
+        tf.conv2dTranspose(
+          xg as tf.Tensor4D,
+          p.filters[i]!,
+          [n, fullH + l.outputPadding[0], fullW + l.outputPadding[1], per],
+          [l.s[0], l.s[1]],
+          'valid',
+        ),
+      ),
       3,
     ) as tf.Tensor4D;
     y = tf.slice(y, [0, l.p[0], l.p[1], 0], [n, oh, ow, l.cout]);
@@ -430,7 +464,16 @@ export class TfFlow implements Flow<RtTensor> {
     }
   }
 
-  private pool2d(kind: 'max' | 'avg', x: RtTensor, k: [number, number], s: [number, number], p: [number, number], d: [number, number], ceil: boolean, countPad: boolean): RtTensor {
+  private pool2d(
+    kind: 'max' | 'avg',
+    x: RtTensor,
+    k: [number, number],
+    s: [number, number],
+    p: [number, number],
+    d: [number, number],
+    ceil: boolean,
+    countPad: boolean,
+  ): RtTensor {
     return this.scoped(() => {
       const sh = x.shape;
       if (sh.length !== 4) throw new ShapeError(`Expected 4D input to a ${kind} pool, got ${fmt(sh)}`);
@@ -443,7 +486,10 @@ export class TfFlow implements Flow<RtTensor> {
       };
       const oh = out(h, 0);
       const ow = out(w, 1);
-      if (oh <= 0 || ow <= 0) throw new ShapeError(`Given input size: (${sh.slice(1).join('x')}). Calculated output size: (${sh[1]}x${oh}x${ow}). Output size is too small`);
+      if (oh <= 0 || ow <= 0)
+        throw new ShapeError(
+          `Given input size: (${sh.slice(1).join('x')}). Calculated output size: (${sh[1]}x${oh}x${ow}). Output size is too small`,
+        );
       let xh = this.nhwc(x, `${kind}_pool2d`);
       // extra padding at the bottom/right that ceil mode needs to reach the last window
       const extraH = Math.max(0, (oh - 1) * s[0] + d[0] * (k[0] - 1) + 1 - (h + 2 * p[0]));
@@ -454,7 +500,17 @@ export class TfFlow implements Flow<RtTensor> {
         if (simple && d[0] === 1 && d[1] === 1) y = tf.maxPool(xh, k, s, p[0]);
         else {
           // torch pads max pools with −∞; padding then pooling 'valid' gives its windows exactly
-          if (p[0] || p[1] || extraH || extraW) xh = tf.pad(xh, [[0, 0], [p[0], p[0] + extraH], [p[1], p[1] + extraW], [0, 0]], -Infinity);
+          if (p[0] || p[1] || extraH || extraW)
+            xh = tf.pad(
+              xh,
+              [
+                [0, 0],
+                [p[0], p[0] + extraH],
+                [p[1], p[1] + extraW],
+                [0, 0],
+              ],
+              -Infinity,
+            );
           // tfjs pools with a stride or a dilation, not both: pool at stride 1 and keep every s-th window
           const dilated = d[0] > 1 || d[1] > 1;
           y = tf.pool(xh, k, 'max', 'valid', d, dilated ? [1, 1] : s) as tf.Tensor4D;
@@ -464,10 +520,40 @@ export class TfFlow implements Flow<RtTensor> {
       } else if (simple) y = tf.avgPool(xh, k, s, 'valid');
       else {
         // count_include_pad: the zero padding counts in the divisor (torch's default); the ceil-mode overhang never does
-        const widths: [number, number][] = [[0, 0], [p[0], p[0] + extraH], [p[1], p[1] + extraW], [0, 0]];
+        const widths: [number, number][] = [
+          [0, 0],
+          [p[0], p[0] + extraH],
+          [p[1], p[1] + extraW],
+          [0, 0],
+        ];
         const sums = tf.avgPool(tf.pad(xh, widths, 0), k, s, 'valid');
-        const inner = countPad ? tf.ones([1, h + 2 * p[0], w + 2 * p[1], 1]) : tf.pad(tf.ones([1, h, w, 1]), [[0, 0], [p[0], p[0]], [p[1], p[1]], [0, 0]], 0);
-        const counts = tf.avgPool(tf.pad(inner, [[0, 0], [0, extraH], [0, extraW], [0, 0]], 0) as tf.Tensor4D, k, s, 'valid');
+        const inner = countPad
+          ? tf.ones([1, h + 2 * p[0], w + 2 * p[1], 1])
+          : tf.pad(
+              tf.ones([1, h, w, 1]),
+              [
+                [0, 0],
+                [p[0], p[0]],
+                [p[1], p[1]],
+                [0, 0],
+              ],
+              0,
+            );
+        const counts = tf.avgPool(
+          tf.pad(
+            inner,
+            [
+              [0, 0],
+              [0, extraH],
+              [0, extraW],
+              [0, 0],
+            ],
+            0,
+          ) as tf.Tensor4D,
+          k,
+          s,
+          'valid',
+        );
         y = tf.div(sums, counts);
       }
       return this.fromNhwc(y);
@@ -504,7 +590,13 @@ export class TfFlow implements Flow<RtTensor> {
     });
   }
 
-  private resize(x: RtTensor, size: readonly [number, number] | null, scale: readonly [number, number] | null, mode: UpsampleMode, alignCorners: boolean | null): RtTensor {
+  private resize(
+    x: RtTensor,
+    size: readonly [number, number] | null,
+    scale: readonly [number, number] | null,
+    mode: UpsampleMode,
+    alignCorners: boolean | null,
+  ): RtTensor {
     return this.scoped(() => {
       const sh = x.shape;
       if (sh.length !== 4) throw new ShapeError(`Upsample here expects a 4D input, got ${fmt(sh)}`);
@@ -515,11 +607,15 @@ export class TfFlow implements Flow<RtTensor> {
         oh = Math.floor(sh[2]! * scale[0]);
         ow = Math.floor(sh[3]! * scale[1]);
       } else throw new ShapeError('either size or scale_factor should be defined');
-      if (oh <= 0 || ow <= 0) throw new ShapeError(`Input and output sizes should be greater than 0, but got input (H: ${sh[2]}, W: ${sh[3]}) output (H: ${oh}, W: ${ow})`);
+      if (oh <= 0 || ow <= 0)
+        throw new ShapeError(
+          `Input and output sizes should be greater than 0, but got input (H: ${sh[2]}, W: ${sh[3]}) output (H: ${oh}, W: ${ow})`,
+        );
       // the scale torch maps output coordinates with: 1/scale_factor when one is given, else in/out
       const ratio = (i: 0 | 1, inSize: number, outSize: number) => (scale ? 1 / scale[i] : inSize / outSize);
       const exact = Math.abs(ratio(0, sh[2]!, oh) - sh[2]! / oh) < 1e-12 && Math.abs(ratio(1, sh[3]!, ow) - sh[3]! / ow) < 1e-12;
-      if (mode === 'nearest' && exact) return this.fromNhwc(tf.image.resizeNearestNeighbor(this.nhwc(x, 'upsample'), [oh, ow], false, false));
+      if (mode === 'nearest' && exact)
+        return this.fromNhwc(tf.image.resizeNearestNeighbor(this.nhwc(x, 'upsample'), [oh, ow], false, false));
       if (mode === 'area') return this.adaptivePool('avg', x, [oh, ow]);
       if (mode !== 'nearest' && mode !== 'nearest-exact' && mode !== 'bilinear' && mode !== 'bicubic')
         throw new ShapeError(`upsampling mode '${mode}' needs a ${mode === 'trilinear' ? '5' : '3'}-D input, got ${fmt(sh)}`);
@@ -581,10 +677,25 @@ export class TfFlow implements Flow<RtTensor> {
       const s = xs[i]!.shape;
       if (s.length !== r) throw new ShapeError(`Tensors must have same number of dimensions: got ${r} and ${s.length}`);
       for (let j = 0; j < r; j++)
-        if (j !== d && s[j] !== xs[0]!.shape[j]) throw new ShapeError(`Sizes of tensors must match except in dimension ${d}. Expected size ${xs[0]!.shape[j]} but got size ${s[j]} for tensor number ${i} in the list.`);
+        if (j !== d && s[j] !== xs[0]!.shape[j])
+          throw new ShapeError(
+            `Sizes of tensors must match except in dimension ${d}. Expected size ${xs[0]!.shape[j]} but got size ${s[j]} for tensor number ${i} in the list.`,
+          );
     }
-    if (r === 4 && xs.some((x) => x.nhwc)) return new RtTensor(tf.concat(xs.map((x) => this.nhwc(x, 'cat')), NHWC_AXIS[d]!), true);
-    return this.plain(tf.concat(xs.map((x) => x.t), d));
+    if (r === 4 && xs.some((x) => x.nhwc))
+      return new RtTensor(
+        tf.concat(
+          xs.map((x) => this.nhwc(x, 'cat')),
+          NHWC_AXIS[d]!,
+        ),
+        true,
+      );
+    return this.plain(
+      tf.concat(
+        xs.map((x) => x.t),
+        d,
+      ),
+    );
   }
 
   private binary(a: RtTensor, b: RtTensor, op: (x: tf.Tensor, y: tf.Tensor) => tf.Tensor, what: string): RtTensor {
@@ -594,7 +705,10 @@ export class TfFlow implements Flow<RtTensor> {
     for (let i = 0; i < n; i++) {
       const x = sa[sa.length - n + i] ?? 1;
       const y = sb[sb.length - n + i] ?? 1;
-      if (x !== y && x !== 1 && y !== 1) throw new ShapeError(`The size of tensor a (${x}) must match the size of tensor b (${y}) at non-singleton dimension ${i} (${what} of ${fmt(sa)} and ${fmt(sb)})`);
+      if (x !== y && x !== 1 && y !== 1)
+        throw new ShapeError(
+          `The size of tensor a (${x}) must match the size of tensor b (${y}) at non-singleton dimension ${i} (${what} of ${fmt(sa)} and ${fmt(sb)})`,
+        );
     }
     if (a.nhwc && b.nhwc) return new RtTensor(op(a.t, b.t), true);
     if (a.nhwc && b.rank === 0) return new RtTensor(op(a.t, b.t), true);
@@ -634,7 +748,10 @@ export class TfFlow implements Flow<RtTensor> {
       for (let left = n; left > 0; left -= sizes) parts.push(Math.min(sizes, left));
     } else {
       parts = [...sizes];
-      if (parts.reduce((a, b) => a + b, 0) !== n) throw new ShapeError(`split_with_sizes expects split_sizes to sum exactly to ${n} (input tensor's size at dimension ${d}), but got split_sizes=[${parts.join(', ')}]`);
+      if (parts.reduce((a, b) => a + b, 0) !== n)
+        throw new ShapeError(
+          `split_with_sizes expects split_sizes to sum exactly to ${n} (input tensor's size at dimension ${d}), but got split_sizes=[${parts.join(', ')}]`,
+        );
     }
     if (parts.length === 1) return [x];
     const axis = x.nhwc ? NHWC_AXIS[d]! : d;
@@ -659,16 +776,25 @@ export class TfFlow implements Flow<RtTensor> {
     const known = shape.filter((v) => v !== -1).reduce((a, b) => a * b, 1);
     if (shape.filter((v) => v === -1).length > 1) throw new ShapeError('only one dimension can be inferred');
     const out = shape.map((v) => (v === -1 ? total / known : v));
-    if (out.some((v) => !Number.isInteger(v) || v < 0) || numel(out) !== total) throw new ShapeError(`shape '${fmt(shape)}' is invalid for input of size ${total}`);
+    if (out.some((v) => !Number.isInteger(v) || v < 0) || numel(out) !== total)
+      throw new ShapeError(`shape '${fmt(shape)}' is invalid for input of size ${total}`);
     return this.plain(tf.reshape(this.nchw(x), out));
   }
 
   permute(x: RtTensor, dims: readonly number[]): RtTensor {
-    if (dims.length !== x.rank) throw new ShapeError(`permute: number of dimensions in the tensor input does not match the length of the desired ordering of dimensions i.e. input.dim() = ${x.rank} is not equal to len(dims) = ${dims.length}`);
+    if (dims.length !== x.rank)
+      throw new ShapeError(
+        `permute: number of dimensions in the tensor input does not match the length of the desired ordering of dimensions i.e. input.dim() = ${x.rank} is not equal to len(dims) = ${dims.length}`,
+      );
     const perm = dims.map((d) => normDim(d, x.rank));
     if (x.nhwc) {
       // compose with the NHWC → NCHW view instead of materialising NCHW first
-      return this.plain(tf.transpose(x.t, perm.map((d) => NHWC_AXIS[d]!)));
+      return this.plain(
+        tf.transpose(
+          x.t,
+          perm.map((d) => NHWC_AXIS[d]!),
+        ),
+      );
     }
     return this.plain(tf.transpose(x.t, perm));
   }
@@ -721,7 +847,10 @@ export class TfFlow implements Flow<RtTensor> {
     if (ta.rank < 2 || tb.rank < 2) throw new ShapeError('matmul of 1-D tensors is not used here');
     const sa = ta.shape;
     const sb = tb.shape;
-    if (sa[sa.length - 1] !== sb[sb.length - 2]) throw new ShapeError(`mat1 and mat2 shapes cannot be multiplied (${sa[sa.length - 2]}x${sa[sa.length - 1]} and ${sb[sb.length - 2]}x${sb[sb.length - 1]})`);
+    if (sa[sa.length - 1] !== sb[sb.length - 2])
+      throw new ShapeError(
+        `mat1 and mat2 shapes cannot be multiplied (${sa[sa.length - 2]}x${sa[sa.length - 1]} and ${sb[sb.length - 2]}x${sb[sb.length - 1]})`,
+      );
     // tfjs broadcasts batch dims only between equal ranks: lift the lower-rank operand first
     const lift = (t: tf.Tensor, r: number) => (t.rank < r ? tf.reshape(t, [...new Array<number>(r - t.rank).fill(1), ...t.shape]) : t);
     const r = Math.max(ta.rank, tb.rank);
@@ -736,7 +865,15 @@ export class TfFlow implements Flow<RtTensor> {
 
   mean(x: RtTensor, dims: readonly number[], keepdim: boolean): RtTensor {
     const ds = dims.map((d) => normDim(d, x.rank));
-    if (x.nhwc && keepdim) return new RtTensor(tf.mean(x.t, ds.map((d) => NHWC_AXIS[d]!), true), true);
+    if (x.nhwc && keepdim)
+      return new RtTensor(
+        tf.mean(
+          x.t,
+          ds.map((d) => NHWC_AXIS[d]!),
+          true,
+        ),
+        true,
+      );
     return this.plain(tf.mean(this.nchw(x), ds, keepdim));
   }
 
@@ -748,10 +885,18 @@ export class TfFlow implements Flow<RtTensor> {
     const lifted = off > 0 ? tf.reshape(t, [...new Array<number>(off).fill(1), ...t.shape]) : t;
     for (let i = 0; i < target.length; i++) {
       const src = lifted.shape[i]!;
-      if (src !== 1 && src !== target[i]) throw new ShapeError(`The expanded size of the tensor (${target[i]}) must match the existing size (${src}) at non-singleton dimension ${i}`);
+      if (src !== 1 && src !== target[i])
+        throw new ShapeError(
+          `The expanded size of the tensor (${target[i]}) must match the existing size (${src}) at non-singleton dimension ${i}`,
+        );
     }
     // tfjs's broadcastTo tiles (copies); torch's expand is a view. Cheap for the constants expand is used on.
-    return this.plain(tf.tile(lifted, target.map((v, i) => (lifted.shape[i] === v ? 1 : v))));
+    return this.plain(
+      tf.tile(
+        lifted,
+        target.map((v, i) => (lifted.shape[i] === v ? 1 : v)),
+      ),
+    );
   }
 
   constant(shape: readonly number[], fill: (index: number) => number): RtTensor {
@@ -782,7 +927,18 @@ export class TfFlow implements Flow<RtTensor> {
       const [, h, w] = xh.shape;
       xh = tf.slice(xh, [0, crop[0]!, crop[1]!, 0], [-1, h - crop[0]! - Math.max(0, -b), w - crop[1]! - Math.max(0, -r), -1]);
     }
-    return this.fromNhwc(tf.pad(xh, [[0, 0], [Math.max(0, t), Math.max(0, b)], [Math.max(0, l), Math.max(0, r)], [0, 0]], value));
+    return this.fromNhwc(
+      tf.pad(
+        xh,
+        [
+          [0, 0],
+          [Math.max(0, t), Math.max(0, b)],
+          [Math.max(0, l), Math.max(0, r)],
+          [0, 0],
+        ],
+        value,
+      ),
+    );
   }
 
   maxPool(x: RtTensor, k: number, s: number, p: number): RtTensor {
@@ -791,7 +947,12 @@ export class TfFlow implements Flow<RtTensor> {
 
   einsum(eq: string, ...xs: RtTensor[]): RtTensor {
     return this.scoped(() => {
-      return this.plain(einsum(eq, xs.map((x) => this.nchw(x))));
+      return this.plain(
+        einsum(
+          eq,
+          xs.map((x) => this.nchw(x)),
+        ),
+      );
     });
   }
 
@@ -807,7 +968,11 @@ export class TfFlow implements Flow<RtTensor> {
     const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
     const out = [...shape];
     out[axis] = Math.ceil((e - s) / step);
-    if (step === 1) return new RtTensor(tf.reshape(tf.slice(tf.reshape(x.t, [outer, shape[axis]! * inner]), [0, s * inner], [outer, (e - s) * inner]), out), x.nhwc);
+    if (step === 1)
+      return new RtTensor(
+        tf.reshape(tf.slice(tf.reshape(x.t, [outer, shape[axis]! * inner]), [0, s * inner], [outer, (e - s) * inner]), out),
+        x.nhwc,
+      );
     const t3 = tf.reshape(x.t, [outer, shape[axis]!, inner]);
     return new RtTensor(tf.reshape(tf.stridedSlice(t3, [0, s, 0], [outer, e, inner], [1, step, 1]), out), x.nhwc);
   }
@@ -842,7 +1007,15 @@ export class TfFlow implements Flow<RtTensor> {
   }
   sum(x: RtTensor, dims: readonly number[], keepdim: boolean): RtTensor {
     const ds = dims.map((d) => normDim(d, x.rank));
-    if (x.nhwc && keepdim) return new RtTensor(tf.sum(x.t, ds.map((d) => NHWC_AXIS[d]!), true), true);
+    if (x.nhwc && keepdim)
+      return new RtTensor(
+        tf.sum(
+          x.t,
+          ds.map((d) => NHWC_AXIS[d]!),
+          true,
+        ),
+        true,
+      );
     return this.plain(tf.sum(this.nchw(x), ds, keepdim));
   }
 
@@ -856,7 +1029,8 @@ export class TfFlow implements Flow<RtTensor> {
       const t = this.nchw(x);
       const d = normDim(dim, t.rank);
       const n = t.shape[d]!;
-      if (!Number.isInteger(k) || k < 0 || k > n) throw new ShapeError(`selected index k out of range (topk k=${k} on a dimension of size ${n})`);
+      if (!Number.isInteger(k) || k < 0 || k > n)
+        throw new ShapeError(`selected index k out of range (topk k=${k} on a dimension of size ${n})`);
       // tfjs's topk runs on the last axis: move `dim` there and back
       const last = t.rank - 1;
       const perm = t.shape.map((_, i) => i);
@@ -876,7 +1050,8 @@ export class TfFlow implements Flow<RtTensor> {
       const t = this.nchw(x);
       const idx = tf.cast(this.nchw(index), 'int32');
       const d = normDim(dim, t.rank);
-      if (idx.rank !== t.rank) throw new ShapeError(`Index tensor must have the same number of dimensions as input tensor (${idx.rank} vs ${t.rank})`);
+      if (idx.rank !== t.rank)
+        throw new ShapeError(`Index tensor must have the same number of dimensions as input tensor (${idx.rank} vs ${t.rank})`);
       const strides = t.shape.map((_, i) => t.shape.slice(i + 1).reduce((a, b) => a * b, 1));
       let linear: tf.Tensor = tf.mul(idx, tf.scalar(strides[d]!, 'int32'));
       for (let i = 0; i < t.rank; i++) {
@@ -898,16 +1073,24 @@ export class TfFlow implements Flow<RtTensor> {
     return this.unary(x, (t) => tf.cast(t, 'float32'));
   }
 
-  gridSample(x: RtTensor, grid: RtTensor, mode: 'bilinear' | 'nearest', paddingMode: 'zeros' | 'border' | 'reflection', alignCorners: boolean): RtTensor {
+  gridSample(
+    x: RtTensor,
+    grid: RtTensor,
+    mode: 'bilinear' | 'nearest',
+    paddingMode: 'zeros' | 'border' | 'reflection',
+    alignCorners: boolean,
+  ): RtTensor {
     return this.scoped(() => {
       const [n, c, h, w] = x.shape as [number, number, number, number];
       const g = this.nchw(grid);
-      if (g.rank !== 4 || g.shape[0] !== n || g.shape[3] !== 2) throw new ShapeError(`grid_sample(): expected grid [${n}, H, W, 2], got [${g.shape.join(', ')}]`);
+      if (g.rank !== 4 || g.shape[0] !== n || g.shape[3] !== 2)
+        throw new ShapeError(`grid_sample(): expected grid [${n}, H, W, 2], got [${g.shape.join(', ')}]`);
       if (paddingMode === 'reflection') throw new ShapeError("grid_sample padding_mode='reflection' is not supported by the tfjs runtime");
       const [, ho, wo] = g.shape as [number, number, number, number];
       const [gx, gy] = tf.split(g, 2, 3);
       // torch's unnormalisation: [-1, 1] to pixel coordinates
-      const unnorm = (v: tf.Tensor, size: number) => (alignCorners ? tf.mul(tf.add(v, 1), (size - 1) / 2) : tf.div(tf.sub(tf.mul(tf.add(v, 1), size), 1), 2));
+      const unnorm = (v: tf.Tensor, size: number) =>
+        alignCorners ? tf.mul(tf.add(v, 1), (size - 1) / 2) : tf.div(tf.sub(tf.mul(tf.add(v, 1), size), 1), 2);
       let ix = unnorm(gx!, w);
       let iy = unnorm(gy!, h);
       if (paddingMode === 'border') {
@@ -918,7 +1101,10 @@ export class TfFlow implements Flow<RtTensor> {
       const batch = tf.reshape(tf.mul(tf.range(0, n, 1, 'int32'), tf.scalar(h * w, 'int32')), [n, 1, 1, 1]);
       // one corner: its value times its weight, zero outside the map
       const corner = (cx: tf.Tensor, cy: tf.Tensor, weight: tf.Tensor) => {
-        const inside = tf.logicalAnd(tf.logicalAnd(tf.greaterEqual(cx, 0), tf.lessEqual(cx, w - 1)), tf.logicalAnd(tf.greaterEqual(cy, 0), tf.lessEqual(cy, h - 1)));
+        const inside = tf.logicalAnd(
+          tf.logicalAnd(tf.greaterEqual(cx, 0), tf.lessEqual(cx, w - 1)),
+          tf.logicalAnd(tf.greaterEqual(cy, 0), tf.lessEqual(cy, h - 1)),
+        );
         const xi = tf.cast(tf.clipByValue(cx, 0, w - 1), 'int32');
         const yi = tf.cast(tf.clipByValue(cy, 0, h - 1), 'int32');
         const at = tf.add(batch, tf.add(tf.mul(yi, tf.scalar(w, 'int32')), xi));
@@ -938,7 +1124,12 @@ export class TfFlow implements Flow<RtTensor> {
         const wy1 = tf.sub(iy, y0);
         const wx0 = tf.sub(1, wx1);
         const wy0 = tf.sub(1, wy1);
-        y = tf.addN([corner(x0, y0, tf.mul(wx0, wy0)), corner(x1, y0, tf.mul(wx1, wy0)), corner(x0, y1, tf.mul(wx0, wy1)), corner(x1, y1, tf.mul(wx1, wy1))]);
+        y = tf.addN([
+          corner(x0, y0, tf.mul(wx0, wy0)),
+          corner(x1, y0, tf.mul(wx1, wy0)),
+          corner(x0, y1, tf.mul(wx0, wy1)),
+          corner(x1, y1, tf.mul(wx1, wy1)),
+        ]);
       }
       return this.fromNhwc(y);
     });
@@ -946,7 +1137,13 @@ export class TfFlow implements Flow<RtTensor> {
 }
 
 /** Row-major [outSize, inSize] weights of torch's 1-D interpolation (nearest, nearest-exact, bilinear, bicubic). */
-export function interpMatrix(inSize: number, outSize: number, mode: 'nearest' | 'nearest-exact' | 'bilinear' | 'bicubic', alignCorners: boolean, ratio: number): Float32Array {
+export function interpMatrix(
+  inSize: number,
+  outSize: number,
+  mode: 'nearest' | 'nearest-exact' | 'bilinear' | 'bicubic',
+  alignCorners: boolean,
+  ratio: number,
+): Float32Array {
   const m = new Float32Array(outSize * inSize);
   const add = (o: number, i: number, v: number) => (m[o * inSize + Math.min(Math.max(i, 0), inSize - 1)]! += v);
   const scale = alignCorners ? (outSize > 1 ? (inSize - 1) / (outSize - 1) : 0) : ratio;
@@ -983,10 +1180,18 @@ export function einsum(eq: string, ts: readonly tf.Tensor[]): tf.Tensor {
   const terms = lhs.split(',');
   if (terms.length !== ts.length) throw new ShapeError(`einsum(): ${terms.length} operands in the equation, ${ts.length} given`);
   const all = terms.join('');
-  const rhs = rhs0 ?? [...new Set(all)].filter((c) => all.split(c).length === 2).sort().join('');
+  const rhs =
+    rhs0 ??
+    [...new Set(all)]
+      .filter((c) => all.split(c).length === 2)
+      .sort()
+      .join('');
   const size = new Map<string, number>();
   terms.forEach((t, i) => {
-    if (t.length !== ts[i]!.rank) throw new ShapeError(`einsum(): the number of subscripts in the equation (${t.length}) does not match the number of dimensions (${ts[i]!.rank}) for operand ${i}`);
+    if (t.length !== ts[i]!.rank)
+      throw new ShapeError(
+        `einsum(): the number of subscripts in the equation (${t.length}) does not match the number of dimensions (${ts[i]!.rank}) for operand ${i}`,
+      );
     [...t].forEach((c, j) => size.set(c, Math.max(size.get(c) ?? 1, ts[i]!.shape[j]!)));
   });
   // sum away letters found only in one operand and not in the output
@@ -997,7 +1202,10 @@ export function einsum(eq: string, ts: readonly tf.Tensor[]): tf.Tensor {
   };
   if (terms.length === 1) {
     const [t, term] = reduceAlone(ts[0]!, terms[0]!, '');
-    return tf.transpose(t, [...rhs].map((c) => term.indexOf(c)));
+    return tf.transpose(
+      t,
+      [...rhs].map((c) => term.indexOf(c)),
+    );
   }
   if (terms.length !== 2) throw new ShapeError('einsum with more than two operands is not supported by the tfjs runtime');
   let [a, ta] = reduceAlone(ts[0]!, terms[0]!, terms[1]!);
@@ -1010,12 +1218,35 @@ export function einsum(eq: string, ts: readonly tf.Tensor[]): tf.Tensor {
   const bcast = (t: tf.Tensor, term: string) => {
     // broadcast size-1 batch dims up to the other operand's
     const target = [...term].map((c) => (batch.includes(c) ? size.get(c)! : t.shape[term.indexOf(c)]!));
-    return target.some((v, i) => v !== t.shape[i]) ? tf.tile(t, target.map((v, i) => (t.shape[i] === v ? 1 : v))) : t;
+    return target.some((v, i) => v !== t.shape[i])
+      ? tf.tile(
+          t,
+          target.map((v, i) => (t.shape[i] === v ? 1 : v)),
+        )
+      : t;
   };
-  a = bcast(tf.transpose(a, [...batch, ...freeA, ...contr].map((c) => ta.indexOf(c))), (ta = [...batch, ...freeA, ...contr].join('')));
-  b = bcast(tf.transpose(b, [...batch, ...contr, ...freeB].map((c) => tb.indexOf(c))), (tb = [...batch, ...contr, ...freeB].join('')));
+  a = bcast(
+    tf.transpose(
+      a,
+      [...batch, ...freeA, ...contr].map((c) => ta.indexOf(c)),
+    ),
+    (ta = [...batch, ...freeA, ...contr].join('')),
+  );
+  b = bcast(
+    tf.transpose(
+      b,
+      [...batch, ...contr, ...freeB].map((c) => tb.indexOf(c)),
+    ),
+    (tb = [...batch, ...contr, ...freeB].join('')),
+  );
   const m = tf.matMul(tf.reshape(a, [prod(batch), prod(freeA), prod(contr)]), tf.reshape(b, [prod(batch), prod(contr), prod(freeB)]));
   const order = [...batch, ...freeA, ...freeB];
-  const y = tf.reshape(m, order.map((c) => size.get(c)!));
-  return tf.transpose(y, [...rhs].map((c) => order.indexOf(c)));
+  const y = tf.reshape(
+    m,
+    order.map((c) => size.get(c)!),
+  );
+  return tf.transpose(
+    y,
+    [...rhs].map((c) => order.indexOf(c)),
+  );
 }

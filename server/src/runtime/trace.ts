@@ -16,10 +16,36 @@ export interface TNode {
 
 export type TraceOp =
   | { readonly kind: 'input'; readonly id: number; readonly shape: Shape; readonly tensor: string }
-  | { readonly kind: 'leaf'; readonly id: number; readonly layer: number; readonly path: string; readonly leaf: LeafOp; readonly inputs: readonly number[]; readonly inShapes: readonly Shape[]; readonly params: Readonly<Record<string, string>>; readonly shape: Shape }
-  | { readonly kind: 'op'; readonly id: number; readonly layer: number; readonly op: string; readonly inputs: readonly number[]; readonly attrs: Readonly<Record<string, unknown>>; readonly shape: Shape; readonly tensor?: string }
+  | {
+      readonly kind: 'leaf';
+      readonly id: number;
+      readonly layer: number;
+      readonly path: string;
+      readonly leaf: LeafOp;
+      readonly inputs: readonly number[];
+      readonly inShapes: readonly Shape[];
+      readonly params: Readonly<Record<string, string>>;
+      readonly shape: Shape;
+    }
+  | {
+      readonly kind: 'op';
+      readonly id: number;
+      readonly layer: number;
+      readonly op: string;
+      readonly inputs: readonly number[];
+      readonly attrs: Readonly<Record<string, unknown>>;
+      readonly shape: Shape;
+      readonly tensor?: string;
+    }
   /** output `index` of a multi-output op (split, chunk, MultiheadAttention) */
-  | { readonly kind: 'item'; readonly id: number; readonly layer: number; readonly of: number; readonly index: number; readonly shape: Shape };
+  | {
+      readonly kind: 'item';
+      readonly id: number;
+      readonly layer: number;
+      readonly of: number;
+      readonly index: number;
+      readonly shape: Shape;
+    };
 
 export interface Trace {
   readonly ops: TraceOp[];
@@ -43,7 +69,16 @@ class TraceFlow implements Flow<TNode> {
 
   op(op: string, inputs: readonly TNode[], shape: Shape, attrs: Record<string, unknown> = {}, tensor?: string): TNode {
     const id = this.next();
-    this.trace.ops.push({ kind: 'op', id, layer: this.layer, op, inputs: inputs.map((x) => x.id), attrs, shape, ...(tensor ? { tensor } : {}) });
+    this.trace.ops.push({
+      kind: 'op',
+      id,
+      layer: this.layer,
+      op,
+      inputs: inputs.map((x) => x.id),
+      attrs,
+      shape,
+      ...(tensor ? { tensor } : {}),
+    });
     return { id, shape };
   }
 
@@ -78,7 +113,17 @@ class TraceFlow implements Flow<TNode> {
     }
     const id = this.next();
     const shape = isShape(shapeOut) ? shapeOut : [];
-    this.trace.ops.push({ kind: 'leaf', id, layer: this.layer, path, leaf: m.leaf, inputs: xs.map((t) => t.id), inShapes: xs.map((t) => t.shape), params, shape });
+    this.trace.ops.push({
+      kind: 'leaf',
+      id,
+      layer: this.layer,
+      path,
+      leaf: m.leaf,
+      inputs: xs.map((t) => t.id),
+      inShapes: xs.map((t) => t.shape),
+      params,
+      shape,
+    });
     if (isShape(shapeOut)) return { id, shape };
     return this.items({ id, shape }, shapeOut as Shape[]);
   }
@@ -87,7 +132,15 @@ class TraceFlow implements Flow<TNode> {
     return x.shape;
   }
   cat(xs: readonly TNode[], dim: number): TNode {
-    return this.op('cat', xs, this.shapes.cat(xs.map((x) => x.shape), dim), { dim });
+    return this.op(
+      'cat',
+      xs,
+      this.shapes.cat(
+        xs.map((x) => x.shape),
+        dim,
+      ),
+      { dim },
+    );
   }
   add(a: TNode, b: TNode): TNode {
     return this.op('add', [a, b], this.shapes.add(a.shape, b.shape));
@@ -155,7 +208,10 @@ class TraceFlow implements Flow<TNode> {
     return this.op('max', [x], this.shapes.maxDim(x.shape, dim, keepdim), { dim: dim < 0 ? dim + x.shape.length : dim, keepdim });
   }
   mean(x: TNode, dims: readonly number[], keepdim: boolean): TNode {
-    return this.op('mean', [x], this.shapes.mean(x.shape, dims, keepdim), { dims: dims.map((d) => (d < 0 ? d + x.shape.length : d)), keepdim });
+    return this.op('mean', [x], this.shapes.mean(x.shape, dims, keepdim), {
+      dims: dims.map((d) => (d < 0 ? d + x.shape.length : d)),
+      keepdim,
+    });
   }
   expand(x: TNode, shape: readonly number[]): TNode {
     const out = this.shapes.expand(x.shape, shape);
@@ -197,7 +253,11 @@ class TraceFlow implements Flow<TNode> {
     const key = `${this.layer}/${this.paths.get(m) ?? '?'}`;
     const tensor = `${key}.${name}`;
     if (!this.trace.tensors.has(tensor)) {
-      const arrays = m.params?.[name] ? ownParamArrays({ [name]: m.params[name]! }, key) : m.leaf ? leafParamArrays(m.leaf, key).filter((p) => p.name === name) : [];
+      const arrays = m.params?.[name]
+        ? ownParamArrays({ [name]: m.params[name]! }, key)
+        : m.leaf
+          ? leafParamArrays(m.leaf, key).filter((p) => p.name === name)
+          : [];
       if (!arrays.length) throw new Error(`'${m.type}' object has no parameter '${name}'`);
       this.trace.tensors.set(tensor, { shape: arrays[0]!.shape, values: arrays[0]!.values });
     }
@@ -222,7 +282,10 @@ class TraceFlow implements Flow<TNode> {
     return this.op('clamp', [x], x.shape, { min, max });
   }
   sum(x: TNode, dims: readonly number[], keepdim: boolean): TNode {
-    return this.op('sum', [x], this.shapes.sum(x.shape, dims, keepdim), { dims: dims.map((d) => (d < 0 ? d + x.shape.length : d)), keepdim });
+    return this.op('sum', [x], this.shapes.sum(x.shape, dims, keepdim), {
+      dims: dims.map((d) => (d < 0 ? d + x.shape.length : d)),
+      keepdim,
+    });
   }
   topk(x: TNode, k: number, dim: number, largest = true): [TNode, TNode] {
     const [v, i] = this.shapes.topk(x.shape, k, dim);
@@ -242,25 +305,48 @@ class TraceFlow implements Flow<TNode> {
   toFloat(x: TNode): TNode {
     return this.op('float', [x], x.shape);
   }
-  gridSample(x: TNode, grid: TNode, mode: 'bilinear' | 'nearest', paddingMode: 'zeros' | 'border' | 'reflection', alignCorners: boolean): TNode {
+  gridSample(
+    x: TNode,
+    grid: TNode,
+    mode: 'bilinear' | 'nearest',
+    paddingMode: 'zeros' | 'border' | 'reflection',
+    alignCorners: boolean,
+  ): TNode {
     return this.op('gridsample', [x, grid], this.shapes.gridSample(x.shape, grid.shape), { mode, paddingMode, alignCorners });
   }
 }
 
-const flatten = (o: Out<TNode>): TNode[] => (o === null ? [] : Array.isArray(o) ? (o as readonly Out<TNode>[]).flatMap(flatten) : [o as TNode]);
+const flatten = (o: Out<TNode>): TNode[] =>
+  o === null ? [] : Array.isArray(o) ? (o as readonly Out<TNode>[]).flatMap(flatten) : [o as TNode];
 
 /** Traces a planned network, with the same seeded weights and input as the tfjs runtime. */
 export function traceNetwork(plan: NetworkPlan): Trace {
   const trace: Trace = { ops: [], tensors: new Map(), layerOutputs: [], outputs: [] };
   const fl = new TraceFlow(trace);
   const inShape = plan.inputShape;
-  trace.tensors.set('input', { shape: inShape, values: uniform('input', inShape.reduce((a, b) => a * b, 1), 0, 1) });
+  trace.tensors.set('input', {
+    shape: inShape,
+    values: uniform(
+      'input',
+      inShape.reduce((a, b) => a * b, 1),
+      0,
+      1,
+    ),
+  });
   const input: TNode = { id: 0, shape: inShape };
   trace.ops.push({ kind: 'input', id: 0, shape: inShape, tensor: 'input' });
   let guide: TNode | null = null;
   let guide0: TNode | null = null;
   if (plan.guideShape) {
-    trace.tensors.set('guide', { shape: plan.guideShape, values: uniform('guide', plan.guideShape.reduce((a, b) => a * b, 1), -1, 1) });
+    trace.tensors.set('guide', {
+      shape: plan.guideShape,
+      values: uniform(
+        'guide',
+        plan.guideShape.reduce((a, b) => a * b, 1),
+        -1,
+        1,
+      ),
+    });
     guide = guide0 = { id: 1, shape: plan.guideShape };
     trace.ops.push({ kind: 'input', id: 1, shape: plan.guideShape, tensor: 'guide' });
   }
@@ -294,5 +380,8 @@ export function serializeTrace(trace: Trace): { json: string; blob: Buffer } {
     parts.push(b);
     offset += b.length;
   }
-  return { json: JSON.stringify({ ops: trace.ops, tensors: index, layerOutputs: trace.layerOutputs, outputs: trace.outputs }), blob: Buffer.concat(parts) };
+  return {
+    json: JSON.stringify({ ops: trace.ops, tensors: index, layerOutputs: trace.layerOutputs, outputs: trace.outputs }),
+    blob: Buffer.concat(parts),
+  };
 }

@@ -54,7 +54,12 @@ export function leafParamArrays(l: LeafOp, key: string): ParamArray[] {
     case 'conv2d': {
       const fanIn = (l.cin / l.g) * l.k[0] * l.k[1];
       const shape = [l.cout, l.cin / l.g, l.k[0], l.k[1]];
-      const w = uniform(`${key}.weight`, shape.reduce((a, b) => a * b, 1), -he(fanIn), he(fanIn));
+      const w = uniform(
+        `${key}.weight`,
+        shape.reduce((a, b) => a * b, 1),
+        -he(fanIn),
+        he(fanIn),
+      );
       const out: ParamArray[] = [{ name: 'weight', shape, values: w }];
       if (l.bias) out.push({ name: 'bias', shape: [l.cout], values: uniform(`${key}.bias`, l.cout, -0.1, 0.1) });
       return out;
@@ -62,7 +67,18 @@ export function leafParamArrays(l: LeafOp, key: string): ParamArray[] {
     case 'convTranspose2d': {
       const fanIn = (l.cout / l.g) * l.k[0] * l.k[1];
       const shape = [l.cin, l.cout / l.g, l.k[0], l.k[1]];
-      const out: ParamArray[] = [{ name: 'weight', shape, values: uniform(`${key}.weight`, shape.reduce((a, b) => a * b, 1), -he(fanIn), he(fanIn)) }];
+      const out: ParamArray[] = [
+        {
+          name: 'weight',
+          shape,
+          values: uniform(
+            `${key}.weight`,
+            shape.reduce((a, b) => a * b, 1),
+            -he(fanIn),
+            he(fanIn),
+          ),
+        },
+      ];
       if (l.bias) out.push({ name: 'bias', shape: [l.cout], values: uniform(`${key}.bias`, l.cout, -0.1, 0.1) });
       return out;
     }

@@ -31,7 +31,14 @@ export function gsConvDef(Conv: ModuleDef, src: string): ModuleDef {
     category: 'slimneck',
     doc: 'Slim-neck GSConv: a dense Conv to c2/2 channels, a 5x5 depth-wise Conv on that, concatenated and channel-shuffled.',
     source: src,
-    signature: [c1p, c2p, param('k', 'kernel', 'kernel of the dense conv', 1), param('s', 'kernel', 'stride of the dense conv', 1), param('g', 'int', 'groups of the dense conv', 1), param('act', 'act', 'activation flag', true)],
+    signature: [
+      c1p,
+      c2p,
+      param('k', 'kernel', 'kernel of the dense conv', 1),
+      param('s', 'kernel', 'stride of the dense conv', 1),
+      param('g', 'int', 'groups of the dense conv', 1),
+      param('act', 'act', 'activation flag', true),
+    ],
     build: (b, a) => {
       const c2 = a.channels('c2');
       const c_ = Math.floor(c2 / 2);
@@ -64,7 +71,9 @@ export function gsConvnsDef(Conv: ModuleDef, GSConv: ModuleDef, src: string): Mo
         const x1 = fl.call(cv1, x);
         fl.call(shuf, fl.cat([x1, fl.call(cv2, x1)], 1));
         // `return nn.ReLU(self.shuf(x2))` builds a module instead of applying one
-        throw buildError("GSConvns.forward returns nn.ReLU(tensor), a module, not a tensor (a bug in the fork's common.py): the next layer fails with TypeError");
+        throw buildError(
+          "GSConvns.forward returns nn.ReLU(tensor), a module, not a tensor (a bug in the fork's common.py): the next layer fails with TypeError",
+        );
       });
     },
   };
@@ -77,7 +86,10 @@ export function gsconvYolov5Modules(kit: Yolov5Kit): ModuleDef[] {
 
   // GSBottleneck's `conv_lighting`: GSConv(c1, c_, 1, 1) then GSConv(c_, c2, 3, 1, act=False), c_ = int(c2 * e)
   const gsBottleneck = (b: Builder, c1: number, c2: number, e: number): { conv_lighting: Mod } => ({
-    conv_lighting: b.seq([construct(b, GSConv, [c1, Math.trunc(c2 * e), 1, 1]), construct(b, GSConv, [Math.trunc(c2 * e), c2, 3, 1], { act: false })]),
+    conv_lighting: b.seq([
+      construct(b, GSConv, [c1, Math.trunc(c2 * e), 1, 1]),
+      construct(b, GSConv, [Math.trunc(c2 * e), c2, 3, 1], { act: false }),
+    ]),
   });
 
   const GSBottleneck: ModuleDef = {
@@ -85,7 +97,13 @@ export function gsconvYolov5Modules(kit: Yolov5Kit): ModuleDef[] {
     category: 'slimneck',
     doc: 'Two GSConvs (1x1, then 3x3 without activation) plus a 1x1 Conv shortcut, added.',
     source: `${SRC}:GSBottleneck`,
-    signature: [c1p, c2p, param('k', 'kernel', 'unused', 3), param('s', 'kernel', 'unused', 1), param('e', 'float', 'hidden channels = int(c2 * e)', f(0.5))],
+    signature: [
+      c1p,
+      c2p,
+      param('k', 'kernel', 'unused', 3),
+      param('s', 'kernel', 'unused', 1),
+      param('e', 'float', 'hidden channels = int(c2 * e)', f(0.5)),
+    ],
     build: (b, a) => {
       const c1 = a.channels('c1');
       const c2 = a.channels('c2');
@@ -101,7 +119,12 @@ export function gsconvYolov5Modules(kit: Yolov5Kit): ModuleDef[] {
     category: 'slimneck',
     doc: 'Cheap GSBottleneck: the shortcut is a depth-wise conv.',
     source: `${SRC}:GSBottleneckC`,
-    signature: [c1p, c2p, param('k', 'kernel', 'kernel of the depth-wise shortcut', 3), param('s', 'kernel', 'stride of the depth-wise shortcut', 1)],
+    signature: [
+      c1p,
+      c2p,
+      param('k', 'kernel', 'kernel of the depth-wise shortcut', 3),
+      param('s', 'kernel', 'stride of the depth-wise shortcut', 1),
+    ],
     build: (b, a) => {
       const c1 = a.channels('c1');
       const c2 = a.channels('c2');
@@ -118,7 +141,14 @@ export function gsconvYolov5Modules(kit: Yolov5Kit): ModuleDef[] {
       ? 'Cheap VoV-GSCSP: one GSBottleneckC (n, shortcut, g and e are ignored).'
       : 'VoV-GSCSP: a one-shot aggregation of n GSBottlenecks on half the channels and a 1x1 Conv on the other half.',
     source: `${SRC}:${name}`,
-    signature: [c1p, c2p, param('n', 'int', cheap ? 'ignored' : 'number of GSBottlenecks (parse_model inserts the scaled repeats)', 1), param('shortcut', 'bool', 'ignored', true), param('g', 'int', 'ignored', 1), param('e', 'float', cheap ? 'ignored (0.5 is used)' : 'hidden channels = int(c2 * e)', f(0.5))],
+    signature: [
+      c1p,
+      c2p,
+      param('n', 'int', cheap ? 'ignored' : 'number of GSBottlenecks (parse_model inserts the scaled repeats)', 1),
+      param('shortcut', 'bool', 'ignored', true),
+      param('g', 'int', 'ignored', 1),
+      param('e', 'float', cheap ? 'ignored (0.5 is used)' : 'hidden channels = int(c2 * e)', f(0.5)),
+    ],
     build: (b, a) => {
       const c1 = a.channels('c1');
       const c2 = a.channels('c2');

@@ -9,7 +9,21 @@ import { autopad } from '../nn/builder.ts';
 import { buildError, type Flow, type In, inputOne, type Mod, ShapeError } from '../nn/module.ts';
 import { gcd, PyTuple, type PyVal, isSeq, num, isNumeric, pyRepr } from '../py.ts';
 import { construct, f, type ModuleDef, param } from './types.ts';
-import { bottleneckCspDef, bottleneckDef, c1p, c2p, checkBlocks, classifyOld, concatDef, crossConvDef, detectDef, focusDef, mixConvChannels, range, sppDef } from './yolov5.ts';
+import {
+  bottleneckCspDef,
+  bottleneckDef,
+  c1p,
+  c2p,
+  checkBlocks,
+  classifyOld,
+  concatDef,
+  crossConvDef,
+  detectDef,
+  focusDef,
+  mixConvChannels,
+  range,
+  sppDef,
+} from './yolov5.ts';
 import { gsConvDef, gsConvnsDef } from './gsconv-yolov5.ts';
 
 const DIR = 'gsconv-scaled-yolov4/models';
@@ -32,7 +46,15 @@ const Conv: ModuleDef = {
   category: 'conv',
   doc: 'Conv2d (no bias) + BatchNorm2d + Mish (Scaled-YOLOv4\u2019s Conv; no dilation argument).',
   source: src('Conv'),
-  signature: [c1p, c2p, param('k', 'kernel', 'kernel size', 1), param('s', 'kernel', 'stride', 1), param('p', 'kernel', "padding (None: 'same' for odd kernels)", null), gP, param('act', 'act', 'truthy: Mish, else none', true)],
+  signature: [
+    c1p,
+    c2p,
+    param('k', 'kernel', 'kernel size', 1),
+    param('s', 'kernel', 'stride', 1),
+    param('p', 'kernel', "padding (None: 'same' for odd kernels)", null),
+    gP,
+    param('act', 'act', 'truthy: Mish, else none', true),
+  ],
   build: (b, a) => {
     const c1 = a.channels('c1');
     const c2 = a.channels('c2');
@@ -60,8 +82,18 @@ const DWConv: ModuleDef = {
   category: 'conv',
   doc: 'Depth-wise Conv: a Conv with groups = gcd(c1, c2) (a function in this tree, so the module is a Conv).',
   source: src('DWConv'),
-  signature: [c1p, c2p, param('k', 'kernel', 'kernel size', 1), param('s', 'kernel', 'stride', 1), param('act', 'act', 'activation flag', true)],
-  build: (b, a) => construct(b, Conv, [a.raw('c1'), a.raw('c2'), a.raw('k'), a.raw('s')], { g: gcd(a.channels('c1'), a.channels('c2')), act: a.raw('act') }),
+  signature: [
+    c1p,
+    c2p,
+    param('k', 'kernel', 'kernel size', 1),
+    param('s', 'kernel', 'stride', 1),
+    param('act', 'act', 'activation flag', true),
+  ],
+  build: (b, a) =>
+    construct(b, Conv, [a.raw('c1'), a.raw('c2'), a.raw('k'), a.raw('s')], {
+      g: gcd(a.channels('c1'), a.channels('c2')),
+      act: a.raw('act'),
+    }),
 };
 
 const Bottleneck = bottleneckDef(Conv, src('Bottleneck'));
@@ -72,7 +104,14 @@ const BottleneckCSP2: ModuleDef = {
   category: 'csp',
   doc: 'CSP bottleneck of the Scaled-YOLOv4 neck: a Conv to c2, then n Bottlenecks (no shortcut by default) beside a plain 1x1 conv, BatchNorm + Mish, Conv.',
   source: src('BottleneckCSP2'),
-  signature: [c1p, c2p, nP('number of Bottlenecks (parse_model inserts the scaled repeats)'), param('shortcut', 'bool', 'residual adds in the Bottlenecks', false), gP, param('e', 'float', 'unused (hidden channels = c2)', f(0.5))],
+  signature: [
+    c1p,
+    c2p,
+    nP('number of Bottlenecks (parse_model inserts the scaled repeats)'),
+    param('shortcut', 'bool', 'residual adds in the Bottlenecks', false),
+    gP,
+    param('e', 'float', 'unused (hidden channels = c2)', f(0.5)),
+  ],
   build: (b, a) => {
     const c1 = a.channels('c1');
     const c2 = a.channels('c2');
@@ -97,7 +136,14 @@ const VoVCSP: ModuleDef = {
   category: 'csp',
   doc: 'VoV-CSP: the second half of the channels through two 3x3 Convs, both outputs concatenated, a 1x1 Conv (n, shortcut, g, e unused).',
   source: src('VoVCSP'),
-  signature: [c1p, c2p, nP('unused'), param('shortcut', 'bool', 'unused', true), param('g', 'int', 'unused', 1), param('e', 'float', 'unused', f(0.5))],
+  signature: [
+    c1p,
+    c2p,
+    nP('unused'),
+    param('shortcut', 'bool', 'unused', true),
+    param('g', 'int', 'unused', 1),
+    param('e', 'float', 'unused', f(0.5)),
+  ],
   build: (b, a) => {
     const c1 = a.channels('c1');
     const c2 = a.channels('c2');
@@ -108,7 +154,10 @@ const VoVCSP: ModuleDef = {
     return b.mod('VoVCSP', { cv1, cv2, cv3 }, (fl, xin) => {
       // `_, x1 = x.chunk(2, dim=1)`
       const halves = fl.chunk(inputOne(xin, 'VoVCSP'), 2, 1);
-      if (halves.length !== 2) throw new ShapeError(`ValueError: not enough values to unpack (expected 2, got ${halves.length}): VoVCSP chunks its input into two halves`);
+      if (halves.length !== 2)
+        throw new ShapeError(
+          `ValueError: not enough values to unpack (expected 2, got ${halves.length}): VoVCSP chunks its input into two halves`,
+        );
       const x1 = fl.call(cv1, halves[1]!);
       const x2 = fl.call(cv2, x1);
       return fl.call(cv3, fl.cat([x1, x2], 1));
@@ -123,7 +172,15 @@ const SPPCSP: ModuleDef = {
   category: 'pooling',
   doc: 'CSP spatial pyramid pooling: Convs around parallel max-pools on one branch, a plain 1x1 conv on the other, BatchNorm + Mish, Conv.',
   source: src('SPPCSP'),
-  signature: [c1p, c2p, nP('unused (parse_model inserts the scaled repeats)'), param('shortcut', 'bool', 'unused', false), gP, eP, param('k', 'list', 'pool kernel sizes (a tuple)', new PyTuple([5, 9, 13]))],
+  signature: [
+    c1p,
+    c2p,
+    nP('unused (parse_model inserts the scaled repeats)'),
+    param('shortcut', 'bool', 'unused', false),
+    gP,
+    eP,
+    param('k', 'list', 'pool kernel sizes (a tuple)', new PyTuple([5, 9, 13])),
+  ],
   build: (b, a) => {
     const c1 = a.channels('c1');
     const c2 = a.channels('c2');
@@ -187,7 +244,14 @@ const Classify: ModuleDef = {
   category: 'head',
   doc: 'Classification head: global average pool (of each input, concatenated), a 1x1 Conv2d without bias to c2, flatten.',
   source: src('Classify'),
-  signature: [c1p, param('c2', 'channels', 'number of classes'), param('k', 'kernel', 'kernel size', 1), param('s', 'kernel', 'stride', 1), param('p', 'kernel', 'padding', null), gP],
+  signature: [
+    c1p,
+    param('c2', 'channels', 'number of classes'),
+    param('k', 'kernel', 'kernel size', 1),
+    param('s', 'kernel', 'stride', 1),
+    param('p', 'kernel', 'padding', null),
+    gP,
+  ],
   build: (b, a) => classifyOld(b, a, false, flattenMod),
 };
 
@@ -197,10 +261,24 @@ const convNoBn = (name: 'ConvSig' | 'ConvSqu'): ModuleDef => ({
   category: 'conv',
   doc: `Conv2d (no bias, no BatchNorm) + ${name === 'ConvSig' ? 'Sigmoid' : 'Mish'}.`,
   source: src(name),
-  signature: [c1p, c2p, param('k', 'kernel', 'kernel size', 1), param('s', 'kernel', 'stride', 1), param('p', 'kernel', "padding (None: 'same')", null), gP, param('act', 'act', 'activation flag', true)],
+  signature: [
+    c1p,
+    c2p,
+    param('k', 'kernel', 'kernel size', 1),
+    param('s', 'kernel', 'stride', 1),
+    param('p', 'kernel', "padding (None: 'same')", null),
+    gP,
+    param('act', 'act', 'activation flag', true),
+  ],
   build: (b, a) => {
     const k = a.pair('k');
-    const conv = b.conv2d(a.channels('c1'), a.channels('c2'), k, { s: a.pair('s'), p: autopad(isSeq(a.raw('k')) ? k : k[0], a.raw('p')), g: a.int('g'), bias: false }, 'k');
+    const conv = b.conv2d(
+      a.channels('c1'),
+      a.channels('c2'),
+      k,
+      { s: a.pair('s'), p: autopad(isSeq(a.raw('k')) ? k : k[0], a.raw('p')), g: a.int('g'), bias: false },
+      'k',
+    );
     const act = a.bool('act') ? (name === 'ConvSig' ? b.act('Sigmoid') : mish(b)) : b.identity();
     return b.mod(name, { conv, act }, (fl, x) => fl.call(act, fl.call(conv, x)));
   },
@@ -224,7 +302,14 @@ const C3: ModuleDef = {
   category: 'csp',
   doc: 'Cross-convolution CSP (this tree\u2019s C3, not YOLOv5\u2019s): n CrossConvs on one half, a plain conv on the other, BatchNorm + LeakyReLU(0.1).',
   source: src('C3', 'experimental.py'),
-  signature: [c1p, c2p, nP('number of CrossConvs (parse_model inserts the scaled repeats)'), param('shortcut', 'bool', 'residual adds in the CrossConvs', true), gP, eP],
+  signature: [
+    c1p,
+    c2p,
+    nP('number of CrossConvs (parse_model inserts the scaled repeats)'),
+    param('shortcut', 'bool', 'residual adds in the CrossConvs', true),
+    gP,
+    eP,
+  ],
   build: (b, a) => {
     const c1 = a.channels('c1');
     const c2 = a.channels('c2');
@@ -249,7 +334,13 @@ const MixConv2d: ModuleDef = {
   category: 'conv',
   doc: 'Mixed conv (this tree\u2019s version: dense convs, a residual add): x + LeakyReLU(BatchNorm(cat of convs of several kernel sizes)).',
   source: src('MixConv2d', 'experimental.py'),
-  signature: [c1p, c2p, param('k', 'list', 'kernel sizes (a tuple)', new PyTuple([1, 3])), param('s', 'int', 'stride', 1), param('equal_ch', 'bool', 'equal channels per kernel (else equal weights)', true)],
+  signature: [
+    c1p,
+    c2p,
+    param('k', 'list', 'kernel sizes (a tuple)', new PyTuple([1, 3])),
+    param('s', 'int', 'stride', 1),
+    param('equal_ch', 'bool', 'equal channels per kernel (else equal weights)', true),
+  ],
   build: (b, a) => {
     const c1 = a.channels('c1');
     const c2 = a.channels('c2');
@@ -260,7 +351,21 @@ const MixConv2d: ModuleDef = {
     const m = b.list(convs);
     const bn = b.bn(c2);
     const act = b.act('LeakyReLU', { slope: 0.1 });
-    return b.mod('MixConv2d', { m, bn, act }, (fl, x) => fl.add(inputOne(x, 'MixConv2d'), fl.call(act, fl.call(bn, fl.cat(convs.map((cv) => fl.call(cv, x)), 1)))));
+    return b.mod('MixConv2d', { m, bn, act }, (fl, x) =>
+      fl.add(
+        inputOne(x, 'MixConv2d'),
+        fl.call(
+          act,
+          fl.call(
+            bn,
+            fl.cat(
+              convs.map((cv) => fl.call(cv, x)),
+              1,
+            ),
+          ),
+        ),
+      ),
+    );
   },
 };
 
@@ -270,7 +375,8 @@ const GSConv = gsConvDef(Conv, src('GSConv'));
 const GSConvns = gsConvnsDef(Conv, GSConv, src('GSConvns'));
 
 /** conv_lighting = GSConv(c1, c2 // 2, 1, 1) then GSConv(c2 // 2, c2, 3, 1, act=False): no `e` in this tree */
-const lighting = (b: Builder, c1: number, c2: number): Mod => b.seq([construct(b, GSConv, [c1, Math.floor(c2 / 2), 1, 1]), construct(b, GSConv, [Math.floor(c2 / 2), c2, 3, 1], { act: false })]);
+const lighting = (b: Builder, c1: number, c2: number): Mod =>
+  b.seq([construct(b, GSConv, [c1, Math.floor(c2 / 2), 1, 1]), construct(b, GSConv, [Math.floor(c2 / 2), c2, 3, 1], { act: false })]);
 
 const GSBottleneck: ModuleDef = {
   name: 'GSBottleneck',
@@ -312,9 +418,23 @@ const vov = (name: 'VoVGSCSP' | 'VoVGSCSPC'): ModuleDef => {
   return {
     name,
     category: 'slimneck',
-    doc: cheap ? 'Cheap VoV-GSCSP: one GSBottleneckC on half the channels, a 1x1 Conv on the other half (n, shortcut and g are unused).' : 'VoV-GSCSP: one GSBottleneck on half the channels, a 1x1 Conv on the other half (n, shortcut and g are unused in this tree).',
+    doc: cheap
+      ? 'Cheap VoV-GSCSP: one GSBottleneckC on half the channels, a 1x1 Conv on the other half (n, shortcut and g are unused).'
+      : 'VoV-GSCSP: one GSBottleneck on half the channels, a 1x1 Conv on the other half (n, shortcut and g are unused in this tree).',
     source: src(name),
-    signature: [c1p, c2p, nP('unused (one bottleneck is built whatever n is)'), param('shortcut', 'bool', 'unused', true), param('g', 'int', 'unused', 1), param('e', 'float', cheap ? 'hidden channels of the GSBottleneckC = int(c2 * e) (the halves stay int(c2 * 0.5))' : 'hidden channels = int(c2 * e)', f(0.5))],
+    signature: [
+      c1p,
+      c2p,
+      nP('unused (one bottleneck is built whatever n is)'),
+      param('shortcut', 'bool', 'unused', true),
+      param('g', 'int', 'unused', 1),
+      param(
+        'e',
+        'float',
+        cheap ? 'hidden channels of the GSBottleneckC = int(c2 * e) (the halves stay int(c2 * 0.5))' : 'hidden channels = int(c2 * e)',
+        f(0.5),
+      ),
+    ],
     build: (b, a) => {
       const c1 = a.channels('c1');
       const c2 = a.channels('c2');
@@ -358,7 +478,14 @@ const ConvLayer: ModuleDef = {
   category: 'conv',
   doc: 'HarDNet ConvLayer: Conv2d + BatchNorm2d + ReLU6.',
   source: src('ConvLayer'),
-  signature: [param('in_channels', 'channels', 'input channels'), param('out_channels', 'channels', 'output channels'), param('kernel', 'int', 'kernel size', 3), param('stride', 'int', 'stride', 1), param('dropout', 'float', 'unused', f(0.1)), param('bias', 'bool', 'conv bias', false)],
+  signature: [
+    param('in_channels', 'channels', 'input channels'),
+    param('out_channels', 'channels', 'output channels'),
+    param('kernel', 'int', 'kernel size', 3),
+    param('stride', 'int', 'stride', 1),
+    param('dropout', 'float', 'unused', f(0.1)),
+    param('bias', 'bool', 'conv bias', false),
+  ],
   build: (b, a) => convLayer(b, a.channels('in_channels'), a.channels('out_channels'), a.int('kernel'), a.int('stride'), a.bool('bias')),
 };
 
@@ -367,7 +494,12 @@ const DWConvLayer: ModuleDef = {
   category: 'conv',
   doc: 'HarDNet depth-wise layer: a 3x3 depth-wise Conv2d on the input channels + BatchNorm2d (out_channels is ignored).',
   source: src('DWConvLayer'),
-  signature: [param('in_channels', 'channels', 'input (and output) channels'), param('out_channels', 'channels', 'unused'), param('stride', 'int', 'stride', 1), param('bias', 'bool', 'conv bias', false)],
+  signature: [
+    param('in_channels', 'channels', 'input (and output) channels'),
+    param('out_channels', 'channels', 'unused'),
+    param('stride', 'int', 'stride', 1),
+    param('bias', 'bool', 'conv bias', false),
+  ],
   build: (b, a) => dwConvLayer(b, a.channels('in_channels'), a.int('stride'), a.bool('bias')),
 };
 
@@ -376,7 +508,14 @@ const CombConvLayer: ModuleDef = {
   category: 'conv',
   doc: 'HarDNet combined layer: a 1x1 ConvLayer then a 3x3 depth-wise DWConvLayer.',
   source: src('CombConvLayer'),
-  signature: [param('in_channels', 'channels', 'input channels'), param('out_channels', 'channels', 'output channels'), param('kernel', 'int', 'kernel of the ConvLayer', 1), param('stride', 'int', 'stride of the depth-wise layer', 1), param('dropout', 'float', 'unused', f(0.1)), param('bias', 'bool', 'unused', false)],
+  signature: [
+    param('in_channels', 'channels', 'input channels'),
+    param('out_channels', 'channels', 'output channels'),
+    param('kernel', 'int', 'kernel of the ConvLayer', 1),
+    param('stride', 'int', 'stride of the depth-wise layer', 1),
+    param('dropout', 'float', 'unused', f(0.1)),
+    param('bias', 'bool', 'unused', false),
+  ],
   build: (b, a) => combConvLayer(b, a.channels('in_channels'), a.channels('out_channels'), a.int('kernel'), a.int('stride')),
 };
 
@@ -436,7 +575,12 @@ const HarDBlock: ModuleDef = {
   category: 'csp',
   doc: 'HarDNet block: n_layers 3x3 Convs with harmonic dense links (layer L reads layers L - 2^i); the odd layers and the last are concatenated.',
   source: src('HarDBlock'),
-  signature: [...hardSig, param('keepBase', 'bool', 'also output the block input', false), param('residual_out', 'bool', 'unused', false), param('dwconv', 'bool', 'CombConvLayers instead of Convs', false)],
+  signature: [
+    ...hardSig,
+    param('keepBase', 'bool', 'also output the block input', false),
+    param('residual_out', 'bool', 'unused', false),
+    param('dwconv', 'bool', 'CombConvLayers instead of Convs', false),
+  ],
   build: (b, a) => {
     const cin = a.channels('in_channels');
     const growth = numArg(a, 'growth_rate');
@@ -501,7 +645,14 @@ const HarDBlock2: ModuleDef = {
     for (let i = 0; i < n; i++) {
       const p = part(i);
       if (p.length === 0) throw buildError(`IndexError: list index out of range (no later layer links to layer ${i})`, 'n_layers');
-      convs.push(b.conv2d(cur, p.reduce((s, x) => s + x, 0), 3, { s: 1, p: 1, bias: true }));
+      convs.push(
+        b.conv2d(
+          cur,
+          p.reduce((s, x) => s + x, 0),
+          3,
+          { s: 1, p: 1, bias: true },
+        ),
+      );
       brs.push(b.seq([b.bn(p[0]!), b.act('ReLU')], 'BRLayer'));
       cur = p[0]!;
       if (i % 2 === 0 || i === n - 1) outChannels += p[0]!;
@@ -586,4 +737,3 @@ export const SCALED_YOLOV4_MODULES: readonly ModuleDef[] = [
   MixConv2d,
   Detect,
 ];
-

@@ -17,7 +17,8 @@ function convPadding(a: Args, k: [number, number], d: [number, number], s: [numb
     if (p === 'same') {
       if (s[0] !== 1 || s[1] !== 1) throw buildError("padding='same' is not supported for strided convolutions", 'padding');
       const tot = [d[0] * (k[0] - 1), d[1] * (k[1] - 1)];
-      if (tot[0]! % 2 || tot[1]! % 2) throw buildError("padding='same' with an even kernel pads asymmetrically; YOLO Lens does not model that", 'padding');
+      if (tot[0]! % 2 || tot[1]! % 2)
+        throw buildError("padding='same' with an even kernel pads asymmetrically; YOLO Lens does not model that", 'padding');
       return [tot[0]! / 2, tot[1]! / 2];
     }
     throw buildError(`Invalid padding string '${p}', should be one of {'valid', 'same'}`, 'padding');
@@ -46,7 +47,13 @@ export const Conv2d: ModuleDef = {
     const k = a.pair('kernel_size');
     const s = a.pair('stride');
     const d = a.pair('dilation');
-    return b.conv2d(a.channels('in_channels'), a.channels('out_channels'), k, { s, d, p: convPadding(a, k, d, s), g: a.int('groups'), bias: a.bool('bias') });
+    return b.conv2d(a.channels('in_channels'), a.channels('out_channels'), k, {
+      s,
+      d,
+      p: convPadding(a, k, d, s),
+      g: a.int('groups'),
+      bias: a.bool('bias'),
+    });
   },
 };
 
@@ -112,12 +119,18 @@ export const Upsample: ModuleDef = {
   build: (b, a) => {
     const mode = a.raw('mode');
     if (typeof mode !== 'string' || !UPSAMPLE_MODES.includes(mode as UpsampleMode))
-      throw buildError(`Input Error: Only 3D, 4D and 5D input Tensors supported (got 4D) for the modes: nearest | linear | bilinear | bicubic | trilinear | area | nearest-exact (got ${typeof mode === 'string' ? mode : pyRepr(mode)})`, 'mode');
+      throw buildError(
+        `Input Error: Only 3D, 4D and 5D input Tensors supported (got 4D) for the modes: nearest | linear | bilinear | bicubic | trilinear | area | nearest-exact (got ${typeof mode === 'string' ? mode : pyRepr(mode)})`,
+        'mode',
+      );
     if (!UPSAMPLE_MODES_4D.includes(mode as UpsampleMode))
       throw buildError(`mode '${mode}' needs a ${mode === 'linear' ? '3D' : '5D'} input; a feature map is 4D`, 'mode');
     const ac = a.raw('align_corners');
     if (ac !== null && ['nearest', 'area', 'nearest-exact'].includes(mode))
-      throw buildError('align_corners option can only be set with the interpolating modes: linear | bilinear | bicubic | trilinear', 'align_corners');
+      throw buildError(
+        'align_corners option can only be set with the interpolating modes: linear | bilinear | bicubic | trilinear',
+        'align_corners',
+      );
     const size = a.raw('size');
     const scale = a.raw('scale_factor');
     if (size !== null && scale !== null) throw buildError('only one of size or scale_factor should be defined', 'size');
@@ -127,7 +140,8 @@ export const Upsample: ModuleDef = {
     if (size !== null) sizeHW = asPair(size, 'size', 'size');
     if (scale !== null) {
       const vals = isSeq(scale) ? seqItems(scale) : [scale, scale];
-      if (vals.length !== 2 || !vals.every(isNumeric)) throw buildError(`scale_factor must be a number or a pair, got ${pyRepr(scale)}`, 'scale_factor');
+      if (vals.length !== 2 || !vals.every(isNumeric))
+        throw buildError(`scale_factor must be a number or a pair, got ${pyRepr(scale)}`, 'scale_factor');
       scaleHW = [num(vals[0]!), num(vals[1]!)];
       if (scaleHW.some((v) => !(v > 0))) throw buildError(`scale_factor must be positive, got ${pyRepr(scale)}`, 'scale_factor');
     }
@@ -151,7 +165,14 @@ export const MaxPool2d: ModuleDef = {
   build: (b, a) => {
     if (a.bool('return_indices')) throw buildError('return_indices=True returns a tuple a model layer cannot pass on', 'return_indices');
     const st = a.raw('stride');
-    return b.maxPool2d(a.pair('kernel_size'), st === null ? null : asPair(st, 'stride', 'stride'), a.pair('padding'), a.pair('dilation'), a.bool('ceil_mode'), 'kernel_size');
+    return b.maxPool2d(
+      a.pair('kernel_size'),
+      st === null ? null : asPair(st, 'stride', 'stride'),
+      a.pair('padding'),
+      a.pair('dilation'),
+      a.bool('ceil_mode'),
+      'kernel_size',
+    );
   },
 };
 
@@ -170,7 +191,13 @@ export const AvgPool2d: ModuleDef = {
   ],
   build: (b, a) => {
     const st = a.raw('stride');
-    return b.avgPool2d(a.pair('kernel_size'), st === null ? null : asPair(st, 'stride', 'stride'), a.pair('padding'), a.bool('ceil_mode'), a.bool('count_include_pad'));
+    return b.avgPool2d(
+      a.pair('kernel_size'),
+      st === null ? null : asPair(st, 'stride', 'stride'),
+      a.pair('padding'),
+      a.bool('ceil_mode'),
+      a.bool('count_include_pad'),
+    );
   },
 };
 
@@ -179,7 +206,10 @@ function adaptiveOut(v: PyVal): [number | null, number | null] {
   if (isSeq(v)) {
     const items = seqItems(v);
     if (items.length === 0 || items.length > 2) throw buildError(`output_size must be 2 values (H, W), got ${pyRepr(v)}`, 'output_size');
-    return [items[0] === null ? null : asInt(items[0]!, 'output_size', 'output_size'), items[1] === null ? null : asInt(items[1] ?? items[0]!, 'output_size', 'output_size')];
+    return [
+      items[0] === null ? null : asInt(items[0]!, 'output_size', 'output_size'),
+      items[1] === null ? null : asInt(items[1] ?? items[0]!, 'output_size', 'output_size'),
+    ];
   }
   const n = asInt(v, 'output_size', 'output_size');
   return [n, n];
@@ -199,7 +229,10 @@ export const AdaptiveMaxPool2d: ModuleDef = {
   category: 'pooling',
   doc: 'Max pooling to a fixed output size.',
   source: src('pooling', 'AdaptiveMaxPool2d'),
-  signature: [param('output_size', 'kernel', 'target output size (H, W) or one int'), param('return_indices', 'bool', 'also return indices', false)],
+  signature: [
+    param('output_size', 'kernel', 'target output size (H, W) or one int'),
+    param('return_indices', 'bool', 'also return indices', false),
+  ],
   build: (b, a) => b.adaptiveMaxPool2d(adaptiveOut(a.raw('output_size'))),
 };
 
@@ -258,7 +291,11 @@ export const Linear: ModuleDef = {
   category: 'misc',
   doc: 'A fully connected layer over the last dimension.',
   source: src('linear', 'Linear'),
-  signature: [param('in_features', 'channels', 'input features'), param('out_features', 'channels', 'output features'), param('bias', 'bool', 'learnable bias', true)],
+  signature: [
+    param('in_features', 'channels', 'input features'),
+    param('out_features', 'channels', 'output features'),
+    param('bias', 'bool', 'learnable bias', true),
+  ],
   build: (b, a) => b.linear(a.channels('in_features'), a.channels('out_features'), a.bool('bias')),
 };
 
@@ -307,7 +344,11 @@ function activationDef(name: string): ModuleDef {
     source: src('activation', name),
     signature: sig,
     build: (b: Builder, a: Args): Mod =>
-      name === 'LeakyReLU' ? b.act(fn, { slope: a.float('negative_slope') }) : name === 'PReLU' ? b.act(fn, { c: a.channels('num_parameters') }) : b.act(fn),
+      name === 'LeakyReLU'
+        ? b.act(fn, { slope: a.float('negative_slope') })
+        : name === 'PReLU'
+          ? b.act(fn, { c: a.channels('num_parameters') })
+          : b.act(fn),
   };
 }
 

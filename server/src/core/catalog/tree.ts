@@ -110,7 +110,12 @@ export interface Tree {
   readonly honoursChannelMultiple: boolean;
 }
 
-export function makeTree(t: Omit<Tree, 'modules' | 'nn'> & { modules: readonly (readonly [ModuleDef, Treatment])[]; nn: readonly (readonly [ModuleDef, Treatment])[] }): Tree {
+export function makeTree(
+  t: Omit<Tree, 'modules' | 'nn'> & {
+    modules: readonly (readonly [ModuleDef, Treatment])[];
+    nn: readonly (readonly [ModuleDef, Treatment])[];
+  },
+): Tree {
   const modules = new Map<string, TreeEntry>();
   for (const [def, treat] of t.modules) modules.set(def.name, { def, treat });
   const nn = new Map<string, TreeEntry>();

@@ -10,18 +10,7 @@ import { buildError, type Mod } from '../nn/module.ts';
 import { PyFloat, type PyVal, isNumeric, num, pyRepr, truthy, isSeq, seqItems } from '../py.ts';
 
 export type Category =
-  | 'conv'
-  | 'csp'
-  | 'slimneck'
-  | 'attention'
-  | 'transformer'
-  | 'pooling'
-  | 'upsample'
-  | 'concat'
-  | 'head'
-  | 'norm'
-  | 'activation'
-  | 'misc';
+  'conv' | 'csp' | 'slimneck' | 'attention' | 'transformer' | 'pooling' | 'upsample' | 'concat' | 'head' | 'norm' | 'activation' | 'misc';
 
 /** What kind of value a parameter takes: used for type diagnostics, completion snippets and the schema. */
 export type ParamKind = 'channels' | 'int' | 'float' | 'bool' | 'kernel' | 'act' | 'str' | 'list' | 'any';
@@ -108,7 +97,11 @@ export class Args {
   /** an int or a tuple of ints (e.g. SPP's kernel list) as a list of ints. */
   intList(name: string): number[] {
     const v = this.raw(name);
-    if (!isSeq(v)) throw buildError(`object of type '${typeof v === 'number' ? 'int' : 'value'}' has no len() (${this.def.name}.${name} must be a tuple)`, name);
+    if (!isSeq(v))
+      throw buildError(
+        `object of type '${typeof v === 'number' ? 'int' : 'value'}' has no len() (${this.def.name}.${name} must be a tuple)`,
+        name,
+      );
     return seqItems(v).map((x) => asInt(x, `${this.def.name}.${name}`, name));
   }
 

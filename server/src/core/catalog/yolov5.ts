@@ -8,7 +8,18 @@
  * Python it shares.
  */
 import { Builder, activationFrom, autopad, asPair } from '../nn/builder.ts';
-import { buildError, type Flow, type Forward, type ForwardCtx, inputList, inputOne, type In, type Mod, type Out, ShapeError } from '../nn/module.ts';
+import {
+  buildError,
+  type Flow,
+  type Forward,
+  type ForwardCtx,
+  inputList,
+  inputOne,
+  type In,
+  type Mod,
+  type Out,
+  ShapeError,
+} from '../nn/module.ts';
 import { gcd, PyObj, type PyVal, PyTuple, isSeq, seqItems, isNumeric, num, pyEq, pyRepr, pyRound } from '../py.ts';
 import { type Args, construct, f, type ModuleDef, param } from './types.ts';
 
@@ -51,7 +62,8 @@ const cat1 = <T>(fl: Flow<T>, ...xs: T[]): T => fl.cat(xs, 1);
 export const MAX_BLOCKS = 4096;
 
 export function checkBlocks(n: number, what = 'n'): void {
-  if (n > MAX_BLOCKS) throw buildError(`${what} = ${n} repeated blocks is beyond anything buildable (YOLO Lens builds at most ${MAX_BLOCKS})`);
+  if (n > MAX_BLOCKS)
+    throw buildError(`${what} = ${n} repeated blocks is beyond anything buildable (YOLO Lens builds at most ${MAX_BLOCKS})`);
 }
 
 export function range(n: number): number[] {
@@ -75,7 +87,13 @@ export function bottleneckDef(Conv: ModuleDef, src: string): ModuleDef {
     category: 'csp',
     doc: 'Conv 1x1 \u2192 Conv 3x3, with a residual add when shortcut and c1 == c2.',
     source: src,
-    signature: [c1p, c2p, param('shortcut', 'bool', 'residual connection (only if c1 == c2)', true), param('g', 'int', 'groups of the 3x3 conv', 1), eP],
+    signature: [
+      c1p,
+      c2p,
+      param('shortcut', 'bool', 'residual connection (only if c1 == c2)', true),
+      param('g', 'int', 'groups of the 3x3 conv', 1),
+      eP,
+    ],
     build: (b, a) => {
       const c1 = a.channels('c1');
       const c2 = a.channels('c2');
@@ -92,13 +110,26 @@ export function bottleneckDef(Conv: ModuleDef, src: string): ModuleDef {
 }
 
 /** BottleneckCSP: identical in the three trees except the activation after the BatchNorm. */
-export function bottleneckCspDef(Conv: ModuleDef, Bottleneck: ModuleDef, src: string, act: (b: Builder) => Mod, actName: string): ModuleDef {
+export function bottleneckCspDef(
+  Conv: ModuleDef,
+  Bottleneck: ModuleDef,
+  src: string,
+  act: (b: Builder) => Mod,
+  actName: string,
+): ModuleDef {
   return {
     name: 'BottleneckCSP',
     category: 'csp',
     doc: `CSP bottleneck (CSPNet): n Bottlenecks on one half, a plain conv on the other, BatchNorm + ${actName} over the concat.`,
     source: src,
-    signature: [c1p, c2p, np('number of Bottlenecks (parse_model inserts the scaled repeats)'), param('shortcut', 'bool', 'residual adds in the Bottlenecks', true), gP, eP],
+    signature: [
+      c1p,
+      c2p,
+      np('number of Bottlenecks (parse_model inserts the scaled repeats)'),
+      param('shortcut', 'bool', 'residual adds in the Bottlenecks', true),
+      gP,
+      eP,
+    ],
     build: (b, a) => {
       const c1 = a.channels('c1');
       const c2 = a.channels('c2');
@@ -125,7 +156,15 @@ export function crossConvDef(Conv: ModuleDef, src: string): ModuleDef {
     category: 'conv',
     doc: 'Cross convolution: a 1xk then a kx1 Conv, with a residual add when shortcut and c1 == c2.',
     source: src,
-    signature: [c1p, c2p, param('k', 'int', 'kernel length', 3), param('s', 'int', 'stride', 1), gP, param('e', 'float', 'hidden channels = int(c2 * e)', f(1.0)), param('shortcut', 'bool', 'residual add (only if c1 == c2)', false)],
+    signature: [
+      c1p,
+      c2p,
+      param('k', 'int', 'kernel length', 3),
+      param('s', 'int', 'stride', 1),
+      gP,
+      param('e', 'float', 'hidden channels = int(c2 * e)', f(1.0)),
+      param('shortcut', 'bool', 'residual add (only if c1 == c2)', false),
+    ],
     build: (b, a) => {
       const c1 = a.channels('c1');
       const c2 = a.channels('c2');
@@ -173,7 +212,15 @@ export function focusDef(Conv: ModuleDef, src: string, headSignature: boolean): 
     category: 'conv',
     doc: 'Space-to-depth: the four pixel phases of each 2x2 block stacked as channels (4\u00b7c1), then a Conv.',
     source: src,
-    signature: [c1p, c2p, param('k', 'kernel', 'kernel size', 1), param('s', 'kernel', 'stride', 1), param('p', 'kernel', "padding (None: 'same')", null), gP, param('act', 'act', 'activation flag', true)],
+    signature: [
+      c1p,
+      c2p,
+      param('k', 'kernel', 'kernel size', 1),
+      param('s', 'kernel', 'stride', 1),
+      param('p', 'kernel', "padding (None: 'same')", null),
+      gP,
+      param('act', 'act', 'activation flag', true),
+    ],
     build: (b, a) => {
       const c1 = a.channels('c1');
       const pos: PyVal[] = [4 * c1, a.raw('c2'), a.raw('k'), a.raw('s'), a.raw('p'), a.raw('g')];
@@ -242,17 +289,30 @@ export function mixConvChannels(c2: number, ks: readonly number[], equalCh: bool
 export function anchorRows(v: PyVal): number[][] {
   if (!isSeq(v)) throw buildError(`len() of a non-list: anchors must be a list of rows, got ${pyRepr(v)}`, 'anchors');
   const rows = seqItems(v).map((row) => {
-    if (!isSeq(row)) throw buildError(`object of type '${typeof row === 'number' ? 'int' : 'value'}' has no len() (each anchors row must be a list of numbers, got ${pyRepr(row)})`, 'anchors');
+    if (!isSeq(row))
+      throw buildError(
+        `object of type '${typeof row === 'number' ? 'int' : 'value'}' has no len() (each anchors row must be a list of numbers, got ${pyRepr(row)})`,
+        'anchors',
+      );
     return seqItems(row).map((x) => {
       if (!isNumeric(x)) throw buildError(`anchor values must be numbers, got ${pyRepr(x)} (torch.tensor(anchors) fails)`, 'anchors');
       return num(x);
     });
   });
-  if (rows.length === 0) throw buildError('IndexError: list index out of range (anchors is empty: Detect reads len(anchors[0]))', 'anchors');
+  if (rows.length === 0)
+    throw buildError('IndexError: list index out of range (anchors is empty: Detect reads len(anchors[0]))', 'anchors');
   const len0 = rows[0]!.length;
   const bad = rows.findIndex((r) => r.length !== len0);
-  if (bad >= 0) throw buildError(`ValueError: expected sequence of length ${len0} at dim 1 (got ${rows[bad]!.length}): every anchors row needs the same number of values`, 'anchors');
-  if (len0 % 2 !== 0) throw buildError(`RuntimeError: shape '[${rows.length}, -1, 2]' is invalid for input of size ${rows.length * len0}: anchors rows hold (w, h) pairs, an odd count cannot be viewed as pairs`, 'anchors');
+  if (bad >= 0)
+    throw buildError(
+      `ValueError: expected sequence of length ${len0} at dim 1 (got ${rows[bad]!.length}): every anchors row needs the same number of values`,
+      'anchors',
+    );
+  if (len0 % 2 !== 0)
+    throw buildError(
+      `RuntimeError: shape '[${rows.length}, -1, 2]' is invalid for input of size ${rows.length * len0}: anchors rows hold (w, h) pairs, an odd count cannot be viewed as pairs`,
+      'anchors',
+    );
   if (len0 === 0) throw buildError('each anchors row needs at least one (w, h) pair', 'anchors');
   return rows;
 }
@@ -347,7 +407,9 @@ export function detectDef(kind: DetectKind, src: string, segment: boolean, proto
     signature: [
       param('nc', 'int', 'number of classes', 80),
       param('anchors', 'list', 'anchor rows per level (or an int: anchors per level)', new PyTuple([])),
-      ...(segment ? [param('nm', 'int', 'number of masks', 32), param('npr', 'channels', 'number of protos (scaled by width_multiple)', 256)] : []),
+      ...(segment
+        ? [param('nm', 'int', 'number of masks', 32), param('npr', 'channels', 'number of protos (scaled by width_multiple)', 256)]
+        : []),
       param('ch', 'list', 'input channels per level (parse_model appends them)', new PyTuple([])),
       ...(kind === 'sv4' ? [] : [param('inplace', 'bool', 'use in-place ops', true)]),
     ],
@@ -367,7 +429,8 @@ export function detectDef(kind: DetectKind, src: string, segment: boolean, proto
       const convs = ch.map((c) => b.conv2d(c, no * na, 1, {}, 'nc'));
       const m = b.list(convs);
       // Segment: self.proto = Proto(ch[0], self.npr, self.nm)
-      if (segment && ch.length === 0) throw buildError('IndexError: list index out of range (Segment builds its Proto on ch[0], and has no inputs)', 'ch');
+      if (segment && ch.length === 0)
+        throw buildError('IndexError: list index out of range (Segment builds its Proto on ch[0], and has no inputs)', 'ch');
       const protoMod = segment ? construct(b, proto!, [ch[0]!, a.raw('npr'), a.raw('nm')]) : null;
       const forward: Forward = (fl, xin, ctx) => {
         const xs = [...inputList(xin, name)];
@@ -377,9 +440,15 @@ export function detectDef(kind: DetectKind, src: string, segment: boolean, proto
         let anchors: number[][] | null = null;
         for (let i = 0; i < nl; i++) {
           // `self.m[i](x[i])`: one conv was built per input, so the ModuleList runs out first
-          if (i >= xs.length) throw new ShapeError(`IndexError: index ${i} is out of range: ${name} has ${nl} anchor rows (levels) but ${xs.length} input${xs.length === 1 ? '' : 's'}, so it built ${xs.length} output conv${xs.length === 1 ? '' : 's'}; give one input per anchors row`);
+          if (i >= xs.length)
+            throw new ShapeError(
+              `IndexError: index ${i} is out of range: ${name} has ${nl} anchor rows (levels) but ${xs.length} input${xs.length === 1 ? '' : 's'}, so it built ${xs.length} output conv${xs.length === 1 ? '' : 's'}; give one input per anchors row`,
+            );
           // a `ch` written into the YAML args (shorter than the inputs) built fewer convs (a crash before, fuzzer)
-          if (i >= convs.length) throw new ShapeError(`IndexError: index ${i} is out of range: ${name} built ${convs.length} output conv${convs.length === 1 ? '' : 's'} (one per entry of ch = ${pyRepr(chRaw)}) for ${xs.length} input${xs.length === 1 ? '' : 's'}`);
+          if (i >= convs.length)
+            throw new ShapeError(
+              `IndexError: index ${i} is out of range: ${name} built ${convs.length} output conv${convs.length === 1 ? '' : 's'} (one per entry of ch = ${pyRepr(chRaw)}) for ${xs.length} input${xs.length === 1 ? '' : 's'}`,
+            );
           const y = fl.call(convs[i]!, xs[i]!);
           const [bs, , ny, nx] = fl.shape(y) as [number, number, number, number];
           xs[i] = fl.permute(fl.view(y, [bs, na, no, ny, nx]), [0, 1, 3, 4, 2]);
@@ -419,7 +488,12 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
       param('p', 'kernel', "padding (None: 'same' for odd kernels)", null),
       gP,
       ...(head ? [param('d', 'int', 'dilation', 1)] : []),
-      param('act', 'act', head ? 'True: the default activation, an nn.Module: that one, else none' : 'truthy: an nn.Mish of its own, else none', true),
+      param(
+        'act',
+        'act',
+        head ? 'True: the default activation, an nn.Module: that one, else none' : 'truthy: an nn.Mish of its own, else none',
+        true,
+      ),
     ],
     build: (b, a) => {
       const c1 = a.channels('c1');
@@ -444,7 +518,14 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
     category: 'conv',
     doc: 'Depth-wise Conv: groups = gcd(c1, c2).',
     source: src('DWConv'),
-    signature: [c1p, c2p, param('k', 'kernel', 'kernel size', 1), param('s', 'kernel', 'stride', 1), ...(head ? [param('d', 'int', 'dilation', 1)] : []), param('act', 'act', 'activation flag', true)],
+    signature: [
+      c1p,
+      c2p,
+      param('k', 'kernel', 'kernel size', 1),
+      param('s', 'kernel', 'stride', 1),
+      ...(head ? [param('d', 'int', 'dilation', 1)] : []),
+      param('act', 'act', 'activation flag', true),
+    ],
     build: (b, a) => {
       const c1 = a.channels('c1');
       const c2 = a.channels('c2');
@@ -459,11 +540,24 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
     category: 'upsample',
     doc: 'Depth-wise transposed conv: nn.ConvTranspose2d with groups = gcd(c1, c2) (a subclass: thop 0.1.1 does not count it).',
     source: src('DWConvTranspose2d'),
-    signature: [c1p, c2p, param('k', 'kernel', 'kernel size', 1), param('s', 'kernel', 'stride', 1), param('p1', 'kernel', 'padding', 0), param('p2', 'kernel', 'output padding', 0)],
+    signature: [
+      c1p,
+      c2p,
+      param('k', 'kernel', 'kernel size', 1),
+      param('s', 'kernel', 'stride', 1),
+      param('p1', 'kernel', 'padding', 0),
+      param('p2', 'kernel', 'output padding', 0),
+    ],
     build: (b, a) => {
       const c1 = a.channels('c1');
       const c2 = a.channels('c2');
-      const m = b.convTranspose2d(c1, c2, a.pair('k'), { s: a.pair('s'), p: a.pair('p1'), outputPadding: a.pair('p2'), g: gcd(c1, c2) }, 'k');
+      const m = b.convTranspose2d(
+        c1,
+        c2,
+        a.pair('k'),
+        { s: a.pair('s'), p: a.pair('p1'), outputPadding: a.pair('p2'), g: gcd(c1, c2) },
+        'k',
+      );
       return { ...m, type: 'DWConvTranspose2d' };
     },
   };
@@ -497,7 +591,12 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
     category: 'transformer',
     doc: 'Vision transformer block: optional Conv to c2, a learned position embedding (Linear), num_layers TransformerLayers over the H\u00b7W tokens.',
     source: src('TransformerBlock'),
-    signature: [c1p, c2p, param('num_heads', 'int', 'attention heads (must divide c2)'), param('num_layers', 'int', 'number of TransformerLayers')],
+    signature: [
+      c1p,
+      c2p,
+      param('num_heads', 'int', 'attention heads (must divide c2)'),
+      param('num_layers', 'int', 'number of TransformerLayers'),
+    ],
     build: (b, a) => {
       const c1 = a.channels('c1');
       const c2 = a.channels('c2');
@@ -549,12 +648,21 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
     category: 'conv',
     doc: 'Ghost convolution: a Conv to c2/2 channels plus a cheap 5x5 depth-wise Conv of it, concatenated.',
     source: src('GhostConv'),
-    signature: [c1p, c2p, param('k', 'kernel', 'kernel of the primary conv', 1), param('s', 'kernel', 'stride of the primary conv', 1), gP, param('act', 'act', 'activation flag', true)],
+    signature: [
+      c1p,
+      c2p,
+      param('k', 'kernel', 'kernel of the primary conv', 1),
+      param('s', 'kernel', 'stride of the primary conv', 1),
+      gP,
+      param('act', 'act', 'activation flag', true),
+    ],
     build: (b, a) => {
       const c_ = Math.floor(a.channels('c2') / 2);
       const act = a.raw('act');
       // HEAD passes act=act, the fork positionally: both reach Conv.act
-      const cv1 = head ? construct(b, Conv, [a.raw('c1'), c_, a.raw('k'), a.raw('s'), null, a.raw('g')], { act }) : construct(b, Conv, [a.raw('c1'), c_, a.raw('k'), a.raw('s'), null, a.raw('g'), act]);
+      const cv1 = head
+        ? construct(b, Conv, [a.raw('c1'), c_, a.raw('k'), a.raw('s'), null, a.raw('g')], { act })
+        : construct(b, Conv, [a.raw('c1'), c_, a.raw('k'), a.raw('s'), null, a.raw('g'), act]);
       const cv2 = head ? construct(b, Conv, [c_, c_, 5, 1, null, c_], { act }) : construct(b, Conv, [c_, c_, 5, 1, null, c_, act]);
       return b.mod('GhostConv', { cv1, cv2 }, (fl, x) => {
         const y = fl.call(cv1, x);
@@ -568,7 +676,12 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
     category: 'csp',
     doc: 'Ghost bottleneck: GhostConv \u2192 (stride 2: depth-wise conv) \u2192 GhostConv, plus a shortcut (stride 2: DWConv + Conv).',
     source: src('GhostBottleneck'),
-    signature: [c1p, c2p, param('k', 'kernel', 'kernel of the depth-wise convs', 3), param('s', 'int', 'stride (2 adds the depth-wise downsampling)', 1)],
+    signature: [
+      c1p,
+      c2p,
+      param('k', 'kernel', 'kernel of the depth-wise convs', 3),
+      param('s', 'int', 'stride (2 adds the depth-wise downsampling)', 1),
+    ],
     build: (b, a) => {
       const c1 = a.channels('c1');
       const c2 = a.channels('c2');
@@ -581,7 +694,9 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
         s2 ? construct(b, DWConv, [c_, c_, k, s], { act: false }) : b.identity(),
         construct(b, GhostConv, [c_, c2, 1, 1], { act: false }),
       ]);
-      const shortcut = s2 ? b.seq([construct(b, DWConv, [c1, c1, k, s], { act: false }), construct(b, Conv, [c1, c2, 1, 1], { act: false })]) : b.identity();
+      const shortcut = s2
+        ? b.seq([construct(b, DWConv, [c1, c1, k, s], { act: false }), construct(b, Conv, [c1, c2, 1, 1], { act: false })])
+        : b.identity();
       return b.mod('GhostBottleneck', { conv, shortcut }, (fl, x) => fl.add(fl.call(conv, x), fl.call(shortcut, x)));
     },
   };
@@ -611,14 +726,26 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
   const C3x = c3Like('C3x', 'C3 with n CrossConvs (3x1/1x3) instead of Bottlenecks.', (b, a, c_) =>
     b.seq(range(a.int('n')).map(() => construct(b, CrossConv, [c_, c_, 3, 1, a.raw('g'), f(1.0), a.raw('shortcut')]))),
   );
-  const C3TR = c3Like('C3TR', 'C3 with a TransformerBlock (4 heads, n layers) instead of Bottlenecks.', (b, a, c_) => construct(b, TransformerBlock, [c_, c_, 4, a.raw('n')]));
+  const C3TR = c3Like('C3TR', 'C3 with a TransformerBlock (4 heads, n layers) instead of Bottlenecks.', (b, a, c_) =>
+    construct(b, TransformerBlock, [c_, c_, 4, a.raw('n')]),
+  );
   const C3SPP = c3Like(
     'C3SPP',
     'C3 with an SPP block instead of Bottlenecks (its 3rd arg is the pool kernels: parse_model does not insert n).',
     (b, a, c_) => construct(b, SPP, [c_, c_, a.raw('k')]),
-    [c1p, c2p, param('k', 'list', 'pool kernel sizes of the inner SPP', new PyTuple([5, 9, 13])), np('unused (the Bottlenecks it builds are replaced by the SPP)'), shortcutP, gP, eP],
+    [
+      c1p,
+      c2p,
+      param('k', 'list', 'pool kernel sizes of the inner SPP', new PyTuple([5, 9, 13])),
+      np('unused (the Bottlenecks it builds are replaced by the SPP)'),
+      shortcutP,
+      gP,
+      eP,
+    ],
   );
-  const C3Ghost = c3Like('C3Ghost', 'C3 with n GhostBottlenecks instead of Bottlenecks.', (b, a, c_) => b.seq(range(a.int('n')).map(() => construct(b, GhostBottleneck, [c_, c_]))));
+  const C3Ghost = c3Like('C3Ghost', 'C3 with n GhostBottlenecks instead of Bottlenecks.', (b, a, c_) =>
+    b.seq(range(a.int('n')).map(() => construct(b, GhostBottleneck, [c_, c_]))),
+  );
 
   const gainSig = [param('gain', 'int', 'block size s', 2)];
   const gainOf = (a: Args): number => {
@@ -683,7 +810,15 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
         category: 'head',
         doc: 'Classification head: Conv to 1280, global average pool, dropout, Linear to c2 classes.',
         source: src('Classify'),
-        signature: [c1p, param('c2', 'channels', 'number of classes'), param('k', 'kernel', 'kernel size', 1), param('s', 'kernel', 'stride', 1), param('p', 'kernel', 'padding', null), gP, param('dropout_p', 'float', 'dropout probability', f(0.0))],
+        signature: [
+          c1p,
+          param('c2', 'channels', 'number of classes'),
+          param('k', 'kernel', 'kernel size', 1),
+          param('s', 'kernel', 'stride', 1),
+          param('p', 'kernel', 'padding', null),
+          gP,
+          param('dropout_p', 'float', 'dropout probability', f(0.0)),
+        ],
         build: (b, a) => {
           const c_ = 1280; // efficientnet_b0 size
           const k = a.raw('k');
@@ -705,7 +840,14 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
         category: 'head',
         doc: 'Classification head: global average pool (of each input, concatenated), a 1x1 Conv2d to c2, flatten.',
         source: src('Classify'),
-        signature: [c1p, param('c2', 'channels', 'number of classes'), param('k', 'kernel', 'kernel size', 1), param('s', 'kernel', 'stride', 1), param('p', 'kernel', 'padding', null), gP],
+        signature: [
+          c1p,
+          param('c2', 'channels', 'number of classes'),
+          param('k', 'kernel', 'kernel size', 1),
+          param('s', 'kernel', 'stride', 1),
+          param('p', 'kernel', 'padding', null),
+          gP,
+        ],
         build: (b, a) => classifyOld(b, a, true),
       };
 
@@ -714,7 +856,13 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
     category: 'conv',
     doc: 'Mixed depth-wise conv: the output channels split over several kernel sizes, concatenated, BatchNorm + SiLU.',
     source: src('MixConv2d', 'experimental.py'),
-    signature: [c1p, c2p, param('k', 'list', 'kernel sizes (a tuple)', new PyTuple([1, 3])), param('s', 'int', 'stride', 1), param('equal_ch', 'bool', 'equal channels per kernel (else equal weights)', true)],
+    signature: [
+      c1p,
+      c2p,
+      param('k', 'list', 'kernel sizes (a tuple)', new PyTuple([1, 3])),
+      param('s', 'int', 'stride', 1),
+      param('equal_ch', 'bool', 'equal channels per kernel (else equal weights)', true),
+    ],
     build: (b, a) => {
       const c1 = a.channels('c1');
       const c2 = a.channels('c2');
@@ -725,7 +873,18 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
       const m = b.list(convs);
       const bn = b.bn(c2);
       const act = b.act('SiLU');
-      return b.mod('MixConv2d', { m, bn, act }, (fl, x) => fl.call(act, fl.call(bn, fl.cat(convs.map((cv) => fl.call(cv, x)), 1))));
+      return b.mod('MixConv2d', { m, bn, act }, (fl, x) =>
+        fl.call(
+          act,
+          fl.call(
+            bn,
+            fl.cat(
+              convs.map((cv) => fl.call(cv, x)),
+              1,
+            ),
+          ),
+        ),
+      );
     },
   };
 
@@ -768,7 +927,10 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
       ...(head ? [param('fp16', 'bool', 'half precision', false), param('fuse', 'bool', 'fuse Conv+BN', true)] : []),
     ],
     build: (_b, a) => {
-      throw buildError(`DetectMultiBackend loads a complete model from ${pyRepr(a.raw('weights'))} (downloading it if missing): it is an inference wrapper, not a layer a model YAML can use`, 'weights');
+      throw buildError(
+        `DetectMultiBackend loads a complete model from ${pyRepr(a.raw('weights'))} (downloading it if missing): it is an inference wrapper, not a layer a model YAML can use`,
+        'weights',
+      );
     },
   };
 
@@ -778,8 +940,58 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
   // the names each models/yolo.py can eval: HEAD imports an explicit list (L28-52) and defines Detect/Segment;
   // the fork star-imports common.py and experimental.py (no Focus, C3x, DWConvTranspose2d, Proto, Segment there)
   const all: ModuleDef[] = head
-    ? [Conv, DWConv, DWConvTranspose2d, Bottleneck, BottleneckCSP, CrossConv, C3, C3x, C3TR, C3SPP, C3Ghost, SPP, SPPF, focusDef(Conv, src('Focus'), true), GhostConv, GhostBottleneck, Contract, Expand, Concat, DetectMultiBackend, Proto, Classify, MixConv2d, Detect, Segment]
-    : [Conv, DWConv, TransformerLayer, TransformerBlock, Bottleneck, BottleneckCSP, C3, C3TR, C3SPP, C3Ghost, SPP, SPPF, GhostConv, GhostBottleneck, Contract, Expand, Concat, DetectMultiBackend, Classify, CrossConv, Sum, MixConv2d, Detect];
+    ? [
+        Conv,
+        DWConv,
+        DWConvTranspose2d,
+        Bottleneck,
+        BottleneckCSP,
+        CrossConv,
+        C3,
+        C3x,
+        C3TR,
+        C3SPP,
+        C3Ghost,
+        SPP,
+        SPPF,
+        focusDef(Conv, src('Focus'), true),
+        GhostConv,
+        GhostBottleneck,
+        Contract,
+        Expand,
+        Concat,
+        DetectMultiBackend,
+        Proto,
+        Classify,
+        MixConv2d,
+        Detect,
+        Segment,
+      ]
+    : [
+        Conv,
+        DWConv,
+        TransformerLayer,
+        TransformerBlock,
+        Bottleneck,
+        BottleneckCSP,
+        C3,
+        C3TR,
+        C3SPP,
+        C3Ghost,
+        SPP,
+        SPPF,
+        GhostConv,
+        GhostBottleneck,
+        Contract,
+        Expand,
+        Concat,
+        DetectMultiBackend,
+        Classify,
+        CrossConv,
+        Sum,
+        MixConv2d,
+        Detect,
+      ];
   const internal: ModuleDef[] = head ? [TransformerLayer, TransformerBlock] : [];
   return { flavour, Conv, DWConv, Bottleneck, C3, SPP, SPPF, Concat, Detect, all, internal };
 }
@@ -809,7 +1021,10 @@ function indexInput<T>(fl: Flow<T>, xin: In<T>, k: number, who: string): T {
   }
   const x = xin as T;
   const s = fl.shape(x);
-  if (k >= s[0]!) throw new ShapeError(`IndexError: index ${k} is out of bounds for dimension 0 with size ${s[0]} (${who} indexes a tensor, not a list of inputs)`);
+  if (k >= s[0]!)
+    throw new ShapeError(
+      `IndexError: index ${k} is out of bounds for dimension 0 with size ${s[0]} (${who} indexes a tensor, not a list of inputs)`,
+    );
   return fl.view(fl.slice(x, 0, k, k + 1), s.slice(1));
 }
 
@@ -821,12 +1036,21 @@ export function classifyOld(b: Builder, a: Args, bias: boolean, flatten?: (b: Bu
   const k = a.raw('k');
   const kPair = a.pair('k');
   const aap = b.adaptiveAvgPool2d(1);
-  const conv = b.conv2d(a.channels('c1'), a.channels('c2'), kPair, { s: a.pair('s'), p: autopad(isSeq(k) ? kPair : kPair[0], a.raw('p')), g: a.int('g'), bias }, 'k');
+  const conv = b.conv2d(
+    a.channels('c1'),
+    a.channels('c2'),
+    kPair,
+    { s: a.pair('s'), p: autopad(isSeq(k) ? kPair : kPair[0], a.raw('p')), g: a.int('g'), bias },
+    'k',
+  );
   const flat = flatten ? flatten(b) : b.flatten(1, -1);
   return b.mod('Classify', { aap, conv, flat }, (fl, xin) => {
     // `torch.cat([self.aap(y) for y in (x if isinstance(x, list) else [x])], 1)`
     const xs = asInputs(xin) ?? [inputOne(xin, 'Classify')];
-    const z = fl.cat(xs.map((y) => fl.call(aap, y)), 1);
+    const z = fl.cat(
+      xs.map((y) => fl.call(aap, y)),
+      1,
+    );
     return fl.call(flat, fl.call(conv, z));
   });
 }

@@ -18,7 +18,8 @@ export interface TextEdit {
   readonly newText: string;
 }
 
-export type CodeActionKind = 'quickfix' | 'refactor' | 'refactor.rewrite' | 'refactor.insert' | 'refactor.move' | 'refactor.delete' | 'source' | 'source.fixAll';
+export type CodeActionKind =
+  'quickfix' | 'refactor' | 'refactor.rewrite' | 'refactor.insert' | 'refactor.move' | 'refactor.delete' | 'source' | 'source.fixAll';
 
 export interface CoreCodeAction {
   readonly title: string;
@@ -48,7 +49,8 @@ export interface CodeActionRequest {
 }
 
 export function codeActions(model: Model, req: CodeActionRequest): CoreCodeAction[] {
-  const wants = (kind: CodeActionKind) => !req.only || req.only.length === 0 || req.only.some((o) => kind === o || kind.startsWith(`${o}.`));
+  const wants = (kind: CodeActionKind) =>
+    !req.only || req.only.length === 0 || req.only.some((o) => kind === o || kind.startsWith(`${o}.`));
   const fixer = new Fixer(model);
   const out: CoreCodeAction[] = [];
   if (wants('quickfix')) {
@@ -63,7 +65,8 @@ export function codeActions(model: Model, req: CodeActionRequest): CoreCodeActio
     }
   }
   const refactorsAsked = req.trigger !== 'automatic' || (req.only ?? []).some((o) => o === 'refactor' || o.startsWith('refactor.'));
-  if (refactorsAsked && ['refactor.insert', 'refactor.delete', 'refactor.move'].some((k) => wants(k as CodeActionKind))) out.push(...fixer.refactors(req.range).filter((a) => wants(a.kind)));
+  if (refactorsAsked && ['refactor.insert', 'refactor.delete', 'refactor.move'].some((k) => wants(k as CodeActionKind)))
+    out.push(...fixer.refactors(req.range).filter((a) => wants(a.kind)));
   return out;
 }
 
@@ -90,7 +93,11 @@ class Fixer {
   private enrich(d: Diagnostic): Diagnostic {
     const mine = this.model.diagnostics.find((x) => x.code === d.code && same(x.range, d.range));
     if (!mine) return d;
-    return { ...d, ...(d.data === undefined && mine.data ? { data: mine.data } : {}), ...(d.layer === undefined && mine.layer !== undefined ? { layer: mine.layer } : {}) };
+    return {
+      ...d,
+      ...(d.data === undefined && mine.data ? { data: mine.data } : {}),
+      ...(d.layer === undefined && mine.layer !== undefined ? { layer: mine.layer } : {}),
+    };
   }
 
   private layerOf(d: Diagnostic): LayerSrc | undefined {
@@ -103,7 +110,13 @@ class Fixer {
   }
 
   private fix(title: string, d: Diagnostic, edits: TextEdit[], preferred = false): CoreCodeAction {
-    return { title, kind: 'quickfix', edits: [...edits].sort((a, b) => a.range.start - b.range.start), diagnostics: [d], ...(preferred ? { isPreferred: true } : {}) };
+    return {
+      title,
+      kind: 'quickfix',
+      edits: [...edits].sort((a, b) => a.range.start - b.range.start),
+      diagnostics: [d],
+      ...(preferred ? { isPreferred: true } : {}),
+    };
   }
 
   private src(r: Range): string {
@@ -182,13 +195,21 @@ class Fixer {
     if (!first || t.slice(lineStartOf(t, first.keyRange.start), first.keyRange.start).trim() !== '') return null;
     const order = Fixer.KEY_ORDER as readonly string[];
     const idx = order.indexOf(key);
-    const before = order.slice(0, Math.max(0, idx)).reverse().map((k) => top.get(k)).find(Boolean);
+    const before = order
+      .slice(0, Math.max(0, idx))
+      .reverse()
+      .map((k) => top.get(k))
+      .find(Boolean);
     if (before) {
       const end = lastLineEnd(t, before.value.range.end > before.keyRange.end ? before.value.range.end : before.keyRange.end);
       if (end.eol) return { range: { start: end.at, end: end.at }, newText: `${key}: ${value}${eol}` };
       return { range: { start: end.at, end: end.at }, newText: `${eol}${key}: ${value}` };
     }
-    const after = order.slice(idx + 1).map((k) => top.get(k)).find(Boolean) ?? first;
+    const after =
+      order
+        .slice(idx + 1)
+        .map((k) => top.get(k))
+        .find(Boolean) ?? first;
     const at = lineStartOf(t, after.keyRange.start);
     return { range: { start: at, end: at }, newText: `${key}: ${value}${eol}` };
   }
@@ -208,12 +229,20 @@ class Fixer {
     const entry = [...this.model.doc.top.values()].find((k) => same(k.value.range, d.range));
     if (!entry) return [];
     const v = entry.value.value;
-    if (entry.key === 'nc' && isNumeric(v) && typeof v !== 'number' && Number.isInteger(num(v)) && num(v) > 0) return [this.fix(`Write nc as an int: ${num(v)}`, d, [{ range: d.range, newText: String(num(v)) }], true)];
+    if (entry.key === 'nc' && isNumeric(v) && typeof v !== 'number' && Number.isInteger(num(v)) && num(v) > 0)
+      return [this.fix(`Write nc as an int: ${num(v)}`, d, [{ range: d.range, newText: String(num(v)) }], true)];
     if (typeof v === 'string' && entry.value.kind === 'scalar') {
       const m = /^([-+]?)(\d+)(?:\.(\d*))?[eE]([-+]?)(\d+)$/.exec(v);
       if (m) {
         const fixed = `${m[1]}${m[2]}.${m[3] || '0'}e${m[4] || '+'}${m[5]}`;
-        return [this.fix(`Write it as ${fixed} (YAML 1.1 reads a float only with a dot and a signed exponent)`, d, [{ range: d.range, newText: fixed }], true)];
+        return [
+          this.fix(
+            `Write it as ${fixed} (YAML 1.1 reads a float only with a dot and a signed exponent)`,
+            d,
+            [{ range: d.range, newText: fixed }],
+            true,
+          ),
+        ];
       }
     }
     return [];
@@ -221,7 +250,9 @@ class Fixer {
 
   private duplicateKey(d: Diagnostic, key: string): CoreCodeAction[] {
     const doc = this.model.doc.document;
-    const root = doc?.contents as { items?: { key: { source?: string; value?: unknown; range?: number[] }; value: { range?: number[] } | null }[] } | null;
+    const root = doc?.contents as {
+      items?: { key: { source?: string; value?: unknown; range?: number[] }; value: { range?: number[] } | null }[];
+    } | null;
     if (!root?.items) return [];
     const pairs = root.items.filter((p) => String(p.key?.source ?? p.key?.value) === key);
     if (pairs.length < 2) return [];
@@ -237,7 +268,14 @@ class Fixer {
     }
     const last = pairs[pairs.length - 1]!;
     const shown = last.value?.range ? t.slice(last.value.range[0], last.value.range[1]).trim() : '';
-    return [this.fix(`Remove the earlier '${key}' (the last one, ${shown.length > 24 ? `${shown.slice(0, 24)}…` : shown}, is what loads)`, d, edits, true)];
+    return [
+      this.fix(
+        `Remove the earlier '${key}' (the last one, ${shown.length > 24 ? `${shown.slice(0, 24)}…` : shown}, is what loads)`,
+        d,
+        edits,
+        true,
+      ),
+    ];
   }
 
   // -- layers and from
@@ -260,7 +298,8 @@ class Fixer {
       const item = f.items[0]!;
       return [this.fix(`Write from as ${this.src(item.range)} (one input)`, d, [{ range: f.range, newText: this.src(item.range) }], true)];
     }
-    if (/takes a list of inputs/.test(d.message) && f.kind !== 'seq') return [this.fix(`Write from as a list: [${this.src(f.range)}]`, d, [{ range: f.range, newText: `[${this.src(f.range)}]` }], true)];
+    if (/takes a list of inputs/.test(d.message) && f.kind !== 'seq')
+      return [this.fix(`Write from as a list: [${this.src(f.range)}]`, d, [{ range: f.range, newText: `[${this.src(f.range)}]` }], true)];
     return this.unquoteNumber(d);
   }
 
@@ -288,21 +327,47 @@ class Fixer {
       const hits = this.model.doc.layers.filter((o) => o.index < l.index && o.comment && parseIndexComment(o.comment.text)?.index === n);
       return hits.length === 1 && hits[0]!.index !== n ? hits[0]!.index : null;
     };
-    const remap = items.filter((it) => typeof it.value === 'number' && it.value >= 0).map((it) => ({ it, to: byComment(it.value as number) })).filter((r): r is { it: SrcVal; to: number } => r.to !== null);
+    const remap = items
+      .filter((it) => typeof it.value === 'number' && it.value >= 0)
+      .map((it) => ({ it, to: byComment(it.value as number) }))
+      .filter((r): r is { it: SrcVal; to: number } => r.to !== null);
     if (remap.length > 1 && remap.some((r) => r.it === el))
-      out.push(this.fix(`Read the layers the index comments name: ${remap.map((r) => `${r.it.value} \u2192 ${r.to}`).join(', ')}`, d, remap.map((r) => ({ range: r.it.range, newText: String(r.to) })), true));
+      out.push(
+        this.fix(
+          `Read the layers the index comments name: ${remap.map((r) => `${r.it.value} \u2192 ${r.to}`).join(', ')}`,
+          d,
+          remap.map((r) => ({ range: r.it.range, newText: String(r.to) })),
+          true,
+        ),
+      );
     if (x >= 0) {
-      const commented = this.model.doc.layers.filter((o) => o.index < l.index && o.index !== x && o.comment && parseIndexComment(o.comment.text)?.index === x);
+      const commented = this.model.doc.layers.filter(
+        (o) => o.index < l.index && o.index !== x && o.comment && parseIndexComment(o.comment.text)?.index === x,
+      );
       if (commented.length === 1) {
         const target = commented[0]!.index;
-        out.push(this.fix(`Read layer ${target}, the one commented '# ${x}' (${moduleOf(commented[0]!)})`, d, [{ range: el.range, newText: String(target) }], out.length === 0));
+        out.push(
+          this.fix(
+            `Read layer ${target}, the one commented '# ${x}' (${moduleOf(commented[0]!)})`,
+            d,
+            [{ range: el.range, newText: String(target) }],
+            out.length === 0,
+          ),
+        );
       }
     }
     if (d.code === 'YOLO008' && x === l.index && l.index > 0) {
       // keep the list's style: relative where the other elements are relative (or it is a single from)
       const relative = l.from.kind !== 'seq' || items.every((it) => it === el || (typeof it.value === 'number' && it.value < 0));
       const text = relative ? '-1' : String(l.index - 1);
-      out.push(this.fix(`Read the layer above: ${text} (layer ${l.index - 1}, ${moduleOf(this.model.doc.layers[l.index - 1])})`, d, [{ range: el.range, newText: text }], out.length === 0));
+      out.push(
+        this.fix(
+          `Read the layer above: ${text} (layer ${l.index - 1}, ${moduleOf(this.model.doc.layers[l.index - 1])})`,
+          d,
+          [{ range: el.range, newText: text }],
+          out.length === 0,
+        ),
+      );
     }
     return out;
   }
@@ -321,10 +386,13 @@ class Fixer {
     const tree = this.model.tree;
     const out: CoreCodeAction[] = [];
     const suggestions: string[] = [];
-    const s = typeof d.data?.suggestion === 'string' ? d.data.suggestion : (() => {
-      const r = lookupModule(tree, name);
-      return 'suggestion' in r ? r.suggestion : undefined;
-    })();
+    const s =
+      typeof d.data?.suggestion === 'string'
+        ? d.data.suggestion
+        : (() => {
+            const r = lookupModule(tree, name);
+            return 'suggestion' in r ? r.suggestion : undefined;
+          })();
     if (s) suggestions.push(s);
     // `Upsample` for `nn.Upsample`: a torch layer written without its prefix
     if (!name.includes('.') && tree.nn.has(name)) suggestions.unshift(`nn.${name}`);
@@ -377,7 +445,12 @@ class Fixer {
     const l = this.layerOf(d);
     const r = l ? this.model.layers[l.index] : undefined;
     if (!r || r.entry?.treat !== 'plain') return [];
-    const b = r.bindings.find((x) => x.param !== undefined && INPUT_CHANNEL_PARAMS.has(x.param) && r.entry!.def.signature.find((p) => p.name === x.param)?.kind === 'channels');
+    const b = r.bindings.find(
+      (x) =>
+        x.param !== undefined &&
+        INPUT_CHANNEL_PARAMS.has(x.param) &&
+        r.entry!.def.signature.find((p) => p.name === x.param)?.kind === 'channels',
+    );
     if (!b) return [];
     const actual = typeof d.data?.actual === 'number' ? d.data.actual : this.inputChannels(r);
     if (actual === null || (isNumeric(b.yamlValue) && num(b.yamlValue) === actual)) return [];
@@ -403,7 +476,13 @@ class Fixer {
     if (colon < 0 || colon >= anchors.value.range.start) return [];
     const end = lastLineEnd(t, anchors.value.range.end);
     const contentEnd = end.eol ? end.at - end.eol.length : end.at;
-    return [this.fix(`Set \`anchors: ${na}\` (${na} anchors for each of the ${r.fromIndices.length} levels, computed by AutoAnchor; the ${seqItems(rows).length} written rows go)`, d, [{ range: { start: colon + 1, end: contentEnd }, newText: ` ${na}` }])];
+    return [
+      this.fix(
+        `Set \`anchors: ${na}\` (${na} anchors for each of the ${r.fromIndices.length} levels, computed by AutoAnchor; the ${seqItems(rows).length} written rows go)`,
+        d,
+        [{ range: { start: colon + 1, end: contentEnd }, newText: ` ${na}` }],
+      ),
+    ];
   }
 
   /** The `# yolo-lens: imgsz=N` comment asks for a size the strides do not divide: the size training rounds it to. */
@@ -412,7 +491,14 @@ class Fixer {
     const ml = /#\s*yolo-lens:[^\n\r]*?\bimgsz=(\d+)/.exec(this.text);
     if (!m || !ml || Number(ml[1]) !== this.model.imgsz) return [];
     const at = ml.index + ml[0].length - ml[1]!.length;
-    return [this.fix(`Use imgsz=${m[1]} in the yolo-lens comment (a multiple of the largest stride)`, d, [{ range: { start: at, end: at + ml[1]!.length }, newText: m[1]! }], true)];
+    return [
+      this.fix(
+        `Use imgsz=${m[1]} in the yolo-lens comment (a multiple of the largest stride)`,
+        d,
+        [{ range: { start: at, end: at + ml[1]!.length }, newText: m[1]! }],
+        true,
+      ),
+    ];
   }
 
   /** The `# yolo-lens: scale=q` comment names a scale the file does not have: pick one it has. */
@@ -424,7 +510,9 @@ class Fixer {
     const at = ml.index + ml[0].length - ml[1]!.length;
     const scales = this.model.doc.top.get('scales');
     const keys = (scales?.value.items ?? []).filter((_, k) => k % 2 === 0).map(keyText);
-    return keys.slice(0, 6).map((k, n) => this.fix(`Use scale '${k}'`, d, [{ range: { start: at, end: at + ml[1]!.length }, newText: k }], n === 0));
+    return keys
+      .slice(0, 6)
+      .map((k, n) => this.fix(`Use scale '${k}'`, d, [{ range: { start: at, end: at + ml[1]!.length }, newText: k }], n === 0));
   }
 
   /** YOLO024: the comment's number becomes the layer's index; and all of them at once when several are stale. */
@@ -436,12 +524,14 @@ class Fixer {
     if (/^\d+$/.test(digits) && within(d.range, l.comment.range)) edit = { range: d.range, newText: String(l.index) };
     else {
       const ic = parseIndexComment(l.comment.text);
-      if (ic && ic.index !== l.index) edit = { range: { start: l.comment.range.start + ic.start, end: l.comment.range.start + ic.end }, newText: String(l.index) };
+      if (ic && ic.index !== l.index)
+        edit = { range: { start: l.comment.range.start + ic.start, end: l.comment.range.start + ic.end }, newText: String(l.index) };
     }
     if (!edit) return [];
     const out = [this.fix(`Update the comment to '# ${l.index}'`, d, [edit], true)];
     const all = staleIndexCommentEdits(this.model);
-    if (all.length > 1 && all.some((e) => same(e.range, edit!.range))) out.push(this.fix(`Update all ${all.length} stale index comments`, d, all));
+    if (all.length > 1 && all.some((e) => same(e.range, edit!.range)))
+      out.push(this.fix(`Update all ${all.length} stale index comments`, d, all));
     return out;
   }
 
@@ -460,18 +550,42 @@ class Fixer {
     if (!l?.args || typeof l.module?.value !== 'string') return [];
     const name = l.module.value;
     if (this.model.dialect === 'ultralytics') {
-      const k = typeof d.data?.argIndex === 'number' ? d.data.argIndex : items.findIndex((a) => a.value === 'anchors' || (isSeq(a.value) && seqItems(a.value).length > 0 && isSeq(seqItems(a.value)[0]!)));
+      const k =
+        typeof d.data?.argIndex === 'number'
+          ? d.data.argIndex
+          : items.findIndex(
+              (a) => a.value === 'anchors' || (isSeq(a.value) && seqItems(a.value).length > 0 && isSeq(seqItems(a.value)[0]!)),
+            );
       if (k < 1 || !items[k]) return [];
-      const out = [this.fix(`Remove ${this.src(items[k]!.range)} (ultralytics' ${name} is anchor-free: [nc${name === 'Segment' ? ', nm, npr' : ''}])`, d, [removeItem(items, k)], true)];
+      const out = [
+        this.fix(
+          `Remove ${this.src(items[k]!.range)} (ultralytics' ${name} is anchor-free: [nc${name === 'Segment' ? ', nm, npr' : ''}])`,
+          d,
+          [removeItem(items, k)],
+          true,
+        ),
+      ];
       // a YOLOv5 header (multiples, no scales) that only lacks anchors: reading it as YOLOv5 is the other way out
       const add = this.asYolov5();
       if (add) out.push(this.fix('Add `anchors: 3` so the file reads as a YOLOv5 YAML (AutoAnchor computes the anchors)', d, [add]));
       return out;
     }
-    if ((name === 'Detect' || name === 'Segment') && this.model.doc.top.has('anchors') && items.length >= 1 && !items.some((a) => a.value === 'anchors')) {
+    if (
+      (name === 'Detect' || name === 'Segment') &&
+      this.model.doc.top.has('anchors') &&
+      items.length >= 1 &&
+      !items.some((a) => a.value === 'anchors')
+    ) {
       const node = this.src(l.args.range);
       const sep = /,[ \t]/.test(node) || items.length === 1 ? ', ' : ',';
-      return [this.fix(`Add anchors: [${this.src(items[0]!.range)}${sep}anchors${items.length > 1 ? `${sep}…` : ''}] (YOLOv5's ${name} takes the anchors)`, d, [{ range: { start: items[0]!.range.end, end: items[0]!.range.end }, newText: `${sep}anchors` }], true)];
+      return [
+        this.fix(
+          `Add anchors: [${this.src(items[0]!.range)}${sep}anchors${items.length > 1 ? `${sep}…` : ''}] (YOLOv5's ${name} takes the anchors)`,
+          d,
+          [{ range: { start: items[0]!.range.end, end: items[0]!.range.end }, newText: `${sep}anchors` }],
+          true,
+        ),
+      ];
     }
     return [];
   }

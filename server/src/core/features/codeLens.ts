@@ -36,7 +36,13 @@ export function figuresTitle(model: Model, convention: GflopsConvention): { titl
   const at640 = model.imgsz === 640;
   const g = at640 && printed !== null ? formatFixed(printed, 1) : formatFixed(flopsOf(t.flops, convention) / 1e9, 1);
   const fusedSum = t.flopsFused ? flopsOf(t.flopsFused, convention) : null;
-  const gf = at640 ? (printedFused !== null ? formatFixed(printedFused, 1) : null) : fusedSum !== null ? formatFixed(fusedSum / 1e9, 1) : null;
+  const gf = at640
+    ? printedFused !== null
+      ? formatFixed(printedFused, 1)
+      : null
+    : fusedSum !== null
+      ? formatFixed(fusedSum / 1e9, 1)
+      : null;
   return {
     title: `${compactCount(t.params)} params · ${g} GFLOPs @${model.imgsz}${gf !== null ? ` (${gf} fused)` : ''}`,
     tooltip:

@@ -115,7 +115,8 @@ export function argsSnippet(entry: TreeEntry, dialect: Model['dialect']): string
       parts.push(`\${${tab++}:${spec.name}}`);
       takingKernels = true;
       continue;
-    } else if (takingKernels && spec.kind === 'kernel' && spec.default !== null) parts.push(`\${${tab++}:${snippetEscape(spec.defaultText ?? pyRepr(spec.default))}}`);
+    } else if (takingKernels && spec.kind === 'kernel' && spec.default !== null)
+      parts.push(`\${${tab++}:${snippetEscape(spec.defaultText ?? pyRepr(spec.default))}}`);
     else break;
   }
   return parts.join(', ');
@@ -173,7 +174,11 @@ function fromCompletions(model: Model, cur: LayerCursor): CompletionResult {
     const l = model.layers[j];
     if (!l) return { module: '?', shape: '?', doc: `layer ${j}` };
     const module = l.moduleName ?? '?';
-    return { module, shape: layerOutputText(l), doc: `layer ${j} (${l.section}): \`${pyRepr(l.from)}, ${pyRepr(l.nYaml)}, ${module}, ${l.args ? pyRepr(l.args as never) : '…'}\` → ${layerOutputText(l)}` };
+    return {
+      module,
+      shape: layerOutputText(l),
+      doc: `layer ${j} (${l.section}): \`${pyRepr(l.from)}, ${pyRepr(l.nYaml)}, ${module}, ${l.args ? pyRepr(l.args as never) : '…'}\` → ${layerOutputText(l)}`,
+    };
   };
   const prev = describe(i - 1);
   items.push({
@@ -213,18 +218,58 @@ function argCompletions(model: Model, cur: LayerCursor): CompletionResult {
   const range = cur.word.range;
   const items: CoreCompletionItem[] = [];
   const nc = model.nc;
-  items.push({ label: 'nc', kind: 'name', labelDescription: `= ${pyRepr(nc)}`, detail: `nc = ${pyRepr(nc)}`, documentation: 'The number of classes (the `nc:` key); parse_model replaces the name by its value.', insertText: 'nc', snippet: false, range, sortText: '0nc' });
+  items.push({
+    label: 'nc',
+    kind: 'name',
+    labelDescription: `= ${pyRepr(nc)}`,
+    detail: `nc = ${pyRepr(nc)}`,
+    documentation: 'The number of classes (the `nc:` key); parse_model replaces the name by its value.',
+    insertText: 'nc',
+    snippet: false,
+    range,
+    sortText: '0nc',
+  });
   if (model.dialect === 'yolov5') {
     const anchors = model.doc.top.get('anchors')?.value.value ?? null;
-    const desc = isSeq(anchors) ? `${seqItems(anchors).length} levels × ${Math.floor((isSeq(seqItems(anchors)[0] ?? null) ? seqItems(seqItems(anchors)[0] as never).length : 0) / 2)} anchors` : pyRepr(anchors);
-    items.push({ label: 'anchors', kind: 'name', labelDescription: desc, detail: `anchors = ${desc}`, documentation: 'The `anchors:` key (YOLOv5 dialect); parse_model evaluates the name to its value.', insertText: 'anchors', snippet: false, range, sortText: '0anchors' });
+    const desc = isSeq(anchors)
+      ? `${seqItems(anchors).length} levels × ${Math.floor((isSeq(seqItems(anchors)[0] ?? null) ? seqItems(seqItems(anchors)[0] as never).length : 0) / 2)} anchors`
+      : pyRepr(anchors);
+    items.push({
+      label: 'anchors',
+      kind: 'name',
+      labelDescription: desc,
+      detail: `anchors = ${desc}`,
+      documentation: 'The `anchors:` key (YOLOv5 dialect); parse_model evaluates the name to its value.',
+      insertText: 'anchors',
+      snippet: false,
+      range,
+      sortText: '0anchors',
+    });
   }
   const entry = cur.layer ? model.layers[cur.layer.index]?.entry : undefined;
   const p = entry && cur.item >= 0 ? yamlParamAt(entry, cur.item) : undefined;
   if (p && (p.param.kind === 'bool' || p.param.kind === 'act')) {
-    for (const v of ['True', 'False']) items.push({ label: v, kind: 'value', detail: `${p.param.name}: ${p.param.doc}`, insertText: v, snippet: false, range, sortText: `1${v}` });
+    for (const v of ['True', 'False'])
+      items.push({
+        label: v,
+        kind: 'value',
+        detail: `${p.param.name}: ${p.param.doc}`,
+        insertText: v,
+        snippet: false,
+        range,
+        sortText: `1${v}`,
+      });
   }
-  if (p && p.param.default === null) items.push({ label: 'None', kind: 'value', detail: `${p.param.name}: ${p.param.doc}`, insertText: 'None', snippet: false, range, sortText: '1None' });
+  if (p && p.param.default === null)
+    items.push({
+      label: 'None',
+      kind: 'value',
+      detail: `${p.param.name}: ${p.param.doc}`,
+      insertText: 'None',
+      snippet: false,
+      range,
+      sortText: '1None',
+    });
   return { items, isIncomplete: false };
 }
 
@@ -232,16 +277,61 @@ function argCompletions(model: Model, cur: LayerCursor): CompletionResult {
 
 const KEYS: readonly { key: string; dialects: readonly Model['dialect'][]; value: string; doc: string }[] = [
   { key: 'nc', dialects: ['yolov5', 'ultralytics'], value: '${1:80}', doc: 'Number of classes.' },
-  { key: 'depth_multiple', dialects: ['yolov5', 'ultralytics'], value: '${1:0.33}', doc: 'Scales every repeat count n > 1: max(round(n × depth_multiple), 1).' },
-  { key: 'width_multiple', dialects: ['yolov5', 'ultralytics'], value: '${1:0.25}', doc: 'Scales the output channels of channel modules: ceil(c2 × width_multiple / 8) × 8.' },
-  { key: 'anchors', dialects: ['yolov5'], value: '\n  - [10,13, 16,30, 33,23] # P3/8\n  - [30,61, 62,45, 59,119] # P4/16\n  - [116,90, 156,198, 373,326] # P5/32', doc: 'Anchor boxes per detection level (YOLOv5 dialect); or an int: that many anchors per level.' },
-  { key: 'scales', dialects: ['ultralytics'], value: '\n  ${1:n}: [${2:0.33}, ${3:0.25}, ${4:1024}]', doc: 'Model scales: letter → [depth, width, max_channels]; the file name (yolov8n.yaml) picks one.' },
-  { key: 'backbone', dialects: ['yolov5', 'ultralytics'], value: '\n  - [-1, 1, ${1:Conv}, [${2:64}, ${3:3}, ${4:2}]] # 0', doc: 'The backbone layers: [from, number, module, args].' },
-  { key: 'head', dialects: ['yolov5', 'ultralytics'], value: '\n  - [-1, 1, ${1:Conv}, [${2:256}, ${3:1}, ${4:1}]]', doc: 'The head layers, numbered after the backbone\u2019s.' },
-  { key: 'activation', dialects: ['yolov5', 'ultralytics'], value: '${1:nn.ReLU()}', doc: 'The activation every Conv uses instead of the default (YOLOv5 HEAD and ultralytics honour it).' },
+  {
+    key: 'depth_multiple',
+    dialects: ['yolov5', 'ultralytics'],
+    value: '${1:0.33}',
+    doc: 'Scales every repeat count n > 1: max(round(n × depth_multiple), 1).',
+  },
+  {
+    key: 'width_multiple',
+    dialects: ['yolov5', 'ultralytics'],
+    value: '${1:0.25}',
+    doc: 'Scales the output channels of channel modules: ceil(c2 × width_multiple / 8) × 8.',
+  },
+  {
+    key: 'anchors',
+    dialects: ['yolov5'],
+    value: '\n  - [10,13, 16,30, 33,23] # P3/8\n  - [30,61, 62,45, 59,119] # P4/16\n  - [116,90, 156,198, 373,326] # P5/32',
+    doc: 'Anchor boxes per detection level (YOLOv5 dialect); or an int: that many anchors per level.',
+  },
+  {
+    key: 'scales',
+    dialects: ['ultralytics'],
+    value: '\n  ${1:n}: [${2:0.33}, ${3:0.25}, ${4:1024}]',
+    doc: 'Model scales: letter → [depth, width, max_channels]; the file name (yolov8n.yaml) picks one.',
+  },
+  {
+    key: 'backbone',
+    dialects: ['yolov5', 'ultralytics'],
+    value: '\n  - [-1, 1, ${1:Conv}, [${2:64}, ${3:3}, ${4:2}]] # 0',
+    doc: 'The backbone layers: [from, number, module, args].',
+  },
+  {
+    key: 'head',
+    dialects: ['yolov5', 'ultralytics'],
+    value: '\n  - [-1, 1, ${1:Conv}, [${2:256}, ${3:1}, ${4:1}]]',
+    doc: 'The head layers, numbered after the backbone\u2019s.',
+  },
+  {
+    key: 'activation',
+    dialects: ['yolov5', 'ultralytics'],
+    value: '${1:nn.ReLU()}',
+    doc: 'The activation every Conv uses instead of the default (YOLOv5 HEAD and ultralytics honour it).',
+  },
   { key: 'ch', dialects: ['yolov5', 'ultralytics'], value: '${1:3}', doc: 'Input channels (default 3).' },
-  { key: 'kpt_shape', dialects: ['ultralytics'], value: '[${1:17}, ${2:3}]', doc: 'Keypoints per object and values per keypoint (Pose models).' },
-  { key: 'channel_multiple', dialects: ['yolov5'], value: '${1:8}', doc: 'The divisor channels are rounded up to (YOLOv5 HEAD; default 8).' },
+  {
+    key: 'kpt_shape',
+    dialects: ['ultralytics'],
+    value: '[${1:17}, ${2:3}]',
+    doc: 'Keypoints per object and values per keypoint (Pose models).',
+  },
+  {
+    key: 'channel_multiple',
+    dialects: ['yolov5'],
+    value: '${1:8}',
+    doc: 'The divisor channels are rounded up to (YOLOv5 HEAD; default 8).',
+  },
 ];
 
 function keyCompletions(model: Model, offset: number): CompletionResult {
@@ -249,7 +339,15 @@ function keyCompletions(model: Model, offset: number): CompletionResult {
   const items: CoreCompletionItem[] = [];
   KEYS.forEach((k, rank) => {
     if (!k.dialects.includes(model.dialect) || (model.doc.top.has(k.key) && k.key !== w.text)) return;
-    items.push({ label: k.key, kind: 'key', documentation: k.doc, insertText: `${k.key}: ${k.value}`, snippet: true, range: w.range, sortText: String(rank).padStart(2, '0') });
+    items.push({
+      label: k.key,
+      kind: 'key',
+      documentation: k.doc,
+      insertText: `${k.key}: ${k.value}`,
+      snippet: true,
+      range: w.range,
+      sortText: String(rank).padStart(2, '0'),
+    });
   });
   return { items, isIncomplete: false };
 }
@@ -297,7 +395,15 @@ function modelineCompletions(model: Model, offset: number, typed: string): Compl
   const items: CoreCompletionItem[] = [];
   const value = (label: string, doc: string, k: number) => {
     const start = offset - (m ? m[2]!.length : 0);
-    items.push({ label, kind: 'setting', documentation: doc, insertText: label, snippet: false, range: { start, end: offset }, sortText: String(k).padStart(2, '0') });
+    items.push({
+      label,
+      kind: 'setting',
+      documentation: doc,
+      insertText: label,
+      snippet: false,
+      range: { start, end: offset },
+      sortText: String(k).padStart(2, '0'),
+    });
   };
   if (m) {
     if (m[1] === 'framework') Object.values(TREES).forEach((t, k) => t && value(t.id, t.label, k));
@@ -310,6 +416,8 @@ function modelineCompletions(model: Model, offset: number, typed: string): Compl
     ['scale', 'which `scales:` entry to use'],
     ['imgsz', 'image size for shapes and FLOPs'],
   ];
-  keys.forEach(([k, doc], n) => items.push({ label: k, kind: 'setting', documentation: doc, insertText: `${k}=`, snippet: false, range: w.range, sortText: String(n) }));
+  keys.forEach(([k, doc], n) =>
+    items.push({ label: k, kind: 'setting', documentation: doc, insertText: `${k}=`, snippet: false, range: w.range, sortText: String(n) }),
+  );
   return { items, isIncomplete: false };
 }

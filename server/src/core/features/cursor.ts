@@ -48,7 +48,14 @@ interface Level {
  * and comments are skipped. Stops early when the stack gets shorter than `stopBelow` (the layer closed) or when
  * `onComma` returns true.
  */
-function scan(text: string, start: number, end: number, stack: Level[], stopBelow = 0, onComma?: (depth: number) => boolean): { closed: boolean; stopped: boolean } {
+function scan(
+  text: string,
+  start: number,
+  end: number,
+  stack: Level[],
+  stopBelow = 0,
+  onComma?: (depth: number) => boolean,
+): { closed: boolean; stopped: boolean } {
   let i = start;
   while (i < end) {
     const c = text[i]!;
@@ -157,7 +164,15 @@ export function layerCursor(doc: ModelDoc, offset: number): LayerCursor | null {
   return fromStack(stack, level, layerIndex, undefined, section, word, laterElement(text, offset, stack, level, lineEnd));
 }
 
-function fromStack(stack: Level[], level: number, layerIndex: number, layer: LayerSrc | undefined, section: Section | null, word: LayerCursor['word'], hasLaterElement: boolean): LayerCursor {
+function fromStack(
+  stack: Level[],
+  level: number,
+  layerIndex: number,
+  layer: LayerSrc | undefined,
+  section: Section | null,
+  word: LayerCursor['word'],
+  hasLaterElement: boolean,
+): LayerCursor {
   const slotIndex = stack[level]!.commas;
   const inner = stack[level + 1];
   return {

@@ -22,7 +22,13 @@ export interface DiagnosticOptions {
 }
 
 export function modelDiagnostics(model: Model, opts: DiagnosticOptions = {}): Diagnostic[] {
-  const all: Diagnostic[] = [...model.diagnostics, ...staleIndexComments(model), ...unusedLayers(model), ...dialectMismatches(model), ...rawChannelArgs(model)];
+  const all: Diagnostic[] = [
+    ...model.diagnostics,
+    ...staleIndexComments(model),
+    ...unusedLayers(model),
+    ...dialectMismatches(model),
+    ...rawChannelArgs(model),
+  ];
   const overrides = opts.severity ?? {};
   const out: Diagnostic[] = [];
   for (const d of all) {
@@ -34,7 +40,6 @@ export function modelDiagnostics(model: Model, opts: DiagnosticOptions = {}): Di
 }
 
 const isSeverity = (s: string): s is Severity => s === 'error' || s === 'warning' || s === 'information' || s === 'hint';
-
 
 /** YOLO024: the trailing `# N` comment of a layer is not its index (a layer was inserted or removed above). */
 export function staleIndexComments(model: Model): Diagnostic[] {
@@ -52,10 +57,16 @@ export function staleIndexComments(model: Model): Diagnostic[] {
     if (written > layers.length * 2 + 8) continue;
     const start = c.range.start + m.start;
     out.push(
-      diag('YOLO024', { start, end: c.range.start + m.end }, `this comment says layer ${written}, but the layer is ${l.index}: \`from\` indices count layers, not comments`, undefined, {
-        layer: l.index,
-        data: { written, index: l.index },
-      }),
+      diag(
+        'YOLO024',
+        { start, end: c.range.start + m.end },
+        `this comment says layer ${written}, but the layer is ${l.index}: \`from\` indices count layers, not comments`,
+        undefined,
+        {
+          layer: l.index,
+          data: { written, index: l.index },
+        },
+      ),
     );
   }
   return out;
@@ -88,10 +99,16 @@ export function unusedLayers(model: Model): Diagnostic[] {
     // ImagePoolingAttn feeds the text features forward, not its x
     if (guideOf(resolved?.entry?.def.name ?? (typeof l.module?.value === 'string' ? l.module.value : '')) === 'producer') continue;
     out.push(
-      diag('YOLO025', l.range, `layer ${l.index}${resolved?.moduleName ? ` (${resolved.moduleName})` : ''} is never used: no later layer takes it in \`from\`, and the model returns only the last layer`, undefined, {
-        layer: l.index,
-        tags: [1],
-      }),
+      diag(
+        'YOLO025',
+        l.range,
+        `layer ${l.index}${resolved?.moduleName ? ` (${resolved.moduleName})` : ''} is never used: no later layer takes it in \`from\`, and the model returns only the last layer`,
+        undefined,
+        {
+          layer: l.index,
+          tags: [1],
+        },
+      ),
     );
   }
   return out;
@@ -134,13 +151,21 @@ export function dialectMismatches(model: Model): Diagnostic[] {
     const yamlArgs = argsSrc.items ?? [];
     const head = l.entry?.treat === 'head' || /^(Detect|Segment|Pose|OBB|v10Detect|WorldDetect)$/.test(name);
     if (head && tree.dialect === 'ultralytics') {
-      const anchorsArg = yamlArgs.findIndex((a) => a.value === 'anchors' || (isSeq(a.value) && seqItems(a.value).length > 0 && isSeq(seqItems(a.value)[0]!)));
+      const anchorsArg = yamlArgs.findIndex(
+        (a) => a.value === 'anchors' || (isSeq(a.value) && seqItems(a.value).length > 0 && isSeq(seqItems(a.value)[0]!)),
+      );
       if (anchorsArg >= 0) {
         out.push(
-          diag('YOLO026', yamlArgs[anchorsArg]!.range, `${name} here is ultralytics' anchor-free head: it takes [nc${name === 'Segment' ? ', nm, npr' : name === 'Pose' ? ', kpt_shape' : ''}], not YOLOv5's [nc, anchors] (parse_model would call ${name}(nc, ${pyRepr(yamlArgs[anchorsArg]!.value)}, [channels]))`, undefined, {
-            layer: l.index,
-            data: { dialect: 'yolov5', argIndex: anchorsArg },
-          }),
+          diag(
+            'YOLO026',
+            yamlArgs[anchorsArg]!.range,
+            `${name} here is ultralytics' anchor-free head: it takes [nc${name === 'Segment' ? ', nm, npr' : name === 'Pose' ? ', kpt_shape' : ''}], not YOLOv5's [nc, anchors] (parse_model would call ${name}(nc, ${pyRepr(yamlArgs[anchorsArg]!.value)}, [channels]))`,
+            undefined,
+            {
+              layer: l.index,
+              data: { dialect: 'yolov5', argIndex: anchorsArg },
+            },
+          ),
         );
         continue;
       }
@@ -149,10 +174,16 @@ export function dialectMismatches(model: Model): Diagnostic[] {
       const minArgs = name === 'Detect' ? 2 : 4;
       if (yamlArgs.length < minArgs && !yamlArgs.some((a) => a.value === 'anchors')) {
         out.push(
-          diag('YOLO026', argsSrc.range, `${pyRepr(argsSrc.value)} is ultralytics' anchor-free form; YOLOv5's ${name} takes [nc, anchors${name === 'Segment' ? ', nm, npr' : ''}] (e.g. [nc, anchors] with the file's anchors: key)`, undefined, {
-            layer: l.index,
-            data: { dialect: 'ultralytics' },
-          }),
+          diag(
+            'YOLO026',
+            argsSrc.range,
+            `${pyRepr(argsSrc.value)} is ultralytics' anchor-free form; YOLOv5's ${name} takes [nc, anchors${name === 'Segment' ? ', nm, npr' : ''}] (e.g. [nc, anchors] with the file's anchors: key)`,
+            undefined,
+            {
+              layer: l.index,
+              data: { dialect: 'ultralytics' },
+            },
+          ),
         );
         continue;
       }
@@ -168,10 +199,16 @@ export function dialectMismatches(model: Model): Diagnostic[] {
     if (fits(mine, yamlArgs.length)) continue;
     if (!fits(other.entry, yamlArgs.length)) continue;
     out.push(
-      diag('YOLO026', src.module!.range, `${name} takes these args in ${other.tree.label}, not in ${tree.label}: the file is read as ${tree.dialect === 'yolov5' ? 'a YOLOv5' : 'an ultralytics'} YAML (${model.treeReason})`, undefined, {
-        layer: l.index,
-        data: { dialect: other.tree.dialect },
-      }),
+      diag(
+        'YOLO026',
+        src.module!.range,
+        `${name} takes these args in ${other.tree.label}, not in ${tree.label}: the file is read as ${tree.dialect === 'yolov5' ? 'a YOLOv5' : 'an ultralytics'} YAML (${model.treeReason})`,
+        undefined,
+        {
+          layer: l.index,
+          data: { dialect: other.tree.dialect },
+        },
+      ),
     );
   }
   return out;
@@ -199,17 +236,31 @@ export function rawChannelArgs(model: Model): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const l of model.layers) {
     if (l.entry?.treat !== 'plain' || !l.fromIndices || l.fromIsList) continue;
-    const b = l.bindings.find((x) => x.param !== undefined && INPUT_CHANNEL_PARAMS.has(x.param) && l.entry!.def.signature.find((p) => p.name === x.param)?.kind === 'channels');
+    const b = l.bindings.find(
+      (x) =>
+        x.param !== undefined &&
+        INPUT_CHANNEL_PARAMS.has(x.param) &&
+        l.entry!.def.signature.find((p) => p.name === x.param)?.kind === 'channels',
+    );
     if (!b || !isInt(b.passed)) continue;
     const actual = inputChannels(model, l);
     if (actual === null || actual === b.passed) continue;
     const w = model.widthMultiple;
-    const scaled = w !== null && w !== 1 ? ` (width_multiple ${w} scales the layers around it, but parse_model passes ${l.moduleName}'s args verbatim)` : '';
+    const scaled =
+      w !== null && w !== 1
+        ? ` (width_multiple ${w} scales the layers around it, but parse_model passes ${l.moduleName}'s args verbatim)`
+        : '';
     out.push(
-      diag('YOLO027', b.range, `${l.moduleName} is built for ${b.passed} input channels (${b.param}) but its input has ${actual}${scaled}`, CODES.YOLO027.severity, {
-        layer: l.index,
-        data: { param: b.param, written: b.passed, actual },
-      }),
+      diag(
+        'YOLO027',
+        b.range,
+        `${l.moduleName} is built for ${b.passed} input channels (${b.param}) but its input has ${actual}${scaled}`,
+        CODES.YOLO027.severity,
+        {
+          layer: l.index,
+          data: { param: b.param, written: b.passed, actual },
+        },
+      ),
     );
   }
   return out;
@@ -224,4 +275,3 @@ function inputChannels(model: Model, l: ResolvedLayer): number | null {
   if (p?.outShape && p.outShape.length >= 2) return p.outShape[1]!;
   return p?.c2 ?? null;
 }
-

@@ -26,7 +26,8 @@ export function shapeText(s: readonly number[] | null | undefined): string {
 /** A layer's output: its shape, the first of a head's outputs with a count, or `?`. */
 export function layerOutputText(l: ResolvedLayer): string {
   if (l.outShape) return shapeText(l.outShape);
-  if (l.outShapes && l.outShapes.length) return l.outShapes.length === 1 ? shapeText(l.outShapes[0]) : `${shapeText(l.outShapes[0])} (+${l.outShapes.length - 1})`;
+  if (l.outShapes && l.outShapes.length)
+    return l.outShapes.length === 1 ? shapeText(l.outShapes[0]) : `${shapeText(l.outShapes[0])} (+${l.outShapes.length - 1})`;
   return '?';
 }
 

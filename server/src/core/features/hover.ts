@@ -10,7 +10,17 @@ import { signatureText } from '../catalog/types.ts';
 import { TREES } from '../catalog/trees.ts';
 import { isNumeric, isSeq, num, pyRepr, pyRound, seqItems, type PyVal } from '../py.ts';
 import { layerAt } from './cursor.ts';
-import { compactCount, CONVENTION_NAME, exactCount, flopsOf, flopsText, layerOutputText, otherConvention, shapeText, type GflopsConvention } from './format.ts';
+import {
+  compactCount,
+  CONVENTION_NAME,
+  exactCount,
+  flopsOf,
+  flopsText,
+  layerOutputText,
+  otherConvention,
+  shapeText,
+  type GflopsConvention,
+} from './format.ts';
 import { filledParams, treatmentNote, yamlParamAt } from './yamlParams.ts';
 import { keyText, mapEntries } from '../document.ts';
 
@@ -59,7 +69,8 @@ export function hover(model: Model, offset: number, opts: HoverOptions = {}): Co
   const scales = doc.top.get('scales');
   if (scales && within(scales.value.range, offset)) {
     for (const e of mapEntries(scales.value)) {
-      if (within(e.key.range, offset) || within(e.value.range, offset)) return { range: e.key.range, markdown: scaleHover(model, keyText(e.key), e.value, opts) };
+      if (within(e.key.range, offset) || within(e.value.range, offset))
+        return { range: e.key.range, markdown: scaleHover(model, keyText(e.key), e.value, opts) };
     }
   }
   return null;
@@ -76,18 +87,37 @@ function moduleHover(model: Model, l: ResolvedLayer, conv: GflopsConvention): st
   } else {
     const elsewhere = Object.values(TREES).find((t) => t && t.modules.get(name));
     lines.push(`**${name}**${elsewhere ? `\`${signatureText(elsewhere.modules.get(name)!.def)}\`` : ''}`, '');
-    lines.push(elsewhere ? `_${elsewhere.label} defines ${name}; ${model.tree.label} does not._` : `_${model.tree.label} has no module named ${name}._`, '');
+    lines.push(
+      elsewhere
+        ? `_${elsewhere.label} defines ${name}; ${model.tree.label} does not._`
+        : `_${model.tree.label} has no module named ${name}._`,
+      '',
+    );
   }
-  if (l.args) lines.push('```python', `${name}(${(l.args as PyVal[]).map(pyRepr).join(', ')})`, '```', `_args as parse_model passes them${entry ? `: ${treatmentNote(entry)}` : ''}_`, '');
+  if (l.args)
+    lines.push(
+      '```python',
+      `${name}(${(l.args as PyVal[]).map(pyRepr).join(', ')})`,
+      '```',
+      `_args as parse_model passes them${entry ? `: ${treatmentNote(entry)}` : ''}_`,
+      '',
+    );
   const rows: [string, string][] = [];
-  rows.push(['layer', `${l.index} · ${l.section} · from ${pyRepr(l.from)}${l.fromIndices ? ` → ${l.fromIndices.map((j) => (j < 0 ? 'input' : String(j))).join(', ')}` : ''}`]);
+  rows.push([
+    'layer',
+    `${l.index} · ${l.section} · from ${pyRepr(l.from)}${l.fromIndices ? ` → ${l.fromIndices.map((j) => (j < 0 ? 'input' : String(j))).join(', ')}` : ''}`,
+  ]);
   if (l.c1 !== null || l.c2 !== null) rows.push(['channels', `${l.c1 ?? '?'} → ${l.c2 ?? '?'}`]);
   rows.push(['output', l.outShapes && l.outShapes.length > 1 ? l.outShapes.map(shapeText).join(', ') : layerOutputText(l)]);
-  if (l.n !== null && isNumeric(l.nYaml) && num(l.nYaml) !== depthScaled(model, l)) rows.push(['repeats', `${pyRepr(l.nYaml)} × ${model.depthMultiple} → ${depthScaled(model, l)}`]);
+  if (l.n !== null && isNumeric(l.nYaml) && num(l.nYaml) !== depthScaled(model, l))
+    rows.push(['repeats', `${pyRepr(l.nYaml)} × ${model.depthMultiple} → ${depthScaled(model, l)}`]);
   if (l.params !== null) rows.push(['params', exactCount(l.params)]);
   if (l.flops) {
     const other = otherConvention(conv);
-    rows.push([`FLOPs @${model.imgsz}`, `${flopsText(flopsOf(l.flops, conv))} (${CONVENTION_NAME[conv]}) · ${flopsText(flopsOf(l.flops, other))} (${CONVENTION_NAME[other]})`]);
+    rows.push([
+      `FLOPs @${model.imgsz}`,
+      `${flopsText(flopsOf(l.flops, conv))} (${CONVENTION_NAME[conv]}) · ${flopsText(flopsOf(l.flops, other))} (${CONVENTION_NAME[other]})`,
+    ]);
   }
   lines.push('| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`), '');
   const errors = model.diagnostics.filter((d) => d.layer === l.index && d.severity === 'error');
@@ -135,9 +165,18 @@ function nHover(model: Model, l: ResolvedLayer): string {
   const scaled = depthScaled(model, l);
   const head = `**n** = ${pyRepr(l.nYaml)} (repeats)`;
   if (scaled === null) return head;
-  const how = isNumeric(l.nYaml) && num(l.nYaml) > 1 ? ` × depth_multiple ${model.depthMultiple} → **${scaled}** (max(round(n × ${model.depthMultiple}), 1))` : ' (n ≤ 1 is not depth-scaled)';
+  const how =
+    isNumeric(l.nYaml) && num(l.nYaml) > 1
+      ? ` × depth_multiple ${model.depthMultiple} → **${scaled}** (max(round(n × ${model.depthMultiple}), 1))`
+      : ' (n ≤ 1 is not depth-scaled)';
   const entry = l.entry;
-  const where = !entry ? '' : entry.treat === 'repeats' || entry.treat === 'hgblock' ? `\n\n${entry.def.name} takes the repeats as its own \`n\` argument.` : scaled > 1 ? `\n\nparse_model builds ${scaled} copies in an nn.Sequential.` : '';
+  const where = !entry
+    ? ''
+    : entry.treat === 'repeats' || entry.treat === 'hgblock'
+      ? `\n\n${entry.def.name} takes the repeats as its own \`n\` argument.`
+      : scaled > 1
+        ? `\n\nparse_model builds ${scaled} copies in an nn.Sequential.`
+        : '';
   return `${head}${how}${where}`;
 }
 
@@ -161,7 +200,11 @@ function argHover(model: Model, l: ResolvedLayer, k: number, item: SrcVal): stri
       if (pyRepr(b.passed) !== chain[chain.length - 1]) chain.push(pyRepr(b.passed));
       lines.push('', chain.length > 1 ? `\`${chain.join(' → ')}\`` : `passed as \`${chain[0]}\``);
     }
-  } else lines.push('', `written \`${pyRepr(item.value)}\`${spec?.default !== undefined ? ` (default ${spec.defaultText ?? pyRepr(spec.default)})` : ''}`);
+  } else
+    lines.push(
+      '',
+      `written \`${pyRepr(item.value)}\`${spec?.default !== undefined ? ` (default ${spec.defaultText ?? pyRepr(spec.default)})` : ''}`,
+    );
   if (entry) {
     const filled = filledParams(entry).map((f) => `${entry.def.signature[f.argIndex]?.name ?? '?'}: ${f.why}`);
     if (filled.length && k === 0) lines.push('', `_parse_model fills ${filled.join('; ')}_`);
@@ -180,19 +223,32 @@ function keyHover(model: Model, key: string, value: SrcVal): string | null {
         const s = depthScaled(model, l);
         if (s !== null && isNumeric(l.nYaml) && num(l.nYaml) > 1) pairs.set(pyRepr(l.nYaml), String(s));
       }
-      const effect = [...pairs].slice(0, 8).map(([a, b]) => `${a} → ${b}`).join(', ');
-      const ignored = model.dialect === 'ultralytics' && model.doc.top.has('scales') ? '\n\n_This file has `scales:`; the chosen scale\u2019s depth is used instead._' : '';
+      const effect = [...pairs]
+        .slice(0, 8)
+        .map(([a, b]) => `${a} → ${b}`)
+        .join(', ');
+      const ignored =
+        model.dialect === 'ultralytics' && model.doc.top.has('scales')
+          ? '\n\n_This file has `scales:`; the chosen scale\u2019s depth is used instead._'
+          : '';
       return `**depth_multiple** ${pyRepr(v)} — scales the repeat count of every layer with n > 1: n → max(round(n × ${pyRepr(v)}), 1).${effect ? `\n\nIn this file: ${effect}.` : ''}${ignored}`;
     }
     case 'width_multiple': {
       const pairs = new Map<string, string>();
-      for (const l of model.layers) for (const b of l.bindings) if (b.note && b.note.includes('×')) pairs.set(pyRepr(b.yamlValue), pyRepr(b.passed));
-      const effect = [...pairs].slice(0, 8).map(([a, b]) => `${a} → ${b}`).join(', ');
+      for (const l of model.layers)
+        for (const b of l.bindings) if (b.note && b.note.includes('×')) pairs.set(pyRepr(b.yamlValue), pyRepr(b.passed));
+      const effect = [...pairs]
+        .slice(0, 8)
+        .map(([a, b]) => `${a} → ${b}`)
+        .join(', ');
       return `**width_multiple** ${pyRepr(v)} — scales the output channels (first arg) of channel modules: c2 → ceil(c2 × ${pyRepr(v)} / 8) × 8. \`nc\` and args passed verbatim are not scaled.${effect ? `\n\nIn this file: ${effect}.` : ''}`;
     }
     case 'nc': {
       const anchors = anchorCounts(model);
-      const out = model.dialect === 'yolov5' && anchors && typeof v === 'number' ? ` The head outputs na × (nc + 5) = ${anchors.na} × ${v + 5} = ${anchors.na * (v + 5)} channels per level.` : '';
+      const out =
+        model.dialect === 'yolov5' && anchors && typeof v === 'number'
+          ? ` The head outputs na × (nc + 5) = ${anchors.na} × ${v + 5} = ${anchors.na * (v + 5)} channels per level.`
+          : '';
       return `**nc** ${pyRepr(v)} — the number of classes.${out}`;
     }
     case 'anchors': {
@@ -236,7 +292,10 @@ function scaleHover(model: Model, letter: string, value: SrcVal, opts: HoverOpti
   const vals = value.items?.map((i) => i.value) ?? [];
   const [d, w, mc] = vals;
   const lines = [`**scale ${letter}** — depth ${pyRepr(d ?? null)} · width ${pyRepr(w ?? null)} · max_channels ${pyRepr(mc ?? null)}`];
-  lines.push('', `repeats n > 1 → max(round(n × ${pyRepr(d ?? null)}), 1); channels → ceil(min(c2, ${pyRepr(mc ?? null)}) × ${pyRepr(w ?? null)} / 8) × 8`);
+  lines.push(
+    '',
+    `repeats n > 1 → max(round(n × ${pyRepr(d ?? null)}), 1); channels → ceil(min(c2, ${pyRepr(mc ?? null)}) × ${pyRepr(w ?? null)} / 8) × 8`,
+  );
   const conv = opts.convention ?? 'ultralytics-thop';
   const at = model.scale === letter ? model : (opts.resolveAtScale?.(letter) ?? null);
   if (at?.totals) {

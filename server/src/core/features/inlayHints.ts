@@ -35,7 +35,14 @@ export function inlayHints(model: Model, range?: Range): CoreInlayHint[] {
     // args first, then n, then the end of the line: hints at one offset keep document order
     if (src.n && isNumeric(l.nYaml)) {
       const scaled = depthScaled(model, l);
-      if (scaled !== null && scaled !== num(l.nYaml)) out.push({ offset: src.n.range.end, label: `→${scaled}`, kind: 'type', paddingLeft: false, tooltip: `${pyRepr(l.nYaml)} repeats × depth_multiple ${model.depthMultiple} → ${scaled}` });
+      if (scaled !== null && scaled !== num(l.nYaml))
+        out.push({
+          offset: src.n.range.end,
+          label: `→${scaled}`,
+          kind: 'type',
+          paddingLeft: false,
+          tooltip: `${pyRepr(l.nYaml)} repeats × depth_multiple ${model.depthMultiple} → ${scaled}`,
+        });
     }
     for (const b of l.bindings) {
       if (!b.note || !b.note.includes('×')) continue;
@@ -47,7 +54,13 @@ export function inlayHints(model: Model, range?: Range): CoreInlayHint[] {
     // two layers on one line: the hint goes right after the layer's `]`, else at the end of the line (past a comment)
     const at = next && next.range.start < lineEnd ? src.range.end : lineEnd;
     const label = `#${l.index} → ${l.status === 'error' && !l.outShape && !l.outShapes ? '✗' : layerOutputText(l)}`;
-    out.push({ offset: at, label, kind: 'type', paddingLeft: true, tooltip: `layer ${l.index}: ${l.moduleName ?? '?'}${l.params !== null ? `, ${withCommas(l.params)} params` : ''}` });
+    out.push({
+      offset: at,
+      label,
+      kind: 'type',
+      paddingLeft: true,
+      tooltip: `layer ${l.index}: ${l.moduleName ?? '?'}${l.params !== null ? `, ${withCommas(l.params)} params` : ''}`,
+    });
   }
   return out;
 }

@@ -131,7 +131,16 @@ export function layoutOf(doc: ModelDoc): Layout {
   return { text, eol, frames };
 }
 
-function frameOf(text: string, layer: LayerSrc, section: Section, pos: number, count: number, flow: boolean, seqStart: number, seqEnd: number): Frame {
+function frameOf(
+  text: string,
+  layer: LayerSrc,
+  section: Section,
+  pos: number,
+  count: number,
+  flow: boolean,
+  seqStart: number,
+  seqEnd: number,
+): Frame {
   const nodeStart = layer.range.start;
   const nodeEnd = layer.range.end;
   let unsupported: string | undefined;
@@ -306,7 +315,9 @@ export function applyEdits(text: string, edits: readonly TextEdit[]): string {
 
 /** Edits inside [start, end) applied to that slice of the text. */
 function rewriteSlice(text: string, start: number, end: number, edits: readonly TextEdit[]): string {
-  const local = edits.filter((e) => e.range.start >= start && e.range.end <= end).map((e) => ({ range: { start: e.range.start - start, end: e.range.end - start }, newText: e.newText }));
+  const local = edits
+    .filter((e) => e.range.start >= start && e.range.end <= end)
+    .map((e) => ({ range: { start: e.range.start - start, end: e.range.end - start }, newText: e.newText }));
   return applyEdits(text.slice(start, end), local);
 }
 
@@ -358,13 +369,18 @@ function template(model: Model, layout: Layout, p: number, near: Frame | undefin
     if (src < 0) src = p - 1;
   }
   const from = src < 0 ? -1 : src - p;
-  const c = src < 0 ? model.ch : (model.layers[src]?.outShape?.length === 4 ? model.layers[src]!.outShape![1]! : null);
+  const c = src < 0 ? model.ch : model.layers[src]?.outShape?.length === 4 ? model.layers[src]!.outShape![1]! : null;
   let yaml = c === null ? null : yamlChannelsFor(model, c);
   if (yaml === null && !exact) {
     // unknown channels (the model does not resolve there): the YAML width of the layer it reads, if it has one
     const prev = model.layers[src];
     const prevArg = prev?.entry?.treat === 'channels' || prev?.entry?.treat === 'repeats' ? prev.src.args?.items?.[0]?.value : undefined;
-    yaml = c !== null && model.widthMultiple ? Math.max(8, Math.round(c / model.widthMultiple)) : typeof prevArg === 'number' && prevArg > 0 ? prevArg : 64;
+    yaml =
+      c !== null && model.widthMultiple
+        ? Math.max(8, Math.round(c / model.widthMultiple))
+        : typeof prevArg === 'number' && prevArg > 0
+          ? prevArg
+          : 64;
   }
   if (yaml === null) return `[${from}${sep}1${sep}nn.Identity${sep}[]]`;
   return `[${from}${sep}1${sep}Conv${sep}[${yaml}${sep}3${sep}1]]`;
@@ -382,7 +398,8 @@ function insertAboveEdits(layout: Layout, f: Frame, frames: readonly Frame[], no
     const gap = /[\r\n]/.test(gapRaw) ? ' ' : gapRaw;
     return [{ range: { start: f.lineStart, end: f.lineStart }, newText: `${prefix}-${gap}${node}${eol}` }];
   }
-  if (f.startsLine) return [{ range: { start: f.lineStart, end: f.lineStart }, newText: `${t.slice(f.lineStart, f.nodeStart)}${node},${eol}` }];
+  if (f.startsLine)
+    return [{ range: { start: f.lineStart, end: f.lineStart }, newText: `${t.slice(f.lineStart, f.nodeStart)}${node},${eol}` }];
   const next = frames.find((x) => x.section === f.section && x.pos === f.pos + 1);
   if (f.afterBracket && ((next && next.startsLine) || (!next && !f.closeOnLine))) {
     const align = next && next.startsLine ? t.slice(next.lineStart, next.nodeStart) : alignTo(t, f.nodeStart);
@@ -390,7 +407,12 @@ function insertAboveEdits(layout: Layout, f: Frame, frames: readonly Frame[], no
   }
   // inline: the same separator the list uses here
   const prev = frames.find((x) => x.section === f.section && x.pos === f.pos - 1);
-  const gap = prev && prev.comma !== null ? t.slice(prev.comma + 1, f.nodeStart) : next && f.comma !== null ? t.slice(f.comma + 1, next.nodeStart) : ' ';
+  const gap =
+    prev && prev.comma !== null
+      ? t.slice(prev.comma + 1, f.nodeStart)
+      : next && f.comma !== null
+        ? t.slice(f.comma + 1, next.nodeStart)
+        : ' ';
   return [{ range: { start: f.nodeStart, end: f.nodeStart }, newText: `${node},${/[\r\n]/.test(gap) ? ' ' : gap}` }];
 }
 
@@ -406,7 +428,11 @@ function insertBelowEdits(layout: Layout, f: Frame, frames: readonly Frame[], no
     const line = `${prefix}-${gap}${node}`;
     return [{ range: { start: f.lineEnd, end: f.lineEnd }, newText: f.eol ? `${line}${eol}` : `${eol}${line}` }];
   }
-  const indent = f.startsLine ? t.slice(f.lineStart, f.nodeStart) : next && next.startsLine ? t.slice(next.lineStart, next.nodeStart) : alignTo(t, f.nodeStart);
+  const indent = f.startsLine
+    ? t.slice(f.lineStart, f.nodeStart)
+    : next && next.startsLine
+      ? t.slice(next.lineStart, next.nodeStart)
+      : alignTo(t, f.nodeStart);
   if (f.closeOnLine) {
     if (!f.startsLine && !f.afterBracket) {
       const prev = frames.find((x) => x.section === f.section && x.pos === f.pos - 1);
@@ -414,7 +440,8 @@ function insertBelowEdits(layout: Layout, f: Frame, frames: readonly Frame[], no
       if (!/[\r\n]/.test(gap)) return [{ range: { start: f.nodeEnd, end: f.nodeEnd }, newText: `,${gap}${node}` }];
     }
     const commented = /#/.test(t.slice(f.structEnd, f.tailEnd));
-    if (f.afterBracket && !f.startsLine && f.count === 1 && !commented) return [{ range: { start: f.nodeEnd, end: f.nodeEnd }, newText: `, ${node}` }];
+    if (f.afterBracket && !f.startsLine && f.count === 1 && !commented)
+      return [{ range: { start: f.nodeEnd, end: f.nodeEnd }, newText: `, ${node}` }];
     if (commented) {
       // `[..., NODE]  # comment`: the comment stays on its layer's line; the list's `]` moves to the new last line
       const bracket = f.structEnd - 1;
@@ -464,26 +491,43 @@ function deleteEdits(layout: Layout, f: Frame, frames: readonly Frame[]): TextEd
   }
   if (f.afterBracket && next) {
     const gap = t.slice(f.nodeEnd, next.nodeStart);
-    if (SIMPLE_LINE_GAP.test(gap) || SIMPLE_INLINE_GAP.test(gap)) return [{ range: { start: f.nodeStart, end: next.nodeStart }, newText: '' }];
+    if (SIMPLE_LINE_GAP.test(gap) || SIMPLE_INLINE_GAP.test(gap))
+      return [{ range: { start: f.nodeStart, end: next.nodeStart }, newText: '' }];
     // blank lines or comments before the next layer stay; the list's `[` keeps its line
     return [{ range: { start: f.nodeStart, end: f.tailEnd }, newText: '' }];
   }
   if (!next) {
     if (!prev || prev.comma === null) return 'the layer before has no comma to remove';
     // the deleted layer's own comment (after the list's `]`) goes with it
-    const ownTail = f.closeOnLine && f.startsLine && /#/.test(t.slice(f.structEnd, f.tailEnd)) ? [{ range: { start: f.structEnd, end: f.tailEnd }, newText: '' }] : [];
+    const ownTail =
+      f.closeOnLine && f.startsLine && /#/.test(t.slice(f.structEnd, f.tailEnd))
+        ? [{ range: { start: f.structEnd, end: f.tailEnd }, newText: '' }]
+        : [];
     const gap = t.slice(prev.nodeEnd, f.nodeStart);
-    if (/^[ \t]*,[ \t]*((\r\n|\n|\r)[ \t]*)?$/.test(gap)) return [{ range: { start: prev.nodeEnd, end: f.nodeEnd }, newText: '' }, ...ownTail];
-    if (f.closeOnLine && f.startsLine && prev.endsLine && prev.eol && /#/.test(t.slice(prev.structEnd, prev.tailEnd)) && /^[ \t]*$/.test(t.slice(prev.lineEnd, f.nodeStart)))
+    if (/^[ \t]*,[ \t]*((\r\n|\n|\r)[ \t]*)?$/.test(gap))
+      return [{ range: { start: prev.nodeEnd, end: f.nodeEnd }, newText: '' }, ...ownTail];
+    if (
+      f.closeOnLine &&
+      f.startsLine &&
+      prev.endsLine &&
+      prev.eol &&
+      /#/.test(t.slice(prev.structEnd, prev.tailEnd)) &&
+      /^[ \t]*$/.test(t.slice(prev.lineEnd, f.nodeStart))
+    )
       // `NODE,  # comment` / `LAST]`: the list's `]` comes back to the line before
       return [
         { range: { start: prev.comma, end: prev.comma + 1 }, newText: f.comma === null ? ']' : ',]' },
         { range: { start: prev.tailEnd, end: f.tailEnd }, newText: '' },
       ];
-    return [{ range: { start: prev.comma, end: prev.comma + 1 }, newText: '' }, { range: { start: f.nodeStart, end: f.nodeEnd }, newText: '' }, ...ownTail];
+    return [
+      { range: { start: prev.comma, end: prev.comma + 1 }, newText: '' },
+      { range: { start: f.nodeStart, end: f.nodeEnd }, newText: '' },
+      ...ownTail,
+    ];
   }
   if (f.comma === null) return 'the comma after this layer is not on its line';
-  if (prev && prev.comma !== null && !/[\r\n]/.test(t.slice(prev.comma + 1, f.nodeStart))) return [{ range: { start: prev.comma + 1, end: f.comma + 1 }, newText: '' }];
+  if (prev && prev.comma !== null && !/[\r\n]/.test(t.slice(prev.comma + 1, f.nodeStart)))
+    return [{ range: { start: prev.comma + 1, end: f.comma + 1 }, newText: '' }];
   const gap = t.slice(f.nodeEnd, next.nodeStart);
   if (SIMPLE_INLINE_GAP.test(gap)) return [{ range: { start: f.nodeStart, end: next.nodeStart }, newText: '' }];
   return 'YOLO Lens does not rewrite this list layout';
@@ -496,7 +540,8 @@ const moduleLabel = (l: LayerSrc | undefined): string => {
   return typeof v === 'string' ? v : '?';
 };
 
-const listIdx = (xs: readonly number[]) => (xs.length === 1 ? `layer ${xs[0]}` : `layers ${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}`);
+const listIdx = (xs: readonly number[]) =>
+  xs.length === 1 ? `layer ${xs[0]}` : `layers ${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}`;
 
 /** Old layers that read layer `i` (by any element). */
 function consumersOf(doc: ModelDoc, i: number): number[] {
@@ -540,7 +585,13 @@ export class Refactorer {
   }
 
   /** Turn a plan and its structural edits into checked edits. */
-  private finish(kind: LayerRefactor['kind'], title: string, plan: Plan, structural: TextEdit[] | string, opts: { dropLayer?: number; newNode?: string; layer?: number; moved?: [number, number] } = {}): LayerRefactor {
+  private finish(
+    kind: LayerRefactor['kind'],
+    title: string,
+    plan: Plan,
+    structural: TextEdit[] | string,
+    opts: { dropLayer?: number; newNode?: string; layer?: number; moved?: [number, number] } = {},
+  ): LayerRefactor {
     const disabled = (reason: string): LayerRefactor => ({ kind, title, edits: [], disabled: reason });
     if (typeof structural === 'string') return disabled(structural);
     const rw = new Rewriter(this.doc, plan);
@@ -565,30 +616,47 @@ export class Refactorer {
       const nodeOf = (f: Frame) => rewriteSlice(t, f.nodeStart, f.nodeEnd, all);
       const tailOf = (f: Frame) => rewriteSlice(t, f.structEnd, f.tailEnd, all);
       const moveTails = u.endsLine && w.endsLine;
-      const inside = (e: TextEdit, f: Frame) => (e.range.start >= f.nodeStart && e.range.end <= f.nodeEnd) || (moveTails && e.range.start >= f.structEnd && e.range.end <= f.tailEnd);
+      const inside = (e: TextEdit, f: Frame) =>
+        (e.range.start >= f.nodeStart && e.range.end <= f.nodeEnd) ||
+        (moveTails && e.range.start >= f.structEnd && e.range.end <= f.tailEnd);
       const stays = (e: TextEdit) => !moveTails && [u, w].some((f) => e.range.start >= f.structEnd && e.range.end <= f.tailEnd);
       edits = all.filter((e) => !inside(e, u) && !inside(e, w) && !stays(e));
-      edits.push({ range: { start: u.nodeStart, end: u.nodeEnd }, newText: nodeOf(w) }, { range: { start: w.nodeStart, end: w.nodeEnd }, newText: nodeOf(u) });
+      edits.push(
+        { range: { start: u.nodeStart, end: u.nodeEnd }, newText: nodeOf(w) },
+        { range: { start: w.nodeStart, end: w.nodeEnd }, newText: nodeOf(u) },
+      );
       if (moveTails) {
         const tu = tailOf(u);
         const tw = tailOf(w);
         if (tu !== t.slice(w.structEnd, w.tailEnd) || tw !== t.slice(u.structEnd, u.tailEnd))
-          edits.push({ range: { start: u.structEnd, end: u.tailEnd }, newText: tw }, { range: { start: w.structEnd, end: w.tailEnd }, newText: tu });
+          edits.push(
+            { range: { start: u.structEnd, end: u.tailEnd }, newText: tw },
+            { range: { start: w.structEnd, end: w.tailEnd }, newText: tu },
+          );
       }
     } else {
       const removed = structural.filter((e) => e.newText === '');
-      const survives = (e: TextEdit) => !removed.some((r) => e.range.start >= r.range.start && e.range.end <= r.range.end && r.range.end > r.range.start);
+      const survives = (e: TextEdit) =>
+        !removed.some((r) => e.range.start >= r.range.start && e.range.end <= r.range.end && r.range.end > r.range.start);
       edits = [...structural, ...fromEdits.filter(survives), ...commentEdits.filter(survives)];
     }
-    edits = edits.filter((e) => e.newText !== '' || e.range.end > e.range.start).sort((a, b) => a.range.start - b.range.start || a.range.end - b.range.end);
-    for (let k = 1; k < edits.length; k++) if (edits[k]!.range.start < edits[k - 1]!.range.end) return disabled('the edits would overlap (unexpected layout)');
+    edits = edits
+      .filter((e) => e.newText !== '' || e.range.end > e.range.start)
+      .sort((a, b) => a.range.start - b.range.start || a.range.end - b.range.end);
+    for (let k = 1; k < edits.length; k++)
+      if (edits[k]!.range.start < edits[k - 1]!.range.end) return disabled('the edits would overlap (unexpected layout)');
     const check = this.verify(edits, plan, fromEditsOf, opts.newNode);
     if (check) return disabled(check);
     return { kind, title, edits, ...(opts.layer !== undefined ? { layer: opts.layer } : {}) };
   }
 
   /** Parse the result and compare every layer's node text with what the plan says it must be. */
-  private verify(edits: readonly TextEdit[], plan: Plan, fromEditsOf: ReadonlyMap<number, readonly TextEdit[]>, newNode: string | undefined): string | null {
+  private verify(
+    edits: readonly TextEdit[],
+    plan: Plan,
+    fromEditsOf: ReadonlyMap<number, readonly TextEdit[]>,
+    newNode: string | undefined,
+  ): string | null {
     const t = this.layout.text;
     let out: string;
     try {
@@ -623,10 +691,17 @@ export class Refactorer {
     const f = this.frame(i);
     const p = where === 'above' ? i : i + 1;
     const titleBase = `Insert a layer ${where} ${i}`;
-    if (this.layout.unsupported || !f) return { kind: 'insert', title: titleBase, edits: [], disabled: this.layout.unsupported ?? 'this layer is not in a layer list YOLO Lens can rewrite' };
+    if (this.layout.unsupported || !f)
+      return {
+        kind: 'insert',
+        title: titleBase,
+        edits: [],
+        disabled: this.layout.unsupported ?? 'this layer is not in a layer list YOLO Lens can rewrite',
+      };
     const n = this.doc.layers.length;
     const head = p === n ? this.headStaysLast() : null;
-    if (head) return { kind: 'insert', title: feed ? `${titleBase} and feed its consumers through it` : titleBase, edits: [], disabled: head };
+    if (head)
+      return { kind: 'insert', title: feed ? `${titleBase} and feed its consumers through it` : titleBase, edits: [], disabled: head };
     const retarget = new Map<number, Map<number, Target>>();
     let title = titleBase;
     let newNode: string;
@@ -635,7 +710,8 @@ export class Refactorer {
       if (p === 0) title = `${titleBase}; it reads the image and feeds layer 0`;
     } else if (where === 'below') {
       const consumers = consumersOf(this.doc, i).filter((c) => c > i);
-      if (!consumers.length) return { kind: 'insert', title: `${titleBase} and feed its consumers through it`, edits: [], disabled: `nothing reads layer ${i}` };
+      if (!consumers.length)
+        return { kind: 'insert', title: `${titleBase} and feed its consumers through it`, edits: [], disabled: `nothing reads layer ${i}` };
       for (const c of consumers) {
         const m = new Map<number, Target>();
         fromElems(this.doc.layers[c]!, n).forEach((e, k) => {
@@ -647,16 +723,26 @@ export class Refactorer {
       title = `${titleBase} and feed ${listIdx(consumers)} through it`;
     } else {
       const ins = fromElems(this.doc.layers[i]!, n);
-      if (ins.length !== 1 || ins[0]!.target === null) return { kind: 'insert', title: `${titleBase} on its input`, edits: [], disabled: `layer ${i} does not read exactly one layer` };
+      if (ins.length !== 1 || ins[0]!.target === null)
+        return { kind: 'insert', title: `${titleBase} on its input`, edits: [], disabled: `layer ${i} does not read exactly one layer` };
       const input = ins[0]!.target;
-      if (input !== i - 1 && input !== 'image') return { kind: 'insert', title: `${titleBase} on its input`, edits: [], disabled: `layer ${i} reads layer ${String(input)}, not the layer above it: insert below ${String(input)} instead` };
+      if (input !== i - 1 && input !== 'image')
+        return {
+          kind: 'insert',
+          title: `${titleBase} on its input`,
+          edits: [],
+          disabled: `layer ${i} reads layer ${String(input)}, not the layer above it: insert below ${String(input)} instead`,
+        };
       retarget.set(i, new Map([[0, 'new' as Target]]));
       newNode = this.template(p, f, true, true);
       title = `${titleBase} on its input (${input === 'image' ? 'the image' : `layer ${input}`} \u2192 new layer \u2192 ${i})`;
     }
     const order = this.shiftPlan(p);
     if (p === 0) retarget.set(0, new Map([[0, 'new' as Target]]));
-    const structural = where === 'above' ? insertAboveEdits(this.layout, f, this.layout.frames, newNode) : insertBelowEdits(this.layout, f, this.layout.frames, newNode);
+    const structural =
+      where === 'above'
+        ? insertAboveEdits(this.layout, f, this.layout.frames, newNode)
+        : insertBelowEdits(this.layout, f, this.layout.frames, newNode);
     return this.finish('insert', title, { order, retarget }, structural, { newNode, layer: p });
   }
 
@@ -668,14 +754,25 @@ export class Refactorer {
     const f = this.frame(i);
     const label = `layer ${i} (${moduleLabel(this.doc.layers[i])})`;
     let title = `Delete ${label}`;
-    if (this.layout.unsupported || !f) return { kind: 'delete', title, edits: [], disabled: this.layout.unsupported ?? 'this layer is not in a layer list YOLO Lens can rewrite' };
+    if (this.layout.unsupported || !f)
+      return {
+        kind: 'delete',
+        title,
+        edits: [],
+        disabled: this.layout.unsupported ?? 'this layer is not in a layer list YOLO Lens can rewrite',
+      };
     const n = this.doc.layers.length;
     const consumers = consumersOf(this.doc, i);
     const retarget = new Map<number, Map<number, Target>>();
     if (consumers.length) {
       const ins = fromElems(this.doc.layers[i]!, n);
       if (ins.length !== 1 || ins[0]!.target === null)
-        return { kind: 'delete', title, edits: [], disabled: `${listIdx(consumers)} read${consumers.length === 1 ? 's' : ''} it and it has ${ins.length === 1 ? 'no valid input' : 'several inputs'}: point ${consumers.length === 1 ? 'that layer' : 'them'} elsewhere first` };
+        return {
+          kind: 'delete',
+          title,
+          edits: [],
+          disabled: `${listIdx(consumers)} read${consumers.length === 1 ? 's' : ''} it and it has ${ins.length === 1 ? 'no valid input' : 'several inputs'}: point ${consumers.length === 1 ? 'that layer' : 'them'} elsewhere first`,
+        };
       const input = ins[0]!.target;
       for (const c of consumers) {
         const m = new Map<number, Target>();
@@ -699,7 +796,17 @@ export class Refactorer {
     const [u, w] = dir === 'up' ? [j, i] : [i, j];
     const fu = this.frame(u);
     const fw = this.frame(w);
-    if (this.layout.unsupported || !fu || !fw) return { kind: 'move', title, edits: [], disabled: this.layout.unsupported ?? (j < 0 || j >= this.doc.layers.length ? `it is the ${dir === 'up' ? 'first' : 'last'} layer` : 'this layer is not in a layer list YOLO Lens can rewrite') };
+    if (this.layout.unsupported || !fu || !fw)
+      return {
+        kind: 'move',
+        title,
+        edits: [],
+        disabled:
+          this.layout.unsupported ??
+          (j < 0 || j >= this.doc.layers.length
+            ? `it is the ${dir === 'up' ? 'first' : 'last'} layer`
+            : 'this layer is not in a layer list YOLO Lens can rewrite'),
+      };
     const n = this.doc.layers.length;
     const bad = fu.unsupported ?? fw.unsupported ?? (w === n - 1 ? this.headStaysLast() : null);
     if (bad) return { kind: 'move', title, edits: [], disabled: bad };
@@ -713,13 +820,29 @@ export class Refactorer {
       // w reads u: keeping that connection is impossible, so it is a chain swap P → u → w ⇒ P → w → u
       const uIns = fromElems(this.doc.layers[u]!, n);
       const uConsumers = consumersOf(this.doc, u);
-      const why =
-        !wIns.every((e) => e.target === u) ? `layer ${w} also reads other layers` : uIns.length !== 1 || uIns[0]!.target === null ? `layer ${u} does not read exactly one layer` : uConsumers.some((c) => c !== w) ? `layer ${u} also feeds ${listIdx(uConsumers.filter((c) => c !== w))}` : null;
-      if (why) return { kind: 'move', title, edits: [], disabled: `layer ${w} reads layer ${u}, so the two can only swap places as a chain, and ${why}` };
+      const why = !wIns.every((e) => e.target === u)
+        ? `layer ${w} also reads other layers`
+        : uIns.length !== 1 || uIns[0]!.target === null
+          ? `layer ${u} does not read exactly one layer`
+          : uConsumers.some((c) => c !== w)
+            ? `layer ${u} also feeds ${listIdx(uConsumers.filter((c) => c !== w))}`
+            : null;
+      if (why)
+        return {
+          kind: 'move',
+          title,
+          edits: [],
+          disabled: `layer ${w} reads layer ${u}, so the two can only swap places as a chain, and ${why}`,
+        };
       const p = uIns[0]!.target!;
       // an absolute `0` cannot say "the image": the swap would have to write -1 and could not be undone exactly
       if (p === 'image' && wIns.some((e) => !e.relative))
-        return { kind: 'move', title, edits: [], disabled: `layer ${w} reads layer 0 by its absolute index, which would have to become -1 (the image): write it as -1 first` };
+        return {
+          kind: 'move',
+          title,
+          edits: [],
+          disabled: `layer ${w} reads layer 0 by its absolute index, which would have to become -1 (the image): write it as -1 first`,
+        };
       retarget.set(w, new Map(wIns.map((_, k) => [k, p] as [number, Target])));
       retarget.set(u, new Map([[0, w as Target]]));
       for (const c of consumersOf(this.doc, w)) {

@@ -40,7 +40,10 @@ export function signatureOf(shownName: string, entry: TreeEntry, active: number 
   def.signature.forEach((p, i) => {
     if (i) label += ', ';
     const text = p.default === undefined ? p.name : `${p.name}=${p.defaultText ?? pyRepr(p.default)}`;
-    parameters.push({ label: [label.length, label.length + text.length], documentation: filled.has(i) ? `${p.doc} — filled by parse_model: ${filled.get(i)}` : p.doc });
+    parameters.push({
+      label: [label.length, label.length + text.length],
+      documentation: filled.has(i) ? `${p.doc} — filled by parse_model: ${filled.get(i)}` : p.doc,
+    });
     label += text;
   });
   label += ')';

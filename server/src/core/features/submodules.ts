@@ -43,5 +43,10 @@ export function submodules(model: Model, index: number): SubmoduleNode | null {
   };
   const root = node('', l.mod);
   // the root's figures are the layer's own (the resolver ran it in context)
-  return { ...root, params: l.params ?? root.params, outShape: l.outShape ? [...l.outShape] : root.outShape, flops: l.flops ? { ...l.flops } : root.flops };
+  return {
+    ...root,
+    params: l.params ?? root.params,
+    outShape: l.outShape ? [...l.outShape] : root.outShape,
+    flops: l.flops ? { ...l.flops } : root.flops,
+  };
 }

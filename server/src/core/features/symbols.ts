@@ -37,10 +37,18 @@ export function documentSymbols(model: Model): CoreSymbol[] {
             selectionRange: src.module?.range ?? src.range,
           };
         });
-      out.push({ name: t.key, detail: `${children.length} layers`, kind: 'section', range: span(t.keyRange, section.range), selectionRange: t.keyRange, children });
+      out.push({
+        name: t.key,
+        detail: `${children.length} layers`,
+        kind: 'section',
+        range: span(t.keyRange, section.range),
+        selectionRange: t.keyRange,
+        children,
+      });
     } else {
       const v = t.value;
-      const detail = v.kind === 'map' ? `${(v.items?.length ?? 0) / 2} entries` : v.kind === 'seq' ? `${v.items?.length ?? 0} items` : pyRepr(v.value);
+      const detail =
+        v.kind === 'map' ? `${(v.items?.length ?? 0) / 2} entries` : v.kind === 'seq' ? `${v.items?.length ?? 0} items` : pyRepr(v.value);
       out.push({ name: t.key, detail, kind: 'key', range: span(t.keyRange, v.range), selectionRange: t.keyRange });
     }
   }

@@ -2,7 +2,19 @@
  * Construction of module trees: the torch layer constructors (with the checks torch makes when it builds them)
  * and the small vocabulary catalog definitions compose them with.
  */
-import { buildError, type OwnParam, type ActFn, type Flow, type Forward, type In, type LeafOp, type Mod, type Out, leafParams, type UpsampleMode } from './module.ts';
+import {
+  buildError,
+  type OwnParam,
+  type ActFn,
+  type Flow,
+  type Forward,
+  type In,
+  type LeafOp,
+  type Mod,
+  type Out,
+  leafParams,
+  type UpsampleMode,
+} from './module.ts';
 import { PyFloat, PyObj, PyTuple, type PyVal, isNumeric, num, pyRepr, seqItems, isSeq } from '../py.ts';
 
 export interface BuildEnv {
@@ -132,7 +144,14 @@ export class Builder {
     return mod(type, { leaf: { op: 'dropout', p } });
   }
 
-  maxPool2d(k: number | [number, number], s?: number | [number, number] | null, p: number | [number, number] = 0, d: number | [number, number] = 1, ceil = false, param?: string): Mod {
+  maxPool2d(
+    k: number | [number, number],
+    s?: number | [number, number] | null,
+    p: number | [number, number] = 0,
+    d: number | [number, number] = 1,
+    ceil = false,
+    param?: string,
+  ): Mod {
     const kk = pair(k);
     if (kk[0] <= 0 || kk[1] <= 0) throw buildError(`kernel_size should be greater than zero, got ${kk.join('x')}`, param);
     const ss = s == null ? kk : pair(s);
@@ -143,7 +162,13 @@ export class Builder {
     return mod('MaxPool2d', { leaf: { op: 'maxPool2d', k: kk, s: ss, p: pp, d: pair(d), ceil } });
   }
 
-  avgPool2d(k: number | [number, number], s?: number | [number, number] | null, p: number | [number, number] = 0, ceil = false, countIncludePad = true): Mod {
+  avgPool2d(
+    k: number | [number, number],
+    s?: number | [number, number] | null,
+    p: number | [number, number] = 0,
+    ceil = false,
+    countIncludePad = true,
+  ): Mod {
     const kk = pair(k);
     return mod('AvgPool2d', { leaf: { op: 'avgPool2d', k: kk, s: s == null ? kk : pair(s), p: pair(p), ceil, countIncludePad } });
   }

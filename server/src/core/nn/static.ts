@@ -7,7 +7,17 @@
  *    transposed convs count on the input volume, rules found through the class hierarchy).
  * Counts are MACs (thop's unit); callers double them into FLOPs as both frameworks do.
  */
-import { ShapeError, type Flow, type ForwardCtx, type In, type LeafOp, type Mod, type Out, type Shape, type UpsampleMode } from './module.ts';
+import {
+  ShapeError,
+  type Flow,
+  type ForwardCtx,
+  type In,
+  type LeafOp,
+  type Mod,
+  type Out,
+  type Shape,
+  type UpsampleMode,
+} from './module.ts';
 
 export interface OpCount {
   thop: number;
@@ -43,7 +53,8 @@ const fmt = (s: Shape): string => `[${s.join(', ')}]`;
 
 function normDim(dim: number, rank: number): number {
   const d = dim < 0 ? dim + rank : dim;
-  if (d < 0 || d >= rank) throw new ShapeError(`Dimension out of range (expected to be in range of [${-rank}, ${rank - 1}], but got ${dim})`);
+  if (d < 0 || d >= rank)
+    throw new ShapeError(`Dimension out of range (expected to be in range of [${-rank}, ${rank - 1}], but got ${dim})`);
   return d;
 }
 
@@ -54,7 +65,9 @@ function broadcast(a: Shape, b: Shape, what: string): Shape {
     const x = a[a.length - n + i] ?? 1;
     const y = b[b.length - n + i] ?? 1;
     if (x !== y && x !== 1 && y !== 1)
-      throw new ShapeError(`The size of tensor a (${x}) must match the size of tensor b (${y}) at non-singleton dimension ${i} (${what} of ${fmt(a)} and ${fmt(b)})`);
+      throw new ShapeError(
+        `The size of tensor a (${x}) must match the size of tensor b (${y}) at non-singleton dimension ${i} (${what} of ${fmt(a)} and ${fmt(b)})`,
+      );
     out.push(x === 1 ? y : x);
   }
   return out;
@@ -120,7 +133,8 @@ export class ShapeFlow implements Flow<Shape> {
     if (l.op !== 'mha' && !isShape(x)) throw new ShapeError(`${m.type} expects a tensor, got a list of ${(xin as Shape[]).length}`);
     switch (l.op) {
       case 'conv2d': {
-        if (x.length !== 4 && x.length !== 3) throw new ShapeError(`Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: ${fmt(x)}`);
+        if (x.length !== 4 && x.length !== 3)
+          throw new ShapeError(`Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: ${fmt(x)}`);
         const [c, h, w] = x.slice(-3) as [number, number, number];
         if (c !== l.cin)
           throw new ShapeError(
@@ -131,7 +145,9 @@ export class ShapeFlow implements Flow<Shape> {
         const kh = l.d[0] * (l.k[0] - 1) + 1;
         const kw = l.d[1] * (l.k[1] - 1) + 1;
         if (ph < kh || pw < kw)
-          throw new ShapeError(`Calculated padded input size per channel: (${ph} x ${pw}). Kernel size: (${kh} x ${kw}). Kernel size can't be greater than actual input size`);
+          throw new ShapeError(
+            `Calculated padded input size per channel: (${ph} x ${pw}). Kernel size: (${kh} x ${kw}). Kernel size can't be greater than actual input size`,
+          );
         const oh = convOut(h, l.k[0], l.s[0], l.p[0], l.d[0]);
         const ow = convOut(w, l.k[1], l.s[1], l.p[1], l.d[1]);
         out = [...x.slice(0, -3), l.cout, oh, ow];
@@ -139,13 +155,19 @@ export class ShapeFlow implements Flow<Shape> {
         break;
       }
       case 'convTranspose2d': {
-        if (x.length !== 4 && x.length !== 3) throw new ShapeError(`Expected 3D or 4D input to conv_transpose2d, but got input of size: ${fmt(x)}`);
+        if (x.length !== 4 && x.length !== 3)
+          throw new ShapeError(`Expected 3D or 4D input to conv_transpose2d, but got input of size: ${fmt(x)}`);
         const [c, h, w] = x.slice(-3) as [number, number, number];
         if (c !== l.cin)
-          throw new ShapeError(`Given transposed=1, weight of size [${l.cin}, ${l.cout / l.g}, ${l.k[0]}, ${l.k[1]}], expected input${fmt(x)} to have ${l.cin} channels, but got ${c} channels instead`);
+          throw new ShapeError(
+            `Given transposed=1, weight of size [${l.cin}, ${l.cout / l.g}, ${l.k[0]}, ${l.k[1]}], expected input${fmt(x)} to have ${l.cin} channels, but got ${c} channels instead`,
+          );
         const oh = (h - 1) * l.s[0] - 2 * l.p[0] + l.d[0] * (l.k[0] - 1) + l.outputPadding[0] + 1;
         const ow = (w - 1) * l.s[1] - 2 * l.p[1] + l.d[1] * (l.k[1] - 1) + l.outputPadding[1] + 1;
-        if (oh <= 0 || ow <= 0) throw new ShapeError(`Given input size per channel: (${h} x ${w}). Calculated output size per channel: (${oh} x ${ow}). Output size is too small`);
+        if (oh <= 0 || ow <= 0)
+          throw new ShapeError(
+            `Given input size per channel: (${h} x ${w}). Calculated output size per channel: (${oh} x ${ow}). Output size is too small`,
+          );
         out = [...x.slice(0, -3), l.cout, oh, ow];
         a = numel(out) * Math.floor(c / l.g) * l.k[0] * l.k[1];
         u = numel(x) * Math.floor(l.cout / l.g) * l.k[0] * l.k[1];
@@ -161,13 +183,18 @@ export class ShapeFlow implements Flow<Shape> {
       case 'layerNorm': {
         const tail = x.slice(-l.shape.length);
         if (tail.length !== l.shape.length || tail.some((v, i) => v !== l.shape[i]))
-          throw new ShapeError(`Given normalized_shape=${fmt(l.shape)}, expected input with shape [*, ${l.shape.join(', ')}], but got input of size${fmt(x)}`);
+          throw new ShapeError(
+            `Given normalized_shape=${fmt(l.shape)}, expected input with shape [*, ${l.shape.join(', ')}], but got input of size${fmt(x)}`,
+          );
         out = x;
         a = u = (l.affine ? 4 : 2) * numel(x);
         break;
       }
       case 'groupNorm': {
-        if (x[1] !== l.c) throw new ShapeError(`Expected number of channels in input to be divisible by num_groups, but got input of shape ${fmt(x)} and num_groups=${l.groups}`);
+        if (x[1] !== l.c)
+          throw new ShapeError(
+            `Expected number of channels in input to be divisible by num_groups, but got input of shape ${fmt(x)} and num_groups=${l.groups}`,
+          );
         out = x;
         u = (l.affine ? 4 : 2) * numel(x);
         break;
@@ -187,7 +214,10 @@ export class ShapeFlow implements Flow<Shape> {
         const d = l.op === 'maxPool2d' ? l.d : ([1, 1] as [number, number]);
         const oh = poolOut(h, l.k[0], l.s[0], l.p[0], d[0], l.ceil);
         const ow = poolOut(w, l.k[1], l.s[1], l.p[1], d[1], l.ceil);
-        if (oh <= 0 || ow <= 0) throw new ShapeError(`Given input size: (${x.slice(-3).join('x')}). Calculated output size: (${x[x.length - 3]}x${oh}x${ow}). Output size is too small`);
+        if (oh <= 0 || ow <= 0)
+          throw new ShapeError(
+            `Given input size: (${x.slice(-3).join('x')}). Calculated output size: (${x[x.length - 3]}x${oh}x${ow}). Output size is too small`,
+          );
         out = [...x.slice(0, -2), oh, ow];
         if (l.op === 'avgPool2d') a = u = numel(out);
         break;
@@ -210,7 +240,9 @@ export class ShapeFlow implements Flow<Shape> {
       }
       case 'linear': {
         if (x[x.length - 1] !== l.cin)
-          throw new ShapeError(`mat1 and mat2 shapes cannot be multiplied (${numel(x.slice(0, -1))}x${x[x.length - 1]} and ${l.cin}x${l.cout})`);
+          throw new ShapeError(
+            `mat1 and mat2 shapes cannot be multiplied (${numel(x.slice(0, -1))}x${x[x.length - 1]} and ${l.cin}x${l.cout})`,
+          );
         out = [...x.slice(0, -1), l.cout];
         a = u = l.cin * numel(out);
         break;
@@ -235,14 +267,18 @@ export class ShapeFlow implements Flow<Shape> {
       case 'mha': {
         const [q, k, v] = xin as Shape[];
         if (!q || !k || !v) throw new ShapeError('MultiheadAttention expects query, key and value');
-        if (q[q.length - 1] !== l.embed) throw new ShapeError(`was expecting embedding dimension of ${l.embed}, but got ${q[q.length - 1]}`);
+        if (q[q.length - 1] !== l.embed)
+          throw new ShapeError(`was expecting embedding dimension of ${l.embed}, but got ${q[q.length - 1]}`);
         if (k.length !== q.length || v.length !== q.length) throw new ShapeError('query, key and value must have the same rank');
         out = [q, l.batchFirst ? [q[0]!, q[1]!, k[1]!] : [q[1]!, q[0]!, k[0]!]];
         break;
       }
       case 'pixelShuffle': {
         const [c, h, w] = x.slice(-3) as [number, number, number];
-        if (c % (l.r * l.r) !== 0) throw new ShapeError(`pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of upscale_factor, but input.size(-3)=${c} is not divisible by ${l.r * l.r}`);
+        if (c % (l.r * l.r) !== 0)
+          throw new ShapeError(
+            `pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of upscale_factor, but input.size(-3)=${c} is not divisible by ${l.r * l.r}`,
+          );
         out = [...x.slice(0, -3), c / (l.r * l.r), h * l.r, w * l.r];
         break;
       }
@@ -269,7 +305,12 @@ export class ShapeFlow implements Flow<Shape> {
       if (s.length !== r) throw new ShapeError(`Tensors must have same number of dimensions: got ${r} and ${s.length}`);
       for (let j = 0; j < r; j++)
         if (j !== d && s[j] !== xs[0]![j])
-          throw new ConcatError(`Sizes of tensors must match except in dimension ${d}. Expected size ${xs[0]![j]} but got size ${s[j]} for tensor number ${i} in the list.`, 0, i, j);
+          throw new ConcatError(
+            `Sizes of tensors must match except in dimension ${d}. Expected size ${xs[0]![j]} but got size ${s[j]} for tensor number ${i} in the list.`,
+            0,
+            i,
+            j,
+          );
       total += s[d]!;
     }
     const out = [...xs[0]!];
@@ -311,7 +352,10 @@ export class ShapeFlow implements Flow<Shape> {
     } else {
       parts = [...sizes];
       const sum = parts.reduce((a, b) => a + b, 0);
-      if (sum !== n) throw new ShapeError(`split_with_sizes expects split_sizes to sum exactly to ${n} (input tensor's size at dimension ${d}), but got split_sizes=[${parts.join(', ')}]`);
+      if (sum !== n)
+        throw new ShapeError(
+          `split_with_sizes expects split_sizes to sum exactly to ${n} (input tensor's size at dimension ${d}), but got split_sizes=[${parts.join(', ')}]`,
+        );
     }
     return parts.map((p) => {
       const s = [...x];
@@ -332,7 +376,10 @@ export class ShapeFlow implements Flow<Shape> {
   }
 
   permute(x: Shape, dims: readonly number[]): Shape {
-    if (dims.length !== x.length) throw new ShapeError(`permute(sparse_coo): number of dimensions in the tensor input does not match the length of the desired ordering of dimensions i.e. input.dim() = ${x.length} is not equal to len(dims) = ${dims.length}`);
+    if (dims.length !== x.length)
+      throw new ShapeError(
+        `permute(sparse_coo): number of dimensions in the tensor input does not match the length of the desired ordering of dimensions i.e. input.dim() = ${x.length} is not equal to len(dims) = ${dims.length}`,
+      );
     return dims.map((d) => x[normDim(d, x.length)]!);
   }
 
@@ -371,7 +418,9 @@ export class ShapeFlow implements Flow<Shape> {
   matmul(a: Shape, b: Shape): Shape {
     if (a.length < 2 || b.length < 2) throw new ShapeError('matmul of 1-D tensors is not used here');
     if (a[a.length - 1] !== b[b.length - 2])
-      throw new ShapeError(`mat1 and mat2 shapes cannot be multiplied (${a[a.length - 2]}x${a[a.length - 1]} and ${b[b.length - 2]}x${b[b.length - 1]})`);
+      throw new ShapeError(
+        `mat1 and mat2 shapes cannot be multiplied (${a[a.length - 2]}x${a[a.length - 1]} and ${b[b.length - 2]}x${b[b.length - 1]})`,
+      );
     const batch = broadcast(a.slice(0, -2), b.slice(0, -2), 'matmul batch');
     return [...batch, a[a.length - 2]!, b[b.length - 1]!];
   }
@@ -392,7 +441,10 @@ export class ShapeFlow implements Flow<Shape> {
     return shape.map((v, i) => {
       const src = i - off >= 0 ? x[i - off]! : 1;
       if (v === -1) return src;
-      if (src !== 1 && src !== v) throw new ShapeError(`The expanded size of the tensor (${v}) must match the existing size (${src}) at non-singleton dimension ${i}`);
+      if (src !== 1 && src !== v)
+        throw new ShapeError(
+          `The expanded size of the tensor (${v}) must match the existing size (${src}) at non-singleton dimension ${i}`,
+        );
       return v;
     });
   }
@@ -418,7 +470,10 @@ export class ShapeFlow implements Flow<Shape> {
     if (p > k / 2) throw new ShapeError(`pad should be at most half of kernel size, but got pad=${p} and kernel_size=${k}`);
     const oh = poolOut(x[x.length - 2]!, k, s, p, 1, ceil);
     const ow = poolOut(x[x.length - 1]!, k, s, p, 1, ceil);
-    if (oh <= 0 || ow <= 0) throw new ShapeError(`Given input size: (${x.slice(-3).join('x')}). Calculated output size: (${x[x.length - 3]}x${oh}x${ow}). Output size is too small`);
+    if (oh <= 0 || ow <= 0)
+      throw new ShapeError(
+        `Given input size: (${x.slice(-3).join('x')}). Calculated output size: (${x[x.length - 3]}x${oh}x${ow}). Output size is too small`,
+      );
     return [...x.slice(0, -2), oh, ow];
   }
 
@@ -469,7 +524,8 @@ export class ShapeFlow implements Flow<Shape> {
   topk(x: Shape, k: number, dim: number): [Shape, Shape] {
     const d = normDim(dim, x.length);
     // torch: RuntimeError "selected index k out of range" (what sends get_flops to its 640 retry for RT-DETR)
-    if (!Number.isInteger(k) || k < 0 || k > x[d]!) throw new ShapeError(`selected index k out of range (topk k=${k} on a dimension of size ${x[d]})`);
+    if (!Number.isInteger(k) || k < 0 || k > x[d]!)
+      throw new ShapeError(`selected index k out of range (topk k=${k} on a dimension of size ${x[d]})`);
     const out = [...x];
     out[d] = k;
     return [out, [...out]];
@@ -477,9 +533,13 @@ export class ShapeFlow implements Flow<Shape> {
 
   gather(x: Shape, dim: number, index: Shape): Shape {
     const d = normDim(dim, x.length);
-    if (index.length !== x.length) throw new ShapeError(`Index tensor must have the same number of dimensions as input tensor (${index.length} vs ${x.length})`);
+    if (index.length !== x.length)
+      throw new ShapeError(`Index tensor must have the same number of dimensions as input tensor (${index.length} vs ${x.length})`);
     for (let i = 0; i < x.length; i++)
-      if (i !== d && index[i]! > x[i]!) throw new ShapeError(`Size does not match at dimension ${i} expected index ${fmt(index)} to be smaller than self ${fmt(x)} apart from dimension ${d}`);
+      if (i !== d && index[i]! > x[i]!)
+        throw new ShapeError(
+          `Size does not match at dimension ${i} expected index ${fmt(index)} to be smaller than self ${fmt(x)} apart from dimension ${d}`,
+        );
     return [...index];
   }
 
@@ -494,9 +554,14 @@ export class ShapeFlow implements Flow<Shape> {
   }
 
   gridSample(x: Shape, grid: Shape): Shape {
-    if (x.length !== 4 || grid.length !== 4) throw new ShapeError(`grid_sample(): expected 4D input and grid, got input ${fmt(x)} and grid ${fmt(grid)}`);
-    if (grid[0] !== x[0]) throw new ShapeError(`grid_sample(): expected grid and input to have same batch size, but got input with sizes ${fmt(x)} and grid with sizes ${fmt(grid)}`);
-    if (grid[3] !== 2) throw new ShapeError(`grid_sample(): expected grid to have size 2 in last dimension, but got grid with sizes ${fmt(grid)}`);
+    if (x.length !== 4 || grid.length !== 4)
+      throw new ShapeError(`grid_sample(): expected 4D input and grid, got input ${fmt(x)} and grid ${fmt(grid)}`);
+    if (grid[0] !== x[0])
+      throw new ShapeError(
+        `grid_sample(): expected grid and input to have same batch size, but got input with sizes ${fmt(x)} and grid with sizes ${fmt(grid)}`,
+      );
+    if (grid[3] !== 2)
+      throw new ShapeError(`grid_sample(): expected grid to have size 2 in last dimension, but got grid with sizes ${fmt(grid)}`);
     return [x[0]!, x[1]!, grid[1]!, grid[2]!];
   }
 }
@@ -521,7 +586,10 @@ function upsampleShape(x: Shape, size: [number, number] | null, scale: [number, 
   if (!scale) throw new ShapeError('either size or scale_factor should be defined');
   const oh = Math.floor(x[2]! * scale[0]);
   const ow = Math.floor(x[3]! * scale[1]);
-  if (oh <= 0 || ow <= 0) throw new ShapeError(`Input and output sizes should be greater than 0, but got input (H: ${x[2]}, W: ${x[3]}) output (H: ${oh}, W: ${ow})`);
+  if (oh <= 0 || ow <= 0)
+    throw new ShapeError(
+      `Input and output sizes should be greater than 0, but got input (H: ${x[2]}, W: ${x[3]}) output (H: ${oh}, W: ${ow})`,
+    );
   return [x[0]!, x[1]!, oh, ow];
 }
 
@@ -532,7 +600,10 @@ function einsumShape(eq: string, xs: readonly Shape[]): Shape {
   const sizes = new Map<string, number>();
   terms.forEach((t, i) => {
     const s = xs[i]!;
-    if (t.length !== s.length) throw new ShapeError(`einsum(): the number of subscripts in the equation (${t.length}) does not match the number of dimensions (${s.length}) for operand ${i}`);
+    if (t.length !== s.length)
+      throw new ShapeError(
+        `einsum(): the number of subscripts in the equation (${t.length}) does not match the number of dimensions (${s.length}) for operand ${i}`,
+      );
     [...t].forEach((ch, j) => {
       const prev = sizes.get(ch);
       const v = s[j]!;
@@ -541,7 +612,12 @@ function einsumShape(eq: string, xs: readonly Shape[]): Shape {
       sizes.set(ch, prev === undefined || prev === 1 ? v : prev);
     });
   });
-  const out = rhs ?? [...new Set(terms.join(''))].filter((c) => terms.join('').split(c).length === 2).sort().join('');
+  const out =
+    rhs ??
+    [...new Set(terms.join(''))]
+      .filter((c) => terms.join('').split(c).length === 2)
+      .sort()
+      .join('');
   return [...out].map((c) => sizes.get(c)!);
 }
 

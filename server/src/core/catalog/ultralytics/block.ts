@@ -38,7 +38,8 @@ function item(v: PyVal, i: number, who: string, name: string): PyVal {
 }
 
 function assertSameChannels(a: Args, who: string): void {
-  if (!pyEq(a.raw('c1'), a.raw('c2'))) throw buildError(`AssertionError: ${who} asserts c1 == c2 (got c1=${pyRepr(a.raw('c1'))}, c2=${pyRepr(a.raw('c2'))})`, 'c2');
+  if (!pyEq(a.raw('c1'), a.raw('c2')))
+    throw buildError(`AssertionError: ${who} asserts c1 == c2 (got c1=${pyRepr(a.raw('c1'))}, c2=${pyRepr(a.raw('c2'))})`, 'c2');
 }
 
 export const DFL: ModuleDef = {
@@ -66,7 +67,11 @@ export const HGStem: ModuleDef = {
   category: 'conv',
   doc: 'PP-HGNetV2 stem: five ReLU Convs and a max-pool branch; downsamples by 4 (c2 is not width-scaled).',
   source: `${SRC}:HGStem`,
-  signature: [c1p, param('cm', 'channels', 'middle channels (not width-scaled)'), param('c2', 'channels', 'output channels (not width-scaled)')],
+  signature: [
+    c1p,
+    param('cm', 'channels', 'middle channels (not width-scaled)'),
+    param('c2', 'channels', 'output channels (not width-scaled)'),
+  ],
   build: (b, a) => {
     const c1 = a.channels('c1');
     const cm = a.channels('cm');
@@ -89,7 +94,11 @@ export const HGStem: ModuleDef = {
 };
 
 /** `HGBlock`'s default `act=nn.ReLU()`: one instance shared by every HGBlock (and its convs) that takes the default. */
-const HGBLOCK_DEFAULT_ACT = new ModuleInstance({ ...new Builder({ fused: false, convDefaultAct: null }).act('ReLU'), shared: true }, 'ReLU', 'ReLU()');
+const HGBLOCK_DEFAULT_ACT = new ModuleInstance(
+  { ...new Builder({ fused: false, convDefaultAct: null }).act('ReLU'), shared: true },
+  'ReLU',
+  'ReLU()',
+);
 
 export const HGBlock: ModuleDef = {
   name: 'HGBlock',
@@ -179,7 +188,14 @@ export const Bottleneck: ModuleDef = {
   category: 'csp',
   doc: 'Conv k[0] \u2192 Conv k[1] (3\u00d73 both by default), with a residual add when shortcut and c1 == c2.',
   source: `${SRC}:Bottleneck`,
-  signature: [c1p, c2p, param('shortcut', 'bool', 'residual connection (only if c1 == c2)', true), param('g', 'int', 'groups of the second conv', 1), param('k', 'list', 'kernels of the two convs', pair(3, 3)), ep()],
+  signature: [
+    c1p,
+    c2p,
+    param('shortcut', 'bool', 'residual connection (only if c1 == c2)', true),
+    param('g', 'int', 'groups of the second conv', 1),
+    param('k', 'list', 'kernels of the two convs', pair(3, 3)),
+    ep(),
+  ],
   build: (b, a) => bottleneck(b, a, 'Bottleneck'),
 };
 
@@ -222,7 +238,12 @@ export const GhostBottleneck: ModuleDef = {
       down ? construct(b, DWConv, [c_, c_, a.raw('k'), a.raw('s')], { act: false }) : b.identity(),
       construct(b, GhostConv, [c_, a.raw('c2'), 1, 1], { act: false }),
     ]);
-    const shortcut = down ? b.seq([construct(b, DWConv, [c1, c1, a.raw('k'), a.raw('s')], { act: false }), construct(b, Conv, [c1, a.raw('c2'), 1, 1], { act: false })]) : b.identity();
+    const shortcut = down
+      ? b.seq([
+          construct(b, DWConv, [c1, c1, a.raw('k'), a.raw('s')], { act: false }),
+          construct(b, Conv, [c1, a.raw('c2'), 1, 1], { act: false }),
+        ])
+      : b.identity();
     return b.mod('GhostBottleneck', { conv, shortcut }, (fl, x) => fl.add(fl.call(conv, x), fl.call(shortcut, x)));
   },
 };
@@ -291,7 +312,10 @@ export const C2: ModuleDef = {
 /** `a, b = t.chunk(2, 1)`: Python's unpacking fails when chunk gives one piece (a single channel). */
 function twoChunks<T>(fl: Flow<T>, t: T, who: string): [T, T] {
   const parts = fl.chunk(t, 2, 1);
-  if (parts.length !== 2) throw new ShapeError(`ValueError: not enough values to unpack (expected 2, got ${parts.length}) in ${who}: chunk(2) of ${fl.shape(t)[1]} channels`);
+  if (parts.length !== 2)
+    throw new ShapeError(
+      `ValueError: not enough values to unpack (expected 2, got ${parts.length}) in ${who}: chunk(2) of ${fl.shape(t)[1]} channels`,
+    );
   return [parts[0]!, parts[1]!];
 }
 
@@ -325,12 +349,25 @@ export const C3k2: ModuleDef = {
   category: 'csp',
   doc: 'C2f with Bottlenecks (e=0.5) or, when c3k, C3k blocks of two 3\u00d73 Bottlenecks; parse_model forces c3k for scales m/l/x.',
   source: `${SRC}:C3k2`,
-  signature: [c1p, c2p, np_('number of inner blocks (parse_model inserts the scaled repeats)'), param('c3k', 'bool', 'C3k blocks instead of Bottlenecks (forced True at scales m, l, x)', false), ep(), gp, shortcutp(true)],
+  signature: [
+    c1p,
+    c2p,
+    np_('number of inner blocks (parse_model inserts the scaled repeats)'),
+    param('c3k', 'bool', 'C3k blocks instead of Bottlenecks (forced True at scales m, l, x)', false),
+    ep(),
+    gp,
+    shortcutp(true),
+  ],
   build: (b, a) =>
     c2fLike(b, a, 'C3k2', {
       shortcut: a.raw('shortcut'),
       g: a.raw('g'),
-      inner: (c) => range(a.int('n')).map(() => (a.bool('c3k') ? construct(b, C3k, [c, c, 2, a.raw('shortcut'), a.raw('g')]) : construct(b, Bottleneck, [c, c, a.raw('shortcut'), a.raw('g')]))),
+      inner: (c) =>
+        range(a.int('n')).map(() =>
+          a.bool('c3k')
+            ? construct(b, C3k, [c, c, 2, a.raw('shortcut'), a.raw('g')])
+            : construct(b, Bottleneck, [c, c, a.raw('shortcut'), a.raw('g')]),
+        ),
     }),
 };
 
@@ -339,7 +376,15 @@ export const C2fCIB: ModuleDef = {
   category: 'csp',
   doc: 'C2f with CIB blocks (YOLOv10): depth-wise/point-wise stacks, optionally with a large-kernel RepVGGDW.',
   source: `${SRC}:C2fCIB`,
-  signature: [c1p, c2p, np_('number of CIB blocks (parse_model inserts the scaled repeats)'), shortcutp(false), param('lk', 'bool', 'large kernel: RepVGGDW (7\u00d77) as the middle conv of each CIB', false), gp, ep()],
+  signature: [
+    c1p,
+    c2p,
+    np_('number of CIB blocks (parse_model inserts the scaled repeats)'),
+    shortcutp(false),
+    param('lk', 'bool', 'large kernel: RepVGGDW (7\u00d77) as the middle conv of each CIB', false),
+    gp,
+    ep(),
+  ],
   build: (b, a) =>
     c2fLike(b, a, 'C2fCIB', {
       shortcut: a.raw('shortcut'),
@@ -371,12 +416,23 @@ function c3Like(b: Builder, a: Args, type: string, inner?: (c_: number) => Mod):
   const cv1 = construct(b, Conv, [c1, c_, 1, 1]);
   const cv2 = construct(b, Conv, [c1, c_, 1, 1]);
   const cv3 = construct(b, Conv, [2 * c_, a.raw('c2'), 1]);
-  let m = b.seq(range(a.int('n')).map(() => construct(b, Bottleneck, [c_, c_, a.raw('shortcut'), a.raw('g')], { k: new PyTuple([pair(1, 1), pair(3, 3)]), e: f(1.0) })));
+  let m = b.seq(
+    range(a.int('n')).map(() =>
+      construct(b, Bottleneck, [c_, c_, a.raw('shortcut'), a.raw('g')], { k: new PyTuple([pair(1, 1), pair(3, 3)]), e: f(1.0) }),
+    ),
+  );
   if (inner) m = inner(c_);
   return b.mod(type, { cv1, cv2, cv3, m }, (fl, x) => fl.call(cv3, fl.cat([fl.call(m, fl.call(cv1, x)), fl.call(cv2, x)], 1)));
 }
 
-const c3Signature = (what: string) => [c1p, c2p, np_(`number of ${what} (parse_model inserts the scaled repeats)`), shortcutp(true), gp, ep()];
+const c3Signature = (what: string) => [
+  c1p,
+  c2p,
+  np_(`number of ${what} (parse_model inserts the scaled repeats)`),
+  shortcutp(true),
+  gp,
+  ep(),
+];
 
 export const C3: ModuleDef = {
   name: 'C3',
@@ -394,7 +450,13 @@ export const C3x: ModuleDef = {
   source: `${SRC}:C3x`,
   signature: c3Signature('Bottlenecks'),
   build: (b, a) =>
-    c3Like(b, a, 'C3x', (c_) => b.seq(range(a.int('n')).map(() => construct(b, Bottleneck, [c_, c_, a.raw('shortcut'), a.raw('g')], { k: new PyTuple([pair(1, 3), pair(3, 1)]), e: 1 })))),
+    c3Like(b, a, 'C3x', (c_) =>
+      b.seq(
+        range(a.int('n')).map(() =>
+          construct(b, Bottleneck, [c_, c_, a.raw('shortcut'), a.raw('g')], { k: new PyTuple([pair(1, 3), pair(3, 1)]), e: 1 }),
+        ),
+      ),
+    ),
 };
 
 export const C3Ghost: ModuleDef = {
@@ -421,7 +483,10 @@ export const RepCSP: ModuleDef = {
   doc: 'C3 with RepBottlenecks (GELAN, YOLOv9).',
   source: `${SRC}:RepCSP`,
   signature: c3Signature('RepBottlenecks'),
-  build: (b, a) => c3Like(b, a, 'RepCSP', (c_) => b.seq(range(a.int('n')).map(() => construct(b, RepBottleneck, [c_, c_, a.raw('shortcut'), a.raw('g')], { e: f(1.0) })))),
+  build: (b, a) =>
+    c3Like(b, a, 'RepCSP', (c_) =>
+      b.seq(range(a.int('n')).map(() => construct(b, RepBottleneck, [c_, c_, a.raw('shortcut'), a.raw('g')], { e: f(1.0) }))),
+    ),
 };
 
 export const C3k: ModuleDef = {
@@ -430,7 +495,14 @@ export const C3k: ModuleDef = {
   doc: 'C3 with Bottlenecks of a configurable kernel (k\u00d7k, k\u00d7k).',
   source: `${SRC}:C3k`,
   signature: [...c3Signature('Bottlenecks'), param('k', 'kernel', 'kernel of both convs of each Bottleneck', 3)],
-  build: (b, a) => c3Like(b, a, 'C3k', (c_) => b.seq(range(a.int('n')).map(() => construct(b, Bottleneck, [c_, c_, a.raw('shortcut'), a.raw('g')], { k: new PyTuple([a.raw('k'), a.raw('k')]), e: f(1.0) })))),
+  build: (b, a) =>
+    c3Like(b, a, 'C3k', (c_) =>
+      b.seq(
+        range(a.int('n')).map(() =>
+          construct(b, Bottleneck, [c_, c_, a.raw('shortcut'), a.raw('g')], { k: new PyTuple([a.raw('k'), a.raw('k')]), e: f(1.0) }),
+        ),
+      ),
+    ),
 };
 
 export const C3f: ModuleDef = {
@@ -461,7 +533,12 @@ export const RepC3: ModuleDef = {
   category: 'csp',
   doc: 'Rep C3 (RT-DETR neck): n RepConvs on one 1\u00d71 branch, added to another 1\u00d71 branch, then a 1\u00d71 Conv when int(c2\u00b7e) != c2.',
   source: `${SRC}:RepC3`,
-  signature: [c1p, c2p, np_('number of RepConvs (parse_model inserts the scaled repeats)', 3), param('e', 'float', 'RepConv channels = int(c2 * e)', f(1.0))],
+  signature: [
+    c1p,
+    c2p,
+    np_('number of RepConvs (parse_model inserts the scaled repeats)', 3),
+    param('e', 'float', 'RepConv channels = int(c2 * e)', f(1.0)),
+  ],
   build: (b, a) => {
     const c1 = a.raw('c1');
     const c2 = a.channels('c2');
@@ -481,7 +558,12 @@ export const ResNetBlock: ModuleDef = {
   category: 'csp',
   doc: 'ResNet bottleneck: 1\u00d71, 3\u00d73 (stride s), 1\u00d71 to e\u00b7c2, plus a projection shortcut when the shape changes, then ReLU.',
   source: `${SRC}:ResNetBlock`,
-  signature: [c1p, param('c2', 'channels', 'bottleneck channels (the output has e\u00b7c2)'), param('s', 'int', 'stride of the 3\u00d73 conv', 1), param('e', 'int', 'expansion of the last conv', 4)],
+  signature: [
+    c1p,
+    param('c2', 'channels', 'bottleneck channels (the output has e\u00b7c2)'),
+    param('s', 'int', 'stride of the 3\u00d73 conv', 1),
+    param('e', 'int', 'expansion of the last conv', 4),
+  ],
   build: (b, a) => {
     const c1 = a.channels('c1');
     const c2 = a.channels('c2');
@@ -491,7 +573,9 @@ export const ResNetBlock: ModuleDef = {
     const cv2 = construct(b, Conv, [c2, c2], { k: 3, s, p: 1, act: true });
     const cv3 = construct(b, Conv, [c2, c3], { k: 1, act: false });
     const shortcut = !pyEq(s, 1) || c1 !== c3 ? b.seq([construct(b, Conv, [c1, c3], { k: 1, s, act: false })]) : b.identity();
-    return b.mod('ResNetBlock', { cv1, cv2, cv3, shortcut }, (fl, x) => fl.relu(fl.add(fl.call(cv3, fl.call(cv2, fl.call(cv1, x))), fl.call(shortcut, x))));
+    return b.mod('ResNetBlock', { cv1, cv2, cv3, shortcut }, (fl, x) =>
+      fl.relu(fl.add(fl.call(cv3, fl.call(cv2, fl.call(cv1, x))), fl.call(shortcut, x))),
+    );
   },
 };
 
@@ -532,7 +616,13 @@ export const RepNCSPELAN4: ModuleDef = {
   category: 'csp',
   doc: 'CSP-ELAN (YOLOv9): 1\u00d71 to c3, split, two RepCSP+Conv stages chained on one half, all concatenated to c2.',
   source: `${SRC}:RepNCSPELAN4`,
-  signature: [c1p, c2p, param('c3', 'channels', 'channels after the first conv (not width-scaled)'), param('c4', 'channels', 'channels of each stage (not width-scaled)'), param('n', 'int', 'RepBottlenecks per RepCSP (a YAML arg: not the layer repeats)', 1)],
+  signature: [
+    c1p,
+    c2p,
+    param('c3', 'channels', 'channels after the first conv (not width-scaled)'),
+    param('c4', 'channels', 'channels of each stage (not width-scaled)'),
+    param('n', 'int', 'RepBottlenecks per RepCSP (a YAML arg: not the layer repeats)', 1),
+  ],
   build: (b, a) => elan(b, a, 'RepNCSPELAN4'),
 };
 
@@ -541,7 +631,12 @@ export const ELAN1: ModuleDef = {
   category: 'csp',
   doc: 'ELAN1 (YOLOv9 t/s): RepNCSPELAN4 with plain 3\u00d73 Convs as its two stages.',
   source: `${SRC}:ELAN1`,
-  signature: [c1p, c2p, param('c3', 'channels', 'channels after the first conv (not width-scaled)'), param('c4', 'channels', 'channels of each stage (not width-scaled)')],
+  signature: [
+    c1p,
+    c2p,
+    param('c3', 'channels', 'channels after the first conv (not width-scaled)'),
+    param('c4', 'channels', 'channels of each stage (not width-scaled)'),
+  ],
   build: (b, a) => elan(b, a, 'ELAN1'),
 };
 
@@ -628,7 +723,14 @@ export const CBLinear: ModuleDef = {
   doc: 'CBNet linear (YOLOv9-E): one conv (with bias) to sum(c2s) channels, split into a tuple of maps.',
   source: `${SRC}:CBLinear`,
   multiOutput: true,
-  signature: [c1p, param('c2s', 'list', 'output channels of each piece (a list, not width-scaled)'), param('k', 'kernel', 'kernel size', 1), param('s', 'kernel', 'stride', 1), param('p', 'kernel', "padding (None: 'same')", null), param('g', 'int', 'groups', 1)],
+  signature: [
+    c1p,
+    param('c2s', 'list', 'output channels of each piece (a list, not width-scaled)'),
+    param('k', 'kernel', 'kernel size', 1),
+    param('s', 'kernel', 'stride', 1),
+    param('p', 'kernel', "padding (None: 'same')", null),
+    param('g', 'int', 'groups', 1),
+  ],
   build: (b, a) => {
     const raw = a.raw('c2s');
     if (!isSeq(raw)) throw buildError(`TypeError: ${pyRepr(raw)} is not iterable (CBLinear c2s must be a list of channels)`, 'c2s');
@@ -637,7 +739,13 @@ export const CBLinear: ModuleDef = {
       return c;
     });
     const k = a.pair('k');
-    const conv = b.conv2d(a.channels('c1'), c2s.reduce((x, y) => x + y, 0), k, { s: a.pair('s'), p: autopad(isSeq(a.raw('k')) ? k : k[0], a.raw('p')), g: a.int('g'), bias: true }, 'c2s');
+    const conv = b.conv2d(
+      a.channels('c1'),
+      c2s.reduce((x, y) => x + y, 0),
+      k,
+      { s: a.pair('s'), p: autopad(isSeq(a.raw('k')) ? k : k[0], a.raw('p')), g: a.int('g'), bias: true },
+      'c2s',
+    );
     return b.mod('CBLinear', { conv }, (fl, x) => fl.split(fl.call(conv, x), c2s, 1));
   },
 };
@@ -654,7 +762,8 @@ export const CBFuse: ModuleDef = {
       // the inputs but the last are CBLinear outputs: tuples of maps, which arrive as nested lists
       const xs = inputList(xin, 'CBFuse') as readonly (T | readonly T[])[];
       const last = xs[xs.length - 1];
-      if (last === undefined || isNested(last)) throw new ShapeError('CBFuse: its last input must be a single tensor (the map to fuse into)');
+      if (last === undefined || isNested(last))
+        throw new ShapeError('CBFuse: its last input must be a single tensor (the map to fuse into)');
       const target = last as T;
       const size = fl.shape(target).slice(2) as [number, number];
       const res = xs.slice(0, -1).map((x, i) => {
@@ -663,7 +772,8 @@ export const CBFuse: ModuleDef = {
         if (typeof j !== 'number') throw new ShapeError(`TypeError: tuple indices must be integers, got ${pyRepr(j)} (CBFuse idx[${i}])`);
         const pieces = x as readonly T[];
         const piece = pieces[j < 0 ? pieces.length + j : j];
-        if (piece === undefined) throw new ShapeError(`IndexError: tuple index out of range (CBFuse idx[${i}] = ${j}, input ${i} has ${pieces.length} pieces)`);
+        if (piece === undefined)
+          throw new ShapeError(`IndexError: tuple index out of range (CBFuse idx[${i}] = ${j}, input ${i} has ${pieces.length} pieces)`);
         return fl.interpolate(piece, size, null, 'nearest');
       });
       // torch.stack needs equal shapes; the sum over the stack is then an element-wise sum
@@ -671,7 +781,10 @@ export const CBFuse: ModuleDef = {
       const s0 = fl.shape(all[0]!);
       all.forEach((t, i) => {
         const s = fl.shape(t);
-        if (s.length !== s0.length || s.some((v, k) => v !== s0[k])) throw new ShapeError(`stack expects each tensor to be equal size, but got [${s0.join(', ')}] at entry 0 and [${s.join(', ')}] at entry ${i}`);
+        if (s.length !== s0.length || s.some((v, k) => v !== s0[k]))
+          throw new ShapeError(
+            `stack expects each tensor to be equal size, but got [${s0.join(', ')}] at entry 0 and [${s.join(', ')}] at entry ${i}`,
+          );
       });
       return all.slice(1).reduce((acc, t) => fl.add(acc, t), all[0]!);
     });
@@ -707,7 +820,13 @@ export const CIB: ModuleDef = {
   category: 'csp',
   doc: 'Conditional identity block (YOLOv10): 3\u00d73 dw, 1\u00d71, 3\u00d73 dw (or RepVGGDW), 1\u00d71, 3\u00d73 dw, with a residual add when c1 == c2.',
   source: `${SRC}:CIB`,
-  signature: [c1p, c2i, param('shortcut', 'bool', 'residual add (only if c1 == c2)', true), ep(), param('lk', 'bool', 'RepVGGDW as the middle conv', false)],
+  signature: [
+    c1p,
+    c2i,
+    param('shortcut', 'bool', 'residual add (only if c1 == c2)', true),
+    ep(),
+    param('lk', 'bool', 'RepVGGDW as the middle conv', false),
+  ],
   build: (b, a) => {
     const c1 = a.channels('c1');
     const c2 = a.channels('c2');
@@ -729,14 +848,26 @@ export const Attention: ModuleDef = {
   category: 'attention',
   doc: 'Multi-head self-attention over the pixels with 1\u00d71 Conv q/k/v, a depth-wise 3\u00d73 positional encoding and a 1\u00d71 projection.',
   source: `${SRC}:Attention`,
-  signature: [param('dim', 'channels', 'channels in and out'), param('num_heads', 'int', 'attention heads (dim must divide by it)', 8), param('attn_ratio', 'float', 'key dimension = int(head_dim * attn_ratio)', f(0.5))],
+  signature: [
+    param('dim', 'channels', 'channels in and out'),
+    param('num_heads', 'int', 'attention heads (dim must divide by it)', 8),
+    param('attn_ratio', 'float', 'key dimension = int(head_dim * attn_ratio)', f(0.5)),
+  ],
   build: (b, a) => {
     const dim = a.channels('dim');
     const nh = a.int('num_heads');
-    if (nh === 0) throw buildError('ZeroDivisionError: integer division or modulo by zero (Attention num_heads = 0: PSA/C2PSA use int(c1\u00b7e) // 64 heads)', 'num_heads');
+    if (nh === 0)
+      throw buildError(
+        'ZeroDivisionError: integer division or modulo by zero (Attention num_heads = 0: PSA/C2PSA use int(c1\u00b7e) // 64 heads)',
+        'num_heads',
+      );
     const headDim = Math.floor(dim / nh);
     const keyDim = Math.trunc(headDim * a.float('attn_ratio'));
-    if (keyDim === 0) throw buildError(`ZeroDivisionError: 0.0 cannot be raised to a negative power (Attention key_dim = int(${headDim} * attn_ratio) = 0)`, 'attn_ratio');
+    if (keyDim === 0)
+      throw buildError(
+        `ZeroDivisionError: 0.0 cannot be raised to a negative power (Attention key_dim = int(${headDim} * attn_ratio) = 0)`,
+        'attn_ratio',
+      );
     const scale = keyDim ** -0.5;
     const h = dim + keyDim * nh * 2;
     const qkv = construct(b, Conv, [dim, h, 1], { act: false });
@@ -746,7 +877,11 @@ export const Attention: ModuleDef = {
       const x = inputOne(xin, 'Attention');
       const [B, C, H, W] = fl.shape(x) as [number, number, number, number];
       const N = H * W;
-      const [q, k, v] = fl.split(fl.view(fl.call(qkv, x), [B, nh, keyDim * 2 + headDim, N]), [keyDim, keyDim, headDim], 2) as [typeof x, typeof x, typeof x];
+      const [q, k, v] = fl.split(fl.view(fl.call(qkv, x), [B, nh, keyDim * 2 + headDim, N]), [keyDim, keyDim, headDim], 2) as [
+        typeof x,
+        typeof x,
+        typeof x,
+      ];
       const attn = fl.softmax(fl.scale(fl.matmul(fl.transpose(q, -2, -1), k), scale), -1);
       const y = fl.add(fl.view(fl.matmul(v, fl.transpose(attn, -2, -1)), [B, C, H, W]), fl.call(pe, fl.view(v, [B, C, H, W])));
       return fl.call(proj, y);
@@ -759,7 +894,12 @@ export const PSABlock: ModuleDef = {
   category: 'attention',
   doc: 'Position-sensitive attention block: Attention then a 1\u00d71 feed-forward (c \u2192 2c \u2192 c), each with a residual add.',
   source: `${SRC}:PSABlock`,
-  signature: [param('c', 'channels', 'channels in and out'), param('attn_ratio', 'float', 'key dimension ratio of the attention', f(0.5)), param('num_heads', 'int', 'attention heads', 4), param('shortcut', 'bool', 'residual adds', true)],
+  signature: [
+    param('c', 'channels', 'channels in and out'),
+    param('attn_ratio', 'float', 'key dimension ratio of the attention', f(0.5)),
+    param('num_heads', 'int', 'attention heads', 4),
+    param('shortcut', 'bool', 'residual adds', true),
+  ],
   build: (b, a) => {
     const c = a.channels('c');
     const attn = construct(b, Attention, [c], { attn_ratio: a.raw('attn_ratio'), num_heads: a.raw('num_heads') });
@@ -774,7 +914,8 @@ export const PSABlock: ModuleDef = {
 };
 
 /** `nn.Sequential(Conv(c, c * 2, 1), Conv(c * 2, c, 1, act=False))` */
-const psaFfn = (b: Builder, c: number): Mod => b.seq([construct(b, Conv, [c, c * 2, 1]), construct(b, Conv, [c * 2, c, 1], { act: false })]);
+const psaFfn = (b: Builder, c: number): Mod =>
+  b.seq([construct(b, Conv, [c, c * 2, 1]), construct(b, Conv, [c * 2, c, 1], { act: false })]);
 
 export const PSA: ModuleDef = {
   name: 'PSA',
@@ -832,7 +973,6 @@ export const SCDown: ModuleDef = {
     return b.mod('SCDown', { cv1, cv2 }, (fl, x) => fl.call(cv2, fl.call(cv1, x)));
   },
 };
-
 
 export const ULTRALYTICS_BLOCK_MODULES: readonly ModuleDef[] = [
   DFL,

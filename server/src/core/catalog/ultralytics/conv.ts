@@ -56,13 +56,21 @@ export const Conv2: ModuleDef = {
     const d = a.int('d');
     const kRaw = a.raw('k');
     const k = a.pair('k');
-    const conv = b.conv2d(c1, c2, k, { s: a.pair('s'), p: autopad(isSeq(kRaw) ? k : k[0], a.raw('p'), d), g: a.int('g'), d, bias: b.fused }, 'k');
+    const conv = b.conv2d(
+      c1,
+      c2,
+      k,
+      { s: a.pair('s'), p: autopad(isSeq(kRaw) ? k : k[0], a.raw('p'), d), g: a.int('g'), d, bias: b.fused },
+      'k',
+    );
     const act = activationFrom(b, a.raw('act'), () => b.env.convDefaultAct ?? b.act('SiLU'));
     if (b.fused) {
       // fuse(): fuse_convs() folds cv2 into conv and deletes it, then the BatchNorm is folded and deleted too;
       // but Conv2.forward_fuse still calls self.bn, so the fused model cannot run (its summary has no GFLOPs).
       return b.mod('Conv2', { conv, act }, () => {
-        throw new ShapeError("'Conv2' object has no attribute 'bn' (the fused Conv2.forward_fuse still calls the BatchNorm fuse() deleted)");
+        throw new ShapeError(
+          "'Conv2' object has no attribute 'bn' (the fused Conv2.forward_fuse still calls the BatchNorm fuse() deleted)",
+        );
       });
     }
     const bn = b.bn(c2);
@@ -72,14 +80,23 @@ export const Conv2: ModuleDef = {
 };
 
 /** `LightConv`'s default `act=nn.ReLU()`: one instance shared by every LightConv that takes the default. */
-const LIGHTCONV_DEFAULT_ACT = new ModuleInstance(sharedInstance((b) => b.act('ReLU')), 'ReLU', 'ReLU()');
+const LIGHTCONV_DEFAULT_ACT = new ModuleInstance(
+  sharedInstance((b) => b.act('ReLU')),
+  'ReLU',
+  'ReLU()',
+);
 
 export const LightConv: ModuleDef = {
   name: 'LightConv',
   category: 'conv',
   doc: 'Light convolution (PP-HGNetV2): a 1\u00d71 Conv without activation, then a depth-wise k\u00d7k DWConv.',
   source: `${SRC}:LightConv`,
-  signature: [c1p, param('c2', 'channels', 'output channels'), kp(1), param('act', 'act', 'activation of the depth-wise conv', LIGHTCONV_DEFAULT_ACT, 'nn.ReLU()')],
+  signature: [
+    c1p,
+    param('c2', 'channels', 'output channels'),
+    kp(1),
+    param('act', 'act', 'activation of the depth-wise conv', LIGHTCONV_DEFAULT_ACT, 'nn.ReLU()'),
+  ],
   build: (b, a) => {
     const conv1 = construct(b, Conv, [a.raw('c1'), a.raw('c2'), 1], { act: false });
     const conv2 = construct(b, DWConv, [a.raw('c2'), a.raw('c2'), a.raw('k')], { act: a.raw('act') });
@@ -96,7 +113,13 @@ export const DWConvTranspose2d: ModuleDef = {
   build: (b, a) => {
     const c1 = a.channels('c1');
     const c2 = a.channels('c2');
-    const m = b.convTranspose2d(c1, c2, a.pair('k'), { s: a.pair('s'), p: a.pair('p1'), outputPadding: a.pair('p2'), g: gcd(c1, c2), bias: true }, 'k');
+    const m = b.convTranspose2d(
+      c1,
+      c2,
+      a.pair('k'),
+      { s: a.pair('s'), p: a.pair('p1'), outputPadding: a.pair('p2'), g: gcd(c1, c2), bias: true },
+      'k',
+    );
     // a subclass of nn.ConvTranspose2d: thop 0.1.1 matches exact types only, so it counts 0 FLOPs
     return { ...m, type: 'DWConvTranspose2d' };
   },
@@ -107,7 +130,15 @@ export const ConvTranspose: ModuleDef = {
   category: 'upsample',
   doc: 'nn.ConvTranspose2d + BatchNorm2d + SiLU (ConvTranspose.default_act, not Conv\u2019s).',
   source: `${SRC}:ConvTranspose`,
-  signature: [c1p, c2p, kp(2), sp(2), param('p', 'kernel', 'padding', 0), param('bn', 'bool', 'BatchNorm after the conv (else a bias)', true), actp],
+  signature: [
+    c1p,
+    c2p,
+    kp(2),
+    sp(2),
+    param('p', 'kernel', 'padding', 0),
+    param('bn', 'bool', 'BatchNorm after the conv (else a bias)', true),
+    actp,
+  ],
   build: (b, a) => {
     const c1 = a.channels('c1');
     const c2 = a.channels('c2');
@@ -116,7 +147,11 @@ export const ConvTranspose: ModuleDef = {
     const opts = { s: a.pair('s'), p: a.pair('p') };
     if (b.fused) {
       // fuse() folds `bn` whenever the attribute exists; with bn=False it is an nn.Identity, which has no weight
-      if (!withBn) throw buildError("'Identity' object has no attribute 'weight' (model.fuse() tries to fold ConvTranspose's bn=False Identity)", 'bn');
+      if (!withBn)
+        throw buildError(
+          "'Identity' object has no attribute 'weight' (model.fuse() tries to fold ConvTranspose's bn=False Identity)",
+          'bn',
+        );
       const conv_transpose = b.convTranspose2d(c1, c2, a.pair('k'), { ...opts, bias: true }, 'k');
       return b.mod('ConvTranspose', { conv_transpose, act }, (fl, x) => fl.call(act, fl.call(conv_transpose, x)));
     }
@@ -183,7 +218,8 @@ export const RepConv: ModuleDef = {
   build: (b, a) => {
     const k = a.raw('k');
     const p = a.raw('p');
-    if (!(pyEq(k, 3) && pyEq(p, 1))) throw buildError(`AssertionError: RepConv asserts k == 3 and p == 1 (got k=${pyRepr(k)}, p=${pyRepr(p)})`, pyEq(k, 3) ? 'p' : 'k');
+    if (!(pyEq(k, 3) && pyEq(p, 1)))
+      throw buildError(`AssertionError: RepConv asserts k == 3 and p == 1 (got k=${pyRepr(k)}, p=${pyRepr(p)})`, pyEq(k, 3) ? 'p' : 'k');
     const c1 = a.channels('c1');
     const c2 = a.channels('c2');
     const s = a.raw('s');
@@ -308,7 +344,11 @@ export const GSConvE: ModuleDef = {
   build: (b, a) => {
     const c_ = Math.floor(a.channels('c2') / 2);
     const cv1 = gsFirst(b, a, c_);
-    const cv2 = b.seq([b.conv2d(c_, c_, 3, { p: 1, bias: false }, 'c2'), b.conv2d(c_, c_, 3, { p: 1, g: c_, bias: false }, 'c2'), b.act('GELU')]);
+    const cv2 = b.seq([
+      b.conv2d(c_, c_, 3, { p: 1, bias: false }, 'c2'),
+      b.conv2d(c_, c_, 3, { p: 1, g: c_, bias: false }, 'c2'),
+      b.act('GELU'),
+    ]);
     return b.mod('GSConvE', { cv1, cv2 }, (fl, x) => {
       const x1 = fl.call(cv1, x);
       return shuffle(fl, fl.cat([x1, fl.call(cv2, x1)], 1));
@@ -402,7 +442,8 @@ function vovGSCSP(b: Builder, a: Args, type: 'VoVGSCSP' | 'VoVGSCSPC'): Mod {
   const gc2 = construct(b, GSConv, [c1, c_, 3, 1, 1]);
   const m = construct(b, C2f, [c_, c_, 1, 1]);
   const cv3 = construct(b, Conv, [2 * c_, c2, 1]);
-  const gsb = type === 'VoVGSCSPC' ? construct(b, GSBottleneckC, [Math.trunc(c2 * a.float('e')), Math.trunc(c2 * a.float('e')), 3, 1]) : null;
+  const gsb =
+    type === 'VoVGSCSPC' ? construct(b, GSBottleneckC, [Math.trunc(c2 * a.float('e')), Math.trunc(c2 * a.float('e')), 3, 1]) : null;
   return b.mod(type, { cv1, gc2, m, cv3, gsb }, (fl, x) => {
     const x1 = fl.call(m, fl.call(cv1, x));
     const y = fl.call(gc2, x);

@@ -24,7 +24,11 @@ export const Proto: ModuleDef = {
   category: 'head',
   doc: 'YOLOv8 mask prototypes: Conv 3x3, a 2x transposed-conv upsample, Conv 3x3, Conv 1x1 to nm masks.',
   source: 'ultralytics/nn/modules/block.py:Proto',
-  signature: [param('c1', 'channels', 'input channels'), param('c_', 'channels', 'number of protos (hidden width)', 256), param('c2', 'channels', 'number of masks', 32)],
+  signature: [
+    param('c1', 'channels', 'input channels'),
+    param('c_', 'channels', 'number of protos (hidden width)', 256),
+    param('c2', 'channels', 'number of masks', 32),
+  ],
   build: (b, a) => {
     const c1 = a.channels('c1');
     const cm = a.channels('c_');
@@ -45,7 +49,8 @@ const chParam = param('ch', 'list', 'input channels per level (parse_model appen
 /** Detect's `ch`: the channel list parse_model appends; ch[0] sizes the branches. */
 function levelChannels(a: Args): number[] {
   const v = a.raw('ch');
-  if (!isSeq(v)) throw buildError(`object of type '${typeof v === 'number' ? 'int' : 'value'}' has no len() (ch must be a list of channels)`, 'ch');
+  if (!isSeq(v))
+    throw buildError(`object of type '${typeof v === 'number' ? 'int' : 'value'}' has no len() (ch must be a list of channels)`, 'ch');
   const ch = a.intList('ch');
   if (ch.length === 0) throw buildError('tuple index out of range (Detect needs at least one input level: ch is empty)', 'ch');
   return ch;
@@ -86,7 +91,10 @@ function levels<T>(x: In<T>, nl: number, who: string): T[] {
 }
 
 /** Flat positions of several (h, w) grids laid end to end: which grid, row and column a flat index falls on. */
-function gridLocator(shapes: readonly (readonly [number, number])[]): { total: number; at(i: number): { level: number; row: number; col: number } } {
+function gridLocator(shapes: readonly (readonly [number, number])[]): {
+  total: number;
+  at(i: number): { level: number; row: number; col: number };
+} {
   const starts: number[] = [];
   let total = 0;
   for (const [h, w] of shapes) {
@@ -167,7 +175,14 @@ function inference<T>(fl: Flow<T>, core: DetectCore, xs: readonly T[], ctx: Forw
 }
 
 /** Detect.forward in eval (non-end2end): per level cat(box, cls), then the decoded predictions. */
-function detectForward<T>(fl: Flow<T>, core: DetectCore, x: In<T>, ctx: ForwardCtx<T>, who: string, decode?: (dist: T, anchors: T) => T): { decoded: Decoded<T>; maps: T[] } {
+function detectForward<T>(
+  fl: Flow<T>,
+  core: DetectCore,
+  x: In<T>,
+  ctx: ForwardCtx<T>,
+  who: string,
+  decode?: (dist: T, anchors: T) => T,
+): { decoded: Decoded<T>; maps: T[] } {
   const xs = levels(x, core.nl, who);
   for (let i = 0; i < core.nl; i++) xs[i] = fl.cat([fl.call(core.cv2[i]!, xs[i]!), fl.call(core.cv3[i]!, xs[i]!)], 1);
   const decoded = inference(fl, core, xs, ctx, decode ?? ((d, a) => dist2bbox(fl, d, a, true)));
@@ -197,10 +212,14 @@ export const Detect: ModuleDef = {
   signature: [ncParam, chParam],
   build: (b, a) => {
     const core = detectCore(b, a);
-    return b.mod('Detect', { cv2: b.list(core.cv2), cv3: b.list(core.cv3), dfl: core.dfl }, <T>(fl: Flow<T>, x: In<T>, ctx: ForwardCtx<T>): Out<T> => {
-      const { decoded, maps } = detectForward(fl, core, x, ctx, 'Detect');
-      return [decoded.y, maps];
-    });
+    return b.mod(
+      'Detect',
+      { cv2: b.list(core.cv2), cv3: b.list(core.cv3), dfl: core.dfl },
+      <T>(fl: Flow<T>, x: In<T>, ctx: ForwardCtx<T>): Out<T> => {
+        const { decoded, maps } = detectForward(fl, core, x, ctx, 'Detect');
+        return [decoded.y, maps];
+      },
+    );
   },
 };
 
@@ -209,21 +228,30 @@ export const Segment: ModuleDef = {
   ...headDefaults,
   doc: 'Detect plus mask coefficients per anchor (cv4) and a Proto branch on the first level.',
   source: `${SRC}:Segment`,
-  signature: [ncParam, param('nm', 'int', 'number of masks', 32), param('npr', 'channels', 'number of protos (parse_model scales it by width)', 256), chParam],
+  signature: [
+    ncParam,
+    param('nm', 'int', 'number of masks', 32),
+    param('npr', 'channels', 'number of protos (parse_model scales it by width)', 256),
+    chParam,
+  ],
   build: (b, a) => {
     const core = detectCore(b, a);
     const ch = levelChannels(a);
     const nm = a.int('nm');
     const proto = construct(b, Proto, [ch[0]!, a.raw('npr'), nm]);
     const cv4 = extraBranch(b, ch, Math.max(Math.floor(ch[0]! / 4), nm), nm);
-    return b.mod('Segment', { cv2: b.list(core.cv2), cv3: b.list(core.cv3), dfl: core.dfl, proto, cv4: b.list(cv4) }, <T>(fl: Flow<T>, x: In<T>, ctx: ForwardCtx<T>): Out<T> => {
-      const xs = levels(x, core.nl, 'Segment');
-      const p = fl.call(proto, xs[0]!);
-      const bs = fl.shape(p)[0]!;
-      const mc = perLevel(fl, cv4, xs, bs, nm, 2);
-      const { decoded, maps } = detectForward(fl, core, xs, ctx, 'Segment');
-      return [fl.cat([decoded.y, mc], 1), [maps, mc, p]];
-    });
+    return b.mod(
+      'Segment',
+      { cv2: b.list(core.cv2), cv3: b.list(core.cv3), dfl: core.dfl, proto, cv4: b.list(cv4) },
+      <T>(fl: Flow<T>, x: In<T>, ctx: ForwardCtx<T>): Out<T> => {
+        const xs = levels(x, core.nl, 'Segment');
+        const p = fl.call(proto, xs[0]!);
+        const bs = fl.shape(p)[0]!;
+        const mc = perLevel(fl, cv4, xs, bs, nm, 2);
+        const { decoded, maps } = detectForward(fl, core, xs, ctx, 'Segment');
+        return [fl.cat([decoded.y, mc], 1), [maps, mc, p]];
+      },
+    );
   },
 };
 
@@ -238,25 +266,40 @@ export const OBB: ModuleDef = {
     const ch = levelChannels(a);
     const ne = a.int('ne');
     const cv4 = extraBranch(b, ch, Math.max(Math.floor(ch[0]! / 4), ne), ne);
-    return b.mod('OBB', { cv2: b.list(core.cv2), cv3: b.list(core.cv3), dfl: core.dfl, cv4: b.list(cv4) }, <T>(fl: Flow<T>, x: In<T>, ctx: ForwardCtx<T>): Out<T> => {
-      const xs = levels(x, core.nl, 'OBB');
-      const bs = fl.shape(xs[0]!)[0]!;
-      // theta logits → [-pi/4, 3pi/4]
-      const logits = perLevel(fl, cv4, xs, bs, ne, 2);
-      const angle = fl.scale(fl.sub(fl.sigmoid(logits), fl.constant([1], () => 0.25)), Math.PI);
-      const { decoded, maps } = detectForward(fl, core, xs, ctx, 'OBB', (d, anchors) => dist2rbox(fl, d, angle, anchors));
-      return [fl.cat([decoded.y, angle], 1), [maps, angle]];
-    });
+    return b.mod(
+      'OBB',
+      { cv2: b.list(core.cv2), cv3: b.list(core.cv3), dfl: core.dfl, cv4: b.list(cv4) },
+      <T>(fl: Flow<T>, x: In<T>, ctx: ForwardCtx<T>): Out<T> => {
+        const xs = levels(x, core.nl, 'OBB');
+        const bs = fl.shape(xs[0]!)[0]!;
+        // theta logits → [-pi/4, 3pi/4]
+        const logits = perLevel(fl, cv4, xs, bs, ne, 2);
+        const angle = fl.scale(
+          fl.sub(
+            fl.sigmoid(logits),
+            fl.constant([1], () => 0.25),
+          ),
+          Math.PI,
+        );
+        const { decoded, maps } = detectForward(fl, core, xs, ctx, 'OBB', (d, anchors) => dist2rbox(fl, d, angle, anchors));
+        return [fl.cat([decoded.y, angle], 1), [maps, angle]];
+      },
+    );
   },
 };
 
 /** kpt_shape as Pose reads it: (number of keypoints, dims per keypoint). */
 function keypointShape(v: PyVal): [number, number] {
-  if (!isSeq(v)) throw buildError(`'${v === null ? 'NoneType' : typeof v === 'number' ? 'int' : 'value'}' object is not subscriptable (kpt_shape must be [keypoints, dims], e.g. [17, 3])`, 'kpt_shape');
+  if (!isSeq(v))
+    throw buildError(
+      `'${v === null ? 'NoneType' : typeof v === 'number' ? 'int' : 'value'}' object is not subscriptable (kpt_shape must be [keypoints, dims], e.g. [17, 3])`,
+      'kpt_shape',
+    );
   const items = seqItems(v);
   if (items.length < 2) throw buildError('tuple index out of range (kpt_shape must be [keypoints, dims])', 'kpt_shape');
   const [k, d] = items as [PyVal, PyVal];
-  if (typeof k !== 'number' || typeof d !== 'number' || !Number.isInteger(k) || !Number.isInteger(d)) throw buildError(`kpt_shape must hold two ints, got ${pyRepr(v)}`, 'kpt_shape');
+  if (typeof k !== 'number' || typeof d !== 'number' || !Number.isInteger(k) || !Number.isInteger(d))
+    throw buildError(`kpt_shape must hold two ints, got ${pyRepr(v)}`, 'kpt_shape');
   return [k, d];
 }
 
@@ -288,21 +331,29 @@ export const Pose: ModuleDef = {
   ...headDefaults,
   doc: 'Detect plus keypoints per anchor (cv4), decoded around the anchor points.',
   source: `${SRC}:Pose`,
-  signature: [ncParam, param('kpt_shape', 'list', 'keypoints and dims per keypoint (2: x, y; 3: x, y, visible)', new PyTuple([17, 3])), chParam],
+  signature: [
+    ncParam,
+    param('kpt_shape', 'list', 'keypoints and dims per keypoint (2: x, y; 3: x, y, visible)', new PyTuple([17, 3])),
+    chParam,
+  ],
   build: (b, a) => {
     const core = detectCore(b, a);
     const ch = levelChannels(a);
     const [nkpt, ndim] = keypointShape(a.raw('kpt_shape'));
     const nk = nkpt * ndim;
     const cv4 = extraBranch(b, ch, Math.max(Math.floor(ch[0]! / 4), nk), nk);
-    return b.mod('Pose', { cv2: b.list(core.cv2), cv3: b.list(core.cv3), dfl: core.dfl, cv4: b.list(cv4) }, <T>(fl: Flow<T>, x: In<T>, ctx: ForwardCtx<T>): Out<T> => {
-      const xs = levels(x, core.nl, 'Pose');
-      const bs = fl.shape(xs[0]!)[0]!;
-      const kpt = perLevel(fl, cv4, xs, bs, nk, -1);
-      const { decoded, maps } = detectForward(fl, core, xs, ctx, 'Pose');
-      const predKpt = keypointsDecode(fl, kpt, bs, nkpt, ndim, decoded.anchors, decoded.strides);
-      return [fl.cat([decoded.y, predKpt], 1), [maps, kpt]];
-    });
+    return b.mod(
+      'Pose',
+      { cv2: b.list(core.cv2), cv3: b.list(core.cv3), dfl: core.dfl, cv4: b.list(cv4) },
+      <T>(fl: Flow<T>, x: In<T>, ctx: ForwardCtx<T>): Out<T> => {
+        const xs = levels(x, core.nl, 'Pose');
+        const bs = fl.shape(xs[0]!)[0]!;
+        const kpt = perLevel(fl, cv4, xs, bs, nk, -1);
+        const { decoded, maps } = detectForward(fl, core, xs, ctx, 'Pose');
+        const predKpt = keypointsDecode(fl, kpt, bs, nkpt, ndim, decoded.anchors, decoded.strides);
+        return [fl.cat([decoded.y, predKpt], 1), [maps, kpt]];
+      },
+    );
   },
 };
 
@@ -326,7 +377,8 @@ export const Classify: ModuleDef = {
     const drop = b.dropout(0.0);
     const linear = b.linear(hidden, a.channels('c2'));
     return b.mod('Classify', { conv, pool, drop, linear }, <T>(fl: Flow<T>, xin: In<T>): T => {
-      const x = Array.isArray(xin) && (xin.length === 0 || typeof xin[0] !== 'number') ? fl.cat(xin as readonly T[], 1) : inputOne(xin, 'Classify');
+      const x =
+        Array.isArray(xin) && (xin.length === 0 || typeof xin[0] !== 'number') ? fl.cat(xin as readonly T[], 1) : inputOne(xin, 'Classify');
       return fl.softmax(fl.call(linear, fl.call(drop, fl.flatten(fl.call(pool, fl.call(conv, x)), 1))), 1);
     });
   },
@@ -338,7 +390,12 @@ export const WorldDetect: ModuleDef = {
   guide: 'consumer-original',
   doc: 'YOLO-World head: the class branch embeds each anchor and a contrastive head scores it against the text features.',
   source: `${SRC}:WorldDetect`,
-  signature: [ncParam, param('embed', 'int', 'embedding width of the text features', 512), param('with_bn', 'bool', 'BNContrastiveHead instead of ContrastiveHead', false), chParam],
+  signature: [
+    ncParam,
+    param('embed', 'int', 'embedding width of the text features', 512),
+    param('with_bn', 'bool', 'BNContrastiveHead instead of ContrastiveHead', false),
+    chParam,
+  ],
   build: (b, a) => {
     const core = detectCore(b, a);
     const ch = levelChannels(a);
@@ -346,13 +403,18 @@ export const WorldDetect: ModuleDef = {
     const embed = a.channels('embed');
     core.cv3 = ch.map((x) => b.seq([construct(b, Conv, [x, c3, 3]), construct(b, Conv, [c3, c3, 3]), b.conv2d(c3, embed, 1)]));
     const cv4 = ch.map(() => (a.bool('with_bn') ? construct(b, BNContrastiveHead, [embed]) : construct(b, ContrastiveHead, [])));
-    return b.mod('WorldDetect', { cv2: b.list(core.cv2), cv3: b.list(core.cv3), dfl: core.dfl, cv4: b.list(cv4) }, <T>(fl: Flow<T>, x: In<T>, ctx: ForwardCtx<T>): Out<T> => {
-      const text = guideOf(ctx, 'WorldDetect', 'text');
-      const xs = levels(x, core.nl, 'WorldDetect');
-      for (let i = 0; i < core.nl; i++) xs[i] = fl.cat([fl.call(core.cv2[i]!, xs[i]!), fl.call(cv4[i]!, [fl.call(core.cv3[i]!, xs[i]!), text])], 1);
-      const decoded = inference(fl, core, xs, ctx, (d, anchors) => dist2bbox(fl, d, anchors, true));
-      return [decoded.y, xs];
-    });
+    return b.mod(
+      'WorldDetect',
+      { cv2: b.list(core.cv2), cv3: b.list(core.cv3), dfl: core.dfl, cv4: b.list(cv4) },
+      <T>(fl: Flow<T>, x: In<T>, ctx: ForwardCtx<T>): Out<T> => {
+        const text = guideOf(ctx, 'WorldDetect', 'text');
+        const xs = levels(x, core.nl, 'WorldDetect');
+        for (let i = 0; i < core.nl; i++)
+          xs[i] = fl.cat([fl.call(core.cv2[i]!, xs[i]!), fl.call(cv4[i]!, [fl.call(core.cv3[i]!, xs[i]!), text])], 1);
+        const decoded = inference(fl, core, xs, ctx, (d, anchors) => dist2bbox(fl, d, anchors, true));
+        return [decoded.y, xs];
+      },
+    );
   },
 };
 
@@ -425,7 +487,12 @@ export const v10Detect: ModuleDef = {
  * RTDETRDecoder._generate_anchors(shapes): per position (cx, cy, w, h) in logit space, +inf where any of them is not
  * inside (eps, 1 - eps); the valid mask [1, L, 1] as 0/1.
  */
-function rtdetrAnchors<T>(fl: Flow<T>, shapes: readonly (readonly [number, number])[], gridSize = 0.05, eps = 1e-2): { anchors: T; valid: T; total: number } {
+function rtdetrAnchors<T>(
+  fl: Flow<T>,
+  shapes: readonly (readonly [number, number])[],
+  gridSize = 0.05,
+  eps = 1e-2,
+): { anchors: T; valid: T; total: number } {
   const grid = gridLocator(shapes);
   const box = (i: number): number[] => {
     const { level, row, col } = grid.at(i);
@@ -471,16 +538,23 @@ export const RTDETRDecoder: ModuleDef = {
   build: (b, a) => {
     const nc = a.int('nc');
     const chRaw = a.raw('ch');
-    if (!isSeq(chRaw)) throw buildError(`object of type '${typeof chRaw === 'number' ? 'int' : 'value'}' has no len() (ch must be a list of channels)`, 'ch');
+    if (!isSeq(chRaw))
+      throw buildError(
+        `object of type '${typeof chRaw === 'number' ? 'int' : 'value'}' has no len() (ch must be a list of channels)`,
+        'ch',
+      );
     const ch = a.intList('ch');
     const hd = a.channels('hd');
     const nq = a.int('nq');
     const ndl = a.int('ndl');
-    if (ndl > MAX_DECODER_LAYERS) throw buildError(`ndl = ${ndl} decoder layers is beyond anything buildable (YOLO Lens stops at ${MAX_DECODER_LAYERS})`, 'ndl');
+    if (ndl > MAX_DECODER_LAYERS)
+      throw buildError(`ndl = ${ndl} decoder layers is beyond anything buildable (YOLO Lens stops at ${MAX_DECODER_LAYERS})`, 'ndl');
     const nl = ch.length;
     const inputProj = ch.map((x) => b.seq([b.conv2d(x, hd, 1, { bias: false }), b.bn(hd)]));
     const layerArgs: PyVal[] = [hd, a.raw('nh'), a.raw('d_ffn'), a.raw('dropout'), a.raw('act'), nl, a.raw('ndp')];
-    const layerArg = new ModuleArg('DeformableTransformerDecoderLayer', 'DeformableTransformerDecoderLayer(...)', (bb) => construct(bb, DeformableTransformerDecoderLayer, layerArgs));
+    const layerArg = new ModuleArg('DeformableTransformerDecoderLayer', 'DeformableTransformerDecoderLayer(...)', (bb) =>
+      construct(bb, DeformableTransformerDecoderLayer, layerArgs),
+    );
     const decoder = construct(b, DeformableTransformerDecoder, [hd, layerArg, ndl, a.raw('eval_idx')]);
     const denoisingClassEmbed = b.embedding(nc, hd);
     const learnt = a.bool('learnt_init_query');
@@ -505,7 +579,8 @@ export const RTDETRDecoder: ModuleDef = {
     };
     return b.mod('RTDETRDecoder', children, <T>(fl: Flow<T>, xin: In<T>): Out<T> => {
       const xs = inputList(xin, 'RTDETRDecoder');
-      if (xs.length > nl) throw new ShapeError(`index ${nl} is out of range (RTDETRDecoder was built for ${nl} levels, got ${xs.length} inputs)`);
+      if (xs.length > nl)
+        throw new ShapeError(`index ${nl} is out of range (RTDETRDecoder was built for ${nl} levels, got ${xs.length} inputs)`);
       // _get_encoder_input: project, flatten to [b, h*w, hd] and concatenate the levels
       const shapes: [number, number][] = [];
       const feats = fl.cat(
@@ -530,7 +605,9 @@ export const RTDETRDecoder: ModuleDef = {
       const encBboxes = fl.sigmoid(referBbox);
       const encScores = pick(encOutputsScores, nc);
       const embed = tgtEmbed ? fl.expand(fl.unsqueeze(fl.param(tgtEmbed, 'weight'), 0), [bs, nq, hd]) : topKFeatures;
-      const dec = fl.callMulti(decoder, [embed, referBbox, feats], { kwargs: { shapes, bbox_head: decBboxHead, score_head: decScoreHead, pos_mlp: queryPosHead } });
+      const dec = fl.callMulti(decoder, [embed, referBbox, feats], {
+        kwargs: { shapes, bbox_head: decBboxHead, score_head: decScoreHead, pos_mlp: queryPosHead },
+      });
       const [decBboxes, decScores] = dec as [T, T];
       const squeeze0 = (t: T) => {
         const s = fl.shape(t);
@@ -544,4 +621,14 @@ export const RTDETRDecoder: ModuleDef = {
   },
 };
 
-export const ULTRALYTICS_HEAD_MODULES: readonly ModuleDef[] = [Proto, Detect, Segment, OBB, Pose, Classify, WorldDetect, RTDETRDecoder, v10Detect];
+export const ULTRALYTICS_HEAD_MODULES: readonly ModuleDef[] = [
+  Proto,
+  Detect,
+  Segment,
+  OBB,
+  Pose,
+  Classify,
+  WorldDetect,
+  RTDETRDecoder,
+  v10Detect,
+];

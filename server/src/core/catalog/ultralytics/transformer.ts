@@ -60,7 +60,11 @@ function activationClass(b: Builder, v: PyVal, fallback: 'ReLU' | 'GELU', who: s
     if (name === 'Identity') return b.identity();
   }
   if (v === null) throw buildError(`'NoneType' object is not callable (${who}.act)`, 'act');
-  if (typeof v !== 'object') throw buildError(`'${typeof v === 'number' ? 'int' : typeof v === 'boolean' ? 'bool' : 'str'}' object is not callable (${who}.act = ${pyRepr(v)})`, 'act');
+  if (typeof v !== 'object')
+    throw buildError(
+      `'${typeof v === 'number' ? 'int' : typeof v === 'boolean' ? 'bool' : 'str'}' object is not callable (${who}.act = ${pyRepr(v)})`,
+      'act',
+    );
   return fallback === 'GELU' ? b.act('GELU', { approximate: 'none' }) : b.act('ReLU');
 }
 
@@ -80,7 +84,15 @@ interface EncoderParts {
   run<T>(fl: Flow<T>, src: T, pos: T | null): T;
 }
 
-function encoderLayer(b: Builder, c1: number, cm: number, heads: number, dropout: number, act: Mod, normalizeBefore: boolean): EncoderParts {
+function encoderLayer(
+  b: Builder,
+  c1: number,
+  cm: number,
+  heads: number,
+  dropout: number,
+  act: Mod,
+  normalizeBefore: boolean,
+): EncoderParts {
   if (heads <= 0 || c1 % heads !== 0) throw buildError(`embed_dim must be divisible by num_heads (${c1} % ${heads})`, 'num_heads');
   const ma = b.mha(c1, heads, true);
   const fc1 = b.linear(c1, cm);
@@ -128,7 +140,15 @@ export const TransformerEncoderLayer: ModuleDef = {
   signature: encoderSignature(f(0.0), TEL_DEFAULT_ACT),
   build: (b, a) => {
     const act = activationFrom(b, a.raw('act'), gelu(b));
-    const enc = encoderLayer(b, a.channels('c1'), a.channels('cm'), a.int('num_heads'), a.float('dropout'), act, a.bool('normalize_before'));
+    const enc = encoderLayer(
+      b,
+      a.channels('c1'),
+      a.channels('cm'),
+      a.int('num_heads'),
+      a.float('dropout'),
+      act,
+      a.bool('normalize_before'),
+    );
     return b.mod('TransformerEncoderLayer', enc.children, (fl, x) => enc.run(fl, inputOne(x, 'TransformerEncoderLayer'), null));
   },
 };
@@ -157,7 +177,15 @@ export const AIFI: ModuleDef = {
   signature: encoderSignature(0, AIFI_DEFAULT_ACT),
   build: (b, a) => {
     const act = activationFrom(b, a.raw('act'), gelu(b));
-    const enc = encoderLayer(b, a.channels('c1'), a.channels('cm'), a.int('num_heads'), a.float('dropout'), act, a.bool('normalize_before'));
+    const enc = encoderLayer(
+      b,
+      a.channels('c1'),
+      a.channels('cm'),
+      a.int('num_heads'),
+      a.float('dropout'),
+      act,
+      a.bool('normalize_before'),
+    );
     return b.mod('AIFI', enc.children, (fl, xin) => {
       const x = inputOne(xin, 'AIFI');
       const s = fl.shape(x);
@@ -234,7 +262,11 @@ export const MLPBlock: ModuleDef = {
   category: 'transformer',
   doc: 'Linear → activation → Linear back to the embedding width.',
   source: `${SRC}:MLPBlock`,
-  signature: [param('embedding_dim', 'int', 'input and output width'), param('mlp_dim', 'int', 'hidden width'), param('act', 'act', 'activation class', new PyObj('nn.GELU', 'nn.GELU'), 'nn.GELU')],
+  signature: [
+    param('embedding_dim', 'int', 'input and output width'),
+    param('mlp_dim', 'int', 'hidden width'),
+    param('act', 'act', 'activation class', new PyObj('nn.GELU', 'nn.GELU'), 'nn.GELU'),
+  ],
   build: (b, a) => {
     const e = a.channels('embedding_dim');
     const m = a.channels('mlp_dim');
@@ -296,7 +328,15 @@ export const LayerNorm2d: ModuleDef = {
         const u = fl.mean(x, [1], true);
         const d = fl.sub(x, u);
         const s = fl.mean(fl.mul(d, d), [1], true);
-        const y = fl.div(d, fl.sqrt(fl.add(s, fl.constant([1], () => eps))));
+        const y = fl.div(
+          d,
+          fl.sqrt(
+            fl.add(
+              s,
+              fl.constant([1], () => eps),
+            ),
+          ),
+        );
         return fl.add(fl.mul(fl.view(fl.param(m, 'weight'), [c, 1, 1]), y), fl.view(fl.param(m, 'bias'), [c, 1, 1]));
       },
       { params },
@@ -314,8 +354,15 @@ type LevelShapes = readonly (readonly [number, number])[];
 function multiScaleDeformableAttn<T>(fl: Flow<T>, value: T, shapes: LevelShapes, locations: T, weights: T): T {
   const [bs, , heads, dims] = fl.shape(value) as [number, number, number, number];
   const [, queries, , levels, points] = fl.shape(locations) as [number, number, number, number, number];
-  const values = fl.split(value, shapes.map(([h, w]) => h * w), 1);
-  const grids = fl.sub(fl.scale(locations, 2), fl.constant([1], () => 1));
+  const values = fl.split(
+    value,
+    shapes.map(([h, w]) => h * w),
+    1,
+  );
+  const grids = fl.sub(
+    fl.scale(locations, 2),
+    fl.constant([1], () => 1),
+  );
   const sampled = shapes.map(([h, w], level) => {
     const v = fl.view(fl.transpose(fl.flatten(values[level]!, 2), 1, 2), [bs * heads, dims, h, w]);
     const g = fl.flatten(fl.transpose(fl.view(fl.slice(grids, 3, level, level + 1), [bs, queries, heads, points, 2]), 1, 2), 0, 1);
@@ -348,31 +395,38 @@ export const MSDeformAttn: ModuleDef = {
     const attentionWeights = b.linear(d, nh * nl * np);
     const valueProj = b.linear(d, d);
     const outputProj = b.linear(d, d);
-    return b.mod('MSDeformAttn', { sampling_offsets: samplingOffsets, attention_weights: attentionWeights, value_proj: valueProj, output_proj: outputProj }, <T>(fl: Flow<T>, xin: In<T>, ctx: ForwardCtx<T>) => {
-      // forward(query, refer_bbox, value, value_shapes, value_mask=None)
-      const [query, referBbox, valueIn] = positional(xin, 3, 'MSDeformAttn') as [T, T, T];
-      const shapes = kwarg<LevelShapes>(ctx, 'value_shapes', 'MSDeformAttn');
-      const [bs, lenQ] = fl.shape(query) as [number, number];
-      const lenV = fl.shape(valueIn)[1]!;
-      if (shapes.reduce((s, [h, w]) => s + h * w, 0) !== lenV) throw new ShapeError(`AssertionError: the value shapes cover ${shapes.reduce((s, [h, w]) => s + h * w, 0)} positions, the value has ${lenV}`);
-      const value = fl.view(fl.call(valueProj, valueIn), [bs, lenV, nh, Math.trunc(d / nh)]);
-      const offsets = fl.view(fl.call(samplingOffsets, query), [bs, lenQ, nh, nl, np, 2]);
-      const weights = fl.view(fl.softmax(fl.view(fl.call(attentionWeights, query), [bs, lenQ, nh, nl * np]), -1), [bs, lenQ, nh, nl, np]);
-      const rb = fl.shape(referBbox);
-      const numPoints = rb[rb.length - 1];
-      // refer_bbox[:, :, None, :, None, ...]
-      const ref = fl.unsqueeze(fl.unsqueeze(referBbox, 2), 4);
-      let locations: T;
-      if (numPoints === 2) {
-        // offset_normalizer = tensor(value_shapes).flip(-1): (w, h) per level
-        const normalizer = fl.constant([1, 1, 1, shapes.length, 1, 2], (i) => shapes[Math.floor(i / 2)]![1 - (i % 2)]!);
-        locations = fl.add(ref, fl.div(offsets, normalizer));
-      } else if (numPoints === 4) {
-        const wh = fl.slice(ref, -1, 2, 4);
-        locations = fl.add(fl.slice(ref, -1, 0, 2), fl.scale(fl.mul(fl.scale(offsets, 1 / np), wh), 0.5));
-      } else throw new ShapeError(`Last dim of reference_points must be 2 or 4, but got ${numPoints}.`);
-      return fl.call(outputProj, multiScaleDeformableAttn(fl, value, shapes, locations, weights));
-    });
+    return b.mod(
+      'MSDeformAttn',
+      { sampling_offsets: samplingOffsets, attention_weights: attentionWeights, value_proj: valueProj, output_proj: outputProj },
+      <T>(fl: Flow<T>, xin: In<T>, ctx: ForwardCtx<T>) => {
+        // forward(query, refer_bbox, value, value_shapes, value_mask=None)
+        const [query, referBbox, valueIn] = positional(xin, 3, 'MSDeformAttn') as [T, T, T];
+        const shapes = kwarg<LevelShapes>(ctx, 'value_shapes', 'MSDeformAttn');
+        const [bs, lenQ] = fl.shape(query) as [number, number];
+        const lenV = fl.shape(valueIn)[1]!;
+        if (shapes.reduce((s, [h, w]) => s + h * w, 0) !== lenV)
+          throw new ShapeError(
+            `AssertionError: the value shapes cover ${shapes.reduce((s, [h, w]) => s + h * w, 0)} positions, the value has ${lenV}`,
+          );
+        const value = fl.view(fl.call(valueProj, valueIn), [bs, lenV, nh, Math.trunc(d / nh)]);
+        const offsets = fl.view(fl.call(samplingOffsets, query), [bs, lenQ, nh, nl, np, 2]);
+        const weights = fl.view(fl.softmax(fl.view(fl.call(attentionWeights, query), [bs, lenQ, nh, nl * np]), -1), [bs, lenQ, nh, nl, np]);
+        const rb = fl.shape(referBbox);
+        const numPoints = rb[rb.length - 1];
+        // refer_bbox[:, :, None, :, None, ...]
+        const ref = fl.unsqueeze(fl.unsqueeze(referBbox, 2), 4);
+        let locations: T;
+        if (numPoints === 2) {
+          // offset_normalizer = tensor(value_shapes).flip(-1): (w, h) per level
+          const normalizer = fl.constant([1, 1, 1, shapes.length, 1, 2], (i) => shapes[Math.floor(i / 2)]![1 - (i % 2)]!);
+          locations = fl.add(ref, fl.div(offsets, normalizer));
+        } else if (numPoints === 4) {
+          const wh = fl.slice(ref, -1, 2, 4);
+          locations = fl.add(fl.slice(ref, -1, 0, 2), fl.scale(fl.mul(fl.scale(offsets, 1 / np), wh), 0.5));
+        } else throw new ShapeError(`Last dim of reference_points must be 2 or 4, but got ${numPoints}.`);
+        return fl.call(outputProj, multiScaleDeformableAttn(fl, value, shapes, locations, weights));
+      },
+    );
   },
 };
 
@@ -408,7 +462,20 @@ export const DeformableTransformerDecoderLayer: ModuleDef = {
     const linear2 = b.linear(a.channels('d_ffn'), d);
     const dropout4 = b.dropout(dropout);
     const norm3 = b.layerNorm(d);
-    const children = { self_attn: selfAttn, dropout1, norm1, cross_attn: crossAttn, dropout2, norm2, linear1, act, dropout3, linear2, dropout4, norm3 };
+    const children = {
+      self_attn: selfAttn,
+      dropout1,
+      norm1,
+      cross_attn: crossAttn,
+      dropout2,
+      norm2,
+      linear1,
+      act,
+      dropout3,
+      linear2,
+      dropout4,
+      norm3,
+    };
     return b.mod('DeformableTransformerDecoderLayer', children, <T>(fl: Flow<T>, xin: In<T>, ctx: ForwardCtx<T>) => {
       // forward(embed, refer_bbox, feats, shapes, padding_mask=None, attn_mask=None, query_pos=None)
       const xs = inputList(xin, 'DeformableTransformerDecoderLayer');
@@ -430,7 +497,19 @@ export const DeformableTransformerDecoderLayer: ModuleDef = {
 /** ultralytics inverse_sigmoid(x, eps=1e-5) */
 export function inverseSigmoid<T>(fl: Flow<T>, x: T, eps = 1e-5): T {
   const c = fl.clamp(x, 0, 1);
-  return fl.log(fl.div(fl.clamp(c, eps, null), fl.clamp(fl.sub(fl.constant([1], () => 1), c), eps, null)));
+  return fl.log(
+    fl.div(
+      fl.clamp(c, eps, null),
+      fl.clamp(
+        fl.sub(
+          fl.constant([1], () => 1),
+          c,
+        ),
+        eps,
+        null,
+      ),
+    ),
+  );
 }
 
 /** The heads DeformableTransformerDecoder.forward receives from RTDETRDecoder (modules, passed as kwargs). */
@@ -487,7 +566,16 @@ export const DeformableTransformerDecoder: ModuleDef = {
       }
       if (!boxes.length) throw new ShapeError(`stack expects a non-empty TensorList (eval_idx ${e} is not one of the ${n} decoder layers)`);
       // torch.stack(list) on one tensor: a new leading dim
-      return [fl.cat(boxes.map((t) => fl.unsqueeze(t, 0)), 0), fl.cat(scores.map((t) => fl.unsqueeze(t, 0)), 0)];
+      return [
+        fl.cat(
+          boxes.map((t) => fl.unsqueeze(t, 0)),
+          0,
+        ),
+        fl.cat(
+          scores.map((t) => fl.unsqueeze(t, 0)),
+          0,
+        ),
+      ];
     });
   },
 };

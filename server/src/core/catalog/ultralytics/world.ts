@@ -20,7 +20,10 @@ export function l2Normalize<T>(fl: Flow<T>, x: T, dim: number): T {
 
 /** The text features a WorldModel threads into C2fAttn / ImagePoolingAttn / WorldDetect (tasks.py WorldModel.predict). */
 export function guideOf<T>(ctx: ForwardCtx<T>, who: string, name: string): T {
-  if (ctx.guide === undefined) throw new ShapeError(`${who}.forward() missing 1 required positional argument: '${name}' (only a WorldModel, a file whose name contains '-world', passes text features)`);
+  if (ctx.guide === undefined)
+    throw new ShapeError(
+      `${who}.forward() missing 1 required positional argument: '${name}' (only a WorldModel, a file whose name contains '-world', passes text features)`,
+    );
   return ctx.guide;
 }
 
@@ -96,7 +99,12 @@ export const C2fAttn: ModuleDef = {
     const c = Math.trunc(c2 * a.float('e'));
     const cv1 = construct(b, Conv, [c1, 2 * c, 1, 1]);
     const cv2 = construct(b, Conv, [(3 + Math.max(n, 0)) * c, c2, 1]);
-    const ms = range(n).map(() => construct(b, Bottleneck, [c, c, a.raw('shortcut'), a.raw('g')], { k: new PyTuple([new PyTuple([3, 3]), new PyTuple([3, 3])]), e: f(1.0) }));
+    const ms = range(n).map(() =>
+      construct(b, Bottleneck, [c, c, a.raw('shortcut'), a.raw('g')], {
+        k: new PyTuple([new PyTuple([3, 3]), new PyTuple([3, 3])]),
+        e: f(1.0),
+      }),
+    );
     const attn = construct(b, MaxSigmoidAttnBlock, [c, c], { gc: a.raw('gc'), ec: a.raw('ec'), nh: a.raw('nh') });
     return b.mod('C2fAttn', { cv1, cv2, m: b.list(ms), attn }, <T>(fl: Flow<T>, x: In<T>, ctx: ForwardCtx<T>) => {
       const guide = guideOf(ctx, 'C2fAttn', 'guide');
@@ -146,7 +154,8 @@ export const ImagePoolingAttn: ModuleDef = {
         const xs = inputList(xin, 'ImagePoolingAttn');
         if (xs.length === 0) throw new ShapeError('list index out of range (ImagePoolingAttn reads x[0].shape of an empty input list)');
         const bs = fl.shape(xs[0]!)[0]!;
-        if (xs.length !== ch.length) throw new ShapeError(`AssertionError: ImagePoolingAttn was built for ${ch.length} levels, got ${xs.length} inputs`);
+        if (xs.length !== ch.length)
+          throw new ShapeError(`AssertionError: ImagePoolingAttn was built for ${ch.length} levels, got ${xs.length} inputs`);
         const tokens = fl.transpose(
           fl.cat(
             xs.map((x, i) => fl.view(fl.call(pools[i]!, fl.call(projections[i]!, x)), [bs, -1, k * k])),
@@ -216,5 +225,10 @@ export const BNContrastiveHead: ModuleDef = {
   },
 };
 
-export const ULTRALYTICS_WORLD_MODULES: readonly ModuleDef[] = [MaxSigmoidAttnBlock, C2fAttn, ImagePoolingAttn, ContrastiveHead, BNContrastiveHead];
-
+export const ULTRALYTICS_WORLD_MODULES: readonly ModuleDef[] = [
+  MaxSigmoidAttnBlock,
+  C2fAttn,
+  ImagePoolingAttn,
+  ContrastiveHead,
+  BNContrastiveHead,
+];
