@@ -11,8 +11,8 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { TREES } from '../server/src/core/catalog/trees.ts';
-import type { Dialect, Tree, Treatment } from '../server/src/core/catalog/tree.ts';
+import { FRAMEWORKS } from '../server/src/core/catalog/frameworks.ts';
+import type { Dialect, Framework, Treatment } from '../server/src/core/catalog/framework.ts';
 import { signatureText, type ModuleDef, type ParamKind, type ParamSpec } from '../server/src/core/catalog/types.ts';
 import { pyRepr } from '../server/src/core/py.ts';
 import { CATEGORIES, EXPR_FUNCTIONS, NODE_OPS, PARAM_KINDS, USER_CONFIG_FILE, USER_TREATMENTS } from '../server/src/core/user-modules.ts';
@@ -72,26 +72,26 @@ function paramSchema(p: ParamSpec): Schema {
 interface Known {
   def: ModuleDef;
   treat: Treatment;
-  trees: string[];
+  frameworks: string[];
 }
 
-/** Every module name a dialect's YAML can use, with its definition (the first tree's when several have one). */
+/** Every module name a dialect's YAML can use, with its definition (the first framework's when several have one). */
 function namespace(dialect: Dialect): Map<string, Known> {
   const out = new Map<string, Known>();
-  const trees = Object.values(TREES).filter((t): t is Tree => !!t && t.dialect === dialect);
-  for (const t of trees) {
+  const frameworks = Object.values(FRAMEWORKS).filter((t): t is Framework => !!t && t.dialect === dialect);
+  for (const t of frameworks) {
     for (const [name, e] of t.modules) add(out, name, e.def, e.treat, t);
     for (const [name, e] of t.nn) add(out, `nn.${name}`, e.def, e.treat, t);
   }
   return new Map([...out.entries()].sort(([a], [b]) => a.localeCompare(b)));
 }
 
-function add(out: Map<string, Known>, name: string, def: ModuleDef, treat: Treatment, t: Tree): void {
+function add(out: Map<string, Known>, name: string, def: ModuleDef, treat: Treatment, t: Framework): void {
   const k = out.get(name);
-  if (!k) out.set(name, { def, treat, trees: [t.id] });
+  if (!k) out.set(name, { def, treat, frameworks: [t.id] });
   else {
-    k.trees.push(t.id);
-    // the widest signature wins: a schema must not reject what one of the trees accepts
+    k.frameworks.push(t.id);
+    // the widest signature wins: a schema must not reject what one of the frameworks accepts
     if (yamlParams(def, treat).params.length > yamlParams(k.def, k.treat).params.length) Object.assign(k, { def, treat });
   }
 }
@@ -176,7 +176,7 @@ function dialectSchema(dialect: Dialect): Schema {
     return {
       $schema: DRAFT,
       title: 'YOLOv5 model YAML (ultralytics/yolov5, the Slim-neck YOLOv5 and Scaled-YOLOv4 forks)',
-      description: `Generated from the YOLO Lens module catalog (${[...new Set([...ns.values()].flatMap((k) => k.trees))].join(', ')}).`,
+      description: `Generated from the YOLO Lens module catalog (${[...new Set([...ns.values()].flatMap((k) => k.frameworks))].join(', ')}).`,
       type: 'object',
       properties: {
         ...common,
@@ -199,7 +199,7 @@ function dialectSchema(dialect: Dialect): Schema {
   return {
     $schema: DRAFT,
     title: 'ultralytics model YAML (YOLOv8/11, RT-DETR, the Slim-neck modules)',
-    description: `Generated from the YOLO Lens module catalog (${[...new Set([...ns.values()].flatMap((k) => k.trees))].join(', ')}).`,
+    description: `Generated from the YOLO Lens module catalog (${[...new Set([...ns.values()].flatMap((k) => k.frameworks))].join(', ')}).`,
     type: 'object',
     properties: {
       ...common,

@@ -55,7 +55,7 @@ export class ModelStatusBar implements vscode.Disposable {
     this.item.text = `$(type-hierarchy) ${g.totals.params !== null ? compact(g.totals.params) : '?'} params · ${gflops !== null ? gflops : '?'} GFLOPs${problems ? ` $(error) ${problems}` : ''}`;
     this.item.tooltip = new vscode.MarkdownString(
       [
-        `**${g.treeLabel}**${g.scale ? ` · scale ${g.scale}` : ''}`,
+        `**${g.frameworkLabel}**${g.scale ? ` · scale ${g.scale}` : ''}`,
         '',
         g.totals.summary ?? (g.ok ? '' : 'the framework would not build this model'),
         '',

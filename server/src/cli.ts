@@ -9,8 +9,7 @@ import { loadUserModules, USER_CONFIG_FILE, type UserModules } from './core/user
 import { resolve, type ResolveOptions } from './core/resolve.ts';
 import { LineIndex } from './core/lines.ts';
 import { recordJson, summaryTable, type Convention } from './core/summary.ts';
-import type { TreeId } from './core/catalog/tree.ts';
-import { TREES } from './core/catalog/trees.ts';
+import { FRAMEWORKS, FRAMEWORK_ALIASES, frameworkByName, frameworkNames } from './core/catalog/frameworks.ts';
 import { diag, type Diagnostic } from './core/diagnostics.ts';
 import { profileModel } from './runtime/profile.ts';
 import { formatProfile } from './runtime/format.ts';
@@ -24,7 +23,11 @@ const USAGE = `usage:
 
 A .yolo-lens.json next to a file (or in a folder above it) declares extra modules; --no-user-modules ignores it.
 
-frameworks: ${Object.keys(TREES).join(', ')} (default: detected from the file)`;
+--framework F: the code base and version that builds the file (default: detected from the file)
+${Object.values(FRAMEWORKS)
+  .map((f) => `  ${f!.id.padEnd(16)} ${f!.label}`)
+  .join('\n')}
+  ultralytics      the newest ultralytics (${FRAMEWORK_ALIASES.ultralytics})`;
 
 interface Parsed {
   command: string;
@@ -103,15 +106,15 @@ function userModulesFor(file: string, p: Parsed): UserConfig | null {
 
 function resolveOptions(p: Parsed, file: string): ResolveOptions {
   const framework = p.flags.get('--framework');
-  if (framework !== undefined && (framework === true || !(framework in TREES)))
-    throw new UsageError(`--framework must be one of ${Object.keys(TREES).join(', ')}`);
+  if (framework !== undefined && (framework === true || !frameworkByName(framework)))
+    throw new UsageError(`--framework must be one of ${frameworkNames().join(', ')}`);
   const scale = p.flags.get('--scale');
   const imgsz = intFlag(p, '--imgsz', 32, 8192);
   const declared = userModulesFor(file, p);
   return {
     fileName: file,
     ...(declared ? { userModules: declared.modules } : {}),
-    ...(typeof framework === 'string' ? { tree: framework as TreeId } : {}),
+    ...(typeof framework === 'string' ? { framework } : {}),
     ...(typeof scale === 'string' ? { scale } : {}),
     ...(imgsz !== undefined ? { imgsz } : {}),
   };

@@ -94,8 +94,8 @@ export interface GraphResult {
   uri: string;
   version: number | null;
   /** the upstream code base that builds this YAML (`ultralytics`, `yolov5`, `yolov5-gsconv`, `scaled-yolov4`) */
-  tree: string;
-  treeLabel: string;
+  framework: string;
+  frameworkLabel: string;
   dialect: 'yolov5' | 'ultralytics';
   scale: string | null;
   imgsz: number;

@@ -33,8 +33,7 @@ import { diag, type Diagnostic as CoreDiagnostic } from './core/diagnostics.ts';
 import { LineIndex } from './core/lines.ts';
 import type { Model } from './core/model.ts';
 import { resolveDoc, type ResolveOptions } from './core/resolve.ts';
-import type { TreeId } from './core/catalog/tree.ts';
-import { TREES } from './core/catalog/trees.ts';
+import { frameworkByName } from './core/catalog/frameworks.ts';
 import { recordJson, summaryTable } from './core/summary.ts';
 import { codeActions } from './core/features/codeActions.ts';
 import { codeLenses } from './core/features/codeLens.ts';
@@ -96,8 +95,8 @@ export interface ServerSettings {
   readonly imgsz: number | null;
   /** `scales:` entry; null: the file's modeline, its name, or the first entry */
   readonly scale: string | null;
-  /** upstream tree; 'auto' detects it from the file */
-  readonly framework: 'auto' | TreeId;
+  /** the framework id or alias that builds the file; 'auto' detects it from the file */
+  readonly framework: string;
   readonly diagnostics: {
     /** per code: a severity or 'off' */
     readonly severity: Readonly<Record<string, SeverityOverride>>;
@@ -142,7 +141,7 @@ export function readSettings(raw: unknown): ServerSettings {
     imgsz,
     scale: typeof r.scale === 'string' && r.scale.trim() ? r.scale.trim() : null,
     framework:
-      typeof r.framework === 'string' && (r.framework === 'auto' || r.framework in TREES)
+      typeof r.framework === 'string' && (r.framework === 'auto' || frameworkByName(r.framework))
         ? (r.framework as ServerSettings['framework'])
         : 'auto',
     diagnostics: { severity, debounceMs: debounce },
@@ -303,7 +302,7 @@ export function startServer(given?: Connection): Connection {
     const options: ResolveOptions = {
       fileName: fileNameOf(doc.uri),
       ...(declared ? { userModules: declared } : {}),
-      ...(settings.framework !== 'auto' ? { tree: settings.framework } : {}),
+      ...(settings.framework !== 'auto' ? { framework: settings.framework } : {}),
       ...(settings.imgsz !== null ? { imgsz: settings.imgsz } : {}),
       ...(settings.scale !== null ? { scale: settings.scale } : {}),
     };

@@ -13,7 +13,7 @@ import { construct, f, type ModuleDef } from '../../server/src/core/catalog/type
 import { PyTuple, type PyVal } from '../../server/src/core/py.ts';
 import * as conv from '../../server/src/core/catalog/ultralytics/conv.ts';
 import * as block from '../../server/src/core/catalog/ultralytics/block.ts';
-import { ULTRALYTICS } from '../../server/src/core/catalog/trees.ts';
+import { ULTRALYTICS_8_3 } from '../../server/src/core/catalog/frameworks.ts';
 import { resolve } from '../../server/src/core/resolve.ts';
 
 const SILU = { ...new Builder({ fused: false, convDefaultAct: null }).act('SiLU'), shared: true };
@@ -308,7 +308,7 @@ backbone:
   - [[2, -1], 1, ${fuse}]
 head: []
 `;
-  const m = resolve(yaml('CBFuse, [[1]]'), { tree: 'ultralytics', imgsz: 64, ch: 3, fileName: 'cb.yaml' });
+  const m = resolve(yaml('CBFuse, [[1]]'), { framework: 'ultralytics', imgsz: 64, ch: 3, fileName: 'cb.yaml' });
   assert.deepEqual(
     m.diagnostics.filter((d) => d.severity === 'error'),
     [],
@@ -319,14 +319,14 @@ head: []
   // piece 1 (16 channels, 16×16) resized to layer 3's 16×32×32 and added
   assert.deepEqual(m.layers[4]!.outShape, x(16, 32));
   // parse_model's sum(ch[x] for x in f) adds a list: TypeError
-  const bad = resolve(yaml('Concat, [1]'), { tree: 'ultralytics', imgsz: 64, ch: 3, fileName: 'cb.yaml' });
+  const bad = resolve(yaml('Concat, [1]'), { framework: 'ultralytics', imgsz: 64, ch: 3, fileName: 'cb.yaml' });
   assert.ok(
     bad.diagnostics.some((d) => d.severity === 'error' && d.layer === 4),
     'Concat of a CBLinear output fails',
   );
   // a one-input module gets the list as c1
   const conv = resolve(yaml('CBFuse, [[1]]').replace('[0, 1, Conv, [16, 3, 1]]', '[2, 1, Conv, [16, 3, 1]]'), {
-    tree: 'ultralytics',
+    framework: 'ultralytics',
     imgsz: 64,
     ch: 3,
     fileName: 'cb.yaml',
@@ -370,7 +370,7 @@ backbone:
   - [-1, 1, RepConv, [16, 16]]
 head: []
 `;
-  const m = resolve(yaml, { tree: 'ultralytics', imgsz: 64, ch: 3, fileName: 'act.yaml' });
+  const m = resolve(yaml, { framework: 'ultralytics', imgsz: 64, ch: 3, fileName: 'act.yaml' });
   const types = (mod: Mod) => {
     const out: string[] = [];
     forEachModule(mod, (mm) => void (mm.leaf?.op === 'act' && out.push(mm.type)));
@@ -401,7 +401,7 @@ test('the namespace parse_model reaches is what tasks.py imports (L12-63)', () =
     'CBLinear',
     'CBFuse',
   ])
-    assert.ok(ULTRALYTICS.modules.has(n), `${n} resolves`);
+    assert.ok(ULTRALYTICS_8_3.modules.has(n), `${n} resolves`);
   // defined in conv.py / block.py but not imported by tasks.py: KeyError
   for (const n of [
     'LightConv',
@@ -418,13 +418,13 @@ test('the namespace parse_model reaches is what tasks.py imports (L12-63)', () =
     'Attention',
     'PSABlock',
   ])
-    assert.ok(!ULTRALYTICS.modules.has(n), `${n} does not resolve`);
+    assert.ok(!ULTRALYTICS_8_3.modules.has(n), `${n} does not resolve`);
   // branch of the big if-chain: c1 prepended and width-scaled c2 (+ repeats), or verbatim args
-  assert.equal(ULTRALYTICS.modules.get('GSConvE2')!.treat, 'channels');
-  assert.equal(ULTRALYTICS.modules.get('VoVGSCSPC')!.treat, 'repeats');
-  assert.equal(ULTRALYTICS.modules.get('RepNCSPELAN4')!.treat, 'channels');
-  assert.equal(ULTRALYTICS.modules.get('Conv2')!.treat, 'plain');
-  assert.equal(ULTRALYTICS.modules.get('RepVGGDW')!.treat, 'plain');
+  assert.equal(ULTRALYTICS_8_3.modules.get('GSConvE2')!.treat, 'channels');
+  assert.equal(ULTRALYTICS_8_3.modules.get('VoVGSCSPC')!.treat, 'repeats');
+  assert.equal(ULTRALYTICS_8_3.modules.get('RepNCSPELAN4')!.treat, 'channels');
+  assert.equal(ULTRALYTICS_8_3.modules.get('Conv2')!.treat, 'plain');
+  assert.equal(ULTRALYTICS_8_3.modules.get('RepVGGDW')!.treat, 'plain');
 });
 
 test('every module of conv.py and block.py has a signature, a doc per argument and a source', () => {

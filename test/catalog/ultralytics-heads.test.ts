@@ -41,7 +41,7 @@ import {
   ImagePoolingAttn,
   MaxSigmoidAttnBlock,
 } from '../../server/src/core/catalog/ultralytics/world.ts';
-import { ULTRALYTICS } from '../../server/src/core/catalog/trees.ts';
+import { ULTRALYTICS_8_3 } from '../../server/src/core/catalog/frameworks.ts';
 
 const builder = () => new Builder({ fused: false, convDefaultAct: null });
 const build = (def: ModuleDef, args: PyVal[], kw?: Record<string, PyVal>): Mod => construct(builder(), def, args, kw);
@@ -108,7 +108,7 @@ test('v10Detect: each deep-copied one2one branch has its own copy of the shared 
 });
 
 test('v10Detect is a Detect-family head in the ultralytics namespace', () => {
-  const e = ULTRALYTICS.modules.get('v10Detect');
+  const e = ULTRALYTICS_8_3.modules.get('v10Detect');
   assert.equal(e?.treat, 'head');
   assert.equal(e?.def.detectFamily, true);
 });
@@ -125,7 +125,7 @@ test('AIFI(256, 1024, 8) as rtdetr-l uses it: parameters, shape and thop count',
   assert.equal(macs, 104857600 + 104857600 + 819200);
   // the 2D sin-cos embedding needs c % 4 == 0
   assert.throws(() => run(build(AIFI, [66, 64, 2]), [1, 66, 4, 4]), ShapeError);
-  assert.equal(ULTRALYTICS.modules.get('AIFI')?.treat, 'aifi');
+  assert.equal(ULTRALYTICS_8_3.modules.get('AIFI')?.treat, 'aifi');
 });
 
 test('AIFI: every default-act instance is the one GELU Python created for the default argument', () => {

@@ -1,15 +1,15 @@
 /**
- * The anchor-based heads' eval decode (Detect in the three YOLOv5-dialect trees, HEAD's Segment) computed on numbers
+ * The anchor-based heads' eval decode (Detect in the three YOLOv5-dialect frameworks, HEAD's Segment) computed on numbers
  * and compared with the YOLOv5 formula written out here; the anchor order the model build leaves; and the
- * model-level behaviours of the heads and of the Scaled-YOLOv4 tree that the parity records only show as totals.
+ * model-level behaviours of the heads and of the Scaled-YOLOv4 framework that the parity records only show as totals.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Builder } from '../../server/src/core/nn/builder.ts';
 import type { Mod } from '../../server/src/core/nn/module.ts';
 import { construct } from '../../server/src/core/catalog/types.ts';
-import { YOLOV5, YOLOV5_GSCONV, SCALED_YOLOV4 } from '../../server/src/core/catalog/trees.ts';
-import type { Tree } from '../../server/src/core/catalog/tree.ts';
+import { YOLOV5, YOLOV5_GSCONV, SCALED_YOLOV4 } from '../../server/src/core/catalog/frameworks.ts';
+import type { Framework } from '../../server/src/core/catalog/framework.ts';
 import { decodeAnchors, type DetectKind } from '../../server/src/core/catalog/yolov5.ts';
 import { resolve } from '../../server/src/core/resolve.ts';
 import { NumFlow, tensor, at, type Tensor } from '../support/num-flow.ts';
@@ -64,7 +64,7 @@ function expected(
 }
 
 function checkDecode(
-  tree: Tree,
+  framework: Framework,
   name: 'Detect' | 'Segment',
   args: unknown[],
   sizes: [number, number][],
@@ -72,7 +72,7 @@ function checkDecode(
   kind: DetectKind,
 ): void {
   const b = new Builder({ fused: false, convDefaultAct: null });
-  const def = tree.modules.get(name)!.def;
+  const def = framework.modules.get(name)!.def;
   const head = construct(b, def, args as never);
   const { fl, convOuts } = flowRecording();
   const ch = args[args.length - 1] as number[];
@@ -166,7 +166,7 @@ test('a head run without strides says so instead of decoding with made-up ones',
   assert.throws(() => fl.callMulti(head, [tensor([1, 8, 4, 4], () => 0), tensor([1, 16, 2, 2], () => 0)]), /strides/);
 });
 
-test('anchor order after the model build (check_anchor_order) in the three trees', () => {
+test('anchor order after the model build (check_anchor_order) in the three frameworks', () => {
   // strides in anchor order: nothing moves
   for (const kind of ['head', 'fork', 'sv4'] as const) assert.deepEqual(decodeAnchors(kind, ANCHORS, [8, 16]), ANCHORS, kind);
   // inputs reversed (strides 16, 8): HEAD and Scaled-YOLOv4 flip the pixel anchors
@@ -219,14 +219,14 @@ head:
 `;
 
 test('the model strides come from the 256 probe', () => {
-  const m = resolve(YOLOV5N, { tree: 'yolov5' });
+  const m = resolve(YOLOV5N, { framework: 'yolov5' });
   assert.deepEqual(m.strides, [8, 16, 32]);
   assert.equal(m.maxStride, 32);
 });
 
 test('Detect with fewer inputs than anchor rows: IndexError on the from list', () => {
   const text = YOLOV5N.replace('[[17, 20, 23], 1, Detect', '[[17, 20], 1, Detect');
-  const m = resolve(text, { tree: 'yolov5' });
+  const m = resolve(text, { framework: 'yolov5' });
   const e = m.diagnostics.find((d) => d.severity === 'error')!;
   assert.equal(e.code, 'YOLO018');
   assert.equal(text.slice(e.range.start, e.range.end), '[17, 20]');
@@ -236,7 +236,7 @@ test('Detect with fewer inputs than anchor rows: IndexError on the from list', (
 
 test('Detect with more inputs than anchor rows: the anchor division at build, on the first extra input', () => {
   const text = YOLOV5N.replace('[[17, 20, 23], 1, Detect', '[[17, 20, 23, 23], 1, Detect');
-  const m = resolve(text, { tree: 'yolov5' });
+  const m = resolve(text, { framework: 'yolov5' });
   const e = m.diagnostics.find((d) => d.severity === 'error')!;
   assert.equal(e.code, 'YOLO018');
   const fromStart = text.indexOf('[[17, 20, 23, 23]');
@@ -249,7 +249,7 @@ test('a Detect that is not the last layer has no strides: its eval decode fails 
     '[[17, 20, 23], 1, Detect, [nc, anchors]],\n',
     '[[17, 20, 23], 1, Detect, [nc, anchors]],\n   [-1, 1, nn.Identity, []],\n',
   );
-  const m = resolve(text, { tree: 'yolov5' });
+  const m = resolve(text, { framework: 'yolov5' });
   const e = m.diagnostics.find((d) => d.severity === 'error')!;
   assert.equal(e.layer, 24);
   assert.match(e.message, /'NoneType' object is not subscriptable/);
@@ -288,7 +288,7 @@ head:
 `;
 
 test('sv4 HarDBlock: parse_model books get_out_ch() as its channels', () => {
-  const m = resolve(SV4_HEAD, { tree: 'scaled-yolov4' });
+  const m = resolve(SV4_HEAD, { framework: 'scaled-yolov4' });
   const hb = m.layers[2]!;
   // HarDBlock(64, 8, 1.7, 4): links as in the unit test with base 64 -> widths 8, 14, 8, 24; output 8 + 8 + 24 = 40
   assert.deepEqual(hb.args?.map(toPlain), [64, 8, 1.7, 4]);
@@ -298,7 +298,7 @@ test('sv4 HarDBlock: parse_model books get_out_ch() as its channels', () => {
 });
 
 test('sv4 Detect reads ch[x + 1]: an explicit index is the layer itself', () => {
-  const m = resolve(SV4_HEAD, { tree: 'scaled-yolov4' });
+  const m = resolve(SV4_HEAD, { framework: 'scaled-yolov4' });
   assert.deepEqual(
     m.diagnostics.filter((d) => d.severity === 'error'),
     [],
@@ -310,7 +310,7 @@ test('sv4 Detect reads ch[x + 1]: an explicit index is the layer itself', () => 
 
 test('sv4 from pointing at the layer itself passes its parse_model but not the forward', () => {
   const text = SV4_HEAD.replace('[-1, 1, Conv, [64, 3, 2]],\n  ]', '[3, 1, Conv, [64, 3, 2]],\n  ]');
-  const m = resolve(text, { tree: 'scaled-yolov4' });
+  const m = resolve(text, { framework: 'scaled-yolov4' });
   const e = m.diagnostics.find((d) => d.severity === 'error')!;
   assert.equal(e.code, 'YOLO008');
   assert.equal(text.slice(e.range.start, e.range.end), '3');
@@ -320,7 +320,7 @@ test('sv4 from pointing at the layer itself passes its parse_model but not the f
 
 test('sv4 HarDBlock repeated: parse_model calls get_out_ch() on an nn.Sequential', () => {
   const text = SV4_HEAD.replace('[-1, 1, HarDBlock', '[-1, 2, HarDBlock');
-  const m = resolve(text, { tree: 'scaled-yolov4' });
+  const m = resolve(text, { framework: 'scaled-yolov4' });
   const e = m.diagnostics.find((d) => d.severity === 'error')!;
   assert.equal(e.code, 'YOLO029');
   assert.match(e.message, /get_out_ch/);
@@ -328,6 +328,6 @@ test('sv4 HarDBlock repeated: parse_model calls get_out_ch() on an nn.Sequential
 });
 
 test('sv4 ignores a ch: key (its Model takes ch as an argument only)', () => {
-  const m = resolve(`ch: 1\n${SV4_HEAD}`, { tree: 'scaled-yolov4' });
+  const m = resolve(`ch: 1\n${SV4_HEAD}`, { framework: 'scaled-yolov4' });
   assert.deepEqual(m.layers[0]!.args?.slice(0, 2), [3, 32]);
 });

@@ -10,29 +10,29 @@ import { countParams, type Mod, type Shape, ShapeError } from '../../server/src/
 import { ShapeFlow } from '../../server/src/core/nn/static.ts';
 import { construct, f } from '../../server/src/core/catalog/types.ts';
 import { PyTuple, type PyVal } from '../../server/src/core/py.ts';
-import { YOLOV5, YOLOV5_GSCONV, SCALED_YOLOV4 } from '../../server/src/core/catalog/trees.ts';
-import type { Tree } from '../../server/src/core/catalog/tree.ts';
+import { YOLOV5, YOLOV5_GSCONV, SCALED_YOLOV4 } from '../../server/src/core/catalog/frameworks.ts';
+import type { Framework } from '../../server/src/core/catalog/framework.ts';
 import { yolov5Kit, mixConvChannels } from '../../server/src/core/catalog/yolov5.ts';
 
 const b = new Builder({ fused: false, convDefaultAct: null });
 
-function defOf(tree: Tree, name: string) {
-  const e = tree.modules.get(name);
+function defOf(framework: Framework, name: string) {
+  const e = framework.modules.get(name);
   if (e) return e.def;
   const internal = yolov5Kit('head').internal.find((d) => d.name === name);
-  if (tree === YOLOV5 && internal) return internal;
-  throw new Error(`${name} is not in ${tree.id}`);
+  if (framework === YOLOV5 && internal) return internal;
+  throw new Error(`${name} is not in ${framework.id}`);
 }
 
-/** build `name(*args, **kw)` in a tree, run it on `input`, return params, output shape and thop MACs */
+/** build `name(*args, **kw)` in a framework, run it on `input`, return params, output shape and thop MACs */
 function run(
-  tree: Tree,
+  framework: Framework,
   name: string,
   args: PyVal[],
   input: Shape | Shape[],
   kw: Record<string, PyVal> = {},
 ): { mod: Mod; params: number; out: unknown; macs: number } {
-  const mod = construct(b, defOf(tree, name), args, kw);
+  const mod = construct(b, defOf(framework, name), args, kw);
   const fl = new ShapeFlow();
   const out = fl.callMulti(mod, input);
   return { mod, params: countParams(mod).params, out, macs: fl.ops.thop };
@@ -445,7 +445,7 @@ test('sv4 fused Conv: fuse() cannot fold a grouped conv', () => {
   );
 });
 
-// ---- the same Python over another tree's Conv: the same numbers ----------------------------------------------
+// ---- the same Python over another framework's Conv: the same numbers ----------------------------------------------
 
 test('modules the fork and Scaled-YOLOv4 share with HEAD give HEAD\u2019s numbers (their Convs count the same)', () => {
   // the figures derived above for HEAD; the fork's and Scaled-YOLOv4's Convs differ only in the activation
@@ -465,13 +465,13 @@ test('modules the fork and Scaled-YOLOv4 share with HEAD give HEAD\u2019s number
     ['Contract', [2], [1, 16, 32, 32], 0, [1, 64, 16, 16]],
     ['Expand', [2], [1, 16, 32, 32], 0, [1, 4, 64, 64]],
   ];
-  for (const [tree, list] of [
+  for (const [framework, list] of [
     [YOLOV5_GSCONV, [...shared, ...forkOnly]],
     [SCALED_YOLOV4, shared],
   ] as const)
     for (const [name, args, input, params, out] of list) {
-      const r = run(tree, name, args, input);
-      assert.deepEqual([r.params, r.out], [params, out], `${tree.id} ${name}`);
+      const r = run(framework, name, args, input);
+      assert.deepEqual([r.params, r.out], [params, out], `${framework.id} ${name}`);
     }
 });
 
@@ -482,6 +482,6 @@ test('fork GhostConv passes act positionally: act=False reaches both Convs', () 
 });
 
 test('DetectMultiBackend is in both YOLOv5 namespaces but is no layer', () => {
-  for (const tree of [YOLOV5, YOLOV5_GSCONV])
-    assert.throws(() => construct(b, defOf(tree, 'DetectMultiBackend'), []), /weights|inference wrapper/);
+  for (const framework of [YOLOV5, YOLOV5_GSCONV])
+    assert.throws(() => construct(b, defOf(framework, 'DetectMultiBackend'), []), /weights|inference wrapper/);
 });

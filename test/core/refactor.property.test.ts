@@ -324,7 +324,7 @@ function render(g: Gen): string {
 }
 
 test('generated layouts: insert/delete and move round trips, the same model after an insert', () => {
-  const options: ResolveOptions = { tree: 'yolov5', imgsz: 64 };
+  const options: ResolveOptions = { framework: 'yolov5', imgsz: 64 };
   fc.assert(
     fc.property(genModel, (g) => {
       const text = render(g);
@@ -341,7 +341,7 @@ test('generated layouts: insert/delete and move round trips, the same model afte
 });
 
 test('a random sequence of refactors keeps the model resolving and the file loading', () => {
-  const options: ResolveOptions = { tree: 'yolov5', imgsz: 64 };
+  const options: ResolveOptions = { framework: 'yolov5', imgsz: 64 };
   const op = fc.record({ kind: fc.constantFrom('above', 'below', 'feed-below', 'feed-above', 'delete', 'up', 'down'), at: fc.nat(1000) });
   fc.assert(
     fc.property(genModel, fc.array(op, { minLength: 1, maxLength: 6 }), (g, ops) => {

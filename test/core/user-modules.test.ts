@@ -127,7 +127,7 @@ test('the example declarations load without problems', () => {
 test('C3 and SPPF declared by the user give the catalog\u2019s shapes, params and FLOPs on yolov5s', () => {
   const { modules } = loadUserModules(CONFIG);
   const text = corpusText('yolov5/models/yolov5s.yaml');
-  const opts: ResolveOptions = { tree: 'yolov5' };
+  const opts: ResolveOptions = { framework: 'yolov5' };
   const mine = text.replace(/\bC3\b/g, 'MyC3').replace(/\bSPPF\b/g, 'MySPPF');
   assert.notEqual(mine, text);
   const a = resolve(text, opts);
@@ -138,7 +138,7 @@ test('C3 and SPPF declared by the user give the catalog\u2019s shapes, params an
   assert.equal(b.totals!.gflops.printed, a.totals!.gflops.printed);
   assert.equal(b.totals!.paramsFused, a.totals!.paramsFused);
   // and they are known by name, with their signature and doc
-  const entry = b.tree.modules.get('MyC3')!;
+  const entry = b.framework.modules.get('MyC3')!;
   assert.equal(entry.treat, 'repeats');
   assert.equal(entry.def.doc, 'C3 written out of Conv and Bottleneck');
   assert.deepEqual(
@@ -151,7 +151,7 @@ test('C3 and SPPF declared by the user give the catalog\u2019s shapes, params an
 test('GSConv declared by the user gives the Slim-neck fork\u2019s figures; it is not offered to the ultralytics dialect', () => {
   const { modules } = loadUserModules(CONFIG);
   const text = corpusText('slimneck/gsconv-yolov5/models/slimneck-yolov5n.yaml');
-  const opts: ResolveOptions = { tree: 'yolov5-gsconv' };
+  const opts: ResolveOptions = { framework: 'yolov5-gsconv' };
   const mine = text.replace(/\bGSConv\b/g, 'MyGSConv');
   const a = resolve(text, opts);
   const b = resolve(mine, { ...opts, userModules: modules });

@@ -218,7 +218,7 @@ test('counts written straight into args (anchors, blocks, decoder layers) are re
   const hard = run(
     'nc: 80\ndepth_multiple: 1.0\nwidth_multiple: 1.0\nanchors: 3\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\n  - [-1, 1, HarDBlock, [16, 1.7, 1000000000]]\nhead: []\n',
     500,
-    { tree: 'scaled-yolov4' },
+    { framework: 'scaled-yolov4' },
   );
   assert.match(hard.diagnostics.find((d) => d.code === 'YOLO029')?.message ?? '', /n_layers = 1000000000 repeated blocks/);
 });

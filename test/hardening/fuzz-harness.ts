@@ -17,9 +17,9 @@ import type { Model } from '../../server/src/core/model.ts';
 import { countParams, type Mod } from '../../server/src/core/nn/module.ts';
 import { CODES, MAX_MESSAGE } from '../../server/src/core/diagnostics.ts';
 import { LineIndex } from '../../server/src/core/lines.ts';
-import { TREES } from '../../server/src/core/catalog/trees.ts';
+import { FRAMEWORKS, frameworkByName } from '../../server/src/core/catalog/frameworks.ts';
 import type { ParamKind } from '../../server/src/core/catalog/types.ts';
-import type { Treatment } from '../../server/src/core/catalog/tree.ts';
+import type { Treatment } from '../../server/src/core/catalog/framework.ts';
 import { graphOf } from '../../server/src/core/features/graph.ts';
 import { codeActions, staleIndexCommentEdits } from '../../server/src/core/features/codeActions.ts';
 import { applyEdits } from '../../server/src/core/features/refactor.ts';
@@ -77,10 +77,10 @@ export function loadSeeds(): Seed[] {
 
 // ---- vocabularies, from the catalog ---------------------------------------------------------------------------
 
-const ALL_TREES = Object.values(TREES).filter((t) => t !== undefined);
-/** every module name any tree resolves, with and without `nn.` */
+const ALL_FRAMEWORKS = Object.values(FRAMEWORKS).filter((t) => t !== undefined);
+/** every module name any framework resolves, with and without `nn.` */
 export const MODULE_NAMES: readonly string[] = [
-  ...new Set(ALL_TREES.flatMap((t) => [...t.modules.keys(), ...[...t.nn.keys()].map((k) => `nn.${k}`)])),
+  ...new Set(ALL_FRAMEWORKS.flatMap((t) => [...t.modules.keys(), ...[...t.nn.keys()].map((k) => `nn.${k}`)])),
 ].sort();
 const NOT_MODULES = [
   'NotAModule',
@@ -422,7 +422,7 @@ const optionsArb: fc.Arbitrary<Partial<ResolveOptions>> = fc.record(
       'C:\\models\\yolov8m-seg.yaml',
       '.yaml',
     ),
-    tree: fc.constantFrom('yolov5' as const, 'yolov5-gsconv' as const, 'ultralytics' as const, 'scaled-yolov4' as const),
+    framework: fc.constantFrom('yolov5' as const, 'yolov5-gsconv' as const, 'ultralytics' as const, 'scaled-yolov4' as const),
   },
   { requiredKeys: [] },
 );
@@ -601,8 +601,8 @@ function yamlSignatureStart(treat: Treatment): number {
 }
 
 function argsArb(moduleName: string, dialect: 'yolov5' | 'ultralytics'): fc.Arbitrary<GenVal[]> {
-  const tree = dialect === 'yolov5' ? TREES.yolov5! : TREES.ultralytics!;
-  const entry = moduleName.startsWith('nn.') ? tree.nn.get(moduleName.slice(3)) : tree.modules.get(moduleName);
+  const framework = dialect === 'yolov5' ? FRAMEWORKS.yolov5! : frameworkByName('ultralytics')!;
+  const entry = moduleName.startsWith('nn.') ? framework.nn.get(moduleName.slice(3)) : framework.modules.get(moduleName);
   if (!entry) return fc.array(randomValArb, { maxLength: 5 });
   let sig = entry.def.signature.slice(yamlSignatureStart(entry.treat));
   if (entry.treat === 'repeats') sig = sig.filter((p) => p.name !== 'n');
@@ -659,13 +659,13 @@ function layerArb(
   dialect: 'yolov5' | 'ultralytics',
   head: boolean,
 ): fc.Arbitrary<Omit<GenLayer, 'from'> & { fromPick: [number, number[], number] }> {
-  const tree = dialect === 'yolov5' ? TREES.yolov5! : TREES.ultralytics!;
+  const framework = dialect === 'yolov5' ? FRAMEWORKS.yolov5! : frameworkByName('ultralytics')!;
   const moduleArb = head
     ? fc.constantFrom(...(dialect === 'yolov5' ? V5_HEADS : UL_HEADS))
     : fc.oneof(
         { weight: 8, arbitrary: fc.constantFrom(...(dialect === 'yolov5' ? V5_COMMON : UL_COMMON)) },
-        { weight: 3, arbitrary: fc.constantFrom(...tree.modules.keys()) },
-        { weight: 1, arbitrary: fc.constantFrom(...[...tree.nn.keys()].map((k) => `nn.${k}`)) },
+        { weight: 3, arbitrary: fc.constantFrom(...framework.modules.keys()) },
+        { weight: 1, arbitrary: fc.constantFrom(...[...framework.nn.keys()].map((k) => `nn.${k}`)) },
         { weight: 1, arbitrary: fc.constantFrom(...MODULE_NAMES, ...NOT_MODULES) },
       );
   return moduleArb.chain((module) =>
@@ -914,7 +914,7 @@ export function plausibleCaseArb(): fc.Arbitrary<GenModel> {
         backbone: layers.slice(0, split),
         head: layers.slice(split),
         flow: r.flow,
-        options: { imgsz: r.imgsz, ...(r.gs && v5 ? { tree: 'yolov5-gsconv' as const } : {}) },
+        options: { imgsz: r.imgsz, ...(r.gs && v5 ? { framework: 'yolov5-gsconv' as const } : {}) },
       };
     });
 }
@@ -1088,7 +1088,7 @@ export function checkModel(model: Model, text: string): void {
     const t = model.totals;
     assert.ok(t, 'no error diagnostics but no totals');
     countOk(t.params, 'total params');
-    // fused figures are null only where the tree's fuse() raises (and says so) or they were skipped
+    // fused figures are null only where the framework's fuse() raises (and says so) or they were skipped
     if (t.paramsFused === null) assert.ok(t.fusedError, 'no fused params and no fuse error');
     else countOk(t.paramsFused, 'total fused params');
     countOk(t.flops.thop, 'total FLOPs');

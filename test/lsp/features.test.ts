@@ -286,7 +286,7 @@ describe('custom requests', () => {
     const g = await client.request<GraphResult>('yolo/graph', { uri });
     assert.equal(g.nodes.length, 25);
     assert.equal(g.edges.length, 25 + 4 + 2, 'one per from element: four Concats take 2, Detect takes 3');
-    assert.equal(g.tree, 'yolov5');
+    assert.equal(g.framework, 'yolov5');
     assert.equal(g.totals.params, 1872157);
     assert.deepEqual(g.nodes[13]!.outShape, [1, 128, 40, 40]);
     const small = await client.request<GraphResult>('yolo/graph', { uri, imgsz: 320 });
@@ -351,7 +351,7 @@ describe('settings', () => {
       const again = await c.waitForDiagnostics(uri, () => (c.diagnostics.get(uri) ?? []).length > before);
       assert.deepEqual(again.diagnostics, []);
       const g = await c.request<GraphResult>('yolo/graph', { uri });
-      assert.equal(g.tree, 'yolov5-gsconv');
+      assert.equal(g.framework, 'yolov5-gsconv');
       assert.equal(g.imgsz, 640);
     } finally {
       await c.stop();

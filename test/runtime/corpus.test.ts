@@ -6,21 +6,21 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadCases, treeOf } from '../support/reference.ts';
+import { loadCases, frameworkOf } from '../support/reference.ts';
 import { lookupModule } from '../../server/src/core/resolve.ts';
-import { TREES } from '../../server/src/core/catalog/trees.ts';
+import { FRAMEWORKS } from '../../server/src/core/catalog/frameworks.ts';
 import { runProfile } from '../../server/src/runtime/engine.ts';
 
 const IMGSZ = 128;
 const cases = loadCases().filter((c) => c.record.ok);
 const unimplemented = new Map<string, string[]>();
 const runnable = cases.filter((c) => {
-  const treeId = treeOf(c.record);
-  const tree = TREES[treeId];
-  const missing = tree
-    ? [...new Set(c.record.layers.map((l) => l.module))].filter((m) => !('entry' in lookupModule(tree, m)))
-    : ['(the whole tree)'];
-  for (const m of missing) unimplemented.set(`${treeId}:${m}`, [...(unimplemented.get(`${treeId}:${m}`) ?? []), c.name]);
+  const frameworkId = frameworkOf(c.record);
+  const framework = FRAMEWORKS[frameworkId];
+  const missing = framework
+    ? [...new Set(c.record.layers.map((l) => l.module))].filter((m) => !('entry' in lookupModule(framework, m)))
+    : ['(the whole framework)'];
+  for (const m of missing) unimplemented.set(`${frameworkId}:${m}`, [...(unimplemented.get(`${frameworkId}:${m}`) ?? []), c.name]);
   return missing.length === 0;
 });
 
@@ -43,7 +43,7 @@ for (const c of runnable) {
     const r = await runProfile({
       text: c.text,
       ...(c.options.fileName ? { fileName: c.options.fileName } : {}),
-      ...(c.options.tree ? { tree: c.options.tree } : {}),
+      ...(c.options.framework ? { framework: c.options.framework } : {}),
       ...(c.options.scale ? { scale: c.options.scale } : {}),
       ...(c.options.ch ? { ch: c.options.ch } : {}),
       imgsz: IMGSZ,

@@ -9,9 +9,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { forwardOutputs, planJob, runProfile, type ProfileJob } from '../../server/src/runtime/engine.ts';
 import { loadOrt, ortOutputs, ortUnavailableReason } from '../../server/src/runtime/ort.ts';
-import { loadCases, treeOf } from '../support/reference.ts';
+import { loadCases, frameworkOf } from '../support/reference.ts';
 import { lookupModule } from '../../server/src/core/resolve.ts';
-import { TREES } from '../../server/src/core/catalog/trees.ts';
+import { FRAMEWORKS } from '../../server/src/core/catalog/frameworks.ts';
 
 const text = readFileSync(join(__dirname, '../../examples/slimneck-yolov5n.yaml'), 'utf8');
 const job: ProfileJob = {
@@ -77,7 +77,7 @@ if (installed) {
           ...job,
           text: c.text,
           fileName: c.options.fileName!,
-          ...(c.options.tree ? { tree: c.options.tree } : {}),
+          ...(c.options.framework ? { framework: c.options.framework } : {}),
           ...(c.options.scale ? { scale: c.options.scale } : {}),
           imgsz: 128,
         },
@@ -97,8 +97,8 @@ if (installed) {
     });
 
   const runnable = loadCases().filter((c) => {
-    const tree = TREES[treeOf(c.record)];
-    return c.record.ok && tree && c.record.layers.every((l) => 'entry' in lookupModule(tree, l.module));
+    const framework = FRAMEWORKS[frameworkOf(c.record)];
+    return c.record.ok && framework && c.record.layers.every((l) => 'entry' in lookupModule(framework, l.module));
   });
   for (const c of runnable)
     test(`onnxruntime shapes: ${c.name}`, async () => {
@@ -106,7 +106,7 @@ if (installed) {
         ...job,
         text: c.text,
         fileName: c.options.fileName!,
-        ...(c.options.tree ? { tree: c.options.tree } : {}),
+        ...(c.options.framework ? { framework: c.options.framework } : {}),
         ...(c.options.scale ? { scale: c.options.scale } : {}),
         imgsz: 128,
         runs: 1,

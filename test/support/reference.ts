@@ -1,10 +1,10 @@
 /**
  * The reference records of ../shared/reference (what the upstream PyTorch code built for each corpus YAML) and
- * how to resolve the same YAML the same way (same tree, scale, image size, file name).
+ * how to resolve the same YAML the same way (same framework, scale, image size, file name).
  */
 import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { join, relative, dirname, basename } from 'node:path';
-import type { TreeId } from '../../server/src/core/catalog/tree.ts';
+import type { FrameworkId } from '../../server/src/core/catalog/framework.ts';
 import type { ResolveOptions } from '../../server/src/core/resolve.ts';
 
 /** ../shared next to the repository (CI clones the repo beside it); YOLO_LENS_SHARED overrides. */
@@ -86,8 +86,9 @@ export function yamlFilesUnder(dir: string, out: string[] = []): string[] {
   return out.sort();
 }
 
-export function treeOf(r: RefRecord): TreeId {
-  if (r.framework === 'ultralytics') return 'ultralytics';
+/** The framework id a record is checked with (SCHEMA.md: which code built it). */
+export function frameworkOf(r: RefRecord): FrameworkId {
+  if (r.framework === 'ultralytics') return r.code?.repo === '3dEYE/ultralytics' ? 'ultralytics-8.4' : 'ultralytics-8.3';
   const dir = r.code?.dir ?? '';
   if (dir === 'gsconv-yolov5') return 'yolov5-gsconv';
   if (dir === 'gsconv-scaled-yolov4') return 'scaled-yolov4';
@@ -114,7 +115,7 @@ export function loadCases(): RefCase[] {
     if (!existsSync(yamlPath)) throw new Error(`no YAML for ${name}: ${yamlPath}`);
     const text = readFileSync(yamlPath, 'utf8');
     const options: ResolveOptions = {
-      tree: treeOf(record),
+      framework: frameworkOf(record),
       imgsz: record.imgsz,
       ch: record.ch,
       fileName: loadedFileName(record, yamlPath),

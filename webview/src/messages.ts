@@ -112,8 +112,8 @@ const graphResult = z
   .object({
     uri: str,
     version: z.number().int().nullable(),
-    tree: str,
-    treeLabel: str,
+    framework: str,
+    frameworkLabel: str,
     dialect: z.enum(['yolov5', 'ultralytics']),
     scale: str.nullable(),
     imgsz: count,

@@ -43,8 +43,8 @@ const STATE_GRAPH_LIMIT = 1500;
 const WARM_GRAPH: GraphResult = {
   uri: '',
   version: null,
-  tree: '',
-  treeLabel: '',
+  framework: '',
+  frameworkLabel: '',
   dialect: 'yolov5',
   scale: null,
   imgsz: 64,
@@ -608,7 +608,7 @@ export class Panel {
 function subtitleOf(g: GraphResult, convention: FlopsConvention): string {
   const t = g.totals;
   const gf = t.gflops[convention];
-  const parts = [g.treeLabel];
+  const parts = [g.frameworkLabel];
   if (g.scale) parts.push(`scale ${g.scale}`);
   parts.push(`${g.imgsz}px`);
   parts.push(`${t.params !== null ? compact(t.params) : '?'} params`);

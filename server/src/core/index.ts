@@ -1,10 +1,10 @@
 /** The core's public surface, bundled as dist/core.js for benchmarks and embedders. */
-export { resolve, resolveDoc, detectTree, type ResolveOptions } from './resolve.ts';
+export { resolve, resolveDoc, detectFramework, type ResolveOptions } from './resolve.ts';
 export { parseModelDoc } from './document.ts';
 export { summaryTable, referenceRecord, recordJson } from './summary.ts';
 export { graphOf } from './features/graph.ts';
 export { modelDiagnostics } from './features/diagnostics.ts';
 export { LineIndex } from './lines.ts';
-export { TREES } from './catalog/trees.ts';
+export { FRAMEWORKS } from './catalog/frameworks.ts';
 export type { Model, ResolvedLayer } from './model.ts';
 export type { Diagnostic } from './diagnostics.ts';

@@ -5,7 +5,7 @@ import type { Diagnostic } from './diagnostics.ts';
 import type { LayerSrc, ModelDoc, Range } from './document.ts';
 import type { Mod, Shape } from './nn/module.ts';
 import type { PyVal } from './py.ts';
-import type { Dialect, Tree, TreeEntry } from './catalog/tree.ts';
+import type { Dialect, Framework, ModuleEntry } from './catalog/framework.ts';
 
 /** FLOPs (2 x thop MACs) in the two counting conventions. */
 export interface Flops {
@@ -48,7 +48,7 @@ export interface ResolvedLayer {
   /** copies built in an nn.Sequential (n > 1 for modules that do not take the repeats as an arg) */
   readonly copies: number;
   readonly moduleName: string | null;
-  readonly entry?: TreeEntry;
+  readonly entry?: ModuleEntry;
   /** constructor args after parse_model, null when parse_model could not get that far */
   readonly args: readonly PyVal[] | null;
   readonly bindings: readonly ArgBinding[];
@@ -104,10 +104,10 @@ export interface ModelTotals {
 
 export interface Model {
   readonly doc: ModelDoc;
-  readonly tree: Tree;
+  readonly framework: Framework;
   readonly dialect: Dialect;
   /** why this tree was chosen */
-  readonly treeReason: string;
+  readonly frameworkReason: string;
   readonly nc: PyVal;
   readonly depthMultiple: number | null;
   readonly widthMultiple: number | null;

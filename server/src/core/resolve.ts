@@ -28,15 +28,15 @@ import { Builder } from './nn/builder.ts';
 import { type Mod, type Out, type Shape, ShapeError, countParams } from './nn/module.ts';
 import { ConcatError, ShapeFlow, flattenOut, isShape } from './nn/static.ts';
 import { bindArgs } from './catalog/types.ts';
-import { argIndexOf, type Tree, type TreeEntry, type TreeId } from './catalog/tree.ts';
-import { TREES } from './catalog/trees.ts';
+import { argIndexOf, type Framework, type ModuleEntry, type FrameworkId } from './catalog/framework.ts';
+import { FRAMEWORKS, frameworkByName } from './catalog/frameworks.ts';
 import type { ArgBinding, Flops, GflopsFigure, Model, ModelTotals, ResolvedLayer } from './model.ts';
 import { looksFused, summaryLine, summaryLayerCount } from './summary-line.ts';
 import { didYouMean } from './suggest.ts';
 
 export interface ResolveOptions {
-  /** force a tree instead of detecting it */
-  readonly tree?: TreeId;
+  /** force a framework (an id or an alias such as `ultralytics`) instead of detecting it */
+  readonly framework?: string;
   /** ultralytics `scales:` key to use */
   readonly scale?: string;
   /** image size for shapes and per-layer FLOPs (default 640) */
@@ -49,9 +49,9 @@ export interface ResolveOptions {
   readonly skipFused?: boolean;
   /**
    * Modules the user declared (`.yolo-lens.json`, see user-modules.ts): `extend` adds them to the namespace of
-   * the tree the file is built with. Catalog modules of the same name win.
+   * the framework the file is built with. Catalog modules of the same name win.
    */
-  readonly userModules?: { extend(tree: Tree): Tree };
+  readonly userModules?: { extend(framework: Framework): Framework };
 }
 
 /** Largest repeat count or module count we build: beyond it no real model exists and building would hang. */
@@ -90,11 +90,13 @@ function moduleNames(doc: ModelDoc): string[] {
 }
 
 /** Which upstream code would build this YAML. */
-export function detectTree(doc: ModelDoc, forced?: TreeId): { tree: Tree; reason: string } {
-  const pick = (id: TreeId, reason: string) => ({ tree: TREES[id] ?? TREES.yolov5!, reason });
-  if (forced && TREES[forced]) return pick(forced, 'chosen by setting');
-  const ml = modeline(doc.text).framework as TreeId | undefined;
-  if (ml && TREES[ml]) return pick(ml, 'chosen by the `# yolo-lens: framework=` comment');
+export function detectFramework(doc: ModelDoc, forced?: string): { framework: Framework; reason: string } {
+  const pick = (id: FrameworkId, reason: string) => ({ framework: FRAMEWORKS[id] ?? FRAMEWORKS.yolov5!, reason });
+  const chosen = forced ? frameworkByName(forced) : undefined;
+  if (chosen) return { framework: chosen, reason: 'chosen by setting' };
+  const ml = modeline(doc.text).framework;
+  const named = ml ? frameworkByName(ml) : undefined;
+  if (named) return { framework: named, reason: 'chosen by the `# yolo-lens: framework=` comment' };
   const names = moduleNames(doc);
   if (
     !doc.top.has('anchors') &&
@@ -107,11 +109,11 @@ export function detectTree(doc: ModelDoc, forced?: TreeId): { tree: Tree; reason
       ))
   )
     return pick(
-      'ultralytics',
+      'ultralytics-8.3',
       doc.top.has('scales') ? 'ultralytics dialect: the file has `scales:`' : 'ultralytics dialect: no `anchors:`',
     );
-  if (!doc.top.has('anchors')) return pick('ultralytics', 'ultralytics dialect: no `anchors:`');
-  if (names.some((n) => SV4_NAMES.has(n)) && TREES['scaled-yolov4'])
+  if (!doc.top.has('anchors')) return pick('ultralytics-8.3', 'ultralytics dialect: no `anchors:`');
+  if (names.some((n) => SV4_NAMES.has(n)) && FRAMEWORKS['scaled-yolov4'])
     return pick('scaled-yolov4', 'YOLOv5 dialect with Scaled-YOLOv4 modules (BottleneckCSP2/SPPCSP/VoVCSP)');
   if (names.some((n) => GS_NAMES.has(n)))
     return pick('yolov5-gsconv', 'YOLOv5 dialect with Slim-neck modules: the Slim-neck YOLOv5 fork builds it');
@@ -136,14 +138,14 @@ interface LayerPlan {
   n: number | null;
   copies: number;
   moduleName: string | null;
-  entry?: TreeEntry;
+  entry?: ModuleEntry;
   args: PyVal[] | null;
   bindings: ArgBinding[];
   c1: number | null;
   c2: number | null;
   /** parse_model got through this layer's bookkeeping */
   parsed: boolean;
-  /** module name, copies and args: what a build of this layer depends on besides the tree */
+  /** module name, copies and args: what a build of this layer depends on besides the framework */
   buildKey: string;
 }
 
@@ -199,7 +201,7 @@ function forgetStack<E extends Error>(e: E): E {
 
 /** Measured: a built module holds ~400 bytes; a run result with its key ~600. */
 const BYTES_PER_MODULE = 400;
-/** Builds are pure functions of (tree, activation, module, args, copies, fused): cached across resolves. */
+/** Builds are pure functions of (framework, activation, module, args, copies, fused): cached across resolves. */
 // a 5,000-layer model fills ~5 entries per layer per resolve (five passes); keep a few such models warm
 const buildCache = new BoundedCache<BuildResult>(100_000, 64 * 2 ** 20);
 const runCache = new BoundedCache<RunResult | ShapeError>(100_000, 32 * 2 ** 20);
@@ -212,11 +214,11 @@ export function clearResolveCaches(): void {
   runCache.clear();
 }
 
-function envFor(tree: Tree, act: string | null, fused: boolean): { builder: Builder; key: string } {
-  const actName = act ?? tree.defaultActName;
+function envFor(framework: Framework, act: string | null, fused: boolean): { builder: Builder; key: string } {
+  const actName = act ?? framework.defaultActName;
   let shared: Mod | null = null;
-  if (tree.conv === 'shared-default-act') {
-    const key = `${tree.id}|${actName}`;
+  if (framework.conv === 'shared-default-act') {
+    const key = `${framework.id}|${actName}`;
     shared = sharedActs.get(key) ?? null;
     if (!shared) {
       const b0 = new Builder({ fused: false, convDefaultAct: null });
@@ -224,7 +226,7 @@ function envFor(tree: Tree, act: string | null, fused: boolean): { builder: Buil
       sharedActs.set(key, shared);
     }
   }
-  return { builder: new Builder({ fused, convDefaultAct: shared }), key: `${tree.id}|${actName}|${fused ? 1 : 0}` };
+  return { builder: new Builder({ fused, convDefaultAct: shared }), key: `${framework.id}|${actName}|${fused ? 1 : 0}` };
 }
 
 function pyKey(v: PyVal): string {
@@ -242,7 +244,7 @@ function defToken(p: LayerPlan): string {
   return t;
 }
 
-function buildLayer(tree: Tree, actKey: string, builder: Builder, plan: LayerPlan): BuildResult {
+function buildLayer(framework: Framework, actKey: string, builder: Builder, plan: LayerPlan): BuildResult {
   const key = `${actKey}|${plan.buildKey}`;
   const hit = buildCache.get(key);
   if (hit) return hit;
@@ -265,7 +267,7 @@ function buildLayer(tree: Tree, actKey: string, builder: Builder, plan: LayerPla
     if (!(e instanceof ShapeError)) throw e;
     res = { mod: null, params: 0, frozen: 0, modules: 0, error: e };
   }
-  void tree;
+  void framework;
   if (res.error) forgetStack(res.error);
   buildCache.set(key, res, 100 + res.modules * BYTES_PER_MODULE);
   return res;
@@ -358,10 +360,10 @@ export function resolve(text: string, opts: ResolveOptions = {}): Model {
 export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   const sink = new Sink();
   let doc = doc0;
-  const detected = detectTree(doc, opts.tree);
-  const tree = opts.userModules ? opts.userModules.extend(detected.tree) : detected.tree;
-  const treeReason = detected.reason;
-  if (tree.dialect === 'yolov5' && doc.nonAsciiScalars) doc = parseModelDoc(doc.text, { stripNonAscii: true });
+  const detected = detectFramework(doc, opts.framework);
+  const framework = opts.userModules ? opts.userModules.extend(detected.framework) : detected.framework;
+  const frameworkReason = detected.reason;
+  if (framework.dialect === 'yolov5' && doc.nonAsciiScalars) doc = parseModelDoc(doc.text, { stripNonAscii: true });
   for (const d of doc.diagnostics) sink.add(d, d.severity === 'error' ? 'parse' : undefined);
   const ml = modeline(doc.text);
   const imgszOpt = opts.imgsz ?? (ml.imgsz ? Number(ml.imgsz) : 640);
@@ -369,9 +371,9 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
 
   const empty = (): Model => ({
     doc,
-    tree,
-    dialect: tree.dialect,
-    treeReason,
+    framework,
+    dialect: framework.dialect,
+    frameworkReason,
     nc: null,
     depthMultiple: null,
     widthMultiple: null,
@@ -399,14 +401,14 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   };
 
   // ---- header keys ------------------------------------------------------------------------------------
-  const v5 = tree.dialect === 'yolov5';
+  const v5 = framework.dialect === 'yolov5';
   for (const k of v5 ? ['nc', 'depth_multiple', 'width_multiple', 'anchors', 'backbone', 'head'] : ['backbone', 'head'])
     if (!top(k))
       sink.add(
         diag(
           'YOLO003',
           doc.sections.backbone?.keyRange ?? firstKeyRange(doc),
-          `missing key '${k}': ${v5 ? `${tree.label} reads d['${k}']` : 'the model has no layers there'}`,
+          `missing key '${k}': ${v5 ? `${framework.label} reads d['${k}']` : 'the model has no layers there'}`,
         ),
         'parse',
       );
@@ -540,7 +542,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   let ch = 3;
   const chT = top('ch');
   // Scaled-YOLOv4's Model never reads a `ch:` key (it takes ch as a constructor argument only)
-  if (chT && tree.id !== 'scaled-yolov4') {
+  if (chT && framework.id !== 'scaled-yolov4') {
     if (isInt(chT.value.value) && chT.value.value > 0 && chT.value.value <= 4096) ch = chT.value.value;
     else keyProblem('ch', 'YOLO004', `ch (input channels) must be a positive int, got ${pyBrief(chT.value.value)}`);
   }
@@ -550,7 +552,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   // activation
   let actName: string | null = null;
   const actT = top('activation');
-  if (actT && tree.honoursActivationKey) {
+  if (actT && framework.honoursActivationKey) {
     const v = actT.value.value;
     const m = typeof v === 'string' ? /^\s*(?:torch\.)?nn\.([A-Za-z0-9]+)\(\s*\)\s*$/.exec(v) : null;
     if (!m) keyProblem('activation', 'YOLO004', `activation must be an expression like 'nn.ReLU()', got ${pyBrief(v)}`);
@@ -558,7 +560,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   }
   let chMul = 8;
   const chMulT = top('channel_multiple');
-  if (chMulT && tree.honoursChannelMultiple) {
+  if (chMulT && framework.honoursChannelMultiple) {
     const v = chMulT.value.value;
     if (isNumeric(v) && num(v) > 0) chMul = num(v);
     else if (truthy(v)) keyProblem('channel_multiple', 'YOLO004', `channel_multiple must be a positive number, got ${pyBrief(v)}`);
@@ -602,18 +604,18 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       'build',
     );
   // the builder the layers are built with (planning needs it too: a HarDBlock's c2 comes from its built block)
-  const unfused = envFor(tree, actName, false);
+  const unfused = envFor(framework, actName, false);
   const plans: LayerPlan[] = [];
   // parse_model's bookkeeping list: after layer 0 it is emptied and holds each layer's c2 (scaled-yolov4 keeps
   // the input at index 0)
   const chList: (number | number[] | null)[] = [ch];
   let chReset = false;
   let lastC2: number | null = ch;
-  const sv4 = tree.id === 'scaled-yolov4';
+  const sv4 = framework.id === 'scaled-yolov4';
   // the first forward of a model ending in a Detect-family head is the stride probe at build
   const lastModule = doc.layers[doc.layers.length - 1]?.module?.value;
   const sv4Stage: 'build' | 'forward' =
-    typeof lastModule === 'string' && tree.modules.get(lastModule)?.def.detectFamily ? 'build' : 'forward';
+    typeof lastModule === 'string' && framework.modules.get(lastModule)?.def.detectFamily ? 'build' : 'forward';
   for (const src of doc.layers) {
     const plan = planLayer(src);
     plans.push(plan);
@@ -665,11 +667,11 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     }
     // ---- module lookup
     const mv = src.module.value;
-    let entry: TreeEntry | undefined;
+    let entry: ModuleEntry | undefined;
     if (typeof mv !== 'string') {
       fail('YOLO010', src.module.range, `the module must be a name, got ${pyBrief(mv)}`, 'build');
     } else {
-      const r = lookupModule(tree, mv);
+      const r = lookupModule(framework, mv);
       if ('entry' in r) entry = r.entry;
       else fail(r.code, src.module.range, r.message, 'parse', { data: r.suggestion ? { suggestion: r.suggestion } : {} });
       plan.moduleName = mv;
@@ -1017,7 +1019,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
         const c1 = chOf(rawFrom[0]!, false);
         if (c1 === null) break;
         args = [c1];
-        // YOLOv5 trees fall through to nothing for c2 either: both keep the previous layer's c2 (stale)
+        // YOLOv5 frameworks fall through to nothing for c2 either: both keep the previous layer's c2 (stale)
         c2 = lastC2;
         plan.parsed = true;
         break;
@@ -1226,7 +1228,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     plan.buildKey = `${defToken(plan)}|${plan.copies}|${args.map(pyKey).join(',')}`;
     if (treat === 'hardblock') {
       // the build is cached: the build phase gets this one back, and reports a constructor error (c2 unknown here)
-      const out = buildLayer(tree, unfused.key, unfused.builder, plan).mod?.attrs?.outChannels;
+      const out = buildLayer(framework, unfused.key, unfused.builder, plan).mod?.attrs?.outChannels;
       c2 = typeof out === 'number' ? out : null;
     }
     plan.c2 = typeof c2 === 'number' ? c2 : null;
@@ -1242,7 +1244,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   let budgetStop: number | null = null;
   const built: (BuildResult | null)[] = plans.map((p) => {
     if (!p.parsed || !p.entry || !p.args || modulesBuilt > MAX_MODULES) return null;
-    const b = buildLayer(tree, unfused.key, unfused.builder, p);
+    const b = buildLayer(framework, unfused.key, unfused.builder, p);
     modulesBuilt += b.modules;
     if (modulesBuilt > MAX_MODULES) {
       budgetStop = p.index;
@@ -1523,14 +1525,14 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
       thop: layers.reduce((a, l) => a + (l.flops?.thop ?? 0), 0),
       ultralyticsThop: layers.reduce((a, l) => a + (l.flops?.ultralyticsThop ?? 0), 0),
     };
-    // fused: what the tree's model.fuse() leaves; null where fuse() raises (Scaled-YOLOv4 on grouped convs)
+    // fused: what the framework's model.fuse() leaves; null where fuse() raises (Scaled-YOLOv4 on grouped convs)
     let paramsFused: number | null = null;
     let flopsFused: Flops | null = null;
     let fusedError: string | null = null;
     let fusedBuilt: (BuildResult | null)[] | null = null;
-    const fusedEnv = envFor(tree, actName, true);
+    const fusedEnv = envFor(framework, actName, true);
     if (!opts.skipFused) {
-      fusedBuilt = plans.map((p) => (p.parsed && p.entry && p.args ? buildLayer(tree, fusedEnv.key, fusedEnv.builder, p) : null));
+      fusedBuilt = plans.map((p) => (p.parsed && p.entry && p.args ? buildLayer(framework, fusedEnv.key, fusedEnv.builder, p) : null));
       (layers as { modFused: Mod | null }[]).forEach((l, k) => (l.modFused = fusedBuilt![k]?.mod ?? null));
       const failed = fusedBuilt.find((b) => b?.error);
       if (failed?.error) fusedError = failed.error.message;
@@ -1554,15 +1556,15 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     const figure = (g: number | null): GflopsFigure => ({ printed: g === null ? null : Math.round(g * 10) / 10, exact: g });
     const printed = (bs: (BuildResult | null)[] | null, key: string): [GflopsFigure, GflopsFigure] => {
       if (!bs || !bs.every((b) => b && b.mod)) return [none, none];
-      const g = printedGflops(tree, bs as BuildResult[], key);
+      const g = printedGflops(framework, bs as BuildResult[], key);
       return [figure(g?.thop ?? null), figure(g?.ultralyticsThop ?? null)];
     };
     const [gflops, gflopsU] = printed(built, unfused.key);
     const [gflopsF, gflopsFU] = opts.skipFused ? [none, none] : printed(fusedBuilt, fusedEnv.key);
     const mods = built.map((b) => b!.mod!);
     const stem = (opts.fileName?.split(/[\\/]/).pop() ?? '').replace(/\.[^.]*$/, '');
-    const summaryLayers = summaryLayerCount(tree, mods);
-    const summary = summaryLine(tree, {
+    const summaryLayers = summaryLayerCount(framework, mods);
+    const summary = summaryLine(framework, {
       stem,
       scale,
       layers: summaryLayers,
@@ -1573,11 +1575,11 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     });
     const summaryFused =
       paramsFused !== null && fusedBuilt && fusedBuilt.every((b) => b && b.mod)
-        ? summaryLine(tree, {
+        ? summaryLine(framework, {
             stem,
             scale,
             layers: summaryLayerCount(
-              tree,
+              framework,
               fusedBuilt.map((b) => b!.mod!),
             ),
             params: paramsFused,
@@ -1604,7 +1606,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   }
 
   /** The GFLOPs figure the framework prints: thop at a stride-sized input, scaled to 640 (see quirks F1/19). */
-  function printedGflops(t: Tree, bs: BuildResult[], key: string): { thop: number; ultralyticsThop: number } | null {
+  function printedGflops(t: Framework, bs: BuildResult[], key: string): { thop: number; ultralyticsThop: number } | null {
     const mods = bs.map((b) => b.mod!);
     const run = (size: number, chIn: number): { thop: number; ultralyticsThop: number } | null => {
       const r = runPass([1, chIn, size, size], bs, key, true);
@@ -1633,9 +1635,9 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   const diagnostics = sink.list;
   return {
     doc,
-    tree,
-    dialect: tree.dialect,
-    treeReason,
+    framework,
+    dialect: framework.dialect,
+    frameworkReason,
     nc: ncVal,
     depthMultiple: depth,
     widthMultiple: width,
@@ -1703,12 +1705,12 @@ function firstParam(m: Mod): number | null | undefined {
   return undefined;
 }
 
-type Lookup = { entry: TreeEntry } | { code: Code; message: string; suggestion?: string };
+type Lookup = { entry: ModuleEntry } | { code: Code; message: string; suggestion?: string };
 
-/** How the tree's parse_model turns the module string into a class. */
-export function lookupModule(tree: Tree, name: string): Lookup {
+/** How the framework's parse_model turns the module string into a class. */
+export function lookupModule(framework: Framework, name: string): Lookup {
   let nnName: string | null = null;
-  if (tree.dialect === 'ultralytics') {
+  if (framework.dialect === 'ultralytics') {
     // `getattr(torch.nn, m[3:]) if "nn." in m else globals()[m]`
     if (name.includes('nn.')) nnName = name.slice(3);
   } else {
@@ -1716,28 +1718,28 @@ export function lookupModule(tree: Tree, name: string): Lookup {
     if (m) nnName = m[1]!;
   }
   if (nnName !== null) {
-    const e = tree.nn.get(nnName);
+    const e = framework.nn.get(nnName);
     if (e) return { entry: e };
-    const s = didYouMean(nnName, [...tree.nn.keys()]);
+    const s = didYouMean(nnName, [...framework.nn.keys()]);
     return {
       code: 'YOLO010',
       message: `module 'torch.nn' has no attribute '${nnName}' that YOLO Lens knows${s ? ` — did you mean 'nn.${s}'?` : ''}`,
       ...(s ? { suggestion: `nn.${s}` } : {}),
     };
   }
-  const e = tree.modules.get(name);
+  const e = framework.modules.get(name);
   if (e) return { entry: e };
-  for (const other of Object.values(TREES)) {
-    if (other && other !== tree && other.modules.has(name))
+  for (const other of Object.values(FRAMEWORKS)) {
+    if (other && other !== framework && other.modules.has(name))
       return {
         code: 'YOLO011',
-        message: `${name} is a ${other.label} module; ${tree.label} cannot build it (${tree.dialect === 'ultralytics' ? `KeyError: '${name}'` : `NameError: name '${name}' is not defined`})`,
+        message: `${name} is a ${other.label} module; ${framework.label} cannot build it (${framework.dialect === 'ultralytics' ? `KeyError: '${name}'` : `NameError: name '${name}' is not defined`})`,
       };
   }
-  const s = didYouMean(name, [...tree.modules.keys(), ...[...tree.nn.keys()].map((k) => `nn.${k}`)]);
+  const s = didYouMean(name, [...framework.modules.keys(), ...[...framework.nn.keys()].map((k) => `nn.${k}`)]);
   return {
     code: 'YOLO010',
-    message: `unknown module '${name}' (${tree.dialect === 'ultralytics' ? `KeyError: '${name}'` : `NameError: name '${name}' is not defined`})${s ? ` — did you mean '${s}'?` : ''}`,
+    message: `unknown module '${name}' (${framework.dialect === 'ultralytics' ? `KeyError: '${name}'` : `NameError: name '${name}' is not defined`})${s ? ` — did you mean '${s}'?` : ''}`,
     ...(s ? { suggestion: s } : {}),
   };
 }

@@ -1,8 +1,8 @@
 /**
  * The summary line each framework prints when it builds a model, reproduced from the module trees:
- * the layer count is a count of modules (which modules, depends on the tree), the rest totals.
+ * the layer count is a count of modules (which modules, depends on the framework), the rest totals.
  */
-import type { Tree } from './catalog/tree.ts';
+import type { Framework } from './catalog/framework.ts';
 import { forEachModule, type Mod } from './nn/module.ts';
 import { formatFixed, withCommas } from './py.ts';
 
@@ -37,7 +37,7 @@ function countsOf(layer: Mod): Counts {
   return c;
 }
 
-export function summaryLayerCount(tree: Tree, layers: readonly Mod[]): number {
+export function summaryLayerCount(framework: Framework, layers: readonly Mod[]): number {
   const sharedSeen = new Set<Mod>();
   let all = 0;
   let leaves = 0;
@@ -55,7 +55,7 @@ export function summaryLayerCount(tree: Tree, layers: readonly Mod[]): number {
       tensors += paramTensors(x);
     }
   }
-  switch (tree.summary) {
+  switch (framework.summary) {
     case 'ultralytics':
     case 'yolov5-fork':
       // len(list(model.modules())): the model itself and its nn.Sequential, then every distinct module
@@ -134,17 +134,17 @@ export interface SummaryFigures {
   readonly fused: boolean;
 }
 
-export function summaryLine(tree: Tree, f: SummaryFigures): string {
-  switch (tree.summary) {
+export function summaryLine(framework: Framework, f: SummaryFigures): string {
+  switch (framework.summary) {
     case 'ultralytics':
     case 'ultralytics-leaves': {
       // Path(yaml_file).stem.replace("yolo", "YOLO"); ultralytics loads `yolov8n.yaml`-style names for a scale
       let stem = f.stem;
-      if (tree.summary === 'ultralytics' && f.scale && stem && !new RegExp(`yolo[v]?\\d+${f.scale}`).test(stem))
+      if (framework.summary === 'ultralytics' && f.scale && stem && !new RegExp(`yolo[v]?\\d+${f.scale}`).test(stem))
         stem = stem.replace(/^(yolo[v]?\d+)/, `$1${f.scale}`);
       const name = stem.replace(/yolo/g, 'YOLO') || 'Model';
       const fs = f.gflops ? `, ${formatFixed(f.gflops, 1)} GFLOPs` : '';
-      const fused = f.fused && tree.summary === 'ultralytics' ? ' (fused)' : '';
+      const fused = f.fused && framework.summary === 'ultralytics' ? ' (fused)' : '';
       return `${name} summary${fused}: ${withCommas(f.layers)} layers, ${withCommas(f.params)} parameters, ${withCommas(f.gradients)} gradients${fs}`;
     }
     case 'yolov5-fork': {

@@ -62,7 +62,7 @@ export function summaryTable(model: Model, convention: Convention = 'ultralytics
 /** The closing lines: framework, input, totals (unfused and fused), both GFLOPs conventions, what failed. */
 export function summaryLines(model: Model, convention: Convention = 'ultralyticsThop'): string[] {
   const out: string[] = [];
-  out.push(`framework: ${model.tree.label} (${model.treeReason})`);
+  out.push(`framework: ${model.framework.label} (${model.frameworkReason})`);
   if (model.scaleReason)
     out.push(`scale: ${model.scaleReason}; depth ${model.depthMultiple}, width ${model.widthMultiple}, max_channels ${model.maxChannels}`);
   out.push(`input: 1×${model.ch}×${model.imgsz}×${model.imgsz}`);
@@ -149,11 +149,11 @@ export function referenceRecord(model: Model, yamlPath: string): Record<string, 
     gflops_imgsz: t && layerFlops.every((x) => x !== null) ? round6((layerFlops as number[]).reduce((a, b) => a + b, 0) / 1e9) : null,
     summary: t ? t.summary : null,
   };
-  if (model.tree.dialect === 'yolov5')
+  if (model.framework.dialect === 'yolov5')
     rec.code = {
-      repo: model.tree.origin.split('@')[0],
-      commit: model.tree.origin.split('@')[1]?.split(' ')[0] ?? null,
-      dir: model.tree.origin.split(' ')[1] ?? '',
+      repo: model.framework.origin.split('@')[0],
+      commit: model.framework.origin.split('@')[1]?.split(' ')[0] ?? null,
+      dir: model.framework.origin.split(' ')[1] ?? '',
     };
   rec.params_fused = t ? t.paramsFused : null;
   rec.gflops_fused = t ? t.gflopsFused.printed : null;

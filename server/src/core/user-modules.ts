@@ -32,9 +32,9 @@ import {
   makeDivisible,
 } from './py.ts';
 import { construct, param, type Args, type Category, type ModuleDef, type ParamKind } from './catalog/types.ts';
-import type { Dialect, Tree, TreeEntry, Treatment } from './catalog/tree.ts';
+import type { Dialect, Framework, ModuleEntry, Treatment } from './catalog/framework.ts';
 import { gsShuffle } from './catalog/gsconv-yolov5.ts';
-import { TREES } from './catalog/trees.ts';
+import { FRAMEWORKS } from './catalog/frameworks.ts';
 import { ULTRALYTICS_CONV_MODULES } from './catalog/ultralytics/conv.ts';
 import { ULTRALYTICS_BLOCK_MODULES } from './catalog/ultralytics/block.ts';
 import { ULTRALYTICS_HEAD_MODULES } from './catalog/ultralytics/head.ts';
@@ -71,7 +71,7 @@ export type UserTreatment = keyof typeof USER_TREATMENTS;
 /** Body operations, with what each takes. `in`/refs name `x` (the module's input), a node id or `id.k`. */
 export const NODE_OPS = {
   call: 'a module from the catalog (or nn.X, or an earlier user module): {"call": "Bottleneck", "args": [...], "kwargs": {...}, "repeat": "n", "in": ref}',
-  conv: 'the tree\'s Conv: {"conv": [c1, c2, k, s], "in": ref}',
+  conv: 'the framework\'s Conv: {"conv": [c1, c2, k, s], "in": ref}',
   apply: 'apply an already built module node again: {"apply": "m", "in": ref}',
   cat: 'torch.cat of refs along dim (default 1): {"cat": ["a", "b"], "dim": 1}',
   add: 'sum of refs: {"add": ["x", "b"]}',
@@ -445,7 +445,7 @@ const NODE_OPTION_KEYS: Readonly<Record<NodeOp, readonly string[]>> = {
 };
 const LIST_OUTPUT_OPS = new Set<NodeOp>(['chunk', 'split']);
 
-/** Every module name a body may call in a dialect, besides user modules: what the trees and the catalog define. */
+/** Every module name a body may call in a dialect, besides user modules: what the frameworks and the catalog define. */
 export interface CatalogView {
   has(dialect: Dialect, name: string): boolean;
 }
@@ -902,8 +902,8 @@ class Loader {
 
 type Value<T> = T | readonly T[];
 
-/** The ModuleDef of a declaration in one tree; `tree` gives the namespace its calls resolve in. */
-function defOf(decl: UserModuleDecl, tree: () => Tree, fallback: (name: string) => ModuleDef | undefined): ModuleDef {
+/** The ModuleDef of a declaration in one framework; `framework` gives the namespace its calls resolve in. */
+function defOf(decl: UserModuleDecl, framework: () => Framework, fallback: (name: string) => ModuleDef | undefined): ModuleDef {
   return {
     name: decl.name,
     category: decl.category,
@@ -912,12 +912,18 @@ function defOf(decl: UserModuleDecl, tree: () => Tree, fallback: (name: string) 
     signature: decl.params.map((p) => param(p.name, p.kind, p.doc, p.default)),
     build: (b, a) => {
       if (decl.errors.length) throw buildError(`the declaration of ${decl.name} in ${USER_CONFIG_FILE} has errors: ${decl.errors[0]}`);
-      return interpret(decl, b, a, tree(), fallback);
+      return interpret(decl, b, a, framework(), fallback);
     },
   };
 }
 
-function interpret(decl: UserModuleDecl, b: Builder, a: Args, tree: Tree, fallback: (name: string) => ModuleDef | undefined): Mod {
+function interpret(
+  decl: UserModuleDecl,
+  b: Builder,
+  a: Args,
+  framework: Framework,
+  fallback: (name: string) => ModuleDef | undefined,
+): Mod {
   const scope = new Map<string, PyVal>(a.values);
   const at = (what: string, f: () => PyVal): PyVal => {
     try {
@@ -949,8 +955,8 @@ function interpret(decl: UserModuleDecl, b: Builder, a: Args, tree: Tree, fallba
     }
     if (node.op === 'call' || node.op === 'conv') {
       const name = node.moduleName!;
-      const def = lookup(tree, name) ?? fallback(name);
-      if (!def) throw buildError(`${decl.name}: '${name}' is not a module ${tree.label} has`);
+      const def = lookup(framework, name) ?? fallback(name);
+      if (!def) throw buildError(`${decl.name}: '${name}' is not a module ${framework.label} has`);
       const args = node.args.map((x, k) => at(`${node.id} arg ${k + 1}`, () => evalArg(x, scope)));
       const kwargs: Record<string, PyVal> = {};
       for (const [k, v] of node.kwargs) kwargs[k] = at(`${node.id} ${k}=`, () => evalArg(v, scope));
@@ -1082,10 +1088,10 @@ function toNumberOrThrow(v: PyVal, module: string, id: string): number {
   return num(v);
 }
 
-function lookup(tree: Tree, name: string): ModuleDef | undefined {
+function lookup(framework: Framework, name: string): ModuleDef | undefined {
   const nn = /^(?:torch\.)?nn\.(.+)$/.exec(name);
-  if (nn) return tree.nn.get(nn[1]!)?.def;
-  return tree.modules.get(name)?.def;
+  if (nn) return framework.nn.get(nn[1]!)?.def;
+  return framework.modules.get(name)?.def;
 }
 
 /** Modules the ultralytics catalog defines but tasks.py does not import (C3k, DFL...): a user's block may use them. */
@@ -1098,26 +1104,26 @@ const ULTRALYTICS_ALL = new Map<string, ModuleDef>(
 
 // ---- the loaded set ---------------------------------------------------------------------------------------
 
-/** The user's modules, ready for `resolve(text, { userModules })`: `extend(tree)` adds them to a tree's namespace. */
+/** The user's modules, ready for `resolve(text, { userModules })`: `extend(framework)` adds them to a framework's namespace. */
 export class UserModules {
-  private readonly memo = new Map<string, Tree>();
+  private readonly memo = new Map<string, Framework>();
   constructor(readonly declarations: readonly UserModuleDecl[]) {}
 
   get names(): readonly string[] {
     return this.declarations.map((d) => d.name);
   }
 
-  /** The tree with the user's modules added (not replacing catalog modules of the same name). */
-  extend(tree: Tree): Tree {
-    const hit = this.memo.get(tree.id);
-    if (hit && hit !== tree) return hit;
-    const decls = this.declarations.filter((d) => d.dialects.includes(tree.dialect) && !tree.modules.has(d.name));
-    if (!decls.length) return tree;
-    const modules = new Map<string, TreeEntry>(tree.modules);
-    const extended: Tree = { ...tree, modules };
-    const fallback = (name: string) => (tree.dialect === 'ultralytics' ? ULTRALYTICS_ALL.get(name) : undefined);
+  /** The framework with the user's modules added (not replacing catalog modules of the same name). */
+  extend(framework: Framework): Framework {
+    const hit = this.memo.get(framework.id);
+    if (hit && hit !== framework) return hit;
+    const decls = this.declarations.filter((d) => d.dialects.includes(framework.dialect) && !framework.modules.has(d.name));
+    if (!decls.length) return framework;
+    const modules = new Map<string, ModuleEntry>(framework.modules);
+    const extended: Framework = { ...framework, modules };
+    const fallback = (name: string) => (framework.dialect === 'ultralytics' ? ULTRALYTICS_ALL.get(name) : undefined);
     for (const d of decls) modules.set(d.name, { def: defOf(d, () => extended, fallback), treat: d.treatment });
-    this.memo.set(tree.id, extended);
+    this.memo.set(framework.id, extended);
     return extended;
   }
 }
@@ -1125,10 +1131,10 @@ export class UserModules {
 export const NO_USER_MODULES = new UserModules([]);
 
 /** What the catalog has, per dialect, for the loader's reference checks. */
-export function catalogView(trees: readonly (Tree | undefined)[]): CatalogView {
+export function catalogView(frameworks: readonly (Framework | undefined)[]): CatalogView {
   return {
     has(dialect, name) {
-      for (const t of trees) {
+      for (const t of frameworks) {
         if (!t || t.dialect !== dialect) continue;
         if (lookup(t, name)) return true;
       }
@@ -1143,7 +1149,7 @@ export function catalogView(trees: readonly (Tree | undefined)[]): CatalogView {
  */
 export function loadUserModules(
   text: string,
-  catalog: CatalogView = catalogView(Object.values(TREES)),
+  catalog: CatalogView = catalogView(Object.values(FRAMEWORKS)),
 ): { modules: UserModules; diagnostics: readonly UserModuleDiagnostic[] } {
   const loader = new Loader(text, catalog);
   let decls: UserModuleDecl[] = [];

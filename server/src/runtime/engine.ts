@@ -5,7 +5,6 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { resolve } from '../core/resolve.ts';
-import type { TreeId } from '../core/catalog/tree.ts';
 import type { Mod, Out, Shape } from '../core/nn/module.ts';
 import type { ProfileBackend, ProfileLayer, ProfileResult } from '../protocol.ts';
 import { startBackend, type StartedBackend } from './backend.ts';
@@ -20,7 +19,7 @@ import { emptyProfileResult } from './profile.ts';
 export interface ProfileJob {
   readonly text: string;
   readonly fileName?: string;
-  readonly tree?: TreeId;
+  readonly framework?: string;
   readonly scale?: string;
   readonly ch?: number;
   readonly imgsz: number;
@@ -123,7 +122,7 @@ export function planJob(job: ProfileJob): { plan: NetworkPlan | null; error: str
   const model = resolve(job.text, {
     imgsz: job.imgsz,
     ...(job.fileName ? { fileName: job.fileName } : {}),
-    ...(job.tree ? { tree: job.tree } : {}),
+    ...(job.framework ? { framework: job.framework } : {}),
     ...(job.scale ? { scale: job.scale } : {}),
     ...(job.ch ? { ch: job.ch } : {}),
   });

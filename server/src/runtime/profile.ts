@@ -35,7 +35,7 @@ export function jobFor(model: Model, opts: ProfileOptions = {}): ProfileJob {
   return {
     text: model.doc.text,
     ...(model.fileName ? { fileName: model.fileName } : {}),
-    tree: model.tree.id,
+    framework: model.framework.id,
     ...(model.scale ? { scale: model.scale } : {}),
     ch: model.ch,
     imgsz: opts.imgsz ?? model.imgsz,

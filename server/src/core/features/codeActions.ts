@@ -9,7 +9,7 @@ import type { Model, ResolvedLayer } from '../model.ts';
 import { lineEndOf, lineStartOf } from '../lines.ts';
 import { isNumeric, isSeq, num, seqItems } from '../py.ts';
 import { lookupModule } from '../resolve.ts';
-import { TREES } from '../catalog/trees.ts';
+import { FRAMEWORKS } from '../catalog/frameworks.ts';
 import { applyEdits, documentEol, layerAt, type LayerRefactor, parseIndexComment, Refactorer, yamlChannelsFor } from './refactor.ts';
 
 /** A text edit in document offsets. */
@@ -383,20 +383,20 @@ class Fixer {
     const l = this.layerOf(d);
     const name = l?.module?.value;
     if (!l?.module || typeof name !== 'string') return [];
-    const tree = this.model.tree;
+    const framework = this.model.framework;
     const out: CoreCodeAction[] = [];
     const suggestions: string[] = [];
     const s =
       typeof d.data?.suggestion === 'string'
         ? d.data.suggestion
         : (() => {
-            const r = lookupModule(tree, name);
+            const r = lookupModule(framework, name);
             return 'suggestion' in r ? r.suggestion : undefined;
           })();
     if (s) suggestions.push(s);
     // `Upsample` for `nn.Upsample`: a torch layer written without its prefix
-    if (!name.includes('.') && tree.nn.has(name)) suggestions.unshift(`nn.${name}`);
-    const ci = [...tree.modules.keys()].find((k) => k.toLowerCase() === name.toLowerCase() && k !== name);
+    if (!name.includes('.') && framework.nn.has(name)) suggestions.unshift(`nn.${name}`);
+    const ci = [...framework.modules.keys()].find((k) => k.toLowerCase() === name.toLowerCase() && k !== name);
     if (ci) suggestions.unshift(ci);
     const uniq = [...new Set(suggestions)];
     uniq.forEach((x, k) => out.push(this.fix(`Change to '${x}'`, d, [{ range: l.module!.range, newText: x }], k === 0)));
@@ -414,7 +414,7 @@ class Fixer {
   private otherDialect(d: Diagnostic): CoreCodeAction[] {
     const l = this.layerOf(d);
     const name = l?.module?.value;
-    if (typeof name !== 'string' || !Object.values(TREES).some((t) => t && t.dialect === 'yolov5' && t.modules.has(name))) return [];
+    if (typeof name !== 'string' || !Object.values(FRAMEWORKS).some((t) => t && t.dialect === 'yolov5' && t.modules.has(name))) return [];
     const e = this.asYolov5();
     return e ? [this.fix('Add `anchors: 3` so the file reads as a YOLOv5 YAML (AutoAnchor computes the anchors)', d, [e], true)] : [];
   }

@@ -7,9 +7,9 @@
 import { keyText, type Range } from '../document.ts';
 import type { Model } from '../model.ts';
 import { lineStartOf } from '../lines.ts';
-import type { TreeEntry } from '../catalog/tree.ts';
+import type { ModuleEntry } from '../catalog/framework.ts';
 import { signatureText } from '../catalog/types.ts';
-import { TREES } from '../catalog/trees.ts';
+import { FRAMEWORKS, FRAMEWORK_ALIASES } from '../catalog/frameworks.ts';
 import { isSeq, pyRepr, seqItems } from '../py.ts';
 import { layerCursor, topKeyAt, wordAt, type LayerCursor } from './cursor.ts';
 import { layerOutputText, shapeText } from './format.ts';
@@ -100,7 +100,7 @@ const CONVENTIONAL_ARGS: Readonly<Record<string, string>> = {
 };
 
 /** The args snippet for a module: required parameters by name, then the kernel/stride that follow by their default (up to a None default such as autopad's p). */
-export function argsSnippet(entry: TreeEntry, dialect: Model['dialect']): string {
+export function argsSnippet(entry: ModuleEntry, dialect: Model['dialect']): string {
   const conventional = CONVENTIONAL_ARGS[entry.def.name];
   if (conventional !== undefined) return conventional;
   const params = yamlParams(entry);
@@ -124,7 +124,7 @@ export function argsSnippet(entry: TreeEntry, dialect: Model['dialect']): string
 
 const snippetEscape = (s: string): string => s.replace(/[$}\\]/g, (c) => `\\${c}`);
 
-function moduleDoc(entry: TreeEntry, treeLabel: string, shownName: string): string {
+function moduleDoc(entry: ModuleEntry, frameworkLabel: string, shownName: string): string {
   const d = entry.def;
   const yp = yamlParams(entry).map((p) => p.param.name);
   return [
@@ -134,31 +134,31 @@ function moduleDoc(entry: TreeEntry, treeLabel: string, shownName: string): stri
     '',
     `YAML args: \`[${yp.join(', ')}]\`${treatmentNote(entry) ? ` — ${treatmentNote(entry)}` : ''}`,
     '',
-    `\`${d.source}\` · ${treeLabel}`,
+    `\`${d.source}\` · ${frameworkLabel}`,
   ].join('\n');
 }
 
 function moduleCompletions(model: Model, cur: LayerCursor): CompletionResult {
-  const tree = model.tree;
+  const framework = model.framework;
   const range = cur.word.range;
   const withArgs = !cur.hasLaterElement;
   const items: CoreCompletionItem[] = [];
-  const add = (shownName: string, entry: TreeEntry, rank: string) => {
+  const add = (shownName: string, entry: ModuleEntry, rank: string) => {
     const snippet = withArgs ? `${shownName}, [${argsSnippet(entry, model.dialect)}]` : shownName;
     items.push({
       label: shownName,
       kind: 'module',
       detail: `${shownName}${signatureText(entry.def)}`,
       labelDescription: entry.def.category,
-      documentation: moduleDoc(entry, tree.label, shownName),
+      documentation: moduleDoc(entry, framework.label, shownName),
       insertText: snippet,
       snippet: withArgs,
       range,
       sortText: `${rank}${shownName.toLowerCase()}`,
     });
   };
-  for (const [name, entry] of tree.modules) add(name, entry, '0');
-  for (const [name, entry] of tree.nn) add(`nn.${name}`, entry, '1');
+  for (const [name, entry] of framework.modules) add(name, entry, '0');
+  for (const [name, entry] of framework.nn) add(`nn.${name}`, entry, '1');
   return { items, isIncomplete: false };
 }
 
@@ -406,8 +406,11 @@ function modelineCompletions(model: Model, offset: number, typed: string): Compl
     });
   };
   if (m) {
-    if (m[1] === 'framework') Object.values(TREES).forEach((t, k) => t && value(t.id, t.label, k));
-    else if (m[1] === 'scale') scaleLetters(model).forEach((s, k) => value(s, `use the \`${s}\` entry of scales:`, k));
+    if (m[1] === 'framework') {
+      const frameworks = Object.values(FRAMEWORKS).filter((t) => t !== undefined);
+      frameworks.forEach((t, k) => value(t.id, t.label, k));
+      Object.entries(FRAMEWORK_ALIASES).forEach(([alias, id], k) => value(alias, `the newest: ${id}`, frameworks.length + k));
+    } else if (m[1] === 'scale') scaleLetters(model).forEach((s, k) => value(s, `use the \`${s}\` entry of scales:`, k));
     else if (m[1] === 'imgsz') [640, 320, 416, 512, 1280].forEach((s, k) => value(String(s), `shapes and FLOPs at ${s}×${s}`, k));
     return { items, isIncomplete: false };
   }

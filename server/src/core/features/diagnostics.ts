@@ -7,8 +7,8 @@
 import { type Code, CODES, type Diagnostic, diag, type Severity } from '../diagnostics.ts';
 import type { LayerSrc } from '../document.ts';
 import type { Model, ResolvedLayer } from '../model.ts';
-import { argIndexOf, type Tree } from '../catalog/tree.ts';
-import { TREES } from '../catalog/trees.ts';
+import { argIndexOf, type Framework } from '../catalog/framework.ts';
+import { FRAMEWORKS } from '../catalog/frameworks.ts';
 import { isInt, isSeq, pyRepr, seqItems } from '../py.ts';
 import { fromElements } from './references.ts';
 import { filledParams } from './yamlParams.ts';
@@ -114,9 +114,9 @@ export function unusedLayers(model: Model): Diagnostic[] {
   return out;
 }
 
-/** A module's WorldModel role, from any tree that defines it (this file's tree may not). */
+/** A module's WorldModel role, from any framework that defines it (this file's framework may not). */
 function guideOf(name: string): string | undefined {
-  for (const t of Object.values(TREES)) {
+  for (const t of Object.values(FRAMEWORKS)) {
     const g = t?.modules.get(name)?.def.guide;
     if (g) return g;
   }
@@ -125,12 +125,12 @@ function guideOf(name: string): string | undefined {
 
 const ERROR_CODES_OF_A_BAD_CALL = new Set<Code>(['YOLO011', 'YOLO012', 'YOLO013', 'YOLO014', 'YOLO018', 'YOLO029', 'YOLO017']);
 
-/** The tree of the other dialect that has a module of this name (preferring the one closest to this tree). */
-function otherDialectEntry(tree: Tree, name: string) {
-  for (const t of Object.values(TREES)) {
-    if (!t || t.dialect === tree.dialect) continue;
+/** The framework of the other dialect that has a module of this name (preferring the one closest to this framework). */
+function otherDialectEntry(framework: Framework, name: string) {
+  for (const t of Object.values(FRAMEWORKS)) {
+    if (!t || t.dialect === framework.dialect) continue;
     const e = t.modules.get(name);
-    if (e) return { tree: t, entry: e };
+    if (e) return { framework: t, entry: e };
   }
   return null;
 }
@@ -138,11 +138,11 @@ function otherDialectEntry(tree: Tree, name: string) {
 /**
  * YOLO026: a layer written the other dialect's way. Detect-family heads are the common case (YOLOv5's
  * `Detect, [nc, anchors]` against ultralytics' anchor-free `Detect, [nc]`); any module whose args do not fit this
- * tree's constructor but fit the other dialect's is reported the same way.
+ * framework's constructor but fit the other dialect's is reported the same way.
  */
 export function dialectMismatches(model: Model): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const tree = model.tree;
+  const framework = model.framework;
   for (const l of model.layers) {
     const src = l.src;
     const name = l.moduleName;
@@ -150,7 +150,7 @@ export function dialectMismatches(model: Model): Diagnostic[] {
     if (!name || !argsSrc || argsSrc.kind !== 'seq') continue;
     const yamlArgs = argsSrc.items ?? [];
     const head = l.entry?.treat === 'head' || /^(Detect|Segment|Pose|OBB|v10Detect|WorldDetect)$/.test(name);
-    if (head && tree.dialect === 'ultralytics') {
+    if (head && framework.dialect === 'ultralytics') {
       const anchorsArg = yamlArgs.findIndex(
         (a) => a.value === 'anchors' || (isSeq(a.value) && seqItems(a.value).length > 0 && isSeq(seqItems(a.value)[0]!)),
       );
@@ -170,7 +170,7 @@ export function dialectMismatches(model: Model): Diagnostic[] {
         continue;
       }
     }
-    if (head && tree.dialect === 'yolov5' && (name === 'Detect' || name === 'Segment')) {
+    if (head && framework.dialect === 'yolov5' && (name === 'Detect' || name === 'Segment')) {
       const minArgs = name === 'Detect' ? 2 : 4;
       if (yamlArgs.length < minArgs && !yamlArgs.some((a) => a.value === 'anchors')) {
         out.push(
@@ -188,13 +188,13 @@ export function dialectMismatches(model: Model): Diagnostic[] {
         continue;
       }
     }
-    // generic: this tree rejects the call, the other dialect's constructor of the same name would take it
+    // generic: this framework rejects the call, the other dialect's constructor of the same name would take it
     const failed = model.diagnostics.some((d) => d.layer === l.index && d.severity === 'error' && ERROR_CODES_OF_A_BAD_CALL.has(d.code));
     if (!failed) continue;
-    // a module this tree lacks altogether is YOLO011's business; here the module exists in both
+    // a module this framework lacks altogether is YOLO011's business; here the module exists in both
     const mine = l.entry;
     if (!mine) continue;
-    const other = otherDialectEntry(tree, name);
+    const other = otherDialectEntry(framework, name);
     if (!other) continue;
     if (fits(mine, yamlArgs.length)) continue;
     if (!fits(other.entry, yamlArgs.length)) continue;
@@ -202,11 +202,11 @@ export function dialectMismatches(model: Model): Diagnostic[] {
       diag(
         'YOLO026',
         src.module!.range,
-        `${name} takes these args in ${other.tree.label}, not in ${tree.label}: the file is read as ${tree.dialect === 'yolov5' ? 'a YOLOv5' : 'an ultralytics'} YAML (${model.treeReason})`,
+        `${name} takes these args in ${other.framework.label}, not in ${framework.label}: the file is read as ${framework.dialect === 'yolov5' ? 'a YOLOv5' : 'an ultralytics'} YAML (${model.frameworkReason})`,
         undefined,
         {
           layer: l.index,
-          data: { dialect: other.tree.dialect },
+          data: { dialect: other.framework.dialect },
         },
       ),
     );

@@ -47,8 +47,8 @@ export function graphOf(model: Model, uri = '', version: number | null = null): 
   return {
     uri,
     version,
-    tree: model.tree.id,
-    treeLabel: model.tree.label,
+    framework: model.framework.id,
+    frameworkLabel: model.framework.label,
     dialect: model.dialect,
     scale: model.scale,
     imgsz: model.imgsz,

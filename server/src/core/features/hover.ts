@@ -7,7 +7,7 @@
 import type { Range, SrcVal } from '../document.ts';
 import type { Model, ResolvedLayer } from '../model.ts';
 import { signatureText } from '../catalog/types.ts';
-import { TREES } from '../catalog/trees.ts';
+import { FRAMEWORKS } from '../catalog/frameworks.ts';
 import { isNumeric, isSeq, num, pyRepr, pyRound, seqItems, type PyVal } from '../py.ts';
 import { layerAt } from './cursor.ts';
 import {
@@ -85,12 +85,12 @@ function moduleHover(model: Model, l: ResolvedLayer, conv: GflopsConvention): st
   if (entry) {
     lines.push(`**${name}**\`${signatureText(entry.def)}\``, '', entry.def.doc, '');
   } else {
-    const elsewhere = Object.values(TREES).find((t) => t && t.modules.get(name));
+    const elsewhere = Object.values(FRAMEWORKS).find((t) => t && t.modules.get(name));
     lines.push(`**${name}**${elsewhere ? `\`${signatureText(elsewhere.modules.get(name)!.def)}\`` : ''}`, '');
     lines.push(
       elsewhere
-        ? `_${elsewhere.label} defines ${name}; ${model.tree.label} does not._`
-        : `_${model.tree.label} has no module named ${name}._`,
+        ? `_${elsewhere.label} defines ${name}; ${model.framework.label} does not._`
+        : `_${model.framework.label} has no module named ${name}._`,
       '',
     );
   }
@@ -122,7 +122,7 @@ function moduleHover(model: Model, l: ResolvedLayer, conv: GflopsConvention): st
   lines.push('| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`), '');
   const errors = model.diagnostics.filter((d) => d.layer === l.index && d.severity === 'error');
   for (const e of errors.slice(0, 3)) lines.push(`❌ ${e.code}: ${e.message}`, '');
-  if (entry) lines.push(`\`${entry.def.source}\` · ${model.tree.label}`);
+  if (entry) lines.push(`\`${entry.def.source}\` · ${model.framework.label}`);
   return lines.join('\n').trimEnd();
 }
 
@@ -258,7 +258,7 @@ function keyHover(model: Model, key: string, value: SrcVal): string | null {
     case 'scales':
       return `**scales** — model scales: letter → [depth, width, max_channels].${model.scale ? `\n\nIn use: **${model.scale}** (${model.scaleReason ?? ''}).` : ''}`;
     case 'activation':
-      return `**activation** ${pyRepr(v)} — the activation every Conv uses instead of the default (${model.tree.defaultActName}).${model.tree.honoursActivationKey ? '' : `\n\n_${model.tree.label} ignores this key._`}`;
+      return `**activation** ${pyRepr(v)} — the activation every Conv uses instead of the default (${model.framework.defaultActName}).${model.framework.honoursActivationKey ? '' : `\n\n_${model.framework.label} ignores this key._`}`;
     case 'ch':
       return `**ch** ${pyRepr(v)} — input channels (default 3).`;
     case 'backbone':

@@ -4,7 +4,7 @@
  * fills itself.
  */
 import type { Model } from '../model.ts';
-import { argIndexOf, type TreeEntry } from '../catalog/tree.ts';
+import { argIndexOf, type ModuleEntry } from '../catalog/framework.ts';
 import { lookupModule } from '../resolve.ts';
 import { pyRepr } from '../py.ts';
 import { layerCursor } from './cursor.ts';
@@ -23,7 +23,7 @@ export function signatureHelp(model: Model, offset: number): CoreSignatureHelp |
   if (!cur || cur.slot !== 'args' || cur.depth < 1) return null;
   const name = cur.layer ? cur.layer.module?.value : moduleNameBefore(model.doc.text, offset);
   if (typeof name !== 'string') return null;
-  const found = lookupModule(model.tree, name);
+  const found = lookupModule(model.framework, name);
   if (!('entry' in found)) return null;
   const entry = found.entry;
   // inside a nested list (anchors) the arg is still the args list's item
@@ -32,7 +32,7 @@ export function signatureHelp(model: Model, offset: number): CoreSignatureHelp |
   return signatureOf(name, entry, a !== null && a < entry.def.signature.length ? a : null);
 }
 
-export function signatureOf(shownName: string, entry: TreeEntry, active: number | null): CoreSignatureHelp {
+export function signatureOf(shownName: string, entry: ModuleEntry, active: number | null): CoreSignatureHelp {
   const def = entry.def;
   const filled = new Map(filledParams(entry).map((f) => [f.argIndex, f.why]));
   let label = `${shownName}(`;

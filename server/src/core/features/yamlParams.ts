@@ -3,7 +3,7 @@
  * prepended, repeats inserted, channel list appended...): what signature help, completion snippets and arg
  * hovers show the user when the resolver could not bind the args itself.
  */
-import { argIndexOf, type TreeEntry } from '../catalog/tree.ts';
+import { argIndexOf, type ModuleEntry } from '../catalog/framework.ts';
 import type { ParamSpec } from '../catalog/types.ts';
 
 export interface YamlParam {
@@ -21,7 +21,7 @@ export interface FilledParam {
 }
 
 /** Every YAML-writable parameter, in YAML order. */
-export function yamlParams(entry: TreeEntry): YamlParam[] {
+export function yamlParams(entry: ModuleEntry): YamlParam[] {
   const sig = entry.def.signature;
   const filled = new Set(filledParams(entry).map((f) => f.argIndex));
   const out: YamlParam[] = [];
@@ -35,7 +35,7 @@ export function yamlParams(entry: TreeEntry): YamlParam[] {
 }
 
 /** The constructor parameters parse_model supplies, so a signature can say so. */
-export function filledParams(entry: TreeEntry): FilledParam[] {
+export function filledParams(entry: ModuleEntry): FilledParam[] {
   const sig = entry.def.signature;
   switch (entry.treat) {
     case 'channels':
@@ -66,12 +66,12 @@ export function filledParams(entry: TreeEntry): FilledParam[] {
 }
 
 /** The param bound by YAML arg `k`, when the signature has one. */
-export function yamlParamAt(entry: TreeEntry, k: number): YamlParam | undefined {
+export function yamlParamAt(entry: ModuleEntry, k: number): YamlParam | undefined {
   return yamlParams(entry).find((p) => p.yamlIndex === k);
 }
 
 /** What parse_model does with a module's args, in one clause (completion docs, hovers). */
-export function treatmentNote(entry: TreeEntry): string {
+export function treatmentNote(entry: ModuleEntry): string {
   switch (entry.treat) {
     case 'channels':
       return 'parse_model prepends c1 (the input\u2019s channels) and scales c2 by width_multiple';

@@ -1,8 +1,8 @@
 /**
- * The four trees' namespaces: which names each parse_model resolves and which branch each falls into.
+ * The four frameworks' namespaces: which names each parse_model resolves and which branch each falls into.
  * Sets are copied from the upstream parse_model (line numbers in `../shared/reference/QUIRKS-*.md`).
  */
-import { makeTree, type Tree, type TreeId, type Treatment } from './tree.ts';
+import { makeFramework, type Framework, type FrameworkId, type Treatment } from './framework.ts';
 import type { ModuleDef } from './types.ts';
 import { TORCH_NN } from './torch.ts';
 import { yolov5Kit } from './yolov5.ts';
@@ -29,7 +29,7 @@ const head = yolov5Kit('head');
 const fork = yolov5Kit('fork');
 
 /** ultralytics/yolov5 models/yolo.py L402-446 */
-export const YOLOV5: Tree = makeTree({
+export const YOLOV5: Framework = makeFramework({
   id: 'yolov5',
   dialect: 'yolov5',
   label: 'YOLOv5 (ultralytics/yolov5)',
@@ -67,7 +67,7 @@ export const YOLOV5: Tree = makeTree({
 });
 
 /** slim-neck-by-gsconv gsconv-yolov5/models/yolo.py L259-282 */
-export const YOLOV5_GSCONV: Tree = makeTree({
+export const YOLOV5_GSCONV: Framework = makeFramework({
   id: 'yolov5-gsconv',
   dialect: 'yolov5',
   label: 'YOLOv5 Slim-neck fork (AlanLi1997/slim-neck-by-gsconv gsconv-yolov5)',
@@ -101,7 +101,7 @@ export const YOLOV5_GSCONV: Tree = makeTree({
 });
 
 /** slim-neck-by-gsconv gsconv-scaled-yolov4/models/yolo.py L187-216 */
-export const SCALED_YOLOV4: Tree = makeTree({
+export const SCALED_YOLOV4: Framework = makeFramework({
   id: 'scaled-yolov4',
   dialect: 'yolov5',
   label: 'Scaled-YOLOv4 Slim-neck fork (AlanLi1997/slim-neck-by-gsconv gsconv-scaled-yolov4)',
@@ -173,8 +173,8 @@ const ULTRALYTICS_NOT_IN_TASKS = new Set([
 ]);
 
 /** slim-neck-by-gsconv gsconv-yolov8_9_10_11/ultralytics/nn/tasks.py L933-1072 */
-export const ULTRALYTICS: Tree = makeTree({
-  id: 'ultralytics',
+export const ULTRALYTICS_8_3: Framework = makeFramework({
+  id: 'ultralytics-8.3',
   dialect: 'ultralytics',
   label: 'ultralytics 8.3 (with the Slim-neck modules)',
   origin: 'AlanLi1997/slim-neck-by-gsconv@8357ef6 gsconv-yolov8_9_10_11/ultralytics',
@@ -272,11 +272,23 @@ export const ULTRALYTICS: Tree = makeTree({
   honoursChannelMultiple: false,
 });
 
-export const TREES: Readonly<Partial<Record<TreeId, Tree>>> = {
+export const FRAMEWORKS: Readonly<Partial<Record<FrameworkId, Framework>>> = {
   yolov5: YOLOV5,
   'yolov5-gsconv': YOLOV5_GSCONV,
   'scaled-yolov4': SCALED_YOLOV4,
-  ultralytics: ULTRALYTICS,
+  'ultralytics-8.3': ULTRALYTICS_8_3,
 };
 
-export const treeById = (id: TreeId): Tree | undefined => TREES[id];
+/** Names a user may write besides the ids (CLI, settings, modeline): `ultralytics` is the newest ultralytics. */
+export const FRAMEWORK_ALIASES: Readonly<Record<string, FrameworkId>> = { ultralytics: 'ultralytics-8.3' };
+
+/** Every name a user may write for a framework: the ids, then the aliases. */
+export const frameworkNames = (): string[] => [...Object.keys(FRAMEWORKS), ...Object.keys(FRAMEWORK_ALIASES)];
+
+/** The framework a user-written id or alias names, or undefined. */
+export function frameworkByName(name: string): Framework | undefined {
+  const id = (FRAMEWORK_ALIASES[name] ?? name) as FrameworkId;
+  return Object.prototype.hasOwnProperty.call(FRAMEWORKS, id) ? FRAMEWORKS[id] : undefined;
+}
+
+export const frameworkById = (id: FrameworkId): Framework | undefined => FRAMEWORKS[id];

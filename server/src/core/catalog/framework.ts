@@ -1,7 +1,7 @@
 /**
- * An upstream code base that builds model YAMLs ("tree"): which module names its parse_model can resolve, how
+ * An upstream code base that builds model YAMLs ("framework"): which module names its parse_model can resolve, how
  * its parse_model treats each (the branch of the big `if m in {...}` chain the module falls into), and how it
- * prints its summary. Four trees build the YAMLs users edit:
+ * prints its summary. Four frameworks build the YAMLs users edit:
  *  - `yolov5`        ultralytics/yolov5 (HEAD), YOLOv5 dialect;
  *  - `yolov5-gsconv` the Slim-neck fork of YOLOv5 (GSConv, VoVGSCSP...), YOLOv5 dialect;
  *  - `scaled-yolov4` the Slim-neck fork of Scaled-YOLOv4, YOLOv5 dialect (its own `ch` bookkeeping);
@@ -9,7 +9,7 @@
  */
 import type { ModuleDef } from './types.ts';
 
-export type TreeId = 'yolov5' | 'yolov5-gsconv' | 'scaled-yolov4' | 'ultralytics';
+export type FrameworkId = 'yolov5' | 'yolov5-gsconv' | 'scaled-yolov4' | 'ultralytics-8.3' | 'ultralytics-8.4';
 export type Dialect = 'yolov5' | 'ultralytics';
 
 /**
@@ -18,7 +18,7 @@ export type Dialect = 'yolov5' | 'ultralytics';
  *  repeats      like channels, and the scaled n inserted at args[2] (n = 1 afterwards)
  *  concat       c2 = sum(ch[x] for x in f)
  *  bn           args = [ch[f]]
- *  head         args.append([ch[x] for x in f]) (+ the tree's anchors / Segment rules)
+ *  head         args.append([ch[x] for x in f]) (+ the framework's anchors / Segment rules)
  *  rtdetr       args.insert(1, [ch[x] for x in f])
  *  aifi         args = [ch[f], *args], c2 not assigned
  *  hgstem       c1, cm, c2 = ch[f], args[0], args[1]
@@ -49,7 +49,7 @@ export type Treatment =
   | 'hardblock'
   | 'plain';
 
-export interface TreeEntry {
+export interface ModuleEntry {
   readonly def: ModuleDef;
   readonly treat: Treatment;
 }
@@ -58,7 +58,7 @@ export interface TreeEntry {
  * The constructor position parse_model gives YAML arg `k` of a module it treats this way (null: the YAML args are
  * not passed). The resolver binds args with it; signature help, completion and hovers read it.
  */
-export function argIndexOf(entry: TreeEntry, k: number): number | null {
+export function argIndexOf(entry: ModuleEntry, k: number): number | null {
   switch (entry.treat) {
     case 'channels':
     case 'aifi':
@@ -89,17 +89,17 @@ export type SummaryStyle =
   /** Scaled-YOLOv4: `Model Summary: %g layers (parameter tensors), %g parameters, %g gradients, %.1f GFLOPS` */
   | 'scaled-yolov4';
 
-export interface Tree {
-  readonly id: TreeId;
+export interface Framework {
+  readonly id: FrameworkId;
   readonly dialect: Dialect;
   readonly label: string;
   /** where the code is (repo @ commit, directory) */
   readonly origin: string;
   /** module names parse_model resolves, without any `nn.` prefix */
-  readonly modules: ReadonlyMap<string, TreeEntry>;
+  readonly modules: ReadonlyMap<string, ModuleEntry>;
   /** torch.nn classes, reached through `nn.X` */
-  readonly nn: ReadonlyMap<string, TreeEntry>;
-  /** names of the treatment sets as the tree prints them, for hover texts */
+  readonly nn: ReadonlyMap<string, ModuleEntry>;
+  /** names of the treatment sets as the framework prints them, for hover texts */
   readonly conv: 'shared-default-act' | 'own-act';
   readonly summary: SummaryStyle;
   /** what `Conv` applies when act=True and the YAML sets no `activation:` */
@@ -110,15 +110,15 @@ export interface Tree {
   readonly honoursChannelMultiple: boolean;
 }
 
-export function makeTree(
-  t: Omit<Tree, 'modules' | 'nn'> & {
+export function makeFramework(
+  t: Omit<Framework, 'modules' | 'nn'> & {
     modules: readonly (readonly [ModuleDef, Treatment])[];
     nn: readonly (readonly [ModuleDef, Treatment])[];
   },
-): Tree {
-  const modules = new Map<string, TreeEntry>();
+): Framework {
+  const modules = new Map<string, ModuleEntry>();
   for (const [def, treat] of t.modules) modules.set(def.name, { def, treat });
-  const nn = new Map<string, TreeEntry>();
+  const nn = new Map<string, ModuleEntry>();
   for (const [def, treat] of t.nn) nn.set(def.name, { def, treat });
   return { ...t, modules, nn };
 }
