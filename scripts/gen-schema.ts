@@ -11,8 +11,8 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { FRAMEWORKS } from '../server/src/core/catalog/frameworks.ts';
-import type { Dialect, Framework, Treatment } from '../server/src/core/catalog/framework.ts';
+import { FRAMEWORKS } from '../server/src/core/framework/index.ts';
+import type { Dialect, Framework, TreatmentName } from '../server/src/core/framework/types.ts';
 import { signatureText, type ModuleDef, type ParamKind, type ParamSpec } from '../server/src/core/catalog/types.ts';
 import { pyRepr } from '../server/src/core/py.ts';
 import { CATEGORIES, EXPR_FUNCTIONS, NODE_OPS, PARAM_KINDS, USER_CONFIG_FILE, USER_TREATMENTS } from '../server/src/core/user-modules.ts';
@@ -23,7 +23,7 @@ type Schema = { [k: string]: Json };
 const DRAFT = 'http://json-schema.org/draft-07/schema#';
 
 /** The constructor parameters a YAML args list writes, in order, for a parse_model branch. */
-export function yamlParams(def: ModuleDef, treat: Treatment): { params: readonly ParamSpec[]; free: boolean } {
+export function yamlParams(def: ModuleDef, treat: TreatmentName): { params: readonly ParamSpec[]; free: boolean } {
   const sig = def.signature;
   switch (treat) {
     case 'channels':
@@ -71,7 +71,7 @@ function paramSchema(p: ParamSpec): Schema {
 
 interface Known {
   def: ModuleDef;
-  treat: Treatment;
+  treat: TreatmentName;
   frameworks: string[];
 }
 
@@ -86,7 +86,7 @@ function namespace(dialect: Dialect): Map<string, Known> {
   return new Map([...out.entries()].sort(([a], [b]) => a.localeCompare(b)));
 }
 
-function add(out: Map<string, Known>, name: string, def: ModuleDef, treat: Treatment, t: Framework): void {
+function add(out: Map<string, Known>, name: string, def: ModuleDef, treat: TreatmentName, t: Framework): void {
   const k = out.get(name);
   if (!k) out.set(name, { def, treat, frameworks: [t.id] });
   else {

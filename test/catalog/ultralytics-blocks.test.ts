@@ -13,7 +13,7 @@ import { construct, f, type ModuleDef } from '../../server/src/core/catalog/type
 import { PyTuple, type PyVal } from '../../server/src/core/py.ts';
 import * as conv from '../../server/src/core/catalog/ultralytics/conv.ts';
 import * as block from '../../server/src/core/catalog/ultralytics/block.ts';
-import { ULTRALYTICS_8_3 } from '../../server/src/core/catalog/frameworks.ts';
+import { ULTRALYTICS_8_3 } from '../../server/src/core/framework/index.ts';
 import { resolve } from '../../server/src/core/resolve.ts';
 
 const SILU = { ...new Builder({ fused: false, convDefaultAct: null }).act('SiLU'), shared: true };

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadCases, frameworkOf } from '../support/reference.ts';
 import { lookupModule } from '../../server/src/core/resolve.ts';
-import { FRAMEWORKS } from '../../server/src/core/catalog/frameworks.ts';
+import { FRAMEWORKS } from '../../server/src/core/framework/index.ts';
 import { runProfile } from '../../server/src/runtime/engine.ts';
 
 const IMGSZ = 128;

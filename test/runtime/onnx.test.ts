@@ -11,7 +11,7 @@ import { forwardOutputs, planJob, runProfile, type ProfileJob } from '../../serv
 import { loadOrt, ortOutputs, ortUnavailableReason } from '../../server/src/runtime/ort.ts';
 import { loadCases, frameworkOf } from '../support/reference.ts';
 import { lookupModule } from '../../server/src/core/resolve.ts';
-import { FRAMEWORKS } from '../../server/src/core/catalog/frameworks.ts';
+import { FRAMEWORKS } from '../../server/src/core/framework/index.ts';
 
 const text = readFileSync(join(__dirname, '../../examples/slimneck-yolov5n.yaml'), 'utf8');
 const job: ProfileJob = {

@@ -5,7 +5,7 @@ import type { Diagnostic } from './diagnostics.ts';
 import type { LayerSrc, ModelDoc, Range } from './document.ts';
 import type { Mod, Shape } from './nn/module.ts';
 import type { PyVal } from './py.ts';
-import type { Dialect, Framework, ModuleEntry } from './catalog/framework.ts';
+import type { Dialect, Framework, ModuleEntry } from './framework/types.ts';
 
 /** FLOPs (2 x thop MACs) in the two counting conventions. */
 export interface Flops {

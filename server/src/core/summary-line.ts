@@ -2,7 +2,7 @@
  * The summary line each framework prints when it builds a model, reproduced from the module trees:
  * the layer count is a count of modules (which modules, depends on the framework), the rest totals.
  */
-import type { Framework } from './catalog/framework.ts';
+import type { Framework } from './framework/types.ts';
 import { forEachModule, type Mod } from './nn/module.ts';
 import { formatFixed, withCommas } from './py.ts';
 

@@ -32,9 +32,9 @@ import {
   makeDivisible,
 } from './py.ts';
 import { construct, param, type Args, type Category, type ModuleDef, type ParamKind } from './catalog/types.ts';
-import type { Dialect, Framework, ModuleEntry, Treatment } from './catalog/framework.ts';
+import type { Dialect, Framework, ModuleEntry, TreatmentName } from './framework/types.ts';
 import { gsShuffle } from './catalog/gsconv-yolov5.ts';
-import { FRAMEWORKS } from './catalog/frameworks.ts';
+import { FRAMEWORKS } from './framework/index.ts';
 import { ULTRALYTICS_CONV_MODULES } from './catalog/ultralytics/conv.ts';
 import { ULTRALYTICS_BLOCK_MODULES } from './catalog/ultralytics/block.ts';
 import { ULTRALYTICS_HEAD_MODULES } from './catalog/ultralytics/head.ts';
@@ -65,7 +65,7 @@ export const USER_TREATMENTS = {
   repeats: 'as channels, and the scaled repeat count is inserted as the third constructor arg (n): C3, C2f, VoVGSCSP...',
   plain: 'args are passed as written and the output keeps the input\u2019s channel count in parse_model\u2019s bookkeeping',
   concat: 'from is a list and parse_model counts the sum of the inputs\u2019 channels: Concat-like modules',
-} as const satisfies Partial<Record<Treatment, string>>;
+} as const satisfies Partial<Record<TreatmentName, string>>;
 export type UserTreatment = keyof typeof USER_TREATMENTS;
 
 /** Body operations, with what each takes. `in`/refs name `x` (the module's input), a node id or `id.k`. */
@@ -1122,7 +1122,8 @@ export class UserModules {
     const modules = new Map<string, ModuleEntry>(framework.modules);
     const extended: Framework = { ...framework, modules };
     const fallback = (name: string) => (framework.dialect === 'ultralytics' ? ULTRALYTICS_ALL.get(name) : undefined);
-    for (const d of decls) modules.set(d.name, { def: defOf(d, () => extended, fallback), treat: d.treatment });
+    for (const d of decls)
+      modules.set(d.name, { def: defOf(d, () => extended, fallback), treat: d.treatment, treatment: framework.treatments[d.treatment] });
     this.memo.set(framework.id, extended);
     return extended;
   }

@@ -62,7 +62,14 @@ export class Args {
     readonly def: ModuleDef,
     readonly values: ReadonlyMap<string, PyVal>,
     readonly extra: readonly PyVal[] = [],
+    /** class attributes parse_model set before the call (ultralytics 8.4 sets `Detect.legacy`) */
+    readonly classAttrs: ReadonlyMap<string, PyVal> = NO_ATTRS,
   ) {}
+
+  /** a class attribute parse_model set, or the class's own default */
+  classAttr(name: string, dflt: PyVal): PyVal {
+    return this.classAttrs.has(name) ? this.classAttrs.get(name)! : dflt;
+  }
 
   raw(name: string): PyVal {
     if (!this.values.has(name)) throw new Error(`internal: ${this.def.name} has no parameter ${name}`);
@@ -112,8 +119,15 @@ export class Args {
   }
 }
 
+const NO_ATTRS: ReadonlyMap<string, PyVal> = new Map();
+
 /** Python's positional/keyword binding of a constructor call, with Python's error messages. */
-export function bindArgs(def: ModuleDef, positional: readonly PyVal[], keywords: Readonly<Record<string, PyVal>> = {}): Args {
+export function bindArgs(
+  def: ModuleDef,
+  positional: readonly PyVal[],
+  keywords: Readonly<Record<string, PyVal>> = {},
+  classAttrs: ReadonlyMap<string, PyVal> = NO_ATTRS,
+): Args {
   const sig = def.signature;
   const values = new Map<string, PyVal>();
   const required = sig.filter((p) => p.default === undefined).length;
@@ -138,7 +152,7 @@ export function bindArgs(def: ModuleDef, positional: readonly PyVal[], keywords:
       `${def.name}.__init__() missing ${missing.length} required positional argument${missing.length > 1 ? 's' : ''}: ${missing.map((m) => `'${m}'`).join(' and ')}`,
     );
   for (const p of sig) if (!values.has(p.name)) values.set(p.name, p.default!);
-  return new Args(def, values, def.varargs ? positional.slice(sig.length) : []);
+  return new Args(def, values, def.varargs ? positional.slice(sig.length) : [], classAttrs);
 }
 
 /** Build one module from a definition, as `Def(*positional, **keywords)` would. */

@@ -7,9 +7,9 @@
 import { keyText, type Range } from '../document.ts';
 import type { Model } from '../model.ts';
 import { lineStartOf } from '../lines.ts';
-import type { ModuleEntry } from '../catalog/framework.ts';
+import type { ModuleEntry } from '../framework/types.ts';
 import { signatureText } from '../catalog/types.ts';
-import { FRAMEWORKS, FRAMEWORK_ALIASES } from '../catalog/frameworks.ts';
+import { FRAMEWORKS, FRAMEWORK_ALIASES } from '../framework/index.ts';
 import { isSeq, pyRepr, seqItems } from '../py.ts';
 import { layerCursor, topKeyAt, wordAt, type LayerCursor } from './cursor.ts';
 import { layerOutputText, shapeText } from './format.ts';

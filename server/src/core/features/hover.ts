@@ -7,7 +7,7 @@
 import type { Range, SrcVal } from '../document.ts';
 import type { Model, ResolvedLayer } from '../model.ts';
 import { signatureText } from '../catalog/types.ts';
-import { FRAMEWORKS } from '../catalog/frameworks.ts';
+import { FRAMEWORKS } from '../framework/index.ts';
 import { isNumeric, isSeq, num, pyRepr, pyRound, seqItems, type PyVal } from '../py.ts';
 import { layerAt } from './cursor.ts';
 import {
@@ -258,7 +258,7 @@ function keyHover(model: Model, key: string, value: SrcVal): string | null {
     case 'scales':
       return `**scales** — model scales: letter → [depth, width, max_channels].${model.scale ? `\n\nIn use: **${model.scale}** (${model.scaleReason ?? ''}).` : ''}`;
     case 'activation':
-      return `**activation** ${pyRepr(v)} — the activation every Conv uses instead of the default (${model.framework.defaultActName}).${model.framework.honoursActivationKey ? '' : `\n\n_${model.framework.label} ignores this key._`}`;
+      return `**activation** ${pyRepr(v)} — the activation every Conv uses instead of the default (${model.framework.defaultActName}).${model.framework.header.activation ? '' : `\n\n_${model.framework.label} ignores this key._`}`;
     case 'ch':
       return `**ch** ${pyRepr(v)} — input channels (default 3).`;
     case 'backbone':

@@ -3,7 +3,7 @@
  * prepended, repeats inserted, channel list appended...): what signature help, completion snippets and arg
  * hovers show the user when the resolver could not bind the args itself.
  */
-import { argIndexOf, type ModuleEntry } from '../catalog/framework.ts';
+import { argIndexOf, type ModuleEntry } from '../framework/types.ts';
 import type { ParamSpec } from '../catalog/types.ts';
 
 export interface YamlParam {
