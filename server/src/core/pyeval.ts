@@ -5,7 +5,7 @@
  * (SyntaxError...) stops parse_model. This is a small Python expression reader for what YAML authors write:
  * literals, names, `nn.ReLU()`-style constructors, unary minus and simple arithmetic.
  */
-import { PyFloat, PyObj, PyTuple, type PyVal, isArithOp, isNumeric, numArith, numNeg } from './py.ts';
+import { PyCall, PyFloat, PyObj, PyTuple, type PyVal, isArithOp, isNumeric, numArith, numNeg } from './py.ts';
 import { ACT_CLASSES } from './nn/builder.ts';
 
 export type EvalResult =
@@ -64,7 +64,7 @@ function tokenize(src: string): Tok[] | string {
       i += nameMatch[0].length;
       continue;
     }
-    const op = /^(?:\*\*|\/\/|[-+*/%()[\],.:{}])/.exec(src.slice(i));
+    const op = /^(?:\*\*|\/\/|==|[-+*/%()[\],.:{}=])/.exec(src.slice(i));
     if (op) {
       out.push({ t: 'op', v: op[0] });
       i += op[0].length;
@@ -133,6 +133,28 @@ class Reader {
     }
     if (this.peek().t !== 'end') throw new SyntaxErr('invalid syntax');
     return v;
+  }
+
+  /** `f(a, b, k=v)` after the `(`: positional then keyword arguments, up to and past the `)` */
+  private callArgs(): { args: PyVal[]; kwargs: Record<string, PyVal> } {
+    const args: PyVal[] = [];
+    const kwargs: Record<string, PyVal> = {};
+    while (!this.isOp(')')) {
+      const t = this.peek();
+      const after = this.toks[this.i + 1];
+      if (t.t === 'name' && after?.t === 'op' && after.v === '=') {
+        this.i += 2;
+        if (Object.prototype.hasOwnProperty.call(kwargs, t.v)) throw new SyntaxErr(`keyword argument repeated: ${t.v}`);
+        kwargs[t.v] = this.expr();
+      } else {
+        if (Object.keys(kwargs).length) throw new SyntaxErr('positional argument follows keyword argument');
+        args.push(this.expr());
+      }
+      if (this.isOp(',')) this.i++;
+      else if (!this.isOp(')')) throw new SyntaxErr('invalid syntax');
+    }
+    this.i++;
+    return { args, kwargs };
   }
 
   private expr(): PyVal {
@@ -226,12 +248,7 @@ class Reader {
       if (this.env.syntaxOnly) {
         if (this.isOp('(')) {
           this.i++;
-          while (!this.isOp(')')) {
-            this.expr();
-            if (this.isOp(',')) this.i++;
-            else if (!this.isOp(')')) throw new SyntaxErr('invalid syntax');
-          }
-          this.i++;
+          this.callArgs();
         }
         return 0;
       }
@@ -242,16 +259,9 @@ class Reader {
       }
       if (this.isOp('(')) {
         this.i++;
-        const callArgs: PyVal[] = [];
-        while (!this.isOp(')')) {
-          callArgs.push(this.expr());
-          if (this.isOp(',')) this.i++;
-          else if (!this.isOp(')')) throw new SyntaxErr('invalid syntax');
-        }
-        this.i++;
+        const { args: callArgs, kwargs } = this.callArgs();
         const cls = /^(?:torch\.)?nn\.([A-Za-z0-9]+)$/.exec(dotted)?.[1];
-        if (cls && (ACT_CLASSES[cls] || cls === 'Identity'))
-          return new PyObj(cls, `${cls}(${callArgs.length ? '...' : ''})`.replace('(...)', '()'));
+        if (cls && (ACT_CLASSES[cls] || cls === 'Identity')) return new PyCall(cls, callArgs, kwargs);
         if (parts.length === 1 && !this.env.names.has(dotted)) throw new NameErr(`name '${dotted}' is not defined`);
         throw new TypeErr(`'${dotted}(...)' is not something parse_model can pass as an argument`);
       }

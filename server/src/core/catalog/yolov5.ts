@@ -7,7 +7,8 @@
  * as factories over the tree's Conv; the Scaled-YOLOv4 tree (`scaled-yolov4.ts`) reuses the factories whose
  * Python it shares.
  */
-import { Builder, activationFrom, autopad, asPair } from '../nn/builder.ts';
+import { Builder, autopad, asPair } from '../nn/builder.ts';
+import { activationFrom } from './activation.ts';
 import {
   buildError,
   type Flow,

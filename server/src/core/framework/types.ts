@@ -7,7 +7,7 @@
 import type { ModuleDef } from '../catalog/types.ts';
 import type { Code } from '../diagnostics.ts';
 import type { Range } from '../document.ts';
-import type { PyVal } from '../py.ts';
+import type { PyCall, PyVal } from '../py.ts';
 import type { ArgBinding } from '../model.ts';
 
 export type FrameworkId = 'yolov5' | 'yolov5-gsconv' | 'scaled-yolov4' | 'ultralytics-8.3' | 'ultralytics-8.4';
@@ -141,8 +141,8 @@ export interface Header {
   readonly scale: string | null;
   readonly scaleReason: string | null;
   readonly ch: number;
-  /** the `activation:` class name when the framework honours the key (null: the framework's default) */
-  readonly actName: string | null;
+  /** `Conv.default_act = eval(activation)` when the framework honours the key (null: the framework's default) */
+  readonly defaultAct: PyCall | null;
   /** the divisor channel counts are rounded to (YOLOv5 HEAD: `channel_multiple`, else 8) */
   readonly channelMultiple: number;
   /** YOLOv5 dialect: `anchors:` as written, anchors per level and the head's output channels na·(nc+5) */

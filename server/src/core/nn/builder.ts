@@ -283,18 +283,6 @@ export class ModuleInstance extends PyObj {
   }
 }
 
-/** An activation given as a constructor argument (`act=True`, `act=nn.ReLU()`, `act=False`). */
-export function activationFrom(b: Builder, v: PyVal, defaultAct: () => Mod): Mod {
-  if (v === true) return defaultAct();
-  if (v instanceof ModuleInstance) return v.mod;
-  if (v instanceof PyObj) {
-    const fn = ACT_CLASSES[v.cls];
-    if (fn) return b.act(fn);
-    if (v.cls === 'Identity') return b.identity();
-  }
-  return b.identity();
-}
-
 export const ACT_CLASSES: Record<string, ActFn> = {
   SiLU: 'SiLU',
   ReLU: 'ReLU',

@@ -6,8 +6,9 @@
 import { diag } from '../diagnostics.ts';
 import { bindArgs } from '../catalog/types.ts';
 import { Builder } from '../nn/builder.ts';
-import { countParams, type Mod, ShapeError } from '../nn/module.ts';
-import type { PyVal } from '../py.ts';
+import { countParams, type ActFn, type Mod, ShapeError } from '../nn/module.ts';
+import type { PyCall, PyVal } from '../py.ts';
+import { buildCall } from '../catalog/activation.ts';
 import type { Framework } from '../framework/types.ts';
 import { forgetStack, resolverCache } from './cache.ts';
 import { MAX_MODULES } from './options.ts';
@@ -35,20 +36,24 @@ const BYTES_PER_MODULE = 400;
 const buildCache = resolverCache<BuildResult>(100_000, 64 * 2 ** 20);
 const sharedActs = new Map<string, Mod>();
 
-/** The builder a framework builds with: Conv's shared default activation (`Conv.default_act`) where it has one. */
-export function buildEnv(framework: Framework, act: string | null, fused: boolean): BuildEnvKey {
-  const actName = act ?? framework.defaultActName;
+/**
+ * The builder a framework builds with: Conv's shared default activation (`Conv.default_act`, the file's
+ * `activation:` when the framework honours it) where it has one.
+ */
+export function buildEnv(framework: Framework, act: PyCall | null, fused: boolean): BuildEnvKey {
+  const actKey = act?.repr ?? framework.defaultActName;
   let shared: Mod | null = null;
   if (framework.conv === 'shared-default-act') {
-    const key = `${framework.id}|${actName}`;
+    const key = `${framework.id}|${actKey}`;
     shared = sharedActs.get(key) ?? null;
     if (!shared) {
       const b0 = new Builder({ fused: false, convDefaultAct: null });
-      shared = { ...(actName === 'Identity' ? b0.identity() : b0.act(actName as never)), shared: true };
+      const instance = act ? buildCall(b0, act) : b0.act(framework.defaultActName as ActFn);
+      shared = { ...instance, shared: true };
       sharedActs.set(key, shared);
     }
   }
-  return { builder: new Builder({ fused, convDefaultAct: shared }), key: `${framework.id}|${actName}|${fused ? 1 : 0}` };
+  return { builder: new Builder({ fused, convDefaultAct: shared }), key: `${framework.id}|${actKey}|${fused ? 1 : 0}` };
 }
 
 /** Build one layer (cached); a constructor error is part of the result. */

@@ -4,7 +4,11 @@
  */
 import { diag, type Code } from '../diagnostics.ts';
 import { keyText, mapEntries, type ModelDoc, type Range } from '../document.ts';
-import { isInt, isNumeric, isSeq, num, PyFloat, pyBrief, seqItems, truthy, type PyVal } from '../py.ts';
+import { isInt, isNumeric, isSeq, num, PyCall, PyFloat, pyBrief, seqItems, truthy, type PyVal } from '../py.ts';
+import { evalStringArg, type NameLookup } from '../pyeval.ts';
+import { Builder } from '../nn/builder.ts';
+import { ShapeError } from '../nn/module.ts';
+import { buildCall } from '../catalog/activation.ts';
 import { guessScaleFromFileName, type modeline } from '../framework/detect.ts';
 import type { Framework, Header } from '../framework/types.ts';
 import type { ResolveOptions } from './options.ts';
@@ -12,6 +16,8 @@ import type { Sink, Stage } from './sink.ts';
 
 const DOC_START: Range = { start: 0, end: 0 };
 const YAML11_FLOAT = /^[-+]?\d+(\.\d*)?[eE][-+]?\d+$/;
+/** `eval(act)` runs in tasks.py's globals: `nn` and `torch` (the evaluator knows them), no model names */
+const NO_NAMES: NameLookup = { has: () => false, get: () => undefined };
 
 /** Reads the header keys; problems go to `sink`. */
 export function readHeader(doc: ModelDoc, framework: Framework, opts: ResolveOptions, ml: ReturnType<typeof modeline>, sink: Sink): Header {
@@ -20,14 +26,14 @@ export function readHeader(doc: ModelDoc, framework: Framework, opts: ResolveOpt
   const nc = r.nc();
   const multiples = framework.header.scales && r.hasScales() ? r.scales(opts, ml) : r.multiples();
   const ch = r.ch(opts);
-  const actName = r.activation();
+  const defaultAct = r.activation();
   const channelMultiple = r.channelMultiple();
   const anchors = framework.header.anchors ? r.anchors(nc) : { anchors: null, na: null, no: null };
   return {
     nc,
     ...multiples,
     ch,
-    actName,
+    defaultAct,
     channelMultiple,
     ...anchors,
     regMax: framework.header.headKeys ? (r.top('reg_max')?.value.value ?? 16) : 16,
@@ -205,16 +211,29 @@ class HeaderReader {
     return ch;
   }
 
-  activation(): string | null {
+  /** `if act: Conv.default_act = eval(act)`: an activation instance such as `nn.LeakyReLU(0.1)` */
+  activation(): PyCall | null {
     const t = this.top('activation');
     if (!t || !this.framework.header.activation) return null;
     const v = t.value.value;
-    const m = typeof v === 'string' ? /^\s*(?:torch\.)?nn\.([A-Za-z0-9]+)\(\s*\)\s*$/.exec(v) : null;
-    if (!m) {
-      this.problem('activation', 'YOLO004', `activation must be an expression like 'nn.ReLU()', got ${pyBrief(v)}`);
+    if (!truthy(v)) return null;
+    const bad = (why: string) => {
+      this.problem('activation', 'YOLO004', `activation: ${why}`);
       return null;
+    };
+    if (typeof v !== 'string') return bad(`eval() arg 1 must be a string, got ${pyBrief(v)} (write an expression like 'nn.ReLU()')`);
+    const r = evalStringArg(v, { names: NO_NAMES, mode: 'eval' });
+    if (r.kind === 'error') return bad(`parse_model evals '${v}' and gets ${r.error}`);
+    if (r.kind === 'unchanged') return bad(`parse_model evals '${v}' and gets a NameError: write a call such as 'nn.SiLU()'`);
+    if (r.kind !== 'value' || !(r.value instanceof PyCall))
+      return bad(`'${v}' is not an activation instance: write a call such as 'nn.SiLU()' or 'nn.LeakyReLU(0.1)'`);
+    try {
+      buildCall(new Builder({ fused: false, convDefaultAct: null }), r.value);
+    } catch (e) {
+      if (e instanceof ShapeError) return bad(`${r.value.repr}: TypeError: ${e.message}`);
+      throw e;
     }
-    return m[1]!;
+    return r.value;
   }
 
   channelMultiple(): number {

@@ -57,7 +57,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   const header = readHeader(doc, framework, opts, ml, sink);
   if (!checkLayerCount(doc, sink)) return emptyModel(base, sink);
 
-  const unfused = buildEnv(framework, header.actName, false);
+  const unfused = buildEnv(framework, header.defaultAct, false);
   const layers = new LayerPlanner(doc, framework, header, sink, probeStage(doc, framework), (p) => {
     const out = buildLayer(unfused, p).mod?.attrs?.outChannels;
     return typeof out === 'number' ? out : null;
@@ -88,7 +88,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
           framework,
           pass,
           layers: resolved,
-          actName: header.actName,
+          defaultAct: header.defaultAct,
           maxStride: probe.maxStride,
           scale: header.scale,
           fileName: opts.fileName,

@@ -4,6 +4,7 @@
  * completion and hover never need them.
  */
 import type { Mod, Shape } from '../nn/module.ts';
+import type { PyCall } from '../py.ts';
 import type { Framework, GflopsRule } from '../framework/types.ts';
 import type { Flops, GflopsFigure, ModelTotals, ResolvedLayer } from '../model.ts';
 import { looksFused, summaryLayerCount, summaryLine } from '../summary-line.ts';
@@ -16,7 +17,7 @@ export interface TotalsInput {
   readonly pass: PassInputs;
   /** the resolved layers: their fused fields are filled in here */
   readonly layers: ResolvedLayer[];
-  readonly actName: string | null;
+  readonly defaultAct: PyCall | null;
   readonly maxStride: number;
   readonly scale: string | null;
   readonly fileName: string | undefined;
@@ -102,7 +103,7 @@ function fusedBuild(x: TotalsInput): {
   flops: Flops | null;
   error: string | null;
 } {
-  const env = buildEnv(x.framework, x.actName, true);
+  const env = buildEnv(x.framework, x.defaultAct, true);
   const { layers: parsed } = x.pass;
   const built = parsed.map((p) => (p.parsed && p.entry && p.args ? buildLayer(env, p) : null));
   const layers = x.layers as { modFused: Mod | null; paramsFused: number | null; flopsFused: Flops | null }[];

@@ -5,7 +5,8 @@
  * QUIRKS-ultralytics.md "Module semantics").
  * Fused forms (`b.fused`) follow `BaseModel.fuse()` (nn/tasks.py:193-221).
  */
-import { Builder, activationFrom, autopad, ModuleInstance } from '../../nn/builder.ts';
+import { Builder, autopad, ModuleInstance } from '../../nn/builder.ts';
+import { activationFrom } from '../activation.ts';
 import { buildError, inputOne, ShapeError, type Flow, type Mod } from '../../nn/module.ts';
 import { gcd, isSeq, pyEq, pyRepr, type PyVal } from '../../py.ts';
 import { yolov5Kit } from '../yolov5.ts';

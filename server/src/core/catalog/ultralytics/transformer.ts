@@ -2,7 +2,8 @@
  * ultralytics/nn/modules/transformer.py (vendored 8.3.x, see conv.ts): the AIFI encoder layer of RT-DETR, the
  * YOLOv5-style TransformerBlock, the MLPs and the deformable decoder RTDETRDecoder drives.
  */
-import { Builder, activationFrom, ACT_CLASSES, ModuleInstance } from '../../nn/builder.ts';
+import { Builder, ACT_CLASSES, ModuleInstance } from '../../nn/builder.ts';
+import { activationFrom } from '../activation.ts';
 import { buildError, type Flow, type ForwardCtx, type In, inputList, inputOne, type Mod, type Out, ShapeError } from '../../nn/module.ts';
 import { PyObj, type PyVal, pyRepr } from '../../py.ts';
 import { construct, f, type ModuleDef, param } from '../types.ts';
