@@ -51,5 +51,5 @@ test('arguments torch refuses are an error on the activation value', () => {
 test('the Slim-neck fork ignores activation: (its Conv makes its own Mish)', () => {
   const m = resolve(withActivation('nn.LeakyReLU(0.1, True, 3)'), { framework: 'yolov5-gsconv', imgsz: 64 });
   assert.equal(m.ok, true);
-  assert.equal(convActs(m.layers[0]!.mod!)[0]!.leaf?.op === 'act' && convActs(m.layers[0]!.mod!)[0]!.leaf!.fn, 'Mish');
+  assert.deepEqual(convActs(m.layers[0]!.mod!)[0]!.leaf, { op: 'act', fn: 'Mish' });
 });
