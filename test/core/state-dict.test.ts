@@ -1,0 +1,77 @@
+/**
+ * The static state_dict against PyTorch's: for every real reference record that builds, test/data/state-dicts holds
+ * the keys, shapes and dtypes of `model.state_dict()` as the upstream code gives them (scripts/truth/state_dicts.py,
+ * run with Debian's python3-torch). Resolving the record's YAML the way the parity test does must give the same
+ * entries, in the same order.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { loadCases, type RefCase } from '../support/reference.ts';
+import { resolve } from '../../server/src/core/resolve.ts';
+import { modelStateDict } from '../../server/src/core/nn/stateDict.ts';
+
+const DATA = join(import.meta.dirname, '../data/state-dicts');
+
+interface TruthFile {
+  record: string;
+  params: number;
+  keys: [string, number[], string][];
+}
+
+function dataFiles(dir: string, out: string[] = []): string[] {
+  for (const e of readdirSync(dir)) {
+    const p = join(dir, e);
+    if (statSync(p).isDirectory()) dataFiles(p, out);
+    else if (e.endsWith('.json')) out.push(p);
+  }
+  return out.sort();
+}
+
+const files = dataFiles(DATA);
+const cases = new Map<string, RefCase>(loadCases().map((c) => [c.name, c]));
+
+test('there is a state_dict for every real record that builds', () => {
+  const covered = new Set(files.map((f) => relative(DATA, f)));
+  const expected = [...cases.values()].filter((c) => !c.mutant && c.record.ok).map((c) => c.name);
+  assert.ok(expected.length >= 150, `expected the real records, found ${expected.length}`);
+  assert.deepEqual(
+    expected.filter((n) => !covered.has(n)),
+    [],
+    'records without generated state_dict data (run scripts/truth/state_dicts.py)',
+  );
+});
+
+const fmt = (e: readonly [string, readonly number[], string] | undefined): string =>
+  e ? `${e[0]} [${e[1].join(', ')}] ${e[2]}` : '(nothing)';
+
+for (const file of files) {
+  const truth = JSON.parse(readFileSync(file, 'utf8')) as TruthFile;
+  test(`state_dict: ${truth.record}`, () => {
+    const c = cases.get(truth.record);
+    assert.ok(c, `no reference record ${truth.record}`);
+    assert.equal(c.record.params, truth.params, 'the data was generated from a model with the record parameter count');
+    const model = resolve(c.text, c.options);
+    const { entries, complete } = modelStateDict(model);
+    assert.ok(complete, `some layers did not build: ${model.diagnostics.map((d) => `${d.code} ${d.message}`).join('; ')}`);
+    const ours = entries.map((e) => [e.key, [...e.shape], e.dtype] as [string, number[], string]);
+    const first = ours.findIndex((e, i) => JSON.stringify(e) !== JSON.stringify(truth.keys[i]));
+    const at = first >= 0 ? first : ours.length !== truth.keys.length ? Math.min(ours.length, truth.keys.length) : -1;
+    if (at >= 0) {
+      const around = (xs: [string, number[], string][]) =>
+        xs
+          .slice(Math.max(0, at - 2), at + 3)
+          .map((e, k) => `${Math.max(0, at - 2) + k === at ? '>' : ' '} ${fmt(e)}`)
+          .join('\n');
+      assert.fail(
+        `${truth.record}: first difference at entry ${at} of ${truth.keys.length} (ours: ${ours.length})\n` +
+          `  PyTorch: ${fmt(truth.keys[at])}\n  ours:    ${fmt(ours[at])}\n` +
+          `PyTorch around it:\n${around(truth.keys)}\nours around it:\n${around(ours)}`,
+      );
+    }
+    // the parameters among them are the model's parameters, each counted once
+    const params = entries.filter((e) => e.kind === 'param').reduce((a, e) => a + e.shape.reduce((x, y) => x * y, 1), 0);
+    assert.equal(params, truth.params, 'parameters in the state_dict');
+  });
+}
