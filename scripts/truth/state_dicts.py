@@ -9,6 +9,9 @@ writes test/data/state-dicts/<record path without .json>.json:
 
     {"record": "<record path>", "params": N, "keys": [[name, [shape...], dtype], ...]}   in state_dict() order
 
+It also builds every YAML under test/data/state-dicts/zoo/<framework id>/ (models written to build, one layer each,
+the modules no corpus YAML builds) and writes <name>.json next to it: {"yaml", "framework", "params", "keys"}.
+
 Every tree is a package named `models` or `ultralytics`, so each one is built in its own Python process.
 
   /usr/bin/python3 scripts/truth/state_dicts.py --shared DIR --upstream DIR [--only SUBSTRING] [--out DIR]
@@ -30,24 +33,25 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 
-# folder of a record -> (tree id, path of the tree under --upstream). SCHEMA.md "Which code built a record".
+# framework id (as YOLO Lens names them) -> the tree that is that code, under --upstream (SCHEMA.md "Which code built
+# a record")
 TREES = {
     "yolov5": "ultralytics+yolov5",
-    "gsconv-yolov5": "AlanLi1997+slim-neck-by-gsconv/gsconv-yolov5",
-    "gsconv-scaled-yolov4": "AlanLi1997+slim-neck-by-gsconv/gsconv-scaled-yolov4",
+    "yolov5-gsconv": "AlanLi1997+slim-neck-by-gsconv/gsconv-yolov5",
+    "scaled-yolov4": "AlanLi1997+slim-neck-by-gsconv/gsconv-scaled-yolov4",
     "ultralytics-8.3": "AlanLi1997+slim-neck-by-gsconv/gsconv-yolov8_9_10_11",
     "ultralytics-8.4": "3dEYE+ultralytics",
 }
 
 
 def tree_of(name):
-    """The tree that built a record, from its path under reference/."""
+    """The framework that built a record, from its path under reference/."""
     if name.startswith("yolov5/"):
         return "yolov5"
     if name.startswith("seed/") or name.startswith("slimneck/gsconv-yolov5/"):
-        return "gsconv-yolov5"
+        return "yolov5-gsconv"
     if name.startswith("slimneck/gsconv-scaled-yolov4/"):
-        return "gsconv-scaled-yolov4"
+        return "scaled-yolov4"
     if name.startswith("slimneck/gsconv-yolov8_9_10_11/"):
         return "ultralytics-8.3"
     if name.startswith("ultralytics-8.4.33/"):
@@ -105,18 +109,15 @@ def task_class(tasks, head):
     return tasks.DetectionModel
 
 
-def build(tree, record, workdir):
-    """The model as the tree builds it for this record, from a YAML file under its loaded name in workdir."""
-    head = record["layers"][-1]["module"] if record["layers"] else ""
-    fname = loaded_file_name(record, record["yaml"])
-    ch, nc = record["ch"], record["nc"]
+def build(tree, job):
+    """The model as the tree builds it for one job, from a YAML file under its loaded name in the working folder."""
     if tree.startswith("ultralytics"):
         from ultralytics.nn import tasks
 
-        return task_class(tasks, head)(fname, ch=ch, nc=nc, verbose=False)
+        return task_class(tasks, job["head"])(job["file"], ch=job["ch"], nc=job["nc"], verbose=False)
     from models.yolo import Model
 
-    return Model(fname, ch=ch, nc=nc)
+    return Model(job["file"], ch=job["ch"], nc=job["nc"])
 
 
 class _CircularImportFix:
@@ -154,7 +155,7 @@ class _CircularImportFix:
             conv.C2f = sys.modules["ultralytics.nn.modules.block"].C2f
 
 
-def worker(tree, shared, out_dir, names):
+def worker(tree, out_dir, jobs):
     sys.dont_write_bytecode = True  # the trees are read-only here: no __pycache__ written into them
     if tree == "ultralytics-8.3":
         sys.meta_path.insert(0, _CircularImportFix())
@@ -164,8 +165,6 @@ def worker(tree, shared, out_dir, names):
     import torch
 
     torch.manual_seed(0)
-    corpus = Path(shared) / "corpus"
-    ref = Path(shared) / "reference"
     failures = 0
     with tempfile.TemporaryDirectory() as tmp:
         # parse_model's scale guess reads digits and size letters from the whole path: build from a folder whose
@@ -173,39 +172,83 @@ def worker(tree, shared, out_dir, names):
         work = Path(tmp) / "yolo-lens-state-dicts"
         work.mkdir()
         os.chdir(work)
-        for name in names:
-            record = json.loads((ref / name).read_text())
-            src = (corpus / record["yaml"]).read_text()
+        for job in jobs:
+            src = Path(job["yaml"]).read_text()
             for f in work.iterdir():
                 f.unlink()
-            (work / os.path.basename(record["yaml"])).write_text(src)
-            (work / loaded_file_name(record, record["yaml"])).write_text(src)
+            (work / os.path.basename(job["yaml"])).write_text(src)
+            (work / job["file"]).write_text(src)
             log = io.StringIO()
             try:
                 with redirect_stdout(log):
-                    model = build(tree, record, work)
-            except Exception as e:  # report and go on with the other records
+                    model = build(tree, job)
+            except Exception as e:  # report and go on with the other jobs
                 failures += 1
-                print(f"FAIL {name}: {type(e).__name__}: {e}", file=sys.stderr)
+                print(f"FAIL {job['out']}: {type(e).__name__}: {e}", file=sys.stderr)
                 continue
             params = sum(p.numel() for p in model.parameters())
-            if params != record["params"]:
+            if job["params"] is not None and params != job["params"]:
                 failures += 1
-                print(f"FAIL {name}: built {params:,} parameters, the record says {record['params']:,}", file=sys.stderr)
+                print(f"FAIL {job['out']}: built {params:,} parameters, the record says {job['params']:,}", file=sys.stderr)
                 continue
             keys = [[k, list(t.shape), str(t.dtype).replace("torch.", "")] for k, t in model.state_dict().items()]
-            dest = Path(out_dir) / (name[: -len(".json")] + ".json")
+            dest = Path(out_dir) / job["out"]
             dest.parent.mkdir(parents=True, exist_ok=True)
             lines = ",\n".join("    " + json.dumps(k) for k in keys)
-            dest.write_text(
-                "{\n"
-                f'  "record": {json.dumps(name)},\n'
-                f'  "params": {params},\n'
-                f'  "keys": [\n{lines}\n  ]\n'
-                "}\n"
-            )
-            print(f"ok   {name}: {len(keys)} keys, {params:,} params", file=sys.stderr)
+            head = "".join(f"  {json.dumps(k)}: {json.dumps(v)},\n" for k, v in job["describe"].items())
+            dest.write_text(f'{{\n{head}  "params": {params},\n  "keys": [\n{lines}\n  ]\n}}\n')
+            print(f"ok   {job['out']}: {len(keys)} keys, {params:,} params", file=sys.stderr)
     return failures
+
+
+def record_jobs(shared, only):
+    """One job per ok real record: its YAML from the corpus, built as the record was."""
+    jobs = []
+    for name, r in records(shared, only):
+        jobs.append(
+            {
+                "tree": tree_of(name),
+                "out": name,
+                "describe": {"record": name},
+                "yaml": str(Path(shared) / "corpus" / r["yaml"]),
+                "file": loaded_file_name(r, r["yaml"]),
+                "head": r["layers"][-1]["module"] if r["layers"] else "",
+                "ch": r["ch"],
+                "nc": r["nc"],
+                "params": r["params"],
+            }
+        )
+    return jobs
+
+
+def zoo_jobs(out_dir, only):
+    """One job per YAML under <out>/zoo/<framework id>/: models written to build the modules no corpus YAML builds,
+    with their file name, ch 3 and their own nc (no record to check the parameter count against)."""
+    jobs = []
+    zoo = Path(out_dir) / "zoo"
+    for p in sorted(zoo.glob("*/*.yaml")):
+        name = p.relative_to(out_dir).as_posix()
+        if only and only not in name:
+            continue
+        tree = p.parent.name
+        if tree not in TREES:
+            raise SystemExit(f"{name}: the folder must be a framework id ({', '.join(TREES)})")
+        layers = [line for line in p.read_text().splitlines() if re.match(r"^\s*-?\s*\[", line)]
+        head = re.search(r"\b([A-Za-z0-9_]+)\s*,\s*\[[^\]]*\]\s*\]", layers[-1]) if layers else None
+        jobs.append(
+            {
+                "tree": tree,
+                "out": name[: -len(".yaml")] + ".json",
+                "describe": {"yaml": name, "framework": tree},
+                "yaml": str(p),
+                "file": p.name,
+                "head": head.group(1) if head else "",
+                "ch": 3,
+                "nc": None,
+                "params": None,
+            }
+        )
+    return jobs
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -229,24 +272,29 @@ def main():
         if a.worker == "yolov5":
             # YOLOv5 HEAD imports helpers from the `ultralytics` package; the 8.4 tree provides it (no model code)
             sys.path.insert(1, os.path.join(upstream, TREES["ultralytics-8.4"]))
-        sys.exit(1 if worker(a.worker, shared, os.path.abspath(a.out), a.names) else 0)
+        jobs = json.loads(Path(a.names[0]).read_text())
+        sys.exit(1 if worker(a.worker, os.path.abspath(a.out), jobs) else 0)
 
+    out = os.path.abspath(a.out)
     groups = {}
-    for name, _ in records(shared, a.only):
-        groups.setdefault(tree_of(name), []).append(name)
+    for job in record_jobs(shared, a.only) + zoo_jobs(out, a.only):
+        groups.setdefault(job["tree"], []).append(job)
     failed = False
-    for tree, names in groups.items():
-        print(f"== {tree}: {len(names)} records", file=sys.stderr)
-        env = dict(os.environ)
-        # ultralytics writes its settings file into YOLO_CONFIG_DIR on import: keep it out of the user's home
-        env["YOLO_CONFIG_DIR"] = os.path.join(tempfile.gettempdir(), "yolo-lens-state-dicts-config")
-        if tree == "gsconv-yolov5":
-            # the Slim-neck YOLOv5 fork downloads a font when utils.plots is imported, unless it runs as a secondary
-            # rank (RANK only gates logging and that download there, nothing the model build reads)
-            env["RANK"] = "1"
-        cmd = [sys.executable, __file__, "--shared", shared, "--upstream", upstream, "--out", a.out, "--worker", tree, *names]
-        if subprocess.run(cmd, env=env).returncode != 0:
-            failed = True
+    with tempfile.TemporaryDirectory() as tmp:
+        for tree, jobs in groups.items():
+            print(f"== {tree}: {len(jobs)} models", file=sys.stderr)
+            env = dict(os.environ)
+            # ultralytics writes its settings file into YOLO_CONFIG_DIR on import: keep it out of the user's home
+            env["YOLO_CONFIG_DIR"] = os.path.join(tmp, "ultralytics-config")
+            if tree == "yolov5-gsconv":
+                # the Slim-neck YOLOv5 fork downloads a font when utils.plots is imported, unless it runs as a secondary
+                # rank (RANK only gates logging and that download there, nothing the model build reads)
+                env["RANK"] = "1"
+            job_file = os.path.join(tmp, f"{tree}.json")
+            Path(job_file).write_text(json.dumps(jobs))
+            cmd = [sys.executable, __file__, "--shared", shared, "--upstream", upstream, "--out", out, "--worker", tree, job_file]
+            if subprocess.run(cmd, env=env).returncode != 0:
+                failed = True
     sys.exit(1 if failed else 0)
 
 
