@@ -2,20 +2,25 @@
  * The static state_dict against PyTorch's: for every real reference record that builds, test/data/state-dicts holds
  * the keys, shapes and dtypes of `model.state_dict()` as the upstream code gives them (scripts/truth/state_dicts.py,
  * run with Debian's python3-torch). Resolving the record's YAML the way the parity test does must give the same
- * entries, in the same order.
+ * entries, in the same order. The same holds for the models of test/data/state-dicts/zoo/<framework>/, written to build
+ * the modules no corpus YAML builds (their child names are part of the state_dict too).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { loadCases, type RefCase } from '../support/reference.ts';
 import { resolve } from '../../server/src/core/resolve.ts';
 import { modelStateDict } from '../../server/src/core/nn/stateDict.ts';
+import type { FrameworkId } from '../../server/src/core/catalog/framework.ts';
 
 const DATA = join(import.meta.dirname, '../data/state-dicts');
 
 interface TruthFile {
-  record: string;
+  /** a reference record (path under reference/), or a zoo YAML (path under test/data/state-dicts/) and its framework */
+  record?: string;
+  yaml?: string;
+  framework?: FrameworkId;
   params: number;
   keys: [string, number[], string][];
 }
@@ -33,7 +38,7 @@ const files = dataFiles(DATA);
 const cases = new Map<string, RefCase>(loadCases().map((c) => [c.name, c]));
 
 test('there is a state_dict for every real record that builds', () => {
-  const covered = new Set(files.map((f) => relative(DATA, f)));
+  const covered = new Set(files.map((f) => relative(DATA, f)).filter((f) => !f.startsWith('zoo/')));
   const expected = [...cases.values()].filter((c) => !c.mutant && c.record.ok).map((c) => c.name);
   assert.ok(expected.length >= 150, `expected the real records, found ${expected.length}`);
   assert.deepEqual(
@@ -48,11 +53,18 @@ const fmt = (e: readonly [string, readonly number[], string] | undefined): strin
 
 for (const file of files) {
   const truth = JSON.parse(readFileSync(file, 'utf8')) as TruthFile;
-  test(`state_dict: ${truth.record}`, () => {
-    const c = cases.get(truth.record);
-    assert.ok(c, `no reference record ${truth.record}`);
-    assert.equal(c.record.params, truth.params, 'the data was generated from a model with the record parameter count');
-    const model = resolve(c.text, c.options);
+  const name = truth.record ?? truth.yaml!;
+  test(`state_dict: ${name}`, () => {
+    let model;
+    if (truth.record) {
+      const c = cases.get(truth.record);
+      assert.ok(c, `no reference record ${truth.record}`);
+      assert.equal(c.record.params, truth.params, 'the data was generated from a model with the record parameter count');
+      model = resolve(c.text, c.options);
+    } else {
+      const text = readFileSync(join(DATA, truth.yaml!), 'utf8');
+      model = resolve(text, { framework: truth.framework!, ch: 3, imgsz: 640, fileName: basename(truth.yaml!) });
+    }
     const { entries, complete } = modelStateDict(model);
     assert.ok(complete, `some layers did not build: ${model.diagnostics.map((d) => `${d.code} ${d.message}`).join('; ')}`);
     const ours = entries.map((e) => [e.key, [...e.shape], e.dtype] as [string, number[], string]);
@@ -65,7 +77,7 @@ for (const file of files) {
           .map((e, k) => `${Math.max(0, at - 2) + k === at ? '>' : ' '} ${fmt(e)}`)
           .join('\n');
       assert.fail(
-        `${truth.record}: first difference at entry ${at} of ${truth.keys.length} (ours: ${ours.length})\n` +
+        `${name}: first difference at entry ${at} of ${truth.keys.length} (ours: ${ours.length})\n` +
           `  PyTorch: ${fmt(truth.keys[at])}\n  ours:    ${fmt(ours[at])}\n` +
           `PyTorch around it:\n${around(truth.keys)}\nours around it:\n${around(ours)}`,
       );

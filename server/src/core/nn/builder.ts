@@ -250,9 +250,13 @@ export class Builder {
     };
   }
 
-  /** nn.Sequential: children '0', '1', ... chained. */
-  seq(items: readonly Mod[], type = 'Sequential'): Mod {
-    const children = items.map((m, i) => [String(i), m] as const);
+  /**
+   * nn.Sequential: children '0', '1', ... chained; `names` for a subclass that registers them with add_module (their
+   * names are the state_dict's).
+   */
+  seq(items: readonly Mod[], type = 'Sequential', names?: readonly string[]): Mod {
+    if (names && names.length !== items.length) throw new Error(`internal: ${type} has ${items.length} children, ${names.length} names`);
+    const children = items.map((m, i) => [names ? names[i]! : String(i), m] as const);
     const forward: Forward = <T>(f: Flow<T>, x: In<T>) => {
       let y: Out<T> = x;
       for (const m of items) y = f.callMulti(m, y as In<T>);
