@@ -11,7 +11,8 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { loadCases, type RefCase } from '../support/reference.ts';
 import { resolve } from '../../server/src/core/resolve.ts';
-import { modelStateDict } from '../../server/src/core/nn/stateDict.ts';
+import { modelStateDict, moduleStateDict } from '../../server/src/core/nn/stateDict.ts';
+import { Builder } from '../../server/src/core/nn/builder.ts';
 import type { FrameworkId } from '../../server/src/core/catalog/framework.ts';
 
 const DATA = join(import.meta.dirname, '../data/state-dicts');
@@ -87,3 +88,48 @@ for (const file of files) {
     assert.equal(params, truth.params, 'parameters in the state_dict');
   });
 }
+
+test('a buffer registered with persistent=False is not in the state_dict; own parameters come before buffers and children', () => {
+  const b = new Builder({ fused: false, convDefaultAct: null });
+  const m = b.mod('Head', { m: b.conv2d(4, 8, 1) }, () => null, {
+    params: { scale: { shape: [1] } },
+    buffers: { anchors: { shape: [3, 2] }, grid: { shape: [1, 2], persistent: false }, index: { shape: [5], dtype: 'int64' } },
+  });
+  assert.deepEqual(
+    moduleStateDict(m, 'model.7.').map((e) => `${e.key} [${e.shape.join(', ')}] ${e.dtype} ${e.kind}`),
+    [
+      'model.7.scale [1] float32 param',
+      'model.7.anchors [3, 2] float32 buffer',
+      'model.7.index [5] int64 buffer',
+      'model.7.m.weight [8, 4, 1, 1] float32 param',
+      'model.7.m.bias [8] float32 param',
+    ],
+  );
+});
+
+test('a layer that does not build contributes no entries, and the state_dict says it is incomplete', () => {
+  const yaml = [
+    'nc: 4',
+    'backbone:',
+    '  - [-1, 1, Conv, [16, 3, 2]]',
+    '  - [-1, 1, NoSuchModule, [32]]',
+    '  - [0, 1, Conv, [32, 3, 2]]',
+    'head: []',
+    '',
+  ];
+  const model = resolve(yaml.join('\n'), { framework: 'ultralytics-8.3', fileName: 'broken.yaml' });
+  const { entries, complete } = modelStateDict(model);
+  assert.equal(complete, false);
+  assert.deepEqual([...new Set(entries.map((e) => e.layer))], [0, 2]);
+  assert.deepEqual(
+    entries.filter((e) => e.layer === 2).map((e) => e.key),
+    [
+      'model.2.conv.weight',
+      'model.2.bn.weight',
+      'model.2.bn.bias',
+      'model.2.bn.running_mean',
+      'model.2.bn.running_var',
+      'model.2.bn.num_batches_tracked',
+    ],
+  );
+});
