@@ -460,7 +460,16 @@ export function detectDef(kind: DetectKind, src: string, segment: boolean, proto
         // eval outputs: (torch.cat(z, 1), x) and Segment's (z, proto, x)
         return segment ? ([det, p!, xs] as Out<(typeof xs)[number]>) : [det, xs];
       };
-      return b.mod(name, protoMod ? { m, proto: protoMod } : { m }, forward, { attrs: { anchors: rows, na, nl, no } });
+      // register_buffer('anchors', [nl, na, 2]); Scaled-YOLOv4 also registers 'anchor_grid' (HEAD and the
+      // Slim-neck fork keep theirs in a plain list): both are in the state_dict a checkpoint loads
+      const anchorBuffers = {
+        anchors: { shape: [nl, na, 2] },
+        ...(kind === 'sv4' ? { anchor_grid: { shape: [nl, 1, na, 1, 1, 2] } } : {}),
+      };
+      return b.mod(name, protoMod ? { m, proto: protoMod } : { m }, forward, {
+        buffers: anchorBuffers,
+        attrs: { anchors: rows, na, nl, no },
+      });
     },
   };
 }
@@ -909,7 +918,8 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
           for (let i = 0; i < n - 1; i++) y = fl.add(y, weight ? fl.scale(at(i + 1), factors[i]!) : at(i + 1));
           return y;
         },
-        weight ? { ownParams: Math.max(n - 1, 0), attrs: { paramTensors: 1, firstParamDim1: null } } : {},
+        // self.w = nn.Parameter(-torch.arange(1.0, n) / 2)
+        weight ? { params: { w: { shape: [Math.max(n - 1, 0)] } }, attrs: { paramTensors: 1, firstParamDim1: null } } : {},
       );
     },
   };
