@@ -13,7 +13,7 @@ import { loadCases, type RefCase } from '../support/reference.ts';
 import { resolve } from '../../server/src/core/resolve.ts';
 import { modelStateDict, moduleStateDict } from '../../server/src/core/nn/stateDict.ts';
 import { Builder } from '../../server/src/core/nn/builder.ts';
-import type { FrameworkId } from '../../server/src/core/catalog/framework.ts';
+import type { FrameworkId } from '../../server/src/core/framework/types.ts';
 
 const DATA = join(import.meta.dirname, '../data/state-dicts');
 
