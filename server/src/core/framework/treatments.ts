@@ -4,7 +4,8 @@
  * appends reg_max and end2end); the resolver calls the table and never asks which framework it runs.
  */
 import { isNumeric, isSeq, makeDivisible, num, pyBrief, pyEq, seqItems, truthy, type PyVal } from '../py.ts';
-import type { ChEntry, LayerContext, Treatment, TreatmentName } from './types.ts';
+import type { ModuleDef } from '../catalog/types.ts';
+import type { ChEntry, FilledParam, LayerContext, Treatment, TreatmentName } from './types.ts';
 
 /** Largest `anchors: N` (anchors per level): real models use 3. */
 export const MAX_ANCHORS = 1000;
@@ -14,6 +15,20 @@ const shift =
   (k: number): number =>
     k + by;
 const same = (k: number): number => k;
+const C1: FilledParam = { argIndex: 0, why: 'the input layer\u2019s channels' };
+const none = (): readonly FilledParam[] => [];
+const FROM_CHANNELS = 'the channels of the `from` layers';
+/**
+ * The head branches append the channels of the `from` layers (8.4: reg_max and end2end before them) to the YAML's
+ * args: they fill the signature's parameters of those names, and the YAML writes the ones before the first.
+ */
+function appended(names: Readonly<Record<string, string>>): Pick<Treatment, 'filled' | 'yamlEnd'> {
+  const at = (def: ModuleDef) => def.signature.findIndex((p) => p.name in names);
+  return {
+    filled: (def) => def.signature.flatMap((p, argIndex) => (p.name in names ? [{ argIndex, why: names[p.name]! }] : [])),
+    yamlEnd: (def) => (at(def) < 0 ? def.signature.length : at(def)),
+  };
+}
 
 /** the input of a module that takes one tensor: null (and a diagnostic) when `from` is a list */
 function single(t: LayerContext): number | null {
@@ -68,6 +83,10 @@ function scaledC2(t: LayerContext, c2: PyVal): { c2: PyVal; note: string } | nul
 function channelsLike(withRepeats: boolean): Treatment {
   return {
     argIndex: withRepeats ? (k) => (k === 0 ? 1 : k + 2) : shift(1),
+    filled: withRepeats ? () => [C1, { argIndex: 2, why: 'the repeat count after depth_multiple' }] : () => [C1],
+    note: withRepeats
+      ? 'parse_model prepends c1, scales c2 by width_multiple and inserts the repeat count n after it'
+      : 'parse_model prepends c1 (the input\u2019s channels) and scales c2 by width_multiple',
     apply(t) {
       const x = single(t);
       if (x === null) return false;
@@ -108,6 +127,8 @@ function channelsLike(withRepeats: boolean): Treatment {
 
 const concat: Treatment = {
   argIndex: same,
+  filled: none,
+  note: 'its output channels are the sum of its inputs\u2019',
   apply(t) {
     if (!needList(t)) return false;
     const chs = t.rawFrom.map((x) => listCh(t, x, 'concat'));
@@ -129,6 +150,8 @@ const concat: Treatment = {
 
 const bn: Treatment = {
   argIndex: () => null, // parse_model replaces the args with [ch[f]]
+  filled: () => [{ argIndex: 0, why: 'the input layer\u2019s channels (YAML args are ignored)' }],
+  note: 'parse_model passes only the input\u2019s channels',
   apply(t) {
     const x = single(t);
     if (x === null) return false;
@@ -149,6 +172,8 @@ function headChannels(t: LayerContext): number[] | null {
 /** `args.append([ch[x] for x in f])`; c2 is not assigned (the next layer sees the previous layer's c2) */
 const head: Treatment = {
   argIndex: same,
+  ...appended({ ch: FROM_CHANNELS }),
+  note: 'parse_model appends the channels of the `from` layers',
   apply(t) {
     if (!needList(t)) return false;
     const chs = headChannels(t);
@@ -162,6 +187,8 @@ const head: Treatment = {
 /** YOLOv5: `args.append([ch[x] for x in f])`, then an int `args[1]` becomes `[list(range(args[1] * 2))] * len(f)` */
 const headWithAnchors: Treatment = {
   argIndex: same,
+  ...appended({ ch: FROM_CHANNELS }),
+  note: 'parse_model appends the channels of the `from` layers (an int anchors becomes rows)',
   apply(t) {
     if (!head.apply(t)) return false;
     // `isinstance(args[1], int)` right after the append: an empty args list has no args[1]
@@ -197,6 +224,8 @@ const headWithAnchors: Treatment = {
 /** ultralytics 8.4: `args.extend([reg_max, end2end, [ch[x] for x in f]])` */
 const headWithRegMax: Treatment = {
   argIndex: same,
+  ...appended({ reg_max: 'the file\u2019s reg_max (default 16)', end2end: 'the file\u2019s end2end', ch: FROM_CHANNELS }),
+  note: 'parse_model appends reg_max, end2end and the channels of the `from` layers',
   apply(t) {
     if (!needList(t)) return false;
     const chs = headChannels(t);
@@ -210,6 +239,8 @@ const headWithRegMax: Treatment = {
 /** `args.insert(1, [ch[x] for x in f])` (RTDETRDecoder; ImagePoolingAttn in 8.4) */
 const channelsSecond: Treatment = {
   argIndex: (k) => (k === 0 ? 0 : k + 1),
+  filled: () => [{ argIndex: 1, why: FROM_CHANNELS }],
+  note: 'parse_model inserts the channels of the `from` layers as the second arg',
   apply(t) {
     if (!needList(t)) return false;
     const chs = t.rawFrom.map((x) => t.chAt(x));
@@ -223,6 +254,8 @@ const channelsSecond: Treatment = {
 /** `args = [ch[f], *args]`, c2 not assigned */
 const aifi: Treatment = {
   argIndex: shift(1),
+  filled: () => [C1],
+  note: 'parse_model prepends c1 (the input\u2019s channels); args are not width-scaled',
   apply(t) {
     const x = single(t);
     if (x === null) return false;
@@ -239,6 +272,10 @@ const aifi: Treatment = {
 function hgLike(withRepeats: boolean): Treatment {
   return {
     argIndex: withRepeats ? (k) => (k >= 3 ? k + 2 : k + 1) : shift(1),
+    filled: withRepeats ? () => [C1, { argIndex: 4, why: 'the repeat count' }] : () => [C1],
+    note: withRepeats
+      ? 'parse_model prepends c1 and inserts the repeat count n; not width-scaled'
+      : 'parse_model prepends c1; cm and c2 are not width-scaled',
     apply(t) {
       const x = single(t);
       if (x === null) return false;
@@ -268,6 +305,8 @@ function hgLike(withRepeats: boolean): Treatment {
 /** `c2 = args[1] if args[3] else args[1] * 4` */
 const resnet: Treatment = {
   argIndex: same,
+  filled: none,
+  note: 'output channels: c2 when is_first, else c2 × 4 (args verbatim)',
   apply(t) {
     if (single(t) === null) return false;
     if (t.args.length < 4 || !isNumeric(t.args[1]!)) {
@@ -283,6 +322,8 @@ const resnet: Treatment = {
 /** `c2 = args[0]` (a list); `args = [ch[f], c2, *args[1:]]` */
 const cblinear: Treatment = {
   argIndex: shift(1),
+  filled: () => [C1],
+  note: 'parse_model prepends c1; the output is the list of channels',
   apply(t) {
     const x = single(t);
     if (x === null) return false;
@@ -307,6 +348,8 @@ const cblinear: Treatment = {
 /** `c2 = ch[f[-1]]` */
 const cbfuse: Treatment = {
   argIndex: same,
+  filled: none,
+  note: 'output channels: those of the last input',
   apply(t) {
     if (!needList(t)) return false;
     t.c2 = t.chAt(t.rawFrom[t.rawFrom.length - 1]!) as number;
@@ -319,6 +362,8 @@ const cbfuse: Treatment = {
 function gain(kind: 'contract' | 'expand'): Treatment {
   return {
     argIndex: same,
+    filled: none,
+    note: kind === 'contract' ? 'output channels: c1 × gain²' : 'output channels: c1 / gain²',
     apply(t) {
       const x = single(t);
       if (x === null) return false;
@@ -349,6 +394,8 @@ function gain(kind: 'contract' | 'expand'): Treatment {
 /** Scaled-YOLOv4 HarDBlock: `args = [ch[f], *args]`; c2 = `m_.get_out_ch()` (the resolver reads the built block) */
 const hardblock: Treatment = {
   argIndex: shift(1),
+  filled: () => [C1],
+  note: 'parse_model prepends c1 (the input\u2019s channels); args are not width-scaled',
   apply(t) {
     const x = single(t);
     if (x === null) return false;
@@ -374,6 +421,8 @@ const hardblock: Treatment = {
 /** `c2 = ch[f]`, args verbatim */
 const plain: Treatment = {
   argIndex: same,
+  filled: none,
+  note: 'parse_model passes the args verbatim (no width scaling)',
   apply(t) {
     const x = single(t);
     if (x === null) return false;

@@ -108,12 +108,24 @@ export interface LayerContext {
   readonly bindings: ArgBinding[];
 }
 
+/** A constructor position parse_model fills itself (not written in the YAML), with why. */
+export interface FilledParam {
+  readonly argIndex: number;
+  readonly why: string;
+}
+
 /** One parse_model branch: how it rewrites a layer, and where a YAML arg lands in the constructor call. */
 export interface Treatment {
   /** rewrite `t` as parse_model would; false when parse_model does not get through (a diagnostic says why) */
   apply(t: LayerContext): boolean;
   /** the constructor position YAML arg `k` takes (null: the YAML args are not passed) */
   argIndex(k: number): number | null;
+  /** the constructor parameters parse_model supplies, so a signature can say so */
+  filled(def: ModuleDef): readonly FilledParam[];
+  /** what parse_model does with the args, in one clause (completion docs, hovers) */
+  readonly note: string;
+  /** where the YAML's args end in the signature (the heads: parse_model appends from there) */
+  yamlEnd?(def: ModuleDef): number;
 }
 
 /**
