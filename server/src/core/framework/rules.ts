@@ -27,7 +27,7 @@ export const c2fAttnWidth: ModuleRule = {
  */
 export const c3k2Scale83: ModuleRule = {
   after(t: LayerContext) {
-    const scale = t.header.scale;
+    const scale = t.header.scaleVar;
     if (scale === null) {
       t.fail(
         'YOLO022',

@@ -432,6 +432,26 @@ const plain: Treatment = {
   },
 };
 
+/** `TorchVision` / `Index`: `c2 = args[0]; c1 = ch[f]; args = [*args[1:]]` */
+const torchvision: Treatment = {
+  argIndex: (k) => (k === 0 ? null : k - 1),
+  filled: none,
+  note: 'the first arg is the output channels (parse_model drops it); the rest is passed verbatim',
+  apply(t) {
+    const x = single(t);
+    if (x === null) return false;
+    if (t.args.length === 0) {
+      t.fail('YOLO012', t.ranges.args, `${t.def.name} needs [c2, ...]: parse_model reads args[0] (IndexError: list index out of range)`);
+      return false;
+    }
+    t.c1 = t.chOf(x);
+    t.c2 = isNumeric(t.args[0]!) ? num(t.args[0]!) : null;
+    t.args = t.args.slice(1);
+    t.evaluated.forEach((v, k) => k > 0 && t.bind(k, v));
+    return true;
+  },
+};
+
 /** The treatments every framework shares; a framework overrides the ones its parse_model does differently. */
 export const TREATMENTS: Readonly<Record<TreatmentName, Treatment>> = {
   channels: channelsLike(false),
@@ -449,6 +469,8 @@ export const TREATMENTS: Readonly<Record<TreatmentName, Treatment>> = {
   contract: gain('contract'),
   expand: gain('expand'),
   hardblock,
+  headAppend: head,
+  torchvision,
   plain,
 };
 

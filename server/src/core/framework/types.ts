@@ -31,6 +31,8 @@ export type Dialect = 'yolov5' | 'ultralytics';
  *  contract     c2 = ch[f] * args[0] ** 2
  *  expand       c2 = ch[f] // args[0] ** 2
  *  hardblock    (scaled-yolov4) args = [ch[f], *args]; c2 from the built module
+ *  headAppend   args.append([ch[x] for x in f]) where the framework's head branch does more (8.4's v10Detect)
+ *  torchvision  (8.4 TorchVision, Index) c2 = args[0]; args = args[1:]
  *  plain        c2 = ch[f], args verbatim
  */
 export type TreatmentName =
@@ -49,6 +51,8 @@ export type TreatmentName =
   | 'contract'
   | 'expand'
   | 'hardblock'
+  | 'headAppend'
+  | 'torchvision'
   | 'plain';
 
 /** What parse_model knows about the channels of a layer's output: a count, a list (CBLinear), or nothing. */
@@ -152,6 +156,11 @@ export interface Header {
   readonly maxChannels: number;
   readonly scale: string | null;
   readonly scaleReason: string | null;
+  /**
+   * parse_model's `scale` local, which module rules read (`if scale in "mlx"`): the chosen scale with `scales:`;
+   * without them, unbound in 8.3 (null) and the file name's letter or '' in 8.4
+   */
+  readonly scaleVar: string | null;
   readonly ch: number;
   /** `Conv.default_act = eval(activation)` when the framework honours the key (null: the framework's default) */
   readonly defaultAct: PyCall | null;
@@ -223,6 +232,8 @@ export interface HeaderRules {
   readonly headKeys: boolean;
   /** the scale a file name selects (ultralytics `guess_model_scale`): the group named `scale` is the letter */
   readonly scaleFromFileName: RegExp | null;
+  /** parse_model's `scale` without `scales:`: unbound (8.3), or the file name's letter, '' when it has none (8.4) */
+  readonly scaleWithoutScales: 'unbound' | 'file-name';
 }
 
 export interface ModuleEntry {

@@ -25,6 +25,7 @@ export function readHeader(doc: ModelDoc, framework: Framework, opts: ResolveOpt
   r.requireKeys();
   const nc = r.nc();
   const multiples = framework.header.scales && r.hasScales() ? r.scales(opts, ml) : r.multiples();
+  const scaleVar = multiples.scale ?? (framework.header.scaleWithoutScales === 'file-name' ? r.fileScale(opts, ml) : null);
   const ch = r.ch(opts);
   const defaultAct = r.activation();
   const channelMultiple = r.channelMultiple();
@@ -32,6 +33,7 @@ export function readHeader(doc: ModelDoc, framework: Framework, opts: ResolveOpt
   return {
     nc,
     ...multiples,
+    scaleVar,
     ch,
     defaultAct,
     channelMultiple,
@@ -181,6 +183,11 @@ class HeaderReader {
     if (width > 64)
       this.sink.add(diag('YOLO023', items[1]!.range, `width ${width} multiplies every channel count beyond anything buildable`), 'build');
     return { depth, width, maxChannels, scale, scaleReason: reason };
+  }
+
+  /** the letter the file name (or a setting standing for it) gives, '' when none (8.4's `d["scale"]`) */
+  fileScale(opts: ResolveOptions, ml: ReturnType<typeof modeline>): string {
+    return opts.scale ?? ml.scale ?? guessScaleFromFileName(opts.fileName, this.framework) ?? '';
   }
 
   chooseScale(keys: readonly string[], opts: ResolveOptions, ml: ReturnType<typeof modeline>): { scale: string | null; reason: string } {

@@ -31,6 +31,7 @@ export const ULTRALYTICS_HEADER: HeaderRules = {
   channelMultiple: false,
   headKeys: false,
   scaleFromFileName: /yolo[v]?\d+(?<scale>[nslmx])/,
+  scaleWithoutScales: 'unbound',
 };
 
 export const ULTRALYTICS_LAYERS: LayerRules = {

@@ -19,6 +19,7 @@ export const YOLOV5_HEADER: HeaderRules = {
   channelMultiple: true,
   headKeys: false,
   scaleFromFileName: null,
+  scaleWithoutScales: 'unbound',
 };
 
 export const YOLOV5_LAYERS: LayerRules = {
