@@ -59,7 +59,8 @@ def narrow_yaml(src, dst, width, nc=None):
         d["scales"] = {"t": [n[0], width, n[2]]}
     else:
         d["width_multiple"] = width
-    head = f"# {Path(src).name} with width {width}{f' and nc {nc}' if nc else ''}: a small model for checkpoint fixtures (scripts/truth/checkpoints.py)\n"
+    what = f"width {width}" + (f" and nc {nc}" if nc else "")
+    head = f"# {Path(src).name} with {what}: a small model for checkpoint fixtures (scripts/truth/checkpoints.py)\n"
     Path(dst).write_text(head + dump_yaml(d))
     return dst
 
