@@ -318,7 +318,7 @@ def train_py_block(train_py):
     return textwrap.dedent("\n".join(lines[start : end + 1])), f"train.py:{start + 1}-{end + 1}"
 
 
-def run_yolov5(framework, case_dir, weights_rel, nc):
+def run_yolov5(framework, weights_rel, nc, cfg="model.yaml"):
     import torch
     import yaml
     from models.yolo import Model
@@ -332,7 +332,7 @@ def run_yolov5(framework, case_dir, weights_rel, nc):
         "intersect_dicts": general.intersect_dicts,
         "LOGGER": general.LOGGER,
         "weights": weights_rel,
-        "cfg": "model.yaml",
+        "cfg": cfg,
         "nc": nc,
         "hyp": yaml.safe_load((root / "data/hyps/hyp.scratch-low.yaml").read_text()),
         "resume": False,
@@ -358,7 +358,7 @@ def run_yolov5(framework, case_dir, weights_rel, nc):
     return log, ckpt_sd, model_sd, loaded, excluded, {}, code
 
 
-def run_ultralytics(framework, case_dir, weights_rel, nc, ch):
+def run_ultralytics(framework, weights_rel, nc, ch, cfg="model.yaml"):
     import torch
     from ultralytics.models.yolo.detect.train import DetectionTrainer
     from ultralytics.nn import tasks
@@ -371,7 +371,7 @@ def run_ultralytics(framework, case_dir, weights_rel, nc, ch):
     try:
         weights, _ = load(weights_rel)
         trainer = SimpleNamespace(data={"nc": nc, "channels": ch})
-        model = DetectionTrainer.get_model(trainer, cfg="model.yaml", weights=weights, verbose=True)
+        model = DetectionTrainer.get_model(trainer, cfg=cfg, weights=weights, verbose=True)
     finally:
         LOGGER.removeHandler(capture)
     ckpt_sd = weights.float().state_dict()
@@ -413,9 +413,9 @@ def run_case(framework, case, ckpt_name, yaml_dict, nc, ch, description):
     }
     try:
         if framework.startswith("yolov5"):
-            log, ckpt_sd, model_sd, loaded, excluded, partial, code = run_yolov5(framework, case_dir, weights_rel, nc)
+            log, ckpt_sd, model_sd, loaded, excluded, partial, code = run_yolov5(framework, weights_rel, nc)
         else:
-            log, ckpt_sd, model_sd, loaded, excluded, partial, code = run_ultralytics(framework, case_dir, weights_rel, nc, ch)
+            log, ckpt_sd, model_sd, loaded, excluded, partial, code = run_ultralytics(framework, weights_rel, nc, ch)
     except Exception as e:  # the model would not build (or the loader raised): the truth is that error
         out["error"] = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
         truthlib.write_json(case_dir / "expected.json", out)

@@ -67,7 +67,8 @@ def run_worker(script, framework, args):
         cmd = [sys.executable, str(Path(script).resolve()), "--worker", framework, *args]
         r = subprocess.run(cmd, env=env, cwd=scratch)
         if r.returncode:
-            sys.exit(f"worker {framework} failed ({r.returncode})")
+            print(f"worker {framework} failed ({r.returncode})", file=sys.stderr)
+            sys.exit(r.returncode)
 
 
 def dtype_name(dtype):
