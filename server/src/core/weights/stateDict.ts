@@ -46,7 +46,7 @@ export function stateDictOf(
   return attempt(() => {
     const root = checkpoint.root;
     if (isModule(root)) return fromModule(root as PyObject, 'ckpt', limits);
-    if (!(root instanceof PyDict)) throw new WeightsError('no-state-dict', `the checkpoint is a ${kindOf(root)}, not a module or a dict`);
+    if (!(root instanceof PyDict)) throw new WeightsError('no-state-dict', `the checkpoint is ${kindOf(root)}, not a module or a dict`);
     if (isStateDict(root)) return fromStateDict(root, 'ckpt');
     const rule = options.entry ?? 'ema-or-model';
     const pick = (key: string): PyValue | undefined => root.get(key);
