@@ -32,7 +32,9 @@ export class WeightsError extends Error {
     readonly code: WeightsErrorCode,
     message: string,
   ) {
-    super(message);
+    // one short line whatever the file put in it: names from a hostile file can hold newlines and control bytes
+    const line = message.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    super(line.length > 300 ? `${line.slice(0, 299)}…` : line);
   }
 }
 
@@ -48,4 +50,9 @@ export function attempt<T>(step: () => T): Result<T> {
     const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     return { ok: false, error: new WeightsError('internal', `checkpoint reader failed unexpectedly (${what.slice(0, 200)})`) };
   }
+}
+
+/** A name from the file, as an error message shows it: quoted, control characters escaped, at most `max` characters. */
+export function quote(text: string, max = 60): string {
+  return JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
 }

@@ -15,7 +15,7 @@
  * Work is linear in the stream: every opcode costs O(1) besides the items it moves, and the values created are
  * counted against a budget, so memory is bounded by the limits below whatever the stream declares.
  */
-import { WeightsError } from './errors.ts';
+import { WeightsError, quote } from './errors.ts';
 
 export class PyGlobal {
   readonly kind = 'global';
@@ -329,7 +329,10 @@ export function unpickle(
   const global = (module: string, name: string): PyGlobal => {
     if (module.length > 512 || name.length > 512) fail('limit', 'a global name longer than 512 characters');
     if (unsafeGlobal(module, name)) {
-      fail('unsafe', `refused: the file names ${module}.${name}, which would run code when torch.load opens it; checkpoints never need it`);
+      fail(
+        'unsafe',
+        `refused: the file names ${quote(`${module}.${name}`, 120).slice(1, -1)}, which would run code when torch.load opens it; checkpoints never need it`,
+      );
     }
     return new PyGlobal(module, name);
   };
@@ -373,7 +376,7 @@ export function unpickle(
   };
   const decimal = (text: string): number | bigint => {
     const t = text.endsWith('L') ? text.slice(0, -1) : text;
-    if (t.length > limits.maxLongBytes || !/^[+-]?\d+$/.test(t)) fail('pickle', `"${t.slice(0, 40)}" is not an integer`);
+    if (t.length > limits.maxLongBytes || !/^[+-]?\d+$/.test(t)) fail('pickle', `${quote(t, 40)} is not an integer`);
     const x = BigInt(t);
     return Number.isSafeInteger(Number(x)) ? Number(x) : x;
   };
@@ -457,7 +460,7 @@ export function unpickle(
         // FLOAT (text)
         const t = line(64);
         const x = Number(t);
-        if (Number.isNaN(x) && !/^[+-]?nan$/i.test(t.trim())) fail('pickle', `"${t.slice(0, 40)}" is not a float`);
+        if (Number.isNaN(x) && !/^[+-]?nan$/i.test(t.trim())) fail('pickle', `${quote(t, 40)} is not a float`);
         push(x);
         break;
       }

@@ -8,7 +8,7 @@
  * from `ckpt["model"]`. Released weights are stripped (strip_optimizer puts the EMA under `model`, `ema` None), so
  * both agree on them; a mid-training last.pt holds both and they differ in values, never in keys or shapes.
  */
-import { WeightsError, attempt, type Result } from './errors.ts';
+import { WeightsError, quote, attempt, type Result } from './errors.ts';
 import { PyBytes, PyDict, PyGlobal, PyList, PyObject, PySet, PyTuple, type PyValue } from './pickle.ts';
 import { PyTensor, type Checkpoint } from './torch.ts';
 
@@ -88,9 +88,9 @@ function fromModule(module: PyObject, source: string, limits: StateDictLimits): 
   const ancestors = new Set<PyObject>();
   let modules = 0;
   const walk = (m: PyObject, prefix: string, depth: number): void => {
-    if (depth > limits.maxDepth)
-      throw new WeightsError('limit', `modules nested more than ${limits.maxDepth} deep (at ${prefix || 'the root'})`);
-    if (ancestors.has(m)) throw new WeightsError('no-state-dict', `the module tree loops back on itself at ${prefix.slice(0, -1)}`);
+    if (depth > limits.maxDepth) throw new WeightsError('limit', `modules nested more than ${limits.maxDepth} deep`);
+    if (ancestors.has(m))
+      throw new WeightsError('no-state-dict', `the module tree loops back on itself at ${quote(prefix.slice(0, -1), 120)}`);
     if (++modules > limits.maxModules) throw new WeightsError('limit', `more than ${limits.maxModules} modules`);
     const state = moduleState(m)!;
     const where = prefix ? prefix.slice(0, -1) : source;
@@ -105,7 +105,7 @@ function fromModule(module: PyObject, source: string, limits: StateDictLimits): 
         if (typeof name !== 'string') throw new WeightsError('no-state-dict', `${where}.${field} has a ${kindOf(name)} key`);
         if (skip?.has(name)) continue;
         if (!(value instanceof PyTensor)) {
-          throw new WeightsError('unsupported', `${prefix}${name} is ${kindOf(value)}, not a tensor this reader understands`);
+          throw new WeightsError('unsupported', `${quote(prefix + name, 120)} is ${kindOf(value)}, not a tensor this reader understands`);
         }
         entries.push({ key: prefix + name, shape: value.shape, dtype: value.dtype, tensor: value });
         if (entries.length > limits.maxEntries) throw new WeightsError('limit', `more than ${limits.maxEntries} state_dict entries`);
@@ -126,7 +126,7 @@ function fromModule(module: PyObject, source: string, limits: StateDictLimits): 
       const child = children.values[i];
       if (child === null || child === undefined) continue;
       if (typeof name !== 'string') throw new WeightsError('no-state-dict', `${where}._modules has a ${kindOf(name)} key`);
-      if (!isModule(child)) throw new WeightsError('unsupported', `${prefix}${name} is ${kindOf(child)}, not a module`);
+      if (!isModule(child)) throw new WeightsError('unsupported', `${quote(prefix + name, 120)} is ${kindOf(child)}, not a module`);
       walk(child as PyObject, `${prefix}${name}.`, depth + 1);
     }
     ancestors.delete(m);

@@ -5,7 +5,7 @@
  * tensor rebuild calls become PyTensor metadata (dtype, shape, stride, storage) checked against the storage they
  * view, and no tensor data is read or copied.
  */
-import { WeightsError, attempt, type Result } from './errors.ts';
+import { WeightsError, quote, attempt, type Result } from './errors.ts';
 import {
   PyBytes,
   PyDict,
@@ -118,8 +118,9 @@ export interface ReadLimits extends ZipLimits, PickleLimits {
 
 export const DEFAULT_LIMITS: ReadLimits = {
   maxEntries: 1_000_000,
-  maxInflatedBytes: 64 << 20,
-  maxPickleBytes: 64 << 20,
+  // a real data.pkl is kilobytes to a few MB (the object graph, never tensor data)
+  maxInflatedBytes: 32 << 20,
+  maxPickleBytes: 32 << 20,
   maxValues: 4_000_000,
   maxMarkDepth: 1000,
   maxLongBytes: 1024,
@@ -151,8 +152,7 @@ function readZipCheckpoint(bytes: Uint8Array, limits: ReadLimits): Checkpoint {
   // torch's reader takes the archive's folder from its first record; every record lives under it
   const first = zip.entries[0]!.name;
   const slash = first.indexOf('/');
-  if (slash <= 0)
-    throw new WeightsError('zip', `zip: the first record "${first.slice(0, 80)}" is not inside a folder, as torch.save writes`);
+  if (slash <= 0) throw new WeightsError('zip', `zip: the first record ${quote(first)} is not inside a folder, as torch.save writes`);
   const prefix = first.slice(0, slash);
   const record = (name: string) => zip.byName.get(`${prefix}/${name}`);
   const dataPkl = record('data.pkl');
@@ -162,7 +162,7 @@ function readZipCheckpoint(bytes: Uint8Array, limits: ReadLimits): Checkpoint {
       torchscript ? 'unsupported' : 'zip',
       torchscript
         ? 'a TorchScript archive (torch.jit.save), not a torch.save checkpoint'
-        : `zip: no ${prefix}/data.pkl record: not a torch.save archive`,
+        : `zip: no ${quote(`${prefix}/data.pkl`)} record: not a torch.save archive`,
     );
   }
   if (dataPkl.size > limits.maxPickleBytes) {
@@ -172,7 +172,7 @@ function readZipCheckpoint(bytes: Uint8Array, limits: ReadLimits): Checkpoint {
   let byteorder: 'little' | 'big' = 'little';
   if (byteorderRecord) {
     const text = new TextDecoder().decode(entryBytes(bytes, byteorderRecord, { ...limits, maxInflatedBytes: 16 })).trim();
-    if (text !== 'little' && text !== 'big') throw new WeightsError('zip', `zip: the byteorder record says "${text.slice(0, 20)}"`);
+    if (text !== 'little' && text !== 'big') throw new WeightsError('zip', `zip: the byteorder record says ${quote(text, 20)}`);
     byteorder = text;
   }
   const versionRecord = record('.data/version') ?? record('version');
@@ -198,17 +198,13 @@ function readZipCheckpoint(bytes: Uint8Array, limits: ReadLimits): Checkpoint {
     const known = storages.get(key);
     if (known) return known;
     const entry = record(`data/${key}`);
-    if (!entry)
-      throw new WeightsError(
-        'zip',
-        `zip: the pickle refers to storage "${key.slice(0, 40)}", which has no data/${key.slice(0, 40)} record`,
-      );
+    if (!entry) throw new WeightsError('zip', `zip: the pickle refers to storage ${quote(key)}, which has no data/… record`);
     // UntypedStorage counts bytes; typed storages count elements
     const byteLength = numel * type.itemSize;
     if (byteLength > entry.size) {
       throw new WeightsError(
         'tensor',
-        `storage "${key}" declares ${numel} ${type.dtype} elements (${byteLength} bytes) but its record holds ${entry.size}`,
+        `storage ${quote(key)} declares ${numel} ${type.dtype} elements (${byteLength} bytes) but its record holds ${entry.size}`,
       );
     }
     const s = new PyStorage(key, type.dtype, type.itemSize, numel, location, entry.dataOffset, byteLength);
@@ -297,17 +293,17 @@ function readLegacyCheckpoint(bytes: Uint8Array, limits: ReadLimits): Checkpoint
   const offsets = new Map<string, number>();
   for (const key of keys.value.items as string[]) {
     const root = roots.get(key);
-    if (!root) throw new WeightsError('pickle', `legacy checkpoint: storage "${key.slice(0, 40)}" is listed but never used`);
-    if (at + 8 > bytes.length) throw new WeightsError('truncated', `legacy checkpoint: the file ends before storage "${key}"`);
+    if (!root) throw new WeightsError('pickle', `legacy checkpoint: storage ${quote(key)} is listed but never used`);
+    if (at + 8 > bytes.length) throw new WeightsError('truncated', `legacy checkpoint: the file ends before storage ${quote(key)}`);
     const lo = dv.getUint32(at, true);
     const hi = dv.getUint32(at + 4, true);
     const numel = hi * 0x100000000 + lo;
     if (hi >= 0x200000 || numel !== root.numel) {
-      throw new WeightsError('tensor', `legacy checkpoint: storage "${key}" holds ${numel} elements, its id says ${root.numel}`);
+      throw new WeightsError('tensor', `legacy checkpoint: storage ${quote(key)} holds ${numel} elements, its id says ${root.numel}`);
     }
     const byteLength = numel * root.type.itemSize;
     if (at + 8 + byteLength > bytes.length) {
-      throw new WeightsError('truncated', `legacy checkpoint: storage "${key}" (${byteLength} bytes) runs past the end of the file`);
+      throw new WeightsError('truncated', `legacy checkpoint: storage ${quote(key)} (${byteLength} bytes) runs past the end of the file`);
     }
     offsets.set(key, at + 8);
     at += 8 + byteLength;
@@ -454,7 +450,7 @@ function describePid(pid: PyValue): string {
   if (pid instanceof PyTuple)
     return `(${pid.items
       .slice(0, 3)
-      .map((x) => (typeof x === 'string' ? `'${x.slice(0, 20)}'` : describeAny(x)))
+      .map((x) => (typeof x === 'string' ? quote(x, 20) : describeAny(x)))
       .join(', ')}, ...)`;
   return describeAny(pid);
 }

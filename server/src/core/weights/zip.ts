@@ -14,7 +14,7 @@
  * chunks so the output stops at our limit (see inflateBounded).
  */
 import { Inflate } from 'fflate';
-import { WeightsError } from './errors.ts';
+import { WeightsError, quote } from './errors.ts';
 
 export interface ZipEntry {
   name: string;
@@ -131,11 +131,11 @@ export function readZip(bytes: Uint8Array, limits: ZipLimits): ZipArchive {
     for (let e = extraStart; e + 4 <= extraStart + extraLength;) {
       const id = v.u16(e, 'extra field');
       const len = v.u16(e + 2, 'extra field');
-      if (e + 4 + len > extraStart + extraLength) throw new WeightsError('zip', `zip: record "${name}" has a malformed extra field`);
+      if (e + 4 + len > extraStart + extraLength) throw new WeightsError('zip', `zip: record ${quote(name)} has a malformed extra field`);
       if (id === 1) {
         let p = e + 4;
         const take = (): number => {
-          if (p + 8 > e + 4 + len) throw new WeightsError('zip', `zip: record "${name}" has a short zip64 field`);
+          if (p + 8 > e + 4 + len) throw new WeightsError('zip', `zip: record ${quote(name)} has a short zip64 field`);
           const x = v.u64(p, 'zip64 field');
           p += 8;
           return x;
@@ -146,19 +146,22 @@ export function readZip(bytes: Uint8Array, limits: ZipLimits): ZipArchive {
       }
       e += 4 + len;
     }
-    if (flags & 1) throw new WeightsError('unsupported', `zip: record "${name}" is encrypted`);
-    if (method !== 0 && method !== 8) throw new WeightsError('unsupported', `zip: record "${name}" uses compression method ${method}`);
+    if (flags & 1) throw new WeightsError('unsupported', `zip: record ${quote(name)} is encrypted`);
+    if (method !== 0 && method !== 8) throw new WeightsError('unsupported', `zip: record ${quote(name)} uses compression method ${method}`);
     if (method === 0 && compressedSize !== size) {
-      throw new WeightsError('zip', `zip: stored record "${name}" declares ${size} bytes but holds ${compressedSize}`);
+      throw new WeightsError('zip', `zip: stored record ${quote(name)} declares ${size} bytes but holds ${compressedSize}`);
     }
-    if (v.u32(localOffset, `local header of "${name}"`) !== LOCAL) {
-      throw new WeightsError('zip', `zip: record "${name}" points at no local header (byte ${localOffset})`);
+    if (v.u32(localOffset, `local header of ${quote(name)}`) !== LOCAL) {
+      throw new WeightsError('zip', `zip: record ${quote(name)} points at no local header (byte ${localOffset})`);
     }
     const dataOffset = localOffset + 30 + v.u16(localOffset + 26, 'local header') + v.u16(localOffset + 28, 'local header');
     if (dataOffset + compressedSize > bytes.length) {
-      throw new WeightsError('truncated', `zip: record "${name}" (${compressedSize} bytes at ${dataOffset}) lies past the end of the file`);
+      throw new WeightsError(
+        'truncated',
+        `zip: record ${quote(name)} (${compressedSize} bytes at ${dataOffset}) lies past the end of the file`,
+      );
     }
-    if (byName.has(name)) throw new WeightsError('zip', `zip: two records are named "${name}"`);
+    if (byName.has(name)) throw new WeightsError('zip', `zip: two records are named ${quote(name)}`);
     const entry: ZipEntry = { name, method, compressedSize, size, dataOffset };
     entries.push(entry);
     byName.set(name, entry);
@@ -174,7 +177,7 @@ export function entryBytes(bytes: Uint8Array, entry: ZipEntry, limits: ZipLimits
   return inflateBounded(raw, entry.name, limits.maxInflatedBytes);
 }
 
-/** Inflates in 16 KiB input chunks (deflate expands at most ~1032x, so one step yields at most ~17 MB) and stops as
+/** Inflates in 4 KiB input chunks (deflate expands at most ~1032x, so one step yields at most ~4 MB) and stops as
  * soon as the output passes `max`: a zip bomb costs at most max + one step, whatever it declares. */
 function inflateBounded(raw: Uint8Array, name: string, max: number): Uint8Array {
   const parts: Uint8Array[] = [];
@@ -182,19 +185,19 @@ function inflateBounded(raw: Uint8Array, name: string, max: number): Uint8Array 
   let done = false;
   const inflater = new Inflate((chunk, final) => {
     total += chunk.length;
-    if (total > max) throw new WeightsError('limit', `zip: record "${name}" inflates past ${max} bytes (a zip bomb?)`);
+    if (total > max) throw new WeightsError('limit', `zip: record ${quote(name)} inflates past ${max} bytes (a zip bomb?)`);
     parts.push(chunk);
     if (final) done = true;
   });
-  const step = 16 * 1024;
+  const step = 4 * 1024;
   try {
     for (let i = 0; i < raw.length; i += step) inflater.push(raw.subarray(i, Math.min(raw.length, i + step)), i + step >= raw.length);
     if (raw.length === 0) inflater.push(raw, true);
   } catch (e) {
     if (e instanceof WeightsError) throw e;
-    throw new WeightsError('zip', `zip: record "${name}" does not inflate (${e instanceof Error ? e.message : String(e)})`);
+    throw new WeightsError('zip', `zip: record ${quote(name)} does not inflate (${e instanceof Error ? e.message : String(e)})`);
   }
-  if (!done) throw new WeightsError('truncated', `zip: record "${name}" ends inside its deflate stream`);
+  if (!done) throw new WeightsError('truncated', `zip: record ${quote(name)} ends inside its deflate stream`);
   const out = new Uint8Array(total);
   let p = 0;
   for (const part of parts) {
