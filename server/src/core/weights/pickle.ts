@@ -331,7 +331,8 @@ export function unpickle(
     if (unsafeGlobal(module, name)) {
       fail(
         'unsafe',
-        `refused: the file names ${quote(`${module}.${name}`, 120).slice(1, -1)}, which would run code when torch.load opens it; checkpoints never need it`,
+        `refused: the file names ${quote(`${module}.${name}`, 120).slice(1, -1)}, which would run code when torch.load ` +
+          'opens it; checkpoints never need it',
       );
     }
     return new PyGlobal(module, name);
