@@ -8,13 +8,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WeightsError, checkpointInfo, readCheckpoint, stateDictOf, toPlain } from '../../server/src/core/weights/index.ts';
-import { Pickle, stateDictCheckpoint, torchZip } from './craft.ts';
+import { readZip } from '../../server/src/core/weights/zip.ts';
+import { Pickle, stateDictCheckpoint, torchZip, zip, type ZipRecord } from './craft.ts';
 
 export interface Seed {
   name: string;
   bytes: Uint8Array;
   /** byte ranges worth mutating more often (data.pkl, the central directory, the legacy pickles) */
   hot: [number, number][];
+  /** a zip's records: most mutants change data.pkl alone and re-zip it, so the pickle reader sees them */
+  records?: ZipRecord[];
 }
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'checkpoints');
@@ -23,10 +26,10 @@ export function loadSeeds(): Seed[] {
   const seeds: Seed[] = [];
   for (const name of ['gsconv-yolov5t.pt', 'yolov5t-state-dict.pt', 'yolov5t-legacy.pt', 'yolov8t-last.pt']) {
     const bytes = new Uint8Array(readFileSync(join(fixtures, name)));
-    seeds.push({ name, bytes, hot: hotRanges(bytes) });
+    seeds.push({ name, bytes, hot: hotRanges(bytes), ...records(bytes) });
   }
   const crafted = stateDictCheckpoint({ 'a.weight': [2, 3, 1, 1], 'a.bias': [2] });
-  seeds.push({ name: 'crafted-state-dict', bytes: crafted, hot: hotRanges(crafted) });
+  seeds.push({ name: 'crafted-state-dict', bytes: crafted, hot: hotRanges(crafted), ...records(crafted) });
   const module = torchZip(
     new Pickle()
       .proto()
@@ -50,8 +53,16 @@ export function loadSeeds(): Seed[] {
       .bytes(),
     { '0': new Uint8Array(12) },
   );
-  seeds.push({ name: 'crafted-module', bytes: module, hot: hotRanges(module) });
+  seeds.push({ name: 'crafted-module', bytes: module, hot: hotRanges(module), ...records(module) });
   return seeds;
+}
+
+function records(bytes: Uint8Array): { records?: ZipRecord[] } {
+  if (bytes[0] !== 0x50) return {};
+  const archive = readZip(bytes, { maxEntries: 1e6, maxInflatedBytes: 1 << 20 });
+  return {
+    records: archive.entries.map((e) => ({ name: e.name, data: bytes.subarray(e.dataOffset, e.dataOffset + e.compressedSize) })),
+  };
 }
 
 /** data.pkl and the central directory of a zip; the pickles (everything before the storages) of a legacy file. */
@@ -96,6 +107,14 @@ export interface Mutant {
 const INTERESTING = [0, 1, 0x7f, 0x80, 0xff, 0x2e, 0x28, 0x52, 0x81, 0x62, 0x51, 0x63, 0x93, 0x8a, 0x58];
 
 export function mutate(seed: Seed, random: () => number): Mutant {
+  if (seed.records && random() < 0.6) {
+    // the pickle alone, re-zipped: the container stays valid and the unpickler meets the mutation
+    const at = seed.records.findIndex((r) => r.name.endsWith('/data.pkl'));
+    const pkl = seed.records[at]!.data;
+    const inner = mutate({ name: seed.name, bytes: pkl, hot: [[0, pkl.length]] }, random);
+    const records = seed.records.map((r, i) => (i === at ? { name: r.name, data: inner.bytes } : r));
+    return { seed: seed.name, how: `data.pkl: ${inner.how}`, bytes: zip(records) };
+  }
   const pick = (n: number) => Math.floor(random() * n);
   const position = (): number => {
     if (random() < 0.85 && seed.hot.length) {
