@@ -3,7 +3,8 @@
 code, the way each framework saves its weights, and next to each `<name>.expected.json`: what torch.load and the
 framework's own state_dict derivation give.
 
-  YOLOV5_TREE=... GSCONV_TREE=... ULTRALYTICS_TREE=... /usr/bin/python3 scripts/truth/checkpoints.py [--only NAME]
+  YOLOV5_TREE=... GSCONV_TREE=... ULTRALYTICS_TREE=... /usr/bin/python3 scripts/truth/checkpoints.py [--only NAME ...]
+  ULTRALYTICS_TREE=... /usr/bin/python3 scripts/truth/checkpoints.py --bench-out PATH   (bench/checkpoint.ts's 6 MB file)
 
 Writes test/fixtures/checkpoints/. What each file is:
 - yolov5n.pt                 yolov5 HEAD, models/yolov5n.yaml, as released: train.py's `ckpt = {...}` (model and ema
@@ -27,6 +28,7 @@ checkpoints. Random initialisation is seeded; dates are fixed so the files are r
 import argparse
 import copy
 import datetime as _dt
+import os
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -336,6 +338,14 @@ def ultralytics_worker(framework, only):
         last.unlink()
         expected(OUT / name, framework, yaml_name, "released: save_model()'s dict, then utils.torch_utils.strip_optimizer")
 
+    if framework == "ultralytics-8.4" and os.environ.get("BENCH_OUT"):
+        # bench/checkpoint.ts: a released-style yolov8n.pt (6.3 MB), written where it says, not a fixture
+        out = Path(os.environ["BENCH_OUT"])
+        last = out.with_suffix(".last.pt")
+        torch.save(save_model_dict(cfg_dir / "models/v8/yolov8n.yaml", out.name, 0), last)
+        strip_optimizer(str(last), str(out))
+        last.unlink()
+        return
     if framework == "ultralytics-8.4":
         if want(only, "yolo11t.pt"):
             # width 1/8: C2PSA has c // 64 attention heads, none at 1/16
@@ -378,10 +388,15 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--worker")
     ap.add_argument("--only", nargs="*")
+    ap.add_argument("--bench-out", help="write only bench/checkpoint.ts's yolov8n.pt (ultralytics 8.4, 6.3 MB) there")
     a = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     if a.worker:
         (yolov5_worker if a.worker.startswith("yolov5") else ultralytics_worker)(a.worker, a.only)
+        return
+    if a.bench_out:  # only the bench's 6 MB checkpoint
+        os.environ["BENCH_OUT"] = str(Path(a.bench_out).resolve())
+        truthlib.run_worker(__file__, "ultralytics-8.4", [])
         return
     for fw in truthlib.FRAMEWORKS:
         truthlib.run_worker(__file__, fw, ["--only", *a.only] if a.only else [])
