@@ -21,7 +21,7 @@ function flag(name: string): string | undefined {
  * The planning hook: the transfer planner (the lead's, to come) takes the checkpoint's state_dict and the resolved
  * model's and returns the plan. Set it here and the bench times read + derive + plan, which must stay under 100 ms.
  */
-const plan: ((checkpoint: CheckpointStateDict) => unknown) | undefined = undefined;
+const plan = undefined as ((checkpoint: CheckpointStateDict) => unknown) | undefined;
 
 const root = join(import.meta.dirname, '..');
 const runs = Number(flag('--runs') ?? 30);
