@@ -57,16 +57,15 @@ export class PyDict {
   readonly kind = 'dict';
   readonly keys: PyValue[] = [];
   readonly values: PyValue[] = [];
-  private readonly index = new Map<string, number>();
+  /** key → position; a JS Map compares as Python does for these (1 == 1.0, "1" != 1), with True/False as 1/0 */
+  private readonly index = new Map<string | number | bigint | null, number>();
   /** the instance state a BUILD gave it (an OrderedDict's __dict__, e.g. a state_dict's `_metadata`) */
   attrs: PyValue | undefined;
   constructor(readonly className: string = 'builtins.dict') {}
-  private static slot(key: PyValue): string | undefined {
-    if (typeof key === 'string') return `s${key}`;
-    if (typeof key === 'number' || typeof key === 'bigint') return `n${String(key)}`;
-    if (typeof key === 'boolean') return `n${key ? 1 : 0}`; // Python: True == 1 as a dict key
-    if (key === null) return 'None';
-    return undefined;
+  private static slot(key: PyValue): string | number | bigint | null | undefined {
+    if (typeof key === 'string' || typeof key === 'number' || typeof key === 'bigint' || key === null) return key;
+    if (typeof key === 'boolean') return key ? 1 : 0;
+    return undefined; // tuples and objects as keys: kept in order, not looked up
   }
   set(key: PyValue, value: PyValue): void {
     const slot = PyDict.slot(key);
