@@ -290,6 +290,17 @@ describe('weights reader: hostile files', () => {
     refuse(torchZip(Uint8Array.from([0x80, 2, 0x68, 5, 0x2e])), 'pickle', /memo key 5 was never stored/);
   });
 
+  it('a dict keyed by a dict (no Python would, a mutant did) still describes itself', () => {
+    // {{}: 1, 'epoch': 3}: checkpointInfo prints keys; a key that is a container once threw a TypeError
+    const pkl = new Pickle().proto().emptyDict().mark().emptyDict().int(1).str('epoch').int(3).setitems().stop().bytes();
+    const r = readCheckpoint(torchZip(pkl));
+    assert.ok(r.ok);
+    const info = checkpointInfo(r.value);
+    assert.ok(info.ok, info.ok ? '' : info.error.message);
+    assert.deepEqual(info.value.topKeys, ['a dict', 'epoch']);
+    assert.equal(info.value.checkpoint.epoch, 3);
+  });
+
   it('a TorchScript archive', () => {
     const f = zip([
       { name: 'm/constants.pkl', data: new Pickle().proto().none().stop().bytes() },

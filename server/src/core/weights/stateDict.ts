@@ -220,7 +220,7 @@ export function checkpointInfo(checkpoint: Checkpoint): Result<CheckpointInfo> {
     };
     let module: PyValue | undefined = isModule(root) ? root : undefined;
     if (root instanceof PyDict && !isStateDict(root)) {
-      info.topKeys = root.keys.map((k) => (typeof k === 'string' ? k : String(toPlain(k))));
+      info.topKeys = root.keys.map(pyStr);
       const entry = truthy(root.get('ema')) ? 'ema' : 'model';
       if (isModule(root.get(entry))) {
         module = root.get(entry);
