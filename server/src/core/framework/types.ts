@@ -236,6 +236,18 @@ export interface HeaderRules {
   readonly scaleWithoutScales: 'unbound' | 'file-name';
 }
 
+/** How the framework's trainer loads pretrained weights into a model built from a YAML. */
+export interface LoaderRules {
+  /** keys containing any of these are never loaded (YOLOv5 train.py: `anchor`, when a cfg is given) */
+  readonly exclude: readonly string[];
+  /** ultralytics 8.4 BaseModel.load: a first conv that did not load copies its `[:out, :in]` slice (same kernel) */
+  readonly partialFirstConv: boolean;
+  /** the checkpoint entry it reads: train.py's `ckpt["model"]`, or `ckpt.get("ema") or ckpt["model"]` */
+  readonly entry: 'model' | 'ema-or-model';
+  /** the line it logs */
+  logLine(transferred: number, total: number, weights: string): string;
+}
+
 export interface ModuleEntry {
   readonly def: ModuleDef;
   readonly treat: TreatmentName;
@@ -268,6 +280,7 @@ export interface Framework {
   readonly defaultActName: string;
   readonly header: HeaderRules;
   readonly layers: LayerRules;
+  readonly loader: LoaderRules;
 }
 
 /** The constructor position parse_model gives YAML arg `k` (null: the YAML args are not passed). */

@@ -23,7 +23,7 @@ const NO_NAMES: NameLookup = { has: () => false, get: () => undefined };
 export function readHeader(doc: ModelDoc, framework: Framework, opts: ResolveOptions, ml: ReturnType<typeof modeline>, sink: Sink): Header {
   const r = new HeaderReader(doc, framework, sink);
   r.requireKeys();
-  const nc = r.nc();
+  const nc = opts.nc !== undefined && Number.isInteger(opts.nc) && opts.nc > 0 ? opts.nc : r.nc();
   const multiples = framework.header.scales && r.hasScales() ? r.scales(opts, ml) : r.multiples();
   const scaleVar = multiples.scale ?? (framework.header.scaleWithoutScales === 'file-name' ? r.fileScale(opts, ml) : null);
   const ch = r.ch(opts);

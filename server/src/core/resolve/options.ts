@@ -10,6 +10,8 @@ export interface ResolveOptions {
   readonly imgsz?: number;
   /** input channels (default: the YAML's `ch:` or 3) */
   readonly ch?: number;
+  /** the class count a trainer passes over the YAML's `nc` (the dataset's; `Model(cfg, nc=...)`) */
+  readonly nc?: number;
   /** the file name: the scale rule and the summary line's model name use it */
   readonly fileName?: string;
   /** skip the fused figures (faster, for callers that never show them) */

@@ -7,7 +7,7 @@ import { SCALED_YOLOV4_MODULES } from '../../catalog/scaled-yolov4.ts';
 import { makeFramework, names } from '../profile.ts';
 import { HEAD_TREATMENTS } from '../treatments.ts';
 import type { Framework } from '../types.ts';
-import { YOLOV5_HEADER, YOLOV5_LAYERS } from './yolov5.ts';
+import { YOLOV5_HEADER, YOLOV5_LAYERS, YOLOV5_LOADER } from './yolov5.ts';
 
 export const SCALED_YOLOV4: Framework = makeFramework({
   id: 'scaled-yolov4',
@@ -32,4 +32,5 @@ export const SCALED_YOLOV4: Framework = makeFramework({
   defaultActName: 'Mish',
   header: { ...YOLOV5_HEADER, chKey: false, activation: false, channelMultiple: false },
   layers: { ...YOLOV5_LAYERS, unevaluable: 'keep', chList: 'keeps-input', repeatsPrinted: 'one' },
+  loader: YOLOV5_LOADER,
 });

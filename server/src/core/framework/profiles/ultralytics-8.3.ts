@@ -10,7 +10,7 @@ import { ULTRALYTICS_TRANSFORMER_MODULES } from '../../catalog/ultralytics/trans
 import { ULTRALYTICS_WORLD_MODULES } from '../../catalog/ultralytics/world.ts';
 import { makeFramework, names } from '../profile.ts';
 import { c2fAttnWidth, c3k2Scale83, segmentWidthUltralytics } from '../rules.ts';
-import type { Framework, HeaderRules, LayerRules } from '../types.ts';
+import type { Framework, HeaderRules, LayerRules, LoaderRules } from '../types.ts';
 
 /**
  * The names tasks.py imports (L12-63) that parse_model can reach through `globals()[m]`; internal helpers such as
@@ -32,6 +32,14 @@ export const ULTRALYTICS_HEADER: HeaderRules = {
   headKeys: false,
   scaleFromFileName: /yolo[v]?\d+(?<scale>[nslmx])/,
   scaleWithoutScales: 'unbound',
+};
+
+/** BaseModel.load: `intersect_dicts` of the checkpoint's `ema or model` with the model's state_dict */
+export const ULTRALYTICS_8_3_LOADER: LoaderRules = {
+  exclude: [],
+  partialFirstConv: false,
+  entry: 'ema-or-model',
+  logLine: (n, m) => `Transferred ${n}/${m} items from pretrained weights`,
 };
 
 export const ULTRALYTICS_LAYERS: LayerRules = {
@@ -86,4 +94,5 @@ export const ULTRALYTICS_8_3: Framework = makeFramework({
   defaultActName: 'SiLU',
   header: ULTRALYTICS_HEADER,
   layers: ULTRALYTICS_LAYERS,
+  loader: ULTRALYTICS_8_3_LOADER,
 });

@@ -8,7 +8,7 @@ import { gsconvYolov5Modules } from '../../catalog/gsconv-yolov5.ts';
 import { makeFramework, names } from '../profile.ts';
 import { HEAD_TREATMENTS } from '../treatments.ts';
 import type { Framework } from '../types.ts';
-import { YOLOV5_HEADER, YOLOV5_LAYERS } from './yolov5.ts';
+import { YOLOV5_HEADER, YOLOV5_LAYERS, YOLOV5_LOADER } from './yolov5.ts';
 
 const kit = yolov5Kit('fork');
 
@@ -32,4 +32,5 @@ export const YOLOV5_GSCONV: Framework = makeFramework({
   defaultActName: 'Mish',
   header: { ...YOLOV5_HEADER, activation: false, channelMultiple: false },
   layers: YOLOV5_LAYERS,
+  loader: YOLOV5_LOADER,
 });

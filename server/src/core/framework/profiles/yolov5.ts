@@ -7,7 +7,7 @@ import { yolov5Kit } from '../../catalog/yolov5.ts';
 import { makeFramework, names } from '../profile.ts';
 import { HEAD_TREATMENTS } from '../treatments.ts';
 import { segmentWidthYolov5 } from '../rules.ts';
-import type { Framework, HeaderRules, LayerRules } from '../types.ts';
+import type { Framework, HeaderRules, LayerRules, LoaderRules } from '../types.ts';
 
 /** The header every YOLOv5-dialect framework reads: `d['nc']`, `d['anchors']`... are KeyErrors when missing. */
 export const YOLOV5_HEADER: HeaderRules = {
@@ -20,6 +20,14 @@ export const YOLOV5_HEADER: HeaderRules = {
   headKeys: false,
   scaleFromFileName: null,
   scaleWithoutScales: 'unbound',
+};
+
+/** train.py: `intersect_dicts(csd, model.state_dict(), exclude=['anchor'])` when a cfg is given */
+export const YOLOV5_LOADER: LoaderRules = {
+  exclude: ['anchor'],
+  partialFirstConv: false,
+  entry: 'model',
+  logLine: (n, m, weights) => `Transferred ${n}/${m} items from ${weights}`,
 };
 
 export const YOLOV5_LAYERS: LayerRules = {
@@ -54,4 +62,5 @@ export const YOLOV5: Framework = makeFramework({
   defaultActName: 'SiLU',
   header: YOLOV5_HEADER,
   layers: YOLOV5_LAYERS,
+  loader: YOLOV5_LOADER,
 });
