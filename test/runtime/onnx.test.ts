@@ -31,7 +31,7 @@ test(`onnxruntime-node ${installed ? 'is installed: the example runs on it' : `i
   assert.equal(r.error, null);
   if (installed) {
     assert.equal(r.backend, 'onnxruntime-node');
-    assert.match(r.backendDetail ?? '', /^onnxruntime-node \d+\.\d+\.\d+ \(CPU, 1 thread\)$/);
+    assert.match(r.backendDetail ?? '', /^onnxruntime-node \d+\.\d+\.\d+ \(CPU, \d+ threads?\)$/);
     assert.deepEqual(r.warnings, []);
     // every layer got kernel time (names carry `L<layer>/`), and the total is a wall time that covers them
     const summed = r.layers.reduce((a, l) => a + l.ms, 0);

@@ -100,7 +100,14 @@ function startPthreadWorkers(files: ThreadedFiles): void {
   class PthreadWorker extends NodeWorker {
     constructor(_blobUrl: string | URL, options?: WorkerOptions) {
       super(files.starter, { ...options, workerData: { workerCode: files.workerCode, glue: files.glue } });
+      super.unref();
     }
+    /**
+     * Emscripten refs a pthread while it runs, and XNNPACK's pool threads run (wait for work) for good: they would
+     * keep a process that started the backend alive after its work is done. They only ever work while this thread
+     * waits for them, so they never need to hold the process.
+     */
+    override ref(): void {}
     override postMessage(message: unknown, transfer?: Parameters<NodeWorker['postMessage']>[1]): void {
       const m = message as { cmd?: string; urlOrBlob?: unknown } | null;
       super.postMessage(m && m.cmd === 'load' ? { ...m, urlOrBlob: files.glue } : message, transfer);

@@ -232,6 +232,7 @@ export async function runPlan(plan: NetworkPlan, job: ProfileJob, hooks: EngineH
     else result.error = `the profile failed: ${e instanceof Error ? e.message : String(e)}`;
   } finally {
     if (net) disposeNetwork(net);
+    flow.dispose();
   }
   const leaked = tf.memory().numTensors - startTensors;
   if (leaked > 0) result.warnings.push(`internal: ${leaked} tensors were not freed`);
@@ -370,6 +371,7 @@ export async function forwardOutputs(job: ProfileJob): Promise<{ backend: string
     return { backend: backend.detail, outputs };
   } finally {
     disposeNetwork(net);
+    flow.dispose();
   }
 }
 
