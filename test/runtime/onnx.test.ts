@@ -67,7 +67,7 @@ if (installed) {
     'v8/yolov8-sn@n.json',
     'v8/yolov8-obb@n.json',
     'models/GSConv-yolov4-p5.json',
-    'yolov5/yolov5n.json',
+    'yolov5/models/yolov5n.json',
   ]) {
     const c = byName(n);
     if (c)

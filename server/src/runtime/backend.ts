@@ -117,6 +117,16 @@ function startPthreadWorkers(files: ThreadedFiles): void {
 }
 
 /**
+ * Emscripten starts a pool of 8 pthread workers whatever the thread count; XNNPACK's pool took what it needs when the
+ * backend started and never asks again. The idle rest would only make ending the profile (a cancel terminates its
+ * worker, and with it these) slower, by the time each takes to stop.
+ */
+function stopIdlePthreads(): void {
+  const wasm = (tf.backend() as unknown as { wasm?: { PThread?: { unusedWorkers?: NodeWorker[] } } }).wasm;
+  for (const w of wasm?.PThread?.unusedWorkers?.splice(0) ?? []) void w.terminate();
+}
+
+/**
  * tfjs-backend-wasm caps its thread pool at half the logical cores it is told of (it assumes two hyper-threads per
  * core, so a 2-core machine gets 1 thread): while the backend starts, it is told of twice the threads asked for.
  */
@@ -221,6 +231,7 @@ async function tryWasm(threads: number, warnings: string[]): Promise<string | nu
   try {
     const ok = await withReportedCores(Math.max(1, threads), () => tf.setBackend('wasm'));
     wasmThreads = getThreadsCount();
+    if (ok && wasmThreads > 1) stopIdlePthreads();
     if (!ok) return 'the wasm backend failed to initialise';
     if (!inPlaceSlice) registerInPlaceSlice();
     inPlaceSlice = true;

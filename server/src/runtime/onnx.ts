@@ -1,5 +1,5 @@
 /**
- * ONNX export of a traced network (opset 18), for the onnxruntime-node profile backend: each traced op becomes
+ * ONNX export of a traced network (opset 17), for the onnxruntime-node profile backend: each traced op becomes
  * ONNX nodes named `L<layer>/<module path>` so the runtime's profiling trace can be summed per YOLO layer.
  * Encoded by protobufjs from the schema subset in onnx-schema.ts.
  */
@@ -44,7 +44,13 @@ const valueInfo = (name: string, shape: readonly number[]) => ({
   type: { tensorType: { elemType: FLOAT, shape: { dim: shape.map((d) => ({ dimValue: d })) } } },
 });
 
-/** The model as ModelProto bytes (IR version 8, opset 18), encoded by protobufjs from onnx-schema.ts. */
+/**
+ * Opset 17: the newest the ONNX releases in current distributions check (Debian's python3-onnx 1.12), and all the
+ * exporter needs (in 18 ReduceMax and ReduceMean moved their axes from an attribute to an input).
+ */
+const OPSET = 17;
+
+/** The model as ModelProto bytes (IR version 8), encoded by protobufjs from onnx-schema.ts. */
 function encodeModel(
   nodes: OnnxNode[],
   inits: Initializer[],
@@ -69,7 +75,7 @@ function encodeModel(
       input: inputs.map(([name, shape]) => valueInfo(name, shape)),
       output: outputs.map(([name, shape]) => valueInfo(name, shape)),
     },
-    opsetImport: [{ domain: '', version: 18 }],
+    opsetImport: [{ domain: '', version: OPSET }],
   };
   const message = type.fromObject(model);
   const err = type.verify(message);
@@ -232,7 +238,7 @@ function leafNodes(
         case 'Softplus':
           return node('Softplus', [x]);
         case 'GELU':
-          if (l.approximate === 'tanh') throw new OnnxUnsupported('GELU(tanh) in ONNX opset 18');
+          if (l.approximate === 'tanh') throw new OnnxUnsupported('GELU(tanh) in ONNX opset 17');
           node('Div', [x, scalar(Math.SQRT2)], [`${t}0`], {}, '/div');
           node('Erf', [`${t}0`], [`${t}1`], {}, '/erf');
           node('Add', [`${t}1`, scalar(1)], [`${t}2`], {}, '/add');
@@ -278,7 +284,7 @@ function leafNodes(
           const [w0, w1] = [Math.floor((j * w) / ow), Math.ceil(((j + 1) * w) / ow)];
           const cell = `${out}_${i}_${j}`;
           node('Slice', [x, i64(null, [h0, w0]), i64(null, [h1, w1]), i64(null, [2, 3])], [`${cell}s`], {}, `/slice${i}_${j}`);
-          node(avg ? 'ReduceMean' : 'ReduceMax', [`${cell}s`, i64(null, [2, 3])], [cell], { keepdims: 1 }, `/cell${i}_${j}`);
+          node(avg ? 'ReduceMean' : 'ReduceMax', [`${cell}s`], [cell], { axes: [2, 3], keepdims: 1 }, `/cell${i}_${j}`);
           cells.push(cell);
         }
         node('Concat', cells, [`${out}_r${i}`], { axis: 3 }, `/row${i}`);
@@ -302,10 +308,10 @@ function leafNodes(
       // (x − mean) / √(var + ε) over each group of channels, then the per-channel affine
       const t = `${out}_g`;
       node('Reshape', [x, i64(null, [o.shape[0]!, l.groups, -1])], [`${t}r`], {}, '/group');
-      node('ReduceMean', [`${t}r`, i64(null, [2])], [`${t}m`], { keepdims: 1 }, '/mean');
+      node('ReduceMean', [`${t}r`], [`${t}m`], { axes: [2], keepdims: 1 }, '/mean');
       node('Sub', [`${t}r`, `${t}m`], [`${t}d`], {}, '/center');
       node('Mul', [`${t}d`, `${t}d`], [`${t}d2`], {}, '/sq');
-      node('ReduceMean', [`${t}d2`, i64(null, [2])], [`${t}v`], { keepdims: 1 }, '/var');
+      node('ReduceMean', [`${t}d2`], [`${t}v`], { axes: [2], keepdims: 1 }, '/var');
       node('Add', [`${t}v`, scalar(l.eps)], [`${t}ve`], {}, '/eps');
       node('Sqrt', [`${t}ve`], [`${t}s`], {}, '/std');
       node('Div', [`${t}d`, `${t}s`], [`${t}n`], {}, '/norm');
@@ -374,7 +380,7 @@ function leafNodes(
       }
       if (l.batchFirst) node('Identity', [y], [`${out}_0`], {}, '/out');
       else node('Transpose', [y], [`${out}_0`], { perm: [1, 0, 2] }, '/out');
-      return node('ReduceMean', [`${t}a`, i64(null, [1])], [`${out}_1`], { keepdims: 0 }, '/weights');
+      return node('ReduceMean', [`${t}a`], [`${out}_1`], { axes: [1], keepdims: 0 }, '/weights');
     }
     case 'upsample':
       return resize(node, x, out, o.shape, l.mode, l.alignCorners, i64);
@@ -467,9 +473,9 @@ function opNodes(
     case 'matmul':
       return node('MatMul', ins);
     case 'max':
-      return node('ReduceMax', [ins[0]!, i64(null, [a.dim as number])], [out], { keepdims: a.keepdim ? 1 : 0 });
+      return node('ReduceMax', [ins[0]!], [out], { axes: [a.dim as number], keepdims: a.keepdim ? 1 : 0 });
     case 'mean':
-      return node('ReduceMean', [ins[0]!, i64(null, a.dims as number[])], [out], { keepdims: a.keepdim ? 1 : 0 });
+      return node('ReduceMean', [ins[0]!], [out], { axes: a.dims as number[], keepdims: a.keepdim ? 1 : 0 });
     case 'expand':
       return node('Expand', [ins[0]!, i64(null, a.shape as number[])]);
     case 'constant': {
