@@ -41,7 +41,7 @@ for (const n of [
       ...job,
       text: c.text,
       fileName: c.options.fileName!,
-      ...(c.options.tree ? { tree: c.options.tree } : {}),
+      ...(c.options.framework ? { framework: c.options.framework } : {}),
       ...(c.options.scale ? { scale: c.options.scale } : {}),
     },
   ]);
