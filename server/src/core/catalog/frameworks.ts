@@ -9,6 +9,7 @@ import { yolov5Kit } from './yolov5.ts';
 import { gsconvYolov5Modules } from './gsconv-yolov5.ts';
 import { SCALED_YOLOV4_MODULES } from './scaled-yolov4.ts';
 import { ULTRALYTICS_CONV_MODULES } from './ultralytics/conv.ts';
+import { ULTRALYTICS_SLIMNECK_MODULES } from './ultralytics/slimneck.ts';
 import { ULTRALYTICS_BLOCK_MODULES } from './ultralytics/block.ts';
 import { ULTRALYTICS_HEAD_MODULES } from './ultralytics/head.ts';
 import { ULTRALYTICS_TRANSFORMER_MODULES } from './ultralytics/transformer.ts';
@@ -181,6 +182,7 @@ export const ULTRALYTICS_8_3: Framework = makeFramework({
   modules: namespace(
     [
       ...ULTRALYTICS_CONV_MODULES,
+      ...ULTRALYTICS_SLIMNECK_MODULES,
       ...ULTRALYTICS_BLOCK_MODULES,
       ...ULTRALYTICS_HEAD_MODULES,
       ...ULTRALYTICS_TRANSFORMER_MODULES,

@@ -9,38 +9,19 @@ import { buildError, inputList, inputOne, ShapeError, type Flow, type In, type M
 import { isSeq, pyEq, pyRepr, PyTuple, seqItems, type PyVal } from '../../py.ts';
 import { type Args, construct, f, type ModuleDef, param } from '../types.ts';
 import { checkBlocks, range } from '../yolov5.ts';
+import { assertSameChannels, c1p, c2p, fusedConv, hidden, item, twoChunks } from './common.ts';
 import { Conv, DWConv, GhostConv, LightConv, RepConv } from './conv.ts';
 import { TransformerBlock } from './transformer.ts';
 
 const SRC = 'ultralytics/nn/modules/block.py';
-const c1p = param('c1', 'channels', 'input channels (parse_model passes the input layer\u2019s channels)');
-const c2p = param('c2', 'channels', 'output channels (scaled by width and capped by max_channels)');
 const c2i = param('c2', 'channels', 'output channels');
 const np_ = (doc = 'number of inner blocks (parse_model inserts the scaled repeats)', d: PyVal = 1) => param('n', 'int', doc, d);
 const ep = (d: PyVal = f(0.5)) => param('e', 'float', 'hidden channels = int(c2 * e)', d);
 const shortcutp = (d: boolean) => param('shortcut', 'bool', 'residual adds in the inner blocks', d);
 const gp = param('g', 'int', 'groups of the inner 3\u00d73 convs', 1);
 
-/** `int(c * e)` */
-const hidden = (c: number, e: number): number => Math.trunc(c * e);
 const k33 = new PyTuple([new PyTuple([3, 3]), new PyTuple([3, 3])]);
 const pair = (a: number, b: number) => new PyTuple([a, b]);
-
-/** `v[i]` for a constructor argument that Python indexes (Bottleneck's k). */
-function item(v: PyVal, i: number, who: string, name: string): PyVal {
-  if (isSeq(v)) {
-    const xs = seqItems(v);
-    if (i >= xs.length) throw buildError(`IndexError: tuple index out of range (${who} ${name}[${i}] of ${pyRepr(v)})`, name);
-    return xs[i]!;
-  }
-  if (typeof v === 'string' && i < v.length) return v[i]!;
-  throw buildError(`TypeError: ${pyRepr(v)} is not subscriptable (${who} reads ${name}[${i}])`, name);
-}
-
-function assertSameChannels(a: Args, who: string): void {
-  if (!pyEq(a.raw('c1'), a.raw('c2')))
-    throw buildError(`AssertionError: ${who} asserts c1 == c2 (got c1=${pyRepr(a.raw('c1'))}, c2=${pyRepr(a.raw('c2'))})`, 'c2');
-}
 
 export const DFL: ModuleDef = {
   name: 'DFL',
@@ -308,16 +289,6 @@ export const C2: ModuleDef = {
     });
   },
 };
-
-/** `a, b = t.chunk(2, 1)`: Python's unpacking fails when chunk gives one piece (a single channel). */
-function twoChunks<T>(fl: Flow<T>, t: T, who: string): [T, T] {
-  const parts = fl.chunk(t, 2, 1);
-  if (parts.length !== 2)
-    throw new ShapeError(
-      `ValueError: not enough values to unpack (expected 2, got ${parts.length}) in ${who}: chunk(2) of ${fl.shape(t)[1]} channels`,
-    );
-  return [parts[0]!, parts[1]!];
-}
 
 /** C2f and its subclasses: `inner(c)` builds the replacement of `self.m` (the C2f Bottlenecks are built first). */
 function c2fLike(b: Builder, a: Args, type: string, opts: { shortcut: PyVal; g: PyVal; inner?: (c: number) => Mod[] }): Mod {
@@ -806,7 +777,7 @@ export const RepVGGDW: ModuleDef = {
     const ed = a.channels('ed');
     const act = b.act('SiLU');
     if (b.fused) {
-      const conv = b.conv2d(ed, ed, 7, { p: 3, g: ed, bias: true }, 'ed');
+      const conv = fusedConv(b, b.conv2d(ed, ed, 7, { p: 3, g: ed, bias: true }, 'ed'));
       return b.mod('RepVGGDW', { conv, act }, (fl, x) => fl.call(act, fl.call(conv, x)));
     }
     const conv = construct(b, Conv, [ed, ed, 7, 1, 3], { g: ed, act: false });
