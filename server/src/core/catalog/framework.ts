@@ -29,6 +29,9 @@ export type Dialect = 'yolov5' | 'ultralytics';
  *  contract     c2 = ch[f] * args[0] ** 2
  *  expand       c2 = ch[f] // args[0] ** 2
  *  hardblock    (scaled-yolov4) args = [ch[f], *args]; c2 from the built module
+ *  head-e2e     (ultralytics 8.4) args.extend([reg_max, end2end, [ch[x] for x in f]]); args[2] width-scaled for the
+ *               Segment heads; the class attribute `legacy` set (see namespace-8.4.ts)
+ *  c2-first     (ultralytics 8.4 TorchVision, Index) c2 = args[0]; args = args[1:]
  *  plain        c2 = ch[f], args verbatim
  */
 export type Treatment =
@@ -47,6 +50,8 @@ export type Treatment =
   | 'contract'
   | 'expand'
   | 'hardblock'
+  | 'head-e2e'
+  | 'c2-first'
   | 'plain';
 
 export interface ModuleEntry {
@@ -74,6 +79,8 @@ export function argIndexOf(entry: ModuleEntry, k: number): number | null {
       return k === 0 ? 0 : k + 1;
     case 'bn':
       return null; // parse_model replaces the args with [ch[f]]
+    case 'c2-first':
+      return k === 0 ? null : k - 1; // args[0] is the layer's c2, the rest are the constructor's
     default:
       return k;
   }

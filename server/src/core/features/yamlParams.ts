@@ -56,6 +56,14 @@ export function filledParams(entry: ModuleEntry): FilledParam[] {
       ];
     case 'head':
       return sig.length ? [{ argIndex: sig.length - 1, why: 'the channels of the `from` layers' }] : [];
+    case 'head-e2e':
+      return sig.length >= 3
+        ? [
+            { argIndex: sig.length - 3, why: 'the YAML\u2019s reg_max (16 when absent)' },
+            { argIndex: sig.length - 2, why: 'the YAML\u2019s end2end (None when absent)' },
+            { argIndex: sig.length - 1, why: 'the channels of the `from` layers' },
+          ]
+        : [];
     case 'rtdetr':
       return [{ argIndex: 1, why: 'the channels of the `from` layers' }];
     case 'bn':
@@ -83,6 +91,10 @@ export function treatmentNote(entry: ModuleEntry): string {
       return 'parse_model passes only the input\u2019s channels';
     case 'head':
       return 'parse_model appends the channels of the `from` layers';
+    case 'head-e2e':
+      return 'parse_model appends reg_max, end2end and the channels of the `from` layers';
+    case 'c2-first':
+      return 'the first arg is the layer\u2019s output channels; parse_model passes the rest';
     case 'rtdetr':
       return 'parse_model inserts the channels of the `from` layers as the second arg';
     case 'aifi':
