@@ -25,7 +25,7 @@ import {
   LEGACY_HEADS_BY_NAME_84,
   REPEATS_84,
 } from '../../server/src/core/catalog/ultralytics/namespace-8.4.ts';
-import { frameworkOf, loadCases, REFERENCE, type RefCase, type RefLayer } from '../support/reference.ts';
+import { frameworkOf, loadCases, REFERENCE, type RefLayer } from '../support/reference.ts';
 
 // ---- the records, with their args read as Python values (1.0 stays a float)
 
@@ -83,25 +83,111 @@ function parsePy(text: string): unknown {
   return value();
 }
 
-interface Record84 {
-  readonly c: RefCase;
-  /** the layers' args as Python values */
-  readonly args: PyVal[][];
+/** One layer as the truth gives it: module, constructor args, parameters, output shapes (flattened), FLOPs if known. */
+interface Layer84 {
+  readonly i: number;
+  readonly from: number | number[];
+  /** copies parse_model wraps in an nn.Sequential (n left after the repeats branch) */
+  readonly n: number;
+  readonly module: string;
+  readonly args: PyVal[];
+  readonly params: number;
+  readonly outShapes: Shape[];
+  readonly flops: number | null;
 }
 
-const RECORDS: readonly Record84[] = loadCases()
+/** Summary figures: leaf modules, parameters, parameters with gradients. */
+interface Figures {
+  readonly layers: number;
+  readonly params: number;
+  readonly gradients: number;
+}
+
+/** One model the real 8.4.33 code built: a reference record, or an entry of this folder's data file. */
+interface Model84 {
+  readonly name: string;
+  readonly imgsz: number;
+  readonly ch: number;
+  readonly nc: number;
+  readonly layers: readonly Layer84[];
+  readonly summary: Figures;
+  readonly fused: Figures | null;
+  /** the printed GFLOPs (null where the source has none) */
+  readonly gflops: number | null;
+  readonly gflopsFused: number | null;
+}
+
+/** "{n} layers, {p} parameters, {g} gradients" of a summary line */
+function summaryFigures(s: string): Figures {
+  const m = /: ([\d,]+) layers, ([\d,]+) parameters, ([\d,]+) gradients/.exec(s);
+  if (!m) throw new Error(`unreadable summary: ${s}`);
+  const n = (t: string) => Number(t.replace(/,/g, ''));
+  return { layers: n(m[1]!), params: n(m[2]!), gradients: n(m[3]!) };
+}
+
+/** The reference records built by 8.4.33 that PyTorch accepted (real YAMLs and mutants). */
+const RECORDS: readonly Model84[] = loadCases()
   .filter((c) => frameworkOf(c.record) === 'ultralytics-8.4' && c.record.ok)
   .map((c) => {
+    const r = c.record;
     const raw = parsePy(readFileSync(join(REFERENCE, c.name), 'utf8')) as { layers: { args: PyVal[] }[] };
-    return { c, args: raw.layers.map((l) => l.args) };
+    const fusedOk = !c.mutant && r.params_fused != null && !!r.summary_fused;
+    return {
+      name: c.name,
+      imgsz: r.imgsz,
+      ch: r.ch,
+      nc: r.nc,
+      layers: r.layers.map((l: RefLayer, i) => ({
+        i: l.i,
+        from: l.from as number | number[],
+        // a module outside the repeats branch with n > 1 is wrapped in an nn.Sequential of n copies
+        n: l.n > 1 && !REPEATS_84.includes(l.module) && l.module !== 'HGBlock' ? l.n : 1,
+        module: l.module,
+        args: raw.layers[i]!.args,
+        params: l.params!,
+        outShapes: l.out_shape ? [l.out_shape] : l.out_shapes!,
+        flops: l.flops,
+      })),
+      summary: summaryFigures(r.summary!),
+      fused: fusedOk ? summaryFigures(r.summary_fused!) : null,
+      gflops: r.gflops,
+      gflopsFused: fusedOk ? (r.gflops_fused ?? null) : null,
+    };
   });
+
+/**
+ * The 8.4 YAMLs the records do not cover (YOLO26 pose/obb/p2/p6, YOLOE-26, YOLO12/11 pose/obb/cls, TorchVision,
+ * v10 b-x, v9, RT-DETR ResNets...), as scripts/truth/ultralytics-8.4-more.py recorded them with 8.4.33: no FLOPs.
+ */
+const MORE: readonly Model84[] = (
+  parsePy(readFileSync(join(import.meta.dirname, 'data/ultralytics-8.4.33-more.json'), 'utf8')) as {
+    models: {
+      yaml: string;
+      scale: string | null;
+      imgsz: number;
+      layers: { i: number; from: number | number[]; n: number; module: string; args: PyVal[]; params: number; out_shapes: Shape[] }[];
+      summary: Figures;
+      fused: Figures;
+    }[];
+  }
+).models.map((m) => ({
+  name: `${m.yaml}@${m.scale}`,
+  imgsz: m.imgsz,
+  ch: 3,
+  nc: 80,
+  layers: m.layers.map((l) => ({ ...l, outShapes: l.out_shapes, flops: null })),
+  summary: m.summary,
+  fused: m.fused,
+  gflops: null,
+  gflopsFused: null,
+}));
 
 // ---- building a layer as parse_model does
 
 const TORCH = new Map<string, ModuleDef>(TORCH_NN.map((d) => [`nn.${d.name}`, d]));
 const NAMESPACE = new Map(DEFS_IN_TASKS_84.map((d) => [d.name, d] as const));
 
-/** The definition of a record's module: nn.X from torch, a head's legacy variant when no C3k2/A2C2f/C2fCIB precedes it. */
+/** The definition of a layer's module: nn.X from torch, a head's legacy variant when no C3k2/A2C2f/C2fCIB precedes it. */
 function defOf(module: string, legacy: boolean): ModuleDef {
   const d = TORCH.get(module) ?? (legacy ? LEGACY_HEADS_BY_NAME_84.get(module) : undefined) ?? NAMESPACE.get(module);
   if (!d) throw new Error(`no 8.4 definition for ${module}`);
@@ -114,32 +200,34 @@ function modelBuilder(fused: boolean): Builder {
   return new Builder({ fused, convDefaultAct: shared, fuseFreezes: true });
 }
 
+/** parse_model's legacy flag when it reaches layer i: true until a C3k2, A2C2f or C2fCIB layer is parsed. */
+const legacyAt = (layers: readonly Layer84[], i: number): boolean => !layers.slice(0, i).some((l) => LEGACY_BREAKERS_84.includes(l.module));
+
 /** `m(*args)`, or `nn.Sequential(m(*args) for _ in range(n))` when n > 1 is left after the repeats branch. */
-function buildLayer(b: Builder, l: RefLayer, args: PyVal[], legacy: boolean): Mod {
-  const def = defOf(l.module, legacy);
-  const keepsN = REPEATS_84.includes(l.module) || l.module === 'HGBlock';
-  if (l.n > 1 && !keepsN) return b.seq(Array.from({ length: l.n }, () => construct(b, def, args)));
-  return construct(b, def, args);
+function buildLayer(b: Builder, layers: readonly Layer84[], i: number): Mod {
+  const l = layers[i]!;
+  const def = defOf(l.module, legacyAt(layers, i));
+  if (l.n > 1) return b.seq(Array.from({ length: l.n }, () => construct(b, def, l.args)));
+  return construct(b, def, l.args);
 }
 
-/** parse_model's legacy flag when it reaches layer i: true until a C3k2, A2C2f or C2fCIB layer is parsed. */
-const legacyAt = (layers: readonly RefLayer[], i: number): boolean =>
-  !layers.slice(0, i).some((l) => LEGACY_BREAKERS_84.includes(l.module));
-
-const recordOut = (l: RefLayer): Out<Shape> => (l.out_shape ?? l.out_shapes) as Out<Shape>;
+/** A layer's output as the next layer receives it: one tensor, or the list a multi-output module returns. */
+const outputOf = (model: Model84, l: Layer84): Out<Shape> =>
+  l.outShapes.length === 1 && !defOf(l.module, false).multiOutput ? l.outShapes[0]! : l.outShapes;
 
 /** What a layer receives: the outputs its `from` names (-1 the previous layer, the image at layer 0). */
-function inputsOf<T>(from: unknown, i: number, outs: readonly T[], image: T): T | T[] {
+function inputsOf<T>(from: number | number[], i: number, outs: readonly T[], image: T): T | T[] {
   const one = (f: number) => (i === 0 && f === -1 ? image : outs[f < 0 ? i + f : f]!);
-  return Array.isArray(from) ? (from as number[]).map(one) : one(from as number);
+  return Array.isArray(from) ? from.map(one) : one(from);
 }
 
-/** The shape of a list of inputs, when a head runs: stride of each level = image size / its height (the 640 pass). */
+/** The strides a built head decodes with: image size / height of each input level (the stride probe's ratio). */
 const stridesOf = (x: unknown, imgsz: number): number[] | undefined =>
   Array.isArray(x) && Array.isArray(x[0]) ? (x as Shape[]).map((s) => imgsz / s[s.length - 2]!) : undefined;
 
-/** A WorldModel passes text features [1, nc, 512] to C2fAttn and WorldDetect (tasks.py WorldModel.predict). */
-const guideFor = (module: string, nc: number): Shape | undefined => (/^(C2fAttn|WorldDetect)$/.test(module) ? [1, nc, 512] : undefined);
+/** A WorldModel passes text features [1, nc, 512] (tasks.py WorldModel.predict). */
+const guideFor = (module: string, nc: number): Shape | undefined =>
+  /^(C2fAttn|WorldDetect|ImagePoolingAttn)$/.test(module) ? [1, nc, 512] : undefined;
 
 function runLayer(m: Mod, module: string, x: Out<Shape>, imgsz: number, nc: number): { out: Out<Shape>; flops: number } {
   const fl = new ShapeFlow();
@@ -151,128 +239,144 @@ function runLayer(m: Mod, module: string, x: Out<Shape>, imgsz: number, nc: numb
 
 const leaves = (mods: readonly Mod[]) => summaryLayerCount({ summary: 'ultralytics-leaves' } as Framework, mods);
 
-/** "{n} layers, {p} parameters, {g} gradients, {f} GFLOPs" of a summary line */
-function summaryFigures(s: string): { layers: number; params: number; gradients: number; gflops: number | null } {
-  const m = /: ([\d,]+) layers, ([\d,]+) parameters, ([\d,]+) gradients(?:, ([\d.]+) GFLOPs)?/.exec(s);
-  if (!m) throw new Error(`unreadable summary: ${s}`);
-  const n = (t: string) => Number(t.replace(/,/g, ''));
-  return { layers: n(m[1]!), params: n(m[2]!), gradients: n(m[3]!), gflops: m[4] ? Number(m[4]) : null };
-}
-
-// ---- per layer
-
-let layersChecked = 0;
-test('every layer of every 8.4 record: parameters and output shapes exact, FLOPs within 1%', () => {
-  assert.ok(RECORDS.length >= 60, `8.4 records found: ${RECORDS.length}`);
-  const problems: string[] = [];
-  for (const { c, args } of RECORDS) {
-    const r = c.record;
-    const b = modelBuilder(false);
-    const image: Shape = [1, r.ch, r.imgsz, r.imgsz];
-    const outs = r.layers.map(recordOut);
-    r.layers.forEach((l, i) => {
-      const where = `${c.name} L${i} ${l.module}`;
-      try {
-        const m = buildLayer(b, l, args[i]!, legacyAt(r.layers, i));
-        const params = countParams(m).params;
-        if (params !== l.params) problems.push(`${where}: params ${params}, record ${l.params}`);
-        const { out, flops } = runLayer(m, l.module, inputsOf(l.from, i, outs, image) as Out<Shape>, r.imgsz, r.nc);
-        const want = l.out_shape ? [l.out_shape] : l.out_shapes!;
-        const got = flattenOut(out);
-        if (JSON.stringify(got) !== JSON.stringify(want))
-          problems.push(`${where}: out ${JSON.stringify(got)}, record ${JSON.stringify(want)}`);
-        if (l.flops !== null && Math.abs(flops - l.flops) > 0.01 * Math.max(1, l.flops))
-          problems.push(`${where}: flops ${flops}, record ${l.flops}`);
-      } catch (e) {
-        problems.push(`${where}: ${(e as Error).message}`);
-      }
-      layersChecked++;
-    });
-  }
-  assert.deepEqual(problems, [], `${problems.length} of ${layersChecked} layers differ`);
-  console.log(`# ${layersChecked} layers of ${RECORDS.length} records match`);
-});
-
-// ---- per model: what the summary lines count
-
-/** Build every layer of a record (fused or not). */
-function buildModel(rc: Record84, fused: boolean): Mod[] {
-  const r = rc.c.record;
+/** Build every layer (fused or not): one model, one shared Conv activation. */
+function buildModel(model: Model84, fused: boolean): Mod[] {
   const b = modelBuilder(fused);
-  return r.layers.map((l, i) => buildLayer(b, l, rc.args[i]!, legacyAt(r.layers, i)));
+  return model.layers.map((_, i) => buildLayer(b, model.layers, i));
 }
 
-/** The chain of layers run on its own outputs from a size x size image: total FLOPs. */
-function chainFlops(rc: Record84, mods: readonly Mod[], size: number): number {
-  const r = rc.c.record;
-  const image: Shape = [1, r.ch, size, size];
+/** The layers run in a chain on their own outputs from a size x size image: total FLOPs. */
+function chainFlops(model: Model84, mods: readonly Mod[], size: number): number {
+  const image: Shape = [1, model.ch, size, size];
   const outs: Out<Shape>[] = [];
   let flops = 0;
-  r.layers.forEach((l, i) => {
-    const res = runLayer(mods[i]!, l.module, inputsOf(l.from, i, outs, image) as Out<Shape>, size, r.nc);
-    outs.push(res.out);
+  model.layers.forEach((l, i) => {
+    const res = runLayer(mods[i]!, l.module, inputsOf(l.from, i, outs, image) as Out<Shape>, size, model.nc);
+    outs.push(module84Keeps(l.module) ? (inputsOf(l.from, i, outs, image) as Out<Shape>) : res.out);
     flops += res.flops;
   });
   return flops;
 }
 
+/** ImagePoolingAttn returns new text features; the model loop keeps its input as the layer's output. */
+const module84Keeps = (module: string) => module === 'ImagePoolingAttn';
+
 /**
- * get_flops (utils/torch_utils.py:422-459): thop at a max(stride, 32)-sized input scaled to 640x640, or at 640
- * when that run raises (RT-DETR's top-300 query selection needs more than 21 anchors). These models' largest
+ * get_flops (utils/torch_utils.py:422-459): thop at a max(stride, 32)-sized input scaled to 640x640, or at 640 when
+ * that run raises (RT-DETR's top-300 query selection needs more than 21 anchors). The recorded models' largest
  * stride is 32 (classification models: 1, so 32 too).
  */
-function printedGflops(rc: Record84, mods: readonly Mod[]): number {
+function printedGflops(model: Model84, mods: readonly Mod[]): number {
   try {
-    return ((chainFlops(rc, mods, 32) / 1e9) * 640 * 640) / 32 / 32;
+    return ((chainFlops(model, mods, 32) / 1e9) * 640 * 640) / 32 / 32;
   } catch {
-    return chainFlops(rc, mods, 640) / 1e9;
+    return chainFlops(model, mods, 640) / 1e9;
   }
 }
 
-test('every 8.4 record: the summary counts leaf modules, and the totals are the layers\u2019 sums', () => {
+const sums = (mods: readonly Mod[]) =>
+  mods.reduce(
+    (a, m) => {
+      const p = countParams(m);
+      return { params: a.params + p.params, frozen: a.frozen + p.frozen };
+    },
+    { params: 0, frozen: 0 },
+  );
+
+// ---- per layer
+
+/** Every layer built from its args and run on the truth's input shapes; the differences found. */
+function layerProblems(models: readonly Model84[], withFlops: boolean): { problems: string[]; layers: number } {
   const problems: string[] = [];
-  for (const rc of RECORDS) {
-    const r = rc.c.record;
-    const mods = buildModel(rc, false);
-    const s = summaryFigures(r.summary!);
-    const { params, frozen } = mods.reduce(
-      (a, m) => {
-        const p = countParams(m);
-        return { params: a.params + p.params, frozen: a.frozen + p.frozen };
-      },
-      { params: 0, frozen: 0 },
-    );
-    if (leaves(mods) !== s.layers) problems.push(`${rc.c.name}: ${leaves(mods)} leaf modules, summary ${s.layers} layers`);
-    if (params !== r.params) problems.push(`${rc.c.name}: ${params} parameters, record ${r.params}`);
-    if (params - frozen !== s.gradients) problems.push(`${rc.c.name}: ${params - frozen} gradients, summary ${s.gradients}`);
-    const gflops = printedGflops(rc, mods);
-    if (Math.round(gflops * 10) / 10 !== r.gflops) problems.push(`${rc.c.name}: ${gflops} GFLOPs, record ${r.gflops}`);
+  let layers = 0;
+  for (const model of models) {
+    const b = modelBuilder(false);
+    const image: Shape = [1, model.ch, model.imgsz, model.imgsz];
+    const outs = model.layers.map((l) => outputOf(model, l));
+    model.layers.forEach((l, i) => {
+      const where = `${model.name} L${i} ${l.module}`;
+      layers++;
+      try {
+        const m = buildLayer(b, model.layers, i);
+        const params = countParams(m).params;
+        if (params !== l.params) problems.push(`${where}: params ${params}, truth ${l.params}`);
+        const { out, flops } = runLayer(m, l.module, inputsOf(l.from, i, outs, image) as Out<Shape>, model.imgsz, model.nc);
+        const got = flattenOut(out);
+        if (JSON.stringify(got) !== JSON.stringify(l.outShapes))
+          problems.push(`${where}: out ${JSON.stringify(got)}, truth ${JSON.stringify(l.outShapes)}`);
+        if (withFlops && l.flops !== null && Math.abs(flops - l.flops) > 0.01 * Math.max(1, l.flops))
+          problems.push(`${where}: flops ${flops}, truth ${l.flops}`);
+      } catch (e) {
+        problems.push(`${where}: ${(e as Error).message}`);
+      }
+    });
   }
-  assert.deepEqual(problems, []);
+  return { problems, layers };
+}
+
+test('every layer of every 8.4 record: parameters and output shapes exact, FLOPs within 1%', () => {
+  assert.ok(RECORDS.length >= 60, `8.4 records found: ${RECORDS.length}`);
+  const { problems, layers } = layerProblems(RECORDS, true);
+  assert.deepEqual(problems, [], `${problems.length} of ${layers} layers differ`);
+  console.log(`# ${layers} layers of ${RECORDS.length} records match`);
 });
 
-test('every 8.4 record: model.fuse() leaves the recorded parameters, gradients, layers and GFLOPs', () => {
+test('every layer of the 8.4 YAMLs without records: parameters and output shapes exact', () => {
+  assert.ok(MORE.length >= 100, `models in the data file: ${MORE.length}`);
+  const { problems, layers } = layerProblems(MORE, false);
+  assert.deepEqual(problems, [], `${problems.length} of ${layers} layers differ`);
+  console.log(`# ${layers} layers of ${MORE.length} more models match`);
+});
+
+// ---- per model: what the summary lines count
+
+function modelProblems(models: readonly Model84[]): string[] {
   const problems: string[] = [];
-  for (const rc of RECORDS) {
-    const r = rc.c.record;
-    if (rc.c.mutant || r.params_fused == null || !r.summary_fused) continue;
-    const mods = buildModel(rc, true);
-    const s = summaryFigures(r.summary_fused);
-    const { params, frozen } = mods.reduce(
-      (a, m) => {
-        const p = countParams(m);
-        return { params: a.params + p.params, frozen: a.frozen + p.frozen };
-      },
-      { params: 0, frozen: 0 },
-    );
-    const name = rc.c.name;
-    if (params !== r.params_fused) problems.push(`${name}: fused ${params} parameters, record ${r.params_fused}`);
-    if (params - frozen !== s.gradients) problems.push(`${name}: fused ${params - frozen} gradients, summary ${s.gradients}`);
-    if (leaves(mods) !== s.layers) problems.push(`${name}: fused ${leaves(mods)} leaf modules, summary ${s.layers} layers`);
-    if (looksFused(mods) !== r.summary_fused.includes('(fused)')) problems.push(`${name}: fused marker differs`);
-    const gflops = printedGflops(rc, mods);
-    if (r.gflops_fused != null && Math.round(gflops * 10) / 10 !== r.gflops_fused)
-      problems.push(`${name}: fused ${gflops} GFLOPs, record ${r.gflops_fused}`);
+  for (const model of models) {
+    const mods = buildModel(model, false);
+    const { params, frozen } = sums(mods);
+    const s = model.summary;
+    if (leaves(mods) !== s.layers) problems.push(`${model.name}: ${leaves(mods)} leaf modules, summary ${s.layers} layers`);
+    if (params !== s.params) problems.push(`${model.name}: ${params} parameters, summary ${s.params}`);
+    if (params - frozen !== s.gradients) problems.push(`${model.name}: ${params - frozen} gradients, summary ${s.gradients}`);
+    if (model.gflops !== null) {
+      const g = printedGflops(model, mods);
+      if (Math.round(g * 10) / 10 !== model.gflops) problems.push(`${model.name}: ${g} GFLOPs, summary ${model.gflops}`);
+    }
   }
-  assert.deepEqual(problems, []);
+  return problems;
+}
+
+function fusedProblems(models: readonly Model84[]): string[] {
+  const problems: string[] = [];
+  for (const model of models) {
+    const s = model.fused;
+    if (!s) continue;
+    const mods = buildModel(model, true);
+    const { params, frozen } = sums(mods);
+    if (params !== s.params) problems.push(`${model.name}: fused ${params} parameters, summary ${s.params}`);
+    if (params - frozen !== s.gradients) problems.push(`${model.name}: fused ${params - frozen} gradients, summary ${s.gradients}`);
+    if (leaves(mods) !== s.layers) problems.push(`${model.name}: fused ${leaves(mods)} leaf modules, summary ${s.layers} layers`);
+    if (model.gflopsFused !== null) {
+      const g = printedGflops(model, mods);
+      if (Math.round(g * 10) / 10 !== model.gflopsFused) problems.push(`${model.name}: fused ${g} GFLOPs, summary ${model.gflopsFused}`);
+    }
+  }
+  return problems;
+}
+
+test('every 8.4 model: the summary counts leaf modules; parameters, gradients and GFLOPs are the layers\u2019 sums', () => {
+  assert.deepEqual(modelProblems([...RECORDS, ...MORE]), []);
+});
+
+test('every 8.4 model: model.fuse() leaves the recorded parameters, gradients, layers and GFLOPs', () => {
+  assert.deepEqual(fusedProblems([...RECORDS, ...MORE]), []);
+});
+
+test('the fused-marker rule (fewer than 10 norm layers) holds on the fused 8.4 records', () => {
+  for (const rc of loadCases().filter((c) => frameworkOf(c.record) === 'ultralytics-8.4' && c.record.ok && c.record.summary_fused)) {
+    const model = RECORDS.find((m) => m.name === rc.name)!;
+    if (!model.fused) continue;
+    assert.equal(looksFused(buildModel(model, true)), rc.record.summary_fused!.includes('(fused)'), rc.name);
+  }
 });
