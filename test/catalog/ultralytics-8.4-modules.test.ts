@@ -380,3 +380,71 @@ test('the fused-marker rule (fewer than 10 norm layers) holds on the fused 8.4 r
     assert.equal(looksFused(buildModel(model, true)), rc.record.summary_fused!.includes('(fused)'), rc.name);
   }
 });
+
+// ---- fused heads, figures derived by hand from the upstream constructors
+
+const head84 = (name: string, legacy = false): ModuleDef => (legacy ? LEGACY_HEADS_BY_NAME_84.get(name) : NAMESPACE.get(name))!;
+const childNames = (m: Mod) => m.children.map(([n]) => n).join(',');
+
+test('fused end2end Detect (YOLO26n\u2019s head): only dfl and the one-to-one branches remain, BatchNorms folded', () => {
+  const args: PyVal[] = [80, 1, true, [64, 128, 256]];
+  // c2 = max(16, 64 // 4, 4) = 16, c3 = max(64, min(80, 100)) = 80; reg_max 1: DFL is an nn.Identity.
+  // cv2[x]: Conv(x,16,3) 144x+32, Conv(16,16,3) 2304+32, Conv2d(16,4,1) 68 -> 71820 over x = 64, 128, 256
+  // cv3[x]: DWConv(x,x,3) 11x, Conv(x,80,1) 80x+160, DWConv(80,80,3) 880, Conv(80,80,1) 6560, Conv2d(80,80,1) 6480 -> 83008
+  // two branch sets: 2 * (71820 + 83008) = 309656, the record's layer 23
+  const unfused = construct(modelBuilder(false), head84('Detect'), args);
+  assert.equal(countParams(unfused).params, 309656);
+  assert.equal(childNames(unfused), 'cv2,cv3,dfl,one2one_cv2,one2one_cv3');
+  // fuse(): cv2 = cv3 = None; each Conv's BatchNorm (2c) folds into a conv bias (c):
+  // one2one_cv2 71820 - 3 * (16 + 16) = 71724; one2one_cv3 83008 - (64 + 128 + 256 + 3 * 240) = 81840
+  const fused = construct(modelBuilder(true), head84('Detect'), args);
+  assert.equal(countParams(fused).params, 153564);
+  assert.equal(childNames(fused), 'dfl,one2one_cv2,one2one_cv3');
+  // the folded convs come back with requires_grad False: only the last Conv2d of each branch trains,
+  // 3 * 68 + 3 * 6480 = 19644 = the gradients of YOLO26n's fused summary (every other fused layer is frozen)
+  const c = countParams(fused);
+  assert.equal(c.params - c.frozen, 19644);
+  const yolo26n = RECORDS.find((m) => m.name.endsWith('26/yolo26@n.json'))!;
+  assert.equal(yolo26n.fused!.gradients, 19644);
+});
+
+test('Detect: the legacy class branch (no C3k2/A2C2f/C2fCIB before it) is YOLOv8\u2019s, the default one YOLO11\u2019s', () => {
+  const args: PyVal[] = [80, 16, null, [64, 128, 256]];
+  // legacy cv3[x]: Conv(x,80,3) 720x+160, Conv(80,80,3) 57760, Conv2d(80,80,1) 6480 -> 720*448 + 3*64400 = 515760;
+  // cv2[x] (c2 = 64): Conv(x,64,3) 576x+128, Conv(64,64,3) 36992, Conv2d(64,64,1) 4160 -> 576*448 + 3*41280 = 381888;
+  // DFL 16: 897664, yolov8n's layer 22 as 8.4 builds it (8.3.0 always builds the DWConv branch: 464912)
+  assert.equal(countParams(construct(modelBuilder(false), head84('Detect', true), args)).params, 897664);
+  // DWConv cv3: 83008 + 381888 + 16 = 464912, yolo11n's / yolo12n's head
+  assert.equal(countParams(construct(modelBuilder(false), head84('Detect'), args)).params, 464912);
+  // not end2end: fuse() only folds the BatchNorms, 384 + 1168 channels
+  const fused = construct(modelBuilder(true), head84('Detect'), args);
+  assert.equal(countParams(fused).params, 464912 - 1552);
+  assert.equal(childNames(fused), 'cv2,cv3,dfl');
+});
+
+test('fused v10Detect (8.4 fuse() drops cv2 and cv3): 463360 of 929808 parameters left', () => {
+  // one2one_cv2 381888 - 3 * 128 = 381504; light one2one_cv3 83008 - 1168 = 81840; DFL 16
+  const m = construct(modelBuilder(true), NAMESPACE.get('v10Detect')!, [80, [64, 128, 256]]);
+  assert.equal(countParams(m).params, 381504 + 81840 + 16);
+  assert.equal(childNames(m), 'dfl,one2one_cv2,one2one_cv3');
+  // yolov10n's head as the record has it (the whole model's fused figures are checked above)
+  const v10 = RECORDS.find((r) => r.name.endsWith('yolov10n@n.json'))!;
+  assert.equal(v10.layers[v10.layers.length - 1]!.params, 929808);
+});
+
+test('fused Pose26 and Segment26: their fuse() also drops the flow model, the sigma branches and Proto26\u2019s semseg', () => {
+  const pose = construct(modelBuilder(true), head84('Pose26'), [1, [17, 3], 1, true, [64, 128, 256]]);
+  assert.equal(childNames(pose), 'dfl,one2one_cv2,one2one_cv3,one2one_cv4,one2one_cv4_kpts');
+  const built = construct(modelBuilder(false), head84('Pose26'), [1, [17, 3], 1, true, [64, 128, 256]]);
+  assert.equal(
+    childNames(built),
+    'cv2,cv3,dfl,one2one_cv2,one2one_cv3,cv4,one2one_cv4,flow_model,cv4_kpts,cv4_sigma,one2one_cv4_kpts,one2one_cv4_sigma',
+  );
+  const seg = construct(modelBuilder(true), head84('Segment26'), [80, 32, 64, 1, true, [64, 128, 256]]);
+  assert.equal(childNames(seg), 'dfl,one2one_cv2,one2one_cv3,proto,one2one_cv4');
+  const proto = seg.children.find(([n]) => n === 'proto')![1];
+  assert.equal(childNames(proto), 'cv1,upsample,cv2,cv3,feat_refine,feat_fuse');
+  // without end2end nothing is dropped: Proto26 keeps semseg
+  const seg2 = construct(modelBuilder(true), head84('Segment26'), [80, 32, 64, 1, null, [64, 128, 256]]);
+  assert.equal(childNames(seg2.children.find(([n]) => n === 'proto')![1]), 'cv1,upsample,cv2,cv3,feat_refine,feat_fuse,semseg');
+});
