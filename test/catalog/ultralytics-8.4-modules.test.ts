@@ -225,9 +225,15 @@ function inputsOf<T>(from: number | number[], i: number, outs: readonly T[], ima
 const stridesOf = (x: unknown, imgsz: number): number[] | undefined =>
   Array.isArray(x) && Array.isArray(x[0]) ? (x as Shape[]).map((s) => imgsz / s[s.length - 2]!) : undefined;
 
-/** A WorldModel passes text features [1, nc, 512] (tasks.py WorldModel.predict). */
-const guideFor = (module: string, nc: number): Shape | undefined =>
-  /^(C2fAttn|WorldDetect|ImagePoolingAttn)$/.test(module) ? [1, nc, 512] : undefined;
+/**
+ * A WorldModel passes text features [1, nc, 512] (tasks.py WorldModel.predict); a YOLOEModel appends the class
+ * prompts to its head's inputs, zeros [1, 80, 512] without prompts.
+ */
+function guideFor(module: string, nc: number): Shape | undefined {
+  if (/^(C2fAttn|WorldDetect|ImagePoolingAttn)$/.test(module)) return [1, nc, 512];
+  const p = NAMESPACE.get(module)?.prompts;
+  return p ? [1, p.classes, p.width] : undefined;
+}
 
 function runLayer(m: Mod, module: string, x: Out<Shape>, imgsz: number, nc: number): { out: Out<Shape>; flops: number } {
   const fl = new ShapeFlow();
@@ -447,4 +453,22 @@ test('fused Pose26 and Segment26: their fuse() also drops the flow model, the si
   // without end2end nothing is dropped: Proto26 keeps semseg
   const seg2 = construct(modelBuilder(true), head84('Segment26'), [80, 32, 64, 1, null, [64, 128, 256]]);
   assert.equal(childNames(seg2.children.find(([n]) => n === 'proto')![1]), 'cv1,upsample,cv2,cv3,feat_refine,feat_fuse,semseg');
+});
+
+test('YOLOE heads run only with the prompt embeddings a YOLOEModel appends (ctx.guide)', () => {
+  const m = construct(modelBuilder(false), head84('YOLOEDetect'), [80, 512, true, 16, null, [64, 128, 256]]);
+  const maps: Shape[] = [
+    [1, 64, 80, 80],
+    [1, 128, 40, 40],
+    [1, 256, 20, 20],
+  ];
+  // a file whose name lacks "yoloe" builds a DetectionModel, whose head gets 3 inputs: forward_head's assert fails
+  assert.throws(() => new ShapeFlow().callMulti(m, maps, { strides: [8, 16, 32] }), /Expected 4 features/);
+  // with K prompts, K classes: scores [1, K, 8400], y [1, 4 + K, 8400]
+  const out = flattenOut(new ShapeFlow().callMulti(m, maps, { strides: [8, 16, 32], guide: [1, 5, 512] }));
+  assert.deepEqual(out.slice(0, 3), [
+    [1, 9, 8400],
+    [1, 64, 8400],
+    [1, 5, 8400],
+  ]);
 });

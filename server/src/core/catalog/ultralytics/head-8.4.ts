@@ -488,20 +488,20 @@ function makePose(legacy: boolean, v26: boolean): ModuleDef {
 // YOLOE heads
 
 /** YOLOEModel.predict without prompts: get_cls_pe falls back to `torch.zeros(1, 80, 512)`, expanded to the batch. */
-const PROMPT_CLASSES = 80;
-const PROMPT_WIDTH = 512;
+export const DEFAULT_PROMPTS = { classes: 80, width: 512 } as const;
 
-/** The head's input list: the levels, then the class prompt embeddings the model appends (assert len(x) == 4). */
-function withPrompts<T>(fl: Flow<T>, x: In<T>, ctx: ForwardCtx<T>, nl: number, who: string): T[] {
+/**
+ * The head's input list: the levels, then the class prompt embeddings [b, K, embed] that only a YOLOEModel (a file
+ * whose name contains "yoloe") appends (`ctx.guide`); forward_head asserts 4 inputs, so exactly 3 levels.
+ */
+function withPrompts<T>(x: In<T>, ctx: ForwardCtx<T>, nl: number, who: string): T[] {
   const xs = levels(x, nl, who);
-  const bs = fl.shape(xs[0]!)[0]!;
-  const pe =
-    ctx.guide ??
-    fl.expand(
-      fl.constant([1, PROMPT_CLASSES, PROMPT_WIDTH], () => 0),
-      [bs, PROMPT_CLASSES, PROMPT_WIDTH],
+  if (ctx.guide === undefined)
+    throw new ShapeError(
+      `AssertionError: Expected 4 features including 3 feature maps and 1 text embeddings, but got ${xs.length}. ` +
+        `(only a YOLOEModel, a file whose name contains 'yoloe', appends the class prompt embeddings to ${who}'s inputs)`,
     );
-  const all = [...xs, pe];
+  const all = [...xs, ctx.guide];
   if (all.length !== 4)
     throw new ShapeError(
       `AssertionError: Expected 4 features including 3 feature maps and 1 text embeddings, but got ${all.length}. ` +
@@ -566,6 +566,7 @@ function makeYOLOE(legacy: boolean, kind: 'detect' | 'segment' | 'segment26'): M
   return {
     name,
     ...headDefaults,
+    prompts: DEFAULT_PROMPTS,
     doc:
       (kind === 'detect'
         ? 'YOLOE open-vocabulary head: a box branch and an embedding branch scored against class prompt embeddings ' +
@@ -619,34 +620,29 @@ function makeYOLOE(legacy: boolean, kind: 'detect' | 'segment' | 'segment26'): M
         ['cv5', cv5 && b.list(cv5), 'one2many'],
         ['one2one_cv5', o2oCv5 && b.list(o2oCv5)],
       ]);
-      return b.mod(
-        name,
-        list,
-        <T>(fl: Flow<T>, x: In<T>, ctx: ForwardCtx<T>): Out<T> => {
-          const xs = withPrompts(fl, x, ctx, core.nl, name);
-          const nc = fl.shape(xs[3]!)[1]!;
-          // self.nc = x[-1].shape[1]: the prompts decide the class count the decode and postprocess use
-          const c: DetectCore = { ...core, nc };
-          const r = detectForward(fl, c, xs, ctx, fusedAway ? null : many, one, {
-            forwardHead: (xx, br) => {
-              const p = yoloeHead(fl, y, xx, br);
-              if (br && seg) p.set('mask_coefficient', levelsCat(fl, br.extra.mask!, xx, core.nl, nm));
-              return p;
-            },
-            inference: (p) => {
-              const d = inference(fl, c, p, ctx, (dd, an) => dist2bbox(fl, dd, an, !core.end2end)).y;
-              return seg ? fl.cat([d, p.get('mask_coefficient') as T], 1) : d;
-            },
-            extra: nm,
-          });
-          if (!seg) return [r.y, predsOut(r.preds)];
-          const p = kind === 'segment' ? fl.call(proto!, xs[0]!) : fl.call(proto!, xs);
-          r.many.set('proto', p);
-          if (r.one) r.one.set('proto', p);
-          return [[r.y, p], r.one ? [predsOut(r.many), predsOut(r.one)] : predsOut(r.many)];
-        },
-        { attrs: { prompts: { classes: PROMPT_CLASSES, width: PROMPT_WIDTH } } },
-      );
+      return b.mod(name, list, <T>(fl: Flow<T>, x: In<T>, ctx: ForwardCtx<T>): Out<T> => {
+        const xs = withPrompts(x, ctx, core.nl, name);
+        const nc = fl.shape(xs[3]!)[1]!;
+        // self.nc = x[-1].shape[1]: the prompts decide the class count the decode and postprocess use
+        const c: DetectCore = { ...core, nc };
+        const r = detectForward(fl, c, xs, ctx, fusedAway ? null : many, one, {
+          forwardHead: (xx, br) => {
+            const p = yoloeHead(fl, y, xx, br);
+            if (br && seg) p.set('mask_coefficient', levelsCat(fl, br.extra.mask!, xx, core.nl, nm));
+            return p;
+          },
+          inference: (p) => {
+            const d = inference(fl, c, p, ctx, (dd, an) => dist2bbox(fl, dd, an, !core.end2end)).y;
+            return seg ? fl.cat([d, p.get('mask_coefficient') as T], 1) : d;
+          },
+          extra: nm,
+        });
+        if (!seg) return [r.y, predsOut(r.preds)];
+        const p = kind === 'segment' ? fl.call(proto!, xs[0]!) : fl.call(proto!, xs);
+        r.many.set('proto', p);
+        if (r.one) r.one.set('proto', p);
+        return [[r.y, p], r.one ? [predsOut(r.many), predsOut(r.one)] : predsOut(r.many)];
+      });
     },
   };
 }
