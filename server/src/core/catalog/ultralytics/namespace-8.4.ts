@@ -1,8 +1,8 @@
 /**
- * The namespace of ultralytics 8.4.33's parse_model (nn/tasks.py:1539-1729) as data, in the shape frameworks.ts
+ * The namespace of ultralytics 8.4.33's parse_model (nn/tasks.py:1539-1731) as data, in the shape frameworks.ts
  * gives the 8.3 one: which names `globals()[m]` reaches (the classes tasks.py imports, tasks.py:14-75), which of them
- * fall into the channels branch (base_modules, tasks.py:1574-1611) and the repeats branch (repeat_modules,
- * tasks.py:1612-1630), and the special branches by name (tasks.py:1660-1717). docs/ultralytics-8.4.md spells out
+ * fall into the channels branch (base_modules, tasks.py:1575-1612) and the repeats branch (repeat_modules,
+ * tasks.py:1613-1631), and the special branches by name (tasks.py:1667-1718). docs/ultralytics-8.4.md spells out
  * every rule; this file is what a framework profile plugs in.
  * Definitions that did not change since 8.3 are the 8.3 ones; the changed and new ones come from the *-8.4.ts files.
  */
@@ -83,7 +83,7 @@ export const TASKS_NAMES_84: readonly string[] = [
   'v10Detect',
 ];
 
-/** base_modules (tasks.py:1574-1611) without torch.nn.ConvTranspose2d, which is reached as `nn.ConvTranspose2d`. */
+/** base_modules (tasks.py:1575-1612) without torch.nn.ConvTranspose2d, which is reached as `nn.ConvTranspose2d`. */
 export const CHANNELS_84: readonly string[] = [
   'Classify',
   'Conv',
@@ -120,7 +120,7 @@ export const CHANNELS_84: readonly string[] = [
   'A2C2f',
 ];
 
-/** repeat_modules (tasks.py:1612-1630): n inserted at args[2], n = 1 afterwards. */
+/** repeat_modules (tasks.py:1613-1631): n inserted at args[2], n = 1 afterwards. */
 export const REPEATS_84: readonly string[] = [
   'BottleneckCSP',
   'C1',
@@ -139,7 +139,10 @@ export const REPEATS_84: readonly string[] = [
   'A2C2f',
 ];
 
-/** The heads that get `[reg_max, end2end, ch]` appended and `m.legacy = legacy` set (tasks.py:1681-1702). */
+/**
+ * The heads that get `[reg_max, end2end, ch]` appended (tasks.py:1681-1696); all but WorldDetect also get
+ * `m.legacy = legacy` (1699-1700).
+ */
 export const HEADS_E2E_84: readonly string[] = [
   'Detect',
   'WorldDetect',
@@ -154,7 +157,7 @@ export const HEADS_E2E_84: readonly string[] = [
   'OBB26',
 ];
 
-/** Special branches by name (tasks.py:1660-1717); anything else in the namespace is `plain` (c2 = ch[f]). */
+/** Special branches by name (tasks.py:1667-1718); anything else in the namespace is `plain` (c2 = ch[f]). */
 export const SPECIAL_84: Readonly<Record<string, Treatment>> = {
   AIFI: 'aifi',
   HGStem: 'hgstem',
@@ -162,7 +165,7 @@ export const SPECIAL_84: Readonly<Record<string, Treatment>> = {
   ResNetLayer: 'resnet',
   Concat: 'concat',
   ...Object.fromEntries(HEADS_E2E_84.map((n) => [n, 'head-e2e' as const])),
-  // v10Detect only gets the channel list appended (tasks.py:1703-1704)
+  // v10Detect only gets the channel list appended (tasks.py:1701-1702)
   v10Detect: 'head',
   // 8.4 inserts ImagePoolingAttn's channel list as its second arg, like RTDETRDecoder (8.3 appended it)
   ImagePoolingAttn: 'rtdetr',
@@ -173,11 +176,11 @@ export const SPECIAL_84: Readonly<Record<string, Treatment>> = {
   Index: 'c2-first',
 };
 
-/** Layers whose parse sets `legacy = False` (tasks.py:1640-1650): any of them before a head gives the non-legacy head. */
+/** Layers whose parse sets `legacy = False` (tasks.py:1657-1666): any of them before a head gives the non-legacy head. */
 export const LEGACY_BREAKERS_84: readonly string[] = ['C3k2', 'A2C2f', 'C2fCIB'];
 
 /**
- * What parse_model adds to a channels-branch module's args by scale (tasks.py:1640-1648): C3k2 at scales m, l, x gets
+ * What parse_model adds to a channels-branch module's args by scale (tasks.py:1657-1664): C3k2 at scales m, l, x gets
  * args[3] = True (c3k); A2C2f at scales l, x gets (True, 1.2) appended (residual, mlp_ratio). `scale in "mlx"` is a
  * substring test: an empty scale ('' when guess_model_scale finds no letter and the YAML has no scales) passes it.
  */
@@ -224,7 +227,7 @@ export const HEADS_BY_NAME_84: ReadonlyMap<string, ModuleDef> = byName(HEADS_84)
 /** Definitions 8.4 has that parse_model cannot reach (submodules: C3k, DFL, AAttn, Proto26...), for user modules. */
 export const HELPERS_84: readonly ModuleDef[] = [...DEFS_84.values()].filter((d) => !TASKS_NAMES_84.includes(d.name));
 
-/** `torchvision.ops.<name>` (tasks.py:1636-1637): plain branch, args verbatim. */
+/** `torchvision.ops.<name>` (tasks.py:1633-1639): plain branch, args verbatim. */
 export const TORCHVISION_OPS_84: readonly ModuleDef[] = TORCHVISION_OPS;
 
 /** Everything a framework profile for ultralytics 8.4.33 plugs in, in one place. */
