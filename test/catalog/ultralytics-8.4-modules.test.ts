@@ -472,3 +472,36 @@ test('YOLOE heads run only with the prompt embeddings a YOLOEModel appends (ctx.
     [1, 5, 8400],
   ]);
 });
+
+test('TorchVision: resnet18 unwrapped and truncated, split into every stage, whole; Index picks one map', () => {
+  const b = modelBuilder(false);
+  const tv = NAMESPACE.get('TorchVision')!;
+  const image: Shape = [1, 3, 224, 224];
+  // children minus avgpool and fc: 11176512 parameters (yolo11-cls-resnet18's layer 0), a [1, 512, 7, 7] map
+  const trunk = construct(b, tv, ['resnet18', 'DEFAULT', true, 2]);
+  assert.equal(countParams(trunk).params, 11176512);
+  assert.deepEqual(new ShapeFlow().call(trunk, image), [1, 512, 7, 7]);
+  // split: the input, then conv1, bn1, relu, maxpool, layer1..layer4 outputs
+  const split = construct(b, tv, ['resnet18', 'DEFAULT', true, 2, true]);
+  const maps = new ShapeFlow().callMulti(split, image) as Shape[];
+  assert.deepEqual(
+    maps.map((s) => s.slice(1)),
+    [
+      [3, 224, 224],
+      [64, 112, 112],
+      [64, 112, 112],
+      [64, 112, 112],
+      [64, 56, 56],
+      [64, 56, 56],
+      [128, 28, 28],
+      [256, 14, 14],
+      [512, 7, 7],
+    ],
+  );
+  assert.deepEqual(new ShapeFlow().call(construct(b, NAMESPACE.get('Index')!, [-2]), maps), [1, 256, 14, 14]);
+  // unwrap=False: the whole model (11689512, torchvision's resnet18 figure), its 1000 logits
+  const whole = construct(b, tv, ['resnet18', 'DEFAULT', false]);
+  assert.equal(countParams(whole).params, 11689512);
+  assert.deepEqual(new ShapeFlow().call(whole, image), [1, 1000]);
+  assert.throws(() => construct(b, tv, ['convnext_tiny']), /not modelled/);
+});

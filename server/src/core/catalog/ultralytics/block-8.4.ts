@@ -398,7 +398,6 @@ export const TorchVision: ModuleDef = {
     'A torchvision model as a layer: its children without the last `truncate` (unwrap), or whole with the head ' +
     'removed; split returns every intermediate map.',
   source: `${SRC}:TorchVision`,
-  multiOutput: true,
   signature: [
     param('model', 'str', 'torchvision model name (torchvision.models.get_model), e.g. resnet18'),
     param('weights', 'str', "pretrained weights ('DEFAULT', a weights name, or None)", 'DEFAULT'),
