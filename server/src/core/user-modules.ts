@@ -35,10 +35,6 @@ import { construct, param, type Args, type Category, type ModuleDef, type ParamK
 import type { Dialect, Framework, ModuleEntry, TreatmentName } from './framework/types.ts';
 import { gsShuffle } from './catalog/gsconv-yolov5.ts';
 import { FRAMEWORKS } from './framework/index.ts';
-import { ULTRALYTICS_CONV_MODULES } from './catalog/ultralytics/conv.ts';
-import { ULTRALYTICS_BLOCK_MODULES } from './catalog/ultralytics/block.ts';
-import { ULTRALYTICS_HEAD_MODULES } from './catalog/ultralytics/head.ts';
-import { ULTRALYTICS_TRANSFORMER_MODULES } from './catalog/ultralytics/transformer.ts';
 
 // ---- the vocabulary (the JSON Schema in schemas/ is generated from these) --------------------------------
 
@@ -1095,12 +1091,6 @@ function lookup(framework: Framework, name: string): ModuleDef | undefined {
 }
 
 /** Modules the ultralytics catalog defines but tasks.py does not import (C3k, DFL...): a user's block may use them. */
-const ULTRALYTICS_ALL = new Map<string, ModuleDef>(
-  [...ULTRALYTICS_CONV_MODULES, ...ULTRALYTICS_BLOCK_MODULES, ...ULTRALYTICS_HEAD_MODULES, ...ULTRALYTICS_TRANSFORMER_MODULES].map((d) => [
-    d.name,
-    d,
-  ]),
-);
 
 // ---- the loaded set ---------------------------------------------------------------------------------------
 
@@ -1121,7 +1111,7 @@ export class UserModules {
     if (!decls.length) return framework;
     const modules = new Map<string, ModuleEntry>(framework.modules);
     const extended: Framework = { ...framework, modules };
-    const fallback = (name: string) => (framework.dialect === 'ultralytics' ? ULTRALYTICS_ALL.get(name) : undefined);
+    const fallback = (name: string) => framework.helpers.get(name);
     for (const d of decls)
       modules.set(d.name, { def: defOf(d, () => extended, fallback), treat: d.treatment, treatment: framework.treatments[d.treatment] });
     this.memo.set(framework.id, extended);
@@ -1139,7 +1129,7 @@ export function catalogView(frameworks: readonly (Framework | undefined)[]): Cat
         if (!t || t.dialect !== dialect) continue;
         if (lookup(t, name)) return true;
       }
-      return dialect === 'ultralytics' && ULTRALYTICS_ALL.has(name);
+      return frameworks.some((t) => t?.dialect === dialect && t.helpers.has(name));
     },
   };
 }

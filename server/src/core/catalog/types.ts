@@ -45,6 +45,12 @@ export interface ModuleDef {
    * features while the layer's x stays its input (`producer`).
    */
   readonly guide?: 'consumer' | 'consumer-original' | 'producer';
+  /**
+   * ultralytics 8.4's YOLOE heads: YOLOEModel.predict appends the class prompt embeddings to their inputs
+   * (tasks.py:1187-1196), whoever runs the head passes them as `ctx.guide`; without prompts get_cls_pe gives
+   * zeros of [1, classes, width] (tasks.py:1157), expanded to the batch. Any other model class passes none.
+   */
+  readonly prompts?: { readonly classes: number; readonly width: number };
   /** a Detect-family head: a model ending in one runs the 256x256 stride probe when it is built. */
   readonly detectFamily?: boolean;
 }

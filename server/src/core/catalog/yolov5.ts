@@ -517,7 +517,11 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
       // HEAD: `self.default_act if act is True else act if isinstance(act, nn.Module) else nn.Identity()`;
       // the fork: `nn.Mish() if act else nn.Identity()`
       const act = head ? activationFrom(b, a.raw('act'), () => defaultAct(b)) : a.bool('act') ? b.act('Mish') : b.identity();
-      if (b.fused) return b.mod('Conv', { conv, act }, (fl, x) => fl.call(act, fl.call(conv, x)));
+      if (b.fused) {
+        // fuse_conv_and_bn's conv: frozen where the framework's fuse returns it with requires_grad False (ultralytics 8.4)
+        const fused = b.env.fuseFreezes ? b.frozen(conv) : conv;
+        return b.mod('Conv', { conv: fused, act }, (fl, x) => fl.call(act, fl.call(fused, x)));
+      }
       const bn = b.bn(c2);
       return b.mod('Conv', { conv, bn, act }, (fl, x) => fl.call(act, fl.call(bn, fl.call(conv, x))));
     },

@@ -22,8 +22,12 @@ export interface Namespace {
   readonly nn?: (def: ModuleDef) => TreatmentName;
 }
 
-export type ProfileSpec = Omit<Framework, 'modules' | 'nn' | 'treatments'> & {
+export type ProfileSpec = Omit<Framework, 'modules' | 'nn' | 'treatments' | 'helpers' | 'torchvisionOps'> & {
   readonly namespace: Namespace;
+  /** `torchvision.ops.X` classes parse_model reaches (plain branch) */
+  readonly torchvisionOps?: readonly ModuleDef[];
+  /** definitions the modules are built from that parse_model cannot reach by name */
+  readonly helpers?: readonly ModuleDef[];
   /** treatments this framework's parse_model does differently from `TREATMENTS` */
   readonly treatments?: Partial<Record<TreatmentName, Treatment>>;
   readonly rules?: Readonly<Record<string, ModuleRule>>;
@@ -33,7 +37,7 @@ const defaultNn = (def: ModuleDef): TreatmentName =>
   def.name === 'ConvTranspose2d' ? 'channels' : def.name === 'BatchNorm2d' ? 'bn' : 'plain';
 
 export function makeFramework(spec: ProfileSpec): Framework {
-  const { namespace: ns, treatments: own, rules, ...rest } = spec;
+  const { namespace: ns, treatments: own, rules, helpers, torchvisionOps, ...rest } = spec;
   const table: Record<TreatmentName, Treatment> = { ...TREATMENTS, ...own };
   const entry = (def: ModuleDef, treat: TreatmentName): ModuleEntry => {
     const rule = rules?.[def.name];
@@ -45,5 +49,7 @@ export function makeFramework(spec: ProfileSpec): Framework {
   for (const def of ns.defs) modules.set(def.name, entry(def, treatOf(def.name)));
   const nn = new Map<string, ModuleEntry>();
   for (const def of TORCH_NN) nn.set(def.name, entry(def, (ns.nn ?? defaultNn)(def)));
-  return { ...rest, modules, nn, treatments: table };
+  const ops = new Map((torchvisionOps ?? []).map((def) => [def.name, entry(def, 'plain')] as const));
+  const helperMap = new Map((helpers ?? []).filter((d) => !modules.has(d.name)).map((d) => [d.name, d] as const));
+  return { ...rest, modules, nn, treatments: table, helpers: helperMap, torchvisionOps: ops };
 }

@@ -178,15 +178,20 @@ export interface Header {
   readonly activation: PyVal;
 }
 
-export type SummaryStyle =
-  /** `{stem} summary: {n:,} layers, {p:,} parameters, ...` counting model.modules() */
-  | 'ultralytics'
-  /** yolov5 HEAD through the current ultralytics package: layers = distinct leaf modules */
-  | 'ultralytics-leaves'
-  /** the Slim-neck YOLOv5 fork: `Model Summary: N layers, P parameters, G gradients, F GFLOPs` */
-  | 'yolov5-fork'
-  /** Scaled-YOLOv4: `Model Summary: %g layers (parameter tensors), %g parameters, %g gradients, %.1f GFLOPS` */
-  | 'scaled-yolov4';
+/** The summary line the framework prints when it builds a model, as data. */
+export interface SummaryRules {
+  /** its wording: ultralytics' `{name} summary: ...`, the Slim-neck fork's and Scaled-YOLOv4's `Model Summary: ...` */
+  readonly format: 'ultralytics' | 'yolov5-fork' | 'scaled-yolov4';
+  /**
+   * what its layer count counts: `len(list(model.modules()))` (8.3, the fork), distinct leaf modules (YOLOv5 HEAD,
+   * 8.4), parameter tensors (Scaled-YOLOv4)
+   */
+  readonly layers: 'modules' | 'leaves' | 'tensors';
+  /** ` (fused)` after `summary` when `is_fused()` holds */
+  readonly fusedMark: boolean;
+  /** the model name carries the scale the file is loaded at (`yolov8.yaml` at n prints `YOLOv8n`) */
+  readonly scaleInName: boolean;
+}
 
 /**
  * How the framework's summary computes the GFLOPs it prints.
@@ -222,8 +227,11 @@ export interface HeaderRules {
   readonly scales: boolean;
   /** reads `anchors:`, na and no (YOLOv5 dialect) */
   readonly anchors: boolean;
-  /** the model reads a `ch:` key (Scaled-YOLOv4 and ultralytics 8.4's DetectionModel do not) */
-  readonly chKey: boolean;
+  /**
+   * the key the model class reads its input channels from (`ch:`; 8.4's ClassificationModel `channels:`), given
+   * the head's module name (the model class follows it); null: none (Scaled-YOLOv4, 8.4's DetectionModel)
+   */
+  readonly chKey: (head: string | null) => string | null;
   /** honours `activation:` (YOLOv5 HEAD, ultralytics; the forks ignore it) */
   readonly activation: boolean;
   /** honours `channel_multiple:` (YOLOv5 HEAD) */
@@ -270,11 +278,25 @@ export interface Framework {
   readonly modules: ReadonlyMap<string, ModuleEntry>;
   /** torch.nn classes, reached through `nn.X` */
   readonly nn: ReadonlyMap<string, ModuleEntry>;
+  /**
+   * definitions parse_model cannot reach by name but the framework's modules are built from (C3k, DFL, Proto...):
+   * what a user module's body may call besides the namespace
+   */
+  readonly helpers: ReadonlyMap<string, ModuleDef>;
   /** the parse_model branches as this framework runs them (a user module's declared branch is looked up here) */
   readonly treatments: Readonly<Record<TreatmentName, Treatment>>;
+  /** `torchvision.ops.X` names (8.4's parse_model reaches torchvision.ops) */
+  readonly torchvisionOps: ReadonlyMap<string, ModuleEntry>;
+  /** 8.4's fuse() freezes the convs it folds (fused gradients are what no fuse touched) */
+  readonly fuseFreezes: boolean;
+  /**
+   * what the model class built for a file feeds its layers besides the image (ultralytics `YOLO(file)` chooses by
+   * name): a WorldModel's text features (`-world`), a YOLOEModel's class prompts (`yoloe`, 8.4), or nothing
+   */
+  readonly modelInputs: (stem: string) => 'world' | 'prompts' | null;
   /** `Conv` shares one default activation instance (`Conv.default_act`) or makes its own */
   readonly conv: 'shared-default-act' | 'own-act';
-  readonly summary: SummaryStyle;
+  readonly summary: SummaryRules;
   readonly gflops: GflopsRule;
   /** what `Conv` applies when act=True and the YAML sets no `activation:` */
   readonly defaultActName: string;

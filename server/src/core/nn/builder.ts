@@ -23,6 +23,11 @@ export interface BuildEnv {
   readonly fused: boolean;
   /** the activation instance shared by every Conv (`Conv.default_act`), or null where each Conv makes its own. */
   readonly convDefaultAct: Mod | null;
+  /**
+   * the framework's `fuse_conv_and_bn` returns the conv with requires_grad False (ultralytics 8.4), so a fused build
+   * marks those parameters frozen; absent or false where the fused weights still require grad (8.3, YOLOv5).
+   */
+  readonly fuseFreezes?: boolean;
 }
 
 const mod = (type: string, extra: Partial<Mod> & { leaf?: LeafOp }): Mod => ({

@@ -53,7 +53,8 @@ export function buildEnv(framework: Framework, act: PyCall | null, fused: boolea
       sharedActs.set(key, shared);
     }
   }
-  return { builder: new Builder({ fused, convDefaultAct: shared }), key: `${framework.id}|${actKey}|${fused ? 1 : 0}` };
+  const builder = new Builder({ fused, convDefaultAct: shared, ...(framework.fuseFreezes ? { fuseFreezes: true } : {}) });
+  return { builder, key: `${framework.id}|${actKey}|${fused ? 1 : 0}` };
 }
 
 /** Build one layer (cached); a constructor error is part of the result. */

@@ -207,11 +207,13 @@ class HeaderReader {
 
   ch(opts: ResolveOptions): number {
     let ch = 3;
-    const t = this.top('ch');
-    if (t && this.framework.header.chKey) {
+    const head = this.doc.layers[this.doc.layers.length - 1]?.module?.value;
+    const key = this.framework.header.chKey(typeof head === 'string' ? head : null);
+    const t = key ? this.top(key) : undefined;
+    if (key && t) {
       const v = t.value.value;
       if (isInt(v) && v > 0 && v <= 4096) ch = v;
-      else this.problem('ch', 'YOLO004', `ch (input channels) must be a positive int, got ${pyBrief(v)}`);
+      else this.problem(key, 'YOLO004', `${key} (input channels) must be a positive int, got ${pyBrief(v)}`);
     }
     // an option from a setting or a caller: taken only when it is a usable channel count
     if (opts.ch !== undefined && Number.isInteger(opts.ch) && opts.ch > 0 && opts.ch <= 4096) ch = opts.ch;

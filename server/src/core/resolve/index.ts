@@ -30,6 +30,18 @@ export function resolve(text: string, opts: ResolveOptions = {}): Model {
   return resolveDoc(parseModelDoc(text), opts);
 }
 
+/**
+ * What the model class feeds its layers besides the image: a WorldModel's text features `[1, nc or 80, 512]`, a
+ * YOLOEModel's class prompts (zeros `[1, 80, 512]` without prompts); a placeholder where nothing reads them.
+ */
+function textFeatures(layers: readonly ParsedLayer[], inputs: 'world' | 'prompts' | null, header: Header): Shape {
+  if (inputs === 'prompts') {
+    const p = layers.find((l) => l.entry?.def.prompts)?.entry?.def.prompts;
+    if (p) return [1, p.classes, p.width];
+  }
+  return [1, isInt(header.nc) && header.nc > 0 ? header.nc : 80, 512];
+}
+
 /** Image size: the option, else the modeline, else 640 (a size no model takes falls back to 640). */
 function imageSize(opts: ResolveOptions, ml: ReturnType<typeof modeline>): number {
   const wanted = opts.imgsz ?? (ml.imgsz ? Number(ml.imgsz) : 640);
@@ -63,15 +75,16 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     return typeof out === 'number' ? out : null;
   }).planAll();
   const { built, budgetStop } = buildAll(unfused, layers, sink);
-  const world = !!opts.fileName && /-world/.test((opts.fileName.split(/[\\/]/).pop() ?? '').replace(/\.[^.]*$/, ''));
+  const stem = (opts.fileName?.split(/[\\/]/).pop() ?? '').replace(/\.[^.]*$/, '');
+  const inputs = framework.modelInputs(stem);
   const pass: PassInputs = {
     layers,
-    wired: wiring(layers, world),
+    wired: wiring(layers, inputs),
     built,
     envKey: unfused.key,
     ch: header.ch,
     imgsz,
-    textFeatures: [1, isInt(header.nc) ? header.nc : 80, 512],
+    textFeatures: textFeatures(layers, inputs, header),
   };
   const main = runPass(layers, pass.wired, built, unfused.key, [1, header.ch, imgsz, imgsz], pass.textFeatures, false);
   const probe = probeAndReport(pass, main, sink);

@@ -18,6 +18,17 @@ const notFound = (framework: Framework, name: string): string =>
 
 export function lookupModule(framework: Framework, name: string): Lookup {
   const nn = nnName(framework, name);
+  // 8.4: `getattr(torchvision.ops, m[16:]) if "torchvision.ops." in m` after the `nn.` test
+  if (nn === null && framework.torchvisionOps.size && name.includes('torchvision.ops.')) {
+    const op = framework.torchvisionOps.get(name.slice(16));
+    if (op) return { entry: op };
+    const s = didYouMean(name.slice(16), [...framework.torchvisionOps.keys()]);
+    return {
+      code: 'YOLO010',
+      message: `module 'torchvision.ops' has no attribute '${name.slice(16)}' that YOLO Lens knows${s ? ` — did you mean 'torchvision.ops.${s}'?` : ''}`,
+      ...(s ? { suggestion: `torchvision.ops.${s}` } : {}),
+    };
+  }
   if (nn !== null) {
     const e = framework.nn.get(nn);
     if (e) return { entry: e };

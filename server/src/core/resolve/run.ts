@@ -73,12 +73,16 @@ function runLayer(
   return res;
 }
 
-/** The layers as the driver wires them; text features flow only through a `-world` model (WorldModel). */
-export function wiring(layers: readonly ParsedLayer[], world: boolean): WiredLayer[] {
+/**
+ * The layers as the driver wires them: a WorldModel's text features reach the layers that take them, a YOLOEModel's
+ * prompts its YOLOE head; in any other model class nothing does.
+ */
+export function wiring(layers: readonly ParsedLayer[], inputs: 'world' | 'prompts' | null): WiredLayer[] {
   return layers.map((p) => ({
     fromIndices: p.fromIndices ?? [],
     fromIsList: p.fromIsList,
-    guideRole: world ? (p.entry?.def.guide ?? null) : null,
+    guideRole:
+      inputs === 'world' ? (p.entry?.def.guide ?? null) : inputs === 'prompts' && p.entry?.def.prompts ? 'consumer-original' : null,
   }));
 }
 

@@ -73,7 +73,10 @@ export function computeTotals(x: TotalsInput): ModelTotals {
       scale: x.scale,
       layers: summaryLayerCount(x.framework, fusedMods),
       params: fused.params,
-      gradients: fused.params - (gradients === params ? 0 : params - gradients),
+      // 8.4's fuse() freezes what it folds: gradients are what no fuse touched; 8.3's keeps the built ones
+      gradients: x.framework.fuseFreezes
+        ? fused.built.reduce((a, b) => a + (b!.params - b!.frozen), 0)
+        : fused.params - (gradients === params ? 0 : params - gradients),
       gflops: gflopsF.exact,
       fused: looksFused(fusedMods),
     });

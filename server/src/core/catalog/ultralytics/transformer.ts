@@ -54,7 +54,7 @@ export function kwarg<V>(ctx: { kwargs?: Readonly<Record<string, unknown>> }, na
 }
 
 /** An activation *class* argument (`act=nn.ReLU`): the module instantiates it itself. */
-function activationClass(b: Builder, v: PyVal, fallback: 'ReLU' | 'GELU', who: string): Mod {
+export function activationClass(b: Builder, v: PyVal, fallback: 'ReLU' | 'GELU', who: string): Mod {
   if (v instanceof PyObj) {
     const name = v.cls.replace(/^(?:torch\.)?nn\./, '');
     if (ACT_CLASSES[name]) return name === 'GELU' ? b.act('GELU', { approximate: 'none' }) : b.act(ACT_CLASSES[name]!);

@@ -4,6 +4,7 @@
  * `ast.literal_eval`ed.
  */
 import { ULTRALYTICS_CONV_MODULES } from '../../catalog/ultralytics/conv.ts';
+import { ULTRALYTICS_SLIMNECK_MODULES } from '../../catalog/ultralytics/slimneck.ts';
 import { ULTRALYTICS_BLOCK_MODULES } from '../../catalog/ultralytics/block.ts';
 import { ULTRALYTICS_HEAD_MODULES } from '../../catalog/ultralytics/head.ts';
 import { ULTRALYTICS_TRANSFORMER_MODULES } from '../../catalog/ultralytics/transformer.ts';
@@ -26,7 +27,7 @@ export const ULTRALYTICS_HEADER: HeaderRules = {
   required: names('backbone head'),
   scales: true,
   anchors: false,
-  chKey: true,
+  chKey: () => 'ch',
   activation: true,
   channelMultiple: false,
   headKeys: false,
@@ -50,6 +51,16 @@ export const ULTRALYTICS_LAYERS: LayerRules = {
   width: 'ultralytics',
 };
 
+/** every ultralytics 8.3 definition of the catalog, the helpers tasks.py does not import included */
+const ALL_8_3 = [
+  ...ULTRALYTICS_CONV_MODULES,
+  ...ULTRALYTICS_SLIMNECK_MODULES,
+  ...ULTRALYTICS_BLOCK_MODULES,
+  ...ULTRALYTICS_HEAD_MODULES,
+  ...ULTRALYTICS_TRANSFORMER_MODULES,
+  ...ULTRALYTICS_WORLD_MODULES,
+];
+
 export const ULTRALYTICS_8_3: Framework = makeFramework({
   id: 'ultralytics-8.3',
   dialect: 'ultralytics',
@@ -58,13 +69,7 @@ export const ULTRALYTICS_8_3: Framework = makeFramework({
   version: '8.3.0',
   origin: 'AlanLi1997/slim-neck-by-gsconv@8357ef6 gsconv-yolov8_9_10_11/ultralytics',
   namespace: {
-    defs: [
-      ...ULTRALYTICS_CONV_MODULES,
-      ...ULTRALYTICS_BLOCK_MODULES,
-      ...ULTRALYTICS_HEAD_MODULES,
-      ...ULTRALYTICS_TRANSFORMER_MODULES,
-      ...ULTRALYTICS_WORLD_MODULES,
-    ].filter((d) => !NOT_IN_TASKS.has(d.name)),
+    defs: ALL_8_3.filter((d) => !NOT_IN_TASKS.has(d.name)),
     channels: names(`GSConv GSConvE GSConvE2 GSBottleneckC GSBottleneck GSConvns VoVGSCSPC VoVGSCSP Classify Conv ConvTranspose
       GhostConv Bottleneck GhostBottleneck SPP SPPF C2fPSA C2PSA DWConv Focus BottleneckCSP C1 C2 C2f C3k2 RepNCSPELAN4 ELAN1
       ADown AConv SPPELAN C2fAttn C3 C3TR C3Ghost DWConvTranspose2d C3x RepC3 PSA SCDown C2fCIB`),
@@ -87,12 +92,15 @@ export const ULTRALYTICS_8_3: Framework = makeFramework({
       CBFuse: 'cbfuse',
     },
   },
+  helpers: ALL_8_3,
   rules: { C2fAttn: c2fAttnWidth, C3k2: c3k2Scale83, Segment: segmentWidthUltralytics },
   conv: 'shared-default-act',
-  summary: 'ultralytics',
+  summary: { format: 'ultralytics', layers: 'modules', fusedMark: true, scaleInName: true },
   gflops: { kind: 'stride', channels: 'first-param', retryAt640: true },
   defaultActName: 'SiLU',
   header: ULTRALYTICS_HEADER,
   layers: ULTRALYTICS_LAYERS,
   loader: ULTRALYTICS_8_3_LOADER,
+  fuseFreezes: false,
+  modelInputs: (stem) => (stem.includes('-world') ? 'world' : null),
 });

@@ -27,10 +27,12 @@ export const YOLOV5_GSCONV: Framework = makeFramework({
   },
   treatments: { head: HEAD_TREATMENTS.withAnchors },
   conv: 'own-act',
-  summary: 'yolov5-fork',
+  summary: { format: 'yolov5-fork', layers: 'modules', fusedMark: false, scaleInName: false },
   gflops: { kind: 'stride', channels: 'model', retryAt640: false },
   defaultActName: 'Mish',
   header: { ...YOLOV5_HEADER, activation: false, channelMultiple: false },
   layers: YOLOV5_LAYERS,
   loader: YOLOV5_LOADER,
+  fuseFreezes: false,
+  modelInputs: () => null,
 });
