@@ -413,8 +413,9 @@ def main():
         os.close(w_fd)
         with os.fdopen(r_fd, "rb") as r:
             data = r.read()
-        os.waitpid(pid, 0)
-        results.append(json.loads(data) if data else {"internal_error": "child died without a result"})
+        _, status = os.waitpid(pid, 0)
+        results.append(json.loads(data) if data else {
+            "internal_error": f"child died without a result (wait status {status})", "traceback": []})
     with open(results_path, "w") as f:
         json.dump(results, f)
 
