@@ -154,7 +154,8 @@ def plan():
                         "before": before, "after": after}
             items.append({"framework": framework, "text": text, "file_name": f"{name}.yaml", "scale": scale,
                           "yaml_ref": f"mutants-extra/{framework}/{name}.yaml", "mutant": True,
-                          "origin": {"repo": origin["repo"], "commit": code["commit"], "path": origin["path"]}, "extra": {"mutation": mutation}})
+                          "origin": {"repo": origin["repo"], "commit": code["commit"], "path": origin["path"]},
+                          "extra": {"mutation": mutation}})
             meta.append((framework, name, scale, text, mutation))
     return items, meta
 
