@@ -189,7 +189,10 @@ class Framework:
         if self.family == "yolov5":
             return self.yolo.Model
         t = self.tasks
-        head = str(d.get("head", [[None, None, ""]])[-1][-2]) if isinstance(d.get("head"), list) else ""
+        try:  # the head's last module name, as Model._new / RTDETR pick the class (guess_model_task never raises)
+            head = str(d["head"][-1][-2])
+        except Exception:  # noqa: BLE001
+            head = ""
         stem = os.path.splitext(os.path.basename(path))[0]
         if "RTDETRDecoder" in head:
             return t.RTDETRDetectionModel
@@ -215,7 +218,7 @@ class Framework:
         res = {"ok": False, "stage": None, "error": None, "layers": [], "params": None, "gflops": None,
                "gflops_imgsz": None, "summary": None, "scale": None, "ch": 3, "nc": None, "imgsz": job.get("imgsz")}
         rows = res["layers"]
-        state = {"entered_parse": False, "parse_returned": False, "in_init": False}
+        state = {"entered_parse": False}
         pm_code = self.parse_model.__code__
 
         def local_trace(frame, event, arg):
@@ -231,8 +234,6 @@ class Framework:
                              "args": jsonable(copy.deepcopy(loc["args"])),
                              "params": sum(p.numel() for p in m_.parameters()),
                              "out_shape": None, "out_shapes": None, "flops": None})
-            elif event == "return":
-                state["parse_returned"] = True
             return local_trace
 
         def global_trace(frame, event, arg):
@@ -249,8 +250,11 @@ class Framework:
                 if self.family == "yolov5":
                     import yaml
 
-                    with open(path, encoding="ascii", errors="ignore") as f:
-                        d = yaml.safe_load(f)
+                    try:  # only for the record's nc/ch: the model class reads the file itself (sv4 with FullLoader)
+                        with open(path, encoding="ascii", errors="ignore") as f:
+                            d = yaml.safe_load(f)
+                    except Exception:  # noqa: BLE001
+                        d = None
                     cls = self.model_class(d, path)
                 else:
                     d = self.tasks.yaml_model_load(path)
