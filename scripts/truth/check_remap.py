@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import truthlib  # noqa: E402
+import weightslib as truthlib  # noqa: E402
 
 
 def main():

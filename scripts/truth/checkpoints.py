@@ -34,7 +34,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import truthlib  # noqa: E402
+import weightslib as truthlib  # noqa: E402
 
 OUT = truthlib.FIXTURES / "checkpoints"
 DATE = "2025-01-01T00:00:00"

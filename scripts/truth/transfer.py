@@ -38,7 +38,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import truthlib  # noqa: E402
+import weightslib as truthlib  # noqa: E402
 from checkpoints import dump_yaml  # noqa: E402
 
 OUT = truthlib.FIXTURES / "transfer"

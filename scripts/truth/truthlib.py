@@ -1,156 +1,200 @@
-"""Shared helpers of the checkpoint truth scripts (checkpoints.py, transfer.py, check_remap.py).
+"""What the real upstream YOLO code says about a model YAML: shared by record.py, verdicts.py and mutants_extra.py.
 
-Every script runs one upstream code base per Python process (they all own top-level packages named `models`,
-`utils` or `ultralytics`), so a script re-runs itself as a worker with that tree on PYTHONPATH. The trees are
-given by environment variables, never written into a committed file:
-
-  YOLOV5_TREE        a checkout of ultralytics/yolov5 (HEAD)
-  GSCONV_TREE        a checkout of AlanLi1997/slim-neck-by-gsconv (its gsconv-yolov5/ and gsconv-yolov8_9_10_11/)
-  ULTRALYTICS_TREE   a checkout whose ultralytics/ package is ultralytics 8.4.33
-
-yolov5 HEAD imports helpers from the `ultralytics` package (intersect_dicts, torch_load): ULTRALYTICS_TREE goes
-on its PYTHONPATH after the yolov5 tree. Run with Debian's python3-torch (/usr/bin/python3, torch 1.13).
+Needs (never committed, never copied into the repo):
+  - the upstream trees, in a folder `upstream/` beside or above this checkout, or named by $YOLO_UPSTREAM:
+      ultralytics+yolov5/                                  ultralytics/yolov5 HEAD (5081342)
+      AlanLi1997+slim-neck-by-gsconv/                      Slim-neck (8357ef6): gsconv-yolov5, gsconv-scaled-yolov4,
+                                                           gsconv-yolov8_9_10_11 (ultralytics 8.3.0 + GSConv modules)
+      3dEYE+ultralytics/                                   ultralytics 8.4.33 (8d4e6e8)
+      thop-0.1.1/thop                                      Lyken17/pytorch-OpCounter @ 43c064a (version 0.1.1)
+      ultralytics-thop-2.1.6/thop                          ultralytics/thop @ v2.1.6 (only for gflops_ultralytics_thop)
+  - Debian's python3-torch (1.13) at /usr/bin/python3 ($YOLO_TRUTH_PYTHON overrides).
+yolov5 HEAD imports its summary printer (model_info) from the ultralytics package: the 8.4.33 tree is put on its path.
 """
+
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-import torch
-
-REPO = Path(__file__).resolve().parents[2]
-FIXTURES = REPO / "test" / "fixtures"
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
 
 FRAMEWORKS = {
-    # id: (env var, sub-directory, extra trees on PYTHONPATH after it)
-    "yolov5": ("YOLOV5_TREE", "", ["ULTRALYTICS_TREE"]),
-    "yolov5-gsconv": ("GSCONV_TREE", "gsconv-yolov5", []),
-    "ultralytics-8.3": ("GSCONV_TREE", "gsconv-yolov8_9_10_11", []),
-    "ultralytics-8.4": ("ULTRALYTICS_TREE", "", []),
+    # id: (tree folder under upstream/, sub-folder of the tree, code.repo, origin repo, family, extra path entries)
+    "yolov5": ("ultralytics+yolov5", "", "ultralytics/yolov5", "ultralytics/yolov5", "yolov5", ["3dEYE+ultralytics"]),
+    "yolov5-gsconv": ("AlanLi1997+slim-neck-by-gsconv", "gsconv-yolov5", "AlanLi1997/slim-neck-by-gsconv",
+                      "AlanLi1997/slim-neck-by-gsconv", "yolov5", []),
+    "scaled-yolov4": ("AlanLi1997+slim-neck-by-gsconv", "gsconv-scaled-yolov4", "AlanLi1997/slim-neck-by-gsconv",
+                      "AlanLi1997/slim-neck-by-gsconv", "yolov5", []),
+    "ultralytics-8.3": ("AlanLi1997+slim-neck-by-gsconv", "gsconv-yolov8_9_10_11", "AlanLi1997/slim-neck-by-gsconv",
+                        "AlanLi1997/slim-neck-by-gsconv", "ultralytics", []),
+    "ultralytics-8.4": ("3dEYE+ultralytics", "", "3dEYE/ultralytics", "ultralytics/ultralytics", "ultralytics", []),
 }
 
 
-def tree(framework):
-    var, sub, _ = FRAMEWORKS[framework]
-    root = os.environ.get(var)
-    if not root:
-        sys.exit(f"set {var} to the upstream checkout (see {Path(__file__).name})")
-    return Path(root) / sub if sub else Path(root)
+def upstream_dir():
+    env = os.environ.get("YOLO_UPSTREAM")
+    if env:
+        return Path(env)
+    for parent in [REPO, *REPO.parents]:
+        cand = parent / "upstream"
+        if (cand / "ultralytics+yolov5").is_dir():
+            return cand
+    sys.exit("upstream trees not found: set YOLO_UPSTREAM to the folder holding ultralytics+yolov5/ etc.")
 
 
-def git_commit(path):
+def code_of(framework):
+    tree, sub, repo, _origin, _family, _extra = FRAMEWORKS[framework]
+    root = upstream_dir() / tree
+    commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    return {"repo": repo, "commit": commit or None, "dir": sub}
+
+
+def run_jobs(framework, jobs, timeout=1800):
+    """Build every job's YAML with the framework's own code; returns one result dict per job (see worker.py)."""
+    if not jobs:
+        return []
+    tree, sub, _repo, _origin, _family, extra = FRAMEWORKS[framework]
+    up = upstream_dir()
+    path = [str(up / tree / sub)] + [str(up / e) for e in extra] + [str(up / "thop-0.1.1")]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(path)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # leave the upstream trees as they are
+    env["YOLO_OFFLINE"] = "1"
+    env["YOLO_VERBOSE"] = "True"
+    # settings folders of their own; the Slim-neck YOLOv5 fork loads Arial.ttf at import (downloading it when
+    # absent, and there is no network): any TrueType font under that name will do
+    config = Path(tempfile.mkdtemp(prefix="yolo-truth-config-"))
+    env["YOLO_CONFIG_DIR"] = str(config)
+    env["YOLOV5_CONFIG_DIR"] = str(config)
+    font = next((p for p in [Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+                             Path("/usr/share/matplotlib/mpl-data/fonts/ttf/DejaVuSans.ttf")] if p.exists()), None)
+    if font is not None:
+        (config / "Arial.ttf").symlink_to(font)
+    alt = up / "ultralytics-thop-2.1.6"
+    if alt.is_dir():
+        env["ULTRALYTICS_THOP_DIR"] = str(alt)
+    python = os.environ.get("YOLO_TRUTH_PYTHON", "/usr/bin/python3")
     try:
-        return subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip() or None
-    except OSError:
-        return None
+        with tempfile.TemporaryDirectory(prefix="yolo-truth-") as tmp:
+            jobs_path, results_path = Path(tmp) / "jobs.json", Path(tmp) / "results.json"
+            jobs_path.write_text(json.dumps(jobs))
+            log = Path(tmp) / "worker.log"
+            with open(log, "w") as logf:
+                proc = subprocess.run([python, str(HERE / "worker.py"), framework, str(jobs_path), str(results_path)],
+                                      env=env, cwd=tmp, stdout=logf, stderr=subprocess.STDOUT, timeout=timeout)
+            if proc.returncode != 0 or not results_path.exists():
+                sys.exit(f"worker for {framework} failed:\n" + log.read_text()[-3000:])
+            results = json.loads(results_path.read_text())
+    finally:
+        shutil.rmtree(config, ignore_errors=True)
+    for job, res in zip(jobs, results):
+        if "internal_error" in res:
+            sys.exit(f"internal error building {job['yaml']}: {res['internal_error']}\n" + "\n".join(res["traceback"]))
+    return results
 
 
-def run_worker(script, framework, args):
-    """Re-run `script` as a worker for one framework with its tree on PYTHONPATH, in a scratch working directory
-    (the trainers write runs/ and settings files), and with a config dir holding a local font: the Slim-neck
-    YOLOv5 fork downloads Arial.ttf at import otherwise, and there is no network."""
-    _, _, extra = FRAMEWORKS[framework]
-    paths = [str(tree(framework))] + [os.environ[v] for v in extra if os.environ.get(v)]
-    with tempfile.TemporaryDirectory() as scratch:
-        font = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
-        if font.exists():
-            (Path(scratch) / "Arial.ttf").symlink_to(font)
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(paths),
-            "YOLOV5_CONFIG_DIR": scratch,
-            "YOLO_CONFIG_DIR": scratch,
-            "YOLO_OFFLINE": "1",
-        }
-        cmd = [sys.executable, str(Path(script).resolve()), "--worker", framework, *args]
-        r = subprocess.run(cmd, env=env, cwd=scratch)
-        if r.returncode:
-            print(f"worker {framework} failed ({r.returncode})", file=sys.stderr)
-            sys.exit(r.returncode)
+UNIFY = r"(\d+)([nslmx])(.+)?$"  # ultralytics yaml_model_load: yolov8x.yaml -> yolov8.yaml, over the WHOLE path
 
 
-def dtype_name(dtype):
-    return str(dtype).replace("torch.", "")
+def scratch_dir():
+    """A temporary folder whose path has no digit followed by n/s/m/l/x: ultralytics' unify regex runs over the
+    whole path string and would otherwise rewrite a folder name instead of the file name."""
+    import re
+
+    while True:
+        d = tempfile.mkdtemp(prefix="yolo-truth-")
+        if not re.search(r"\d[nslmx]", d):
+            return Path(d)
+        os.rmdir(d)
 
 
-def state_dict_entries(sd):
-    """[key, shape, dtype] in order: what `module.state_dict()` (or a saved state_dict) holds."""
-    return [[k, list(v.shape), dtype_name(v.dtype)] for k, v in sd.items()]
+def job_dir_name(k):
+    """a, b, ..., z, ba, bb, ...: folder names without digits."""
+    s = ""
+    while True:
+        s = "abcdefghijklmnopqrstuvwxyz"[k % 26] + s
+        k //= 26
+        if k == 0:
+            return "job" + s
 
 
-def plain(value, depth=0):
-    """A JSON value for a checkpoint field, by the rules the TypeScript reader's `toPlain` follows: containers as
-    JSON containers (dict keys as strings), paths as strings, tensors as {tensor: shape, dtype}, any other object as
-    {object: "module.Name"}."""
-    if depth > 64:
-        return {"object": "<too deep>"}
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return value if value == value and abs(value) != float("inf") else str(value)
-    if isinstance(value, (list, tuple)):
-        return [plain(v, depth + 1) for v in value]
-    if isinstance(value, dict):
-        return {str(k): plain(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, torch.Tensor):
-        return {"tensor": list(value.shape), "dtype": dtype_name(value.dtype)}
-    if hasattr(value, "__dict__") and type(value).__name__ == "IterableSimpleNamespace":
-        return plain(vars(value), depth + 1)
-    t = type(value)
-    return {"object": f"{t.__module__}.{t.__qualname__}"}
+def stage_yaml(text, file_name, folder, framework):
+    """Writes a YAML where the framework will load it under `file_name`. For ultralytics a scaled name
+    (`yolov8n-x.yaml`) is first looked up under its unified name (`yolov8-x.yaml`) and, when that file does not exist,
+    in the package's own cfg folder: the same text is written under both names so the file given is the one built."""
+    import re
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / file_name
+    target.write_text(text)
+    if FRAMEWORKS[framework][4] == "ultralytics":
+        unified = Path(re.sub(UNIFY, r"\1\3", str(target)))
+        if unified.parent != folder:
+            sys.exit(f"cannot stage {file_name}: the unify regex would rewrite the folder {folder}")
+        if unified != target:
+            unified.write_text(text)
+    return str(target)
 
 
-def write_json(path, data):
-    Path(path).write_text(json.dumps(data, indent=1) + "\n")
+def scaled_file_name(base_name, scale):
+    """The name ultralytics must be given to build `base_name` at `scale` (yolov8-seg.yaml @ s -> yolov8s-seg.yaml)."""
+    import re
+
+    stem = base_name[: -len(".yaml")] if base_name.endswith(".yaml") else base_name
+    if not scale or re.search(r"yolo[v]?\d+[nslmx]", stem):
+        return base_name
+    m = re.match(r"^(.*?\d+)(.*)$", stem)
+    return f"{m.group(1)}{scale}{m.group(2)}.yaml" if m else base_name
 
 
-def assert_no_local_paths(path):
-    """Committed fixtures must not carry this machine's paths (a trainer pickles its arguments and git info): the
-    upstream trees, the temp and home directories."""
-    blob = Path(path).read_bytes()
-    roots = [os.environ.get(v) for v, _, _ in FRAMEWORKS.values()] + [tempfile.gettempdir(), str(Path.home())]
-    for root in filter(None, roots):
-        needle = str(Path(root).resolve()).encode()
-        if len(needle) >= 4 and needle in blob:
-            sys.exit(f"{path}: contains a local path; sanitise what is saved")
+RECORD_TAIL_YOLOV5 = ["code", "params_fused", "gflops_fused", "summary_fused", "fused_error"]
 
 
-def break_gsconv_import_cycle():
-    """The Slim-neck ultralytics 8.3 tree cannot be imported as committed: nn/modules/block.py imports .conv, whose
-    line 9 (`from .block import C2f`, for VoVGSCSP) imports the half-initialised block back. As the reference
-    records were built: while block.py runs, a module __getattr__ hands conv.py a stand-in for C2f, replaced by the
-    real class once block.py has finished (C2f is only called inside VoVGSCSP.__init__). No file is edited."""
-    import importlib.abc
-    import importlib.machinery
+def make_record(framework, res, yaml_ref, origin, with_code=True, real=True, extra=None):
+    """A SCHEMA.md record (same keys, same order as ../shared/reference) from a worker result."""
+    family = FRAMEWORKS[framework][4]
+    rec = {
+        "schema": 1,
+        "yaml": yaml_ref,
+        "origin": origin,
+        "framework": family,
+        "scale": res.get("scale"),
+        "ch": res.get("ch", 3),
+        "imgsz": res.get("imgsz") or 640,
+        "nc": res.get("nc"),
+        "ok": res["ok"],
+        "stage": res["stage"],
+        "error": res["error"],
+        "layers": res["layers"],
+        "params": res["params"] if res["ok"] else None,
+        "gflops": res["gflops"] if res["ok"] else None,
+        "gflops_imgsz": res["gflops_imgsz"] if res["ok"] else None,
+        "summary": res["summary"] if res["ok"] else None,
+    }
+    if with_code:
+        rec["code"] = code_of(framework)
+    if res["ok"] and real:
+        if "fused_error" in res:
+            rec.update({"params_fused": None, "gflops_fused": None, "summary_fused": None,
+                        "fused_error": res["fused_error"]})
+        else:
+            rec.update({k: res.get(k) for k in ("params_fused", "gflops_fused", "summary_fused")})
+        alt = res.get("gflops_ultralytics_thop")
+        if family == "ultralytics" and alt is not None and alt != rec["gflops"]:
+            rec["gflops_ultralytics_thop"] = alt
+    if extra:
+        rec.update(extra)
+    return rec
 
-    target = "ultralytics.nn.modules.block"
 
-    class Finder(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path, target_module=None):
-            if name != target:
-                return None
-            spec = importlib.machinery.PathFinder.find_spec(name, path)
-            real_exec = spec.loader.exec_module
-
-            def exec_module(module):
-                placeholder = object()
-                module.__getattr__ = lambda attr: placeholder if attr == "C2f" else _missing(attr)
-                real_exec(module)
-                del module.__getattr__
-                conv = sys.modules["ultralytics.nn.modules.conv"]
-                if getattr(conv, "C2f", None) is placeholder:
-                    conv.C2f = module.C2f
-
-            spec.loader.exec_module = exec_module
-            return spec
-
-    def _missing(attr):
-        raise AttributeError(attr)
-
-    sys.meta_path.insert(0, Finder())
+def dump(obj, path):
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=1)
+        f.write("\n")
