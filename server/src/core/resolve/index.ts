@@ -8,6 +8,7 @@ import { diag } from '../diagnostics.ts';
 import { parseModelDoc, type ModelDoc, type Range } from '../document.ts';
 import { isInt } from '../py.ts';
 import type { Shape } from '../nn/module.ts';
+import type { WiredLayer } from '../nn/driver.ts';
 import { flattenOut, isShape } from '../nn/static.ts';
 import { detectFramework, modeline } from '../framework/detect.ts';
 import type { Framework, Header } from '../framework/types.ts';
@@ -89,7 +90,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   const main = runPass(layers, pass.wired, built, unfused.key, [1, header.ch, imgsz, imgsz], pass.textFeatures, false);
   const probe = probeAndReport(pass, main, sink);
   warnOddGsconvChannels(layers, sink);
-  const resolved = resolvedLayers(layers, built, main, budgetStop, sink);
+  const resolved = resolvedLayers(layers, pass.wired, built, main, budgetStop, sink);
   checkNoHoles(resolved, sink);
 
   const complete = !sink.hasError && resolved.length > 0 && resolved.every((l) => l.status === 'ok');
@@ -115,6 +116,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     diagnostics: sink.list,
     strides: probe.strides,
     maxStride: probe.maxStride,
+    guideShape: pass.wired.some((w) => w.guideRole) ? pass.textFeatures : null,
     get totals() {
       return totalsOnce();
     },
@@ -149,6 +151,7 @@ function emptyModel(base: ModelBase, sink: Sink): Model {
     diagnostics: sink.list,
     strides: null,
     maxStride: 32,
+    guideShape: null,
     totals: null,
     ok: false,
     failure: sink.failure ?? { stage: 'parse', message: sink.list[0]?.message ?? 'the model does not load' },
@@ -197,6 +200,7 @@ function warnOddGsconvChannels(layers: readonly ParsedLayer[], sink: Sink): void
 
 function resolvedLayers(
   layers: readonly ParsedLayer[],
+  wired: readonly WiredLayer[],
   built: readonly (BuildResult | null)[],
   main: PassResult,
   budgetStop: number | null,
@@ -240,6 +244,7 @@ function resolvedLayers(
       mod: b?.mod ?? null,
       modFused: null,
       inShapes: inp === undefined ? null : isShape(inp) ? [inp] : (inp as Shape[]),
+      guideRole: wired[k]!.guideRole,
     };
   });
 }
