@@ -10,7 +10,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { cpus, loadavg } from 'node:os';
-import { forwardOutputs, planJob, runProfile, type ProfileJob } from '../server/src/runtime/engine.ts';
+import { forwardOutputs, planJob, runProfile } from '../server/src/runtime/engine.ts';
+import type { ProfileJob } from '../server/src/runtime/job.ts';
 import { tfjsNodeAvailable } from '../server/src/runtime/backend.ts';
 import { serializeTrace, traceNetwork } from '../server/src/runtime/trace.ts';
 import { loadOrt, ortOutputs, ortUnavailableReason } from '../server/src/runtime/ort.ts';
@@ -79,9 +80,10 @@ async function main(): Promise<void> {
   const out = join(root, '.bench-out/forward');
   mkdirSync(out, { recursive: true });
   console.log(
-    `forward pass of ${file.replace(root + '/', '')} at ${imgsz}×${imgsz}, batch 1 — ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load ${loadavg()
-      .map((x) => x.toFixed(1))
-      .join(' ')}`,
+    `forward pass of ${file.replace(root + '/', '')} at ${imgsz}×${imgsz}, batch 1 — ${cpus().length} CPUs ` +
+      `(${cpus()[0]?.model ?? '?'}), load ${loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')}`,
   );
 
   // the same network for PyTorch: the op trace of the resolved model with the runtime's seeded weights
@@ -114,7 +116,8 @@ async function main(): Promise<void> {
     });
   else
     console.log(
-      `onnxruntime-node: not installed (${ortUnavailableReason()}); ONNXRUNTIME_NODE_INSTALL=skip npm install --no-save onnxruntime-node adds it`,
+      `onnxruntime-node: not installed (${ortUnavailableReason()}); ONNXRUNTIME_NODE_INSTALL=skip npm install --no-save ` +
+        `onnxruntime-node adds it`,
     );
   if (typeof torch === 'string') console.log(`PyTorch: ${torch}`);
   else {
@@ -134,7 +137,8 @@ async function main(): Promise<void> {
         off += o.data.length;
       });
       console.log(
-        `outputs: ${outputs.length} tensors, ${who} vs PyTorch ${torch.version}: max |difference| ${maxAbs.toExponential(2)} (largest |value| ${maxVal.toFixed(3)})`,
+        `outputs: ${outputs.length} tensors, ${who} vs PyTorch ${torch.version}: max |difference| ${maxAbs.toExponential(2)} (largest ` +
+          `|value| ${maxVal.toFixed(3)})`,
       );
     };
     const ref = await forwardOutputs(job('wasm'));
@@ -159,7 +163,8 @@ async function main(): Promise<void> {
       if (base) ratios.get(e.name)!.push(round.get(e.name)! / round.get(base.name)!);
     }
     console.log(
-      `round ${r + 1}/${rounds}: ${engines.map((e) => `${e.name.split(' (')[0]!.split(',')[0]} ${round.get(e.name)!.toFixed(0)} ms`).join(' · ')}`,
+      `round ${r + 1}/${rounds}: ` +
+        `${engines.map((e) => `${e.name.split(' (')[0]!.split(',')[0]} ${round.get(e.name)!.toFixed(0)} ms`).join(' · ')}`,
     );
   }
   if (withCpu) {
@@ -181,7 +186,8 @@ async function main(): Promise<void> {
   console.log(`\n${'engine'.padEnd(w)}  median ms  (min)   ratio to PyTorch 1 thread`);
   for (const r of rows)
     console.log(
-      `${r.name.padEnd(w)}  ${r.median.toFixed(1).padStart(9)}  (${r.min.toFixed(0)})   ${Number.isNaN(r.ratio) ? '—' : `${r.ratio.toFixed(2)}×`}`,
+      `${r.name.padEnd(w)}  ${r.median.toFixed(1).padStart(9)}  (${r.min.toFixed(0)})   ` +
+        `${Number.isNaN(r.ratio) ? '—' : `${r.ratio.toFixed(2)}×`}`,
     );
   writeFileSync(join(out, 'results.json'), JSON.stringify({ imgsz, rounds, runs, loadavg: loadavg(), rows }, null, 2));
 }

@@ -15,7 +15,9 @@ import { FRAMEWORKS } from '../server/src/core/catalog/frameworks.ts';
 import type { Dialect, Framework, Treatment } from '../server/src/core/catalog/framework.ts';
 import { signatureText, type ModuleDef, type ParamKind, type ParamSpec } from '../server/src/core/catalog/types.ts';
 import { pyRepr } from '../server/src/core/py.ts';
-import { CATEGORIES, EXPR_FUNCTIONS, NODE_OPS, PARAM_KINDS, USER_CONFIG_FILE, USER_TREATMENTS } from '../server/src/core/user-modules.ts';
+import { CATEGORIES } from '../common/src/category.ts';
+import { NODE_OPS, PARAM_KINDS, USER_CONFIG_FILE, USER_TREATMENTS } from '../server/src/core/declaredModules.ts';
+import { EXPR_FUNCTIONS } from '../server/src/core/pyeval.ts';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Schema = { [k: string]: Json };
@@ -102,7 +104,8 @@ function argsSchema(k: Known): Schema {
   const required = params.reduce((n, p, i) => (p.default === undefined ? i + 1 : n), 0);
   const s: Schema = {
     type: 'array',
-    description: `${k.def.name}${signatureText(k.def)}: the YAML writes ${params.length ? params.map((p) => p.name).join(', ') : 'no args'}`,
+    description:
+      `${k.def.name}${signatureText(k.def)}: the YAML writes ` + `${params.length ? params.map((p) => p.name).join(', ') : 'no args'}`,
   };
   if (params.length) s.items = params.map(paramSchema);
   if (!k.def.varargs) {
@@ -176,7 +179,8 @@ function dialectSchema(dialect: Dialect): Schema {
     return {
       $schema: DRAFT,
       title: 'YOLOv5 model YAML (ultralytics/yolov5, the Slim-neck YOLOv5 and Scaled-YOLOv4 forks)',
-      description: `Generated from the YOLO Lens module catalog (${[...new Set([...ns.values()].flatMap((k) => k.frameworks))].join(', ')}).`,
+      description:
+        `Generated from the YOLO Lens module catalog ` + `(${[...new Set([...ns.values()].flatMap((k) => k.frameworks))].join(', ')}).`,
       type: 'object',
       properties: {
         ...common,
@@ -260,7 +264,8 @@ function combinedSchema(v5: Schema, ul: Schema): Schema {
     $schema: DRAFT,
     title: 'YOLO model YAML (YOLOv5 or ultralytics dialect)',
     description:
-      'An `anchors:` key makes it a YOLOv5-dialect file, as YOLO Lens and the frameworks read it; a YAML without backbone and head is not a model and is not checked.',
+      'An `anchors:` key makes it a YOLOv5-dialect file, as YOLO Lens and the frameworks read it; a YAML without backbone and head is ' +
+      'not a model and is not checked.',
     properties: described,
     if: { type: 'object', anyOf: [{ required: ['backbone'] }, { required: ['head'] }] },
     then: { if: { required: ['anchors'] }, then: { $ref: '#/definitions/yolov5' }, else: { $ref: '#/definitions/ultralytics' } },
@@ -268,7 +273,7 @@ function combinedSchema(v5: Schema, ul: Schema): Schema {
   };
 }
 
-/** `.yolo-lens.json`: the same vocabulary the loader checks (server/src/core/user-modules.ts). */
+/** `.yolo-lens.json`: the same vocabulary the loader checks (server/src/core/declaredModules.ts). */
 function userConfigSchema(): Schema {
   const expr = {
     description:
@@ -304,7 +309,8 @@ function userConfigSchema(): Schema {
     $schema: DRAFT,
     title: `${USER_CONFIG_FILE}: modules declared for YOLO Lens`,
     description:
-      'Modules the catalog lacks, declared by their signature, parse_model treatment and a body of catalog modules and tensor ops. Nothing here is executed: expressions are interpreted.',
+      'Modules the catalog lacks, declared by their signature, parse_model treatment and a body of catalog modules and tensor ops. ' +
+      'Nothing here is executed: expressions are interpreted.',
     type: 'object',
     properties: {
       $schema: { type: 'string' },

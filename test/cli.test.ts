@@ -60,7 +60,8 @@ test('check: many files in one run, file:line:col format, exit 1 on errors', () 
   const bad = join(dir, 'bad.yaml');
   writeFileSync(
     bad,
-    'nc: 80\ndepth_multiple: 1\nwidth_multiple: 1\nanchors: 3\nbackbone:\n  - [-1, 1, Conv, [16, 3, 2]]\n  - [5, 1, Conv, [16, 3, 2]]\nhead: []\n',
+    'nc: 80\ndepth_multiple: 1\nwidth_multiple: 1\nanchors: 3\nbackbone:\n  - [-1, 1, Conv, [16, 3, 2]]\n  - [5, 1, Conv, [16, 3, ' +
+      '2]]\nhead: []\n',
   );
   const r = run('check', yolov5n.yamlPath, bad, broken.yamlPath);
   assert.equal(r.status, 1);

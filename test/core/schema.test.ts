@@ -14,7 +14,7 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { generateSchemas, schemaText, SCHEMA_DIR } from '../../scripts/gen-schema.ts';
 import { loadCases } from '../support/reference.ts';
 import { resolve } from '../../server/src/core/resolve.ts';
-import { loadUserModules } from '../../server/src/core/user-modules.ts';
+import { loadUserModules } from '../../server/src/core/declaredModules.ts';
 
 const generated = generateSchemas();
 
@@ -110,7 +110,8 @@ test('a valid file passes; a wrong module name, too many args, a missing key, a 
   assert.ok(paths(V5.replace('[[0, 1], 1', '[[0, zero], 1')).some((p) => p.startsWith('/head/0/0')));
   // the dialect follows `anchors:`: a YOLOv5 Detect in an ultralytics file takes [nc] only
   const ul =
-    'nc: 80\nscales:\n  n: [0.33, 0.25, 1024]\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\n  - [-1, 3, C2f, [64, True]]\nhead:\n  - [[0, 1], 1, Concat, [1]]\n';
+    'nc: 80\nscales:\n  n: [0.33, 0.25, 1024]\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\n  - [-1, 3, C2f, [64, True]]\nhead:\n  - [[0, ' +
+    '1], 1, Concat, [1]]\n';
   assert.deepEqual(schemaErrors(ul), []);
   assert.ok(resolve(ul).ok);
   assert.ok(paths(ul.replace('[64, True]', '[64, True, 1, 2, 3, 4]')).some((p) => p.startsWith('/backbone/1')));
@@ -147,7 +148,7 @@ test('.yolo-lens.json: the example validates; structure errors the loader report
 
 // ---- the real consumer: yaml-language-server ---------------------------------------------------------------
 
-test('yaml-language-server with the contributed schema: real files validate, a wrong module is flagged on its token, a modeline works', async () => {
+test('yaml-language-server with the contributed schema: real files validate, a wrong module is flagged, a modeline works', async () => {
   const { getLanguageService } = await import('yaml-language-server');
   const { TextDocument } = await import('vscode-languageserver-textdocument');
   const { pathToFileURL } = await import('node:url');

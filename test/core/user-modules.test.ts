@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CORPUS } from '../support/reference.ts';
 import { resolve, type ResolveOptions } from '../../server/src/core/resolve.ts';
-import { loadUserModules, type UserModuleDiagnostic } from '../../server/src/core/user-modules.ts';
+import { loadUserModules, type UserModuleDiagnostic } from '../../server/src/core/declaredModules.ts';
 import type { Model } from '../../server/src/core/model.ts';
 import { toPlain } from '../../server/src/core/py.ts';
 
@@ -247,7 +247,8 @@ test('broken JSON: the syntax errors, and whatever declarations still read', () 
 
 test('a layer using a declaration with errors says so (not "unknown module")', () => {
   const { modules } = loadUserModules(
-    '{ "modules": { "Half": { "treatment": "channels", "params": [{ "name": "c1" }, { "name": "c2" }], "body": [{ "conv": ["c1", "c2 // two"] }] } } }',
+    '{ "modules": { "Half": { "treatment": "channels", "params": [{ "name": "c1" }, { "name": "c2" }], "body": [{ "conv": ["c1", "c2 // ' +
+      'two"] }] } } }',
   );
   const m = resolve('nc: 80\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, Half, [64]]\n', { userModules: modules });
   const d = m.diagnostics.find((x) => x.layer === 1)!;
@@ -257,19 +258,21 @@ test('a layer using a declaration with errors says so (not "unknown module")', (
 
 test('an expression that fails when the layer is built is a build error on that layer', () => {
   const { modules, diagnostics } = loadUserModules(
-    '{ "modules": { "Div": { "treatment": "channels", "params": [{ "name": "c1" }, { "name": "c2" }, { "name": "d", "default": 0 }], "body": [{ "conv": ["c1", "c2 // d"] }] } } }',
+    '{ "modules": { "Div": { "treatment": "channels", "params": [{ "name": "c1" }, { "name": "c2" }, { "name": "d", "default": 0 }], ' +
+      '"body": [{ "conv": ["c1", "c2 // d"] }] } } }',
   );
   assert.deepEqual(diagnostics, []);
   const m = resolve('nc: 80\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, Div, [64]]\n', { userModules: modules });
   const d = m.diagnostics.find((x) => x.layer === 1)!;
   assert.equal(d.code, 'YOLO029');
-  assert.match(d.message, /Div: .*integer division by zero/);
+  assert.match(d.message, /Div: .*integer division or modulo by zero/);
 });
 
 test("an expression's // and % round and sign as Python's do (floor, sign of the divisor)", () => {
   // python3: c2 = 64; -(c2 // -3) + c2 % -3 == 22 + -2 == 20 (truncating division would give 21 + 1)
   const { modules, diagnostics } = loadUserModules(
-    '{ "modules": { "Odd": { "treatment": "plain", "params": [{ "name": "c" }], "body": [{ "conv": ["c", "-(c // -3) + c % -3", 1, 1] }] } } }',
+    '{ "modules": { "Odd": { "treatment": "plain", "params": [{ "name": "c" }], "body": [{ "conv": ["c", "-(c // -3) + c % -3", 1, 1] ' +
+      '}] } } }',
   );
   assert.deepEqual(diagnostics, []);
   const m = resolve('nc: 80\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, Odd, [64]]\n', { userModules: modules });

@@ -30,9 +30,9 @@ test('hover on a module: signature, doc, args as parse_model passes them, channe
   assert.match(md, /\| output \| 128×40×40 \|/);
   assert.match(md, /\| repeats \| 3 × 0\.33 → 1 \|/);
   assert.match(md, /\| params \| 113,216 \|/);
-  assert.match(md, /\| FLOPs @640 \| 247 MFLOPs \(ultralytics-thop\) · 247 MFLOPs \(thop 0\.1\.1\) \|/);
+  assert.match(md, /\| FLOPs @640 \| 0\.247 GFLOPs \(ultralytics-thop\) · 0\.247 GFLOPs \(thop 0\.1\.1\) \|/);
   // the user's convention comes first
-  assert.match(hover(m, f.cursor, { convention: 'thop' })!.markdown, /247 MFLOPs \(thop 0\.1\.1\) · 247 MFLOPs \(ultralytics-thop\)/);
+  assert.match(hover(m, f.cursor, { convention: 'thop' })!.markdown, /0\.247 GFLOPs \(thop 0\.1\.1\) · 0\.247 GFLOPs \(ultralytics-thop\)/);
 });
 
 test('hover on a width-scaled arg: the parameter it binds and `512 × 0.25 → 128`', () => {

@@ -174,7 +174,9 @@ describe('hostile traffic', () => {
   test('deeply nested JSON, huge strings and unknown documents on the wire: answers or errors, never a crash', async () => {
     // 100,000 levels of JSON nesting, written raw (JSON.stringify itself cannot produce it): the server's parser
     // overflows on it and must drop the message, not die
-    const body = `{"jsonrpc":"2.0","id":"deep","method":"textDocument/hover","params":{"textDocument":{"uri":"${uri}"},"position":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`;
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const params = `{"textDocument":{"uri":"${uri}"},"position":${deep}}`;
+    const body = `{"jsonrpc":"2.0","id":"deep","method":"textDocument/hover","params":${params}}`;
     c.child.stdin.write(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     const attempts: [string, unknown][] = [
       ['textDocument/hover', { textDocument: { uri: 'x'.repeat(5_000_000) }, position: { line: 0, character: 0 } }],

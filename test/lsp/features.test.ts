@@ -181,7 +181,7 @@ describe('editor features over the wire', () => {
     });
     const md = (h.contents as { value: string }).value;
     assert.match(md, /\| output \| 128×40×40 \|/);
-    assert.match(md, /\| FLOPs @640 \| 247 MFLOPs \(ultralytics-thop\) · 247 MFLOPs \(thop 0\.1\.1\) \|/);
+    assert.match(md, /\| FLOPs @640 \| 0\.247 GFLOPs \(ultralytics-thop\) · 0\.247 GFLOPs \(thop 0\.1\.1\) \|/);
     assert.deepEqual(h.range, { start: neckAt('VoVGSCSP, [512, False]], # 13', 0), end: neckAt('VoVGSCSP, [512, False]], # 13', 8) });
     const arg = await client.request<Hover>('textDocument/hover', {
       textDocument: { uri: neckUri },

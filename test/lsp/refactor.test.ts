@@ -152,7 +152,7 @@ describe('layer refactors over LSP', () => {
     await client.closeDoc(uri);
   });
 
-  test('a quick fix on a diagnostic the server published: a layer inserted below 9 is unused, removing it gives back the file', async () => {
+  test('a quick fix on a published diagnostic: a layer inserted below 9 is unused, removing it gives back the file', async () => {
     const uri = uriFor('yolov5n.yaml');
     const text = corpusText(YOLOV5N);
     await client.open(uri, text);

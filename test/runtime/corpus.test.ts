@@ -59,7 +59,8 @@ for (const c of runnable) {
     for (const l of r.layers) {
       assert.ok(
         l.shapeMatches,
-        `layer ${l.index} (${l.module}): measured ${JSON.stringify(l.outShape ?? l.outShapes)} vs static ${JSON.stringify(l.staticShape ?? l.staticShapes)}`,
+        `layer ${l.index} (${l.module}): measured ${JSON.stringify(l.outShape ?? l.outShapes)} vs static ` +
+          `${JSON.stringify(l.staticShape ?? l.staticShapes)}`,
       );
       assert.ok(l.ms >= 0 && Number.isFinite(l.ms));
     }
@@ -85,6 +86,7 @@ test('memory estimate vs measured peak over the corpus', (t) => {
   const s = [...ratios].sort((a, b) => a - b);
   if (s.length)
     t.diagnostic(
-      `estimate / measured peak: min ${s[0]!.toFixed(2)}, median ${s[s.length >> 1]!.toFixed(2)}, max ${s[s.length - 1]!.toFixed(2)} over ${s.length} models`,
+      `estimate / measured peak: min ${s[0]!.toFixed(2)}, median ${s[s.length >> 1]!.toFixed(2)}, max ${s[s.length - 1]!.toFixed(2)} ` +
+        `over ${s.length} models`,
     );
 });

@@ -3,7 +3,8 @@
  * for shapes, parameters and FLOPs. Never throws on user text: every problem is a diagnostic on the token that
  * causes it, and resolution goes on with unknown shapes where it must.
  */
-import { parseModelDoc, keyText, mapEntries, layerRaw, type LayerSrc, type ModelDoc, type Range, type SrcVal } from './document.ts';
+import { parseModelDoc, keyText, mapEntries, layerRaw, type LayerSrc, type ModelDoc, type SrcVal } from './document.ts';
+import type { Range } from './range.ts';
 import { type Code, type Diagnostic, diag, type RelatedInfo } from './diagnostics.ts';
 import {
   PyFloat,
@@ -48,7 +49,7 @@ export interface ResolveOptions {
   /** skip the fused figures (faster, for callers that never show them) */
   readonly skipFused?: boolean;
   /**
-   * Modules the user declared (`.yolo-lens.json`, see user-modules.ts): `extend` adds them to the namespace of
+   * Modules the user declared (`.yolo-lens.json`, see declaredModules.ts): `extend` adds them to the namespace of
    * the framework the file is built with. Catalog modules of the same name win.
    */
   readonly userModules?: { extend(framework: Framework): Framework };

@@ -26,6 +26,7 @@ const WASM_SIMD = 'tfjs-backend-wasm-simd.wasm';
 // silence tfjs's console advice ("install tfjs-node") and skip its debug checks
 tf.env().set('PROD', true);
 
+// eslint-disable-next-line no-restricted-properties -- unreachable: the bundles are CommonJS (__filename is defined)
 const req = createRequire(typeof __filename === 'string' ? __filename : join(process.cwd(), 'index.js'));
 
 /** The folder holding the wasm binaries: beside this bundle first (dist/ in the VSIX), else the installed package. */

@@ -25,7 +25,7 @@ function namespace(
   return defs.map((d) => [d, special[d.name] ?? (repeats.includes(d.name) ? 'repeats' : channels.includes(d.name) ? 'channels' : 'plain')]);
 }
 
-const head = yolov5Kit('head');
+const upstream = yolov5Kit('upstream');
 const fork = yolov5Kit('fork');
 
 /** ultralytics/yolov5 models/yolo.py L402-446 */
@@ -35,7 +35,7 @@ export const YOLOV5: Framework = makeFramework({
   label: 'YOLOv5 (ultralytics/yolov5)',
   origin: 'ultralytics/yolov5@5081342',
   modules: namespace(
-    head.all,
+    upstream.all,
     [
       'Conv',
       'GhostConv',
