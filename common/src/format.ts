@@ -5,7 +5,7 @@
  */
 
 /** Which FLOPs count the user sees (the `yolo.gflops` setting, the CLI's `--convention`), spelled one way. */
-export const FLOPS_CONVENTIONS = ['ultralytics-thop', 'thop'] as const;
+export const FLOPS_CONVENTIONS = ['thop', 'ultralytics-thop'] as const;
 export type FlopsConvention = (typeof FLOPS_CONVENTIONS)[number];
 export const DEFAULT_FLOPS_CONVENTION: FlopsConvention = 'ultralytics-thop';
 
