@@ -14,10 +14,6 @@ function timed(text: string, opts = {}): { model: Model; ms: number } {
   return { model, ms: performance.now() - t };
 }
 
-function codes(m: Model): string[] {
-  return m.diagnostics.map((d) => d.code);
-}
-
 /** the diagnostic with `code` exists and its range covers `needle` in the text */
 function assertAt(m: Model, code: string, needle: string | null, severity = 'error'): void {
   const d = m.diagnostics.find((x) => x.code === code);
