@@ -91,6 +91,25 @@ test('untrusted workspaces are declared', () => {
   for (const c of u.restrictedConfigurations ?? []) assert.ok(pkg.contributes.configuration.properties[c], c);
 });
 
+test('a finished package for the Marketplace and Open VSX: icon, links, keywords, a changelog entry for this version', () => {
+  const manifest = pkg as unknown as {
+    version: string;
+    icon: string;
+    repository: { url: string };
+    bugs: { url: string };
+    homepage: string;
+    keywords: string[];
+  };
+  const icon = readFileSync(join(ROOT, manifest.icon));
+  assert.equal(icon.subarray(1, 4).toString('latin1'), 'PNG', 'the icon is a PNG');
+  // IHDR width and height: the Marketplace wants at least 128×128
+  assert.ok(icon.readUInt32BE(16) >= 128 && icon.readUInt32BE(20) >= 128, `icon ${icon.readUInt32BE(16)}×${icon.readUInt32BE(20)}`);
+  for (const url of [manifest.repository.url, manifest.bugs.url, manifest.homepage]) assert.match(url, /^https:\/\/github\.com\//);
+  assert.ok(manifest.keywords.length >= 3 && manifest.keywords.length <= 30);
+  const changelog = readFileSync(join(ROOT, 'CHANGELOG.md'), 'utf8');
+  assert.ok(changelog.includes(`## ${manifest.version}`), `CHANGELOG.md has no entry for ${manifest.version}`);
+});
+
 test('the .vsix allowlist: bundles, manifest and docs only', (t) => {
   const vsce = [
     process.env.VSCE,
