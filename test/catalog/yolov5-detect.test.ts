@@ -13,7 +13,7 @@ import type { Framework } from '../../server/src/core/catalog/framework.ts';
 import { decodeAnchors, type DetectKind } from '../../server/src/core/catalog/yolov5.ts';
 import { resolve } from '../../server/src/core/resolve.ts';
 import { NumFlow, tensor, at, type Tensor } from '../support/num-flow.ts';
-import { loadCases } from '../support/reference.ts';
+import { loadCases, needsCorpus } from '../support/reference.ts';
 import { toPlain } from '../../server/src/core/py.ts';
 
 const ANCHORS = [
@@ -258,7 +258,7 @@ test('a Detect that is not the last layer has no strides: its eval decode fails 
 
 // ---- Scaled-YOLOv4 at model level ------------------------------------------------------------------------------
 
-test('sv4 records whose fuse() raises: no fused figures, the error the real code raised', () => {
+test('sv4 records whose fuse() raises: no fused figures, the error the real code raised', needsCorpus, () => {
   const cases = loadCases().filter((c) => c.record.fused_error);
   assert.ok(cases.length >= 3, 'the GSConv Scaled-YOLOv4 records');
   for (const c of cases) {

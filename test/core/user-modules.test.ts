@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CORPUS } from '../support/reference.ts';
+import { CORPUS, needsCorpus } from '../support/reference.ts';
 import { resolve, type ResolveOptions } from '../../server/src/core/resolve.ts';
 import { loadUserModules, type UserModuleDiagnostic } from '../../server/src/core/declaredModules.ts';
 import type { Model } from '../../server/src/core/model.ts';
@@ -124,7 +124,7 @@ test('the example declarations load without problems', () => {
   assert.deepEqual(modules.names, ['MyC3', 'MySPPF', 'MyGSConv', 'SEConv', 'SplitCat']);
 });
 
-test('C3 and SPPF declared by the user give the catalog\u2019s shapes, params and FLOPs on yolov5s', () => {
+test('C3 and SPPF declared by the user give the catalog\u2019s shapes, params and FLOPs on yolov5s', needsCorpus, () => {
   const { modules } = loadUserModules(CONFIG);
   const text = corpusText('yolov5/models/yolov5s.yaml');
   const opts: ResolveOptions = { framework: 'yolov5' };
@@ -148,20 +148,24 @@ test('C3 and SPPF declared by the user give the catalog\u2019s shapes, params an
   assert.equal(b.layers.find((l) => l.moduleName === 'MyC3')!.bindings[0]!.param, 'c2');
 });
 
-test('GSConv declared by the user gives the Slim-neck fork\u2019s figures; it is not offered to the ultralytics dialect', () => {
-  const { modules } = loadUserModules(CONFIG);
-  const text = corpusText('slimneck/gsconv-yolov5/models/slimneck-yolov5n.yaml');
-  const opts: ResolveOptions = { framework: 'yolov5-gsconv' };
-  const mine = text.replace(/\bGSConv\b/g, 'MyGSConv');
-  const a = resolve(text, opts);
-  const b = resolve(mine, { ...opts, userModules: modules });
-  assert.ok(a.ok && b.ok, b.diagnostics.map((d) => d.message).join('\n'));
-  assert.deepEqual(comparable(b), comparable(a));
-  const ul = resolve('nc: 80\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, MyGSConv, [64, 3, 2]]\n', {
-    userModules: modules,
-  });
-  assert.equal(ul.diagnostics.find((d) => d.layer === 1)?.code, 'YOLO010');
-});
+test(
+  'GSConv declared by the user gives the Slim-neck fork\u2019s figures; it is not offered to the ultralytics dialect',
+  needsCorpus,
+  () => {
+    const { modules } = loadUserModules(CONFIG);
+    const text = corpusText('slimneck/gsconv-yolov5/models/slimneck-yolov5n.yaml');
+    const opts: ResolveOptions = { framework: 'yolov5-gsconv' };
+    const mine = text.replace(/\bGSConv\b/g, 'MyGSConv');
+    const a = resolve(text, opts);
+    const b = resolve(mine, { ...opts, userModules: modules });
+    assert.ok(a.ok && b.ok, b.diagnostics.map((d) => d.message).join('\n'));
+    assert.deepEqual(comparable(b), comparable(a));
+    const ul = resolve('nc: 80\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, MyGSConv, [64, 3, 2]]\n', {
+      userModules: modules,
+    });
+    assert.equal(ul.diagnostics.find((d) => d.layer === 1)?.code, 'YOLO010');
+  },
+);
 
 test('an SE block and a chunk/cat block resolve with the shapes and parameter counts PyTorch would give', () => {
   const { modules } = loadUserModules(CONFIG);

@@ -14,6 +14,7 @@ import type { Browser } from 'playwright-core';
 import { corpusGraph, launchChromium, openPanel, showGraph, startPanelServer, unavailable, type PanelServer } from '../webview/harness.ts';
 import { LIMITS, parseWebviewMessage, type HostMessage } from '../../webview/src/messages.ts';
 import type { GraphResult, ProfileResult, SubmoduleNode } from '../../server/src/protocol.ts';
+import { needsCorpus } from '../support/reference.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 
@@ -124,7 +125,7 @@ function poison<T>(value: T, path: string, counter: { n: number }): T {
   return value;
 }
 
-describe('every field the host sends, poisoned', { skip: unavailable() ?? false }, () => {
+describe('every field the host sends, poisoned', { skip: needsCorpus.skip ?? unavailable() ?? false }, () => {
   let browser: Browser;
   let server: PanelServer;
   before(async () => {

@@ -21,7 +21,7 @@ import { LspClient, fileUri } from './client.ts';
 import { fixture, marked, type Fixture } from '../support/fixtures.ts';
 import { corpusPath, corpusText, replaceOnce, SLIMNECK_V5N, VOVGSCSP_NECK, YOLOV5N } from '../features/corpus.ts';
 import type { GraphResult, SubmoduleNode, SummaryResult, ProfileResult } from '../../server/src/protocol.ts';
-import { loadCases } from '../support/reference.ts';
+import { loadCases, needsCorpus } from '../support/reference.ts';
 
 let client: LspClient;
 before(async () => {
@@ -38,7 +38,7 @@ let n = 0;
 const uriFor = (name: string) => `file:///fixtures/${++n}/${name}`;
 
 describe('diagnostics', () => {
-  test('a corpus YOLOv5 YAML resolves clean; the Slim-neck YOLOv5n too; each announces yolo/modelChanged', async () => {
+  test('a corpus YOLOv5 YAML resolves clean; the Slim-neck YOLOv5n too; each announces yolo/modelChanged', needsCorpus, async () => {
     for (const rel of [YOLOV5N, SLIMNECK_V5N]) {
       const uri = fileUri(corpusPath(rel));
       const d = await client.open(uri, corpusText(rel));
@@ -82,7 +82,7 @@ describe('diagnostics', () => {
     assert.deepEqual(broken.data, { layer: 4 });
   });
 
-  test('a Concat mismatch carries related information on both producing layers', async () => {
+  test('a Concat mismatch carries related information on both producing layers', needsCorpus, async () => {
     const line = '    [[-1, 6], 1, Concat, [1]], # cat backbone P4';
     const f = fixture(replaceOnce(corpusText(YOLOV5N), line, marked(line.replace('6]', '4]'), '4', 'YOLO016')), { dedent: false });
     const uri = uriFor('yolov5n.yaml');
@@ -100,7 +100,7 @@ describe('diagnostics', () => {
     );
   });
 
-  test('typing publishes diagnostics for each new version; fixing the text clears them', async () => {
+  test('typing publishes diagnostics for each new version; fixing the text clears them', needsCorpus, async () => {
     const text = corpusText(YOLOV5N);
     const uri = uriFor('yolov5n.yaml');
     await client.open(uri, text);
@@ -137,7 +137,7 @@ describe('diagnostics', () => {
   });
 });
 
-describe('editor features over the wire', () => {
+describe('editor features over the wire', needsCorpus, () => {
   const neck = corpusText(VOVGSCSP_NECK);
   const neckUri = uriFor('yolov5n-vovgscsp-neck.yaml');
   before(async () => {
@@ -276,7 +276,7 @@ describe('editor features over the wire', () => {
   });
 });
 
-describe('custom requests', () => {
+describe('custom requests', needsCorpus, () => {
   const uri = fileUri(corpusPath(YOLOV5N));
   before(async () => {
     await client.open(uri, corpusText(YOLOV5N));
@@ -330,7 +330,7 @@ describe('custom requests', () => {
 });
 
 describe('settings', () => {
-  test('imgsz, framework and severity overrides apply; a configuration change re-publishes', async () => {
+  test('imgsz, framework and severity overrides apply; a configuration change re-publishes', needsCorpus, async () => {
     const line = '    [-1, 3, C3, [512, False]], # 13';
     const text = replaceOnce(corpusText(YOLOV5N), line, line.replace('# 13', '# 12'));
     const c = await LspClient.start({
@@ -360,7 +360,7 @@ describe('settings', () => {
 });
 
 describe('settings pushed by a client that cannot answer workspace/configuration (Neovim 0.7)', () => {
-  test('didChangeConfiguration { settings: { yolo } } applies and re-publishes', async () => {
+  test('didChangeConfiguration { settings: { yolo } } applies and re-publishes', needsCorpus, async () => {
     const c = await LspClient.start({ capabilities: { textDocument: { publishDiagnostics: { versionSupport: true } } } });
     try {
       const uri = uriFor('yolov5n.yaml');
@@ -385,7 +385,7 @@ describe('settings pushed by a client that cannot answer workspace/configuration
 });
 
 describe('code actions', () => {
-  test('a quick fix comes back as a versioned WorkspaceEdit that applies to the open text', async () => {
+  test('a quick fix comes back as a versioned WorkspaceEdit that applies to the open text', needsCorpus, async () => {
     const line = '    [-1, 3, C3, [512, False]], # 13';
     const text = replaceOnce(corpusText(YOLOV5N), line, line.replace('# 13', '# 12'));
     const uri = uriFor('yolov5n.yaml');

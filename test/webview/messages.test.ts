@@ -6,14 +6,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadCases, CORPUS } from '../support/reference.ts';
+import { loadCases, CORPUS, needsCorpus } from '../support/reference.ts';
 import { resolve } from '../../server/src/core/resolve.ts';
 import { toGraphResult } from '../../server/src/convert.ts';
 import { parseHostMessage, parseWebviewMessage, payloadSize, LIMITS, type RevealTarget } from '../../webview/src/messages.ts';
 import { panelCsp, panelHtml, newNonce } from '../../client/src/html.ts';
 import { syntheticYaml } from '../../bench/synthetic.ts';
 
-test('every corpus and mutant graph the core produces is a valid graph message', () => {
+test('every corpus and mutant graph the core produces is a valid graph message', needsCorpus, () => {
   const cases = loadCases();
   assert.ok(cases.length > 50);
   for (const c of cases) {
@@ -26,7 +26,7 @@ test('every corpus and mutant graph the core produces is a valid graph message',
   assert.ok(payloadSize(big) < LIMITS.payload / 10, `a 2,000-layer graph is far below the limit (${payloadSize(big)})`);
 });
 
-test('host messages: unknown types, bad fields and giant payloads are refused with a reason', () => {
+test('host messages: unknown types, bad fields and giant payloads are refused with a reason', needsCorpus, () => {
   const graph = toGraphResult(resolve(readFileSync(join(CORPUS, 'yolov5/models/yolov5n.yaml'), 'utf8')), 'file:///a.yaml', 1);
   const refused = (m: unknown, why: RegExp) => {
     const r = parseHostMessage(m);

@@ -23,7 +23,7 @@ import {
 } from './harness.ts';
 import { syntheticYaml } from '../../bench/synthetic.ts';
 import { HIGH_CONTRAST_THEME } from './theme.ts';
-import { REFERENCE, CORPUS, type RefRecord } from '../support/reference.ts';
+import { REFERENCE, CORPUS, type RefRecord, needsCorpus } from '../support/reference.ts';
 import { resolve } from '../../server/src/core/resolve.ts';
 import { toGraphResult } from '../../server/src/convert.ts';
 import type { GraphResult, ProfileResult } from '../../server/src/protocol.ts';
@@ -83,7 +83,7 @@ async function lastPosted(p: PanelPage, type: WebviewMessage['type']): Promise<W
   return (await p.posted()).filter((m) => m.type === type).at(-1);
 }
 
-describe('graph panel in Chromium', { skip }, () => {
+describe('graph panel in Chromium', { skip: needsCorpus.skip ?? skip }, () => {
   let browser: Browser;
   let server: PanelServer;
   before(async () => {
