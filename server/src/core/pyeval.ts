@@ -202,19 +202,19 @@ class Parser {
   }
 
   private or(): PyExpr {
-    let left = this.and();
-    while (this.isWord('or') || this.configOp('||')) {
-      this.i++;
-      left = { kind: 'logic', op: 'or', left, right: this.and() };
-    }
-    return left;
+    return this.logic('or', '||', () => this.and());
   }
 
   private and(): PyExpr {
-    let left = this.not();
-    while (this.isWord('and') || this.configOp('&&')) {
+    return this.logic('and', '&&', () => this.not());
+  }
+
+  /** `a or b or c` (left to right), also spelled `||` in the config dialect */
+  private logic(op: 'and' | 'or', alias: string, operand: () => PyExpr): PyExpr {
+    let left = operand();
+    while (this.isWord(op) || this.configOp(alias)) {
       this.i++;
-      left = { kind: 'logic', op: 'and', left, right: this.not() };
+      left = { kind: 'logic', op, left, right: operand() };
     }
     return left;
   }
