@@ -116,10 +116,4 @@ export default defineConfig([
     rules: { '@typescript-eslint/no-restricted-imports': restrictedImports(node, vscode, tfjs, protocolTypesOnly) },
   },
   { files: ['client/src/**/*.ts'], rules: { '@typescript-eslint/no-restricted-imports': restrictedImports(tfjs) } },
-  {
-    // PENDING: the value cycle block ⇄ conv ⇄ transformer is being broken on its own branch; reported as a warning
-    // until then (scripts/check-source.mjs lists it too). Delete this block when that lands.
-    files: ['server/src/core/catalog/ultralytics/{block,conv,transformer}.ts'],
-    rules: { 'import-x/no-cycle': 'warn' },
-  },
 ]);

@@ -1,68 +1,150 @@
 /**
- * Forward-pass time of the bundled Slim-neck example in every available backend against PyTorch, in one run on one
- * machine: `node --import tsx bench/forward.ts [--imgsz 640] [--rounds 3] [--runs 5] [--no-cpu]`.
- * PyTorch (Debian's python3-torch, /usr/bin/python3) replays the op trace of the same resolved model with the same
- * seeded weights (bench/torch_forward.py); its outputs are compared with the tfjs ones first. Rounds interleave the
- * engines (order rotated) so background load hits them alike; ratios are medians of per-round ratios.
+ * Forward-pass time of YOLO models on every engine YOLO Lens can profile on, against the model a user would run:
+ * the upstream code's own build of the same YAML in PyTorch (bench/torch_upstream.py: its parse_model and module
+ * classes, fuse()d, eval, no_grad, Debian's python3-torch), with YOLO Lens's seeded weights loaded by state_dict
+ * name, so the outputs are compared too. Every engine runs at 1 thread and on all cores; rounds interleave the
+ * engines (order rotated) so background load hits them alike; ratios are medians of per-round ratios to PyTorch at
+ * the same thread count. Per-layer times of the default engine are compared with PyTorch's (forward hooks on each
+ * layer): Spearman rank correlation and the largest difference of a layer's share of the total.
+ *
+ *   node --import tsx bench/forward.ts [--models slimneck,yolov8n,yolo11n,yolo26n] [--imgsz 640] [--batch 1]
+ *     [--rounds 3] [--runs 3] [--ultralytics DIR] [--gsconv-yolov5 DIR] [--replay]
+ *
+ * Upstream trees: --ultralytics (or YOLO_LENS_ULTRALYTICS) is a checkout holding the `ultralytics/` package;
+ * --gsconv-yolov5 (or YOLO_LENS_GSCONV_YOLOV5) the Slim-neck YOLOv5 fork (`gsconv-yolov5/`), which builds the bundled
+ * example `slimneck`. Other names (yolov8n, yolo11n, yolo26n, …) are taken from the ultralytics tree's cfg folder,
+ * scale from the name as ultralytics takes it. onnxruntime-node is measured when it is installed. --replay adds the
+ * old cross-check: PyTorch replaying YOLO Lens's own op trace (bench/torch_forward.py) must compute the same numbers.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { cpus, loadavg } from 'node:os';
-import { forwardOutputs, planJob, runProfile } from '../server/src/runtime/engine.ts';
+import { resolve as resolveModel } from '../server/src/core/resolve.ts';
+import { forwardOutputs, planJob } from '../server/src/runtime/engine.ts';
 import type { ProfileJob } from '../server/src/runtime/job.ts';
-import { tfjsNodeAvailable } from '../server/src/runtime/backend.ts';
+import { allCores } from '../server/src/runtime/backend.ts';
+import { profileModel } from '../server/src/runtime/profile.ts';
+import { moduleParamArrays, ownParamArrays, uniform } from '../server/src/runtime/weights.ts';
 import { serializeTrace, traceNetwork } from '../server/src/runtime/trace.ts';
-import { loadOrt, ortOutputs, ortUnavailableReason } from '../server/src/runtime/ort.ts';
-import type { ProfileBackend } from '../server/src/protocol.ts';
+import { loadOrt } from '../server/src/runtime/ort.ts';
+import type { NetworkPlan } from '../server/src/runtime/plan.ts';
+import type { ProfileBackend, ProfileResult } from '../server/src/protocol.ts';
 import { median } from './stats.ts';
 
 const root = join(__dirname, '..');
 const args = process.argv.slice(2);
-const opt = (name: string, def: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : def);
-const imgsz = opt('--imgsz', 640);
-const rounds = opt('--rounds', 3);
-const runs = opt('--runs', 5);
-const withCpu = !args.includes('--no-cpu');
-const file = join(root, 'examples/slimneck-yolov5n.yaml');
-const text = readFileSync(file, 'utf8');
-const job = (backend: ProfileBackend, r = runs, warmup = 1): ProfileJob => ({
-  text,
-  fileName: 'slimneck-yolov5n.yaml',
-  imgsz,
-  batch: 1,
-  runs: r,
-  warmup,
-  backend,
-  memoryLimitMB: 4096,
-});
+const flag = (name: string): string | undefined => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const num = (name: string, def: number) => Number(flag(name) ?? def);
+const imgsz = num('--imgsz', 640);
+const batch = num('--batch', 1);
+const rounds = num('--rounds', 3);
+const runs = num('--runs', 3);
+const replay = args.includes('--replay');
+const modelNames = (flag('--models') ?? 'slimneck,yolov8n,yolo11n,yolo26n').split(',').filter(Boolean);
+const ultralyticsDir = flag('--ultralytics') ?? process.env.YOLO_LENS_ULTRALYTICS;
+const gsconvDir = flag('--gsconv-yolov5') ?? process.env.YOLO_LENS_GSCONV_YOLOV5;
+const cores = allCores();
+const out = join(root, '.bench-out/forward');
 
-/** PyTorch behind a line protocol, so rounds can interleave it with the in-process tfjs runs. */
-class Torch {
+interface ModelSpec {
+  readonly name: string;
+  readonly text: string;
+  readonly fileName: string;
+  readonly upstream: { framework: 'yolov5' | 'ultralytics'; root: string; cfg: string; label: string };
+}
+
+function findYaml(dir: string, file: string): string | null {
+  for (const e of readdirSync(dir)) {
+    const p = join(dir, e);
+    if (statSync(p).isDirectory()) {
+      const hit = findYaml(p, file);
+      if (hit) return hit;
+    } else if (e === file) return p;
+  }
+  return null;
+}
+
+/** What a model name means on both sides: the YAML text we resolve, and how the upstream code builds it. */
+function specOf(name: string): ModelSpec | string {
+  if (name === 'slimneck') {
+    if (!gsconvDir) return 'needs the Slim-neck YOLOv5 fork: --gsconv-yolov5 DIR or YOLO_LENS_GSCONV_YOLOV5';
+    const file = join(root, 'examples/slimneck-yolov5n.yaml');
+    return {
+      name,
+      text: readFileSync(file, 'utf8'),
+      fileName: 'slimneck-yolov5n.yaml',
+      upstream: { framework: 'yolov5', root: gsconvDir, cfg: file, label: 'Slim-neck YOLOv5 (gsconv-yolov5) models.yolo.Model' },
+    };
+  }
+  if (!ultralyticsDir) return 'needs the ultralytics tree: --ultralytics DIR or YOLO_LENS_ULTRALYTICS';
+  const cfgDir = join(ultralyticsDir, 'ultralytics/cfg/models');
+  if (!existsSync(cfgDir)) return `${cfgDir} does not exist`;
+  // yolov8n.yaml is the n scale of yolov8.yaml (ultralytics's own rule: one scale letter after the family)
+  const m = /^(.+?\d+)([nslmx])(-.*)?$/.exec(name);
+  const file = findYaml(cfgDir, `${name}.yaml`) ?? (m ? findYaml(cfgDir, `${m[1]}${m[3] ?? ''}.yaml`) : null);
+  if (!file) return `no ${name}.yaml in ${cfgDir}`;
+  const version = /__version__\s*=\s*"([^"]+)"/.exec(readFileSync(join(ultralyticsDir, 'ultralytics/__init__.py'), 'utf8'))?.[1] ?? '?';
+  return {
+    name,
+    text: readFileSync(file, 'utf8'),
+    fileName: `${name}.yaml`,
+    upstream: { framework: 'ultralytics', root: ultralyticsDir, cfg: `${name}.yaml`, label: `ultralytics ${version} DetectionModel` },
+  };
+}
+
+/** The seeded weights by upstream state_dict name (`model.<layer>.<module path>.<param>`), and the seeded input. */
+function exportWeights(plan: NetworkPlan, dir: string): number {
+  const index: Record<string, { shape: readonly number[]; offset: number; length: number }> = {};
+  const parts: Buffer[] = [];
+  let offset = 0;
+  const put = (name: string, shape: readonly number[], values: Float32Array) => {
+    index[name] = { shape, offset, length: values.length };
+    parts.push(Buffer.from(values.buffer, values.byteOffset, values.byteLength));
+    offset += values.byteLength;
+  };
+  for (const l of plan.layers)
+    for (const [m, path] of l.paths) {
+      if (m.shared) continue;
+      // the same keys as the runtime's prepareModuleWeights: the same numbers
+      const key = `${l.index}/${path}`;
+      const name = `model.${l.index}${path ? `.${path}` : ''}`;
+      for (const p of moduleParamArrays(m, key)) put(`${name}.${p.name}`, p.shape, p.values);
+      if (m.params) for (const p of ownParamArrays(m.params, key)) put(`${name}.${p.name}`, p.shape, p.values);
+    }
+  writeFileSync(join(dir, 'weights.json'), JSON.stringify({ tensors: index }));
+  writeFileSync(join(dir, 'weights.bin'), Buffer.concat(parts));
+  const n = plan.inputShape.reduce((a, b) => a * b, 1);
+  const input = uniform('input', n, 0, 1);
+  writeFileSync(join(dir, 'input.bin'), Buffer.from(input.buffer, input.byteOffset, input.byteLength));
+  return Object.keys(index).length;
+}
+
+/** A Python process behind a line protocol (one JSON command, one JSON answer), so rounds can interleave it. */
+class Py {
   private constructor(
     private readonly proc: ChildProcessWithoutNullStreams,
     private readonly lines: AsyncIterator<string>,
-    readonly version: string,
+    readonly hello: { torch: string; cores: number },
   ) {}
 
-  static async start(dir: string): Promise<Torch | string> {
-    const proc = spawn('/usr/bin/python3', [join(root, 'bench/torch_forward.py'), dir, '--serve'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  static async start(script: string, argv: string[]): Promise<Py | string> {
+    const proc = spawn('/usr/bin/python3', [join(root, script), ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';
     proc.stderr.on('data', (d) => (stderr += d));
     const lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
     const first = await Promise.race([lines.next(), new Promise<null>((r) => proc.on('exit', () => r(null)))]);
     if (!first || first.done)
-      return `PyTorch did not start (${stderr.trim().split('\n').pop() ?? 'no output'}); install it with apt-get install -y python3-torch`;
-    const hello = JSON.parse(first.value) as { torch: string };
-    return new Torch(proc, lines, hello.torch);
+      return `PyTorch did not start (${stderr.trim().split('\n').pop() ?? 'no output'}); apt-get install -y python3-torch`;
+    return new Py(proc, lines, JSON.parse(first.value) as { torch: string; cores: number });
   }
 
-  async ask<T>(cmd: object): Promise<T> {
+  async ask<T>(cmd: object): Promise<T & { error?: string }> {
     this.proc.stdin.write(JSON.stringify(cmd) + '\n');
     const r = await this.lines.next();
     if (r.done) throw new Error('PyTorch exited');
-    return JSON.parse(r.value) as T;
+    return JSON.parse(r.value) as T & { error?: string };
   }
 
   stop(): void {
@@ -71,125 +153,315 @@ class Torch {
   }
 }
 
+/** Spearman's rank correlation (ties share their mean rank). */
+function spearman(a: readonly number[], b: readonly number[]): number {
+  const rank = (xs: readonly number[]) => {
+    const order = xs.map((v, i) => [v, i] as const).sort((p, q) => p[0] - q[0]);
+    const r = new Array<number>(xs.length);
+    for (let i = 0; i < order.length;) {
+      let j = i;
+      while (j + 1 < order.length && order[j + 1]![0] === order[i]![0]) j++;
+      for (let k = i; k <= j; k++) r[order[k]![1]] = (i + j) / 2 + 1;
+      i = j + 1;
+    }
+    return r;
+  };
+  const ra = rank(a);
+  const rb = rank(b);
+  const mean = (xs: number[]) => xs.reduce((s, v) => s + v, 0) / xs.length;
+  const ma = mean(ra);
+  const mb = mean(rb);
+  let num = 0;
+  let da = 0;
+  let db = 0;
+  for (let i = 0; i < ra.length; i++) {
+    num += (ra[i]! - ma) * (rb[i]! - mb);
+    da += (ra[i]! - ma) ** 2;
+    db += (rb[i]! - mb) ** 2;
+  }
+  return num / Math.sqrt(da * db);
+}
+
+/** Largest |share of ours − share of theirs| over the layers, in percentage points, and where. */
+function shareGap(ours: readonly number[], theirs: readonly number[]): { points: number; layer: number } {
+  const so = ours.reduce((a, b) => a + b, 0);
+  const st = theirs.reduce((a, b) => a + b, 0);
+  let best = { points: 0, layer: -1 };
+  ours.forEach((v, k) => {
+    const d = Math.abs((100 * v) / so - (100 * theirs[k]!) / st);
+    if (d > best.points) best = { points: d, layer: k };
+  });
+  return best;
+}
+
 interface Engine {
-  name: string;
-  measure(): Promise<number>;
+  readonly name: string;
+  readonly threads: number;
+  /** the PyTorch rows: the baseline of the engines at their thread count */
+  readonly baseline?: boolean;
+  measure(): Promise<{ ms: number; layerMs?: number[] }>;
+}
+
+interface Row {
+  model: string;
+  engine: string;
+  threads: number;
+  medianMs: number;
+  minMs: number;
+  ratio: number;
+}
+
+interface LayerRow {
+  model: string;
+  engine: string;
+  threads: number;
+  spearman: number;
+  gapPoints: number;
+  gapLayer: number;
+  gapModule: string;
+}
+
+const fmtMs = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '—');
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+
+async function benchModel(spec: ModelSpec, rows: Row[], layerRows: LayerRow[], agreement: Record<string, string>): Promise<void> {
+  const dir = join(out, spec.name);
+  mkdirSync(dir, { recursive: true });
+  const job = (backend: ProfileBackend, threads: number): ProfileJob => ({
+    text: spec.text,
+    fileName: spec.fileName,
+    imgsz,
+    batch,
+    runs,
+    warmup: 1,
+    backend,
+    memoryLimitMB: 8192,
+    threads,
+  });
+  const { plan, error } = planJob(job('wasm', 1));
+  console.log(`\n## ${spec.name} (${spec.fileName}) at ${imgsz}×${imgsz}, batch ${batch}; upstream: ${spec.upstream.label}`);
+  if (!plan) {
+    console.log(`not profiled: ${error}`);
+    agreement[spec.name] = `not profiled: ${error}`;
+    return;
+  }
+  const tensors = exportWeights(plan, dir);
+  const py = await Py.start('bench/torch_upstream.py', ['--serve']);
+  if (typeof py === 'string') {
+    console.log(py);
+    return;
+  }
+  try {
+    const built = await py.ask<{ layers: number; fuse_error: string | null; unknown: string[]; shape: string[]; not_given: string[] }>({
+      build: { ...spec.upstream, imgsz, batch, weights: dir },
+    });
+    if (built.error) {
+      console.log(`the upstream code did not build it: ${built.error}`);
+      agreement[spec.name] = `upstream failed: ${built.error}`;
+      return;
+    }
+    const loadedAll = !built.unknown.length && !built.shape.length && !built.not_given.length;
+    console.log(
+      `weights: ${tensors} tensors by state_dict name into the upstream model (fused${built.fuse_error ? ` failed: ${built.fuse_error}` : ''})` +
+        (loadedAll
+          ? ', every parameter loaded'
+          : `; names unknown upstream: ${built.unknown.length} (${built.unknown.slice(0, 3).join(', ')}), shape mismatches: ` +
+            `${built.shape.length} (${built.shape.slice(0, 2).join('; ')}), upstream parameters not given: ${built.not_given.length} ` +
+            `(${built.not_given.slice(0, 3).join(', ')})`),
+    );
+    if (built.layers !== plan.layers.length) console.log(`layer count differs: upstream ${built.layers}, ours ${plan.layers.length}`);
+
+    // numbers first: both sides must compute the same network
+    const theirs = await py.ask<{ shapes: number[][] }>({ outputs: join(dir, 'torch_out.bin') });
+    const theirData = new Float32Array(readFileSync(join(dir, 'torch_out.bin')).buffer.slice(0));
+    const ours = await forwardOutputs(job('wasm', 1));
+    const a = ours.outputs[0]!;
+    const b = theirs.shapes[0]!;
+    if (a.shape.join() !== b.join()) agreement[spec.name] = `first output: ours [${a.shape}], upstream [${b}]`;
+    else {
+      let maxAbs = 0;
+      let maxVal = 0;
+      for (let j = 0; j < a.data.length; j++) {
+        maxAbs = Math.max(maxAbs, Math.abs(a.data[j]! - theirData[j]!));
+        maxVal = Math.max(maxVal, Math.abs(theirData[j]!));
+      }
+      agreement[spec.name] = `max |difference| ${maxAbs.toExponential(1)} (largest |value| ${maxVal.toFixed(1)}) on [${b.join(', ')}]`;
+    }
+    console.log(`output agreement, tfjs vs upstream PyTorch ${py.hello.torch}: ${agreement[spec.name]}`);
+    if (replay) await replayCheck(plan, dir, theirs.shapes[0]!, theirData);
+
+    const model = resolveModel(spec.text, { fileName: spec.fileName, imgsz });
+    const profiled =
+      (backend: ProfileBackend, threads: number): Engine['measure'] =>
+      async () => {
+        const r: ProfileResult = await profileModel(model, { backend, threads, runs, warmup: 1, imgsz, batch, memoryLimitMB: 8192 });
+        if (r.error) throw new Error(`${backend}, ${threads} thread(s): ${r.error}`);
+        if (r.backend !== backend) throw new Error(`${backend} did not run (${r.backend}): ${r.warnings.join('; ')}`);
+        if (r.threads !== null && r.threads !== undefined && r.threads !== threads)
+          throw new Error(`${backend} ran on ${r.threads} threads, not ${threads}: ${r.warnings.join('; ')}`);
+        return { ms: r.totalMs, layerMs: r.layers.map((l) => l.ms) };
+      };
+    const threadCounts = [...new Set([1, cores])];
+    const engines: Engine[] = [];
+    for (const t of threadCounts) {
+      engines.push({
+        name: `PyTorch ${py.hello.torch} (upstream model, fused)`,
+        threads: t,
+        baseline: true,
+        measure: async () => {
+          const r = await py.ask<{ median_ms: number }>({ time: { runs, warmup: 1, threads: t } });
+          if (r.error) throw new Error(r.error);
+          const l = await py.ask<{ layer_ms: number[] }>({ layers: { runs, warmup: 0, threads: t } });
+          if (l.error) throw new Error(l.error);
+          return { ms: r.median_ms, layerMs: l.layer_ms };
+        },
+      });
+      engines.push({ name: 'tfjs wasm SIMD (the default)', threads: t, measure: profiled('wasm', t) });
+      if (loadOrt()) engines.push({ name: 'onnxruntime-node (CPU)', threads: t, measure: profiled('onnxruntime-node', t) });
+    }
+    const key = (e: Engine) => `${e.name}|${e.threads}`;
+    const times = new Map<string, number[]>(engines.map((e) => [key(e), []]));
+    const layerTimes = new Map<string, number[][]>(engines.map((e) => [key(e), []]));
+    const ratios = new Map<string, number[]>(engines.map((e) => [key(e), []]));
+    for (let r = 0; r < rounds; r++) {
+      const order = engines.map((_, i) => engines[(i + r) % engines.length]!);
+      const got = new Map<string, number>();
+      for (const e of order) {
+        try {
+          const m = await e.measure();
+          got.set(key(e), m.ms);
+          if (m.layerMs) layerTimes.get(key(e))!.push(m.layerMs);
+        } catch (err) {
+          console.log(`  ${e.name}, ${e.threads} thread(s): ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+      for (const e of engines) {
+        const v = got.get(key(e));
+        if (v === undefined) continue;
+        times.get(key(e))!.push(v);
+        const base = engines.find((x) => x.baseline && x.threads === e.threads);
+        const bv = base ? got.get(key(base)) : undefined;
+        if (bv) ratios.get(key(e))!.push(v / bv);
+      }
+      console.log(
+        `round ${r + 1}/${rounds} (load ${load()}): ${engines.map((e) => `${e.name.split(' (')[0]}@${e.threads} ${fmtMs(got.get(key(e)) ?? NaN)}`).join(' · ')}`,
+      );
+    }
+    const w = Math.max(...engines.map((e) => e.name.length));
+    console.log(`\n${'engine'.padEnd(w)}  threads  median ms    (min)  vs PyTorch, same threads`);
+    for (const e of engines) {
+      const ms = times.get(key(e))!;
+      const row: Row = {
+        model: spec.name,
+        engine: e.name,
+        threads: e.threads,
+        medianMs: median(ms),
+        minMs: ms.length ? Math.min(...ms) : NaN,
+        ratio: median(ratios.get(key(e))!),
+      };
+      rows.push(row);
+      console.log(
+        `${e.name.padEnd(w)}  ${String(e.threads).padStart(7)}  ${fmtMs(row.medianMs).padStart(9)}  (${fmtMs(row.minMs).padStart(6)})  ${Number.isFinite(row.ratio) ? `${row.ratio.toFixed(2)}×` : '—'}`,
+      );
+    }
+    // per-layer: each engine's medians over the rounds against PyTorch's at the same thread count
+    const perLayer = (k: string): number[] | null => {
+      const runsOf = layerTimes.get(k)!;
+      return runsOf.length ? runsOf[0]!.map((_, i) => median(runsOf.map((r) => r[i]!))) : null;
+    };
+    for (const e of engines) {
+      if (e.baseline) continue;
+      const base = engines.find((x) => x.baseline && x.threads === e.threads);
+      const ours = perLayer(key(e));
+      const theirs = base ? perLayer(key(base)) : null;
+      if (!ours || !theirs || ours.length !== theirs.length) continue;
+      const gap = shareGap(ours, theirs);
+      const lr: LayerRow = {
+        model: spec.name,
+        engine: e.name,
+        threads: e.threads,
+        spearman: spearman(ours, theirs),
+        gapPoints: gap.points,
+        gapLayer: gap.layer,
+        gapModule: plan.layers[gap.layer]?.module ?? '?',
+      };
+      layerRows.push(lr);
+      console.log(
+        `per-layer, ${e.name} vs PyTorch at ${e.threads} thread(s): Spearman ${lr.spearman.toFixed(3)}, largest share difference ` +
+          `${lr.gapPoints.toFixed(1)} points at layer ${lr.gapLayer} (${lr.gapModule})`,
+      );
+    }
+    writeFileSync(join(dir, 'layers.json'), JSON.stringify(Object.fromEntries(engines.map((e) => [key(e), perLayer(key(e))])), null, 1));
+  } finally {
+    py.stop();
+  }
+}
+
+/** The old baseline, kept as a numerical cross-check: PyTorch replaying YOLO Lens's op trace. */
+async function replayCheck(plan: NetworkPlan, dir: string, shape: number[], upstream: Float32Array): Promise<void> {
+  const { json, blob } = serializeTrace(traceNetwork(plan));
+  writeFileSync(join(dir, 'trace.json'), json);
+  writeFileSync(join(dir, 'tensors.bin'), blob);
+  const py = await Py.start('bench/torch_forward.py', [dir, '--serve']);
+  if (typeof py === 'string') return void console.log(`replay: ${py}`);
+  try {
+    const r = await py.ask<{ shapes: number[][] }>({ outputs: join(dir, 'replay_out.bin') });
+    const data = new Float32Array(readFileSync(join(dir, 'replay_out.bin')).buffer.slice(0));
+    if (r.shapes[0]?.join() !== shape.join()) return void console.log(`replay: first output [${r.shapes[0]}] vs upstream [${shape}]`);
+    let maxAbs = 0;
+    for (let j = 0; j < upstream.length; j++) maxAbs = Math.max(maxAbs, Math.abs(data[j]! - upstream[j]!));
+    console.log(`replay of our op trace in PyTorch vs the upstream model: max |difference| ${maxAbs.toExponential(1)}`);
+  } finally {
+    py.stop();
+  }
 }
 
 async function main(): Promise<void> {
-  const out = join(root, '.bench-out/forward');
   mkdirSync(out, { recursive: true });
   console.log(
-    `forward pass of ${file.replace(root + '/', '')} at ${imgsz}×${imgsz}, batch 1 — ${cpus().length} CPUs ` +
-      `(${cpus()[0]?.model ?? '?'}), load ${loadavg()
-        .map((x) => x.toFixed(1))
-        .join(' ')}`,
+    `bench/forward: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), all cores = ${cores} threads, load ${load()}; ` +
+      `${rounds} rounds × ${runs} runs after 1 warm-up, medians`,
   );
-
-  // the same network for PyTorch: the op trace of the resolved model with the runtime's seeded weights
-  const { plan, error } = planJob(job('wasm'));
-  if (!plan) throw new Error(error ?? 'no plan');
-  const { json, blob } = serializeTrace(traceNetwork(plan));
-  writeFileSync(join(out, 'trace.json'), json);
-  writeFileSync(join(out, 'tensors.bin'), blob);
-  const torch = await Torch.start(out);
-
-  const engines: Engine[] = [];
-  const tfjsBackends: ProfileBackend[] = [...(tfjsNodeAvailable() ? (['tfjs-node'] as const) : []), 'wasm'];
-  for (const b of tfjsBackends)
-    engines.push({
-      name: b === 'wasm' ? 'tfjs wasm (SIMD, 1 thread)' : 'tfjs-node',
-      measure: async () => {
-        const r = await runProfile(job(b));
-        if (r.error) throw new Error(`${b}: ${r.error}`);
-        return r.totalMs;
-      },
-    });
-  if (loadOrt())
-    engines.push({
-      name: 'onnxruntime-node (CPU, 1 thread)',
-      measure: async () => {
-        const r = await runProfile(job('onnxruntime-node'));
-        if (r.error || r.backend !== 'onnxruntime-node') throw new Error(`onnxruntime-node: ${r.error ?? r.warnings.join('; ')}`);
-        return r.totalMs;
-      },
-    });
-  else
-    console.log(
-      `onnxruntime-node: not installed (${ortUnavailableReason()}); ONNXRUNTIME_NODE_INSTALL=skip npm install --no-save ` +
-        `onnxruntime-node adds it`,
-    );
-  if (typeof torch === 'string') console.log(`PyTorch: ${torch}`);
-  else {
-    // numbers first: the engines must compute the same network
-    const { shapes } = await torch.ask<{ shapes: number[][] }>({ outputs: join(out, 'torch_out.bin') });
-    const theirs = new Float32Array(readFileSync(join(out, 'torch_out.bin')).buffer.slice(0));
-    const compare = (who: string, outputs: { shape: number[]; data: Float32Array }[]) => {
-      let off = 0;
-      let maxAbs = 0;
-      let maxVal = 0;
-      outputs.forEach((o, i) => {
-        if (o.shape.join() !== shapes[i]!.join()) throw new Error(`output ${i}: ${who} [${o.shape}] vs torch [${shapes[i]}]`);
-        for (let j = 0; j < o.data.length; j++) {
-          maxAbs = Math.max(maxAbs, Math.abs(o.data[j]! - theirs[off + j]!));
-          maxVal = Math.max(maxVal, Math.abs(theirs[off + j]!));
-        }
-        off += o.data.length;
-      });
-      console.log(
-        `outputs: ${outputs.length} tensors, ${who} vs PyTorch ${torch.version}: max |difference| ${maxAbs.toExponential(2)} (largest ` +
-          `|value| ${maxVal.toFixed(3)})`,
-      );
-    };
-    const ref = await forwardOutputs(job('wasm'));
-    compare(`tfjs ${ref.backend}`, ref.outputs);
-    if (loadOrt()) compare('onnxruntime-node', await ortOutputs(plan));
-    for (const threads of [1, 2])
-      engines.push({
-        name: `PyTorch ${torch.version} CPU, ${threads} thread${threads > 1 ? 's' : ''}`,
-        measure: async () => (await torch.ask<{ median_ms: number }>({ runs, warmup: 1, threads })).median_ms,
-      });
-  }
-
-  const base = engines.find((e) => e.name.includes('1 thread') && e.name.startsWith('PyTorch'));
-  const results = new Map<string, number[]>(engines.map((e) => [e.name, []]));
-  const ratios = new Map<string, number[]>(engines.map((e) => [e.name, []]));
-  for (let r = 0; r < rounds; r++) {
-    const order = engines.map((_, i) => engines[(i + r) % engines.length]!);
-    const round = new Map<string, number>();
-    for (const e of order) round.set(e.name, await e.measure());
-    for (const e of engines) {
-      results.get(e.name)!.push(round.get(e.name)!);
-      if (base) ratios.get(e.name)!.push(round.get(e.name)! / round.get(base.name)!);
+  const rows: Row[] = [];
+  const layerRows: LayerRow[] = [];
+  const agreement: Record<string, string> = {};
+  const loadStart = loadavg();
+  for (const name of modelNames) {
+    const spec = specOf(name);
+    if (typeof spec === 'string') {
+      console.log(`\n## ${name}: skipped, ${spec}`);
+      agreement[name] = `skipped: ${spec}`;
+      continue;
     }
-    console.log(
-      `round ${r + 1}/${rounds}: ` +
-        `${engines.map((e) => `${e.name.split(' (')[0]!.split(',')[0]} ${round.get(e.name)!.toFixed(0)} ms`).join(' · ')}`,
-    );
+    await benchModel(spec, rows, layerRows, agreement);
   }
-  if (withCpu) {
-    // the pure-JS backend costs tens of seconds a pass at 640: measured once, against PyTorch's median
-    const r = await runProfile(job('cpu', 1, 0));
-    const name = 'tfjs cpu (pure JS)';
-    results.set(name, [r.totalMs]);
-    if (base) ratios.set(name, [r.totalMs / median(results.get(base.name)!)]);
-  }
-  if (typeof torch !== 'string') torch.stop();
-
-  const rows = [...results].map(([name, ms]) => ({
-    name,
-    median: median(ms),
-    min: Math.min(...ms),
-    ratio: base ? median(ratios.get(name)!) : NaN,
-  }));
-  const w = Math.max(...rows.map((r) => r.name.length));
-  console.log(`\n${'engine'.padEnd(w)}  median ms  (min)   ratio to PyTorch 1 thread`);
+  const loadEnd = loadavg();
+  // the README's table: one line per model and engine
+  console.log(`\n| model | engine | threads | median ms | vs PyTorch (same threads) |\n|---|---|---:|---:|---:|`);
   for (const r of rows)
     console.log(
-      `${r.name.padEnd(w)}  ${r.median.toFixed(1).padStart(9)}  (${r.min.toFixed(0)})   ` +
-        `${Number.isNaN(r.ratio) ? '—' : `${r.ratio.toFixed(2)}×`}`,
+      `| ${r.model} | ${r.engine} | ${r.threads} | ${fmtMs(r.medianMs)} | ${Number.isFinite(r.ratio) ? `${r.ratio.toFixed(2)}×` : '—'} |`,
     );
-  writeFileSync(join(out, 'results.json'), JSON.stringify({ imgsz, rounds, runs, loadavg: loadavg(), rows }, null, 2));
+  console.log(`\n| model | engine | threads | Spearman | largest share difference |\n|---|---|---:|---:|---|`);
+  for (const l of layerRows)
+    console.log(
+      `| ${l.model} | ${l.engine} | ${l.threads} | ${l.spearman.toFixed(3)} | ${l.gapPoints.toFixed(1)} points (layer ${l.gapLayer}, ${l.gapModule}) |`,
+    );
+  console.log(
+    `\noutput agreement with upstream PyTorch: ${Object.entries(agreement)
+      .map(([m, a]) => `${m}: ${a}`)
+      .join('; ')}`,
+  );
+  console.log(
+    `load average (1, 5, 15 min): ${loadStart.map((x) => x.toFixed(2)).join(' ')} at the start, ${loadEnd.map((x) => x.toFixed(2)).join(' ')} at the end`,
+  );
+  writeFileSync(
+    join(out, 'results.json'),
+    JSON.stringify({ imgsz, batch, rounds, runs, cores, loadStart, loadEnd, rows, layerRows, agreement }, null, 2),
+  );
 }
 
 main().catch((e: unknown) => {

@@ -50,10 +50,20 @@ for (const e of entries) {
   await build({ ...e.opts, entryPoints: [src], outfile: join(root, e.out), absWorkingDir: root });
   if (!quiet) console.log(`built ${e.out} (${(statSync(join(root, e.out)).size / 1024).toFixed(0)} KB)`);
 }
-// the runtime worker's WebAssembly backend loads its binaries from beside the bundle (dist/, and so the VSIX);
-// Node never takes the threaded build (tfjs disables wasm threads in Node)
-const wasmDist = join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
-if (existsSync(join(root, 'dist/runtime-worker.js')) && existsSync(wasmDist))
-  for (const f of ['tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm.wasm']) copyFileSync(join(wasmDist, f), join(root, 'dist', f));
+// the runtime worker's WebAssembly backend loads its binaries from beside the bundle (dist/, and so the VSIX); the
+// threaded build also needs its Emscripten glue and worker code (each pthread loads them) and our pthread starter
+// (server/src/runtime/backend.ts says why)
+const wasmPkg = join(root, 'node_modules/@tensorflow/tfjs-backend-wasm');
+if (existsSync(join(root, 'dist/runtime-worker.js')) && existsSync(wasmPkg)) {
+  const files = [
+    'dist/tfjs-backend-wasm-simd.wasm',
+    'dist/tfjs-backend-wasm.wasm',
+    'dist/tfjs-backend-wasm-threaded-simd.wasm',
+    'wasm-out/tfjs-backend-wasm-threaded-simd.js',
+    'wasm-out/tfjs-backend-wasm-threaded-simd.worker.js',
+  ];
+  for (const f of files) copyFileSync(join(wasmPkg, f), join(root, 'dist', f.split('/').pop()));
+  copyFileSync(join(root, 'server/src/runtime/wasm-pthread.cjs'), join(root, 'dist/wasm-pthread.cjs'));
+}
 if (!quiet) console.log(`build done in ${Date.now() - started} ms`);
 if (watch) console.log('--watch is not supported; re-run the build');

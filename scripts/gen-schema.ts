@@ -11,9 +11,10 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { FRAMEWORKS } from '../server/src/core/catalog/frameworks.ts';
-import type { Dialect, Framework, Treatment } from '../server/src/core/catalog/framework.ts';
-import { signatureText, type ModuleDef, type ParamKind, type ParamSpec } from '../server/src/core/catalog/types.ts';
+import { FRAMEWORKS } from '../server/src/core/framework/index.ts';
+import type { Dialect, Framework, ModuleEntry } from '../server/src/core/framework/types.ts';
+import { yamlParams } from '../server/src/core/features/yamlParams.ts';
+import { signatureText, type ParamKind, type ParamSpec } from '../server/src/core/catalog/types.ts';
 import { pyRepr } from '../server/src/core/py.ts';
 import { CATEGORIES } from '../common/src/category.ts';
 import { NODE_OPS, PARAM_KINDS, USER_CONFIG_FILE, USER_TREATMENTS } from '../server/src/core/declaredModules.ts';
@@ -24,32 +25,10 @@ type Schema = { [k: string]: Json };
 
 const DRAFT = 'http://json-schema.org/draft-07/schema#';
 
-/** The constructor parameters a YAML args list writes, in order, for a parse_model branch. */
-export function yamlParams(def: ModuleDef, treat: Treatment): { params: readonly ParamSpec[]; free: boolean } {
-  const sig = def.signature;
-  switch (treat) {
-    case 'channels':
-    case 'aifi':
-    case 'hgstem':
-    case 'cblinear':
-    case 'hardblock':
-      return { params: sig.slice(1), free: false };
-    case 'repeats':
-      return { params: [...sig.slice(1, 2), ...sig.slice(3)], free: false };
-    case 'hgblock':
-      return { params: [...sig.slice(1, 4), ...sig.slice(5)], free: false };
-    case 'head': {
-      const ch = sig.findIndex((p) => p.name === 'ch');
-      return { params: ch >= 0 ? sig.slice(0, ch) : sig, free: false };
-    }
-    case 'rtdetr':
-      return { params: [...sig.slice(0, 1), ...sig.slice(2)], free: false };
-    case 'bn':
-      // parse_model replaces the args with [ch[f]]
-      return { params: [], free: true };
-    default:
-      return { params: sig, free: false };
-  }
+/** The constructor parameters a YAML args list writes, in order; `free` when parse_model ignores the args. */
+function writable(entry: ModuleEntry): { params: readonly ParamSpec[]; free: boolean } {
+  if (entry.treatment.argIndex(0) === null) return { params: [], free: true };
+  return { params: yamlParams(entry).map((p) => p.param), free: false };
 }
 
 const KIND_TYPES: Readonly<Record<ParamKind, string[]>> = {
@@ -72,8 +51,7 @@ function paramSchema(p: ParamSpec): Schema {
 }
 
 interface Known {
-  def: ModuleDef;
-  treat: Treatment;
+  entry: ModuleEntry;
   frameworks: string[];
 }
 
@@ -82,33 +60,34 @@ function namespace(dialect: Dialect): Map<string, Known> {
   const out = new Map<string, Known>();
   const frameworks = Object.values(FRAMEWORKS).filter((t): t is Framework => !!t && t.dialect === dialect);
   for (const t of frameworks) {
-    for (const [name, e] of t.modules) add(out, name, e.def, e.treat, t);
-    for (const [name, e] of t.nn) add(out, `nn.${name}`, e.def, e.treat, t);
+    for (const [name, e] of t.modules) add(out, name, e, t);
+    for (const [name, e] of t.nn) add(out, `nn.${name}`, e, t);
   }
   return new Map([...out.entries()].sort(([a], [b]) => a.localeCompare(b)));
 }
 
-function add(out: Map<string, Known>, name: string, def: ModuleDef, treat: Treatment, t: Framework): void {
+function add(out: Map<string, Known>, name: string, entry: ModuleEntry, t: Framework): void {
   const k = out.get(name);
-  if (!k) out.set(name, { def, treat, frameworks: [t.id] });
+  if (!k) out.set(name, { entry, frameworks: [t.id] });
   else {
     k.frameworks.push(t.id);
     // the widest signature wins: a schema must not reject what one of the frameworks accepts
-    if (yamlParams(def, treat).params.length > yamlParams(k.def, k.treat).params.length) Object.assign(k, { def, treat });
+    if (writable(entry).params.length > writable(k.entry).params.length) k.entry = entry;
   }
 }
 
 function argsSchema(k: Known): Schema {
-  const { params, free } = yamlParams(k.def, k.treat);
+  const { params, free } = writable(k.entry);
   if (free) return { type: 'array', description: 'parse_model replaces these args with the input channels' };
   const required = params.reduce((n, p, i) => (p.default === undefined ? i + 1 : n), 0);
   const s: Schema = {
     type: 'array',
     description:
-      `${k.def.name}${signatureText(k.def)}: the YAML writes ` + `${params.length ? params.map((p) => p.name).join(', ') : 'no args'}`,
+      `${k.entry.def.name}${signatureText(k.entry.def)}: the YAML writes ` +
+      `${params.length ? params.map((p) => p.name).join(', ') : 'no args'}`,
   };
   if (params.length) s.items = params.map(paramSchema);
-  if (!k.def.varargs) {
+  if (!k.entry.def.varargs) {
     if (params.length) s.additionalItems = false;
     s.maxItems = params.length;
   }
@@ -121,7 +100,7 @@ function dialectSchema(dialect: Dialect): Schema {
   const names = [...ns.keys()];
   const docs = names.map((n) => {
     const k = ns.get(n)!;
-    return `${k.def.name}${signatureText(k.def)}: ${k.def.doc}`;
+    return `${k.entry.def.name}${signatureText(k.entry.def)}: ${k.entry.def.doc}`;
   });
   const definitions: Schema = {
     from: {

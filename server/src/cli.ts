@@ -9,7 +9,7 @@ import { loadUserModules, USER_CONFIG_FILE, type UserModules } from './core/decl
 import { resolve, type ResolveOptions } from './core/resolve.ts';
 import { LineIndex } from './core/lines.ts';
 import { recordJson, summaryTable } from './core/summary.ts';
-import { FRAMEWORKS, FRAMEWORK_ALIASES, frameworkByName, frameworkNames } from './core/catalog/frameworks.ts';
+import { FRAMEWORKS, FRAMEWORK_ALIASES, frameworkByName, frameworkNames } from './core/framework/index.ts';
 import { diag, type Diagnostic } from './core/diagnostics.ts';
 import { profileModel } from './runtime/profile.ts';
 import { formatProfile } from './runtime/format.ts';

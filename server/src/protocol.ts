@@ -164,8 +164,10 @@ export interface ProfileResult {
   /** the pre-run estimate (weights + largest live activations) and the limit it was checked against */
   estimatedMemoryMB?: number | null;
   memoryLimitMB?: number | null;
-  /** e.g. `wasm (SIMD, 1 thread)` */
+  /** e.g. `wasm (SIMD, 2 threads)` */
   backendDetail?: string;
+  /** threads the engine computed on (null: the engine's own pool, e.g. tfjs-node) */
+  threads?: number | null;
   /** parameters of the network that ran (BatchNorm folded) */
   params?: number | null;
   /** e.g. the estimate that refused a run, or an internal shape mismatch */

@@ -33,7 +33,7 @@ import { diag, type Diagnostic as CoreDiagnostic } from './core/diagnostics.ts';
 import { LineIndex } from './core/lines.ts';
 import type { Model } from './core/model.ts';
 import { resolveDoc, type ResolveOptions } from './core/resolve.ts';
-import { frameworkByName } from './core/catalog/frameworks.ts';
+import { frameworkByName } from './core/framework/index.ts';
 import { recordJson, summaryTable } from './core/summary.ts';
 import { codeActions } from './core/features/codeActions.ts';
 import { codeLenses } from './core/features/codeLens.ts';

@@ -13,7 +13,8 @@ import { construct, f, type ModuleDef } from '../../server/src/core/catalog/type
 import { PyTuple, type PyVal } from '../../server/src/core/py.ts';
 import * as conv from '../../server/src/core/catalog/ultralytics/conv.ts';
 import * as block from '../../server/src/core/catalog/ultralytics/block.ts';
-import { ULTRALYTICS_8_3 } from '../../server/src/core/catalog/frameworks.ts';
+import * as slimneck from '../../server/src/core/catalog/ultralytics/slimneck.ts';
+import { ULTRALYTICS_8_3 } from '../../server/src/core/framework/index.ts';
 import { resolve } from '../../server/src/core/resolve.ts';
 
 const SILU = { ...new Builder({ fused: false, convDefaultAct: null }).act('SiLU'), shared: true };
@@ -85,23 +86,30 @@ const cases: Case[] = [
   // RepConv(16,32,s=2): both branches stride 2
   { name: 'RepConv s=2', def: conv.RepConv, args: [16, 32, 3, 2], params: 5248, fused: 4640, input: x(16), out: x(32, 16) },
   // GSConvE2(16,32,1): c_=8: Conv(16,8,1) 128+16; depth-wise 9/13/17: 8·81+16, 8·169+16, 8·289+16
-  { name: 'GSConvE2', def: conv.GSConvE2, args: [16, 32, 1], params: 144 + 664 + 1368 + 2328, input: x(16), out: x(32) },
+  { name: 'GSConvE2', def: slimneck.GSConvE2, args: [16, 32, 1], params: 144 + 664 + 1368 + 2328, input: x(16), out: x(32) },
   // GSConvns(16,32,3): GSConv's 2336 + 432, shuf Conv2d(32,32,1) 1024
-  { name: 'GSConvns', def: conv.GSConvns, args: [16, 32, 3], params: 3792, input: x(16), out: x(32) },
+  { name: 'GSConvns', def: slimneck.GSConvns, args: [16, 32, 3], params: 3792, input: x(16), out: x(32) },
   // GSBottleneck(16,32): GSConv(16,16,1,1,0) = Conv(16,8,1) 144 + Conv(8,8,5,g=8) 216; GSConv(16,32,3) 2336 + 432;
   // shortcut Conv(16,32,1,act=False) 576
-  { name: 'GSBottleneck', def: conv.GSBottleneck, args: [16, 32], params: 360 + 2768 + 576, input: x(16), out: x(32) },
+  { name: 'GSBottleneck', def: slimneck.GSBottleneck, args: [16, 32], params: 360 + 2768 + 576, input: x(16), out: x(32) },
   // GSBottleneckC(16,32): as above with shortcut DWConv(16,32,3) g=16: 288 + 64
-  { name: 'GSBottleneckC', def: conv.GSBottleneckC, args: [16, 32], params: 360 + 2768 + 352, input: x(16), out: x(32) },
+  { name: 'GSBottleneckC', def: slimneck.GSBottleneckC, args: [16, 32], params: 360 + 2768 + 352, input: x(16), out: x(32) },
   // VoVGSCSP(16,32,1): c_=16: cv1 Conv(16,16,1) 288; gc2 GSConv(16,16,3) = Conv(16,8,3) 1168 + Conv(8,8,5,g=8) 216;
   // m C2f(16,16,1,shortcut) = Conv(16,16,1) 288 + Conv(24,16,1) 416 + Bottleneck(8,8) 2·592; cv3 Conv(32,32,1) 1088
-  { name: 'VoVGSCSP', def: conv.VoVGSCSP, args: [16, 32, 1], params: 288 + 1384 + 1888 + 1088, input: x(16), out: x(32) },
+  { name: 'VoVGSCSP', def: slimneck.VoVGSCSP, args: [16, 32, 1], params: 288 + 1384 + 1888 + 1088, input: x(16), out: x(32) },
   // VoVGSCSP ignores n: 5 repeats give the same module
-  { name: 'VoVGSCSP n=5', def: conv.VoVGSCSP, args: [16, 32, 5], params: 4648, input: x(16), out: x(32) },
+  { name: 'VoVGSCSP n=5', def: slimneck.VoVGSCSP, args: [16, 32, 5], params: 4648, input: x(16), out: x(32) },
   // VoVGSCSPC(16,32,1,True,1,0.25): the parent gets e as n and keeps e=0.5 (4648 as above), plus the unused
   // GSBottleneckC(8,8): GSConv(8,4,1,1,0) = Conv(8,2,1) 20 + Conv(2,2,5,g=2) 54; GSConv(4,8,3) = Conv(4,4,3) 152 +
   // Conv(4,4,5,g=4) 108; DWConv(8,8,3) 72+16
-  { name: 'VoVGSCSPC', def: conv.VoVGSCSPC, args: [16, 32, 1, true, 1, f(0.25)], params: 4648 + 74 + 260 + 88, input: x(16), out: x(32) },
+  {
+    name: 'VoVGSCSPC',
+    def: slimneck.VoVGSCSPC,
+    args: [16, 32, 1, true, 1, f(0.25)],
+    params: 4648 + 74 + 260 + 88,
+    input: x(16),
+    out: x(32),
+  },
   // DFL(16): a frozen Conv2d(16,1,1) = 16
   { name: 'DFL', def: block.DFL, args: [], params: 16, input: [1, 64, 100], out: [1, 4, 100] },
   // HGStem(3,32,48): Conv(3,32,3,2) 864+64; Conv(32,16,2) 2048+32; Conv(16,32,2) 2048+64; Conv(64,32,3,2) 18432+64;
@@ -428,7 +436,7 @@ test('the namespace parse_model reaches is what tasks.py imports (L12-63)', () =
 });
 
 test('every module of conv.py and block.py has a signature, a doc per argument and a source', () => {
-  for (const d of [...conv.ULTRALYTICS_CONV_MODULES, ...block.ULTRALYTICS_BLOCK_MODULES]) {
+  for (const d of [...conv.ULTRALYTICS_CONV_MODULES, ...slimneck.ULTRALYTICS_SLIMNECK_MODULES, ...block.ULTRALYTICS_BLOCK_MODULES]) {
     assert.ok(d.doc.length > 10, d.name);
     assert.match(d.source, /^ultralytics\/nn\/modules\/(conv|block)\.py:/);
     for (const p of d.signature) assert.ok(p.doc.length > 2, `${d.name}.${p.name}`);

@@ -41,7 +41,7 @@ import {
   ImagePoolingAttn,
   MaxSigmoidAttnBlock,
 } from '../../server/src/core/catalog/ultralytics/world.ts';
-import { ULTRALYTICS_8_3 } from '../../server/src/core/catalog/frameworks.ts';
+import { ULTRALYTICS_8_3 } from '../../server/src/core/framework/index.ts';
 
 const builder = () => new Builder({ fused: false, convDefaultAct: null });
 const build = (def: ModuleDef, args: PyVal[], kw?: Record<string, PyVal>): Mod => construct(builder(), def, args, kw);

@@ -10,8 +10,8 @@ import { countParams, type Mod, type Shape, ShapeError } from '../../server/src/
 import { ShapeFlow } from '../../server/src/core/nn/static.ts';
 import { construct, f } from '../../server/src/core/catalog/types.ts';
 import { PyTuple, type PyVal } from '../../server/src/core/py.ts';
-import { YOLOV5, YOLOV5_GSCONV, SCALED_YOLOV4 } from '../../server/src/core/catalog/frameworks.ts';
-import type { Framework } from '../../server/src/core/catalog/framework.ts';
+import { YOLOV5, YOLOV5_GSCONV, SCALED_YOLOV4 } from '../../server/src/core/framework/index.ts';
+import type { Framework } from '../../server/src/core/framework/types.ts';
 import { yolov5Kit, mixConvChannels } from '../../server/src/core/catalog/yolov5.ts';
 
 const b = new Builder({ fused: false, convDefaultAct: null });

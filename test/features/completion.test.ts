@@ -131,7 +131,7 @@ test('the # yolo-lens: modeline: keys, then the frameworks and the file\u2019s s
   const keys = at(`# yolo-lens: $0\n${corpusText(YOLOV8)}`, 'yolov8.yaml', false);
   assert.deepEqual(labels(keys.r), ['framework', 'scale', 'imgsz']);
   const fw = at(`# yolo-lens: framework=$0\n${corpusText(YOLOV8)}`, 'yolov8.yaml', false);
-  assert.deepEqual(labels(fw.r), ['yolov5', 'yolov5-gsconv', 'scaled-yolov4', 'ultralytics-8.3', 'ultralytics']);
+  assert.deepEqual(labels(fw.r), ['yolov5', 'yolov5-gsconv', 'scaled-yolov4', 'ultralytics-8.3', 'ultralytics-8.4', 'ultralytics']);
   const sc = at(`# yolo-lens: scale=$0\n${corpusText(YOLOV8)}`, 'yolov8.yaml', false);
   assert.deepEqual(labels(sc.r), ['n', 's', 'm', 'l', 'x']);
 });

@@ -18,9 +18,9 @@ import type { Model } from '../../server/src/core/model.ts';
 import { countParams, type Mod } from '../../server/src/core/nn/module.ts';
 import { CODES, MAX_MESSAGE } from '../../server/src/core/diagnostics.ts';
 import { LineIndex } from '../../server/src/core/lines.ts';
-import { FRAMEWORKS, frameworkByName } from '../../server/src/core/catalog/frameworks.ts';
+import { FRAMEWORKS, frameworkByName } from '../../server/src/core/framework/index.ts';
 import type { ParamKind } from '../../server/src/core/catalog/types.ts';
-import type { Treatment } from '../../server/src/core/catalog/framework.ts';
+import type { TreatmentName } from '../../server/src/core/framework/types.ts';
 import { toGraphResult } from '../../server/src/convert.ts';
 import { codeActions, staleIndexCommentEdits } from '../../server/src/core/features/codeActions.ts';
 import { applyEdits } from '../../server/src/core/features/textEdit.ts';
@@ -589,7 +589,7 @@ function kindValArb(kind: ParamKind): fc.Arbitrary<GenVal> {
 }
 
 /** how many leading signature params parse_model supplies itself (c1, and n for repeat modules), by treatment */
-function yamlSignatureStart(treat: Treatment): number {
+function yamlSignatureStart(treat: TreatmentName): number {
   return treat === 'channels' ||
     treat === 'repeats' ||
     treat === 'aifi' ||

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CORPUS_MISSING, frameworkOf, loadCases, needsCorpus, requireCorpus } from '../support/reference.ts';
 import { lookupModule } from '../../server/src/core/resolve.ts';
-import { FRAMEWORKS } from '../../server/src/core/catalog/frameworks.ts';
+import { FRAMEWORKS } from '../../server/src/core/framework/index.ts';
 import { runProfile } from '../../server/src/runtime/engine.ts';
 
 const IMGSZ = 128;

@@ -15,6 +15,7 @@ import { planJob, runPlan, runProfile } from '../../server/src/runtime/engine.ts
 import { modulePaths } from '../../server/src/runtime/plan.ts';
 import { Builder } from '../../server/src/core/nn/builder.ts';
 import { formatProfile } from '../../server/src/runtime/format.ts';
+import { allCores } from '../../server/src/runtime/backend.ts';
 
 const EXAMPLE = join(__dirname, '../../examples/slimneck-yolov5n.yaml');
 const text = readFileSync(EXAMPLE, 'utf8');
@@ -77,6 +78,25 @@ test('a profile runs in a worker: progress in order, the calling thread stays re
   const table = formatProfile(r);
   assert.match(table, /total \d+\.\d ms \(median of 3 runs\)/);
   assert.match(table, /VoVGSCSP/);
+});
+
+test('the default profile computes on every core (threaded WebAssembly); 1 thread on request; both say so', async () => {
+  const cores = allCores();
+  const all = await profileModel(model, { imgsz: 128, runs: 1, warmup: 0, backend: 'wasm' });
+  assert.equal(all.error, null);
+  assert.equal(all.threads, cores);
+  assert.match(all.backendDetail ?? '', new RegExp(`^wasm \\(SIMD, ${cores} threads?\\)$`));
+  assert.ok(all.layers.every((l) => l.shapeMatches));
+  assert.match(formatProfile(all), new RegExp(`backend wasm \\(SIMD, ${cores} threads?\\)`));
+  const one = await profileModel(model, { imgsz: 128, runs: 1, warmup: 0, backend: 'wasm', threads: 1 });
+  assert.equal(one.error, null);
+  assert.equal(one.threads, 1);
+  assert.match(one.backendDetail ?? '', /^wasm \(SIMD, 1 thread\)$/);
+  // the same numbers on either: the layer shapes, and so the layer count, agree
+  assert.deepEqual(
+    one.layers.map((l) => l.outShape ?? l.outShapes),
+    all.layers.map((l) => l.outShape ?? l.outShapes),
+  );
 });
 
 /**

@@ -4,7 +4,7 @@
  */
 import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { join, relative, dirname, basename } from 'node:path';
-import type { FrameworkId } from '../../server/src/core/catalog/framework.ts';
+import type { FrameworkId } from '../../server/src/core/framework/types.ts';
 import type { ResolveOptions } from '../../server/src/core/resolve.ts';
 
 /**

@@ -141,6 +141,8 @@ const submoduleNode: z.ZodType<SubmoduleNode> = z.lazy(() =>
 const profileResult = z.object({
   uri: str,
   backend: str,
+  /** the engine and the threads it computed on, e.g. `wasm (SIMD, 2 threads)` */
+  backendDetail: str.optional(),
   imgsz: count,
   batch: count,
   runs: count,

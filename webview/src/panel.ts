@@ -594,7 +594,7 @@ export class Panel {
     delete this.profileSummary.dataset.level;
     this.profileMs = new Map(r.layers.map((l) => [l.index, l.ms]));
     this.profileSummary.textContent =
-      `${r.backend} · ${msText(r.totalMs)} ms per batch · ${r.throughput.toFixed(1)} img/s · batch ` +
+      `${r.backendDetail ?? r.backend} · ${msText(r.totalMs)} ms per batch · ${r.throughput.toFixed(1)} img/s · batch ` +
       `${r.batch} · ${r.runs} runs · ${r.imgsz}px${r.peakMemoryMB !== null ? ` · peak ${r.peakMemoryMB.toFixed(0)} MB` : ''}`;
     const mismatches = r.layers.filter((l) => !l.shapeMatches).length;
     this.setStatus(

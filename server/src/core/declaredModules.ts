@@ -16,13 +16,9 @@ import type { Builder } from './nn/builder.ts';
 import { PyFloat, type PyVal, isNumeric, isSeq, num, pyRepr, seqItems, truthy } from './py.ts';
 import { CATEGORIES, isCategory, type Category } from '../../../common/src/category.ts';
 import { construct, param, type Args, type ModuleDef, type ParamKind } from './catalog/types.ts';
-import type { Dialect, Framework, ModuleEntry, Treatment } from './catalog/framework.ts';
+import type { Dialect, Framework, ModuleEntry, TreatmentName } from './framework/types.ts';
 import { gsShuffle } from './catalog/gsconv-yolov5.ts';
-import { FRAMEWORKS } from './catalog/frameworks.ts';
-import { ULTRALYTICS_CONV_MODULES } from './catalog/ultralytics/conv.ts';
-import { ULTRALYTICS_BLOCK_MODULES } from './catalog/ultralytics/block.ts';
-import { ULTRALYTICS_HEAD_MODULES } from './catalog/ultralytics/head.ts';
-import { ULTRALYTICS_TRANSFORMER_MODULES } from './catalog/ultralytics/transformer.ts';
+import { FRAMEWORKS } from './framework/index.ts';
 
 // ---- the vocabulary (the JSON Schema in schemas/ is generated from these) --------------------------------
 
@@ -35,7 +31,7 @@ export const USER_TREATMENTS = {
   repeats: 'as channels, and the scaled repeat count is inserted as the third constructor arg (n): C3, C2f, VoVGSCSP...',
   plain: 'args are passed as written and the output keeps the input\u2019s channel count in parse_model\u2019s bookkeeping',
   concat: 'from is a list and parse_model counts the sum of the inputs\u2019 channels: Concat-like modules',
-} as const satisfies Partial<Record<Treatment, string>>;
+} as const satisfies Partial<Record<TreatmentName, string>>;
 export type UserTreatment = keyof typeof USER_TREATMENTS;
 
 /** Body operations, with what each takes. `in`/refs name `x` (the module's input), a node id or `id.k`. */
@@ -839,12 +835,6 @@ function lookup(framework: Framework, name: string): ModuleDef | undefined {
 }
 
 /** Modules the ultralytics catalog defines but tasks.py does not import (C3k, DFL...): a user's block may use them. */
-const ULTRALYTICS_ALL = new Map<string, ModuleDef>(
-  [...ULTRALYTICS_CONV_MODULES, ...ULTRALYTICS_BLOCK_MODULES, ...ULTRALYTICS_HEAD_MODULES, ...ULTRALYTICS_TRANSFORMER_MODULES].map((d) => [
-    d.name,
-    d,
-  ]),
-);
 
 // ---- the loaded set ---------------------------------------------------------------------------------------
 
@@ -865,8 +855,9 @@ export class UserModules {
     if (!decls.length) return framework;
     const modules = new Map<string, ModuleEntry>(framework.modules);
     const extended: Framework = { ...framework, modules };
-    const fallback = (name: string) => (framework.dialect === 'ultralytics' ? ULTRALYTICS_ALL.get(name) : undefined);
-    for (const d of decls) modules.set(d.name, { def: defOf(d, () => extended, fallback), treat: d.treatment });
+    const fallback = (name: string) => framework.helpers.get(name);
+    for (const d of decls)
+      modules.set(d.name, { def: defOf(d, () => extended, fallback), treat: d.treatment, treatment: framework.treatments[d.treatment] });
     this.memo.set(framework.id, extended);
     return extended;
   }
@@ -882,7 +873,7 @@ export function catalogView(frameworks: readonly (Framework | undefined)[]): Cat
         if (!t || t.dialect !== dialect) continue;
         if (lookup(t, name)) return true;
       }
-      return dialect === 'ultralytics' && ULTRALYTICS_ALL.has(name);
+      return frameworks.some((t) => t?.dialect === dialect && t.helpers.has(name));
     },
   };
 }

@@ -80,6 +80,11 @@ export const CODES = {
     severity: 'warning',
     doc: "The file has bytes that are not UTF-8: they are dropped, as the frameworks\u2019 readers drop them (`errors='ignore'`).",
   },
+  YOLO034: {
+    title: 'module-in-other-version',
+    severity: 'error',
+    doc: 'The module or key exists in another version of this code base, not in the one the file is checked against.',
+  },
 } as const satisfies Record<string, { title: string; severity: Severity; doc: string }>;
 
 export type Code = keyof typeof CODES;

@@ -6,6 +6,6 @@ export { summaryTable, referenceRecord, recordJson } from './summary.ts';
 export { graphOf } from './features/graph.ts';
 export { modelDiagnostics } from './features/diagnostics.ts';
 export { LineIndex } from './lines.ts';
-export { FRAMEWORKS } from './catalog/frameworks.ts';
+export { FRAMEWORKS } from './framework/index.ts';
 export type { Model, ResolvedLayer } from './model.ts';
 export type { Diagnostic } from './diagnostics.ts';

@@ -5,8 +5,9 @@ import type { Diagnostic } from './diagnostics.ts';
 import type { LayerSrc, ModelDoc } from './document.ts';
 import type { Range } from './range.ts';
 import type { Mod, Shape } from './nn/module.ts';
+import type { GuideRole } from './nn/driver.ts';
 import type { PyVal } from './py.ts';
-import type { Dialect, Framework, ModuleEntry } from './catalog/framework.ts';
+import type { Dialect, Framework, ModuleEntry } from './framework/types.ts';
 
 /** FLOPs (2 x thop MACs) in the two counting conventions. */
 export interface Flops {
@@ -73,6 +74,8 @@ export interface ResolvedLayer {
    * the model resolves without errors */
   readonly modFused: Mod | null;
   readonly inShapes: readonly Shape[] | null;
+  /** how the layer touches the model class's extra input (text features, prompts): null for most layers */
+  readonly guideRole: GuideRole | null;
 }
 
 export interface GflopsFigure {
@@ -121,6 +124,11 @@ export interface Model {
   readonly diagnostics: readonly Diagnostic[];
   /** strides of the detection levels (from the 256 probe), when the model ends in a Detect-family head */
   readonly strides: readonly number[] | null;
+  /**
+   * what the model class feeds its layers besides the image, at batch 1: a WorldModel's text features, a YOLOEModel's
+   * class prompts; null when no layer reads them
+   */
+  readonly guideShape: Shape | null;
   readonly maxStride: number;
   /** null when the model does not resolve completely. Computed on first access (with the per-layer fused
    * figures `paramsFused`, `flopsFused`, `modFused`, which stay null until then). */

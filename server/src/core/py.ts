@@ -20,6 +20,21 @@ export class PyObj {
   ) {}
 }
 
+/**
+ * A constructor call an expression makes (`nn.LeakyReLU(0.1)`, `nn.SiLU(inplace=True)`): the class with its
+ * arguments, for the catalog to build as torch would (and to refuse as torch would).
+ */
+export class PyCall extends PyObj {
+  constructor(
+    cls: string,
+    readonly args: readonly PyVal[],
+    readonly kwargs: Readonly<Record<string, PyVal>>,
+  ) {
+    const parts = [...args.map((a) => pyRepr(a)), ...Object.entries(kwargs).map(([k, v]) => `${k}=${pyRepr(v)}`)];
+    super(cls, `${cls}(${parts.join(', ')})`);
+  }
+}
+
 export type PyVal = number | PyFloat | boolean | null | string | PyVal[] | PyTuple | PyObj;
 
 /** An int, float or bool: what Python's arithmetic operators take as numbers. */

@@ -9,6 +9,7 @@
  *    the functions of EXPR_FUNCTIONS, and for a JSON author's comfort also `&& || !` and `cond ? a : b`.
  */
 import {
+  PyCall,
   PyFloat,
   PyObj,
   PyTuple,
@@ -33,7 +34,7 @@ type Tok = ({ t: 'num'; v: PyVal } | { t: 'str'; v: string } | { t: 'name'; v: s
 };
 
 const NUMBER = /^(?:0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][-+]?\d+)?[jJ]?)/;
-const OPERATOR = /^(?:\*\*|\/\/|==|!=|<=|>=|&&|\|\||[-+*/%()[\],.:{}<>!?])/;
+const OPERATOR = /^(?:\*\*|\/\/|==|!=|<=|>=|&&|\|\||[-+*/%()[\],.:{}<>!?=])/;
 
 function tokenize(src: string): Tok[] | { error: string; at: number } {
   const out: Tok[] = [];
@@ -99,7 +100,12 @@ export type PyExpr =
   | { readonly kind: 'const'; readonly value: PyVal }
   | { readonly kind: 'name'; readonly name: string }
   | { readonly kind: 'attribute'; readonly object: PyExpr; readonly name: string }
-  | { readonly kind: 'call'; readonly callee: PyExpr; readonly args: readonly PyExpr[] }
+  | {
+      readonly kind: 'call';
+      readonly callee: PyExpr;
+      readonly args: readonly PyExpr[];
+      readonly kwargs: readonly (readonly [string, PyExpr])[];
+    }
   | { readonly kind: 'index'; readonly object: PyExpr; readonly index: PyExpr }
   | { readonly kind: 'list' | 'tuple'; readonly items: readonly PyExpr[] }
   | { readonly kind: 'unary'; readonly op: '+' | '-' | 'not'; readonly operand: PyExpr }
@@ -284,8 +290,8 @@ class Parser {
         e = { kind: 'attribute', object: e, name: n.v };
       } else if (this.isOp('(')) {
         this.i++;
-        const args = this.nested(() => this.items(')'));
-        e = { kind: 'call', callee: e, args: args.items };
+        const { args, kwargs } = this.nested(() => this.callArgs());
+        e = { kind: 'call', callee: e, args, kwargs };
       } else if (this.isOp('[')) {
         this.i++;
         const index = this.nested(() => this.expr());
@@ -293,6 +299,29 @@ class Parser {
         e = { kind: 'index', object: e, index };
       } else return e;
     }
+  }
+
+  /** `f(a, b, k=v)` after the `(`: positional then keyword arguments, up to and past the `)` */
+  private callArgs(): { args: PyExpr[]; kwargs: [string, PyExpr][] } {
+    const args: PyExpr[] = [];
+    const kwargs: [string, PyExpr][] = [];
+    while (!this.isOp(')')) {
+      if (this.peek().t === 'end') this.fail("'(' was never closed");
+      const t = this.peek();
+      const after = this.toks[this.i + 1];
+      if (t.t === 'name' && after?.t === 'op' && after.v === '=') {
+        this.i += 2;
+        if (kwargs.some(([k]) => k === t.v)) this.fail(`keyword argument repeated: ${t.v}`);
+        kwargs.push([t.v, this.expr()]);
+      } else {
+        if (kwargs.length) this.fail('positional argument follows keyword argument');
+        args.push(this.expr());
+      }
+      if (this.isOp(',')) this.i++;
+      else if (!this.isOp(')')) this.fail("'(' was never closed");
+    }
+    this.i++;
+    return { args, kwargs };
   }
 
   /** Comma-separated expressions up to `close` (consumed); whether the last one had a trailing comma. */
@@ -370,6 +399,7 @@ export function namesIn(e: PyExpr, out = { names: new Set<string>(), calls: new 
         namesIn(e.callee, out);
       }
       for (const a of e.args) namesIn(a, out);
+      for (const [, v] of e.kwargs) namesIn(v, out);
       break;
     case 'index':
       namesIn(e.object, out);
@@ -571,8 +601,9 @@ function literal(e: PyExpr): PyVal {
 function evalCall(e: Extract<PyExpr, { kind: 'call' }>, env: EvalEnv): PyVal {
   const dotted = dottedName(e.callee);
   const args = e.args.map((a) => evaluate(a, env));
+  const kwargs = Object.fromEntries(e.kwargs.map(([k, v]) => [k, evaluate(v, env)] as const));
   const cls = dotted ? /^(?:torch\.)?nn\.([A-Za-z0-9]+)$/.exec(dotted)?.[1] : undefined;
-  if (cls && (ACT_CLASSES[cls] || cls === 'Identity')) return new PyObj(cls, `${cls}(${args.length ? '...' : ''})`.replace('(...)', '()'));
+  if (cls && (ACT_CLASSES[cls] || cls === 'Identity')) return new PyCall(cls, args, kwargs);
   if (e.callee.kind === 'name' && !env.names.has(e.callee.name)) throw new NameErr(`name '${e.callee.name}' is not defined`);
   throw new TypeErr(`'${dotted ?? 'that'}(...)' is not something parse_model can pass as an argument`);
 }
@@ -602,6 +633,7 @@ export function evaluate(e: PyExpr, env: EvalEnv): PyVal {
     case 'call':
       if (env.mode === 'config') {
         if (e.callee.kind !== 'name') throw new TypeErr('only named functions can be called');
+        if (e.kwargs.length) throw new TypeErr(`${e.callee.name}() takes no keyword arguments here`);
         return callFunction(
           e.callee.name,
           e.args.map((a) => evaluate(a, env)),

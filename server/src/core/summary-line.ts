@@ -2,7 +2,7 @@
  * The summary line each framework prints when it builds a model, reproduced from the module trees:
  * the layer count is a count of modules (which modules, depends on the framework), the rest totals.
  */
-import type { Framework } from './catalog/framework.ts';
+import type { Framework } from './framework/types.ts';
 import { forEachModule, type Mod } from './nn/module.ts';
 import { formatFixed, withCommas } from '../../../common/src/format.ts';
 
@@ -55,14 +55,13 @@ export function summaryLayerCount(framework: Framework, layers: readonly Mod[]):
       tensors += paramTensors(x);
     }
   }
-  switch (framework.summary) {
-    case 'ultralytics':
-    case 'yolov5-fork':
+  switch (framework.summary.layers) {
+    case 'modules':
       // len(list(model.modules())): the model itself and its nn.Sequential, then every distinct module
       return all + 2;
-    case 'ultralytics-leaves':
+    case 'leaves':
       return leaves;
-    case 'scaled-yolov4':
+    case 'tensors':
       return tensors;
   }
 }
@@ -135,16 +134,16 @@ export interface SummaryFigures {
 }
 
 export function summaryLine(framework: Framework, f: SummaryFigures): string {
-  switch (framework.summary) {
-    case 'ultralytics':
-    case 'ultralytics-leaves': {
+  const rules = framework.summary;
+  switch (rules.format) {
+    case 'ultralytics': {
       // Path(yaml_file).stem.replace("yolo", "YOLO"); ultralytics loads `yolov8n.yaml`-style names for a scale
       let stem = f.stem;
-      if (framework.summary === 'ultralytics' && f.scale && stem && !new RegExp(`yolo[v]?\\d+${f.scale}`).test(stem))
+      if (rules.scaleInName && f.scale && stem && !new RegExp(`yolo[v]?\\d+${f.scale}`).test(stem))
         stem = stem.replace(/^(yolo[v]?\d+)/, `$1${f.scale}`);
       const name = stem.replace(/yolo/g, 'YOLO') || 'Model';
       const fs = f.gflops ? `, ${formatFixed(f.gflops, 1)} GFLOPs` : '';
-      const fused = f.fused && framework.summary === 'ultralytics' ? ' (fused)' : '';
+      const fused = f.fused && rules.fusedMark ? ' (fused)' : '';
       return (
         `${name} summary${fused}: ${withCommas(f.layers)} layers, ${withCommas(f.params)} parameters, ${withCommas(f.gradients)} ` +
         `gradients${fs}`

@@ -1,15 +1,17 @@
 /**
  * Chooses and starts the tfjs backend the profile runs on: `@tensorflow/tfjs-node` when the user installed it
- * (never a dependency: its install downloads libtensorflow), else the bundled WebAssembly backend (SIMD), else
- * the pure-JS CPU backend. The `.wasm` binaries are looked up beside the bundle (dist/, the VSIX) and in the package.
+ * (never a dependency: its install downloads libtensorflow), else the bundled WebAssembly backend (SIMD, on every
+ * core), else the pure-JS CPU backend. The `.wasm` binaries are looked up beside the bundle (dist/, the VSIX) and in
+ * the package.
  */
 import * as tf from '@tensorflow/tfjs-core';
 // a used binding: the package's sideEffects list would let a bare import be dropped from the bundle
 import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
-import { setWasmPaths, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setThreadsCount, setWasmPaths, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { Worker as NodeWorker, type WorkerOptions } from 'node:worker_threads';
 import type { ProfileBackend } from '../protocol.ts';
 
 export type TfBackendName = 'tfjs-node' | 'wasm' | 'cpu';
@@ -18,10 +20,18 @@ export interface StartedBackend {
   readonly name: TfBackendName;
   /** e.g. `wasm (SIMD, 1 thread)` */
   readonly detail: string;
+  /** threads the backend computes on (tfjs-node: its own pool, reported as null) */
+  readonly threads: number | null;
   readonly warnings: string[];
 }
 
 const WASM_SIMD = 'tfjs-backend-wasm-simd.wasm';
+/** the threaded build: its binary, its Emscripten glue (which each pthread loads) and the glue's worker code */
+const WASM_THREADED = 'tfjs-backend-wasm-threaded-simd.wasm';
+const THREADED_GLUE = 'tfjs-backend-wasm-threaded-simd.js';
+const THREADED_WORKER = 'tfjs-backend-wasm-threaded-simd.worker.js';
+/** our starter for the pthreads (see startPthreadWorkers) */
+const PTHREAD_STARTER = 'wasm-pthread.cjs';
 
 // silence tfjs's console advice ("install tfjs-node") and skip its debug checks
 tf.env().set('PROD', true);
@@ -29,17 +39,110 @@ tf.env().set('PROD', true);
 // eslint-disable-next-line no-restricted-properties -- unreachable: the bundles are CommonJS (__filename is defined)
 const req = createRequire(typeof __filename === 'string' ? __filename : join(process.cwd(), 'index.js'));
 
+const here = typeof __dirname === 'string' ? __dirname : null;
+
+function wasmPackage(): string | null {
+  try {
+    return dirname(req.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+  } catch {
+    return null; // not installed: the bundle must carry the binaries
+  }
+}
+
 /** The folder holding the wasm binaries: beside this bundle first (dist/ in the VSIX), else the installed package. */
 export function wasmDir(): string | null {
-  const here = typeof __dirname === 'string' ? __dirname : null;
   if (here && existsSync(join(here, WASM_SIMD))) return here;
-  try {
-    const pkg = dirname(req.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
-    if (existsSync(join(pkg, 'dist', WASM_SIMD))) return join(pkg, 'dist');
-  } catch {
-    // not installed: the bundle must carry the binaries
-  }
+  const pkg = wasmPackage();
+  if (pkg && existsSync(join(pkg, 'dist', WASM_SIMD))) return join(pkg, 'dist');
   return null;
+}
+
+interface ThreadedFiles {
+  readonly dir: string;
+  readonly glue: string;
+  readonly workerCode: string;
+  readonly starter: string;
+}
+
+/** The threaded build's files: all beside the bundle (dist/), or, running from source, in the package's folders. */
+function threadedFiles(): ThreadedFiles | null {
+  const all = (dir: string, glueDir: string, starterDir: string): ThreadedFiles | null => {
+    const f = {
+      dir,
+      glue: join(glueDir, THREADED_GLUE),
+      workerCode: join(glueDir, THREADED_WORKER),
+      starter: join(starterDir, PTHREAD_STARTER),
+    };
+    return existsSync(join(dir, WASM_THREADED)) && existsSync(f.glue) && existsSync(f.workerCode) && existsSync(f.starter) ? f : null;
+  };
+  if (here) {
+    const bundled = all(here, here, here);
+    if (bundled) return bundled;
+  }
+  const pkg = wasmPackage();
+  return pkg && here ? all(join(pkg, 'dist'), join(pkg, 'wasm-out'), here) : null;
+}
+
+/** All the cores of this machine: the threads PyTorch would use too. */
+export function allCores(): number {
+  const os = req('node:os') as typeof import('node:os');
+  return Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
+}
+
+/**
+ * tfjs-backend-wasm's threaded build in Node. tfjs turns threads off in Node (WASM_HAS_MULTITHREAD_SUPPORT is false
+ * there) because Emscripten starts each pthread as a Worker on a `blob:` URL of its worker code, and Node's
+ * worker_threads only start files. The glue creates its pthreads with the global `Worker` it sets to Node's
+ * worker_threads.Worker: here that global is pinned to a Worker that starts our starter file instead, which runs the
+ * package's own worker code; the glue's first message to a pthread names a Blob of its own source, replaced by the
+ * path of the package's standalone glue (the same build). Lives as long as this thread (the profile's worker).
+ */
+function startPthreadWorkers(files: ThreadedFiles): void {
+  class PthreadWorker extends NodeWorker {
+    constructor(_blobUrl: string | URL, options?: WorkerOptions) {
+      super(files.starter, { ...options, workerData: { workerCode: files.workerCode, glue: files.glue } });
+      super.unref();
+    }
+    /**
+     * Emscripten refs a pthread while it runs, and XNNPACK's pool threads run (wait for work) for good: they would
+     * keep a process that started the backend alive after its work is done. They only ever work while this thread
+     * waits for them, so they never need to hold the process.
+     */
+    override ref(): void {}
+    override postMessage(message: unknown, transfer?: Parameters<NodeWorker['postMessage']>[1]): void {
+      const m = message as { cmd?: string; urlOrBlob?: unknown } | null;
+      super.postMessage(m && m.cmd === 'load' ? { ...m, urlOrBlob: files.glue } : message, transfer);
+    }
+  }
+  Object.defineProperty(globalThis, 'Worker', { configurable: true, get: () => PthreadWorker, set: () => {} });
+}
+
+/**
+ * Emscripten starts a pool of 8 pthread workers whatever the thread count; XNNPACK's pool took what it needs when the
+ * backend started and never asks again. The idle rest would only make ending the profile (a cancel terminates its
+ * worker, and with it these) slower, by the time each takes to stop.
+ */
+function stopIdlePthreads(): void {
+  const wasm = (tf.backend() as unknown as { wasm?: { PThread?: { unusedWorkers?: NodeWorker[] } } }).wasm;
+  for (const w of wasm?.PThread?.unusedWorkers?.splice(0) ?? []) void w.terminate();
+}
+
+/**
+ * tfjs-backend-wasm caps its thread pool at half the logical cores it is told of (it assumes two hyper-threads per
+ * core, so a 2-core machine gets 1 thread): while the backend starts, it is told of twice the threads asked for.
+ */
+async function withReportedCores<T>(threads: number, f: () => Promise<T>): Promise<T> {
+  const os = req('node:os') as { cpus: () => import('node:os').CpuInfo[] };
+  const real = os.cpus;
+  os.cpus = () => {
+    const one = real()[0];
+    return one ? new Array<import('node:os').CpuInfo>(2 * threads).fill(one) : real();
+  };
+  try {
+    return await f();
+  } finally {
+    os.cpus = real;
+  }
 }
 
 let tfjsNodeError: string | null = null;
@@ -61,6 +164,8 @@ function loadTfjsNode(): boolean {
 
 let wasmConfigured = false;
 let inPlaceSlice = false;
+/** threads the wasm backend was started with in this thread (it cannot change once started) */
+let wasmThreads = 0;
 
 /**
  * tfjs-backend-wasm's Slice copies its whole input out of the wasm heap into a fresh JS array (readSync) before
@@ -110,15 +215,24 @@ function registerInPlaceSlice(): void {
   });
 }
 
-async function tryWasm(): Promise<string | null> {
+async function tryWasm(threads: number, warnings: string[]): Promise<string | null> {
   if (!wasmConfigured) {
     const dir = wasmDir();
     if (!dir) return `the WebAssembly binaries (${WASM_SIMD}) are neither beside the bundle nor in node_modules`;
-    setWasmPaths(dir.endsWith('/') ? dir : `${dir}/`);
+    const threaded = threads > 1 ? threadedFiles() : null;
+    if (threads > 1 && !threaded) warnings.push(`the threaded WebAssembly files are missing: the profile runs on 1 thread`);
+    if (threaded) {
+      startPthreadWorkers(threaded);
+      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
+      setThreadsCount(threads);
+    }
+    setWasmPaths(`${(threaded?.dir ?? dir).replace(/\/$/, '')}/`);
     wasmConfigured = true;
   }
   try {
-    const ok = await tf.setBackend('wasm');
+    const ok = await withReportedCores(Math.max(1, threads), () => tf.setBackend('wasm'));
+    wasmThreads = getThreadsCount();
+    if (ok && wasmThreads > 1) stopIdlePthreads();
     if (!ok) return 'the wasm backend failed to initialise';
     if (!inPlaceSlice) registerInPlaceSlice();
     inPlaceSlice = true;
@@ -128,27 +242,32 @@ async function tryWasm(): Promise<string | null> {
   }
 }
 
-/** Starts the chosen backend, falling back (with a warning) when it is not available. */
-export async function startBackend(choice: ProfileBackend): Promise<StartedBackend> {
+/**
+ * Starts the chosen backend on `threads` threads (default: every core), falling back (with a warning) when it is not
+ * available. The wasm backend's thread count is fixed by the first start in a thread: later starts report it.
+ */
+export async function startBackend(choice: ProfileBackend, threads = allCores()): Promise<StartedBackend> {
   const warnings: string[] = [];
   const order: TfBackendName[] = choice === 'cpu' ? ['cpu'] : choice === 'wasm' ? ['wasm', 'cpu'] : ['tfjs-node', 'wasm', 'cpu'];
   for (const name of order) {
     if (name === 'tfjs-node') {
-      if (loadTfjsNode() && (await tf.setBackend('tensorflow'))) return { name, detail: 'tfjs-node (libtensorflow)', warnings };
+      if (loadTfjsNode() && (await tf.setBackend('tensorflow')))
+        return { name, detail: 'tfjs-node (libtensorflow)', threads: null, warnings };
       if (choice === 'tfjs-node')
         warnings.push(
           `@tensorflow/tfjs-node is not available (${tfjsNodeError ?? 'it did not start'}); install it next to the extension to use it`,
         );
     } else if (name === 'wasm') {
-      const err = await tryWasm();
+      const err = await tryWasm(threads, warnings);
       if (!err) {
         const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-        return { name, detail: `wasm (${simd ? 'SIMD' : 'no SIMD'}, 1 thread)`, warnings };
+        const n = wasmThreads;
+        return { name, detail: `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${n} thread${n === 1 ? '' : 's'})`, threads: n, warnings };
       }
       warnings.push(`the WebAssembly backend did not start: ${err}`);
     } else {
       await tf.setBackend('cpu');
-      return { name, detail: `cpu (pure JavaScript ${version_cpu}, slow)`, warnings };
+      return { name, detail: `cpu (pure JavaScript ${version_cpu}, 1 thread, slow)`, threads: 1, warnings };
     }
   }
   throw new Error('no tfjs backend started');

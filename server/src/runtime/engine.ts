@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { resolve } from '../core/resolve.ts';
 import type { Mod, Out, Shape } from '../core/nn/module.ts';
 import type { ProfileLayer, ProfileResult } from '../protocol.ts';
-import { startBackend, type StartedBackend } from './backend.ts';
+import { allCores, startBackend, type StartedBackend } from './backend.ts';
 import { guideCtx, MB, planNetwork, type NetworkPlan } from './plan.ts';
 import { disposePrepared, prepareLeaf, RtTensor, TfFlow, type Prepared } from './tfflow.ts';
 import { moduleParamArrays, ownParamArrays, uniform } from './weights.ts';
@@ -166,12 +166,13 @@ export async function runPlan(plan: NetworkPlan, job: ProfileJob, hooks: EngineH
 
   let backend: StartedBackend;
   try {
-    backend = await startBackend(job.backend === 'onnxruntime-node' ? 'auto' : job.backend);
+    backend = await startBackend(job.backend === 'onnxruntime-node' ? 'auto' : job.backend, job.threads ?? allCores());
   } catch (e) {
     return fail(`no backend could start: ${e instanceof Error ? e.message : String(e)}`);
   }
   result.backend = backend.name;
   result.backendDetail = backend.detail;
+  result.threads = backend.threads;
   result.warnings.push(...backend.warnings);
   if (backend.name === 'wasm' && est.totalBytes > WASM_HEAP_MB * MB)
     return fail(
@@ -211,6 +212,7 @@ export async function runPlan(plan: NetworkPlan, job: ProfileJob, hooks: EngineH
     else result.error = `the profile failed: ${e instanceof Error ? e.message : String(e)}`;
   } finally {
     if (net) disposeNetwork(net);
+    flow.dispose();
   }
   const leaked = tf.memory().numTensors - startTensors;
   if (leaked > 0) result.warnings.push(`internal: ${leaked} tensors were not freed`);
@@ -255,8 +257,6 @@ function finishResult(
   return result;
 }
 
-const ORT_THREADS = 1;
-
 async function ortProfile(
   plan: NetworkPlan,
   job: ProfileJob,
@@ -267,12 +267,14 @@ async function ortProfile(
 ): Promise<ProfileResult> {
   const passes = warmup + runs;
   hooks.onProgress?.(0, passes, 'building the network');
-  const r = await runOrt(plan, warmup, runs, ORT_THREADS, {
+  const threads = job.threads ?? allCores();
+  const r = await runOrt(plan, warmup, runs, threads, {
     onPass: (i) => hooks.onProgress?.(i, passes, i > warmup ? `run ${i - warmup}/${runs}` : `warm-up ${i}/${warmup}`),
     ...(hooks.shouldStop ? { shouldStop: hooks.shouldStop } : {}),
   });
   result.backend = 'onnxruntime-node';
   result.backendDetail = r.detail;
+  result.threads = threads;
   const times = plan.layers.map((_, k) => r.layerMs.map((run) => run[k]!));
   return finishResult(result, plan, job, r.totals, times, r.shapes);
 }
@@ -334,7 +336,7 @@ function forwardPass(
 export async function forwardOutputs(job: ProfileJob): Promise<{ backend: string; outputs: { shape: number[]; data: Float32Array }[] }> {
   const { plan, error } = planJob(job);
   if (!plan) throw new Error(error ?? 'no plan');
-  const backend = await startBackend(job.backend);
+  const backend = await startBackend(job.backend, job.threads ?? allCores());
   const flow = new TfFlow(job.layout !== 'nchw');
   const net = buildNetwork(plan, flow.keepNhwc);
   try {
@@ -349,6 +351,7 @@ export async function forwardOutputs(job: ProfileJob): Promise<{ backend: string
     return { backend: backend.detail, outputs };
   } finally {
     disposeNetwork(net);
+    flow.dispose();
   }
 }
 

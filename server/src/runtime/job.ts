@@ -21,6 +21,8 @@ export interface ProfileJob {
   readonly memoryLimitMB: number;
   /** keep feature maps NHWC between convs (default) or go back to NCHW after each (for measuring the choice) */
   readonly layout?: 'nhwc' | 'nchw';
+  /** threads the engine computes on; default every core (as PyTorch would) */
+  readonly threads?: number;
 }
 
 /** What the worker posts to the thread that started it. */

@@ -1,84 +1,11 @@
 /**
- * ONNX export of a traced network (opset 18), for the onnxruntime-node profile backend: each traced op becomes
+ * ONNX export of a traced network (opset 17), for the onnxruntime-node profile backend: each traced op becomes
  * ONNX nodes named `L<layer>/<module path>` so the runtime's profiling trace can be summed per YOLO layer.
- * Written with a minimal protobuf encoder: the exported graph is small and the format's few messages are stable.
+ * Encoded by protobufjs from the schema subset in onnx-schema.ts.
  */
 import type { LeafOp } from '../core/nn/module.ts';
 import type { Trace, TraceOp } from './trace.ts';
-
-// ---- protobuf wire format -------------------------------------------------------------------------------------
-
-class Writer {
-  private buf = new Uint8Array(256);
-  private len = 0;
-
-  private ensure(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.len + n) size *= 2;
-    const b = new Uint8Array(size);
-    b.set(this.buf.subarray(0, this.len));
-    this.buf = b;
-  }
-  byte(b: number): void {
-    this.ensure(1);
-    this.buf[this.len++] = b;
-  }
-  varint(v: number | bigint): void {
-    // int64 two's complement for negatives (ten bytes), as protobuf encodes them
-    let x = BigInt.asUintN(64, BigInt(v));
-    while (x >= 0x80n) {
-      this.byte(Number(x & 0x7fn) | 0x80);
-      x >>= 7n;
-    }
-    this.byte(Number(x));
-  }
-  bytes(b: Uint8Array): void {
-    this.ensure(b.length);
-    this.buf.set(b, this.len);
-    this.len += b.length;
-  }
-  key(field: number, wire: number): void {
-    this.varint((field << 3) | wire);
-  }
-  int(field: number, v: number | bigint): void {
-    this.key(field, 0);
-    this.varint(v);
-  }
-  float(field: number, v: number): void {
-    this.key(field, 5);
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setFloat32(0, v, true);
-    this.bytes(b);
-  }
-  lenDelim(field: number, b: Uint8Array): void {
-    this.key(field, 2);
-    this.varint(b.length);
-    this.bytes(b);
-  }
-  string(field: number, s: string): void {
-    this.lenDelim(field, new TextEncoder().encode(s));
-  }
-  message(field: number, build: (w: Writer) => void): void {
-    const w = new Writer();
-    build(w);
-    this.lenDelim(field, w.finish());
-  }
-  packedInts(field: number, vs: readonly number[]): void {
-    const w = new Writer();
-    for (const v of vs) w.varint(v);
-    this.lenDelim(field, w.finish());
-  }
-  packedFloats(field: number, vs: readonly number[]): void {
-    const b = new Uint8Array(4 * vs.length);
-    const dv = new DataView(b.buffer);
-    vs.forEach((v, i) => dv.setFloat32(4 * i, v, true));
-    this.lenDelim(field, b);
-  }
-  finish(): Uint8Array {
-    return this.buf.slice(0, this.len);
-  }
-}
+import { modelProto } from './onnx-schema.ts';
 
 // ---- ONNX messages --------------------------------------------------------------------------------------------
 
@@ -103,71 +30,57 @@ interface Initializer {
 const FLOAT = 1;
 const INT64 = 7;
 
-function writeAttr(w: Writer, name: string, v: Attr): void {
-  w.string(1, name);
-  if (typeof v === 'number') {
-    w.int(20, 2);
-    w.int(3, v);
-  } else if (typeof v === 'string') {
-    w.int(20, 3);
-    w.lenDelim(4, new TextEncoder().encode(v));
-  } else if (Array.isArray(v)) {
-    w.int(20, 7);
-    w.packedInts(8, v as readonly number[]);
-  } else if ('floats' in (v as object)) {
-    w.int(20, 6);
-    w.packedFloats(7, (v as { floats: readonly number[] }).floats);
-  } else {
-    w.int(20, 1);
-    w.float(2, (v as { float: number }).float);
-  }
+/** An attribute as AttributeProto: its type tag and the one field that holds its value. */
+function attribute(name: string, v: Attr): Record<string, unknown> {
+  if (typeof v === 'number') return { name, type: 'INT', i: v };
+  if (typeof v === 'string') return { name, type: 'STRING', s: new TextEncoder().encode(v) };
+  if (Array.isArray(v)) return { name, type: 'INTS', ints: v };
+  if ('floats' in (v as object)) return { name, type: 'FLOATS', floats: (v as { floats: readonly number[] }).floats };
+  return { name, type: 'FLOAT', f: (v as { float: number }).float };
 }
 
-function writeValueInfo(w: Writer, name: string, shape: readonly number[]): void {
-  w.string(1, name);
-  w.message(2, (t) =>
-    t.message(1, (tt) => {
-      tt.int(1, FLOAT);
-      tt.message(2, (s) => shape.forEach((d) => s.message(1, (dim) => dim.int(1, d))));
-    }),
-  );
-}
+const valueInfo = (name: string, shape: readonly number[]) => ({
+  name,
+  type: { tensorType: { elemType: FLOAT, shape: { dim: shape.map((d) => ({ dimValue: d })) } } },
+});
 
+/**
+ * Opset 17: the newest the ONNX releases in current distributions check (Debian's python3-onnx 1.12), and all the
+ * exporter needs (in 18 ReduceMax and ReduceMean moved their axes from an attribute to an input).
+ */
+const OPSET = 17;
+
+/** The model as ModelProto bytes (IR version 8), encoded by protobufjs from onnx-schema.ts. */
 function encodeModel(
   nodes: OnnxNode[],
   inits: Initializer[],
   inputs: [string, readonly number[]][],
   outputs: [string, readonly number[]][],
 ): Uint8Array {
-  const w = new Writer();
-  w.int(1, 8); // ir_version 8 (opset 18)
-  w.string(2, 'yolo-lens');
-  w.string(3, '0.1');
-  w.message(7, (g) => {
-    for (const n of nodes)
-      g.message(1, (nw) => {
-        for (const i of n.inputs) nw.string(1, i);
-        for (const o of n.outputs) nw.string(2, o);
-        nw.string(3, n.name);
-        nw.string(4, n.op);
-        for (const [k, v] of Object.entries(n.attrs ?? {})) nw.message(5, (a) => writeAttr(a, k, v));
-      });
-    g.string(2, 'yolo-lens');
-    for (const t of inits)
-      g.message(5, (tw) => {
-        tw.packedInts(1, t.dims);
-        tw.int(2, t.type);
-        tw.string(8, t.name);
-        tw.lenDelim(9, t.raw);
-      });
-    for (const [name, shape] of inputs) g.message(11, (v) => writeValueInfo(v, name, shape));
-    for (const [name, shape] of outputs) g.message(12, (v) => writeValueInfo(v, name, shape));
-  });
-  w.message(8, (o) => {
-    o.string(1, '');
-    o.int(2, 18);
-  });
-  return w.finish();
+  const type = modelProto();
+  const model = {
+    irVersion: 8,
+    producerName: 'yolo-lens',
+    producerVersion: '0.1',
+    graph: {
+      node: nodes.map((n) => ({
+        input: n.inputs,
+        output: n.outputs,
+        name: n.name,
+        opType: n.op,
+        attribute: Object.entries(n.attrs ?? {}).map(([k, v]) => attribute(k, v)),
+      })),
+      name: 'yolo-lens',
+      initializer: inits.map((t) => ({ dims: t.dims, dataType: t.type, name: t.name, rawData: t.raw })),
+      input: inputs.map(([name, shape]) => valueInfo(name, shape)),
+      output: outputs.map(([name, shape]) => valueInfo(name, shape)),
+    },
+    opsetImport: [{ domain: '', version: OPSET }],
+  };
+  const message = type.fromObject(model);
+  const err = type.verify(message);
+  if (err) throw new Error(`internal: the ONNX model does not fit the schema: ${err}`);
+  return type.encode(message).finish();
 }
 
 // ---- traced ops → ONNX nodes ----------------------------------------------------------------------------------
@@ -325,7 +238,7 @@ function leafNodes(
         case 'Softplus':
           return node('Softplus', [x]);
         case 'GELU':
-          if (l.approximate === 'tanh') throw new OnnxUnsupported('GELU(tanh) in ONNX opset 18');
+          if (l.approximate === 'tanh') throw new OnnxUnsupported('GELU(tanh) in ONNX opset 17');
           node('Div', [x, scalar(Math.SQRT2)], [`${t}0`], {}, '/div');
           node('Erf', [`${t}0`], [`${t}1`], {}, '/erf');
           node('Add', [`${t}1`, scalar(1)], [`${t}2`], {}, '/add');
@@ -371,7 +284,7 @@ function leafNodes(
           const [w0, w1] = [Math.floor((j * w) / ow), Math.ceil(((j + 1) * w) / ow)];
           const cell = `${out}_${i}_${j}`;
           node('Slice', [x, i64(null, [h0, w0]), i64(null, [h1, w1]), i64(null, [2, 3])], [`${cell}s`], {}, `/slice${i}_${j}`);
-          node(avg ? 'ReduceMean' : 'ReduceMax', [`${cell}s`, i64(null, [2, 3])], [cell], { keepdims: 1 }, `/cell${i}_${j}`);
+          node(avg ? 'ReduceMean' : 'ReduceMax', [`${cell}s`], [cell], { axes: [2, 3], keepdims: 1 }, `/cell${i}_${j}`);
           cells.push(cell);
         }
         node('Concat', cells, [`${out}_r${i}`], { axis: 3 }, `/row${i}`);
@@ -395,10 +308,10 @@ function leafNodes(
       // (x − mean) / √(var + ε) over each group of channels, then the per-channel affine
       const t = `${out}_g`;
       node('Reshape', [x, i64(null, [o.shape[0]!, l.groups, -1])], [`${t}r`], {}, '/group');
-      node('ReduceMean', [`${t}r`, i64(null, [2])], [`${t}m`], { keepdims: 1 }, '/mean');
+      node('ReduceMean', [`${t}r`], [`${t}m`], { axes: [2], keepdims: 1 }, '/mean');
       node('Sub', [`${t}r`, `${t}m`], [`${t}d`], {}, '/center');
       node('Mul', [`${t}d`, `${t}d`], [`${t}d2`], {}, '/sq');
-      node('ReduceMean', [`${t}d2`, i64(null, [2])], [`${t}v`], { keepdims: 1 }, '/var');
+      node('ReduceMean', [`${t}d2`], [`${t}v`], { axes: [2], keepdims: 1 }, '/var');
       node('Add', [`${t}v`, scalar(l.eps)], [`${t}ve`], {}, '/eps');
       node('Sqrt', [`${t}ve`], [`${t}s`], {}, '/std');
       node('Div', [`${t}d`, `${t}s`], [`${t}n`], {}, '/norm');
@@ -467,7 +380,7 @@ function leafNodes(
       }
       if (l.batchFirst) node('Identity', [y], [`${out}_0`], {}, '/out');
       else node('Transpose', [y], [`${out}_0`], { perm: [1, 0, 2] }, '/out');
-      return node('ReduceMean', [`${t}a`, i64(null, [1])], [`${out}_1`], { keepdims: 0 }, '/weights');
+      return node('ReduceMean', [`${t}a`], [`${out}_1`], { axes: [1], keepdims: 0 }, '/weights');
     }
     case 'upsample':
       return resize(node, x, out, o.shape, l.mode, l.alignCorners, i64);
@@ -560,9 +473,9 @@ function opNodes(
     case 'matmul':
       return node('MatMul', ins);
     case 'max':
-      return node('ReduceMax', [ins[0]!, i64(null, [a.dim as number])], [out], { keepdims: a.keepdim ? 1 : 0 });
+      return node('ReduceMax', [ins[0]!], [out], { axes: [a.dim as number], keepdims: a.keepdim ? 1 : 0 });
     case 'mean':
-      return node('ReduceMean', [ins[0]!, i64(null, a.dims as number[])], [out], { keepdims: a.keepdim ? 1 : 0 });
+      return node('ReduceMean', [ins[0]!], [out], { axes: a.dims as number[], keepdims: a.keepdim ? 1 : 0 });
     case 'expand':
       return node('Expand', [ins[0]!, i64(null, a.shape as number[])]);
     case 'constant': {

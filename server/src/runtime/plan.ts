@@ -7,7 +7,6 @@ import type { Model, ResolvedLayer } from '../core/model.ts';
 import { forEachModule, ShapeError, type Mod, type Out, type Shape } from '../core/nn/module.ts';
 import { ShapeFlow, flattenOut, isShape, shapeNumel } from '../core/nn/static.ts';
 import type { ForwardCtx, In, LeafOp } from '../core/nn/module.ts';
-import { isInt } from '../core/py.ts';
 
 export interface LayerPlan {
   readonly index: number;
@@ -87,11 +86,9 @@ export function planNetwork(model: Model, batch: number): NetworkPlan {
     if (!m || !l.fromIndices) throw new ShapeError(`layer ${l.index} (${l.moduleName ?? '?'}) did not resolve`);
     return m;
   };
-  const stem = (model.fileName?.split(/[\\/]/).pop() ?? '').replace(/\.[^.]*$/, '');
-  // the same rule as resolve(): only a `-world` model feeds text features through its layers
-  const world = /-world/.test(stem);
   const inputShape: Shape = [batch, model.ch, model.imgsz, model.imgsz];
-  const guideShape: Shape = [batch, isInt(model.nc) ? model.nc : 80, 512];
+  // the model class's extra input (text features, prompts) as the resolver wired it, at this batch size
+  const guideShape: Shape = model.guideShape ? [batch, ...model.guideShape.slice(1)] : [batch, 80, 512];
   const n = model.layers.length;
   const lastUse = new Array<number>(n).fill(-1);
   model.layers.forEach((l, k) => l.fromIndices?.forEach((j) => j >= 0 && (lastUse[j] = Math.max(lastUse[j]!, k))));
@@ -108,7 +105,7 @@ export function planNetwork(model: Model, batch: number): NetworkPlan {
     const from = l.fromIndices!;
     const val = (j: number) => (j < 0 ? inputShape : values[j]);
     const inp = l.fromIsList ? (from.map(val) as Shape[]) : (val(from[0]!) as Shape);
-    const role = world ? (l.entry?.def.guide ?? null) : null;
+    const role = l.guideRole;
     const ctx = l.entry?.def.detectFamily && model.strides ? { strides: model.strides } : {};
     if (role) usesGuide = true;
     const fl = new MemFlow();

@@ -19,6 +19,8 @@ export interface ProfileOptions {
   readonly runs?: number;
   readonly warmup?: number;
   readonly backend?: ProfileBackend;
+  /** threads the engine computes on; default every core */
+  readonly threads?: number;
   /** refuse models whose estimated memory exceeds this (MB) */
   readonly memoryLimitMB?: number;
   readonly signal?: AbortSignal;
@@ -43,6 +45,7 @@ export function jobFor(model: Model, opts: ProfileOptions = {}): ProfileJob {
     warmup: opts.warmup ?? PROFILE_DEFAULTS.warmup,
     backend: opts.backend ?? PROFILE_DEFAULTS.backend,
     memoryLimitMB: opts.memoryLimitMB ?? PROFILE_DEFAULTS.memoryLimitMB,
+    ...(opts.threads ? { threads: opts.threads } : {}),
   };
 }
 

@@ -176,7 +176,22 @@ const isRt = (x: unknown): x is RtTensor => x instanceof RtTensor;
 
 /** The tfjs interpreter. `params` maps the current layer's leaves to their prepared weights (set by the engine). */
 export class TfFlow implements Flow<RtTensor> {
-  params: ReadonlyMap<Mod, Prepared> = new Map();
+  private layerParams: ReadonlyMap<Mod, Prepared> = new Map();
+  /** the current layer's weights (the engine sets them before each layer; a new layer restarts its constants) */
+  get params(): ReadonlyMap<Mod, Prepared> {
+    return this.layerParams;
+  }
+  set params(p: ReadonlyMap<Mod, Prepared>) {
+    this.layerParams = p;
+    this.constantIndex = 0;
+  }
+  /**
+   * A layer's constants (grids, anchors, index ramps) are pure functions of its static shapes and attributes, so the
+   * n-th constant a layer asks for is the same tensor on every pass: made once, as the upstream heads cache their
+   * grids, instead of filled in JavaScript and uploaded on every pass. Keyed by the layer's weight map.
+   */
+  private readonly constants = new Map<ReadonlyMap<Mod, Prepared>, tf.Tensor[]>();
+  private constantIndex = 0;
   /** module paths of the current layer, to say where a failure happened */
   paths: ReadonlyMap<Mod, string> = new Map();
   /** sample the bytes held by live tensors after every leaf (the peak-memory pass only) */
@@ -900,10 +915,24 @@ export class TfFlow implements Flow<RtTensor> {
   }
 
   constant(shape: readonly number[], fill: (index: number) => number): RtTensor {
+    const cached = this.constants.get(this.layerParams) ?? [];
+    this.constants.set(this.layerParams, cached);
+    const k = this.constantIndex++;
+    const hit = cached[k];
+    if (hit && !hit.isDisposed && hit.shape.length === shape.length && hit.shape.every((v, i) => v === shape[i])) return this.plain(hit);
+    hit?.dispose();
     const n = numel(shape);
     const data = new Float32Array(n);
     for (let i = 0; i < n; i++) data[i] = fill(i);
-    return this.plain(tf.tensor(data, [...shape]));
+    // kept: the module's scope must not free it; dispose() does
+    cached[k] = tf.keep(tf.tensor(data, [...shape]));
+    return this.plain(cached[k]);
+  }
+
+  /** Frees the cached constants (the engine calls it when the network is freed). */
+  dispose(): void {
+    for (const ts of this.constants.values()) for (const t of ts) if (!t.isDisposed) t.dispose();
+    this.constants.clear();
   }
 
   interpolate(x: RtTensor, size: readonly [number, number] | null, scale: number | null, mode: UpsampleMode): RtTensor {

@@ -464,19 +464,25 @@ const vov = (name: 'VoVGSCSP' | 'VoVGSCSPC'): ModuleDef => {
 
 // ---- HarDNet blocks ---------------------------------------------------------------------------------------
 
+// The HarDNet layers are nn.Sequential subclasses that name their children with add_module (state_dict keys).
+
 /** ConvLayer: Conv2d(kernel, padding kernel // 2) + BatchNorm2d + ReLU6 (an nn.Sequential subclass). */
 function convLayer(b: Builder, cin: number, cout: number, kernel: number, stride = 1, bias = false): Mod {
-  return b.seq([b.conv2d(cin, cout, kernel, { s: stride, p: Math.floor(kernel / 2), bias }), b.bn(cout), b.act('ReLU6')], 'ConvLayer');
+  return b.seq([b.conv2d(cin, cout, kernel, { s: stride, p: Math.floor(kernel / 2), bias }), b.bn(cout), b.act('ReLU6')], 'ConvLayer', [
+    'conv',
+    'norm',
+    'relu',
+  ]);
 }
 
 /** DWConvLayer: a 3x3 depth-wise Conv2d on in_channels + BatchNorm2d (out_channels is ignored). */
 function dwConvLayer(b: Builder, cin: number, stride = 1, bias = false): Mod {
-  return b.seq([b.conv2d(cin, cin, 3, { s: stride, p: 1, g: cin, bias }), b.bn(cin)], 'DWConvLayer');
+  return b.seq([b.conv2d(cin, cin, 3, { s: stride, p: 1, g: cin, bias }), b.bn(cin)], 'DWConvLayer', ['dwconv', 'norm']);
 }
 
 /** CombConvLayer: ConvLayer(in, out, kernel) then DWConvLayer(out, out, stride). */
 function combConvLayer(b: Builder, cin: number, cout: number, kernel = 1, stride = 1): Mod {
-  return b.seq([convLayer(b, cin, cout, kernel), dwConvLayer(b, cout, stride)], 'CombConvLayer');
+  return b.seq([convLayer(b, cin, cout, kernel), dwConvLayer(b, cout, stride)], 'CombConvLayer', ['layer1', 'layer2']);
 }
 
 const ConvLayer: ModuleDef = {
@@ -525,13 +531,18 @@ const CombConvLayer: ModuleDef = {
   build: (b, a) => combConvLayer(b, a.channels('in_channels'), a.channels('out_channels'), a.int('kernel'), a.int('stride')),
 };
 
+/** BRLayer: BatchNorm2d + ReLU (an nn.Sequential subclass). */
+function brLayer(b: Builder, c: number): Mod {
+  return b.seq([b.bn(c), b.act('ReLU')], 'BRLayer', ['norm', 'relu']);
+}
+
 const BRLayer: ModuleDef = {
   name: 'BRLayer',
   category: 'norm',
   doc: 'BatchNorm2d + ReLU (HarDBlock2\u2019s post-activation).',
   source: src('BRLayer'),
   signature: [param('in_channels', 'channels', 'channels')],
-  build: (b, a) => b.seq([b.bn(a.channels('in_channels')), b.act('ReLU')], 'BRLayer'),
+  build: (b, a) => brLayer(b, a.channels('in_channels')),
 };
 
 interface HardLink {
@@ -661,7 +672,7 @@ const HarDBlock2: ModuleDef = {
           { s: 1, p: 1, bias: true },
         ),
       );
-      brs.push(b.seq([b.bn(p[0]!), b.act('ReLU')], 'BRLayer'));
+      brs.push(brLayer(b, p[0]!));
       cur = p[0]!;
       if (i % 2 === 0 || i === n - 1) outChannels += p[0]!;
     }

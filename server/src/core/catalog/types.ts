@@ -43,6 +43,12 @@ export interface ModuleDef {
    * features while the layer's x stays its input (`producer`).
    */
   readonly guide?: 'consumer' | 'consumer-original' | 'producer';
+  /**
+   * ultralytics 8.4's YOLOE heads: YOLOEModel.predict appends the class prompt embeddings to their inputs
+   * (tasks.py:1187-1196), whoever runs the head passes them as `ctx.guide`; without prompts get_cls_pe gives
+   * zeros of [1, classes, width] (tasks.py:1157), expanded to the batch. Any other model class passes none.
+   */
+  readonly prompts?: { readonly classes: number; readonly width: number };
   /** a Detect-family head: a model ending in one runs the 256x256 stride probe when it is built. */
   readonly detectFamily?: boolean;
 }
@@ -60,7 +66,14 @@ export class Args {
     readonly def: ModuleDef,
     readonly values: ReadonlyMap<string, PyVal>,
     readonly extra: readonly PyVal[] = [],
+    /** class attributes parse_model set before the call (ultralytics 8.4 sets `Detect.legacy`) */
+    readonly classAttrs: ReadonlyMap<string, PyVal> = NO_ATTRS,
   ) {}
+
+  /** a class attribute parse_model set, or the class's own default */
+  classAttr(name: string, dflt: PyVal): PyVal {
+    return this.classAttrs.has(name) ? this.classAttrs.get(name)! : dflt;
+  }
 
   raw(name: string): PyVal {
     if (!this.values.has(name)) throw new Error(`internal: ${this.def.name} has no parameter ${name}`);
@@ -110,8 +123,15 @@ export class Args {
   }
 }
 
+const NO_ATTRS: ReadonlyMap<string, PyVal> = new Map();
+
 /** Python's positional/keyword binding of a constructor call, with Python's error messages. */
-export function bindArgs(def: ModuleDef, positional: readonly PyVal[], keywords: Readonly<Record<string, PyVal>> = {}): Args {
+export function bindArgs(
+  def: ModuleDef,
+  positional: readonly PyVal[],
+  keywords: Readonly<Record<string, PyVal>> = {},
+  classAttrs: ReadonlyMap<string, PyVal> = NO_ATTRS,
+): Args {
   const sig = def.signature;
   const values = new Map<string, PyVal>();
   const required = sig.filter((p) => p.default === undefined).length;
@@ -137,7 +157,7 @@ export function bindArgs(def: ModuleDef, positional: readonly PyVal[], keywords:
         `${missing.map((m) => `'${m}'`).join(' and ')}`,
     );
   for (const p of sig) if (!values.has(p.name)) values.set(p.name, p.default!);
-  return new Args(def, values, def.varargs ? positional.slice(sig.length) : []);
+  return new Args(def, values, def.varargs ? positional.slice(sig.length) : [], classAttrs);
 }
 
 /** Build one module from a definition, as `Def(*positional, **keywords)` would. */

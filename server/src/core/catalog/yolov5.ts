@@ -7,7 +7,8 @@
  * as factories over the tree's Conv; the Scaled-YOLOv4 tree (`scaled-yolov4.ts`) reuses the factories whose
  * Python it shares.
  */
-import { Builder, activationFrom, autopad, asPair } from '../nn/builder.ts';
+import { Builder, autopad, asPair } from '../nn/builder.ts';
+import { activationFrom } from './activation.ts';
 import {
   buildError,
   type Flow,
@@ -467,7 +468,16 @@ export function detectDef(kind: DetectKind, src: string, segment: boolean, proto
         // eval outputs: (torch.cat(z, 1), x) and Segment's (z, proto, x)
         return segment ? ([det, p!, xs] as Out<(typeof xs)[number]>) : [det, xs];
       };
-      return b.mod(name, protoMod ? { m, proto: protoMod } : { m }, forward, { attrs: { anchors: rows, na, nl, no } });
+      // register_buffer('anchors', [nl, na, 2]); Scaled-YOLOv4 also registers 'anchor_grid' (HEAD and the
+      // Slim-neck fork keep theirs in a plain list): both are in the state_dict a checkpoint loads
+      const anchorBuffers = {
+        anchors: { shape: [nl, na, 2] },
+        ...(kind === 'sv4' ? { anchor_grid: { shape: [nl, 1, na, 1, 1, 2] } } : {}),
+      };
+      return b.mod(name, protoMod ? { m, proto: protoMod } : { m }, forward, {
+        buffers: anchorBuffers,
+        attrs: { anchors: rows, na, nl, no },
+      });
     },
   };
 }
@@ -515,7 +525,11 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
       // upstream: `self.default_act if act is True else act if isinstance(act, nn.Module) else nn.Identity()`;
       // the fork: `nn.Mish() if act else nn.Identity()`
       const act = upstream ? activationFrom(b, a.raw('act'), () => defaultAct(b)) : a.bool('act') ? b.act('Mish') : b.identity();
-      if (b.fused) return b.mod('Conv', { conv, act }, (fl, x) => fl.call(act, fl.call(conv, x)));
+      if (b.fused) {
+        // fuse_conv_and_bn's conv: frozen where the framework's fuse returns it with requires_grad False (ultralytics 8.4)
+        const fused = b.env.fuseFreezes ? b.frozen(conv) : conv;
+        return b.mod('Conv', { conv: fused, act }, (fl, x) => fl.call(act, fl.call(fused, x)));
+      }
       const bn = b.bn(c2);
       return b.mod('Conv', { conv, bn, act }, (fl, x) => fl.call(act, fl.call(bn, fl.call(conv, x))));
     },
@@ -920,7 +934,8 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
           for (let i = 0; i < n - 1; i++) y = fl.add(y, weight ? fl.scale(at(i + 1), factors[i]!) : at(i + 1));
           return y;
         },
-        weight ? { ownParams: Math.max(n - 1, 0), attrs: { paramTensors: 1, firstParamDim1: null } } : {},
+        // self.w = nn.Parameter(-torch.arange(1.0, n) / 2)
+        weight ? { params: { w: { shape: [Math.max(n - 1, 0)] } }, attrs: { paramTensors: 1, firstParamDim1: null } } : {},
       );
     },
   };

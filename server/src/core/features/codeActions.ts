@@ -10,7 +10,7 @@ import type { Model, ResolvedLayer } from '../model.ts';
 import { lineEndOf, lineStartOf } from '../lines.ts';
 import { isNumeric, isSeq, num, seqItems } from '../py.ts';
 import { lookupModule } from '../resolve.ts';
-import { FRAMEWORKS } from '../catalog/frameworks.ts';
+import { FRAMEWORKS } from '../framework/index.ts';
 import { documentEol, layerAt, type LayerRefactor, parseIndexComment, Refactorer, yamlChannelsFor } from './refactor.ts';
 import type { TextEdit } from './textEdit.ts';
 

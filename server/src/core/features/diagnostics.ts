@@ -7,8 +7,8 @@
 import { type Code, CODES, type Diagnostic, diag, type Severity } from '../diagnostics.ts';
 import type { LayerSrc } from '../document.ts';
 import type { Model, ResolvedLayer } from '../model.ts';
-import { argIndexOf, type Framework } from '../catalog/framework.ts';
-import { FRAMEWORKS } from '../catalog/frameworks.ts';
+import { argIndexOf, type Framework } from '../framework/types.ts';
+import { FRAMEWORKS } from '../framework/index.ts';
 import { isInt, isSeq, pyRepr, seqItems } from '../py.ts';
 import { fromElements } from './references.ts';
 import { filledParams } from './yamlParams.ts';

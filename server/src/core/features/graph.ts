@@ -7,7 +7,7 @@ import type { Category } from '../../../../common/src/category.ts';
 import type { FlopsPair } from '../../../../common/src/format.ts';
 import type { Severity } from '../diagnostics.ts';
 import type { Section } from '../document.ts';
-import type { Dialect } from '../catalog/framework.ts';
+import type { Dialect } from '../framework/types.ts';
 import type { Model } from '../model.ts';
 import type { Range } from '../range.ts';
 import { pyRepr } from '../py.ts';

@@ -8,7 +8,7 @@ import type { SrcVal } from '../document.ts';
 import type { Range } from '../range.ts';
 import type { Model, ResolvedLayer } from '../model.ts';
 import { signatureText } from '../catalog/types.ts';
-import { FRAMEWORKS } from '../catalog/frameworks.ts';
+import { FRAMEWORKS } from '../framework/index.ts';
 import { isNumeric, isSeq, num, pyRepr, pyRound, seqItems, type PyVal } from '../py.ts';
 import { layerAt } from './cursor.ts';
 import {
@@ -278,7 +278,7 @@ function keyHover(model: Model, key: string, value: SrcVal): string | null {
       );
     case 'activation': {
       const act = model.framework.defaultActName;
-      const ignored = model.framework.honoursActivationKey ? '' : `\n\n_${model.framework.label} ignores this key._`;
+      const ignored = model.framework.header.activation ? '' : `\n\n_${model.framework.label} ignores this key._`;
       return `**activation** ${pyRepr(v)} — the activation every Conv uses instead of the default (${act}).${ignored}`;
     }
     case 'ch':

@@ -323,7 +323,7 @@ export function yamlChannelsFor(model: Model, c: number): number | null {
   const w = model.widthMultiple;
   if (w === null || w <= 0) return c;
   const v5 = model.dialect === 'yolov5';
-  const chMulV = v5 && model.framework.honoursChannelMultiple ? model.doc.top.get('channel_multiple')?.value.value : undefined;
+  const chMulV = v5 && model.framework.header.channelMultiple ? model.doc.top.get('channel_multiple')?.value.value : undefined;
   const div = chMulV !== undefined && isNumeric(chMulV as PyVal) && num(chMulV as PyVal) > 0 ? num(chMulV as PyVal) : 8;
   const scaled = (v: number) => makeDivisible((v5 ? v : Math.min(v, model.maxChannels)) * w, div);
   const hi = Math.floor(c / w + 1e-9);

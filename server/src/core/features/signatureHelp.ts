@@ -4,7 +4,7 @@
  * fills itself.
  */
 import type { Model } from '../model.ts';
-import { argIndexOf, type ModuleEntry } from '../catalog/framework.ts';
+import { argIndexOf, type ModuleEntry } from '../framework/types.ts';
 import { lookupModule } from '../resolve.ts';
 import { pyRepr } from '../py.ts';
 import { layerCursor } from './cursor.ts';

@@ -5,6 +5,7 @@
 import {
   buildError,
   type OwnParam,
+  type OwnBuffer,
   type ActFn,
   type Flow,
   type Forward,
@@ -22,6 +23,11 @@ export interface BuildEnv {
   readonly fused: boolean;
   /** the activation instance shared by every Conv (`Conv.default_act`), or null where each Conv makes its own. */
   readonly convDefaultAct: Mod | null;
+  /**
+   * the framework's `fuse_conv_and_bn` returns the conv with requires_grad False (ultralytics 8.4), so a fused build
+   * marks those parameters frozen; absent or false where the fused weights still require grad (8.3, YOLOv5).
+   */
+  readonly fuseFreezes?: boolean;
 }
 
 const mod = (type: string, extra: Partial<Mod> & { leaf?: LeafOp }): Mod => ({
@@ -216,12 +222,21 @@ export class Builder {
     return mod('PixelShuffle', { leaf: { op: 'pixelShuffle', r } });
   }
 
-  /** A composite module: named children (registration order matters for printing only) and a forward. */
+  /**
+   * A composite module: named children in registration order (the order printing and the state_dict follow), a
+   * forward, and what it registers directly (parameters, buffers).
+   */
   mod(
     type: string,
     children: Record<string, Mod | null | undefined> | readonly (readonly [string, Mod])[],
     forward: Forward,
-    opts: { ownParams?: number; frozenParams?: number; params?: Record<string, OwnParam>; attrs?: Record<string, unknown> } = {},
+    opts: {
+      ownParams?: number;
+      frozenParams?: number;
+      params?: Record<string, OwnParam>;
+      buffers?: Record<string, OwnBuffer>;
+      attrs?: Record<string, unknown>;
+    } = {},
   ): Mod {
     const own = Object.values(opts.params ?? {});
     const numel = (p: OwnParam) => p.shape.reduce((a, c) => a * c, 1);
@@ -235,13 +250,18 @@ export class Builder {
       ownParams: opts.ownParams ?? own.reduce((a, p) => a + numel(p), 0),
       frozenParams: opts.frozenParams ?? own.reduce((a, p) => a + (p.frozen ? numel(p) : 0), 0),
       ...(opts.params ? { params: opts.params } : {}),
+      ...(opts.buffers ? { buffers: opts.buffers } : {}),
       ...(opts.attrs ? { attrs: opts.attrs } : {}),
     };
   }
 
-  /** nn.Sequential: children '0', '1', ... chained. */
-  seq(items: readonly Mod[], type = 'Sequential'): Mod {
-    const children = items.map((m, i) => [String(i), m] as const);
+  /**
+   * nn.Sequential: children '0', '1', ... chained; `names` for a subclass that registers them with add_module (their
+   * names are the state_dict's).
+   */
+  seq(items: readonly Mod[], type = 'Sequential', names?: readonly string[]): Mod {
+    if (names && names.length !== items.length) throw new Error(`internal: ${type} has ${items.length} children, ${names.length} names`);
+    const children = items.map((m, i) => [names ? names[i]! : String(i), m] as const);
     const forward: Forward = <T>(f: Flow<T>, x: In<T>) => {
       let y: Out<T> = x;
       for (const m of items) y = f.callMulti(m, y as In<T>);
@@ -281,18 +301,6 @@ export class ModuleInstance extends PyObj {
   ) {
     super(cls, repr);
   }
-}
-
-/** An activation given as a constructor argument (`act=True`, `act=nn.ReLU()`, `act=False`). */
-export function activationFrom(b: Builder, v: PyVal, defaultAct: () => Mod): Mod {
-  if (v === true) return defaultAct();
-  if (v instanceof ModuleInstance) return v.mod;
-  if (v instanceof PyObj) {
-    const fn = ACT_CLASSES[v.cls];
-    if (fn) return b.act(fn);
-    if (v.cls === 'Identity') return b.identity();
-  }
-  return b.identity();
 }
 
 export const ACT_CLASSES: Record<string, ActFn> = {

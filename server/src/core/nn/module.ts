@@ -80,6 +80,18 @@ export interface OwnParam {
   readonly frozen?: boolean;
 }
 
+/**
+ * A buffer a composite module registers (`self.register_buffer(name, tensor)`): no parameter, but part of the
+ * state_dict unless registered with persistent=False (YOLOv5 Detect's `anchors`).
+ */
+export interface OwnBuffer {
+  readonly shape: readonly number[];
+  /** torch dtype name; float32 when absent */
+  readonly dtype?: 'float32' | 'int64' | 'bool';
+  /** persistent=False: kept out of the state_dict */
+  readonly persistent?: false;
+}
+
 /** One node of the tree, as `nn.Module` would be: a torch class name, named children, a forward. */
 export interface Mod {
   /** torch class name (`Conv`, `Conv2d`, `Sequential`...): what thop and the summary line key on. */
@@ -93,6 +105,9 @@ export interface Mod {
   readonly frozenParams: number;
   /** the parameters registered directly on this module, by attribute name (counted in ownParams). */
   readonly params?: Readonly<Record<string, OwnParam>>;
+  /** the buffers registered directly on this module, by name, in registration order (leaves' own buffers, such as
+   * BatchNorm's running statistics, follow from the leaf op) */
+  readonly buffers?: Readonly<Record<string, OwnBuffer>>;
   /** free-form attributes a forward or an interpreter may need (e.g. a Detect head's stride). */
   readonly attrs?: Readonly<Record<string, unknown>>;
   /**

@@ -9,38 +9,26 @@ import { buildError, inputList, inputOne, ShapeError, type Flow, type In, type M
 import { isSeq, pyEq, pyRepr, PyTuple, seqItems, type PyVal } from '../../py.ts';
 import { type Args, construct, f, type ModuleDef, param } from '../types.ts';
 import { checkBlocks, range } from '../yolov5.ts';
+import { assertSameChannels, c1p, c2p, fusedConv, hidden, item, twoChunks } from './common.ts';
 import { Conv, DWConv, GhostConv, LightConv, RepConv } from './conv.ts';
 import { TransformerBlock } from './transformer.ts';
 
 const SRC = 'ultralytics/nn/modules/block.py';
-const c1p = param('c1', 'channels', 'input channels (parse_model passes the input layer\u2019s channels)');
-const c2p = param('c2', 'channels', 'output channels (scaled by width and capped by max_channels)');
-const c2i = param('c2', 'channels', 'output channels');
-const np_ = (doc = 'number of inner blocks (parse_model inserts the scaled repeats)', d: PyVal = 1) => param('n', 'int', doc, d);
-const ep = (d: PyVal = f(0.5)) => param('e', 'float', 'hidden channels = int(c2 * e)', d);
-const shortcutp = (d: boolean) => param('shortcut', 'bool', 'residual adds in the inner blocks', d);
-const gp = param('g', 'int', 'groups of the inner 3\u00d73 convs', 1);
+export const c2i = param('c2', 'channels', 'output channels');
+export const np_ = (doc = 'number of inner blocks (parse_model inserts the scaled repeats)', d: PyVal = 1) => param('n', 'int', doc, d);
+export const ep = (d: PyVal = f(0.5)) => param('e', 'float', 'hidden channels = int(c2 * e)', d);
+export const shortcutp = (d: boolean) => param('shortcut', 'bool', 'residual adds in the inner blocks', d);
+export const gp = param('g', 'int', 'groups of the inner 3\u00d73 convs', 1);
 
-/** `int(c * e)` */
-const hidden = (c: number, e: number): number => Math.trunc(c * e);
-const k33 = new PyTuple([new PyTuple([3, 3]), new PyTuple([3, 3])]);
+export const k33 = new PyTuple([new PyTuple([3, 3]), new PyTuple([3, 3])]);
 const pair = (a: number, b: number) => new PyTuple([a, b]);
 
-/** `v[i]` for a constructor argument that Python indexes (Bottleneck's k). */
-function item(v: PyVal, i: number, who: string, name: string): PyVal {
-  if (isSeq(v)) {
-    const xs = seqItems(v);
-    if (i >= xs.length) throw buildError(`IndexError: tuple index out of range (${who} ${name}[${i}] of ${pyRepr(v)})`, name);
-    return xs[i]!;
-  }
-  if (typeof v === 'string' && i < v.length) return v[i]!;
-  throw buildError(`TypeError: ${pyRepr(v)} is not subscriptable (${who} reads ${name}[${i}])`, name);
-}
-
-function assertSameChannels(a: Args, who: string): void {
-  if (!pyEq(a.raw('c1'), a.raw('c2')))
-    throw buildError(`AssertionError: ${who} asserts c1 == c2 (got c1=${pyRepr(a.raw('c1'))}, c2=${pyRepr(a.raw('c2'))})`, 'c2');
-}
+/**
+ * The attention heads PSA and C2fPSA give their blocks: `c // 64` in 8.3 (0 below 64 channels, which Attention
+ * rejects), `max(c // 64, 1)` in 8.4.
+ */
+export type PsaHeads = (c: number) => number;
+export const psaHeads83: PsaHeads = (c) => Math.floor(c / 64);
 
 export const DFL: ModuleDef = {
   name: 'DFL',
@@ -309,18 +297,8 @@ export const C2: ModuleDef = {
   },
 };
 
-/** `a, b = t.chunk(2, 1)`: Python's unpacking fails when chunk gives one piece (a single channel). */
-function twoChunks<T>(fl: Flow<T>, t: T, who: string): [T, T] {
-  const parts = fl.chunk(t, 2, 1);
-  if (parts.length !== 2)
-    throw new ShapeError(
-      `ValueError: not enough values to unpack (expected 2, got ${parts.length}) in ${who}: chunk(2) of ${fl.shape(t)[1]} channels`,
-    );
-  return [parts[0]!, parts[1]!];
-}
-
 /** C2f and its subclasses: `inner(c)` builds the replacement of `self.m` (the C2f Bottlenecks are built first). */
-function c2fLike(b: Builder, a: Args, type: string, opts: { shortcut: PyVal; g: PyVal; inner?: (c: number) => Mod[] }): Mod {
+export function c2fLike(b: Builder, a: Args, type: string, opts: { shortcut: PyVal; g: PyVal; inner?: (c: number) => Mod[] }): Mod {
   const n = a.int('n');
   const c = hidden(a.channels('c2'), a.float('e'));
   const cv1 = construct(b, Conv, [a.raw('c1'), 2 * c, 1, 1]);
@@ -393,10 +371,10 @@ export const C2fCIB: ModuleDef = {
     }),
 };
 
-export const C2fPSA: ModuleDef = {
+export const makeC2fPSA = (heads: PsaHeads, doc: string): ModuleDef => ({
   name: 'C2fPSA',
   category: 'attention',
-  doc: 'C2f with PSABlocks (position-sensitive attention) instead of Bottlenecks; needs c1 == c2 and int(c2\u00b7e) \u2265 64.',
+  doc,
   source: `${SRC}:C2fPSA`,
   signature: [c1p, c2p, np_('number of PSABlocks (parse_model inserts the scaled repeats)'), ep()],
   build: (b, a) => {
@@ -404,13 +382,18 @@ export const C2fPSA: ModuleDef = {
     return c2fLike(b, a, 'C2fPSA', {
       shortcut: false,
       g: 1,
-      inner: (c) => range(a.int('n')).map(() => construct(b, PSABlock, [c], { attn_ratio: f(0.5), num_heads: Math.floor(c / 64) })),
+      inner: (c) => range(a.int('n')).map(() => construct(b, PSABlock, [c], { attn_ratio: f(0.5), num_heads: heads(c) })),
     });
   },
-};
+});
+
+export const C2fPSA: ModuleDef = makeC2fPSA(
+  psaHeads83,
+  'C2f with PSABlocks (position-sensitive attention) instead of Bottlenecks; needs c1 == c2 and int(c2\u00b7e) \u2265 64.',
+);
 
 /** C3 and its subclasses: `inner(c_)` builds the replacement of `self.m` (C3's Bottlenecks are built first). */
-function c3Like(b: Builder, a: Args, type: string, inner?: (c_: number) => Mod): Mod {
+export function c3Like(b: Builder, a: Args, type: string, inner?: (c_: number) => Mod): Mod {
   const c1 = a.raw('c1');
   const c_ = hidden(a.channels('c2'), a.float('e'));
   const cv1 = construct(b, Conv, [c1, c_, 1, 1]);
@@ -425,7 +408,7 @@ function c3Like(b: Builder, a: Args, type: string, inner?: (c_: number) => Mod):
   return b.mod(type, { cv1, cv2, cv3, m }, (fl, x) => fl.call(cv3, fl.cat([fl.call(m, fl.call(cv1, x)), fl.call(cv2, x)], 1)));
 }
 
-const c3Signature = (what: string) => [
+export const c3Signature = (what: string) => [
   c1p,
   c2p,
   np_(`number of ${what} (parse_model inserts the scaled repeats)`),
@@ -528,7 +511,11 @@ export const C3f: ModuleDef = {
   },
 };
 
-export const RepC3: ModuleDef = {
+/**
+ * RepC3: 8.3 gives its two 1x1 branches c2 channels (so e != 1 fails at the add), 8.4 gives them int(c2 * e)
+ * (`hiddenBranches`).
+ */
+export const makeRepC3 = (hiddenBranches: boolean): ModuleDef => ({
   name: 'RepC3',
   category: 'csp',
   doc: 'Rep C3 (RT-DETR neck): n RepConvs on one 1\u00d71 branch, added to another 1\u00d71 branch, then a 1\u00d71 Conv when int(c2\u00b7e) != c2.',
@@ -543,13 +530,15 @@ export const RepC3: ModuleDef = {
     const c1 = a.raw('c1');
     const c2 = a.channels('c2');
     const c_ = hidden(c2, a.float('e'));
-    const cv1 = construct(b, Conv, [c1, c2, 1, 1]);
-    const cv2 = construct(b, Conv, [c1, c2, 1, 1]);
+    const cv1 = construct(b, Conv, [c1, hiddenBranches ? c_ : c2, 1, 1]);
+    const cv2 = construct(b, Conv, [c1, hiddenBranches ? c_ : c2, 1, 1]);
     const m = b.seq(range(a.int('n')).map(() => construct(b, RepConv, [c_, c_])));
     const cv3 = c_ !== c2 ? construct(b, Conv, [c_, c2, 1, 1]) : b.identity();
     return b.mod('RepC3', { cv1, cv2, m, cv3 }, (fl, x) => fl.call(cv3, fl.add(fl.call(m, fl.call(cv1, x)), fl.call(cv2, x))));
   },
-};
+});
+
+export const RepC3: ModuleDef = makeRepC3(false);
 
 // ---- ResNet
 
@@ -806,7 +795,7 @@ export const RepVGGDW: ModuleDef = {
     const ed = a.channels('ed');
     const act = b.act('SiLU');
     if (b.fused) {
-      const conv = b.conv2d(ed, ed, 7, { p: 3, g: ed, bias: true }, 'ed');
+      const conv = fusedConv(b, b.conv2d(ed, ed, 7, { p: 3, g: ed, bias: true }, 'ed'));
       return b.mod('RepVGGDW', { conv, act }, (fl, x) => fl.call(act, fl.call(conv, x)));
     }
     const conv = construct(b, Conv, [ed, ed, 7, 1, 3], { g: ed, act: false });
@@ -914,13 +903,13 @@ export const PSABlock: ModuleDef = {
 };
 
 /** `nn.Sequential(Conv(c, c * 2, 1), Conv(c * 2, c, 1, act=False))` */
-const psaFfn = (b: Builder, c: number): Mod =>
+export const psaFfn = (b: Builder, c: number): Mod =>
   b.seq([construct(b, Conv, [c, c * 2, 1]), construct(b, Conv, [c * 2, c, 1], { act: false })]);
 
-export const PSA: ModuleDef = {
+export const makePSA = (heads: PsaHeads, doc: string): ModuleDef => ({
   name: 'PSA',
   category: 'attention',
-  doc: 'Position-sensitive attention (YOLOv10): split, Attention (int(c1\u00b7e)//64 heads) + feed-forward on one half, 1\u00d71 Conv back; needs c1 == c2.',
+  doc,
   source: `${SRC}:PSA`,
   signature: [c1p, c2p, ep()],
   build: (b, a) => {
@@ -929,7 +918,7 @@ export const PSA: ModuleDef = {
     const c = hidden(c1, a.float('e'));
     const cv1 = construct(b, Conv, [c1, 2 * c, 1, 1]);
     const cv2 = construct(b, Conv, [2 * c, c1, 1]);
-    const attn = construct(b, Attention, [c], { attn_ratio: f(0.5), num_heads: Math.floor(c / 64) });
+    const attn = construct(b, Attention, [c], { attn_ratio: f(0.5), num_heads: heads(c) });
     const ffn = psaFfn(b, c);
     return b.mod('PSA', { cv1, cv2, attn, ffn }, (fl, x) => {
       const [p, q] = fl.split(fl.call(cv1, x), [c, c], 1);
@@ -938,7 +927,12 @@ export const PSA: ModuleDef = {
       return fl.call(cv2, fl.cat([p!, q2], 1));
     });
   },
-};
+});
+
+export const PSA: ModuleDef = makePSA(
+  psaHeads83,
+  'Position-sensitive attention (YOLOv10): split, Attention (int(c1\u00b7e)//64 heads) + feed-forward on one half, 1\u00d71 Conv back; needs c1 == c2.',
+);
 
 export const C2PSA: ModuleDef = {
   name: 'C2PSA',

@@ -30,24 +30,36 @@ export const Proto: ModuleDef = {
     param('c2', 'channels', 'number of masks', 32),
   ],
   build: (b, a) => {
-    const c1 = a.channels('c1');
-    const cm = a.channels('c_');
-    const cv1 = construct(b, Conv, [c1, cm], { k: 3 });
-    const upsample = b.convTranspose2d(cm, cm, 2, { s: 2, p: 0, bias: true });
-    const cv2 = construct(b, Conv, [cm, cm], { k: 3 });
-    const cv3 = construct(b, Conv, [cm, a.raw('c2')]);
-    return b.mod('Proto', { cv1, upsample, cv2, cv3 }, (fl, x) => fl.call(cv3, fl.call(cv2, fl.call(upsample, fl.call(cv1, x)))));
+    const p = protoParts(b, a.channels('c1'), a.channels('c_'), a.raw('c2'));
+    return b.mod('Proto', p.children, (fl, x) => p.forward(fl, x));
   },
 };
+
+/** Proto's submodules and forward (8.4's Proto26 is a Proto with more around it). */
+export function protoParts(
+  b: Builder,
+  c1: PyVal,
+  cm: number,
+  c2: PyVal,
+): { children: { cv1: Mod; upsample: Mod; cv2: Mod; cv3: Mod }; forward: <T>(fl: Flow<T>, x: In<T>) => T } {
+  const cv1 = construct(b, Conv, [c1, cm], { k: 3 });
+  const upsample = b.convTranspose2d(cm, cm, 2, { s: 2, p: 0, bias: true });
+  const cv2 = construct(b, Conv, [cm, cm], { k: 3 });
+  const cv3 = construct(b, Conv, [cm, c2]);
+  return {
+    children: { cv1, upsample, cv2, cv3 },
+    forward: (fl, x) => fl.call(cv3, fl.call(cv2, fl.call(upsample, fl.call(cv1, x)))),
+  };
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // The Detect family
 
-const ncParam = param('nc', 'int', 'number of classes', 80);
-const chParam = param('ch', 'list', 'input channels per level (parse_model appends them)', new PyTuple([]));
+export const ncParam = param('nc', 'int', 'number of classes', 80);
+export const chParam = param('ch', 'list', 'input channels per level (parse_model appends them)', new PyTuple([]));
 
 /** Detect's `ch`: the channel list parse_model appends; ch[0] sizes the branches. */
-function levelChannels(a: Args): number[] {
+export function levelChannels(a: Args): number[] {
   const v = a.raw('ch');
   if (!isSeq(v))
     throw buildError(`object of type '${typeof v === 'number' ? 'int' : 'value'}' has no len() (ch must be a list of channels)`, 'ch');
@@ -84,14 +96,14 @@ function detectCore(b: Builder, a: Args): DetectCore {
 }
 
 /** `x[i]` for i < nl, as the head's loop reads them (fewer inputs than levels: IndexError). */
-function levels<T>(x: In<T>, nl: number, who: string): T[] {
+export function levels<T>(x: In<T>, nl: number, who: string): T[] {
   const xs = [...inputList(x, who)];
   if (xs.length < nl) throw new ShapeError(`list index out of range: ${who} was built for ${nl} levels but receives ${xs.length} inputs`);
   return xs;
 }
 
 /** Flat positions of several (h, w) grids laid end to end: which grid, row and column a flat index falls on. */
-function gridLocator(shapes: readonly (readonly [number, number])[]): {
+export function gridLocator(shapes: readonly (readonly [number, number])[]): {
   total: number;
   at(i: number): { level: number; row: number; col: number };
 } {
@@ -114,7 +126,7 @@ function gridLocator(shapes: readonly (readonly [number, number])[]): {
 }
 
 /** make_anchors(feats, stride, 0.5), transposed as Detect keeps them: anchor points [2, A] (x row, y row) and strides [1, A]. */
-function makeAnchors<T>(fl: Flow<T>, xs: readonly T[], strides: readonly number[]): { anchors: T; strides: T } {
+export function makeAnchors<T>(fl: Flow<T>, xs: readonly T[], strides: readonly number[]): { anchors: T; strides: T } {
   const grid = gridLocator(
     strides.map((_, i) => {
       const s = fl.shape(xs[i]!);
@@ -132,7 +144,7 @@ function makeAnchors<T>(fl: Flow<T>, xs: readonly T[], strides: readonly number[
 }
 
 /** dist2bbox(distance, anchor_points, xywh, dim=1) */
-function dist2bbox<T>(fl: Flow<T>, distance: T, anchors: T, xywh: boolean): T {
+export function dist2bbox<T>(fl: Flow<T>, distance: T, anchors: T, xywh: boolean): T {
   const [lt, rb] = fl.chunk(distance, 2, 1) as [T, T];
   const x1y1 = fl.sub(anchors, lt);
   const x2y2 = fl.add(anchors, rb);
@@ -140,7 +152,7 @@ function dist2bbox<T>(fl: Flow<T>, distance: T, anchors: T, xywh: boolean): T {
 }
 
 /** dist2rbox(pred_dist, pred_angle, anchor_points, dim=1): rotated boxes (OBB). */
-function dist2rbox<T>(fl: Flow<T>, dist: T, angle: T, anchors: T): T {
+export function dist2rbox<T>(fl: Flow<T>, dist: T, angle: T, anchors: T): T {
   const [lt, rb] = fl.split(dist, 2, 1) as [T, T];
   const cos = fl.cos(angle);
   const sin = fl.sin(angle);
@@ -190,19 +202,19 @@ function detectForward<T>(
 }
 
 /** `Sequential(Conv(x, c4, 3), Conv(c4, c4, 3), nn.Conv2d(c4, out, 1))` per level: the extra branch cv4 of Segment/Pose/OBB. */
-function extraBranch(b: Builder, ch: readonly number[], c4: number, out: number): Mod[] {
+export function extraBranch(b: Builder, ch: readonly number[], c4: number, out: number): Mod[] {
   return ch.map((x) => b.seq([construct(b, Conv, [x, c4, 3]), construct(b, Conv, [c4, c4, 3]), b.conv2d(c4, out, 1)]));
 }
 
 /** `cat([cv4[i](x[i]).view(bs, n, -1) for i], dim)` */
-function perLevel<T>(fl: Flow<T>, cv4: readonly Mod[], xs: readonly T[], bs: number, n: number, dim: number): T {
+export function perLevel<T>(fl: Flow<T>, cv4: readonly Mod[], xs: readonly T[], bs: number, n: number, dim: number): T {
   return fl.cat(
     cv4.map((m, i) => fl.view(fl.call(m, xs[i]!), [bs, n, -1])),
     dim,
   );
 }
 
-const headDefaults = { category: 'head' as const, multiOutput: true, detectFamily: true };
+export const headDefaults = { category: 'head' as const, multiOutput: true, detectFamily: true };
 
 export const Detect: ModuleDef = {
   name: 'Detect',
@@ -289,7 +301,7 @@ export const OBB: ModuleDef = {
 };
 
 /** kpt_shape as Pose reads it: (number of keypoints, dims per keypoint). */
-function keypointShape(v: PyVal): [number, number] {
+export function keypointShape(v: PyVal): [number, number] {
   if (!isSeq(v))
     throw buildError(
       `'${v === null ? 'NoneType' : typeof v === 'number' ? 'int' : 'value'}' object is not subscriptable (kpt_shape must be [keypoints, dims], e.g. [17, 3])`,
@@ -303,13 +315,26 @@ function keypointShape(v: PyVal): [number, number] {
   return [k, d];
 }
 
-/** Pose.kpts_decode (non-export): x/y decoded around the anchors × stride, visibility through a sigmoid when ndim == 3. */
-function keypointsDecode<T>(fl: Flow<T>, kpts: T, bs: number, nkpt: number, ndim: number, anchors: T, strides: T): T {
+/**
+ * Pose.kpts_decode (non-export): x/y decoded around the anchors × stride, visibility through a sigmoid when
+ * ndim == 3. `offsets` is ultralytics 8.4's Pose26 form, `(y + anchors) * strides`, instead of
+ * `(y * 2 + (anchors - 0.5)) * strides`.
+ */
+export function keypointsDecode<T>(
+  fl: Flow<T>,
+  kpts: T,
+  bs: number,
+  nkpt: number,
+  ndim: number,
+  anchors: T,
+  strides: T,
+  offsets = false,
+): T {
   if (ndim <= 0) throw new ShapeError('slice step cannot be zero (kpt_shape[1] must be positive)');
   const ax = fl.slice(anchors, 0, 0, 1); // self.anchors[0], kept as [1, A]: it broadcasts the same
   const ay = fl.slice(anchors, 0, 1, 2);
   const half = fl.constant([1], () => 0.5);
-  const decodeWith = (t: T, a: T) => fl.mul(fl.add(fl.scale(t, 2), fl.sub(a, half)), strides);
+  const decodeWith = (t: T, a: T) => (offsets ? fl.mul(fl.add(t, a), strides) : fl.mul(fl.add(fl.scale(t, 2), fl.sub(a, half)), strides));
   const A = fl.shape(kpts)[2]!;
   if (ndim === 1) {
     // y[:, 0::1] then y[:, 1::1], in place: every channel but the first is decoded twice
@@ -357,11 +382,17 @@ export const Pose: ModuleDef = {
   },
 };
 
-export const Classify: ModuleDef = {
+/**
+ * Classify: in eval 8.3 returns the softmax, 8.4 `(softmax, logits)` (`withLogits`, a multi-output module).
+ */
+export const makeClassify = (withLogits: boolean): ModuleDef => ({
   name: 'Classify',
   category: 'head',
-  doc: 'Classification head: Conv to 1280 channels, global average pool, Linear to c2 classes, softmax.',
+  doc: withLogits
+    ? 'Classification head: Conv to 1280 channels, global average pool, Linear to c2 classes; returns the softmax and the logits.'
+    : 'Classification head: Conv to 1280 channels, global average pool, Linear to c2 classes, softmax.',
   source: `${SRC}:Classify`,
+  ...(withLogits ? { multiOutput: true } : {}),
   signature: [
     param('c1', 'channels', 'input channels (parse_model passes the input layer\u2019s channels)'),
     param('c2', 'channels', 'number of classes (not width-scaled when it equals nc)'),
@@ -376,13 +407,17 @@ export const Classify: ModuleDef = {
     const pool = b.adaptiveAvgPool2d(1);
     const drop = b.dropout(0.0);
     const linear = b.linear(hidden, a.channels('c2'));
-    return b.mod('Classify', { conv, pool, drop, linear }, <T>(fl: Flow<T>, xin: In<T>): T => {
+    return b.mod('Classify', { conv, pool, drop, linear }, <T>(fl: Flow<T>, xin: In<T>): Out<T> => {
       const x =
         Array.isArray(xin) && (xin.length === 0 || typeof xin[0] !== 'number') ? fl.cat(xin as readonly T[], 1) : inputOne(xin, 'Classify');
-      return fl.softmax(fl.call(linear, fl.call(drop, fl.flatten(fl.call(pool, fl.call(conv, x)), 1))), 1);
+      const logits = fl.call(linear, fl.call(drop, fl.flatten(fl.call(pool, fl.call(conv, x)), 1)));
+      const y = fl.softmax(logits, 1);
+      return withLogits ? [y, logits] : y;
     });
   },
-};
+});
+
+export const Classify: ModuleDef = makeClassify(false);
 
 export const WorldDetect: ModuleDef = {
   name: 'WorldDetect',
@@ -419,7 +454,7 @@ export const WorldDetect: ModuleDef = {
 };
 
 /** The builder of a `copy.deepcopy(branch)`: the Conv.default_act instance all Convs share is copied once for the copy. */
-function deepCopyEnv(b: Builder): Builder {
+export function deepCopyEnv(b: Builder): Builder {
   const act = b.env.convDefaultAct;
   return act ? new Builder({ ...b.env, convDefaultAct: { ...act } }) : b;
 }
@@ -512,12 +547,16 @@ function rtdetrAnchors<T>(
   };
 }
 
-export const RTDETRDecoder: ModuleDef = {
+/**
+ * RTDETRDecoder built with a given MLP definition: ultralytics 8.4's MLP registers an `out_norm` (nn.Identity) that
+ * 8.3's does not, the decoder is otherwise the same class.
+ */
+export const makeRTDETRDecoder = (MLP: ModuleDef, source: string): ModuleDef => ({
   name: 'RTDETRDecoder',
   category: 'head',
   multiOutput: true,
   doc: 'RT-DETR decoder: projects each level to hd channels, selects the top nq encoder positions as queries and refines them through ndl deformable decoder layers.',
-  source: `${SRC}:RTDETRDecoder`,
+  source,
   signature: [
     ncParam,
     param('ch', 'list', 'input channels per level (parse_model inserts them as the second arg)', new PyTuple([512, 1024, 2048])),
@@ -619,7 +658,9 @@ export const RTDETRDecoder: ModuleDef = {
       return [y, [decBboxes, decScores, encBboxes, encScores, null]];
     });
   },
-};
+});
+
+export const RTDETRDecoder: ModuleDef = makeRTDETRDecoder(MLP, `${SRC}:RTDETRDecoder`);
 
 export const ULTRALYTICS_HEAD_MODULES: readonly ModuleDef[] = [
   Proto,

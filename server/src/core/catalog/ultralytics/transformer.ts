@@ -2,7 +2,8 @@
  * ultralytics/nn/modules/transformer.py (vendored 8.3.x, see conv.ts): the AIFI encoder layer of RT-DETR, the
  * YOLOv5-style TransformerBlock, the MLPs and the deformable decoder RTDETRDecoder drives.
  */
-import { Builder, activationFrom, ACT_CLASSES, ModuleInstance } from '../../nn/builder.ts';
+import { Builder, ACT_CLASSES, ModuleInstance } from '../../nn/builder.ts';
+import { activationFrom } from '../activation.ts';
 import { buildError, type Flow, type ForwardCtx, type In, inputList, inputOne, type Mod, type Out, ShapeError } from '../../nn/module.ts';
 import { PyObj, type PyVal, pyRepr } from '../../py.ts';
 import { construct, f, type ModuleDef, param } from '../types.ts';
@@ -53,7 +54,7 @@ export function kwarg<V>(ctx: { kwargs?: Readonly<Record<string, unknown>> }, na
 }
 
 /** An activation *class* argument (`act=nn.ReLU`): the module instantiates it itself. */
-function activationClass(b: Builder, v: PyVal, fallback: 'ReLU' | 'GELU', who: string): Mod {
+export function activationClass(b: Builder, v: PyVal, fallback: 'ReLU' | 'GELU', who: string): Mod {
   if (v instanceof PyObj) {
     const name = v.cls.replace(/^(?:torch\.)?nn\./, '');
     if (ACT_CLASSES[name]) return name === 'GELU' ? b.act('GELU', { approximate: 'none' }) : b.act(ACT_CLASSES[name]!);
