@@ -127,7 +127,9 @@ test('the .vsix allowlist: bundles, manifest and docs only', (t) => {
   const allowed = [
     /^(package\.json|README\.md|CHANGELOG\.md|LICENSE)$/,
     /^dist\/(client|server|cli|runtime-worker|webview)\.(js|css)$/,
-    /^dist\/tfjs-backend-wasm(-simd)?\.wasm$/,
+    /^dist\/tfjs-backend-wasm(-simd|-threaded-simd)?\.wasm$/,
+    /^dist\/tfjs-backend-wasm-threaded-simd(\.worker)?\.js$/,
+    /^dist\/wasm-pthread\.cjs$/,
     /^schemas\/[\w.-]+\.json$/,
     /^docs\/(screenshot\.png|install\.md)$/,
     /^images\/icon\.png$/,
