@@ -2,7 +2,8 @@
  * bench/fuzz: runs the hardening fuzzer (test/hardening/fuzz-harness.ts) for any number of cases and prints
  * cases/second, the slowest case, how many cases were healthy models, and any failure with its seed, its replay
  * path and the minimal reproducer fast-check shrank it to.
- * Usage: node --expose-gc --import tsx bench/fuzz.ts [--cases N] [--seed S] [--kind text|structure|plausible|both] [--path P] [--trace FILE] [--watchdog SECONDS] [--quiet]
+ * Usage: node --expose-gc --import tsx bench/fuzz.ts [--cases N] [--seed S] [--kind text|structure|plausible|both] [--path P] [--trace
+ * FILE] [--watchdog SECONDS] [--quiet]
  * Exit code: 0 when every case held, 1 on a failure.
  */
 import { writeFileSync } from 'node:fs';
@@ -49,7 +50,8 @@ const watchdog = new Worker(
      let hung = '';
      try { hung = readFileSync(workerData.trace, 'utf8'); } catch {}
      // written straight to fd 1: a worker's process.stdout goes through the main thread, which is the one stuck
-     writeSync(1, '\\nHUNG: no case finished for ' + workerData.seconds + ' s after ' + now + ' cases; the case running:\\n' + hung + '\\n');
+     writeSync(1, '\\nHUNG: no case finished for ' + workerData.seconds + ' s after ' + now + ' cases; the case running:\\n'
+       + hung + '\\n');
      process.kill(process.pid, 'SIGKILL');
    }, workerData.seconds * 1000);`,
   { eval: true, workerData: { heartbeat, trace, seconds: watchdogSeconds } },
@@ -57,7 +59,8 @@ const watchdog = new Worker(
 watchdog.unref();
 if (!Number.isInteger(cases) || cases < 1 || !Number.isInteger(seed) || !['text', 'structure', 'plausible', 'both'].includes(kind)) {
   console.error(
-    'usage: node --expose-gc --import tsx bench/fuzz.ts [--cases N] [--seed S] [--kind text|structure|plausible|both] [--path P] [--trace FILE] [--watchdog SECONDS] [--quiet]',
+    'usage: node --expose-gc --import tsx bench/fuzz.ts [--cases N] [--seed S] [--kind text|structure|plausible|both] [--path P] ' +
+      '[--trace FILE] [--watchdog SECONDS] [--quiet]',
   );
   process.exit(2);
 }
@@ -109,7 +112,8 @@ const result = fc.check(
     if (!quiet && now - lastReport > 10_000) {
       lastReport = now;
       process.stderr.write(
-        `  ${run} cases, ${((run * 1000) / (now - started)).toFixed(0)}/s, heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MB\n`,
+        `  ${run} cases, ${((run * 1000) / (now - started)).toFixed(0)}/s, heap ` +
+          `${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MB\n`,
       );
     }
   }),
@@ -121,11 +125,13 @@ console.log(
   `fuzz: ${result.numRuns} cases (seed ${seed}, kind ${kind}) in ${seconds.toFixed(1)} s: ${(result.numRuns / seconds).toFixed(1)} cases/s`,
 );
 console.log(
-  `  models without error diagnostics: ${healthy}; with errors: ${errorModels}; mean ${(layers / Math.max(run, 1)).toFixed(1)} layers, ${(chars / Math.max(run, 1)).toFixed(0)} characters`,
+  `  models without error diagnostics: ${healthy}; with errors: ${errorModels}; mean ${(layers / Math.max(run, 1)).toFixed(1)} layers, ` +
+    `${(chars / Math.max(run, 1)).toFixed(0)} characters`,
 );
 if (heapSamples.length)
   console.log(
-    `  heap used every 1,000 cases: first ${heapSamples[0]!.toFixed(0)} MB, last ${heapSamples[heapSamples.length - 1]!.toFixed(0)} MB, peak ${peakHeapMB.toFixed(0)} MB`,
+    `  heap used every 1,000 cases: first ${heapSamples[0]!.toFixed(0)} MB, last ${heapSamples[heapSamples.length - 1]!.toFixed(0)} MB, ` +
+      `peak ${peakHeapMB.toFixed(0)} MB`,
   );
 if (cpuTimes.length) {
   const q = (p: number) => quantile(cpuTimes, p).toFixed(1);
@@ -133,13 +139,15 @@ if (cpuTimes.length) {
 }
 if (slowest.case) {
   console.log(
-    `  slowest call: ${slowest.call} ${slowest.ms.toFixed(1)} ms CPU, ${slowest.wallMs.toFixed(1)} ms wall (first measurement, caches as the run left them) on:`,
+    `  slowest call: ${slowest.call} ${slowest.ms.toFixed(1)} ms CPU, ${slowest.wallMs.toFixed(1)} ms wall (first measurement, caches ` +
+      `as the run left them) on:`,
   );
   console.log(describeCase(slowest.case, seeds).replace(/^/gm, '    '));
 }
 if (result.failed) {
   console.log(
-    `\nFAILED after ${result.numRuns} cases (${result.numShrinks} shrinks). Replay: node --import tsx bench/fuzz.ts --seed ${result.seed} --kind ${kind} --path ${result.counterexamplePath} --cases 1`,
+    `\nFAILED after ${result.numRuns} cases (${result.numShrinks} shrinks). Replay: node --import tsx bench/fuzz.ts --seed ` +
+      `${result.seed} --kind ${kind} --path ${result.counterexamplePath} --cases 1`,
   );
   console.log(
     String(result.errorInstance instanceof Error ? (result.errorInstance.stack ?? result.errorInstance.message) : result.errorInstance),

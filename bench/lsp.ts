@@ -74,7 +74,8 @@ const fmt = (x: number) => (Number.isFinite(x) ? (x < 10 ? x.toFixed(2) : x.toFi
 const row = (what: string, xs: number[], failed?: string) =>
   failed && xs.length === 0
     ? `  ${what.padEnd(58)} failed: ${failed}`
-    : `  ${what.padEnd(58)} ${fmt(median(xs)).padStart(8)} ${fmt(quantile(xs, 0.95)).padStart(8)}${failed ? ` (some requests failed: ${failed})` : ''}`;
+    : `  ${what.padEnd(58)} ${fmt(median(xs)).padStart(8)} ` +
+      `${fmt(quantile(xs, 0.95)).padStart(8)}${failed ? ` (some requests failed: ${failed})` : ''}`;
 
 // ---- a stdio LSP session --------------------------------------------------------------------------------------
 
@@ -291,7 +292,8 @@ async function main(): Promise<void> {
     const compare = (ours: number, theirs: number) =>
       theirs >= ours ? `${(theirs / ours).toFixed(1)}× faster than` : `${(ours / theirs).toFixed(1)}× slower than`;
     console.log(
-      `  → our full semantic check is ${compare(median(o.change), median(y.change))} yaml-language-server's schema-only validation over stdio, ${compare(median(inProcess), median(lib))} it in-process (medians)\n`,
+      `  → our full semantic check is ${compare(median(o.change), median(y.change))} yaml-language-server's schema-only validation over ` +
+        `stdio, ${compare(median(inProcess), median(lib))} it in-process (medians)\n`,
     );
   }
 }

@@ -17,7 +17,7 @@ import { launchChromium, openPanel, startPanelServer, type PanelPage } from '../
 import { syntheticYaml } from './synthetic.ts';
 import { CORPUS } from '../test/support/reference.ts';
 import { resolve } from '../server/src/core/resolve.ts';
-import { graphOf } from '../server/src/core/features/graph.ts';
+import { toGraphResult } from '../server/src/convert.ts';
 import type { GraphResult } from '../server/src/protocol.ts';
 import { median, quantile } from './stats.ts';
 
@@ -64,7 +64,7 @@ const CASES: Case[] = [
 
 function graph(c: Case, text: string, version: number): GraphResult {
   const opts = { fileName: c.fileName, ...(c.imgsz ? { imgsz: c.imgsz } : {}), ...(c.scale ? { scale: c.scale } : {}) };
-  return graphOf(resolve(text, opts), `file:///bench/${c.fileName}`, version);
+  return toGraphResult(resolve(text, opts), `file:///bench/${c.fileName}`, version);
 }
 
 /**
@@ -94,7 +94,7 @@ async function timedDraw(
       const ms = performance.now() - t0;
       await until(() => seq('renderSeq') > renderBefore);
       return { ms, completeMs: performance.now() - t0, timings: JSON.parse(document.body.dataset.timings || '{}') };
-    })(${JSON.stringify({ type: 'graph', graph: g, convention: 'ultralyticsThop', fileName })})`,
+    })(${JSON.stringify({ type: 'graph', graph: g, convention: 'ultralytics-thop', fileName })})`,
   );
 }
 
@@ -128,7 +128,8 @@ async function main(): Promise<void> {
       .map((x) => x.toFixed(1))
       .join(' ');
   console.log(
-    `graph panel in Chromium ${browser.version()} (headless, software rendering), ${RUNS} runs each; ${cpus().length} cores, load average ${load()}\n`,
+    `graph panel in Chromium ${browser.version()} (headless, software rendering), ${RUNS} runs each; ${cpus().length} cores, load ` +
+      `average ${load()}\n`,
   );
   try {
     for (const c of CASES) {
@@ -160,7 +161,10 @@ async function main(): Promise<void> {
       const f = median(firsts);
       const u = median(updates);
       const ok = (ms: number) => (ms < c.target ? 'ok' : 'MISSED');
-      const line = `${c.name.padEnd(24)} ${String(g0.nodes.length).padStart(5)} nodes ${String(g0.edges.length).padStart(5)} edges   first render ${fmt(f)} [${ok(f)} < ${c.target} ms] (with the table ${fmt(median(complete))})   update ${fmt(u)} [${ok(u)}]   pan/zoom frame median ${pz.median.toFixed(1)} ms, p95 ${pz.p95.toFixed(1)} ms (${pz.frames} frames)`;
+      const line =
+        `${c.name.padEnd(24)} ${String(g0.nodes.length).padStart(5)} nodes ${String(g0.edges.length).padStart(5)} edges   ` +
+        `first render ${fmt(f)} [${ok(f)} < ${c.target} ms] (with the table ${fmt(median(complete))})   update ${fmt(u)} [${ok(u)}]   ` +
+        `pan/zoom frame median ${pz.median.toFixed(1)} ms, p95 ${pz.p95.toFixed(1)} ms (${pz.frames} frames)`;
       console.log(line);
       console.log(`${''.padEnd(24)}   last first render: ${JSON.stringify(lastFirst)}`);
       console.log(`${''.padEnd(24)}   last update:       ${JSON.stringify(lastUpdate)}`);

@@ -16,7 +16,9 @@ import type { Dialect, Framework, ModuleEntry } from '../server/src/core/framewo
 import { yamlParams } from '../server/src/core/features/yamlParams.ts';
 import { signatureText, type ParamKind, type ParamSpec } from '../server/src/core/catalog/types.ts';
 import { pyRepr } from '../server/src/core/py.ts';
-import { CATEGORIES, EXPR_FUNCTIONS, NODE_OPS, PARAM_KINDS, USER_CONFIG_FILE, USER_TREATMENTS } from '../server/src/core/user-modules.ts';
+import { CATEGORIES } from '../common/src/category.ts';
+import { NODE_OPS, PARAM_KINDS, USER_CONFIG_FILE, USER_TREATMENTS } from '../server/src/core/declaredModules.ts';
+import { EXPR_FUNCTIONS } from '../server/src/core/pyeval.ts';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Schema = { [k: string]: Json };
@@ -80,7 +82,9 @@ function argsSchema(k: Known): Schema {
   const required = params.reduce((n, p, i) => (p.default === undefined ? i + 1 : n), 0);
   const s: Schema = {
     type: 'array',
-    description: `${k.entry.def.name}${signatureText(k.entry.def)}: the YAML writes ${params.length ? params.map((p) => p.name).join(', ') : 'no args'}`,
+    description:
+      `${k.entry.def.name}${signatureText(k.entry.def)}: the YAML writes ` +
+      `${params.length ? params.map((p) => p.name).join(', ') : 'no args'}`,
   };
   if (params.length) s.items = params.map(paramSchema);
   if (!k.entry.def.varargs) {
@@ -154,7 +158,8 @@ function dialectSchema(dialect: Dialect): Schema {
     return {
       $schema: DRAFT,
       title: 'YOLOv5 model YAML (ultralytics/yolov5, the Slim-neck YOLOv5 and Scaled-YOLOv4 forks)',
-      description: `Generated from the YOLO Lens module catalog (${[...new Set([...ns.values()].flatMap((k) => k.frameworks))].join(', ')}).`,
+      description:
+        `Generated from the YOLO Lens module catalog ` + `(${[...new Set([...ns.values()].flatMap((k) => k.frameworks))].join(', ')}).`,
       type: 'object',
       properties: {
         ...common,
@@ -238,7 +243,8 @@ function combinedSchema(v5: Schema, ul: Schema): Schema {
     $schema: DRAFT,
     title: 'YOLO model YAML (YOLOv5 or ultralytics dialect)',
     description:
-      'An `anchors:` key makes it a YOLOv5-dialect file, as YOLO Lens and the frameworks read it; a YAML without backbone and head is not a model and is not checked.',
+      'An `anchors:` key makes it a YOLOv5-dialect file, as YOLO Lens and the frameworks read it; a YAML without backbone and head is ' +
+      'not a model and is not checked.',
     properties: described,
     if: { type: 'object', anyOf: [{ required: ['backbone'] }, { required: ['head'] }] },
     then: { if: { required: ['anchors'] }, then: { $ref: '#/definitions/yolov5' }, else: { $ref: '#/definitions/ultralytics' } },
@@ -246,7 +252,7 @@ function combinedSchema(v5: Schema, ul: Schema): Schema {
   };
 }
 
-/** `.yolo-lens.json`: the same vocabulary the loader checks (server/src/core/user-modules.ts). */
+/** `.yolo-lens.json`: the same vocabulary the loader checks (server/src/core/declaredModules.ts). */
 function userConfigSchema(): Schema {
   const expr = {
     description:
@@ -282,7 +288,8 @@ function userConfigSchema(): Schema {
     $schema: DRAFT,
     title: `${USER_CONFIG_FILE}: modules declared for YOLO Lens`,
     description:
-      'Modules the catalog lacks, declared by their signature, parse_model treatment and a body of catalog modules and tensor ops. Nothing here is executed: expressions are interpreted.',
+      'Modules the catalog lacks, declared by their signature, parse_model treatment and a body of catalog modules and tensor ops. ' +
+      'Nothing here is executed: expressions are interpreted.',
     type: 'object',
     properties: {
       $schema: { type: 'string' },

@@ -18,7 +18,8 @@ const run = (cmd, args, cwd) => {
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const stage = mkdtempSync(join(tmpdir(), 'yolo-lens-package-'));
 try {
-  for (const p of ['package.json', 'README.md', 'LICENSE', '.vscodeignore', 'scripts', 'server', 'client', 'webview', 'schemas', 'docs']) {
+  const sources = ['server', 'client', 'webview', 'common', 'scripts', 'schemas', 'docs', 'images', 'tsconfig.json', 'tsconfig.base.json'];
+  for (const p of ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', '.vscodeignore', ...sources]) {
     if (existsSync(join(root, p))) cpSync(join(root, p), join(stage, p), { recursive: true });
   }
   symlinkSync(join(root, 'node_modules'), join(stage, 'node_modules'), 'dir');
@@ -35,8 +36,8 @@ try {
   ].filter(Boolean);
   const vsce = candidates.find((p) => existsSync(p));
   // --no-dependencies: everything is bundled; --no-rewrite-relative-links: the README's images stay relative
-  // (the .vsix carries docs/screenshot.png); the package has no public repository URL.
-  const flags = ['package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links', '-o', name];
+  // (the .vsix carries docs/screenshot.png).
+  const flags = ['package', '--no-dependencies', '--no-rewrite-relative-links', '-o', name];
   if (vsce) run(vsce, flags, stage);
   else run('npm', ['exec', '--yes', `--package=@vscode/vsce@${VSCE_VERSION}`, '--', 'vsce', ...flags], stage);
   mkdirSync(join(root, 'dist'), { recursive: true });

@@ -344,7 +344,8 @@ export class GraphPanel {
             else if (!r.result) failed('the server has no model for this document');
             else this.post({ type: 'profile', result: { ...r.result, uri } });
             this.log(
-              `profile: ${'error' in r ? r.error : (r.result?.error ?? `${r.result?.layers.length ?? 0} layers in ${r.result?.totalMs ?? 0} ms`)}`,
+              `profile: ` +
+                `${'error' in r ? r.error : (r.result?.error ?? `${r.result?.layers.length ?? 0} layers in ${r.result?.totalMs ?? 0} ms`)}`,
             );
           } finally {
             sub.dispose();

@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import type { ModelRequestParams, ProfileBackend } from '../../server/src/protocol.ts';
-import type { FlopsConvention } from '../../webview/src/messages.ts';
+import { DEFAULT_FLOPS_CONVENTION, flopsConvention, type FlopsConvention } from '../../common/src/format.ts';
 
 export const SECTION = 'yolo';
 
@@ -25,7 +25,7 @@ export function settingsFor(uri?: vscode.Uri): ClientSettings {
     imgsz: Number.isInteger(imgsz) && imgsz >= 32 && imgsz <= 8192 ? imgsz : 640,
     scale: c.get<string>('scale', '') ?? '',
     framework: c.get<string>('framework', 'auto') ?? 'auto',
-    convention: c.get<string>('gflops', 'ultralytics-thop') === 'thop' ? 'thop' : 'ultralyticsThop',
+    convention: flopsConvention(c.get<string>('gflops', DEFAULT_FLOPS_CONVENTION)),
     profileBackend: c.get<ProfileBackend>('profile.backend', 'auto') ?? 'auto',
     memoryLimitMB: c.get<number>('profile.memoryLimitMB', 2048) ?? 2048,
     graphDebounceMs: Math.max(0, Math.min(5000, c.get<number>('graph.debounceMs', 150) ?? 150)),

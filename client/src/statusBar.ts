@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { GraphRequestType, type GraphResult } from '../../server/src/protocol.ts';
 import type { ServerConnection } from './languageClient.ts';
 import { modelParams, settingsFor } from './settings.ts';
-import { compact } from '../../webview/src/format.ts';
+import { flopsOf, headlineGflops, modelFiguresText } from '../../common/src/format.ts';
 
 export class ModelStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('yolo.model', vscode.StatusBarAlignment.Right, 100);
@@ -50,9 +50,10 @@ export class ModelStatusBar implements vscode.Disposable {
     }
     const g = r.result;
     const convention = settingsFor(doc.uri).convention;
-    const gflops = g.totals.gflops[convention];
+    // the same figures as the code lens: at 640 the framework's GFLOPs, at another size the per-layer sum there
+    const gflops = headlineGflops(flopsOf(g.totals.gflops, convention), flopsOf(g.totals.flopsAtImgsz, convention), g.imgsz);
     const problems = g.nodes.reduce((n, x) => n + x.diagnostics.filter((d) => d.severity === 'error').length, 0);
-    this.item.text = `$(type-hierarchy) ${g.totals.params !== null ? compact(g.totals.params) : '?'} params · ${gflops !== null ? gflops : '?'} GFLOPs${problems ? ` $(error) ${problems}` : ''}`;
+    this.item.text = `$(type-hierarchy) ${modelFiguresText(g.totals.params, gflops, g.imgsz)}${problems ? ` $(error) ${problems}` : ''}`;
     this.item.tooltip = new vscode.MarkdownString(
       [
         `**${g.frameworkLabel}**${g.scale ? ` · scale ${g.scale}` : ''}`,

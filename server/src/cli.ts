@@ -5,20 +5,21 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
-import { loadUserModules, USER_CONFIG_FILE, type UserModules } from './core/user-modules.ts';
+import { loadUserModules, USER_CONFIG_FILE, type UserModules } from './core/declaredModules.ts';
 import { resolve, type ResolveOptions } from './core/resolve.ts';
 import { LineIndex } from './core/lines.ts';
-import { recordJson, summaryTable, type Convention } from './core/summary.ts';
+import { recordJson, summaryTable } from './core/summary.ts';
 import { FRAMEWORKS, FRAMEWORK_ALIASES, frameworkByName, frameworkNames } from './core/framework/index.ts';
 import { diag, type Diagnostic } from './core/diagnostics.ts';
 import { profileModel } from './runtime/profile.ts';
 import { formatProfile } from './runtime/format.ts';
-import type { ProfileBackend } from './protocol.ts';
+import { PROFILE_BACKENDS } from './protocol.ts';
+import { FLOPS_CONVENTIONS } from '../../common/src/format.ts';
 
 const USAGE = `usage:
-  yolo-lens summary FILE [--scale S] [--imgsz N] [--framework F] [--convention ultralytics-thop|thop] [--json]
+  yolo-lens summary FILE [--scale S] [--imgsz N] [--framework F] [--convention ${FLOPS_CONVENTIONS.join('|')}] [--json]
   yolo-lens check FILE... [--scale S] [--imgsz N] [--framework F] [--json]
-  yolo-lens profile FILE [--scale S] [--imgsz N] [--batch B] [--runs R] [--backend auto|wasm|cpu|tfjs-node|onnxruntime-node] [--json]
+  yolo-lens profile FILE [--scale S] [--imgsz N] [--batch B] [--runs R] [--backend ${PROFILE_BACKENDS.join('|')}] [--json]
   yolo-lens lsp --stdio
 
 A .yolo-lens.json next to a file (or in a folder above it) declares extra modules; --no-user-modules ignores it.
@@ -73,6 +74,15 @@ function intFlag(p: Parsed, name: string, min: number, max: number): number | un
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${name} must be an integer from ${min} to ${max}, got '${v}'`);
   return n;
+}
+
+/** A flag that takes one of a few words; absent: undefined. */
+function choiceFlag<T extends string>(p: Parsed, name: string, choices: readonly T[]): T | undefined {
+  const v = p.flags.get(name);
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !(choices as readonly string[]).includes(v))
+    throw new UsageError(`${name} must be one of ${choices.join(', ')}, got '${v === true ? '' : v}'`);
+  return v as T;
 }
 
 /** `.yolo-lens.json` in the file's folder or the nearest folder above it (read, never executed); cached per path. */
@@ -142,7 +152,9 @@ function readText(file: string): { text: string; notes: Diagnostic[] } {
   const badByte = bytes[Buffer.byteLength(lossy.slice(0, at))] ?? 0;
   // a U+FFFD the file really holds (EF BF BD) is text: then only the decoder's replacements cannot be told apart
   const text = bytes.includes(Buffer.from([0xef, 0xbf, 0xbd])) ? lossy : lossy.replace(/\ufffd/g, '');
-  const message = `the file is not valid UTF-8 (byte 0x${badByte.toString(16).toUpperCase().padStart(2, '0')} at byte ${Buffer.byteLength(lossy.slice(0, at))}): such bytes are dropped, as the frameworks drop them when they read the file`;
+  const message =
+    `the file is not valid UTF-8 (byte 0x${badByte.toString(16).toUpperCase().padStart(2, '0')} at byte ` +
+    `${Buffer.byteLength(lossy.slice(0, at))}): such bytes are dropped, as the frameworks drop them when they read the file`;
   return { text, notes: [diag('YOLO033', { start: at, end: at }, message)] };
 }
 
@@ -175,9 +187,7 @@ async function main(argv: string[]): Promise<number> {
       const model = resolve(text, resolveOptions(p, file));
       if (p.flags.has('--json')) out(recordJson(model, file));
       else {
-        const conv = p.flags.get('--convention');
-        const convention: Convention = conv === 'thop' ? 'thop' : 'ultralyticsThop';
-        out(summaryTable(model, convention));
+        out(summaryTable(model, choiceFlag(p, '--convention', FLOPS_CONVENTIONS)));
         const lines = new LineIndex(model.doc.text);
         const problems = [...notes, ...model.diagnostics].filter((d) => d.severity === 'error' || d.severity === 'warning');
         if (problems.length) out('\n' + problems.map((d) => formatDiagnostic(file, lines, d)).join('\n'));
@@ -244,7 +254,7 @@ async function main(argv: string[]): Promise<number> {
         out('the model does not build: nothing to profile');
         return 1;
       }
-      const backend = p.flags.get('--backend');
+      const backend = choiceFlag(p, '--backend', PROFILE_BACKENDS);
       const batch = intFlag(p, '--batch', 1, 256);
       const runs = intFlag(p, '--runs', 1, 1000);
       const warmup = intFlag(p, '--warmup', 0, 100);
@@ -255,7 +265,7 @@ async function main(argv: string[]): Promise<number> {
         ...(runs !== undefined ? { runs } : {}),
         ...(warmup !== undefined ? { warmup } : {}),
         ...(memoryLimitMB !== undefined ? { memoryLimitMB } : {}),
-        ...(typeof backend === 'string' ? { backend: backend as ProfileBackend } : {}),
+        ...(backend !== undefined ? { backend } : {}),
         onProgress:
           p.flags.has('--json') || !process.stderr.isTTY
             ? undefined
@@ -267,6 +277,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'lsp': {
       // The server is its own bundle next to this one; it reads stdin/stdout itself.
+      // eslint-disable-next-line no-restricted-syntax -- `lsp` loads the extension's own server bundle beside the CLI
       const server = require(join(__dirname, 'server.js')) as { startServer?: () => void };
       if (typeof server.startServer === 'function') server.startServer();
       return -1;

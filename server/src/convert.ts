@@ -34,8 +34,8 @@ import {
 } from 'vscode-languageserver';
 import type { Code, Diagnostic as CoreDiagnostic, Severity } from './core/diagnostics.ts';
 import { CODES } from './core/diagnostics.ts';
-import type { Range } from './core/document.ts';
-import type { LineIndex } from './core/lines.ts';
+import type { Range } from './core/range.ts';
+import { LineIndex } from './core/lines.ts';
 import type { CoreCodeAction } from './core/features/codeActions.ts';
 import type { CoreCodeLens } from './core/features/codeLens.ts';
 import type { CompletionKind, CompletionResult } from './core/features/completion.ts';
@@ -44,6 +44,9 @@ import type { CoreInlayHint } from './core/features/inlayHints.ts';
 import type { DefinitionTarget, Highlight } from './core/features/references.ts';
 import type { CoreSignatureHelp } from './core/features/signatureHelp.ts';
 import type { CoreSymbol } from './core/features/symbols.ts';
+import { graphOf } from './core/features/graph.ts';
+import type { Model } from './core/model.ts';
+import type { GraphResult } from './protocol.ts';
 
 export const SOURCE = 'yolo-lens';
 
@@ -292,4 +295,17 @@ export function toLspCodeAction(lines: LineIndex, uri: string, version: number, 
   if (a.diagnostics?.length) out.diagnostics = a.diagnostics.map((d) => toLspDiagnostic(lines, uri, d));
   if (a.isPreferred) out.isPreferred = true;
   return out;
+}
+
+// ---- the graph panel's model ----------------------------------------------------------------------------------
+
+/** The graph of a model as `yolo/graph` answers it: the core's graph with LSP ranges, for one document version. */
+export function toGraphResult(model: Model, uri: string, version: number | null, lines = new LineIndex(model.doc.text)): GraphResult {
+  const g = graphOf(model);
+  return {
+    ...g,
+    uri,
+    version,
+    nodes: g.nodes.map((n) => ({ ...n, range: toLspRange(lines, n.range) })),
+  };
 }

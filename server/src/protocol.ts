@@ -3,6 +3,8 @@
  * through the extension, the CLI's tests), typed once. Ranges are LSP ranges (0-based line/character, UTF-16).
  * This file has no runtime dependencies so the client and the webview can import it.
  */
+import type { Category } from '../../common/src/category.ts';
+import type { FlopsPair } from '../../common/src/format.ts';
 
 export interface LspPosition {
   line: number;
@@ -20,16 +22,6 @@ export interface ModelRequestParams {
   imgsz?: number;
   /** ultralytics `scales:` key */
   scale?: string;
-}
-
-export type Category =
-  'conv' | 'csp' | 'slimneck' | 'attention' | 'transformer' | 'pooling' | 'upsample' | 'concat' | 'head' | 'norm' | 'activation' | 'misc';
-
-export interface FlopsPair {
-  /** FLOPs (2 × MACs) counted as ultralytics-thop does (what a current install prints) */
-  ultralyticsThop: number;
-  /** FLOPs counted as Lyken17 thop 0.1.1 (what the frameworks printed when these models were published) */
-  thop: number;
 }
 
 export interface NodeDiagnostic {
@@ -78,22 +70,17 @@ export interface ModelTotalsView {
   params: number | null;
   paramsFused: number | null;
   /** GFLOPs as the framework prints them at 640, both conventions, unfused and fused */
-  gflops: FlopsPairNullable;
-  gflopsFused: FlopsPairNullable;
+  gflops: FlopsPair<number | null>;
+  gflopsFused: FlopsPair<number | null>;
   /** sum of per-layer FLOPs at the requested image size */
   flopsAtImgsz: FlopsPair | null;
   summary: string | null;
 }
 
-export interface FlopsPairNullable {
-  ultralyticsThop: number | null;
-  thop: number | null;
-}
-
 export interface GraphResult {
   uri: string;
   version: number | null;
-  /** the upstream code base that builds this YAML (`ultralytics`, `yolov5`, `yolov5-gsconv`, `scaled-yolov4`) */
+  /** the framework that builds this YAML (`ultralytics-8.3`, `yolov5`, `yolov5-gsconv`, `scaled-yolov4`, ...) */
   framework: string;
   frameworkLabel: string;
   dialect: 'yolov5' | 'ultralytics';
@@ -136,7 +123,9 @@ export interface SummaryResult {
 }
 export const SummaryRequestType = 'yolo/summary';
 
-export type ProfileBackend = 'auto' | 'tfjs-node' | 'wasm' | 'cpu' | 'onnxruntime-node';
+/** The runtimes a profile can run on (the `yolo.profile.backend` setting, the CLI's `--backend`), spelled once. */
+export const PROFILE_BACKENDS = ['auto', 'tfjs-node', 'wasm', 'cpu', 'onnxruntime-node'] as const;
+export type ProfileBackend = (typeof PROFILE_BACKENDS)[number];
 
 export interface ProfileParams extends ModelRequestParams {
   batch?: number;

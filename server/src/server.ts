@@ -39,8 +39,7 @@ import { codeActions } from './core/features/codeActions.ts';
 import { codeLenses } from './core/features/codeLens.ts';
 import { completions } from './core/features/completion.ts';
 import { modelDiagnostics, type SeverityOverride } from './core/features/diagnostics.ts';
-import type { GflopsConvention } from './core/features/format.ts';
-import { graphOf } from './core/features/graph.ts';
+import { DEFAULT_FLOPS_CONVENTION, flopsConvention, type FlopsConvention } from '../../common/src/format.ts';
 import { hover } from './core/features/hover.ts';
 import { inlayHints } from './core/features/inlayHints.ts';
 import { isModelDoc } from './core/features/modelFile.ts';
@@ -49,13 +48,14 @@ import { signatureHelp } from './core/features/signatureHelp.ts';
 import { submodules } from './core/features/submodules.ts';
 import { documentSymbols } from './core/features/symbols.ts';
 import { profileModel } from './runtime/profile.ts';
-import { isConfigUri, UserModuleStore } from './userModules.ts';
+import { isConfigUri, UserModuleStore } from './userModuleStore.ts';
 import {
   GraphRequestType,
   type GraphResult,
   ModelChangedNotificationType,
   type ModelChangedParams,
   type ModelRequestParams,
+  PROFILE_BACKENDS,
   type ProfileBackend,
   type ProfileParams,
   ProfileRequestType,
@@ -72,6 +72,7 @@ import {
   fromLspDiagnostic,
   toLspBasicDiagnostic,
   toFlatSymbols,
+  toGraphResult,
   toLspCodeAction,
   toLspCodeLens,
   toLspCompletion,
@@ -104,7 +105,7 @@ export interface ServerSettings {
     readonly debounceMs: number;
   };
   /** the FLOPs convention shown first */
-  readonly gflops: GflopsConvention;
+  readonly gflops: FlopsConvention;
   readonly profile: { readonly backend: ProfileBackend };
 }
 
@@ -113,12 +114,12 @@ export const DEFAULT_SETTINGS: ServerSettings = {
   scale: null,
   framework: 'auto',
   diagnostics: { severity: {}, debounceMs: 200 },
-  gflops: 'ultralytics-thop',
+  gflops: DEFAULT_FLOPS_CONVENTION,
   profile: { backend: 'auto' },
 };
 
 const SEVERITIES = new Set(['error', 'warning', 'information', 'hint', 'off']);
-const BACKENDS = new Set<ProfileBackend>(['auto', 'tfjs-node', 'wasm', 'cpu', 'onnxruntime-node']);
+const BACKENDS = new Set<string>(PROFILE_BACKENDS);
 
 /** An image size as the resolver takes it (it falls back to 640 outside this range); undefined otherwise. */
 const validImgsz = (v: unknown): number | undefined => (typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= 8192 ? v : undefined);
@@ -145,9 +146,9 @@ export function readSettings(raw: unknown): ServerSettings {
         ? (r.framework as ServerSettings['framework'])
         : 'auto',
     diagnostics: { severity, debounceMs: debounce },
-    gflops: r.gflops === 'thop' ? 'thop' : 'ultralytics-thop',
+    gflops: flopsConvention(r.gflops),
     profile: {
-      backend: typeof p.backend === 'string' && BACKENDS.has(p.backend as ProfileBackend) ? (p.backend as ProfileBackend) : 'auto',
+      backend: typeof p.backend === 'string' && BACKENDS.has(p.backend) ? (p.backend as ProfileBackend) : 'auto',
     },
   };
 }
@@ -369,7 +370,7 @@ export function startServer(given?: Connection): Connection {
   function graphOfVariant(a: ModelAnalysis, over: { imgsz?: unknown; scale?: unknown }): GraphResult {
     const m = variant(a, over);
     let g = graphs.get(m);
-    if (!g) graphs.set(m, (g = graphOf(m, a.uri, a.version)));
+    if (!g) graphs.set(m, (g = toGraphResult(m, a.uri, a.version, a.lines)));
     return g;
   }
 
@@ -681,8 +682,7 @@ export function startServer(given?: Connection): Connection {
       const a = await modelAnalysisOf(params?.uri);
       if (!a) return null;
       const m = variant(a, params);
-      const convention = a.settings.gflops === 'thop' ? 'thop' : 'ultralyticsThop';
-      return { uri: a.uri, table: summaryTable(m, convention), record: JSON.parse(recordJson(m, fileNameOf(a.uri))) as unknown };
+      return { uri: a.uri, table: summaryTable(m, a.settings.gflops), record: JSON.parse(recordJson(m, fileNameOf(a.uri))) as unknown };
     }),
   );
 

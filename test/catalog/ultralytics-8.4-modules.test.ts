@@ -25,7 +25,7 @@ import {
   LEGACY_HEADS_BY_NAME_84,
   REPEATS_84,
 } from '../../server/src/core/catalog/ultralytics/namespace-8.4.ts';
-import { frameworkOf, loadCases, REFERENCE, type RefLayer } from '../support/reference.ts';
+import { frameworkOf, loadCases, REFERENCE, type RefLayer, CORPUS_MISSING, needsCorpus } from '../support/reference.ts';
 
 // ---- the records, with their args read as Python values (1.0 stays a float)
 
@@ -126,7 +126,7 @@ function summaryFigures(s: string): Figures {
 }
 
 /** The reference records built by 8.4.33 that PyTorch accepted (real YAMLs and mutants). */
-const RECORDS: readonly Model84[] = loadCases()
+const RECORDS: readonly Model84[] = (CORPUS_MISSING ? [] : loadCases())
   .filter((c) => frameworkOf(c.record) === 'ultralytics-8.4' && c.record.ok)
   .map((c) => {
     const r = c.record;
@@ -320,7 +320,7 @@ function layerProblems(models: readonly Model84[], withFlops: boolean): { proble
   return { problems, layers };
 }
 
-test('every layer of every 8.4 record: parameters and output shapes exact, FLOPs within 1%', () => {
+test('every layer of every 8.4 record: parameters and output shapes exact, FLOPs within 1%', needsCorpus, () => {
   assert.ok(RECORDS.length >= 60, `8.4 records found: ${RECORDS.length}`);
   const { problems, layers } = layerProblems(RECORDS, true);
   assert.deepEqual(problems, [], `${problems.length} of ${layers} layers differ`);
@@ -379,8 +379,10 @@ test('every 8.4 model: model.fuse() leaves the recorded parameters, gradients, l
   assert.deepEqual(fusedProblems([...RECORDS, ...MORE]), []);
 });
 
-test('the fused-marker rule (fewer than 10 norm layers) holds on the fused 8.4 records', () => {
-  for (const rc of loadCases().filter((c) => frameworkOf(c.record) === 'ultralytics-8.4' && c.record.ok && c.record.summary_fused)) {
+test('the fused-marker rule (fewer than 10 norm layers) holds on the fused 8.4 records', needsCorpus, () => {
+  for (const rc of (CORPUS_MISSING ? [] : loadCases()).filter(
+    (c) => frameworkOf(c.record) === 'ultralytics-8.4' && c.record.ok && c.record.summary_fused,
+  )) {
     const model = RECORDS.find((m) => m.name === rc.name)!;
     if (!model.fused) continue;
     assert.equal(looksFused(buildModel(model, true)), rc.record.summary_fused!.includes('(fused)'), rc.name);
@@ -392,7 +394,7 @@ test('the fused-marker rule (fewer than 10 norm layers) holds on the fused 8.4 r
 const head84 = (name: string, legacy = false): ModuleDef => (legacy ? LEGACY_HEADS_BY_NAME_84.get(name) : NAMESPACE.get(name))!;
 const childNames = (m: Mod) => m.children.map(([n]) => n).join(',');
 
-test('fused end2end Detect (YOLO26n\u2019s head): only dfl and the one-to-one branches remain, BatchNorms folded', () => {
+test('fused end2end Detect (YOLO26n\u2019s head): only dfl and the one-to-one branches remain, BatchNorms folded', needsCorpus, () => {
   const args: PyVal[] = [80, 1, true, [64, 128, 256]];
   // c2 = max(16, 64 // 4, 4) = 16, c3 = max(64, min(80, 100)) = 80; reg_max 1: DFL is an nn.Identity.
   // cv2[x]: Conv(x,16,3) 144x+32, Conv(16,16,3) 2304+32, Conv2d(16,4,1) 68 -> 71820 over x = 64, 128, 256
@@ -428,7 +430,7 @@ test('Detect: the legacy class branch (no C3k2/A2C2f/C2fCIB before it) is YOLOv8
   assert.equal(childNames(fused), 'cv2,cv3,dfl');
 });
 
-test('fused v10Detect (8.4 fuse() drops cv2 and cv3): 463360 of 929808 parameters left', () => {
+test('fused v10Detect (8.4 fuse() drops cv2 and cv3): 463360 of 929808 parameters left', needsCorpus, () => {
   // one2one_cv2 381888 - 3 * 128 = 381504; light one2one_cv3 83008 - 1168 = 81840; DFL 16
   const m = construct(modelBuilder(true), NAMESPACE.get('v10Detect')!, [80, [64, 128, 256]]);
   assert.equal(countParams(m).params, 381504 + 81840 + 16);

@@ -1,5 +1,5 @@
 /**
- * The anchor-based heads' eval decode (Detect in the three YOLOv5-dialect frameworks, HEAD's Segment) computed on numbers
+ * The anchor-based heads' eval decode (Detect in the three YOLOv5-dialect frameworks, upstream yolov5's Segment) computed on numbers
  * and compared with the YOLOv5 formula written out here; the anchor order the model build leaves; and the
  * model-level behaviours of the heads and of the Scaled-YOLOv4 framework that the parity records only show as totals.
  */
@@ -13,7 +13,7 @@ import type { Framework } from '../../server/src/core/framework/types.ts';
 import { decodeAnchors, type DetectKind } from '../../server/src/core/catalog/yolov5.ts';
 import { resolve } from '../../server/src/core/resolve.ts';
 import { NumFlow, tensor, at, type Tensor } from '../support/num-flow.ts';
-import { loadCases } from '../support/reference.ts';
+import { loadCases, needsCorpus } from '../support/reference.ts';
 import { toPlain } from '../../server/src/core/py.ts';
 
 const ANCHORS = [
@@ -106,7 +106,7 @@ function checkDecode(
   if (name === 'Segment') assert.deepEqual((out[1] as Tensor).shape, [1, nm, sizes[0]![0] * 2, sizes[0]![1] * 2], 'proto');
 }
 
-test('Detect eval decode (HEAD): sigmoid, grid, anchor grid, stride', () => {
+test('Detect eval decode (upstream yolov5): sigmoid, grid, anchor grid, stride', () => {
   checkDecode(
     YOLOV5,
     'Detect',
@@ -116,7 +116,7 @@ test('Detect eval decode (HEAD): sigmoid, grid, anchor grid, stride', () => {
       [2, 2],
     ],
     [8, 16],
-    'head',
+    'upstream',
   );
 });
 
@@ -155,7 +155,7 @@ test('Segment eval decode: masks stay raw, proto at twice the first level', () =
       [2, 2],
     ],
     [8, 16],
-    'head',
+    'upstream',
   );
 });
 
@@ -168,9 +168,9 @@ test('a head run without strides says so instead of decoding with made-up ones',
 
 test('anchor order after the model build (check_anchor_order) in the three frameworks', () => {
   // strides in anchor order: nothing moves
-  for (const kind of ['head', 'fork', 'sv4'] as const) assert.deepEqual(decodeAnchors(kind, ANCHORS, [8, 16]), ANCHORS, kind);
-  // inputs reversed (strides 16, 8): HEAD and Scaled-YOLOv4 flip the pixel anchors
-  assert.deepEqual(decodeAnchors('head', ANCHORS, [16, 8]), [ANCHORS[1], ANCHORS[0]]);
+  for (const kind of ['upstream', 'fork', 'sv4'] as const) assert.deepEqual(decodeAnchors(kind, ANCHORS, [8, 16]), ANCHORS, kind);
+  // inputs reversed (strides 16, 8): upstream yolov5 and Scaled-YOLOv4 flip the pixel anchors
+  assert.deepEqual(decodeAnchors('upstream', ANCHORS, [16, 8]), [ANCHORS[1], ANCHORS[0]]);
   assert.deepEqual(decodeAnchors('sv4', ANCHORS, [16, 8]), [ANCHORS[1], ANCHORS[0]]);
   // the fork divides first (level 0 by 16, level 1 by 8), then flips the grid-unit anchors, which the other level's
   // stride scales back: [33, 23, 30, 61] / 8 * 16 = [66, 46, 60, 122], [10, 13, 16, 30] / 16 * 8 = [5, 6.5, 8, 15]
@@ -258,7 +258,7 @@ test('a Detect that is not the last layer has no strides: its eval decode fails 
 
 // ---- Scaled-YOLOv4 at model level ------------------------------------------------------------------------------
 
-test('sv4 records whose fuse() raises: no fused figures, the error the real code raised', () => {
+test('sv4 records whose fuse() raises: no fused figures, the error the real code raised', needsCorpus, () => {
   const cases = loadCases().filter((c) => c.record.fused_error);
   assert.ok(cases.length >= 3, 'the GSConv Scaled-YOLOv4 records');
   for (const c of cases) {

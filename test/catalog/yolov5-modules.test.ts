@@ -19,7 +19,7 @@ const b = new Builder({ fused: false, convDefaultAct: null });
 function defOf(framework: Framework, name: string) {
   const e = framework.modules.get(name);
   if (e) return e.def;
-  const internal = yolov5Kit('head').internal.find((d) => d.name === name);
+  const internal = yolov5Kit('upstream').internal.find((d) => d.name === name);
   if (framework === YOLOV5 && internal) return internal;
   throw new Error(`${name} is not in ${framework.id}`);
 }

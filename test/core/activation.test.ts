@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { resolve } from '../../server/src/core/resolve.ts';
 import { forEachModule, type Mod } from '../../server/src/core/nn/module.ts';
 import { corpusText, YOLOV5N } from '../features/corpus.ts';
+import { needsCorpus } from '../support/reference.ts';
 
 const withActivation = (expr: string) => `activation: ${expr}\n${corpusText(YOLOV5N)}`;
 
@@ -19,7 +20,7 @@ function convActs(m: Mod): Mod[] {
   return out;
 }
 
-test('nn.LeakyReLU(0.1) is every Conv activation, with its slope', () => {
+test('nn.LeakyReLU(0.1) is every Conv activation, with its slope', needsCorpus, () => {
   const m = resolve(withActivation('nn.LeakyReLU(0.1)'), { framework: 'yolov5', imgsz: 64 });
   assert.deepEqual(
     m.diagnostics.filter((d) => d.severity === 'error'),
@@ -30,13 +31,13 @@ test('nn.LeakyReLU(0.1) is every Conv activation, with its slope', () => {
   assert.deepEqual(acts[0]!.leaf, { op: 'act', fn: 'LeakyReLU', slope: 0.1 });
 });
 
-test('keyword arguments bind by name (nn.SiLU(inplace=True), nn.LeakyReLU(negative_slope=0.2))', () => {
+test('keyword arguments bind by name (nn.SiLU(inplace=True), nn.LeakyReLU(negative_slope=0.2))', needsCorpus, () => {
   assert.equal(resolve(withActivation('nn.SiLU(inplace=True)'), { framework: 'yolov5', imgsz: 64 }).ok, true);
   const m = resolve(withActivation('nn.LeakyReLU(negative_slope=0.2)'), { framework: 'yolov5', imgsz: 64 });
   assert.deepEqual(convActs(m.layers[0]!.mod!)[0]!.leaf, { op: 'act', fn: 'LeakyReLU', slope: 0.2 });
 });
 
-test('arguments torch refuses are an error on the activation value', () => {
+test('arguments torch refuses are an error on the activation value', needsCorpus, () => {
   const text = withActivation('nn.LeakyReLU(0.1, True, 3)');
   const m = resolve(text, { framework: 'yolov5', imgsz: 64 });
   const errors = m.diagnostics.filter((d) => d.severity === 'error');
@@ -48,7 +49,7 @@ test('arguments torch refuses are an error on the activation value', () => {
   assert.match(kw.diagnostics.find((d) => d.code === 'YOLO004')!.message, /unexpected keyword argument 'slope'/);
 });
 
-test('the Slim-neck fork ignores activation: (its Conv makes its own Mish)', () => {
+test('the Slim-neck fork ignores activation: (its Conv makes its own Mish)', needsCorpus, () => {
   const m = resolve(withActivation('nn.LeakyReLU(0.1, True, 3)'), { framework: 'yolov5-gsconv', imgsz: 64 });
   assert.equal(m.ok, true);
   assert.deepEqual(convActs(m.layers[0]!.mod!)[0]!.leaf, { op: 'act', fn: 'Mish' });

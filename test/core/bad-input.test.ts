@@ -14,10 +14,6 @@ function timed(text: string, opts = {}): { model: Model; ms: number } {
   return { model, ms: performance.now() - t };
 }
 
-function codes(m: Model): string[] {
-  return m.diagnostics.map((d) => d.code);
-}
-
 /** the diagnostic with `code` exists and its range covers `needle` in the text */
 function assertAt(m: Model, code: string, needle: string | null, severity = 'error'): void {
   const d = m.diagnostics.find((x) => x.code === code);
@@ -50,8 +46,14 @@ test('a document that is not a mapping', () => {
 });
 
 test('YAML syntax errors point at the error', () => {
-  const { model } = timed(V5_HEADER + 'backbone:\n  - [-1, 1, Conv, [64, 6, 2, 2]\nhead: []\n');
-  assert.ok(codes(model).includes('YOLO001'));
+  // a layer's list is never closed: the parser finds out at the next key, where PyYAML says "expected ',' or ']'"
+  // (line 4, column 1 of the same file)
+  const text = V5_HEADER + 'backbone:\n  - [-1, 1, Conv, [64, 6, 2, 2]\nhead: []\n';
+  const { model } = timed(text);
+  assertAt(model, 'YOLO001', 'h');
+  const d = model.diagnostics.find((x) => x.code === 'YOLO001')!;
+  assert.equal(d.range.start, text.indexOf('head: []'), 'on the first character of the line after the unclosed list');
+  assert.match(d.message, /end with a \]/);
 });
 
 test('an alias bomb (billion laughs) is cheap and does not expand', () => {

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { fixture } from '../support/fixtures.ts';
 import { resolve, type ResolveOptions } from '../../server/src/core/resolve.ts';
 import { CODES, type Code, type Diagnostic } from '../../server/src/core/diagnostics.ts';
-import { applyEdits, codeActions, type CoreCodeAction } from '../../server/src/core/features/codeActions.ts';
+import { codeActions, type CoreCodeAction } from '../../server/src/core/features/codeActions.ts';
+import { applyEdits } from '../../server/src/core/features/textEdit.ts';
 
 /** Codes the resolver itself reports; the others come from the diagnostics feature of the server. */
 const FEATURE_CODES = new Set<Code>(['YOLO024', 'YOLO025', 'YOLO026', 'YOLO027']);
@@ -33,7 +34,8 @@ function quickFixes(src: string, opts: ResolveOptions = {}, fromResolver: readon
       const found = model.diagnostics.find((d) => d.code === code && d.range.start === m.range.start && d.range.end === m.range.end);
       assert.ok(
         found,
-        `the resolver reports ${code} at ${JSON.stringify(fx.text.slice(m.range.start, m.range.end))}; it reports ${model.diagnostics.map((d) => `${d.code} ${JSON.stringify(fx.text.slice(d.range.start, d.range.end))}`).join(', ') || 'nothing'}`,
+        `the resolver reports ${code} at ${JSON.stringify(fx.text.slice(m.range.start, m.range.end))}; it reports ` +
+          (model.diagnostics.map((d) => `${d.code} ${JSON.stringify(fx.text.slice(d.range.start, d.range.end))}`).join(', ') || 'nothing'),
       );
     }
     return { code, range: m.range };
@@ -404,7 +406,8 @@ head:
       [
         'refactor.move',
         'Move layer 3 (Conv) down',
-        'layer 4 (Detect) is the model\u2019s head and must stay its last layer: the framework takes the strides and decodes from the last layer',
+        'layer 4 (Detect) is the model\u2019s head and must stay its last layer: the framework takes the strides and decodes from the ' +
+          'last layer',
       ],
     ],
   );

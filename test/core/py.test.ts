@@ -3,7 +3,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   floatRepr,
-  formatFixed,
   makeDivisible,
   numArith,
   numNeg,
@@ -12,11 +11,12 @@ import {
   pyRound,
   PyFloat,
   PyTuple,
-  withCommas,
   type ArithOp,
   type PyNum,
+  type PyVal,
 } from '../../server/src/core/py.ts';
-import { evalStringArg } from '../../server/src/core/pyeval.ts';
+import { evalStringArg, evaluate, parseExpression } from '../../server/src/core/pyeval.ts';
+import { formatFixed, withCommas } from '../../common/src/format.ts';
 
 test("round() is banker's rounding, as parse_model's depth gain uses it", () => {
   // values from QUIRKS-yolov5.md rule 6 and QUIRKS-ultralytics.md S9
@@ -203,4 +203,38 @@ test('unary signs on bools: eval gives ints, ast.literal_eval refuses them', () 
     }),
     ['-1', '1.5'],
   );
+});
+
+test('one expression reader: Python for parse_model, plus && || ! and ?: for .yolo-lens.json', () => {
+  const names = new Map<string, PyVal>([
+    ['c', 64],
+    ['xs', [1, 2, 3]],
+  ]);
+  const config = (src: string) => {
+    const p = parseExpression(src, 'config');
+    assert.ok('expr' in p, `${src}: ${JSON.stringify(p)}`);
+    return pyRepr(evaluate(p.expr, { names, mode: 'config' }));
+  };
+  // python3: repr(eval(src)) with c = 64, xs = [1, 2, 3]
+  assert.deepEqual(
+    ['c // 2 if c > 32 else c', '1 < c <= 64', 'not c', 'c and xs[-1]', '0 or None', 'max(xs) * 2', 'int(c * 0.25)', 'xs[0] == 1'].map(
+      config,
+    ),
+    ['32', 'True', 'False', '3', 'None', '6', '16', 'True'],
+  );
+  assert.deepEqual(['c > 32 ? 1 : 2', '!c || true', 'c == 64 && null'].map(config), ['1', 'True', 'None']);
+  // the JSON author's operators are not Python: parse_model's eval raises a SyntaxError on them
+  const env = { names: { has: () => false, get: () => undefined }, mode: 'eval' } as const;
+  for (const src of ['1 ? 2 : 3', '!1', '1 && 2']) assert.equal(evalStringArg(src, env).kind, 'error', src);
+  // and Python's own forms evaluate, as eval() does
+  assert.deepEqual(
+    ['2 if 1 < 2 else 3', '[4, 5][1]', 'not 0'].map((src) => {
+      const r = evalStringArg(src, env);
+      return r.kind === 'value' ? pyRepr(r.value) : r.kind;
+    }),
+    ['2', '5', 'True'],
+  );
+  // a syntax error says where; nesting is bounded as in Python
+  assert.deepEqual(parseExpression('c2 *', 'config'), { error: 'unexpected EOF while parsing', at: 4 });
+  assert.match(JSON.stringify(parseExpression('('.repeat(500) + '1' + ')'.repeat(500))), /too many nested parentheses/);
 });

@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve } from '../../server/src/core/resolve.ts';
-import { applyEdits, parseIndexComment, Refactorer, type LayerRefactor } from '../../server/src/core/features/refactor.ts';
+import { parseIndexComment, Refactorer, type LayerRefactor } from '../../server/src/core/features/refactor.ts';
+import { applyEdits } from '../../server/src/core/features/textEdit.ts';
 
 const V5 = `nc: 80
 depth_multiple: 0.33
@@ -213,14 +214,16 @@ head:
 
 test('block style with CRLF and no final newline: insert below and delete the last layer', () => {
   const text =
-    'nc: 80\r\nscales:\r\n  n: [0.33, 0.25, 1024]\r\nbackbone:\r\n  - [-1, 1, Conv, [64, 3, 2]] # 0-P1/2\r\n  - [-1, 1, Conv, [128, 3, 2]] # 1-P2/4\r\nhead:\r\n  - [-1, 1, Conv, [128, 3, 1]] # 2\r\n  - [[-1, 1], 1, Concat, [1]] # 3';
+    'nc: 80\r\nscales:\r\n  n: [0.33, 0.25, 1024]\r\nbackbone:\r\n  - [-1, 1, Conv, [64, 3, 2]] # 0-P1/2\r\n  - [-1, 1, Conv, [128, 3, ' +
+    '2]] # 1-P2/4\r\nhead:\r\n  - [-1, 1, Conv, [128, 3, 1]] # 2\r\n  - [[-1, 1], 1, Concat, [1]] # 3';
   const ins = run(text, (rf) => rf.insert(3, 'below'));
   // layer 3 (Concat) outputs 32 + 32 = 64 channels at scale n: 256 x 0.25
   assert.equal(ins.text, `${text}\r\n  - [-1, 1, Conv, [256, 3, 1]]`);
   const del = run(text, (rf) => rf.delete(3));
   assert.equal(
     del.text,
-    'nc: 80\r\nscales:\r\n  n: [0.33, 0.25, 1024]\r\nbackbone:\r\n  - [-1, 1, Conv, [64, 3, 2]] # 0-P1/2\r\n  - [-1, 1, Conv, [128, 3, 2]] # 1-P2/4\r\nhead:\r\n  - [-1, 1, Conv, [128, 3, 1]] # 2',
+    'nc: 80\r\nscales:\r\n  n: [0.33, 0.25, 1024]\r\nbackbone:\r\n  - [-1, 1, Conv, [64, 3, 2]] # 0-P1/2\r\n  - [-1, 1, Conv, [128, 3, ' +
+      '2]] # 1-P2/4\r\nhead:\r\n  - [-1, 1, Conv, [128, 3, 1]] # 2',
   );
   const up = run(text, (rf) => rf.insert(2, 'above'));
   // the old first head layer now reads two back (-2); the index comments follow their layers
@@ -237,7 +240,8 @@ test('block style with CRLF and no final newline: insert below and delete the la
 
 test('flow list without a trailing comma and with its `]` on the last line', () => {
   const text =
-    'nc: 80\nbackbone: [[-1, 1, Conv, [64, 3, 2]], [-1, 1, Conv, [64, 3, 2]]]\nhead:\n  [[-1, 1, Conv, [64, 3, 1]],\n   [[-1, 1], 1, Concat, [1]]]  # cat\n';
+    'nc: 80\nbackbone: [[-1, 1, Conv, [64, 3, 2]], [-1, 1, Conv, [64, 3, 2]]]\nhead:\n  [[-1, 1, Conv, [64, 3, 1]],\n   [[-1, 1], 1, ' +
+    'Concat, [1]]]  # cat\n';
   const a = run(text, (rf) => rf.insert(0, 'below'));
   assert.equal(
     a.text,

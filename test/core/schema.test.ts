@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { generateSchemas, schemaText, SCHEMA_DIR } from '../../scripts/gen-schema.ts';
-import { loadCases } from '../support/reference.ts';
+import { loadCases, needsCorpus } from '../support/reference.ts';
 import { resolve } from '../../server/src/core/resolve.ts';
-import { loadUserModules } from '../../server/src/core/user-modules.ts';
+import { loadUserModules } from '../../server/src/core/declaredModules.ts';
 
 const generated = generateSchemas();
 
@@ -63,7 +63,7 @@ function layerOfError(e: ErrorObject, backboneLength: number): number | null {
   return m[1] === 'backbone' ? Number(m[2]) : backboneLength + Number(m[2]);
 }
 
-test('corpus YAMLs: the schema flags only layers the resolver rejects too', () => {
+test('corpus YAMLs: the schema flags only layers the resolver rejects too', needsCorpus, () => {
   const seen = new Set<string>();
   const cases = loadCases().filter((c) => !c.mutant && !seen.has(c.yamlPath) && seen.add(c.yamlPath));
   assert.ok(cases.length >= 50);
@@ -110,7 +110,8 @@ test('a valid file passes; a wrong module name, too many args, a missing key, a 
   assert.ok(paths(V5.replace('[[0, 1], 1', '[[0, zero], 1')).some((p) => p.startsWith('/head/0/0')));
   // the dialect follows `anchors:`: a YOLOv5 Detect in an ultralytics file takes [nc] only
   const ul =
-    'nc: 80\nscales:\n  n: [0.33, 0.25, 1024]\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\n  - [-1, 3, C2f, [64, True]]\nhead:\n  - [[0, 1], 1, Concat, [1]]\n';
+    'nc: 80\nscales:\n  n: [0.33, 0.25, 1024]\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\n  - [-1, 3, C2f, [64, True]]\nhead:\n  - [[0, ' +
+    '1], 1, Concat, [1]]\n';
   assert.deepEqual(schemaErrors(ul), []);
   assert.ok(resolve(ul).ok);
   assert.ok(paths(ul.replace('[64, True]', '[64, True, 1, 2, 3, 4]')).some((p) => p.startsWith('/backbone/1')));
@@ -147,66 +148,70 @@ test('.yolo-lens.json: the example validates; structure errors the loader report
 
 // ---- the real consumer: yaml-language-server ---------------------------------------------------------------
 
-test('yaml-language-server with the contributed schema: real files validate, a wrong module is flagged on its token, a modeline works', async () => {
-  const { getLanguageService } = await import('yaml-language-server');
-  const { TextDocument } = await import('vscode-languageserver-textdocument');
-  const { pathToFileURL } = await import('node:url');
-  const root = join(SCHEMA_DIR, '..');
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
-    contributes: { yamlValidation: { fileMatch: string[]; url: string }[] };
-  };
-  const contributed = pkg.contributes.yamlValidation[0]!;
-  const schemaUri = pathToFileURL(join(root, contributed.url)).href;
-  const ls = getLanguageService({
-    schemaRequestService: async (uri: string) => readFileSync(new URL(uri), 'utf8'),
-    workspaceContext: { resolveRelativePath: (rel: string, res: string) => new URL(rel, res).href },
-  });
-  ls.configure({
-    validate: true,
-    hover: true,
-    completion: true,
-    schemas: [{ uri: schemaUri, fileMatch: contributed.fileMatch }],
-    yamlVersion: '1.1',
-  });
-  // yaml-language-server caches documents by (uri, version): every call is a new version
-  let version = 0;
-  const validate = async (path: string, text: string) =>
-    ls.doValidation(TextDocument.create(pathToFileURL(path).href, 'yaml', ++version, text), false);
+test(
+  'yaml-language-server with the contributed schema: real files validate, a wrong module is flagged, a modeline works',
+  needsCorpus,
+  async () => {
+    const { getLanguageService } = await import('yaml-language-server');
+    const { TextDocument } = await import('vscode-languageserver-textdocument');
+    const { pathToFileURL } = await import('node:url');
+    const root = join(SCHEMA_DIR, '..');
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      contributes: { yamlValidation: { fileMatch: string[]; url: string }[] };
+    };
+    const contributed = pkg.contributes.yamlValidation[0]!;
+    const schemaUri = pathToFileURL(join(root, contributed.url)).href;
+    const ls = getLanguageService({
+      schemaRequestService: async (uri: string) => readFileSync(new URL(uri), 'utf8'),
+      workspaceContext: { resolveRelativePath: (rel: string, res: string) => new URL(rel, res).href },
+    });
+    ls.configure({
+      validate: true,
+      hover: true,
+      completion: true,
+      schemas: [{ uri: schemaUri, fileMatch: contributed.fileMatch }],
+      yamlVersion: '1.1',
+    });
+    // yaml-language-server caches documents by (uri, version): every call is a new version
+    let version = 0;
+    const validate = async (path: string, text: string) =>
+      ls.doValidation(TextDocument.create(pathToFileURL(path).href, 'yaml', ++version, text), false);
 
-  const seen = new Set<string>();
-  const built = loadCases().filter(
-    (c) => !c.mutant && !seen.has(c.yamlPath) && seen.add(c.yamlPath) && resolve(c.text, { ...c.options, skipFused: true }).ok,
-  );
-  assert.ok(built.length >= 10);
-  for (const c of built)
-    assert.deepEqual(
-      (await validate(c.yamlPath, c.text)).map((d) => d.message),
-      [],
-      c.name,
+    const seen = new Set<string>();
+    const built = loadCases().filter(
+      (c) => !c.mutant && !seen.has(c.yamlPath) && seen.add(c.yamlPath) && resolve(c.text, { ...c.options, skipFused: true }).ok,
     );
+    assert.ok(built.length >= 10);
+    for (const c of built)
+      assert.deepEqual(
+        (await validate(c.yamlPath, c.text)).map((d) => d.message),
+        [],
+        c.name,
+      );
 
-  const yolov5s = built.find((c) => c.yamlPath.endsWith('yolov5/models/yolov5s.yaml'))!;
-  const wrong = yolov5s.text.replace('[-1, 1, SPPF, [1024, 5]]', '[-1, 1, SPPX, [1024, 5]]');
-  const diags = await validate(yolov5s.yamlPath, wrong);
-  assert.equal(diags.length, 1, JSON.stringify(diags));
-  const lines = wrong.split('\n');
-  assert.equal(lines[diags[0]!.range.start.line]!.slice(diags[0]!.range.start.character, diags[0]!.range.end.character), 'SPPX');
+    const yolov5s = built.find((c) => c.yamlPath.endsWith('yolov5/models/yolov5s.yaml'))!;
+    const wrong = yolov5s.text.replace('[-1, 1, SPPF, [1024, 5]]', '[-1, 1, SPPX, [1024, 5]]');
+    const diags = await validate(yolov5s.yamlPath, wrong);
+    assert.equal(diags.length, 1, JSON.stringify(diags));
+    const lines = wrong.split('\n');
+    assert.equal(lines[diags[0]!.range.start.line]!.slice(diags[0]!.range.start.character, diags[0]!.range.end.character), 'SPPX');
 
-  // a file the patterns do not match, pointed at a dialect schema by a modeline
-  const v5Uri = pathToFileURL(join(SCHEMA_DIR, 'yolo-v5.schema.json')).href;
-  const modeline = `# yaml-language-server: $schema=${v5Uri}\n${V5.replace('C3,', 'C4,')}`;
-  const viaModeline = await validate('/tmp/not-matched/net.yaml', modeline);
-  assert.equal(viaModeline.length, 1, JSON.stringify(viaModeline));
-  assert.equal(
-    await validate('/tmp/not-matched/net.yaml', V5.replace('C3,', 'C4,')).then((d) => d.length),
-    0,
-    'no schema applies without the modeline',
-  );
-  // hover on a module name says what it is
-  const original = yolov5s.text.split('\n');
-  const hover = await ls.doHover(TextDocument.create(pathToFileURL(yolov5s.yamlPath).href, 'yaml', ++version, yolov5s.text), {
-    line: original.findIndex((l) => l.includes('SPPF, [1024, 5]')),
-    character: original.find((l) => l.includes('SPPF, [1024, 5]'))!.indexOf('SPPF') + 1,
-  });
-  assert.match(JSON.stringify(hover?.contents ?? ''), /SPPF/);
-});
+    // a file the patterns do not match, pointed at a dialect schema by a modeline
+    const v5Uri = pathToFileURL(join(SCHEMA_DIR, 'yolo-v5.schema.json')).href;
+    const modeline = `# yaml-language-server: $schema=${v5Uri}\n${V5.replace('C3,', 'C4,')}`;
+    const viaModeline = await validate('/tmp/not-matched/net.yaml', modeline);
+    assert.equal(viaModeline.length, 1, JSON.stringify(viaModeline));
+    assert.equal(
+      await validate('/tmp/not-matched/net.yaml', V5.replace('C3,', 'C4,')).then((d) => d.length),
+      0,
+      'no schema applies without the modeline',
+    );
+    // hover on a module name says what it is
+    const original = yolov5s.text.split('\n');
+    const hover = await ls.doHover(TextDocument.create(pathToFileURL(yolov5s.yamlPath).href, 'yaml', ++version, yolov5s.text), {
+      line: original.findIndex((l) => l.includes('SPPF, [1024, 5]')),
+      character: original.find((l) => l.includes('SPPF, [1024, 5]'))!.indexOf('SPPF') + 1,
+    });
+    assert.match(JSON.stringify(hover?.contents ?? ''), /SPPF/);
+  },
+);

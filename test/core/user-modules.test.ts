@@ -8,9 +8,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CORPUS } from '../support/reference.ts';
+import { CORPUS, needsCorpus } from '../support/reference.ts';
 import { resolve, type ResolveOptions } from '../../server/src/core/resolve.ts';
-import { loadUserModules, type UserModuleDiagnostic } from '../../server/src/core/user-modules.ts';
+import { loadUserModules, type UserModuleDiagnostic } from '../../server/src/core/declaredModules.ts';
 import type { Model } from '../../server/src/core/model.ts';
 import { toPlain } from '../../server/src/core/py.ts';
 
@@ -124,7 +124,7 @@ test('the example declarations load without problems', () => {
   assert.deepEqual(modules.names, ['MyC3', 'MySPPF', 'MyGSConv', 'SEConv', 'SplitCat']);
 });
 
-test('C3 and SPPF declared by the user give the catalog\u2019s shapes, params and FLOPs on yolov5s', () => {
+test('C3 and SPPF declared by the user give the catalog\u2019s shapes, params and FLOPs on yolov5s', needsCorpus, () => {
   const { modules } = loadUserModules(CONFIG);
   const text = corpusText('yolov5/models/yolov5s.yaml');
   const opts: ResolveOptions = { framework: 'yolov5' };
@@ -148,20 +148,24 @@ test('C3 and SPPF declared by the user give the catalog\u2019s shapes, params an
   assert.equal(b.layers.find((l) => l.moduleName === 'MyC3')!.bindings[0]!.param, 'c2');
 });
 
-test('GSConv declared by the user gives the Slim-neck fork\u2019s figures; it is not offered to the ultralytics dialect', () => {
-  const { modules } = loadUserModules(CONFIG);
-  const text = corpusText('slimneck/gsconv-yolov5/models/slimneck-yolov5n.yaml');
-  const opts: ResolveOptions = { framework: 'yolov5-gsconv' };
-  const mine = text.replace(/\bGSConv\b/g, 'MyGSConv');
-  const a = resolve(text, opts);
-  const b = resolve(mine, { ...opts, userModules: modules });
-  assert.ok(a.ok && b.ok, b.diagnostics.map((d) => d.message).join('\n'));
-  assert.deepEqual(comparable(b), comparable(a));
-  const ul = resolve('nc: 80\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, MyGSConv, [64, 3, 2]]\n', {
-    userModules: modules,
-  });
-  assert.equal(ul.diagnostics.find((d) => d.layer === 1)?.code, 'YOLO010');
-});
+test(
+  'GSConv declared by the user gives the Slim-neck fork\u2019s figures; it is not offered to the ultralytics dialect',
+  needsCorpus,
+  () => {
+    const { modules } = loadUserModules(CONFIG);
+    const text = corpusText('slimneck/gsconv-yolov5/models/slimneck-yolov5n.yaml');
+    const opts: ResolveOptions = { framework: 'yolov5-gsconv' };
+    const mine = text.replace(/\bGSConv\b/g, 'MyGSConv');
+    const a = resolve(text, opts);
+    const b = resolve(mine, { ...opts, userModules: modules });
+    assert.ok(a.ok && b.ok, b.diagnostics.map((d) => d.message).join('\n'));
+    assert.deepEqual(comparable(b), comparable(a));
+    const ul = resolve('nc: 80\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, MyGSConv, [64, 3, 2]]\n', {
+      userModules: modules,
+    });
+    assert.equal(ul.diagnostics.find((d) => d.layer === 1)?.code, 'YOLO010');
+  },
+);
 
 test('an SE block and a chunk/cat block resolve with the shapes and parameter counts PyTorch would give', () => {
   const { modules } = loadUserModules(CONFIG);
@@ -247,7 +251,8 @@ test('broken JSON: the syntax errors, and whatever declarations still read', () 
 
 test('a layer using a declaration with errors says so (not "unknown module")', () => {
   const { modules } = loadUserModules(
-    '{ "modules": { "Half": { "treatment": "channels", "params": [{ "name": "c1" }, { "name": "c2" }], "body": [{ "conv": ["c1", "c2 // two"] }] } } }',
+    '{ "modules": { "Half": { "treatment": "channels", "params": [{ "name": "c1" }, { "name": "c2" }], "body": [{ "conv": ["c1", "c2 // ' +
+      'two"] }] } } }',
   );
   const m = resolve('nc: 80\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, Half, [64]]\n', { userModules: modules });
   const d = m.diagnostics.find((x) => x.layer === 1)!;
@@ -257,19 +262,21 @@ test('a layer using a declaration with errors says so (not "unknown module")', (
 
 test('an expression that fails when the layer is built is a build error on that layer', () => {
   const { modules, diagnostics } = loadUserModules(
-    '{ "modules": { "Div": { "treatment": "channels", "params": [{ "name": "c1" }, { "name": "c2" }, { "name": "d", "default": 0 }], "body": [{ "conv": ["c1", "c2 // d"] }] } } }',
+    '{ "modules": { "Div": { "treatment": "channels", "params": [{ "name": "c1" }, { "name": "c2" }, { "name": "d", "default": 0 }], ' +
+      '"body": [{ "conv": ["c1", "c2 // d"] }] } } }',
   );
   assert.deepEqual(diagnostics, []);
   const m = resolve('nc: 80\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, Div, [64]]\n', { userModules: modules });
   const d = m.diagnostics.find((x) => x.layer === 1)!;
   assert.equal(d.code, 'YOLO029');
-  assert.match(d.message, /Div: .*integer division by zero/);
+  assert.match(d.message, /Div: .*integer division or modulo by zero/);
 });
 
 test("an expression's // and % round and sign as Python's do (floor, sign of the divisor)", () => {
   // python3: c2 = 64; -(c2 // -3) + c2 % -3 == 22 + -2 == 20 (truncating division would give 21 + 1)
   const { modules, diagnostics } = loadUserModules(
-    '{ "modules": { "Odd": { "treatment": "plain", "params": [{ "name": "c" }], "body": [{ "conv": ["c", "-(c // -3) + c % -3", 1, 1] }] } } }',
+    '{ "modules": { "Odd": { "treatment": "plain", "params": [{ "name": "c" }], "body": [{ "conv": ["c", "-(c // -3) + c % -3", 1, 1] ' +
+      '}] } } }',
   );
   assert.deepEqual(diagnostics, []);
   const m = resolve('nc: 80\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, Odd, [64]]\n', { userModules: modules });

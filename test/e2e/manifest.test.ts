@@ -9,6 +9,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { PROFILE_COMMAND, SHOW_GRAPH_COMMAND } from '../../server/src/core/features/codeLens.ts';
+import { DEFAULT_FLOPS_CONVENTION, FLOPS_CONVENTIONS } from '../../common/src/format.ts';
+import { PROFILE_BACKENDS } from '../../server/src/protocol.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
@@ -19,7 +22,10 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
     commands: { command: string; title: string; category: string }[];
     menus: Record<string, { command: string; when?: string }[]>;
     configuration: {
-      properties: Record<string, { type: string; default: unknown; scope?: string; description?: string; markdownDescription?: string }>;
+      properties: Record<
+        string,
+        { type: string; default: unknown; enum?: unknown[]; scope?: string; description?: string; markdownDescription?: string }
+      >;
     };
   };
 };
@@ -41,8 +47,15 @@ test('the four commands are contributed, titled, in the palette and editor title
   const source = readFileSync(join(ROOT, 'client/src/extension.ts'), 'utf8');
   for (const id of Object.keys(titles)) assert.ok(source.includes(`registerCommand('${id}'`), `${id} is registered`);
   assert.ok(pkg.contributes.menus['editor/title']!.some((m) => m.command === 'yolo.showGraph'));
-  // the server's code lens runs these two with the document's URI
-  for (const id of ['yolo.showGraph', 'yolo.profile']) assert.ok(Object.keys(titles).includes(id), id);
+  // the commands the server's code lens sends (with the document's URI) are ones the manifest contributes
+  for (const id of [SHOW_GRAPH_COMMAND, PROFILE_COMMAND]) assert.ok(id in titles, `the code lens runs ${id}, which is not contributed`);
+});
+
+test('setting values are spelled as the code spells them: one list each', () => {
+  const props = pkg.contributes.configuration.properties;
+  assert.deepEqual(props['yolo.gflops']!.enum, [...FLOPS_CONVENTIONS]);
+  assert.equal(props['yolo.gflops']!.default, DEFAULT_FLOPS_CONVENTION);
+  assert.deepEqual(props['yolo.profile.backend']!.enum, [...PROFILE_BACKENDS]);
 });
 
 test('every yolo.* setting has a type, a default, a description and a scope', () => {
@@ -78,6 +91,25 @@ test('untrusted workspaces are declared', () => {
   for (const c of u.restrictedConfigurations ?? []) assert.ok(pkg.contributes.configuration.properties[c], c);
 });
 
+test('a finished package for the Marketplace and Open VSX: icon, links, keywords, a changelog entry for this version', () => {
+  const manifest = pkg as unknown as {
+    version: string;
+    icon: string;
+    repository: { url: string };
+    bugs: { url: string };
+    homepage: string;
+    keywords: string[];
+  };
+  const icon = readFileSync(join(ROOT, manifest.icon));
+  assert.equal(icon.subarray(1, 4).toString('latin1'), 'PNG', 'the icon is a PNG');
+  // IHDR width and height: the Marketplace wants at least 128×128
+  assert.ok(icon.readUInt32BE(16) >= 128 && icon.readUInt32BE(20) >= 128, `icon ${icon.readUInt32BE(16)}×${icon.readUInt32BE(20)}`);
+  for (const url of [manifest.repository.url, manifest.bugs.url, manifest.homepage]) assert.match(url, /^https:\/\/github\.com\//);
+  assert.ok(manifest.keywords.length >= 3 && manifest.keywords.length <= 30);
+  const changelog = readFileSync(join(ROOT, 'CHANGELOG.md'), 'utf8');
+  assert.ok(changelog.includes(`## ${manifest.version}`), `CHANGELOG.md has no entry for ${manifest.version}`);
+});
+
 test('the .vsix allowlist: bundles, manifest and docs only', (t) => {
   const vsce = [
     process.env.VSCE,
@@ -92,11 +124,20 @@ test('the .vsix allowlist: bundles, manifest and docs only', (t) => {
     .map((l) => l.trim())
     .filter(Boolean);
   assert.ok(files.includes('package.json'));
+  const allowed = [
+    /^(package\.json|README\.md|CHANGELOG\.md|LICENSE)$/,
+    /^dist\/(client|server|cli|runtime-worker|webview)\.(js|css)$/,
+    /^dist\/tfjs-backend-wasm(-simd|-threaded-simd)?\.wasm$/,
+    /^dist\/tfjs-backend-wasm-threaded-simd(\.worker)?\.js$/,
+    /^dist\/wasm-pthread\.cjs$/,
+    /^schemas\/[\w.-]+\.json$/,
+    /^docs\/(screenshot\.png|install\.md)$/,
+    /^images\/icon\.png$/,
+  ];
   for (const f of files)
-    assert.match(
-      f,
-      /^(package\.json|README\.md|LICENSE|dist\/((client|server|cli|runtime-worker|webview)\.(js|css)|tfjs-backend-wasm(-simd)?\.wasm)|schemas\/[\w.-]+\.json|docs\/(screenshot\.png|install\.md))$/,
-      f,
+    assert.ok(
+      allowed.some((re) => re.test(f)),
+      `${f} is not on the allowlist`,
     );
   assert.ok(!files.some((f) => f.startsWith('node_modules/') || f.endsWith('.map') || f.endsWith('.ts')));
 });

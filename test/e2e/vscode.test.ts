@@ -60,14 +60,16 @@ async function loadHarness(): Promise<Harness | string> {
 const BROKEN_LINE = '[[-1, 6], 1, Concat, [1]]';
 
 test(
-  'the packaged extension in a real VS Code: squiggle, graph panel, click-to-reveal, cursor, code lens, expand, export, compare, profile, restart, reload, live edit',
+  'the packaged extension in a real VS Code: squiggle, graph panel, click-to-reveal, cursor, code lens, expand, export, compare, ' +
+    'profile, restart, reload, live edit',
   { timeout: 600_000 },
   async (t) => {
     const h = await loadHarness();
     if (typeof h === 'string') {
       const bar = '!'.repeat(100);
       console.error(
-        `\n${bar}\n!! E2E SKIPPED: ${h}\n!! Install: E2E_CACHE=${process.env.E2E_CACHE} bash ${join(SHARED, 'e2e/install-code-server.sh')} && bash ${join(SHARED, 'e2e/install-tools.sh')}\n${bar}\n`,
+        `\n${bar}\n!! E2E SKIPPED: ${h}\n!! Install: E2E_CACHE=${process.env.E2E_CACHE} bash ` +
+          `${join(SHARED, 'e2e/install-code-server.sh')} && bash ${join(SHARED, 'e2e/install-tools.sh')}\n${bar}\n`,
       );
       t.skip(`E2E SKIPPED: ${h}`);
       return;

@@ -4,6 +4,7 @@ import { resolve } from '../../server/src/core/resolve.ts';
 import { completions } from '../../server/src/core/features/completion.ts';
 import { fixture } from '../support/fixtures.ts';
 import { corpusText, replaceOnce, VOVGSCSP_NECK, YOLOV5N, YOLOV8 } from './corpus.ts';
+import { needsCorpus } from '../support/reference.ts';
 
 /** Completion at the fixture's `$0`. */
 function at(source: string, fileName = 'model.yaml', dedent = true) {
@@ -14,7 +15,7 @@ function at(source: string, fileName = 'model.yaml', dedent = true) {
 
 const labels = (r: { items: readonly { label: string }[] }) => r.items.map((i) => i.label);
 
-test('module names of the file\u2019s framework, with signature, doc and an args snippet for a new layer', () => {
+test('module names of the file\u2019s framework, with signature, doc and an args snippet for a new layer', needsCorpus, () => {
   const base = corpusText(VOVGSCSP_NECK);
   const { f, r } = at(
     replaceOnce(base, '   [-1, 1, SPPF, [1024, 5]], # 9', '   [-1, 1, SPPF, [1024, 5]], # 9\n   [-1, 1, VoV$0],'),
@@ -37,7 +38,7 @@ test('module names of the file\u2019s framework, with signature, doc and an args
   assert.equal(r.items.find((i) => i.label === 'nn.Upsample')!.insertText, "nn.Upsample, [None, ${1:2}, ${2:'nearest'}]");
 });
 
-test('a module name in a layer that already has args completes the name only', () => {
+test('a module name in a layer that already has args completes the name only', needsCorpus, () => {
   const { r } = at(
     replaceOnce(corpusText(YOLOV5N), '    [-1, 1, SPPF, [1024, 5]], # 9', '    [-1, 1, SP$0PF, [1024, 5]], # 9'),
     'yolov5n.yaml',
@@ -48,7 +49,7 @@ test('a module name in a layer that already has args completes the name only', (
   assert.equal(sppf.snippet, false);
 });
 
-test('`from` values: -1 first, then earlier layers newest first, each with its module and output shape', () => {
+test('`from` values: -1 first, then earlier layers newest first, each with its module and output shape', needsCorpus, () => {
   const { r } = at(
     replaceOnce(
       corpusText(YOLOV5N),
@@ -70,7 +71,7 @@ test('`from` values: -1 first, then earlier layers newest first, each with its m
   assert.equal(r.isIncomplete, false);
 });
 
-test('a layer being typed that the YAML parser cannot place still gets module and from completions', () => {
+test('a layer being typed that the YAML parser cannot place still gets module and from completions', needsCorpus, () => {
   const base = corpusText(YOLOV5N);
   const moduleSlot = at(
     replaceOnce(base, '    [-1, 1, SPPF, [1024, 5]], # 9', '    [-1, 1, SPPF, [1024, 5]], # 9\n    [-1, 1, $0'),
@@ -88,19 +89,27 @@ test('a layer being typed that the YAML parser cannot place still gets module an
   assert.equal(fromSlot.r.items[1]!.label, '9');
 });
 
-test('inside args: nc and anchors (YOLOv5), with their values', () => {
+test('inside args: nc and anchors (YOLOv5), with their values', needsCorpus, () => {
   const { r } = at(replaceOnce(corpusText(YOLOV5N), 'Detect, [nc, anchors]]', 'Detect, [nc, $0]]'), 'yolov5n.yaml', false);
   assert.deepEqual(labels(r), ['nc', 'anchors']);
   assert.equal(r.items[0]!.labelDescription, '= 80');
   assert.equal(r.items[1]!.labelDescription, '3 levels × 3 anchors');
 });
 
-test('inside args of an ultralytics file: nc only (anchors would be the other dialect), and True/False for a bool param', () => {
-  const { r } = at(replaceOnce(corpusText(YOLOV8), '  - [-1, 3, C2f, [128, True]]', '  - [-1, 3, C2f, [128, $0]]'), 'yolov8n.yaml', false);
-  assert.deepEqual(labels(r), ['nc', 'True', 'False']);
-});
+test(
+  'inside args of an ultralytics file: nc only (anchors would be the other dialect), and True/False for a bool param',
+  needsCorpus,
+  () => {
+    const { r } = at(
+      replaceOnce(corpusText(YOLOV8), '  - [-1, 3, C2f, [128, True]]', '  - [-1, 3, C2f, [128, $0]]'),
+      'yolov8n.yaml',
+      false,
+    );
+    assert.deepEqual(labels(r), ['nc', 'True', 'False']);
+  },
+);
 
-test('top-level keys not yet in the file, per dialect', () => {
+test('top-level keys not yet in the file, per dialect', needsCorpus, () => {
   const v5 = at(corpusText(YOLOV5N).replace('depth_multiple: 0.33 # model depth multiple\n', '$0\n'), 'yolov5n.yaml', false);
   const keys = labels(v5.r);
   assert.ok(keys.includes('depth_multiple') && keys.includes('activation') && keys.includes('channel_multiple'));
@@ -111,14 +120,14 @@ test('top-level keys not yet in the file, per dialect', () => {
   assert.ok(!labels(ul.r).includes('anchors'));
 });
 
-test('scale letters inside scales: the ones not written yet, as [depth, width, max_channels] snippets', () => {
+test('scale letters inside scales: the ones not written yet, as [depth, width, max_channels] snippets', needsCorpus, () => {
   const text = corpusText(YOLOV8);
   const { r } = at(replaceOnce(text, '  n: [0.33, 0.25, 1024]', '  $0'), 'yolov8.yaml', false);
   assert.deepEqual(labels(r), ['n']);
   assert.equal(r.items[0]!.insertText, 'n: [${1:0.33}, ${2:0.25}, ${3:1024}]');
 });
 
-test('the # yolo-lens: modeline: keys, then the frameworks and the file\u2019s scales', () => {
+test('the # yolo-lens: modeline: keys, then the frameworks and the file\u2019s scales', needsCorpus, () => {
   const keys = at(`# yolo-lens: $0\n${corpusText(YOLOV8)}`, 'yolov8.yaml', false);
   assert.deepEqual(labels(keys.r), ['framework', 'scale', 'imgsz']);
   const fw = at(`# yolo-lens: framework=$0\n${corpusText(YOLOV8)}`, 'yolov8.yaml', false);
@@ -127,7 +136,7 @@ test('the # yolo-lens: modeline: keys, then the frameworks and the file\u2019s s
   assert.deepEqual(labels(sc.r), ['n', 's', 'm', 'l', 'x']);
 });
 
-test('nothing inside comments and between layers', () => {
+test('nothing inside comments and between layers', needsCorpus, () => {
   assert.deepEqual(at(replaceOnce(corpusText(YOLOV5N), '# cat backbone P4', '# cat back$0bone P4'), 'yolov5n.yaml', false).r.items, []);
   assert.deepEqual(
     at(replaceOnce(corpusText(YOLOV5N), '[-1, 3, C3, [512, False]], # 13', '[-1, 3, C3, [512, False]], $0 # 13'), 'yolov5n.yaml', false).r

@@ -1,10 +1,13 @@
 /** Corpus YAMLs the feature tests edit (located the way test/support/reference.ts finds ../shared). */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CORPUS } from '../support/reference.ts';
+import { CORPUS, requireCorpus } from '../support/reference.ts';
 
 export const corpusPath = (rel: string): string => join(CORPUS, rel);
-export const corpusText = (rel: string): string => readFileSync(corpusPath(rel), 'utf8');
+export function corpusText(rel: string): string {
+  requireCorpus();
+  return readFileSync(corpusPath(rel), 'utf8');
+}
 
 export const YOLOV5N = 'yolov5/models/yolov5n.yaml';
 export const SLIMNECK_V5N = 'slimneck/gsconv-yolov5/models/slimneck-yolov5n.yaml';

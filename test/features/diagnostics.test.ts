@@ -6,6 +6,7 @@ import { isModelDoc } from '../../server/src/core/features/modelFile.ts';
 import { parseModelDoc } from '../../server/src/core/document.ts';
 import { diagnosticMismatches, fixture, marked, textOf } from '../support/fixtures.ts';
 import { corpusText, replaceOnce, YOLOV5N, YOLOV8, SLIMNECK_V5N } from './corpus.ts';
+import { needsCorpus } from '../support/reference.ts';
 
 const run = (text: string, fileName = 'model.yaml', severity = {}) => modelDiagnostics(resolve(text, { fileName }), { severity });
 
@@ -35,7 +36,7 @@ test('a small model: stale index comment (YOLO024) and a dead layer (YOLO025, Un
   assert.deepEqual(got.find((d) => d.code === 'YOLO024')!.data, { written: 3, index: 2 });
 });
 
-test('corpus YOLOv5n resolves without a diagnostic; a broken from is flagged on its token (YOLO008)', () => {
+test('corpus YOLOv5n resolves without a diagnostic; a broken from is flagged on its token (YOLO008)', needsCorpus, () => {
   const base = corpusText(YOLOV5N);
   assert.deepEqual(run(base, 'yolov5n.yaml'), []);
   const line = '    [[-1, 6], 1, Concat, [1]], # cat backbone P4';
@@ -43,7 +44,7 @@ test('corpus YOLOv5n resolves without a diagnostic; a broken from is flagged on 
   assert.deepEqual(diagnosticMismatches(f, run(f.text, 'yolov5n.yaml')), []);
 });
 
-test('an unknown module is flagged on its name with the suggestion for the quick fix (YOLO010)', () => {
+test('an unknown module is flagged on its name with the suggestion for the quick fix (YOLO010)', needsCorpus, () => {
   const line = '    [-1, 1, Conv, [256, 3, 2]], # 3-P3/8';
   const f = fixture(replaceOnce(corpusText(YOLOV5N), line, marked(line.replace('Conv', 'Conx'), 'Conx', 'YOLO010')), { dedent: false });
   const got = run(f.text, 'yolov5n.yaml');
@@ -51,7 +52,7 @@ test('an unknown module is flagged on its name with the suggestion for the quick
   assert.equal(got.find((d) => d.code === 'YOLO010')!.data?.suggestion, 'Conv');
 });
 
-test('Concat of two sizes: YOLO016 with related information on both producing layers', () => {
+test('Concat of two sizes: YOLO016 with related information on both producing layers', needsCorpus, () => {
   const line = '    [[-1, 6], 1, Concat, [1]], # cat backbone P4';
   const f = fixture(replaceOnce(corpusText(YOLOV5N), line, marked(line.replace('6]', '4]'), '4', 'YOLO016')), { dedent: false });
   const got = run(f.text, 'yolov5n.yaml');
@@ -63,7 +64,7 @@ test('Concat of two sizes: YOLO016 with related information on both producing la
   );
 });
 
-test('YOLOv5 Detect written the ultralytics way is a dialect mismatch (YOLO026) besides the build error', () => {
+test('YOLOv5 Detect written the ultralytics way is a dialect mismatch (YOLO026) besides the build error', needsCorpus, () => {
   const line = '    [[17, 20, 23], 1, Detect, [nc, anchors]], # Detect(P3, P4, P5)';
   const f = fixture(replaceOnce(corpusText(YOLOV5N), line, marked(line.replace('[nc, anchors]', '[nc]'), '[nc]', 'YOLO026')), {
     dedent: false,
@@ -76,7 +77,7 @@ test('YOLOv5 Detect written the ultralytics way is a dialect mismatch (YOLO026) 
   );
 });
 
-test('ultralytics Detect with YOLOv5 anchors is a dialect mismatch on the anchors arg (YOLO026)', () => {
+test('ultralytics Detect with YOLOv5 anchors is a dialect mismatch on the anchors arg (YOLO026)', needsCorpus, () => {
   const line = '  - [[15, 18, 21], 1, Detect, [nc]] # Detect(P3, P4, P5)';
   const f = fixture(replaceOnce(corpusText(YOLOV8), line, marked(line.replace('[nc]', '[nc, anchors]'), 'anchors', 'YOLO026')), {
     dedent: false,
@@ -84,7 +85,7 @@ test('ultralytics Detect with YOLOv5 anchors is a dialect mismatch on the anchor
   assert.deepEqual(diagnosticMismatches(f, run(f.text, 'yolov8n.yaml'), { only: ['YOLO026'] }), []);
 });
 
-test('nn.Conv2d with args written for full width: its in_channels no longer match after width scaling (YOLO027)', () => {
+test('nn.Conv2d with args written for full width: its in_channels no longer match after width scaling (YOLO027)', needsCorpus, () => {
   const line = '    [-1, 1, Conv, [512, 1, 1]],';
   const f = fixture(
     replaceOnce(corpusText(YOLOV5N), line, marked(line.replace('Conv, [512, 1, 1]', 'nn.Conv2d, [1024, 512, 1]'), '1024', 'YOLO027')),
@@ -97,7 +98,7 @@ test('nn.Conv2d with args written for full width: its in_channels no longer matc
   assert.match(d.message, /width_multiple 0\.25/);
 });
 
-test('severity overrides change or silence a code', () => {
+test('severity overrides change or silence a code', needsCorpus, () => {
   const line = '    [-1, 3, C3, [512, False]], # 13';
   const text = replaceOnce(corpusText(YOLOV5N), line, line.replace('# 13', '# 12'));
   assert.equal(run(text, 'yolov5n.yaml').find((d) => d.code === 'YOLO024')?.severity, 'warning');
@@ -108,20 +109,20 @@ test('severity overrides change or silence a code', () => {
   );
 });
 
-test('a dead layer is not reported while some `from` is still being typed', () => {
+test('a dead layer is not reported while some `from` is still being typed', needsCorpus, () => {
   const line = '    [[-1, 6], 1, Concat, [1]], # cat backbone P4';
   const text = replaceOnce(corpusText(YOLOV5N), line, line.replace('6]', 'x]'));
   assert.equal(run(text, 'yolov5n.yaml').filter((d) => d.code === 'YOLO025').length, 0);
 });
 
-test('upstream Slim-neck YOLOv5n: no warnings of ours (its index comments are right)', () => {
+test('upstream Slim-neck YOLOv5n: no warnings of ours (its index comments are right)', needsCorpus, () => {
   const extra = run(corpusText(SLIMNECK_V5N), 'slimneck-yolov5n.yaml').filter((d) =>
     ['YOLO024', 'YOLO025', 'YOLO026', 'YOLO027'].includes(d.code),
   );
   assert.deepEqual(extra, []);
 });
 
-test('which YAML is a model: backbone + head (or a classifier backbone); anything else is left alone', () => {
+test('which YAML is a model: backbone + head (or a classifier backbone); anything else is left alone', needsCorpus, () => {
   assert.equal(isModelDoc(parseModelDoc(corpusText(YOLOV5N))), true);
   assert.equal(isModelDoc(parseModelDoc('name: ci\non: [push]\njobs: {}\n')), false);
   assert.equal(isModelDoc(parseModelDoc('backbone:\n  - [-1, 1, Conv, [64, 3, 2]]\n')), false);

@@ -10,6 +10,7 @@ import { codeLenses } from '../../server/src/core/features/codeLens.ts';
 import { submodules } from '../../server/src/core/features/submodules.ts';
 import { fixture, textOf } from '../support/fixtures.ts';
 import { corpusText, replaceOnce, VOVGSCSP_NECK, YOLOV5N, YOLOV8 } from './corpus.ts';
+import { needsCorpus } from '../support/reference.ts';
 
 /** The corpus file with one `$0` placed by replacing `from` with `to` (which contains `$0`). */
 function cursorIn(rel: string, from: string, to: string, fileName: string) {
@@ -19,23 +20,30 @@ function cursorIn(rel: string, from: string, to: string, fileName: string) {
 
 const NECK = 'yolov5n-vovgscsp-neck.yaml';
 
-test('hover on a module: signature, doc, args as parse_model passes them, channels, shape, params, FLOPs in both conventions', () => {
-  const { f, m } = cursorIn(VOVGSCSP_NECK, '[-1, 3, VoVGSCSP, [512, False]], # 13', '[-1, 3, VoV$0GSCSP, [512, False]], # 13', NECK);
-  const h = hover(m, f.cursor)!;
-  assert.equal(textOf(f, h.range), 'VoVGSCSP');
-  const md = h.markdown;
-  assert.match(md, /^\*\*VoVGSCSP\*\*`\(c1, c2, n=1, shortcut=True, g=1, e=0\.5\)`/);
-  assert.match(md, /VoVGSCSP\(256, 128, 1, False\)/);
-  assert.match(md, /\| channels \| 256 → 128 \|/);
-  assert.match(md, /\| output \| 128×40×40 \|/);
-  assert.match(md, /\| repeats \| 3 × 0\.33 → 1 \|/);
-  assert.match(md, /\| params \| 113,216 \|/);
-  assert.match(md, /\| FLOPs @640 \| 247 MFLOPs \(ultralytics-thop\) · 247 MFLOPs \(thop 0\.1\.1\) \|/);
-  // the user's convention comes first
-  assert.match(hover(m, f.cursor, { convention: 'thop' })!.markdown, /247 MFLOPs \(thop 0\.1\.1\) · 247 MFLOPs \(ultralytics-thop\)/);
-});
+test(
+  'hover on a module: signature, doc, args as parse_model passes them, channels, shape, params, FLOPs in both conventions',
+  needsCorpus,
+  () => {
+    const { f, m } = cursorIn(VOVGSCSP_NECK, '[-1, 3, VoVGSCSP, [512, False]], # 13', '[-1, 3, VoV$0GSCSP, [512, False]], # 13', NECK);
+    const h = hover(m, f.cursor)!;
+    assert.equal(textOf(f, h.range), 'VoVGSCSP');
+    const md = h.markdown;
+    assert.match(md, /^\*\*VoVGSCSP\*\*`\(c1, c2, n=1, shortcut=True, g=1, e=0\.5\)`/);
+    assert.match(md, /VoVGSCSP\(256, 128, 1, False\)/);
+    assert.match(md, /\| channels \| 256 → 128 \|/);
+    assert.match(md, /\| output \| 128×40×40 \|/);
+    assert.match(md, /\| repeats \| 3 × 0\.33 → 1 \|/);
+    assert.match(md, /\| params \| 113,216 \|/);
+    assert.match(md, /\| FLOPs @640 \| 0\.247 GFLOPs \(ultralytics-thop\) · 0\.247 GFLOPs \(thop 0\.1\.1\) \|/);
+    // the user's convention comes first
+    assert.match(
+      hover(m, f.cursor, { convention: 'thop' })!.markdown,
+      /0\.247 GFLOPs \(thop 0\.1\.1\) · 0\.247 GFLOPs \(ultralytics-thop\)/,
+    );
+  },
+);
 
-test('hover on a width-scaled arg: the parameter it binds and `512 × 0.25 → 128`', () => {
+test('hover on a width-scaled arg: the parameter it binds and `512 × 0.25 → 128`', needsCorpus, () => {
   const { f, m } = cursorIn(VOVGSCSP_NECK, '[-1, 3, VoVGSCSP, [512, False]], # 13', '[-1, 3, VoVGSCSP, [5$012, False]], # 13', NECK);
   const h = hover(m, f.cursor)!;
   assert.equal(textOf(f, h.range), '512');
@@ -45,14 +53,14 @@ test('hover on a width-scaled arg: the parameter it binds and `512 × 0.25 → 1
   assert.match(hover(s.m, s.f.cursor)!.markdown, /^\*\*shortcut\*\*/);
 });
 
-test('hover on a string arg parse_model evaluates: `nc` → 80', () => {
+test('hover on a string arg parse_model evaluates: `nc` → 80', needsCorpus, () => {
   const { f, m } = cursorIn(YOLOV5N, 'Detect, [nc, anchors]]', 'Detect, [n$0c, anchors]]', 'yolov5n.yaml');
   const h = hover(m, f.cursor)!;
   assert.match(h.markdown, /^\*\*nc\*\*/);
   assert.match(h.markdown, /`'nc' → 80`/);
 });
 
-test('hover on a from element: the layer it points to and its shape', () => {
+test('hover on a from element: the layer it points to and its shape', needsCorpus, () => {
   const { f, m } = cursorIn(
     YOLOV5N,
     '[[-1, 6], 1, Concat, [1]], # cat backbone P4',
@@ -71,7 +79,7 @@ test('hover on a from element: the layer it points to and its shape', () => {
   assert.equal(hover(first.m, first.f.cursor)!.markdown, '**from -1** → the input image · 3×640×640');
 });
 
-test('hover on n, depth_multiple, width_multiple and a scale: what they do and their effect here', () => {
+test('hover on n, depth_multiple, width_multiple and a scale: what they do and their effect here', needsCorpus, () => {
   const n = cursorIn(YOLOV5N, '[-1, 9, C3, [512]],', '[-1, $09, C3, [512]],', 'yolov5n.yaml');
   assert.match(hover(n.m, n.f.cursor)!.markdown, /^\*\*n\*\* = 9 \(repeats\) × depth_multiple 0\.33 → \*\*3\*\*/);
   const d = cursorIn(YOLOV5N, 'depth_multiple: 0.33', 'depth_mul$0tiple: 0.33', 'yolov5n.yaml');
@@ -83,7 +91,7 @@ test('hover on n, depth_multiple, width_multiple and a scale: what they do and t
   assert.match(sh.markdown, /^\*\*scale s\*\* — depth 0\.33 · width 0\.5 · max_channels 1024/);
 });
 
-test('inlay hints: `#13 → 128×40×40` at each layer end, `→128` after a scaled channel arg, `→1` after a scaled n', () => {
+test('inlay hints: `#13 → 128×40×40` at each layer end, `→128` after a scaled channel arg, `→1` after a scaled n', needsCorpus, () => {
   const f = fixture(corpusText(VOVGSCSP_NECK), { dedent: false });
   const m = resolve(f.text, { fileName: NECK });
   const hints = inlayHints(m);
@@ -106,7 +114,7 @@ test('inlay hints: `#13 → 128×40×40` at each layer end, `→128` after a sca
   );
 });
 
-test('signature help in args: the bound parameter is active; parse_model\u2019s own parameters say so', () => {
+test('signature help in args: the bound parameter is active; parse_model\u2019s own parameters say so', needsCorpus, () => {
   const { f, m } = cursorIn(VOVGSCSP_NECK, '[-1, 3, VoVGSCSP, [512, False]], # 13', '[-1, 3, VoVGSCSP, [512, $0False]], # 13', NECK);
   const s = signatureHelp(m, f.cursor)!;
   assert.equal(s.label, 'VoVGSCSP(c1, c2, n=1, shortcut=True, g=1, e=0.5)');
@@ -120,7 +128,7 @@ test('signature help in args: the bound parameter is active; parse_model\u2019s 
   assert.equal(signatureHelp(outside.m, outside.f.cursor), null);
 });
 
-test('definition, references and highlights on from elements and -1', () => {
+test('definition, references and highlights on from elements and -1', needsCorpus, () => {
   const { f, m } = cursorIn(
     YOLOV5N,
     '[[-1, 6], 1, Concat, [1]], # cat backbone P4',
@@ -151,7 +159,7 @@ test('definition, references and highlights on from elements and -1', () => {
   assert.equal(definition(image.m, image.f.cursor), null, 'layer 0\u2019s -1 is the image');
 });
 
-test('document symbols: top-level keys, backbone and head groups with one symbol per layer', () => {
+test('document symbols: top-level keys, backbone and head groups with one symbol per layer', needsCorpus, () => {
   const text = corpusText(VOVGSCSP_NECK);
   const syms = documentSymbols(resolve(text, { fileName: NECK }));
   assert.deepEqual(
@@ -167,7 +175,7 @@ test('document symbols: top-level keys, backbone and head groups with one symbol
       assert.ok(c.range.start >= s.range.start && c.range.end <= s.range.end, 'children inside their group');
 });
 
-test('code lens: params and GFLOPs in the chosen convention, then the two client commands', () => {
+test('code lens: params and GFLOPs in the chosen convention, then the two client commands', needsCorpus, () => {
   const m = resolve(corpusText(YOLOV5N), { fileName: 'yolov5n.yaml' });
   const lenses = codeLenses(m, 'file:///m/yolov5n.yaml', 'ultralytics-thop');
   // unfused, as the framework prints when it builds the model (the reference: 4.6; fused it prints 4.5)
@@ -190,7 +198,7 @@ test('code lens: params and GFLOPs in the chosen convention, then the two client
   assert.equal(codeLenses(broken, 'u', 'thop')[0]!.title, '✗ 1 error: the model does not build');
 });
 
-test('submodules of a layer: the module tree with params, shapes and FLOPs that add up to the layer\u2019s', () => {
+test('submodules of a layer: the module tree with params, shapes and FLOPs that add up to the layer\u2019s', needsCorpus, () => {
   const m = resolve(corpusText(VOVGSCSP_NECK), { fileName: NECK });
   const root = submodules(m, 13)!;
   assert.equal(root.type, 'VoVGSCSP');

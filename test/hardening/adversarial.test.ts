@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { resolve, type ResolveOptions } from '../../server/src/core/resolve.ts';
 import type { Model } from '../../server/src/core/model.ts';
 import { graphOf } from '../../server/src/core/features/graph.ts';
+import { toGraphResult } from '../../server/src/convert.ts';
 import { recordJson } from '../../server/src/core/summary.ts';
 import { LineIndex } from '../../server/src/core/lines.ts';
 import { hover } from '../../server/src/core/features/hover.ts';
@@ -113,7 +114,8 @@ test('a bomb as a scale key, as nc and as an arg: every feature at every offset 
   // level 4, gigabytes at level 9)
   const text =
     bomb(10) +
-    'nc: *c\nscales:\n  ? *j\n  : [0.33, 0.25, 1024]\n  n: [0.33, 0.25, 1024]\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2, *i]]\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, Classify, [nc]]\n';
+    'nc: *c\nscales:\n  ? *j\n  : [0.33, 0.25, 1024]\n  n: [0.33, 0.25, 1024]\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2, *i]]\n  - [-1, ' +
+    '1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, Classify, [nc]]\n';
   const m = run(text, 500, { scale: 'n' });
   const { ms } = cpuMs(() => {
     for (let at = 0; at <= text.length; at++) {
@@ -216,7 +218,8 @@ test('counts written straight into args (anchors, blocks, decoder layers) are re
   expectAt(mix, 'YOLO029', null);
   assert.match(mix.diagnostics.find((d) => d.code === 'YOLO029')!.message, /beyond any buildable layer/);
   const hard = run(
-    'nc: 80\ndepth_multiple: 1.0\nwidth_multiple: 1.0\nanchors: 3\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\n  - [-1, 1, HarDBlock, [16, 1.7, 1000000000]]\nhead: []\n',
+    'nc: 80\ndepth_multiple: 1.0\nwidth_multiple: 1.0\nanchors: 3\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\n  - [-1, 1, HarDBlock, ' +
+      '[16, 1.7, 1000000000]]\nhead: []\n',
     500,
     { framework: 'scaled-yolov4' },
   );
@@ -249,7 +252,8 @@ test('args parse_model cannot compute with get a diagnostic instead of a silentl
 
 test('thousands of copies of a heavy module are refused from an estimate, before they are built (seconds before)', () => {
   const ul = (head: string) =>
-    `nc: 80\nscales:\n  l: [1.0, 1.0, 512]\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\n  - [-1, 1, Conv, [128, 3, 2]]\n  - [-1, 1, Conv, [256, 3, 2]]\nhead:\n  - ${head}\n`;
+    `nc: 80\nscales:\n  l: [1.0, 1.0, 512]\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\n  - [-1, 1, Conv, [128, 3, 2]]\n  - [-1, 1, Conv, ` +
+    `[256, 3, 2]]\nhead:\n  - ${head}\n`;
   for (const [head, module] of [
     ['[[0, 1, 2], 4096, OBB, [nc, 1]]', 'OBB'],
     ['[[0, 1, 2], 4096, RTDETRDecoder, [nc]]', 'RTDETRDecoder'],
@@ -388,8 +392,10 @@ test('a BOM and CRLF keep every diagnostic on its token and every position on it
   const lines = new LineIndex(text);
   const p = lines.position(m.diagnostics.find((d) => d.code === 'YOLO010')!.range.start);
   assert.deepEqual(p, { line: 10, character: 12 });
+  // the graph carries offsets; the server converts them with the same line index
   const node = graphOf(m).nodes[2]!;
-  assert.equal(node.range.start.line, 10);
+  assert.equal(lines.position(node.range.start).line, 10);
+  assert.equal(toGraphResult(m, 'file:///a.yaml', 1).nodes[2]!.range.start.line, 10);
 });
 
 test('old Mac line endings (CR alone) and tabs', () => {
@@ -506,7 +512,7 @@ test('the reference record is JSON even when args hold NaN or infinities (writte
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
 const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
 
-test('files through the CLI: non-UTF-8 bytes dropped as the frameworks drop them (YOLO033 says where), 10 MB refused, 100 MB not read', () => {
+test('files through the CLI: non-UTF-8 bytes dropped as the frameworks do (YOLO033 says where), 10 MB refused, 100 MB not read', () => {
   const dir = mkdtempSync(join(tmpdir(), 'yolo-lens-bytes-'));
   try {
     // Latin-1 é in a comment, and a stray 0xFF inside a module name (ultralytics reads it with errors='ignore')

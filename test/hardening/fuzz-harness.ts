@@ -12,7 +12,8 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { resolve, clearResolveCaches, MAX_MODULES, type ResolveOptions } from '../../server/src/core/resolve.ts';
-import { parseModelDoc, type Range } from '../../server/src/core/document.ts';
+import { parseModelDoc } from '../../server/src/core/document.ts';
+import type { Range } from '../../server/src/core/range.ts';
 import type { Model } from '../../server/src/core/model.ts';
 import { countParams, type Mod } from '../../server/src/core/nn/module.ts';
 import { CODES, MAX_MESSAGE } from '../../server/src/core/diagnostics.ts';
@@ -20,9 +21,9 @@ import { LineIndex } from '../../server/src/core/lines.ts';
 import { FRAMEWORKS, frameworkByName } from '../../server/src/core/framework/index.ts';
 import type { ParamKind } from '../../server/src/core/catalog/types.ts';
 import type { TreatmentName } from '../../server/src/core/framework/types.ts';
-import { graphOf } from '../../server/src/core/features/graph.ts';
+import { toGraphResult } from '../../server/src/convert.ts';
 import { codeActions, staleIndexCommentEdits } from '../../server/src/core/features/codeActions.ts';
-import { applyEdits } from '../../server/src/core/features/refactor.ts';
+import { applyEdits } from '../../server/src/core/features/textEdit.ts';
 import { codeLenses } from '../../server/src/core/features/codeLens.ts';
 import { completions } from '../../server/src/core/features/completion.ts';
 import { modelDiagnostics } from '../../server/src/core/features/diagnostics.ts';
@@ -1270,7 +1271,7 @@ export function checkCase(text: string, options: ResolveOptions, name: string, p
   const bound = boundMs(text, modules);
   withinBound('resolve', resolveMs, bound, resolveCall);
   const lines = new LineIndex(text);
-  const graph = timed('graph', bound, () => graphOf(model, 'file:///fuzz.yaml', 1), slow);
+  const graph = timed('graph', bound, () => toGraphResult(model, 'file:///fuzz.yaml', 1), slow);
   assert.doesNotThrow(() => JSON.stringify(graph));
   assertFiniteTree(graph, 'graph');
   assert.equal(graph.nodes.length, model.layers.length);
@@ -1280,7 +1281,7 @@ export function checkCase(text: string, options: ResolveOptions, name: string, p
   }
   for (const e of graph.edges)
     assert.ok(e.to >= 0 && e.to < graph.nodes.length && e.from >= -1 && e.from < e.to, `graph edge ${e.from}→${e.to}`);
-  const table = timed('summaryTable', bound, () => summaryTable(model, 'ultralyticsThop') + summaryTable(model, 'thop'), slow);
+  const table = timed('summaryTable', bound, () => summaryTable(model, 'ultralytics-thop') + summaryTable(model, 'thop'), slow);
   assert.equal(typeof table, 'string');
   const record = timed('recordJson', bound, () => recordJson(model, name), slow);
   assert.doesNotThrow(() => JSON.parse(record), 'recordJson is JSON');
@@ -1311,5 +1312,8 @@ export function checkCase(text: string, options: ResolveOptions, name: string, p
 export function describeCase(c: FuzzCase, seeds: readonly Seed[]): string {
   const { text, options, name } = materialise(c, seeds);
   const head = c.kind === 'text' ? `seed ${name} with edits ${JSON.stringify(c.edits)}` : `generated ${c.dialect} model`;
-  return `${head}\noptions ${JSON.stringify(options)}\n--- YAML (${text.length} characters) ---\n${text.length > 4000 ? text.slice(0, 4000) + '\n…' : text}\n--- end ---`;
+  return (
+    `${head}\noptions ${JSON.stringify(options)}\n--- YAML (${text.length} characters) ` +
+    `---\n${text.length > 4000 ? text.slice(0, 4000) + '\n…' : text}\n--- end ---`
+  );
 }

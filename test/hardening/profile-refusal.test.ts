@@ -13,7 +13,8 @@ import { profileModel } from '../../server/src/runtime/profile.ts';
 import { cpuMs } from './fuzz-harness.ts';
 
 const V5 =
-  'nc: 80\ndepth_multiple: 0.33\nwidth_multiple: 0.25\nanchors:\n  - [10,13, 16,30, 33,23]\n  - [30,61, 62,45, 59,119]\n  - [116,90, 156,198, 373,326]\n';
+  'nc: 80\ndepth_multiple: 0.33\nwidth_multiple: 0.25\nanchors:\n  - [10,13, 16,30, 33,23]\n  - [30,61, 62,45, 59,119]\n  - [116,90, ' +
+  '156,198, 373,326]\n';
 const HOSTILE: [string, string, number, number, RegExp][] = [
   [
     'a kernel of 100,000',

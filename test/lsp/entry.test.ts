@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { LspClient, ROOT, SERVER, ensureBuilt } from './client.ts';
 import { corpusText, SLIMNECK_V5N } from '../features/corpus.ts';
+import { needsCorpus } from '../support/reference.ts';
 
-test('yolo-lens lsp --stdio serves the same features as dist/server.js', async () => {
+test('yolo-lens lsp --stdio serves the same features as dist/server.js', needsCorpus, async () => {
   ensureBuilt();
   const c = await LspClient.start({ command: [join(ROOT, 'dist/cli.js'), 'lsp', '--stdio'] });
   try {

@@ -10,6 +10,7 @@ import type { CodeAction, Diagnostic, TextDocumentEdit } from 'vscode-languagese
 import { LspClient, fileUri } from './client.ts';
 import { corpusPath, corpusText, replaceOnce, YOLOV5N, YOLOV8 } from '../features/corpus.ts';
 import { LineIndex } from '../../server/src/core/lines.ts';
+import { needsCorpus } from '../support/reference.ts';
 
 let client: LspClient;
 before(async () => {
@@ -63,7 +64,7 @@ function pick(actions: CodeAction[], title: string | RegExp): CodeAction {
 let n = 0;
 const uriFor = (name: string) => `file:///refactor-fixtures/${++n}/${name}`;
 
-describe('layer refactors over LSP', () => {
+describe('layer refactors over LSP', needsCorpus, () => {
   test('yolov5n (flow lists): insert below layer 13, then delete the new layer: every index and comment, then the original', async () => {
     const uri = uriFor('yolov5n.yaml');
     const text = corpusText(YOLOV5N);
@@ -152,7 +153,7 @@ describe('layer refactors over LSP', () => {
     await client.closeDoc(uri);
   });
 
-  test('a quick fix on a diagnostic the server published: a layer inserted below 9 is unused, removing it gives back the file', async () => {
+  test('a quick fix on a published diagnostic: a layer inserted below 9 is unused, removing it gives back the file', async () => {
     const uri = uriFor('yolov5n.yaml');
     const text = corpusText(YOLOV5N);
     await client.open(uri, text);

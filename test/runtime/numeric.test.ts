@@ -36,7 +36,7 @@ import {
   type Arr,
 } from './reference-ops.ts';
 
-const head = yolov5Kit('head');
+const upstream = yolov5Kit('upstream');
 const fork = yolov5Kit('fork');
 const slim = Object.fromEntries(gsconvYolov5Modules(fork).map((d) => [d.name, d])) as Record<string, ModuleDef>;
 const TOL = 2e-5;
@@ -143,19 +143,19 @@ function check(name: string, build: () => { mod: Mod; x: Arr | Arr[]; expected: 
 
 for (const fused of [true, false])
   check(`Conv (YOLOv5, k3 s2, SiLU, ${fused ? 'BatchNorm folded' : 'with BatchNorm'})`, () => {
-    const mod = build(head.Conv, [3, 8, 3, 2], fused);
+    const mod = build(upstream.Conv, [3, 8, 3, 2], fused);
     const x = input([2, 3, 9, 9], 'x');
     return { mod, x, expected: [convRef(mod, '', x, { c2: 8, k: 3, s: 2, act: 'silu', fused })] };
   });
 
 check('DWConv-style grouped Conv (g = 2, neither dense nor depthwise)', () => {
-  const mod = build(head.Conv, [4, 6, 3, 1, null, 2], true);
+  const mod = build(upstream.Conv, [4, 6, 3, 1, null, 2], true);
   const x = input([1, 4, 6, 6], 'x');
   return { mod, x, expected: [convRef(mod, '', x, { c2: 6, k: 3, g: 2, act: 'silu', fused: true })] };
 });
 
 check('C3 (n = 2, shortcut)', () => {
-  const mod = build(head.C3, [8, 8, 2], true);
+  const mod = build(upstream.C3, [8, 8, 2], true);
   const x = input([1, 8, 6, 6], 'x');
   const c = (p: string, v: Arr, c2: number, k: number) => convRef(mod, p, v, { c2, k, act: 'silu', fused: true });
   let m = c('cv1', x, 4, 1);
@@ -174,7 +174,7 @@ check('C2f (ultralytics, n = 2, shortcut)', () => {
 });
 
 check('SPPF (k = 5)', () => {
-  const mod = build(head.SPPF, [8, 6, 5], true);
+  const mod = build(upstream.SPPF, [8, 6, 5], true);
   const x = input([1, 8, 7, 7], 'x');
   const y0 = convRef(mod, 'cv1', x, { c2: 4, k: 1, act: 'silu', fused: true });
   const y1 = maxPool(y0, 5, 1, 2);
@@ -228,7 +228,7 @@ const ANCHORS = [
 const STRIDES = [8, 16];
 function detectSetup(): { mod: Mod; xs: Arr[]; raw: Arr[]; decoded: Arr } {
   const anchors = new PyTuple(ANCHORS.map((r) => new PyTuple(r)));
-  const mod = build(head.Detect, [2, anchors, new PyTuple([4, 8])], true);
+  const mod = build(upstream.Detect, [2, anchors, new PyTuple([4, 8])], true);
   const xs = [input([1, 4, 8, 8], 'p3'), input([1, 8, 4, 4], 'p4')];
   const na = 2;
   const no = 7;

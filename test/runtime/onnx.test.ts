@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { forwardOutputs, planJob, runProfile, type ProfileJob } from '../../server/src/runtime/engine.ts';
+import { forwardOutputs, planJob, runProfile } from '../../server/src/runtime/engine.ts';
+import type { ProfileJob } from '../../server/src/runtime/job.ts';
 import { loadOrt, ortOutputs, ortUnavailableReason } from '../../server/src/runtime/ort.ts';
 import { loadCases, frameworkOf } from '../support/reference.ts';
 import { lookupModule } from '../../server/src/core/resolve.ts';
@@ -26,29 +27,34 @@ const job: ProfileJob = {
 };
 const installed = loadOrt() !== null;
 
-test(`onnxruntime-node ${installed ? 'is installed: the example runs on it' : `is not installed (${ortUnavailableReason()}): asking for it falls back to wasm`}`, async () => {
-  const r = await runProfile(job);
-  assert.equal(r.error, null);
-  if (installed) {
-    assert.equal(r.backend, 'onnxruntime-node');
-    assert.match(r.backendDetail ?? '', /^onnxruntime-node \d+\.\d+\.\d+ \(CPU, \d+ threads?\)$/);
-    assert.deepEqual(r.warnings, []);
-    // every layer got kernel time (names carry `L<layer>/`), and the total is a wall time that covers them
-    const summed = r.layers.reduce((a, l) => a + l.ms, 0);
-    assert.ok(
-      r.layers.filter((l) => /Conv|C3|VoVGSCSP|Detect/.test(l.module)).every((l) => l.ms > 0),
-      'compute layers have time',
-    );
-    assert.ok(summed <= r.totalMs * 1.5, `per-layer sum ${summed} vs total ${r.totalMs}`);
-  } else {
-    assert.equal(r.backend, 'wasm');
-    assert.ok(
-      r.warnings.some((w) => /onnxruntime-node is not available/.test(w)),
-      r.warnings.join('; '),
-    );
-  }
-  assert.ok(r.layers.every((l) => l.shapeMatches));
-});
+test(
+  installed
+    ? 'onnxruntime-node is installed: the example runs on it'
+    : `onnxruntime-node is not installed (${ortUnavailableReason()}): asking for it falls back to wasm`,
+  async () => {
+    const r = await runProfile(job);
+    assert.equal(r.error, null);
+    if (installed) {
+      assert.equal(r.backend, 'onnxruntime-node');
+      assert.match(r.backendDetail ?? '', /^onnxruntime-node \d+\.\d+\.\d+ \(CPU, \d+ threads?\)$/);
+      assert.deepEqual(r.warnings, []);
+      // every layer got kernel time (names carry `L<layer>/`), and the total is a wall time that covers them
+      const summed = r.layers.reduce((a, l) => a + l.ms, 0);
+      assert.ok(
+        r.layers.filter((l) => /Conv|C3|VoVGSCSP|Detect/.test(l.module)).every((l) => l.ms > 0),
+        'compute layers have time',
+      );
+      assert.ok(summed <= r.totalMs * 1.5, `per-layer sum ${summed} vs total ${r.totalMs}`);
+    } else {
+      assert.equal(r.backend, 'wasm');
+      assert.ok(
+        r.warnings.some((w) => /onnxruntime-node is not available/.test(w)),
+        r.warnings.join('; '),
+      );
+    }
+    assert.ok(r.layers.every((l) => l.shapeMatches));
+  },
+);
 
 if (installed) {
   /** The largest |a − b| relative to max(1, |b|). */
@@ -117,7 +123,8 @@ if (installed) {
       for (const l of r.layers)
         assert.ok(
           l.shapeMatches,
-          `layer ${l.index} (${l.module}): ${JSON.stringify(l.outShape ?? l.outShapes)} vs ${JSON.stringify(l.staticShape ?? l.staticShapes)}`,
+          `layer ${l.index} (${l.module}): ${JSON.stringify(l.outShape ?? l.outShapes)} vs ` +
+            `${JSON.stringify(l.staticShape ?? l.staticShapes)}`,
         );
     });
 }

@@ -3,7 +3,7 @@
  * diagnostic with that code is expected on. Marker lines are removed from the text (they only annotate the line
  * above); the carets' columns are the columns of that line.
  */
-import type { Range } from '../../server/src/core/document.ts';
+import type { Range } from '../../server/src/core/range.ts';
 import { LineIndex } from '../../server/src/core/lines.ts';
 
 export interface ExpectedDiagnostic {

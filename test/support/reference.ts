@@ -7,7 +7,10 @@ import { join, relative, dirname, basename } from 'node:path';
 import type { FrameworkId } from '../../server/src/core/framework/types.ts';
 import type { ResolveOptions } from '../../server/src/core/resolve.ts';
 
-/** ../shared next to the repository (CI clones the repo beside it); YOLO_LENS_SHARED overrides. */
+/**
+ * ../shared next to the repository (CI clones the repo beside it), found by walking up; YOLO_LENS_SHARED names it
+ * instead, and then only that folder counts (set it to a missing folder to run as a clone without the corpus).
+ */
 function findShared(): string {
   if (process.env.YOLO_LENS_SHARED) return process.env.YOLO_LENS_SHARED;
   let dir = dirname(new URL(import.meta.url).pathname);
@@ -21,6 +24,23 @@ function findShared(): string {
 export const SHARED = findShared();
 export const REFERENCE = join(SHARED, 'reference');
 export const CORPUS = join(SHARED, 'corpus');
+
+/**
+ * Why the tests that need the reference corpus cannot run, in one line; null when it is there. Tests that need it
+ * pass `needsCorpus` as their options: without the corpus they are skipped with this reason, except under CI=true,
+ * where they run and fail with it (CI can never pass by skipping).
+ */
+export const CORPUS_MISSING: string | null =
+  existsSync(REFERENCE) && existsSync(CORPUS)
+    ? null
+    : `needs the reference corpus, not found at ${SHARED}: clone the shared folder (corpus/, reference/) beside the repository ` +
+      'as ../shared, or set YOLO_LENS_SHARED';
+export const needsCorpus: { skip?: string } = CORPUS_MISSING && process.env.CI !== 'true' ? { skip: CORPUS_MISSING } : {};
+
+/** The corpus is there, or this throws the reason (what a test that needs it and runs anyway fails with). */
+export function requireCorpus(): void {
+  if (CORPUS_MISSING) throw new Error(CORPUS_MISSING);
+}
 
 export interface RefLayer {
   i: number;
@@ -78,6 +98,7 @@ function walk(dir: string, out: string[] = []): string[] {
 
 /** Every .yaml file under a folder, sorted. */
 export function yamlFilesUnder(dir: string, out: string[] = []): string[] {
+  requireCorpus();
   for (const e of readdirSync(dir)) {
     const p = join(dir, e);
     if (statSync(p).isDirectory()) yamlFilesUnder(p, out);
@@ -106,6 +127,7 @@ export function loadedFileName(r: RefRecord, yamlPath: string): string {
 }
 
 export function loadCases(): RefCase[] {
+  requireCorpus();
   const cases: RefCase[] = [];
   for (const p of walk(REFERENCE)) {
     const name = relative(REFERENCE, p);

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { panelHtml, newNonce } from '../../client/src/html.ts';
 import { resolve } from '../../server/src/core/resolve.ts';
-import { graphOf } from '../../server/src/core/features/graph.ts';
+import { toGraphResult } from '../../server/src/convert.ts';
 import type { GraphResult } from '../../server/src/protocol.ts';
 import type { HostMessage, WebviewMessage } from '../../webview/src/messages.ts';
 import { loadCases, CORPUS, type RefCase } from '../support/reference.ts';
@@ -185,12 +185,12 @@ export function corpusGraph(rel: string, uri = `file:///corpus/${rel}`, scale?: 
   const c = cases.find((x) => !x.mutant && x.yamlPath === join(CORPUS, rel) && (scale === undefined || x.record.scale === scale));
   const text = readFileSync(join(CORPUS, rel), 'utf8');
   const model = resolve(text, c?.options ?? { fileName: rel.split('/').pop() });
-  return graphOf(model, uri, 1);
+  return toGraphResult(model, uri, 1);
 }
 
 /** A graph of YAML text. */
 export function textGraph(text: string, uri = 'file:///work/model.yaml', fileName = 'model.yaml'): GraphResult {
-  return graphOf(resolve(text, { fileName }), uri, 1);
+  return toGraphResult(resolve(text, { fileName }), uri, 1);
 }
 
 export function artifact(name: string): string {

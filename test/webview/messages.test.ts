@@ -6,28 +6,28 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadCases, CORPUS } from '../support/reference.ts';
+import { loadCases, CORPUS, needsCorpus } from '../support/reference.ts';
 import { resolve } from '../../server/src/core/resolve.ts';
-import { graphOf } from '../../server/src/core/features/graph.ts';
+import { toGraphResult } from '../../server/src/convert.ts';
 import { parseHostMessage, parseWebviewMessage, payloadSize, LIMITS, type RevealTarget } from '../../webview/src/messages.ts';
 import { panelCsp, panelHtml, newNonce } from '../../client/src/html.ts';
 import { syntheticYaml } from '../../bench/synthetic.ts';
 
-test('every corpus and mutant graph the core produces is a valid graph message', () => {
+test('every corpus and mutant graph the core produces is a valid graph message', needsCorpus, () => {
   const cases = loadCases();
   assert.ok(cases.length > 50);
   for (const c of cases) {
-    const graph = graphOf(resolve(c.text, c.options), `file:///${c.name}`, 3);
+    const graph = toGraphResult(resolve(c.text, c.options), `file:///${c.name}`, 3);
     const r = parseHostMessage({ type: 'graph', graph, convention: 'thop', fileName: c.name });
     assert.ok(r.ok, `${c.name}: ${r.ok ? '' : r.reason}`);
   }
-  const big = graphOf(resolve(syntheticYaml(2000), { imgsz: 64 }), 'file:///synthetic.yaml', 1);
-  assert.ok(parseHostMessage({ type: 'graph', graph: big, convention: 'ultralyticsThop', fileName: 'synthetic.yaml' }).ok);
+  const big = toGraphResult(resolve(syntheticYaml(2000), { imgsz: 64 }), 'file:///synthetic.yaml', 1);
+  assert.ok(parseHostMessage({ type: 'graph', graph: big, convention: 'ultralytics-thop', fileName: 'synthetic.yaml' }).ok);
   assert.ok(payloadSize(big) < LIMITS.payload / 10, `a 2,000-layer graph is far below the limit (${payloadSize(big)})`);
 });
 
-test('host messages: unknown types, bad fields and giant payloads are refused with a reason', () => {
-  const graph = graphOf(resolve(readFileSync(join(CORPUS, 'yolov5/models/yolov5n.yaml'), 'utf8')), 'file:///a.yaml', 1);
+test('host messages: unknown types, bad fields and giant payloads are refused with a reason', needsCorpus, () => {
+  const graph = toGraphResult(resolve(readFileSync(join(CORPUS, 'yolov5/models/yolov5n.yaml'), 'utf8')), 'file:///a.yaml', 1);
   const refused = (m: unknown, why: RegExp) => {
     const r = parseHostMessage(m);
     assert.equal(r.ok, false);

@@ -202,7 +202,8 @@ describe('graph panel security', { skip }, () => {
       await showGraph(
         p,
         textGraph(
-          'nc: 1\nanchors: 3\ndepth_multiple: 1\nwidth_multiple: 1\nbackbone:\n  - [-1, 1, Conv, [8, 3, 2]]\nhead:\n  - [-1, 1, Conv, [8, 1, 1]]\n',
+          'nc: 1\nanchors: 3\ndepth_multiple: 1\nwidth_multiple: 1\nbackbone:\n  - [-1, 1, Conv, [8, 3, 2]]\nhead:\n  - [-1, 1, Conv, ' +
+            '[8, 1, 1]]\n',
         ),
       );
       assert.equal(await p.page.locator('#graph g.layer-node').count(), 2);

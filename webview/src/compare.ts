@@ -4,8 +4,8 @@
  */
 import { diffArrays } from 'diff';
 import type { GraphNode, GraphResult } from '../../server/src/protocol.ts';
-import type { FlopsConvention } from './messages.ts';
-import { compact, flopsOf, gflopsText, outText, signed, total } from './format.ts';
+import { compactCount, flopsOf, gflopsText, outputText, signedText, type FlopsConvention } from '../../common/src/format.ts';
+import { total } from './totals.ts';
 import { el } from './dom.ts';
 import { GraphView, type DiffMark } from './graphView.ts';
 import type { Layouter } from './layout.ts';
@@ -39,7 +39,12 @@ export interface Comparison {
 }
 
 const sameLayer = (a: GraphNode, b: GraphNode) =>
-  a.module === b.module && a.args === b.args && a.from === b.from && a.n === b.n && outText(a) === outText(b) && a.params === b.params;
+  a.module === b.module &&
+  a.args === b.args &&
+  a.from === b.from &&
+  a.n === b.n &&
+  outputText(a.outShape, a.outShapes) === outputText(b.outShape, b.outShapes) &&
+  a.params === b.params;
 
 /** Align the two layer lists (longest common subsequence on module names) and compare the figures. */
 export function compareModels(left: GraphResult, right: GraphResult, convention: FlopsConvention): Comparison {
@@ -56,7 +61,7 @@ export function compareModels(left: GraphResult, right: GraphResult, convention:
     const f = figures(g, () => true);
     return {
       params: g.totals.params ?? f.params,
-      flops: g.totals.flopsAtImgsz ? g.totals.flopsAtImgsz[convention] : f.flops,
+      flops: g.totals.flopsAtImgsz ? flopsOf(g.totals.flopsAtImgsz, convention) : f.flops,
       layers: f.layers,
     };
   };
@@ -109,8 +114,8 @@ export function compareModels(left: GraphResult, right: GraphResult, convention:
 function delta(a: number | null, b: number | null, fmt: (x: number) => string): { text: string; cls: string } {
   if (a === null || b === null) return { text: '?', cls: '' };
   const d = b - a;
-  const pct = a !== 0 ? ` (${signed(((100 * d) / a).toFixed(1), d)} %)` : '';
-  return { text: `${signed(fmt(d), d)}${pct}`, cls: d > 0 ? 'delta-up' : d < 0 ? 'delta-down' : 'delta-zero' };
+  const pct = a !== 0 ? ` (${signedText(((100 * d) / a).toFixed(1), d)} %)` : '';
+  return { text: `${signedText(fmt(d), d)}${pct}`, cls: d > 0 ? 'delta-up' : d < 0 ? 'delta-down' : 'delta-zero' };
 }
 
 export interface CompareViewOptions {
@@ -202,8 +207,8 @@ export class CompareView {
       const tr = el('tr', s.stage === 'total' ? 'totals' : '');
       tr.dataset.stage = s.stage;
       tr.append(el('th', '', s.stage));
-      tr.append(el('td', 'num', compact(s.left.params)), el('td', 'num', compact(s.right.params)));
-      const dp = delta(s.left.params, s.right.params, compact);
+      tr.append(el('td', 'num', compactCount(s.left.params)), el('td', 'num', compactCount(s.right.params)));
+      const dp = delta(s.left.params, s.right.params, compactCount);
       tr.append(el('td', `num delta ${dp.cls}`, dp.text));
       tr.append(el('td', 'num', gflopsText(s.left.flops)), el('td', 'num', gflopsText(s.right.flops)));
       const df = delta(s.left.flops, s.right.flops, gflopsText);
@@ -227,9 +232,9 @@ export class CompareView {
       const tr = el('tr', `diff-${p.status}`);
       tr.dataset.status = p.status;
       tr.append(el('td', 'status', p.status));
-      const side = (n: GraphNode | null) => (n ? `${n.index} ${n.module} ${n.args} → ${outText(n)}` : '—');
+      const side = (n: GraphNode | null) => (n ? `${n.index} ${n.module} ${n.args} → ${outputText(n.outShape, n.outShapes)}` : '—');
       tr.append(el('td', 'left', side(p.left)), el('td', 'right', side(p.right)));
-      const d = delta(p.left ? p.left.params : 0, p.right ? p.right.params : 0, compact);
+      const d = delta(p.left ? p.left.params : 0, p.right ? p.right.params : 0, compactCount);
       tr.append(el('td', `num ${d.cls}`, d.text.replace(/ \(.*\)$/, '')));
       tbody.append(tr);
     }

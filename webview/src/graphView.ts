@@ -6,9 +6,17 @@
  */
 import * as d3 from 'd3';
 import type { GraphEdge, GraphNode, GraphResult, SubmoduleNode } from '../../server/src/protocol.ts';
-import type { FlopsConvention } from './messages.ts';
 import { linkKey, type Layouter, type LayoutInput, type LayoutOutput } from './layout.ts';
-import { compact, flopsOf, gflopsText, msText, outText, shapeText } from './format.ts';
+import {
+  compactCount,
+  DEFAULT_FLOPS_CONVENTION,
+  flopsOf,
+  gflopsText,
+  msText,
+  outputText,
+  shapeText,
+  type FlopsConvention,
+} from '../../common/src/format.ts';
 
 export interface ViewTransform {
   k: number;
@@ -143,7 +151,7 @@ export class GraphView {
   private bounds = { width: 0, height: 0 };
 
   graph: GraphResult | null = null;
-  convention: FlopsConvention = 'thop';
+  convention: FlopsConvention = DEFAULT_FLOPS_CONVENTION;
   selected: number | null = null;
   cursor: number | null = null;
   private matches: Set<number> | null = null;
@@ -271,7 +279,11 @@ export class GraphView {
     out.set(-1, box(INPUT_ID, -1, null, ['input', shapeText(graph.inputShape)], 0, false));
     for (const n of graph.nodes) {
       const flops = flopsOf(n.flops, this.convention);
-      const lines = [`${n.index}  ${n.module}`, outText(n), `${compact(n.params)} params · ${gflopsText(flops)} GFLOPs`];
+      const lines = [
+        `${n.index}  ${n.module}`,
+        outputText(n.outShape, n.outShapes),
+        `${compactCount(n.params)} params · ${gflopsText(flops)} GFLOPs`,
+      ];
       const ex = this.expanded.get(n.index);
       let rows = 0;
       let widest = 0;
@@ -862,7 +874,10 @@ export class GraphView {
 
 function subRowText(depth: number, n: SubmoduleNode): string {
   const name = n.path.split('.').pop() ?? n.path;
-  return `${'  '.repeat(depth)}${name}  ${n.type}  ${n.outShape ? shapeText(n.outShape) : ''}  ${compact(n.params)}`.replace(/\s+$/, '');
+  return `${'  '.repeat(depth)}${name}  ${n.type}  ${n.outShape ? shapeText(n.outShape) : ''}  ${compactCount(n.params)}`.replace(
+    /\s+$/,
+    '',
+  );
 }
 
 function midpoint(pts: [number, number][]): [number, number] {
@@ -913,13 +928,13 @@ function ariaLabel(d: DrawnNode): string {
   const n = d.node;
   if (!n) return `input ${d.lines[1] ?? ''}`;
   const diags = n.diagnostics.length ? `, ${n.diagnostics.length} problem${n.diagnostics.length > 1 ? 's' : ''}` : '';
-  return `layer ${n.index} ${n.module}, output ${outText(n)}, ${compact(n.params)} parameters${diags}`;
+  return `layer ${n.index} ${n.module}, output ${outputText(n.outShape, n.outShapes)}, ${compactCount(n.params)} parameters${diags}`;
 }
 
 function tooltip(d: DrawnNode): string {
   const n = d.node;
   if (!n) return `input image ${d.lines[1] ?? ''}`;
-  const head = `${n.index} ${n.module}  from ${n.from}  n=${n.n ?? '?'}\nargs ${n.args}\nout ${outText(n)}`;
+  const head = `${n.index} ${n.module}  from ${n.from}  n=${n.n ?? '?'}\nargs ${n.args}\nout ${outputText(n.outShape, n.outShapes)}`;
   const diags = n.diagnostics.map((x) => `${x.severity} ${x.code}: ${x.message}`);
   return [head, ...diags].join('\n');
 }

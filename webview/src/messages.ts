@@ -5,12 +5,11 @@
  */
 import * as z from 'zod';
 import type { GraphResult, LspPosition, LspRange, ProfileResult, SubmoduleNode } from '../../server/src/protocol.ts';
+import { CATEGORIES } from '../../common/src/category.ts';
+import { FLOPS_CONVENTIONS, type FlopsConvention } from '../../common/src/format.ts';
 
 // zod would otherwise probe `new Function` once, which a strict CSP reports as a violation.
 z.config({ jitless: true });
-
-/** Which FLOPs count the panel shows (the `yolo.gflops.convention` setting). */
-export type FlopsConvention = 'thop' | 'ultralyticsThop';
 
 /** Limits of what either side accepts: far beyond any real model, small enough that a hostile payload cannot hang the panel. */
 export const LIMITS = {
@@ -72,20 +71,7 @@ const position = z.object({ line: count, character: count });
 const range = z.object({ start: position, end: position });
 const flopsPair = z.object({ ultralyticsThop: finite, thop: finite });
 const flopsPairNullable = z.object({ ultralyticsThop: finite.nullable(), thop: finite.nullable() });
-const category = z.enum([
-  'conv',
-  'csp',
-  'slimneck',
-  'attention',
-  'transformer',
-  'pooling',
-  'upsample',
-  'concat',
-  'head',
-  'norm',
-  'activation',
-  'misc',
-]);
+const category = z.enum(CATEGORIES);
 const severity = z.enum(['error', 'warning', 'information', 'hint']);
 
 const graphNode = z.object({
@@ -179,7 +165,7 @@ const profileResult = z.object({
   warnings: z.array(str).max(1000),
 });
 
-const convention = z.enum(['thop', 'ultralyticsThop']);
+const convention = z.enum(FLOPS_CONVENTIONS);
 const level = z.enum(['info', 'warning', 'error']);
 
 const hostMessage = z.discriminatedUnion('type', [
@@ -276,7 +262,9 @@ export function parseWebviewMessage(raw: unknown, target?: RevealTarget): Parsed
     if (!inside(start) || !inside(end) || end.line < start.line || (end.line === start.line && end.character < start.character))
       return {
         ok: false,
-        reason: `reveal: range ${start.line}:${start.character}-${end.line}:${end.character} is outside the document (${target.lineCount} lines)`,
+        reason:
+          `reveal: range ${start.line}:${start.character}-${end.line}:${end.character} is outside the document ` +
+          `(${target.lineCount} lines)`,
       };
   }
   return { ok: true, message: m };

@@ -4,12 +4,26 @@
  * its view (zoom, selection, sort, search, expansions) in the webview state so a reload restores it.
  */
 import type { GraphResult, LspPosition, ProfileResult, SubmoduleNode } from '../../server/src/protocol.ts';
-import { parseHostMessage, rangeContains, type FlopsConvention, type HostMessage, type WebviewMessage } from './messages.ts';
+import { parseHostMessage, rangeContains, type HostMessage, type WebviewMessage } from './messages.ts';
 import { GraphView, type ViewTransform } from './graphView.ts';
 import { LayerTable, type SortState } from './table.ts';
 import { CompareView } from './compare.ts';
 import { Layouter } from './layout.ts';
-import { compact, flopsOf, gflopsText, grouped, msText, outText, shapeText } from './format.ts';
+import {
+  CONVENTION_NAME,
+  DEFAULT_FLOPS_CONVENTION,
+  exactCount,
+  flopsConvention,
+  flopsOf,
+  gflopsText,
+  headlineGflops,
+  modelFiguresText,
+  msText,
+  otherConvention,
+  outputText,
+  shapeText,
+  type FlopsConvention,
+} from '../../common/src/format.ts';
 import { svgToPng } from './exportImage.ts';
 import { el } from './dom.ts';
 
@@ -242,7 +256,7 @@ export class Panel {
     this.post({ type: 'ready' });
     // while the host fetches the graph: let the validator compile its schemas on a one-layer graph, so the first
     // real message does not pay for it (a few ms now instead of 10-20 ms then)
-    setTimeout(() => parseHostMessage({ type: 'graph', graph: WARM_GRAPH, convention: 'thop', fileName: '' }), 0);
+    setTimeout(() => parseHostMessage({ type: 'graph', graph: WARM_GRAPH, convention: DEFAULT_FLOPS_CONVENTION, fileName: '' }), 0);
   }
 
   private post(m: WebviewMessage): void {
@@ -379,7 +393,8 @@ export class Panel {
     const problems = graph.nodes.reduce((s, n) => s + n.diagnostics.length, 0);
     this.setStatus(
       problems ? 'warning' : 'info',
-      `${graph.nodes.length} layers${problems ? ` · ${problems} problem${problems > 1 ? 's' : ''} marked on the graph` : ''} · layout ${this.view.lastTimings.layoutMode} ${this.view.lastTimings.layoutMs.toFixed(0)} ms`,
+      `${graph.nodes.length} layers${problems ? ` · ${problems} problem${problems > 1 ? 's' : ''} marked on the graph` : ''} · layout ` +
+        `${this.view.lastTimings.layoutMode} ${this.view.lastTimings.layoutMs.toFixed(0)} ms`,
     );
     this.save();
     this.rendered();
@@ -494,11 +509,17 @@ export class Panel {
     row('from', n.from);
     row('n', n.n === null ? '?' : String(n.n));
     row('args', n.args);
-    row('output', n.outShapes && n.outShapes.length > 1 ? n.outShapes.map((s) => shapeText(s)).join(', ') : outText(n));
-    row('params', grouped(n.params));
+    row(
+      'output',
+      n.outShapes && n.outShapes.length > 1 ? n.outShapes.map((s) => shapeText(s)).join(', ') : outputText(n.outShape, n.outShapes),
+    );
+    row('params', exactCount(n.params));
+    const shown = this.view.convention;
+    const other = otherConvention(shown);
     row(
       'GFLOPs',
-      `${gflopsText(flopsOf(n.flops, 'thop'))} (thop 0.1.1) · ${gflopsText(flopsOf(n.flops, 'ultralyticsThop'))} (ultralytics-thop)`,
+      `${gflopsText(flopsOf(n.flops, shown))} (${CONVENTION_NAME[shown]}) · ${gflopsText(flopsOf(n.flops, other))} ` +
+        `(${CONVENTION_NAME[other]})`,
     );
     const ms = this.profileMs?.get(n.index);
     if (ms !== undefined) row('time', `${msText(ms)} ms`);
@@ -572,7 +593,9 @@ export class Panel {
     }
     delete this.profileSummary.dataset.level;
     this.profileMs = new Map(r.layers.map((l) => [l.index, l.ms]));
-    this.profileSummary.textContent = `${r.backendDetail ?? r.backend} · ${msText(r.totalMs)} ms per batch · ${r.throughput.toFixed(1)} img/s · batch ${r.batch} · ${r.runs} runs · ${r.imgsz}px${r.peakMemoryMB !== null ? ` · peak ${r.peakMemoryMB.toFixed(0)} MB` : ''}`;
+    this.profileSummary.textContent =
+      `${r.backendDetail ?? r.backend} · ${msText(r.totalMs)} ms per batch · ${r.throughput.toFixed(1)} img/s · batch ` +
+      `${r.batch} · ${r.runs} runs · ${r.imgsz}px${r.peakMemoryMB !== null ? ` · peak ${r.peakMemoryMB.toFixed(0)} MB` : ''}`;
     const mismatches = r.layers.filter((l) => !l.shapeMatches).length;
     this.setStatus(
       mismatches || r.warnings.length ? 'warning' : 'info',
@@ -607,12 +630,11 @@ export class Panel {
 
 function subtitleOf(g: GraphResult, convention: FlopsConvention): string {
   const t = g.totals;
-  const gf = t.gflops[convention];
   const parts = [g.frameworkLabel];
   if (g.scale) parts.push(`scale ${g.scale}`);
-  parts.push(`${g.imgsz}px`);
-  parts.push(`${t.params !== null ? compact(t.params) : '?'} params`);
-  parts.push(`${gf !== null ? gf : gflopsText(t.flopsAtImgsz?.[convention] ?? null)} GFLOPs`);
+  // the same figures as the code lens and the status bar
+  const gflops = headlineGflops(flopsOf(t.gflops, convention), flopsOf(t.flopsAtImgsz, convention), g.imgsz);
+  parts.push(modelFiguresText(t.params, gflops, g.imgsz));
   if (!g.ok) parts.push('does not build');
   return parts.join(' · ');
 }
@@ -624,7 +646,7 @@ function restoreState(raw: unknown): PanelState {
     uri: null,
     compareUris: null,
     fileName: '',
-    convention: 'thop',
+    convention: DEFAULT_FLOPS_CONVENTION,
     graph: null,
     transform: null,
     selected: null,
@@ -637,7 +659,7 @@ function restoreState(raw: unknown): PanelState {
   const s = raw as Partial<PanelState>;
   // the saved graph is re-validated like any message: state is data from an earlier session
   const graph = s.graph
-    ? parseHostMessage({ type: 'graph', graph: s.graph, convention: s.convention ?? 'thop', fileName: String(s.fileName ?? '') })
+    ? parseHostMessage({ type: 'graph', graph: s.graph, convention: flopsConvention(s.convention), fileName: String(s.fileName ?? '') })
     : null;
   const t = s.transform;
   return {
@@ -646,7 +668,7 @@ function restoreState(raw: unknown): PanelState {
     uri: typeof s.uri === 'string' ? s.uri : null,
     compareUris: Array.isArray(s.compareUris) && s.compareUris.length === 2 ? [String(s.compareUris[0]), String(s.compareUris[1])] : null,
     fileName: typeof s.fileName === 'string' ? s.fileName : '',
-    convention: s.convention === 'ultralyticsThop' ? 'ultralyticsThop' : 'thop',
+    convention: flopsConvention(s.convention),
     graph: graph?.ok && graph.message.type === 'graph' ? graph.message.graph : null,
     transform: t && [t.k, t.x, t.y].every((v) => typeof v === 'number' && Number.isFinite(v)) ? { k: t.k, x: t.x, y: t.y } : null,
     selected: typeof s.selected === 'number' ? s.selected : null,

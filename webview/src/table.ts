@@ -3,8 +3,17 @@
  * bar per number and the model's totals; a row click reveals the layer like a node click does.
  */
 import type { GraphNode, GraphResult } from '../../server/src/protocol.ts';
-import type { FlopsConvention } from './messages.ts';
-import { compact, flopsOf, gflopsText, grouped, msText, numel, outText, total } from './format.ts';
+import {
+  compactCount,
+  exactCount,
+  flopsOf,
+  gflopsText,
+  modelGflopsText,
+  msText,
+  outputText,
+  type FlopsConvention,
+} from '../../common/src/format.ts';
+import { numel, total } from './totals.ts';
 import { el } from './dom.ts';
 
 export type SortKey = 'index' | 'params' | 'gflops' | 'size' | 'ms';
@@ -111,8 +120,8 @@ export class LayerTable {
       tr.append(el('td', 'num', String(n.index)));
       tr.append(el('td', `module cat-${n.category}`, n.module));
       tr.append(el('td', 'from', n.from));
-      tr.append(el('td', 'shape', outText(n)));
-      tr.append(barCell(n.params, maxParams, compact(n.params), 'bar-params', grouped(n.params)));
+      tr.append(el('td', 'shape', outputText(n.outShape, n.outShapes)));
+      tr.append(barCell(n.params, maxParams, compactCount(n.params), 'bar-params', exactCount(n.params)));
       const f = flopsOf(n.flops, convention);
       tr.append(barCell(f, maxFlops, gflopsText(f), 'bar-gflops'));
       if (profile) {
@@ -144,13 +153,13 @@ export class LayerTable {
     const fr = el('tr', 'totals');
     const t = graph.totals;
     const paramsTotal = t.params ?? total(graph.nodes.map((n) => n.params));
-    const printed = t.gflops[convention];
-    const flopsSum = t.flopsAtImgsz ? t.flopsAtImgsz[convention] : total(graph.nodes.map((n) => flopsOf(n.flops, convention)));
+    const printed = flopsOf(t.gflops, convention);
+    const flopsSum = t.flopsAtImgsz ? flopsOf(t.flopsAtImgsz, convention) : total(graph.nodes.map((n) => flopsOf(n.flops, convention)));
     const label = el('td', '', 'total');
     label.colSpan = 4;
     fr.append(label);
-    fr.append(el('td', 'num', grouped(paramsTotal)));
-    const gcell = el('td', 'num', printed !== null ? String(printed) : gflopsText(flopsSum));
+    fr.append(el('td', 'num', exactCount(paramsTotal)));
+    const gcell = el('td', 'num', printed !== null ? modelGflopsText(printed) : gflopsText(flopsSum));
     gcell.title =
       printed !== null ? `printed by the framework (at 640); sum at ${graph.imgsz}: ${gflopsText(flopsSum)}` : `sum at ${graph.imgsz}`;
     fr.append(gcell);

@@ -2,7 +2,7 @@
  * One table of stable diagnostic codes. Codes never change meaning; severities here are defaults a user may
  * override (`yolo.diagnostics.severity`). Ranges are UTF-16 offsets into the document text.
  */
-import type { Range } from './document.ts';
+import type { Range } from './range.ts';
 
 export type Severity = 'error' | 'warning' | 'information' | 'hint';
 

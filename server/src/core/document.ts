@@ -20,11 +20,7 @@ import {
 import { fastYaml, type YNode } from './yaml-fast.ts';
 import { PyFloat, pyBrief, type PyVal } from './py.ts';
 import { type Diagnostic, diag } from './diagnostics.ts';
-
-export interface Range {
-  readonly start: number;
-  readonly end: number;
-}
+import type { Range } from './range.ts';
 
 /** A value with where it came from. */
 export interface SrcVal {
@@ -81,8 +77,15 @@ const MAX_NODES = 2_000_000;
 const RE_BOOL = /^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$/;
 const RE_NULL = /^(?:~|null|Null|NULL|)$/;
 const RE_INT = /^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$/;
-const RE_FLOAT =
-  /^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
+const RE_FLOAT = new RegExp(
+  [
+    '^(?:[-+]?(?:[0-9][0-9_]*)\\.[0-9_]*(?:[eE][-+][0-9]+)?',
+    '\\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?',
+    '[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\\.[0-9_]*',
+    '[-+]?\\.(?:inf|Inf|INF)',
+    '\\.(?:nan|NaN|NAN))$',
+  ].join('|'),
+);
 
 /** PyYAML's constructors for a plain scalar. */
 export function resolvePlain(s: string): PyVal {

@@ -2,7 +2,8 @@
  * The resolved model: what every feature (diagnostics, hover, graph, summary, profile) is a view of.
  */
 import type { Diagnostic } from './diagnostics.ts';
-import type { LayerSrc, ModelDoc, Range } from './document.ts';
+import type { LayerSrc, ModelDoc } from './document.ts';
+import type { Range } from './range.ts';
 import type { Mod, Shape } from './nn/module.ts';
 import type { GuideRole } from './nn/driver.ts';
 import type { PyVal } from './py.ts';

@@ -314,55 +314,6 @@ export function toPlain(v: PyVal): unknown {
   return v;
 }
 
-/** Python `'%.1f' % x` (and f"{x:.1f}"): rounded from the exact binary value of x, exact ties to even. */
-export function formatFixed(x: number, digits: number): string {
-  if (!Number.isFinite(x)) return floatRepr(x);
-  const sign = x < 0 || Object.is(x, -0) ? '-' : '';
-  // x = mantissa * 2^exp exactly; for exp < 0 that is mantissa * 5^-exp / 10^-exp, a finite decimal.
-  const buf = new DataView(new ArrayBuffer(8));
-  buf.setFloat64(0, Math.abs(x));
-  const bits = buf.getBigUint64(0);
-  const expBits = Number((bits >> 52n) & 0x7ffn);
-  let mantissa = bits & ((1n << 52n) - 1n);
-  let exp = expBits - 1075;
-  if (expBits === 0) exp = -1074;
-  else mantissa |= 1n << 52n;
-  let intDigits: bigint;
-  let scale: number; // number of decimal places in `intDigits`
-  if (exp >= 0) {
-    intDigits = mantissa << BigInt(exp);
-    scale = 0;
-  } else {
-    intDigits = mantissa * 5n ** BigInt(-exp);
-    scale = -exp;
-  }
-  let rounded: bigint;
-  if (scale <= digits) rounded = intDigits * 10n ** BigInt(digits - scale);
-  else {
-    const div = 10n ** BigInt(scale - digits);
-    const q = intDigits / div;
-    const r = intDigits % div;
-    const twice = 2n * r;
-    rounded = twice > div || (twice === div && q % 2n === 1n) ? q + 1n : q;
-  }
-  let str = rounded.toString().padStart(digits + 1, '0');
-  if (digits > 0) str = str.slice(0, -digits) + '.' + str.slice(-digits);
-  return sign + str;
-}
-
-/** Python `f"{n:,}"` for an int. */
-export function withCommas(n: number): string {
-  if (!Number.isFinite(n)) return String(n);
-  // (Intl's toLocaleString is correct too, but costs more than the rest of a resolve)
-  const s = String(Math.abs(Math.round(n)));
-  let out = '';
-  for (let i = 0; i < s.length; i++) {
-    if (i > 0 && (s.length - i) % 3 === 0) out += ',';
-    out += s[i];
-  }
-  return (n < 0 ? '-' : '') + out;
-}
-
 /** A value as a diagnostic message quotes it: Python's repr, cut at `max` characters. */
 export function pyBrief(v: PyVal, max = 60): string {
   const s = pySize(v, 200) > 200 ? reprBounded(v, { left: max + 10 }) : reprUnbounded(v);

@@ -4,7 +4,7 @@
  */
 import type { Framework } from './framework/types.ts';
 import { forEachModule, type Mod } from './nn/module.ts';
-import { formatFixed, withCommas } from './py.ts';
+import { formatFixed, withCommas } from '../../../common/src/format.ts';
 
 /** The "layers" figure of the summary line. */
 interface Counts {
@@ -144,7 +144,10 @@ export function summaryLine(framework: Framework, f: SummaryFigures): string {
       const name = stem.replace(/yolo/g, 'YOLO') || 'Model';
       const fs = f.gflops ? `, ${formatFixed(f.gflops, 1)} GFLOPs` : '';
       const fused = f.fused && rules.fusedMark ? ' (fused)' : '';
-      return `${name} summary${fused}: ${withCommas(f.layers)} layers, ${withCommas(f.params)} parameters, ${withCommas(f.gradients)} gradients${fs}`;
+      return (
+        `${name} summary${fused}: ${withCommas(f.layers)} layers, ${withCommas(f.params)} parameters, ${withCommas(f.gradients)} ` +
+        `gradients${fs}`
+      );
     }
     case 'yolov5-fork': {
       const fs = f.gflops !== null ? `, ${formatFixed(f.gflops, 1)} GFLOPs` : '';

@@ -4,21 +4,29 @@
  * server (`yolo/summary`).
  */
 import type { Model, ResolvedLayer } from './model.ts';
-import { formatFixed, pyJson, pyRepr, type PyVal, withCommas } from './py.ts';
+import {
+  CONVENTION_NAME,
+  DEFAULT_FLOPS_CONVENTION,
+  flopsOf,
+  formatFixed,
+  otherConvention,
+  shapeText,
+  UNKNOWN,
+  withCommas,
+  type FlopsConvention,
+} from '../../../common/src/format.ts';
+import { pyJson, pyRepr, type PyVal } from './py.ts';
 
-export type Convention = 'ultralyticsThop' | 'thop';
-
-export const CONVENTION_LABEL: Record<Convention, string> = {
-  ultralyticsThop: 'ultralytics-thop (what a current ultralytics install prints)',
-  thop: 'thop 0.1.1 (what the frameworks printed when these models were published)',
+const CONVENTION_MEANS: Record<FlopsConvention, string> = {
+  'ultralytics-thop': 'what a current ultralytics install prints',
+  thop: 'what the frameworks printed when these models were published',
 };
 
-const shapeText = (s: readonly number[] | null | undefined): string => (s ? s.slice(1).join('×') : '');
-
+/** The table's output column: every output of a head, since the table has the room. */
 function layerOutput(l: ResolvedLayer): string {
   if (l.outShape) return shapeText(l.outShape);
   if (l.outShapes) return l.outShapes.map(shapeText).join(' ');
-  return l.status === 'error' ? 'error' : '?';
+  return l.status === 'error' ? 'error' : UNKNOWN;
 }
 
 function pad(s: string, w: number, right = false): string {
@@ -26,7 +34,7 @@ function pad(s: string, w: number, right = false): string {
 }
 
 /** The table, one row per layer, then the summary lines (both conventions labelled). */
-export function summaryTable(model: Model, convention: Convention = 'ultralyticsThop'): string {
+export function summaryTable(model: Model, convention: FlopsConvention = DEFAULT_FLOPS_CONVENTION): string {
   const rows = model.layers.map((l) => ({
     i: String(l.index),
     from: pyRepr(l.from),
@@ -35,7 +43,7 @@ export function summaryTable(model: Model, convention: Convention = 'ultralytics
     module: l.moduleName ?? pyRepr(l.src.module?.value ?? null),
     args: l.args ? pyRepr(l.args as PyVal[]) : '?',
     out: layerOutput(l),
-    gflops: l.flops ? formatFixed(l.flops[convention] / 1e9, 2) : '?',
+    gflops: l.flops ? formatFixed(flopsOf(l.flops, convention) / 1e9, 2) : '?',
   }));
   const w = {
     from: Math.max(18, ...rows.map((r) => r.from.length + 1)),
@@ -46,12 +54,14 @@ export function summaryTable(model: Model, convention: Convention = 'ultralytics
   };
   const lines: string[] = [];
   lines.push(
-    `${pad('', 3)}${pad('from', w.from, true)}${pad('n', 3, true)}${pad('params', w.params, true)}  ${pad('module', w.module)}${pad('arguments', w.args)}${pad('output', w.out)}${pad('GFLOPs', 8, true)}`,
+    `${pad('', 3)}${pad('from', w.from, true)}${pad('n', 3, true)}${pad('params', w.params, true)}  ` +
+      `${pad('module', w.module)}${pad('arguments', w.args)}${pad('output', w.out)}${pad('GFLOPs', 8, true)}`,
   );
   for (const r of rows) {
     const args = r.args.length > w.args - 2 ? r.args.slice(0, w.args - 3) + '…' : r.args;
     lines.push(
-      `${pad(r.i, 3, true)}${pad(r.from, w.from, true)}${pad(r.n, 3, true)}${pad(r.params, w.params, true)}  ${pad(r.module, w.module)}${pad(args, w.args)}${pad(r.out, w.out)}${pad(r.gflops, 8, true)}`,
+      `${pad(r.i, 3, true)}${pad(r.from, w.from, true)}${pad(r.n, 3, true)}${pad(r.params, w.params, true)}  ` +
+        `${pad(r.module, w.module)}${pad(args, w.args)}${pad(r.out, w.out)}${pad(r.gflops, 8, true)}`,
     );
   }
   lines.push('');
@@ -60,7 +70,7 @@ export function summaryTable(model: Model, convention: Convention = 'ultralytics
 }
 
 /** The closing lines: framework, input, totals (unfused and fused), both GFLOPs conventions, what failed. */
-export function summaryLines(model: Model, convention: Convention = 'ultralyticsThop'): string[] {
+export function summaryLines(model: Model, convention: FlopsConvention = DEFAULT_FLOPS_CONVENTION): string[] {
   const out: string[] = [];
   out.push(`framework: ${model.framework.label} (${model.frameworkReason})`);
   if (model.scaleReason)
@@ -69,13 +79,12 @@ export function summaryLines(model: Model, convention: Convention = 'ultralytics
   const t = model.totals;
   if (!t) {
     const errors = model.diagnostics.filter((d) => d.severity === 'error');
-    out.push(
-      `the model does not build: ${errors.length} error${errors.length === 1 ? '' : 's'}${model.failure ? ` (first at the ${model.failure.stage} stage: ${model.failure.message})` : ''}`,
-    );
+    const first = model.failure ? ` (first at the ${model.failure.stage} stage: ${model.failure.message})` : '';
+    out.push(`the model does not build: ${errors.length} error${errors.length === 1 ? '' : 's'}${first}`);
     return out;
   }
-  const other: Convention = convention === 'thop' ? 'ultralyticsThop' : 'thop';
-  const g = (c: Convention, fused: boolean) => {
+  const other = otherConvention(convention);
+  const g = (c: FlopsConvention, fused: boolean) => {
     const f = fused ? (c === 'thop' ? t.gflopsFused : t.gflopsFusedUltralyticsThop) : c === 'thop' ? t.gflops : t.gflopsUltralyticsThop;
     return f.exact === null ? 'n/a' : formatFixed(f.exact, 1);
   };
@@ -85,11 +94,10 @@ export function summaryLines(model: Model, convention: Convention = 'ultralytics
         ? `fused: n/a (model.fuse() raises ${t.fusedError})`
         : 'fused: n/a'
       : `${withCommas(t.paramsFused)} parameters, ${g(convention, true)} GFLOPs @640 fused (BatchNorm folded)`;
-  out.push(
-    `${withCommas(t.params)} parameters, ${g(convention, false)} GFLOPs @640 built, ${fusedFigures}   [${CONVENTION_LABEL[convention]}]`,
-  );
-  out.push(`with ${other === 'thop' ? 'thop 0.1.1' : 'ultralytics-thop'}: ${g(other, false)} GFLOPs built, ${g(other, true)} GFLOPs fused`);
-  out.push(`per-layer sum at ${model.imgsz}: ${formatFixed(t.flops[convention] / 1e9, 2)} GFLOPs`);
+  const label = `${CONVENTION_NAME[convention]} (${CONVENTION_MEANS[convention]})`;
+  out.push(`${withCommas(t.params)} parameters, ${g(convention, false)} GFLOPs @640 built, ${fusedFigures}   [${label}]`);
+  out.push(`with ${CONVENTION_NAME[other]}: ${g(other, false)} GFLOPs built, ${g(other, true)} GFLOPs fused`);
+  out.push(`per-layer sum at ${model.imgsz}: ${formatFixed(flopsOf(t.flops, convention) / 1e9, 2)} GFLOPs`);
   if (t.summary) out.push(`the framework prints on build: ${t.summary}`);
   return out;
 }

@@ -9,7 +9,7 @@
  * give identical model documents on the corpus and on random edits of it.
  */
 
-import type { Range } from './document.ts';
+import type { Range } from './range.ts';
 
 /** The parts of a YAML node the model reader needs (the `yaml` package's nodes are mapped to this too). */
 export interface YNode {

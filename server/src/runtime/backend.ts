@@ -36,6 +36,7 @@ const PTHREAD_STARTER = 'wasm-pthread.cjs';
 // silence tfjs's console advice ("install tfjs-node") and skip its debug checks
 tf.env().set('PROD', true);
 
+// eslint-disable-next-line no-restricted-properties -- unreachable: the bundles are CommonJS (__filename is defined)
 const req = createRequire(typeof __filename === 'string' ? __filename : join(process.cwd(), 'index.js'));
 
 const here = typeof __dirname === 'string' ? __dirname : null;

@@ -6,33 +6,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { resolve } from '../core/resolve.ts';
 import type { Mod, Out, Shape } from '../core/nn/module.ts';
-import type { ProfileBackend, ProfileLayer, ProfileResult } from '../protocol.ts';
+import type { ProfileLayer, ProfileResult } from '../protocol.ts';
 import { allCores, startBackend, type StartedBackend } from './backend.ts';
 import { guideCtx, MB, planNetwork, type NetworkPlan } from './plan.ts';
 import { disposePrepared, prepareLeaf, RtTensor, TfFlow, type Prepared } from './tfflow.ts';
 import { moduleParamArrays, ownParamArrays, uniform } from './weights.ts';
 import { loadOrt, ortUnavailableReason, runOrt } from './ort.ts';
 import { OnnxUnsupported } from './onnx.ts';
-import { emptyProfileResult } from './profile.ts';
-
-/** Everything the worker needs to rebuild the model on its side: the module trees hold closures, so they do not cross threads. */
-export interface ProfileJob {
-  readonly text: string;
-  readonly fileName?: string;
-  readonly framework?: string;
-  readonly scale?: string;
-  readonly ch?: number;
-  readonly imgsz: number;
-  readonly batch: number;
-  readonly runs: number;
-  readonly warmup: number;
-  readonly backend: ProfileBackend;
-  readonly memoryLimitMB: number;
-  /** keep feature maps NHWC between convs (default) or go back to NCHW after each (for measuring the choice) */
-  readonly layout?: 'nhwc' | 'nchw';
-  /** threads the engine computes on; default every core (as PyTorch would) */
-  readonly threads?: number;
-}
+import { emptyProfileResult, type ProfileJob } from './job.ts';
 
 export interface EngineHooks {
   onProgress?(done: number, total: number, message: string): void;

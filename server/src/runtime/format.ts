@@ -3,6 +3,7 @@
  * the total and the measured output shape (flagged where it differs from the static resolver), then the totals.
  */
 import type { ProfileResult } from '../protocol.ts';
+import { withCommas } from '../../../common/src/format.ts';
 
 const shapeText = (s: readonly number[] | null | undefined): string => (s ? `[${s.join(', ')}]` : '?');
 
@@ -49,7 +50,7 @@ export function formatProfile(r: ProfileResult): string {
   }
   facts.push(`backend ${r.backendDetail ?? r.backend}`);
   facts.push(`${r.imgsz}×${r.imgsz}, batch ${r.batch}`);
-  if (r.params != null) facts.push(`${r.params.toLocaleString('en-US')} parameters (BatchNorm folded)`);
+  if (r.params != null) facts.push(`${withCommas(r.params)} parameters (BatchNorm folded)`);
   const mem: string[] = [];
   if (r.peakMemoryMB != null) mem.push(`peak tensor memory ${r.peakMemoryMB.toFixed(1)} MB`);
   if (r.estimatedMemoryMB != null)

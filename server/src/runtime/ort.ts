@@ -28,6 +28,7 @@ interface OrtModule {
   env?: { versions?: { node?: string } };
 }
 
+// eslint-disable-next-line no-restricted-properties -- unreachable: the bundles are CommonJS (__filename is defined)
 const req = createRequire(typeof __filename === 'string' ? __filename : join(process.cwd(), 'index.js'));
 let ort: OrtModule | null = null;
 let ortError: string | null = null;

@@ -11,8 +11,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Model } from '../core/model.ts';
 import type { ProfileBackend, ProfileResult } from '../protocol.ts';
-import type { ProfileJob } from './engine.ts';
-import type { WorkerMessage } from './worker.ts';
+import { emptyProfileResult, type ProfileJob, type WorkerMessage } from './job.ts';
 
 export interface ProfileOptions {
   readonly imgsz?: number;
@@ -52,38 +51,17 @@ export function jobFor(model: Model, opts: ProfileOptions = {}): ProfileJob {
 
 function workerScript(explicit?: string): string | null {
   if (explicit) return explicit;
+  // eslint-disable-next-line no-restricted-properties -- unreachable: the bundles are CommonJS (__dirname is defined)
   const here = typeof __dirname === 'string' ? __dirname : process.cwd();
   for (const p of [join(here, 'runtime-worker.js'), join(here, 'worker.ts')]) if (existsSync(p)) return p;
   return null;
-}
-
-/**
- * A result with nothing measured yet: the engine fills it in, and a run that never started reports its error in it.
- * Here rather than in engine.ts, which loads tfjs: the language server's thread imports this file.
- */
-export function emptyProfileResult(job: ProfileJob, error: string | null): ProfileResult {
-  return {
-    uri: job.fileName ?? '',
-    backend: 'none',
-    imgsz: job.imgsz,
-    batch: job.batch,
-    runs: 0,
-    layers: [],
-    totalMs: 0,
-    throughput: 0,
-    peakMemoryMB: null,
-    estimatedMemoryMB: null,
-    memoryLimitMB: job.memoryLimitMB,
-    params: null,
-    error,
-    warnings: [],
-  };
 }
 
 function startWorker(script: string, job: ProfileJob): Worker {
   if (!script.endsWith('.ts')) return new Worker(script, { workerData: { job } });
   // running from source (tests, the bench): load the TypeScript worker through tsx's require hook
   const tsx = createRequire(join(__dirname, 'profile.ts')).resolve('tsx/cjs');
+  // eslint-disable-next-line no-restricted-syntax -- both paths come from the extension's own folder, never from a document
   return new Worker(`require(${JSON.stringify(tsx)}); require(${JSON.stringify(script)});`, { eval: true, workerData: { job } });
 }
 

@@ -3,13 +3,8 @@
  * the profile and posts progress and the result, so the language server's thread never blocks on a forward pass.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { runProfile, type ProfileJob } from './engine.ts';
-import type { ProfileResult } from '../protocol.ts';
-
-export type WorkerMessage =
-  | { type: 'progress'; done: number; total: number; message: string }
-  | { type: 'result'; result: ProfileResult }
-  | { type: 'error'; message: string };
+import { runProfile } from './engine.ts';
+import type { ProfileJob, WorkerMessage } from './job.ts';
 
 const port = parentPort;
 if (port) {

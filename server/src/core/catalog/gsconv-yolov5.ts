@@ -72,7 +72,8 @@ export function gsConvnsDef(Conv: ModuleDef, GSConv: ModuleDef, src: string): Mo
         fl.call(shuf, fl.cat([x1, fl.call(cv2, x1)], 1));
         // `return nn.ReLU(self.shuf(x2))` builds a module instead of applying one
         throw buildError(
-          "GSConvns.forward returns nn.ReLU(tensor), a module, not a tensor (a bug in the fork's common.py): the next layer fails with TypeError",
+          "GSConvns.forward returns nn.ReLU(tensor), a module, not a tensor (a bug in the fork's common.py): the next layer fails with " +
+            'TypeError',
         );
       });
     },

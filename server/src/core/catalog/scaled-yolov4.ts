@@ -102,7 +102,9 @@ const BottleneckCSP = bottleneckCspDef(Conv, Bottleneck, src('BottleneckCSP'), m
 const BottleneckCSP2: ModuleDef = {
   name: 'BottleneckCSP2',
   category: 'csp',
-  doc: 'CSP bottleneck of the Scaled-YOLOv4 neck: a Conv to c2, then n Bottlenecks (no shortcut by default) beside a plain 1x1 conv, BatchNorm + Mish, Conv.',
+  doc:
+    'CSP bottleneck of the Scaled-YOLOv4 neck: a Conv to c2, then n Bottlenecks (no shortcut by default) beside a plain 1x1 conv, ' +
+    'BatchNorm + Mish, Conv.',
   source: src('BottleneckCSP2'),
   signature: [
     c1p,
@@ -300,7 +302,9 @@ const CrossConv = crossConvDef(Conv, src('CrossConv', 'experimental.py'));
 const C3: ModuleDef = {
   name: 'C3',
   category: 'csp',
-  doc: 'Cross-convolution CSP (this tree\u2019s C3, not YOLOv5\u2019s): n CrossConvs on one half, a plain conv on the other, BatchNorm + LeakyReLU(0.1).',
+  doc:
+    'Cross-convolution CSP (this tree\u2019s C3, not YOLOv5\u2019s): n CrossConvs on one half, a plain conv on the other, BatchNorm ' +
+    '+ LeakyReLU(0.1).',
   source: src('C3', 'experimental.py'),
   signature: [
     c1p,
@@ -332,7 +336,9 @@ const C3: ModuleDef = {
 const MixConv2d: ModuleDef = {
   name: 'MixConv2d',
   category: 'conv',
-  doc: 'Mixed conv (this tree\u2019s version: dense convs, a residual add): x + LeakyReLU(BatchNorm(cat of convs of several kernel sizes)).',
+  doc:
+    'Mixed conv (this tree\u2019s version: dense convs, a residual add): x + LeakyReLU(BatchNorm(cat of convs of several kernel ' +
+    'sizes)).',
   source: src('MixConv2d', 'experimental.py'),
   signature: [
     c1p,
@@ -584,7 +590,9 @@ const numArg = (a: { readonly def: ModuleDef; raw(n: string): PyVal }, name: str
 const HarDBlock: ModuleDef = {
   name: 'HarDBlock',
   category: 'csp',
-  doc: 'HarDNet block: n_layers 3x3 Convs with harmonic dense links (layer L reads layers L - 2^i); the odd layers and the last are concatenated.',
+  doc:
+    'HarDNet block: n_layers 3x3 Convs with harmonic dense links (layer L reads layers L - 2^i); the odd layers and the last are ' +
+    'concatenated.',
   source: src('HarDBlock'),
   signature: [
     ...hardSig,

@@ -120,7 +120,8 @@ export const Upsample: ModuleDef = {
     const mode = a.raw('mode');
     if (typeof mode !== 'string' || !UPSAMPLE_MODES.includes(mode as UpsampleMode))
       throw buildError(
-        `Input Error: Only 3D, 4D and 5D input Tensors supported (got 4D) for the modes: nearest | linear | bilinear | bicubic | trilinear | area | nearest-exact (got ${typeof mode === 'string' ? mode : pyRepr(mode)})`,
+        `Input Error: Only 3D, 4D and 5D input Tensors supported (got 4D) for the modes: nearest | linear | bilinear | bicubic | ` +
+          `trilinear | area | nearest-exact (got ${typeof mode === 'string' ? mode : pyRepr(mode)})`,
         'mode',
       );
     if (!UPSAMPLE_MODES_4D.includes(mode as UpsampleMode))

@@ -4,13 +4,11 @@
  * How parse_model treats a module (c1 prepended, width-scaled c2, repeats inserted...) depends on the upstream
  * tree as much as on the module, so it lives with the tree's namespace (`trees.ts`).
  */
+import type { Category } from '../../../../common/src/category.ts';
 import type { Builder } from '../nn/builder.ts';
 import { asInt, asPair } from '../nn/builder.ts';
 import { buildError, type Mod } from '../nn/module.ts';
 import { PyFloat, type PyVal, isNumeric, num, pyRepr, truthy, isSeq, seqItems } from '../py.ts';
-
-export type Category =
-  'conv' | 'csp' | 'slimneck' | 'attention' | 'transformer' | 'pooling' | 'upsample' | 'concat' | 'head' | 'norm' | 'activation' | 'misc';
 
 /** What kind of value a parameter takes: used for type diagnostics, completion snippets and the schema. */
 export type ParamKind = 'channels' | 'int' | 'float' | 'bool' | 'kernel' | 'act' | 'str' | 'list' | 'any';
@@ -155,7 +153,8 @@ export function bindArgs(
   const missing = sig.filter((p) => !values.has(p.name) && p.default === undefined).map((p) => p.name);
   if (missing.length)
     throw buildError(
-      `${def.name}.__init__() missing ${missing.length} required positional argument${missing.length > 1 ? 's' : ''}: ${missing.map((m) => `'${m}'`).join(' and ')}`,
+      `${def.name}.__init__() missing ${missing.length} required positional argument${missing.length > 1 ? 's' : ''}: ` +
+        `${missing.map((m) => `'${m}'`).join(' and ')}`,
     );
   for (const p of sig) if (!values.has(p.name)) values.set(p.name, p.default!);
   return new Args(def, values, def.varargs ? positional.slice(sig.length) : [], classAttrs);

@@ -1,6 +1,6 @@
 /**
  * YOLOv5-style modules, in the two YOLOv5 trees:
- *  - `head`: ultralytics/yolov5 @ 5081342, `models/common.py`, `models/experimental.py`, `models/yolo.py`;
+ *  - `upstream`: ultralytics/yolov5 @ 5081342, `models/common.py`, `models/experimental.py`, `models/yolo.py`;
  *  - `fork`: AlanLi1997/slim-neck-by-gsconv @ 8357ef6 `gsconv-yolov5/models/*` (an older YOLOv5 with the
  *    Slim-neck modules; its Conv is Conv2d + BatchNorm2d + a Mish of its own, with no dilation argument).
  * The classes are the same Python in both trees except where a comment says otherwise, so most are written once
@@ -24,7 +24,8 @@ import {
 import { gcd, PyObj, type PyVal, PyTuple, isSeq, seqItems, isNumeric, num, pyEq, pyRepr, pyRound } from '../py.ts';
 import { type Args, construct, f, type ModuleDef, param } from './types.ts';
 
-export type Yolov5Flavour = 'head' | 'fork';
+/** `upstream`: ultralytics/yolov5 itself; `fork`: the Slim-neck YOLOv5 fork. */
+export type Yolov5Flavour = 'upstream' | 'fork';
 /** The three anchor-based Detect heads differ in their signature and in how the model build orders anchors. */
 export type DetectKind = Yolov5Flavour | 'sv4';
 
@@ -48,7 +49,7 @@ export interface Yolov5Kit {
   readonly Detect: ModuleDef;
   /** the names `models/yolo.py` can evaluate (its namespace), in definition order */
   readonly all: readonly ModuleDef[];
-  /** classes built only inside others (HEAD does not import them into yolo.py) */
+  /** classes built only inside others (upstream yolov5 does not import them into yolo.py) */
   readonly internal: readonly ModuleDef[];
 }
 
@@ -207,7 +208,7 @@ export function sppDef(Conv: ModuleDef, src: string): ModuleDef {
   };
 }
 
-export function focusDef(Conv: ModuleDef, src: string, headSignature: boolean): ModuleDef {
+export function focusDef(Conv: ModuleDef, src: string, upstreamSignature: boolean): ModuleDef {
   return {
     name: 'Focus',
     category: 'conv',
@@ -225,8 +226,8 @@ export function focusDef(Conv: ModuleDef, src: string, headSignature: boolean): 
     build: (b, a) => {
       const c1 = a.channels('c1');
       const pos: PyVal[] = [4 * c1, a.raw('c2'), a.raw('k'), a.raw('s'), a.raw('p'), a.raw('g')];
-      // HEAD passes act as a keyword, the older trees positionally: the same parameter either way
-      const conv = headSignature ? construct(b, Conv, pos, { act: a.raw('act') }) : construct(b, Conv, [...pos, a.raw('act')]);
+      // upstream yolov5 passes act as a keyword, the older frameworks positionally: the same parameter either way
+      const conv = upstreamSignature ? construct(b, Conv, pos, { act: a.raw('act') }) : construct(b, Conv, [...pos, a.raw('act')]);
       return b.mod('Focus', { conv }, (fl, xin) => {
         const x = inputOne(xin, 'Focus');
         const [, , h, w] = fl.shape(x) as [number, number, number, number];
@@ -292,7 +293,8 @@ export function anchorRows(v: PyVal): number[][] {
   const rows = seqItems(v).map((row) => {
     if (!isSeq(row))
       throw buildError(
-        `object of type '${typeof row === 'number' ? 'int' : 'value'}' has no len() (each anchors row must be a list of numbers, got ${pyRepr(row)})`,
+        `object of type '${typeof row === 'number' ? 'int' : 'value'}' has no len() (each anchors row must be a list of numbers, got ` +
+          `${pyRepr(row)})`,
         'anchors',
       );
     return seqItems(row).map((x) => {
@@ -306,12 +308,14 @@ export function anchorRows(v: PyVal): number[][] {
   const bad = rows.findIndex((r) => r.length !== len0);
   if (bad >= 0)
     throw buildError(
-      `ValueError: expected sequence of length ${len0} at dim 1 (got ${rows[bad]!.length}): every anchors row needs the same number of values`,
+      `ValueError: expected sequence of length ${len0} at dim 1 (got ${rows[bad]!.length}): every anchors row needs the same number of ` +
+        `values`,
       'anchors',
     );
   if (len0 % 2 !== 0)
     throw buildError(
-      `RuntimeError: shape '[${rows.length}, -1, 2]' is invalid for input of size ${rows.length * len0}: anchors rows hold (w, h) pairs, an odd count cannot be viewed as pairs`,
+      `RuntimeError: shape '[${rows.length}, -1, 2]' is invalid for input of size ${rows.length * len0}: anchors rows hold (w, h) ` +
+        `pairs, an odd count cannot be viewed as pairs`,
       'anchors',
     );
   if (len0 === 0) throw buildError('each anchors row needs at least one (w, h) pair', 'anchors');
@@ -330,7 +334,7 @@ export function decodeAnchors(kind: DetectKind, rows: readonly (readonly number[
   const ds = s(strides.length - 1) - s(0);
   const areas = (r: readonly number[]) => range(r.length / 2).map((j) => r[2 * j]! * r[2 * j + 1]!);
   const flip = <X>(xs: readonly X[]): X[] => [...xs].reverse();
-  if (kind === 'head') {
+  if (kind === 'upstream') {
     // utils/autoanchor.py: mean anchor area per level, compared while anchors are still in pixels; anchor_grid =
     // (anchors / stride) * stride
     const a = rows.map((r) => areas(r).reduce((p, q) => p + q, 0) / (r.length / 2));
@@ -353,7 +357,7 @@ export function decodeAnchors(kind: DetectKind, rows: readonly (readonly number[
 }
 
 /**
- * The eval decode of one level, shared by the three anchor-based heads (the trees write it differently: HEAD
+ * The eval decode of one level, shared by the three anchor-based heads (the frameworks write it differently: upstream
  * puts the -0.5 into its grid, the fork and Scaled-YOLOv4 write `y * 2 - 0.5 + grid`; the numbers are the same):
  * xy = (sigmoid * 2 - 0.5 + grid) * stride, wh = (sigmoid * 2)² * anchor, the rest sigmoid (Segment: the mask
  * coefficients stay raw).
@@ -388,12 +392,13 @@ function levelStride<T>(ctx: ForwardCtx<T>, i: number, who: string): number {
   const s = ctx.strides?.[i];
   if (s === undefined)
     throw new ShapeError(
-      `TypeError: 'NoneType' object is not subscriptable: ${who}.stride is None. The model sets a head's strides only when it is its last layer; its eval forward decodes boxes with them (callers pass them as ctx.strides), level ${i} has none`,
+      `TypeError: 'NoneType' object is not subscriptable: ${who}.stride is None. The model sets a head's strides only when it is its ` +
+        `last layer; its eval forward decodes boxes with them (callers pass them as ctx.strides), level ${i} has none`,
     );
   return s;
 }
 
-/** YOLOv5 Detect (the three trees) and HEAD's Segment: anchor-based, one 1x1 conv per input level. */
+/** YOLOv5 Detect (the three frameworks) and upstream yolov5's Segment: anchor-based, one 1x1 conv per input level. */
 export function detectDef(kind: DetectKind, src: string, segment: boolean, proto?: ModuleDef): ModuleDef {
   const name = segment ? 'Segment' : 'Detect';
   return {
@@ -443,12 +448,15 @@ export function detectDef(kind: DetectKind, src: string, segment: boolean, proto
           // `self.m[i](x[i])`: one conv was built per input, so the ModuleList runs out first
           if (i >= xs.length)
             throw new ShapeError(
-              `IndexError: index ${i} is out of range: ${name} has ${nl} anchor rows (levels) but ${xs.length} input${xs.length === 1 ? '' : 's'}, so it built ${xs.length} output conv${xs.length === 1 ? '' : 's'}; give one input per anchors row`,
+              `IndexError: index ${i} is out of range: ${name} has ${nl} anchor rows (levels) but ${xs.length} ` +
+                `input${xs.length === 1 ? '' : 's'}, so it built ${xs.length} output conv${xs.length === 1 ? '' : 's'}; give one input ` +
+                `per anchors row`,
             );
           // a `ch` written into the YAML args (shorter than the inputs) built fewer convs (a crash before, fuzzer)
           if (i >= convs.length)
             throw new ShapeError(
-              `IndexError: index ${i} is out of range: ${name} built ${convs.length} output conv${convs.length === 1 ? '' : 's'} (one per entry of ch = ${pyRepr(chRaw)}) for ${xs.length} input${xs.length === 1 ? '' : 's'}`,
+              `IndexError: index ${i} is out of range: ${name} built ${convs.length} output conv${convs.length === 1 ? '' : 's'} (one ` +
+                `per entry of ch = ${pyRepr(chRaw)}) for ${xs.length} input${xs.length === 1 ? '' : 's'}`,
             );
           const y = fl.call(convs[i]!, xs[i]!);
           const [bs, , ny, nx] = fl.shape(y) as [number, number, number, number];
@@ -477,18 +485,18 @@ export function detectDef(kind: DetectKind, src: string, segment: boolean, proto
 // ---- the two YOLOv5 trees -----------------------------------------------------------------------------------
 
 export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
-  const head = flavour === 'head';
-  const dir = head ? 'models' : 'gsconv-yolov5/models';
+  const upstream = flavour === 'upstream';
+  const dir = upstream ? 'models' : 'gsconv-yolov5/models';
   const src = (cls: string, file = 'common.py') => `${dir}/${file}:${cls}`;
 
-  /** The tree's activation for `Conv(act=True)`: HEAD shares one SiLU instance (`Conv.default_act`), the fork
+  /** The tree's activation for `Conv(act=True)`: upstream yolov5 shares one SiLU instance (`Conv.default_act`), the fork
    * makes an `nn.Mish()` per Conv. */
-  const defaultAct = (b: Builder): Mod => b.env.convDefaultAct ?? b.act(head ? 'SiLU' : 'Mish');
+  const defaultAct = (b: Builder): Mod => b.env.convDefaultAct ?? b.act(upstream ? 'SiLU' : 'Mish');
 
   const Conv: ModuleDef = {
     name: 'Conv',
     category: 'conv',
-    doc: head ? 'Conv2d (no bias) + BatchNorm2d + SiLU.' : 'Conv2d (no bias) + BatchNorm2d + Mish (the Slim-neck fork\u2019s Conv).',
+    doc: upstream ? 'Conv2d (no bias) + BatchNorm2d + SiLU.' : 'Conv2d (no bias) + BatchNorm2d + Mish (the Slim-neck fork\u2019s Conv).',
     source: src('Conv'),
     signature: [
       c1p,
@@ -497,11 +505,11 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
       param('s', 'kernel', 'stride', 1),
       param('p', 'kernel', "padding (None: 'same' for odd kernels)", null),
       gP,
-      ...(head ? [param('d', 'int', 'dilation', 1)] : []),
+      ...(upstream ? [param('d', 'int', 'dilation', 1)] : []),
       param(
         'act',
         'act',
-        head ? 'True: the default activation, an nn.Module: that one, else none' : 'truthy: an nn.Mish of its own, else none',
+        upstream ? 'True: the default activation, an nn.Module: that one, else none' : 'truthy: an nn.Mish of its own, else none',
         true,
       ),
     ],
@@ -510,13 +518,13 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
       const c2 = a.channels('c2');
       const k = a.pair('k');
       const kRaw = a.raw('k');
-      const d = head ? a.int('d') : 1;
+      const d = upstream ? a.int('d') : 1;
       const kForPad: number | [number, number] = isSeq(kRaw) ? k : k[0];
       const p = autopad(kForPad, a.raw('p'), d);
       const conv = b.conv2d(c1, c2, k, { s: a.pair('s'), p, g: a.int('g'), d, bias: b.fused }, 'k');
-      // HEAD: `self.default_act if act is True else act if isinstance(act, nn.Module) else nn.Identity()`;
+      // upstream: `self.default_act if act is True else act if isinstance(act, nn.Module) else nn.Identity()`;
       // the fork: `nn.Mish() if act else nn.Identity()`
-      const act = head ? activationFrom(b, a.raw('act'), () => defaultAct(b)) : a.bool('act') ? b.act('Mish') : b.identity();
+      const act = upstream ? activationFrom(b, a.raw('act'), () => defaultAct(b)) : a.bool('act') ? b.act('Mish') : b.identity();
       if (b.fused) {
         // fuse_conv_and_bn's conv: frozen where the framework's fuse returns it with requires_grad False (ultralytics 8.4)
         const fused = b.env.fuseFreezes ? b.frozen(conv) : conv;
@@ -537,14 +545,14 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
       c2p,
       param('k', 'kernel', 'kernel size', 1),
       param('s', 'kernel', 'stride', 1),
-      ...(head ? [param('d', 'int', 'dilation', 1)] : []),
+      ...(upstream ? [param('d', 'int', 'dilation', 1)] : []),
       param('act', 'act', 'activation flag', true),
     ],
     build: (b, a) => {
       const c1 = a.channels('c1');
       const c2 = a.channels('c2');
       const kw: Record<string, PyVal> = { g: gcd(c1, c2), act: a.raw('act') };
-      if (head) kw.d = a.raw('d');
+      if (upstream) kw.d = a.raw('d');
       return { ...construct(b, Conv, [c1, c2, a.raw('k'), a.raw('s')], kw), type: 'DWConv' };
     },
   };
@@ -579,7 +587,9 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
   const TransformerLayer: ModuleDef = {
     name: 'TransformerLayer',
     category: 'transformer',
-    doc: 'Transformer layer without LayerNorm: q/k/v projections, multi-head attention, two linears, residual adds. Takes (sequence, batch, c).',
+    doc:
+      'Transformer layer without LayerNorm: q/k/v projections, multi-head attention, two linears, residual adds. Takes (sequence, ' +
+      'batch, c).',
     source: src('TransformerLayer'),
     signature: [param('c', 'channels', 'embedding size'), param('num_heads', 'int', 'attention heads (must divide c)')],
     build: (b, a) => {
@@ -603,7 +613,9 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
   const TransformerBlock: ModuleDef = {
     name: 'TransformerBlock',
     category: 'transformer',
-    doc: 'Vision transformer block: optional Conv to c2, a learned position embedding (Linear), num_layers TransformerLayers over the H\u00b7W tokens.',
+    doc:
+      'Vision transformer block: optional Conv to c2, a learned position embedding (Linear), num_layers TransformerLayers over the ' +
+      'H\u00b7W tokens.',
     source: src('TransformerBlock'),
     signature: [
       c1p,
@@ -631,7 +643,7 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
   const Bottleneck = bottleneckDef(Conv, src('Bottleneck'));
   // both trees: `self.act = nn.SiLU()` (the fork keeps SiLU here although its Conv uses Mish)
   const BottleneckCSP = bottleneckCspDef(Conv, Bottleneck, src('BottleneckCSP'), (b) => b.act('SiLU'), 'SiLU');
-  const CrossConv = crossConvDef(Conv, src('CrossConv', head ? 'common.py' : 'experimental.py'));
+  const CrossConv = crossConvDef(Conv, src('CrossConv', upstream ? 'common.py' : 'experimental.py'));
   const SPP = sppDef(Conv, src('SPP'));
 
   const SPPF: ModuleDef = {
@@ -673,11 +685,11 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
     build: (b, a) => {
       const c_ = Math.floor(a.channels('c2') / 2);
       const act = a.raw('act');
-      // HEAD passes act=act, the fork positionally: both reach Conv.act
-      const cv1 = head
+      // upstream passes act=act, the fork positionally: both reach Conv.act
+      const cv1 = upstream
         ? construct(b, Conv, [a.raw('c1'), c_, a.raw('k'), a.raw('s'), null, a.raw('g')], { act })
         : construct(b, Conv, [a.raw('c1'), c_, a.raw('k'), a.raw('s'), null, a.raw('g'), act]);
-      const cv2 = head ? construct(b, Conv, [c_, c_, 5, 1, null, c_], { act }) : construct(b, Conv, [c_, c_, 5, 1, null, c_, act]);
+      const cv2 = upstream ? construct(b, Conv, [c_, c_, 5, 1, null, c_], { act }) : construct(b, Conv, [c_, c_, 5, 1, null, c_, act]);
       return b.mod('GhostConv', { cv1, cv2 }, (fl, x) => {
         const y = fl.call(cv1, x);
         return cat1(fl, y, fl.call(cv2, y));
@@ -818,7 +830,7 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
     },
   };
 
-  const Classify: ModuleDef = head
+  const Classify: ModuleDef = upstream
     ? {
         name: 'Classify',
         category: 'head',
@@ -936,25 +948,26 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
     source: src('DetectMultiBackend'),
     signature: [
       param('weights', 'str', 'weights file', 'yolov5s.pt'),
-      param('device', 'any', 'torch device', null, head ? 'torch.device("cpu")' : undefined),
+      param('device', 'any', 'torch device', null, upstream ? 'torch.device("cpu")' : undefined),
       param('dnn', 'bool', 'OpenCV DNN for ONNX', false),
       param('data', 'str', 'dataset YAML', null),
-      ...(head ? [param('fp16', 'bool', 'half precision', false), param('fuse', 'bool', 'fuse Conv+BN', true)] : []),
+      ...(upstream ? [param('fp16', 'bool', 'half precision', false), param('fuse', 'bool', 'fuse Conv+BN', true)] : []),
     ],
     build: (_b, a) => {
       throw buildError(
-        `DetectMultiBackend loads a complete model from ${pyRepr(a.raw('weights'))} (downloading it if missing): it is an inference wrapper, not a layer a model YAML can use`,
+        `DetectMultiBackend loads a complete model from ${pyRepr(a.raw('weights'))} (downloading it if missing): it is an inference ` +
+          `wrapper, not a layer a model YAML can use`,
         'weights',
       );
     },
   };
 
-  const Detect = detectDef(flavour, head ? 'models/yolo.py:Detect' : 'gsconv-yolov5/models/yolo.py:Detect', false);
-  const Segment = detectDef('head', 'models/yolo.py:Segment', true, Proto);
+  const Detect = detectDef(flavour, upstream ? 'models/yolo.py:Detect' : 'gsconv-yolov5/models/yolo.py:Detect', false);
+  const Segment = detectDef('upstream', 'models/yolo.py:Segment', true, Proto);
 
-  // the names each models/yolo.py can eval: HEAD imports an explicit list (L28-52) and defines Detect/Segment;
+  // the names each models/yolo.py can eval: upstream imports an explicit list (L28-52) and defines Detect/Segment;
   // the fork star-imports common.py and experimental.py (no Focus, C3x, DWConvTranspose2d, Proto, Segment there)
-  const all: ModuleDef[] = head
+  const all: ModuleDef[] = upstream
     ? [
         Conv,
         DWConv,
@@ -1007,7 +1020,7 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
         MixConv2d,
         Detect,
       ];
-  const internal: ModuleDef[] = head ? [TransformerLayer, TransformerBlock] : [];
+  const internal: ModuleDef[] = upstream ? [TransformerLayer, TransformerBlock] : [];
   return { flavour, Conv, DWConv, Bottleneck, C3, SPP, SPPF, Concat, Detect, all, internal };
 }
 

@@ -4,19 +4,15 @@
  * refactor menu on a model YAML.
  */
 import type { Diagnostic } from '../diagnostics.ts';
-import { keyText, type LayerSrc, type Range, type SrcVal } from '../document.ts';
+import { keyText, type LayerSrc, type SrcVal } from '../document.ts';
+import type { Range } from '../range.ts';
 import type { Model, ResolvedLayer } from '../model.ts';
 import { lineEndOf, lineStartOf } from '../lines.ts';
 import { isNumeric, isSeq, num, seqItems } from '../py.ts';
 import { lookupModule } from '../resolve.ts';
 import { FRAMEWORKS } from '../framework/index.ts';
-import { applyEdits, documentEol, layerAt, type LayerRefactor, parseIndexComment, Refactorer, yamlChannelsFor } from './refactor.ts';
-
-/** A text edit in document offsets. */
-export interface TextEdit {
-  readonly range: Range;
-  readonly newText: string;
-}
+import { documentEol, layerAt, type LayerRefactor, parseIndexComment, Refactorer, yamlChannelsFor } from './refactor.ts';
+import type { TextEdit } from './textEdit.ts';
 
 export type CodeActionKind =
   'quickfix' | 'refactor' | 'refactor.rewrite' | 'refactor.insert' | 'refactor.move' | 'refactor.delete' | 'source' | 'source.fixAll';
@@ -478,7 +474,8 @@ class Fixer {
     const contentEnd = end.eol ? end.at - end.eol.length : end.at;
     return [
       this.fix(
-        `Set \`anchors: ${na}\` (${na} anchors for each of the ${r.fromIndices.length} levels, computed by AutoAnchor; the ${seqItems(rows).length} written rows go)`,
+        `Set \`anchors: ${na}\` (${na} anchors for each of the ${r.fromIndices.length} levels, computed by AutoAnchor; the ` +
+          `${seqItems(rows).length} written rows go)`,
         d,
         [{ range: { start: colon + 1, end: contentEnd }, newText: ` ${na}` }],
       ),
@@ -580,7 +577,8 @@ class Fixer {
       const sep = /,[ \t]/.test(node) || items.length === 1 ? ', ' : ',';
       return [
         this.fix(
-          `Add anchors: [${this.src(items[0]!.range)}${sep}anchors${items.length > 1 ? `${sep}…` : ''}] (YOLOv5's ${name} takes the anchors)`,
+          `Add anchors: [${this.src(items[0]!.range)}${sep}anchors${items.length > 1 ? `${sep}…` : ''}] (YOLOv5's ${name} takes the ` +
+            `anchors)`,
           d,
           [{ range: { start: items[0]!.range.end, end: items[0]!.range.end }, newText: `${sep}anchors` }],
           true,
@@ -647,5 +645,3 @@ export function staleIndexCommentEdits(model: Model): TextEdit[] {
   }
   return out;
 }
-
-export { applyEdits };

@@ -4,10 +4,17 @@
  * the second);
  * the last two run the client's `yolo.showGraph` / `yolo.profile` commands with the document's URI.
  */
-import type { Range } from '../document.ts';
+import type { Range } from '../range.ts';
 import type { Model } from '../model.ts';
-import { formatFixed, withCommas } from '../py.ts';
-import { compactCount, CONVENTION_NAME, flopsOf, type GflopsConvention } from './format.ts';
+import {
+  CONVENTION_NAME,
+  flopsOf,
+  headlineGflops,
+  modelFiguresText,
+  modelGflopsText,
+  withCommas,
+  type FlopsConvention,
+} from '../../../../common/src/format.ts';
 
 export interface CoreCodeLens {
   readonly range: Range;
@@ -22,7 +29,7 @@ export const SHOW_GRAPH_COMMAND = 'yolo.showGraph';
 export const PROFILE_COMMAND = 'yolo.profile';
 
 /** The figures of the first lens: params and GFLOPs at the model's image size in the chosen convention. */
-export function figuresTitle(model: Model, convention: GflopsConvention): { title: string; tooltip: string } {
+export function figuresTitle(model: Model, convention: FlopsConvention): { title: string; tooltip: string } {
   const t = model.totals;
   if (!t) {
     const errors = model.diagnostics.filter((d) => d.severity === 'error').length;
@@ -32,26 +39,19 @@ export function figuresTitle(model: Model, convention: GflopsConvention): { titl
   }
   const printed = convention === 'thop' ? t.gflops.printed : t.gflopsUltralyticsThop.printed;
   const printedFused = convention === 'thop' ? t.gflopsFused.printed : t.gflopsFusedUltralyticsThop.printed;
-  // at 640 show what the framework prints; elsewhere the per-layer sum at that size
-  const at640 = model.imgsz === 640;
-  const g = at640 && printed !== null ? formatFixed(printed, 1) : formatFixed(flopsOf(t.flops, convention) / 1e9, 1);
-  const fusedSum = t.flopsFused ? flopsOf(t.flopsFused, convention) : null;
-  const gf = at640
-    ? printedFused !== null
-      ? formatFixed(printedFused, 1)
-      : null
-    : fusedSum !== null
-      ? formatFixed(fusedSum / 1e9, 1)
-      : null;
+  // at 640 what the framework prints; elsewhere the per-layer sum at that size (the status bar shows the same)
+  const gflops = headlineGflops(printed, flopsOf(t.flops, convention), model.imgsz);
+  const fused = headlineGflops(printedFused, t.flopsFused ? flopsOf(t.flopsFused, convention) : null, model.imgsz);
   return {
-    title: `${compactCount(t.params)} params · ${g} GFLOPs @${model.imgsz}${gf !== null ? ` (${gf} fused)` : ''}`,
+    title: `${modelFiguresText(t.params, gflops, model.imgsz)}${fused !== null ? ` (${modelGflopsText(fused)} fused)` : ''}`,
     tooltip:
-      `${withCommas(t.params)} parameters as built${t.paramsFused !== null ? `, ${withCommas(t.paramsFused)} after model.fuse() folds BatchNorm into the convolutions` : ''}; ` +
+      `${withCommas(t.params)} parameters as ` +
+      `built${t.paramsFused !== null ? `, ${withCommas(t.paramsFused)} after model.fuse() folds BatchNorm into the convolutions` : ''}; ` +
       `GFLOPs counted as ${CONVENTION_NAME[convention]}${t.summary ? `\nthe framework prints: ${t.summary}` : ''}`,
   };
 }
 
-export function codeLenses(model: Model, uri: string, convention: GflopsConvention): CoreCodeLens[] {
+export function codeLenses(model: Model, uri: string, convention: FlopsConvention): CoreCodeLens[] {
   const range: Range = { start: 0, end: 0 };
   const f = figuresTitle(model, convention);
   return [

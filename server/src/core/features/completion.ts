@@ -4,7 +4,8 @@
  * top-level keys; `scales:` letters; the names parse_model evaluates inside args (`nc`, `anchors`); and the
  * `# yolo-lens:` modeline's keys and values.
  */
-import { keyText, type Range } from '../document.ts';
+import { keyText } from '../document.ts';
+import type { Range } from '../range.ts';
 import type { Model } from '../model.ts';
 import { lineStartOf } from '../lines.ts';
 import type { ModuleEntry } from '../framework/types.ts';
@@ -12,7 +13,7 @@ import { signatureText } from '../catalog/types.ts';
 import { FRAMEWORKS, FRAMEWORK_ALIASES } from '../framework/index.ts';
 import { isSeq, pyRepr, seqItems } from '../py.ts';
 import { layerCursor, topKeyAt, wordAt, type LayerCursor } from './cursor.ts';
-import { layerOutputText, shapeText } from './format.ts';
+import { outputText, shapeText } from '../../../../common/src/format.ts';
 import { treatmentNote, yamlParams, yamlParamAt } from './yamlParams.ts';
 
 export type CompletionKind = 'module' | 'layer' | 'key' | 'scale' | 'name' | 'value' | 'setting';
@@ -99,7 +100,10 @@ const CONVENTIONAL_ARGS: Readonly<Record<string, string>> = {
   AvgPool2d: '${1:2}, ${2:2}',
 };
 
-/** The args snippet for a module: required parameters by name, then the kernel/stride that follow by their default (up to a None default such as autopad's p). */
+/**
+ * The args snippet for a module: required parameters by name, then the kernel/stride that follow by their default (up to a None default
+ * such as autopad's p).
+ */
 export function argsSnippet(entry: ModuleEntry, dialect: Model['dialect']): string {
   const conventional = CONVENTIONAL_ARGS[entry.def.name];
   if (conventional !== undefined) return conventional;
@@ -176,8 +180,10 @@ function fromCompletions(model: Model, cur: LayerCursor): CompletionResult {
     const module = l.moduleName ?? '?';
     return {
       module,
-      shape: layerOutputText(l),
-      doc: `layer ${j} (${l.section}): \`${pyRepr(l.from)}, ${pyRepr(l.nYaml)}, ${module}, ${l.args ? pyRepr(l.args as never) : '…'}\` → ${layerOutputText(l)}`,
+      shape: outputText(l.outShape, l.outShapes),
+      doc:
+        `layer ${j} (${l.section}): \`${pyRepr(l.from)}, ${pyRepr(l.nYaml)}, ${module}, ${l.args ? pyRepr(l.args as never) : '…'}\` ` +
+        `→ ${outputText(l.outShape, l.outShapes)}`,
     };
   };
   const prev = describe(i - 1);
@@ -232,7 +238,8 @@ function argCompletions(model: Model, cur: LayerCursor): CompletionResult {
   if (model.dialect === 'yolov5') {
     const anchors = model.doc.top.get('anchors')?.value.value ?? null;
     const desc = isSeq(anchors)
-      ? `${seqItems(anchors).length} levels × ${Math.floor((isSeq(seqItems(anchors)[0] ?? null) ? seqItems(seqItems(anchors)[0] as never).length : 0) / 2)} anchors`
+      ? `${seqItems(anchors).length} levels × ` +
+        `${Math.floor((isSeq(seqItems(anchors)[0] ?? null) ? seqItems(seqItems(anchors)[0] as never).length : 0) / 2)} anchors`
       : pyRepr(anchors);
     items.push({
       label: 'anchors',
@@ -370,7 +377,8 @@ function scaleCompletions(model: Model, offset: number): CompletionResult {
     label: s,
     kind: 'scale',
     detail: `[depth, width, max_channels] = [${d}, ${wd}, ${mc}]`,
-    documentation: `Scale \`${s}\`: repeats × ${d}, channels × ${wd}, capped at ${mc}. ultralytics loads \`yolov8${s}.yaml\` with this scale.`,
+    documentation:
+      `Scale \`${s}\`: repeats × ${d}, channels × ${wd}, capped at ${mc}. ultralytics loads \`yolov8${s}.yaml\` with this ` + `scale.`,
     insertText: `${s}: [\${1:${d.toFixed(2)}}, \${2:${wd.toFixed(2)}}, \${3:${mc}}]`,
     snippet: true,
     range: w.range,

@@ -3,7 +3,8 @@
  * which item of a nested list. Completion, signature help and hover all start here, so the user gets the same
  * answer while typing an unfinished layer as on a finished one.
  */
-import type { LayerSrc, ModelDoc, Range, Section } from '../document.ts';
+import type { LayerSrc, ModelDoc, Section } from '../document.ts';
+import type { Range } from '../range.ts';
 import { lineStartOf } from '../lines.ts';
 
 export type Slot = 'from' | 'n' | 'module' | 'args';

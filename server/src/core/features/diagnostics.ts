@@ -102,7 +102,8 @@ export function unusedLayers(model: Model): Diagnostic[] {
       diag(
         'YOLO025',
         l.range,
-        `layer ${l.index}${resolved?.moduleName ? ` (${resolved.moduleName})` : ''} is never used: no later layer takes it in \`from\`, and the model returns only the last layer`,
+        `layer ${l.index}${resolved?.moduleName ? ` (${resolved.moduleName})` : ''} is never used: no later layer takes it in \`from\`, ` +
+          `and the model returns only the last layer`,
         undefined,
         {
           layer: l.index,
@@ -159,7 +160,9 @@ export function dialectMismatches(model: Model): Diagnostic[] {
           diag(
             'YOLO026',
             yamlArgs[anchorsArg]!.range,
-            `${name} here is ultralytics' anchor-free head: it takes [nc${name === 'Segment' ? ', nm, npr' : name === 'Pose' ? ', kpt_shape' : ''}], not YOLOv5's [nc, anchors] (parse_model would call ${name}(nc, ${pyRepr(yamlArgs[anchorsArg]!.value)}, [channels]))`,
+            `${name} here is ultralytics' anchor-free head: it takes ` +
+              `[nc${name === 'Segment' ? ', nm, npr' : name === 'Pose' ? ', kpt_shape' : ''}], not YOLOv5's [nc, anchors] (parse_model ` +
+              `would call ${name}(nc, ${pyRepr(yamlArgs[anchorsArg]!.value)}, [channels]))`,
             undefined,
             {
               layer: l.index,
@@ -177,7 +180,8 @@ export function dialectMismatches(model: Model): Diagnostic[] {
           diag(
             'YOLO026',
             argsSrc.range,
-            `${pyRepr(argsSrc.value)} is ultralytics' anchor-free form; YOLOv5's ${name} takes [nc, anchors${name === 'Segment' ? ', nm, npr' : ''}] (e.g. [nc, anchors] with the file's anchors: key)`,
+            `${pyRepr(argsSrc.value)} is ultralytics' anchor-free form; YOLOv5's ${name} takes [nc, ` +
+              `anchors${name === 'Segment' ? ', nm, npr' : ''}] (e.g. [nc, anchors] with the file's anchors: key)`,
             undefined,
             {
               layer: l.index,
@@ -202,7 +206,8 @@ export function dialectMismatches(model: Model): Diagnostic[] {
       diag(
         'YOLO026',
         src.module!.range,
-        `${name} takes these args in ${other.framework.label}, not in ${framework.label}: the file is read as ${framework.dialect === 'yolov5' ? 'a YOLOv5' : 'an ultralytics'} YAML (${model.frameworkReason})`,
+        `${name} takes these args in ${other.framework.label}, not in ${framework.label}: the file is read as ` +
+          `${framework.dialect === 'yolov5' ? 'a YOLOv5' : 'an ultralytics'} YAML (${model.frameworkReason})`,
         undefined,
         {
           layer: l.index,

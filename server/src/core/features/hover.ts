@@ -4,7 +4,8 @@
  * parameter it binds and its resolved value (`512 × 0.25 → 128`); on `n`, the repeats after depth_multiple; on
  * the top-level keys and `scales:` entries, what they do and their effect on this file.
  */
-import type { Range, SrcVal } from '../document.ts';
+import type { SrcVal } from '../document.ts';
+import type { Range } from '../range.ts';
 import type { Model, ResolvedLayer } from '../model.ts';
 import { signatureText } from '../catalog/types.ts';
 import { FRAMEWORKS } from '../framework/index.ts';
@@ -13,14 +14,16 @@ import { layerAt } from './cursor.ts';
 import {
   compactCount,
   CONVENTION_NAME,
+  DEFAULT_FLOPS_CONVENTION,
   exactCount,
   flopsOf,
-  flopsText,
-  layerOutputText,
+  gflopsText,
+  modelFiguresText,
   otherConvention,
+  outputText,
   shapeText,
-  type GflopsConvention,
-} from './format.ts';
+  type FlopsConvention,
+} from '../../../../common/src/format.ts';
 import { filledParams, treatmentNote, yamlParamAt } from './yamlParams.ts';
 import { keyText, mapEntries } from '../document.ts';
 
@@ -30,7 +33,7 @@ export interface CoreHover {
 }
 
 export interface HoverOptions {
-  readonly convention?: GflopsConvention;
+  readonly convention?: FlopsConvention;
   /** resolve the same text at another `scales:` entry (for the scale hover); absent: no comparison */
   readonly resolveAtScale?: (scale: string) => Model | null;
 }
@@ -40,7 +43,7 @@ const within = (r: Range, offset: number): boolean => r.start <= offset && offse
 export function hover(model: Model, offset: number, opts: HoverOptions = {}): CoreHover | null {
   const doc = model.doc;
   if (!(offset >= 0 && offset <= doc.text.length)) return null;
-  const conv = opts.convention ?? 'ultralytics-thop';
+  const conv = opts.convention ?? DEFAULT_FLOPS_CONVENTION;
   const src = layerAt(doc, offset) ?? doc.layers.find((l) => within(l.range, offset));
   if (src) {
     const l = model.layers[src.index];
@@ -78,7 +81,7 @@ export function hover(model: Model, offset: number, opts: HoverOptions = {}): Co
 
 // ---- module -------------------------------------------------------------------------------------------------
 
-function moduleHover(model: Model, l: ResolvedLayer, conv: GflopsConvention): string {
+function moduleHover(model: Model, l: ResolvedLayer, conv: FlopsConvention): string {
   const name = l.moduleName ?? pyRepr(l.src.module?.value ?? null);
   const entry = l.entry;
   const lines: string[] = [];
@@ -105,10 +108,14 @@ function moduleHover(model: Model, l: ResolvedLayer, conv: GflopsConvention): st
   const rows: [string, string][] = [];
   rows.push([
     'layer',
-    `${l.index} · ${l.section} · from ${pyRepr(l.from)}${l.fromIndices ? ` → ${l.fromIndices.map((j) => (j < 0 ? 'input' : String(j))).join(', ')}` : ''}`,
+    `${l.index} · ${l.section} · from ` +
+      `${pyRepr(l.from)}${l.fromIndices ? ` → ${l.fromIndices.map((j) => (j < 0 ? 'input' : String(j))).join(', ')}` : ''}`,
   ]);
   if (l.c1 !== null || l.c2 !== null) rows.push(['channels', `${l.c1 ?? '?'} → ${l.c2 ?? '?'}`]);
-  rows.push(['output', l.outShapes && l.outShapes.length > 1 ? l.outShapes.map(shapeText).join(', ') : layerOutputText(l)]);
+  rows.push([
+    'output',
+    l.outShapes && l.outShapes.length > 1 ? l.outShapes.map(shapeText).join(', ') : outputText(l.outShape, l.outShapes),
+  ]);
   if (l.n !== null && isNumeric(l.nYaml) && num(l.nYaml) !== depthScaled(model, l))
     rows.push(['repeats', `${pyRepr(l.nYaml)} × ${model.depthMultiple} → ${depthScaled(model, l)}`]);
   if (l.params !== null) rows.push(['params', exactCount(l.params)]);
@@ -116,7 +123,8 @@ function moduleHover(model: Model, l: ResolvedLayer, conv: GflopsConvention): st
     const other = otherConvention(conv);
     rows.push([
       `FLOPs @${model.imgsz}`,
-      `${flopsText(flopsOf(l.flops, conv))} (${CONVENTION_NAME[conv]}) · ${flopsText(flopsOf(l.flops, other))} (${CONVENTION_NAME[other]})`,
+      `${gflopsText(flopsOf(l.flops, conv))} GFLOPs (${CONVENTION_NAME[conv]}) · ` +
+        `${gflopsText(flopsOf(l.flops, other))} GFLOPs (${CONVENTION_NAME[other]})`,
     ]);
   }
   lines.push('| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`), '');
@@ -141,7 +149,7 @@ function layerLine(model: Model, j: number): string {
   if (j < 0) return `the input image · ${model.ch}×${model.imgsz}×${model.imgsz}`;
   const t = model.layers[j];
   if (!t) return `layer ${j}`;
-  return `layer ${j} · ${t.moduleName ?? '?'} · ${layerOutputText(t)}`;
+  return `layer ${j} · ${t.moduleName ?? '?'} · ${outputText(t.outShape, t.outShapes)}`;
 }
 
 function fromHover(model: Model, l: ResolvedLayer, k: number): string {
@@ -231,7 +239,10 @@ function keyHover(model: Model, key: string, value: SrcVal): string | null {
         model.dialect === 'ultralytics' && model.doc.top.has('scales')
           ? '\n\n_This file has `scales:`; the chosen scale\u2019s depth is used instead._'
           : '';
-      return `**depth_multiple** ${pyRepr(v)} — scales the repeat count of every layer with n > 1: n → max(round(n × ${pyRepr(v)}), 1).${effect ? `\n\nIn this file: ${effect}.` : ''}${ignored}`;
+      return (
+        `**depth_multiple** ${pyRepr(v)} — scales the repeat count of every layer with n > 1: n → max(round(n × ${pyRepr(v)}), ` +
+        `1).${effect ? `\n\nIn this file: ${effect}.` : ''}${ignored}`
+      );
     }
     case 'width_multiple': {
       const pairs = new Map<string, string>();
@@ -241,7 +252,10 @@ function keyHover(model: Model, key: string, value: SrcVal): string | null {
         .slice(0, 8)
         .map(([a, b]) => `${a} → ${b}`)
         .join(', ');
-      return `**width_multiple** ${pyRepr(v)} — scales the output channels (first arg) of channel modules: c2 → ceil(c2 × ${pyRepr(v)} / 8) × 8. \`nc\` and args passed verbatim are not scaled.${effect ? `\n\nIn this file: ${effect}.` : ''}`;
+      return (
+        `**width_multiple** ${pyRepr(v)} — scales the output channels (first arg) of channel modules: c2 → ceil(c2 × ${pyRepr(v)} ` +
+        `/ 8) × 8. \`nc\` and args passed verbatim are not scaled.${effect ? `\n\nIn this file: ${effect}.` : ''}`
+      );
     }
     case 'nc': {
       const anchors = anchorCounts(model);
@@ -253,19 +267,30 @@ function keyHover(model: Model, key: string, value: SrcVal): string | null {
     }
     case 'anchors': {
       const a = anchorCounts(model);
-      return `**anchors** — anchor boxes (w, h pairs) per detection level (YOLOv5 dialect).${a ? `\n\n${a.levels} levels × ${a.na} anchors: na = ${a.na}${typeof model.nc === 'number' ? `, no = na × (nc + 5) = ${a.na * (model.nc + 5)}` : ''}.` : ''}`;
+      const no = typeof model.nc === 'number' && a ? `, no = na × (nc + 5) = ${a.na * (model.nc + 5)}` : '';
+      const counts = a ? `\n\n${a.levels} levels × ${a.na} anchors: na = ${a.na}${no}.` : '';
+      return `**anchors** — anchor boxes (w, h pairs) per detection level (YOLOv5 dialect).${counts}`;
     }
     case 'scales':
-      return `**scales** — model scales: letter → [depth, width, max_channels].${model.scale ? `\n\nIn use: **${model.scale}** (${model.scaleReason ?? ''}).` : ''}`;
-    case 'activation':
-      return `**activation** ${pyRepr(v)} — the activation every Conv uses instead of the default (${model.framework.defaultActName}).${model.framework.header.activation ? '' : `\n\n_${model.framework.label} ignores this key._`}`;
+      return (
+        `**scales** — model scales: letter → [depth, width, ` +
+        `max_channels].${model.scale ? `\n\nIn use: **${model.scale}** (${model.scaleReason ?? ''}).` : ''}`
+      );
+    case 'activation': {
+      const act = model.framework.defaultActName;
+      const ignored = model.framework.header.activation ? '' : `\n\n_${model.framework.label} ignores this key._`;
+      return `**activation** ${pyRepr(v)} — the activation every Conv uses instead of the default (${act}).${ignored}`;
+    }
     case 'ch':
       return `**ch** ${pyRepr(v)} — input channels (default 3).`;
     case 'backbone':
     case 'head': {
       const n = model.doc.layers.filter((l) => l.section === key).length;
       const first = model.doc.layers.find((l) => l.section === key)?.index;
-      return `**${key}** — ${n} layer${n === 1 ? '' : 's'}${first !== undefined ? `, ${first}–${first + n - 1}` : ''}. Each is [from, number, module, args]; indices count on across backbone and head.`;
+      return (
+        `**${key}** — ${n} layer${n === 1 ? '' : 's'}${first !== undefined ? `, ${first}–${first + n - 1}` : ''}. Each is [from, ` +
+        `number, module, args]; indices count on across backbone and head.`
+      );
     }
     case 'kpt_shape':
       return `**kpt_shape** ${pyRepr(v)} — keypoints per object and values per keypoint (Pose heads).`;
@@ -294,13 +319,16 @@ function scaleHover(model: Model, letter: string, value: SrcVal, opts: HoverOpti
   const lines = [`**scale ${letter}** — depth ${pyRepr(d ?? null)} · width ${pyRepr(w ?? null)} · max_channels ${pyRepr(mc ?? null)}`];
   lines.push(
     '',
-    `repeats n > 1 → max(round(n × ${pyRepr(d ?? null)}), 1); channels → ceil(min(c2, ${pyRepr(mc ?? null)}) × ${pyRepr(w ?? null)} / 8) × 8`,
+    `repeats n > 1 → max(round(n × ${pyRepr(d ?? null)}), 1); channels → ceil(min(c2, ${pyRepr(mc ?? null)}) × ${pyRepr(w ?? null)} / ` +
+      `8) × 8`,
   );
-  const conv = opts.convention ?? 'ultralytics-thop';
+  const conv = opts.convention ?? DEFAULT_FLOPS_CONVENTION;
   const at = model.scale === letter ? model : (opts.resolveAtScale?.(letter) ?? null);
   if (at?.totals) {
     const g = conv === 'thop' ? at.totals.gflops.printed : at.totals.gflopsUltralyticsThop.printed;
-    lines.push('', `${compactCount(at.totals.params)} params${g !== null ? ` · ${g} GFLOPs @640 (${CONVENTION_NAME[conv]})` : ''}`);
+    const figures =
+      g !== null ? `${modelFiguresText(at.totals.params, g, 640)} (${CONVENTION_NAME[conv]})` : `${compactCount(at.totals.params)} params`;
+    lines.push('', figures);
   }
   if (model.scale === letter) lines.push('', `_in use: ${model.scaleReason ?? ''}_`);
   return lines.join('\n');

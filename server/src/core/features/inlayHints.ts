@@ -3,11 +3,11 @@
  * its end (`#13 → 128×40×40`), the resolved value after a channel arg that width_multiple changes (`→128`) and
  * after an `n` that depth_multiple changes (`→1`).
  */
-import type { Range } from '../document.ts';
+import type { Range } from '../range.ts';
 import type { Model } from '../model.ts';
 import { lineEndOf } from '../lines.ts';
-import { isNumeric, num, pyRepr, withCommas } from '../py.ts';
-import { layerOutputText } from './format.ts';
+import { isNumeric, num, pyRepr } from '../py.ts';
+import { exactCount, outputText } from '../../../../common/src/format.ts';
 import { depthScaled } from './hover.ts';
 
 export interface CoreInlayHint {
@@ -53,13 +53,13 @@ export function inlayHints(model: Model, range?: Range): CoreInlayHint[] {
     const lineEnd = endOfLine(text, src.range.end);
     // two layers on one line: the hint goes right after the layer's `]`, else at the end of the line (past a comment)
     const at = next && next.range.start < lineEnd ? src.range.end : lineEnd;
-    const label = `#${l.index} → ${l.status === 'error' && !l.outShape && !l.outShapes ? '✗' : layerOutputText(l)}`;
+    const label = `#${l.index} → ${l.status === 'error' && !l.outShape && !l.outShapes ? '✗' : outputText(l.outShape, l.outShapes)}`;
     out.push({
       offset: at,
       label,
       kind: 'type',
       paddingLeft: true,
-      tooltip: `layer ${l.index}: ${l.moduleName ?? '?'}${l.params !== null ? `, ${withCommas(l.params)} params` : ''}`,
+      tooltip: `layer ${l.index}: ${l.moduleName ?? '?'}${l.params !== null ? `, ${exactCount(l.params)} params` : ''}`,
     });
   }
   return out;

@@ -18,11 +18,12 @@
  *    and keeps every connection; when the moved layer reads the one it jumps over, it is a chain swap
  *    (P → A → B becomes P → B → A) and the title says so.
  */
-import { parseModelDoc, type LayerSrc, type ModelDoc, type Range, type Section } from '../document.ts';
+import { parseModelDoc, type LayerSrc, type ModelDoc, type Section } from '../document.ts';
+import type { Range } from '../range.ts';
 import type { Model } from '../model.ts';
 import { lineEndOf, lineStartOf } from '../lines.ts';
 import { isNumeric, makeDivisible, num, type PyVal } from '../py.ts';
-import type { TextEdit } from './codeActions.ts';
+import { applyEdits, type TextEdit } from './textEdit.ts';
 
 /** One refactor, ready to apply or disabled with the reason. */
 export interface LayerRefactor {
@@ -300,19 +301,6 @@ class Rewriter {
   }
 }
 
-/** Apply offset edits (sorted or not, non-overlapping) to a text. */
-export function applyEdits(text: string, edits: readonly TextEdit[]): string {
-  const sorted = [...edits].sort((a, b) => a.range.start - b.range.start || a.range.end - b.range.end);
-  let out = '';
-  let at = 0;
-  for (const e of sorted) {
-    if (e.range.start < at) throw new Error('overlapping edits');
-    out += text.slice(at, e.range.start) + e.newText;
-    at = e.range.end;
-  }
-  return out + text.slice(at);
-}
-
 /** Edits inside [start, end) applied to that slice of the text. */
 function rewriteSlice(text: string, start: number, end: number, edits: readonly TextEdit[]): string {
   const local = edits
@@ -569,7 +557,10 @@ export class Refactorer {
     const n = this.doc.layers.length;
     const last = this.model?.layers[n - 1];
     if (!last?.entry?.def.detectFamily) return null;
-    return `layer ${n - 1} (${last.moduleName}) is the model’s head and must stay its last layer: the framework takes the strides and decodes from the last layer`;
+    return (
+      `layer ${n - 1} (${last.moduleName}) is the model’s head and must stay its last layer: the framework takes the strides and ` +
+      `decodes from the last layer`
+    );
   }
 
   private template(p: number, near: Frame, exact: boolean, readPrevious: boolean): string {
@@ -771,7 +762,10 @@ export class Refactorer {
           kind: 'delete',
           title,
           edits: [],
-          disabled: `${listIdx(consumers)} read${consumers.length === 1 ? 's' : ''} it and it has ${ins.length === 1 ? 'no valid input' : 'several inputs'}: point ${consumers.length === 1 ? 'that layer' : 'them'} elsewhere first`,
+          disabled:
+            `${listIdx(consumers)} read${consumers.length === 1 ? 's' : ''} it and it has ` +
+            `${ins.length === 1 ? 'no valid input' : 'several inputs'}: point ${consumers.length === 1 ? 'that layer' : 'them'} ` +
+            `elsewhere first`,
         };
       const input = ins[0]!.target;
       for (const c of consumers) {

@@ -3,7 +3,8 @@
  * each item of `[-1, 6]`) to the layer it names, and from a layer's module name to every `from` that reads it —
  * what F12, Shift+F12 and the highlight under the cursor show.
  */
-import type { LayerSrc, Range } from '../document.ts';
+import type { LayerSrc } from '../document.ts';
+import type { Range } from '../range.ts';
 import type { Model } from '../model.ts';
 import { isInt, isSeq } from '../py.ts';
 

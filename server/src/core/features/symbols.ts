@@ -2,10 +2,10 @@
  * The outline of a model YAML (Outline view, breadcrumbs, Go to Symbol): the top-level keys, and the backbone
  * and head as groups with one symbol per layer named `13 VoVGSCSP 128×40×40`.
  */
-import type { Range } from '../document.ts';
+import type { Range } from '../range.ts';
 import type { Model } from '../model.ts';
 import { pyRepr } from '../py.ts';
-import { layerOutputText } from './format.ts';
+import { outputText } from '../../../../common/src/format.ts';
 
 export interface CoreSymbol {
   readonly name: string;
@@ -30,7 +30,7 @@ export function documentSymbols(model: Model): CoreSymbol[] {
           const l = model.layers[src.index];
           const module = l?.moduleName ?? (typeof src.module?.value === 'string' ? src.module.value : '?');
           return {
-            name: `${src.index} ${module} ${l ? layerOutputText(l) : '?'}`,
+            name: `${src.index} ${module} ${l ? outputText(l.outShape, l.outShapes) : '?'}`,
             detail: l?.args ? pyRepr(l.args as never) : src.args ? pyRepr(src.args.value) : '',
             kind: 'layer' as const,
             range: src.range,

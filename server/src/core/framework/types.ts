@@ -6,7 +6,7 @@
  */
 import type { ModuleDef } from '../catalog/types.ts';
 import type { Code } from '../diagnostics.ts';
-import type { Range } from '../document.ts';
+import type { Range } from '../range.ts';
 import type { PyCall, PyVal } from '../py.ts';
 import type { ArgBinding } from '../model.ts';
 

@@ -66,7 +66,8 @@ function broadcast(a: Shape, b: Shape, what: string): Shape {
     const y = b[b.length - n + i] ?? 1;
     if (x !== y && x !== 1 && y !== 1)
       throw new ShapeError(
-        `The size of tensor a (${x}) must match the size of tensor b (${y}) at non-singleton dimension ${i} (${what} of ${fmt(a)} and ${fmt(b)})`,
+        `The size of tensor a (${x}) must match the size of tensor b (${y}) at non-singleton dimension ${i} (${what} of ${fmt(a)} and ` +
+          `${fmt(b)})`,
       );
     out.push(x === 1 ? y : x);
   }
@@ -138,7 +139,8 @@ export class ShapeFlow implements Flow<Shape> {
         const [c, h, w] = x.slice(-3) as [number, number, number];
         if (c !== l.cin)
           throw new ShapeError(
-            `Given groups=${l.g}, weight of size [${l.cout}, ${l.cin / l.g}, ${l.k[0]}, ${l.k[1]}], expected input${fmt(x)} to have ${l.cin} channels, but got ${c} channels instead`,
+            `Given groups=${l.g}, weight of size [${l.cout}, ${l.cin / l.g}, ${l.k[0]}, ${l.k[1]}], expected input${fmt(x)} to have ` +
+              `${l.cin} channels, but got ${c} channels instead`,
           );
         const ph = h + 2 * l.p[0];
         const pw = w + 2 * l.p[1];
@@ -146,7 +148,8 @@ export class ShapeFlow implements Flow<Shape> {
         const kw = l.d[1] * (l.k[1] - 1) + 1;
         if (ph < kh || pw < kw)
           throw new ShapeError(
-            `Calculated padded input size per channel: (${ph} x ${pw}). Kernel size: (${kh} x ${kw}). Kernel size can't be greater than actual input size`,
+            `Calculated padded input size per channel: (${ph} x ${pw}). Kernel size: (${kh} x ${kw}). Kernel size can't be greater than ` +
+              `actual input size`,
           );
         const oh = convOut(h, l.k[0], l.s[0], l.p[0], l.d[0]);
         const ow = convOut(w, l.k[1], l.s[1], l.p[1], l.d[1]);
@@ -160,7 +163,8 @@ export class ShapeFlow implements Flow<Shape> {
         const [c, h, w] = x.slice(-3) as [number, number, number];
         if (c !== l.cin)
           throw new ShapeError(
-            `Given transposed=1, weight of size [${l.cin}, ${l.cout / l.g}, ${l.k[0]}, ${l.k[1]}], expected input${fmt(x)} to have ${l.cin} channels, but got ${c} channels instead`,
+            `Given transposed=1, weight of size [${l.cin}, ${l.cout / l.g}, ${l.k[0]}, ${l.k[1]}], expected input${fmt(x)} to have ` +
+              `${l.cin} channels, but got ${c} channels instead`,
           );
         const oh = (h - 1) * l.s[0] - 2 * l.p[0] + l.d[0] * (l.k[0] - 1) + l.outputPadding[0] + 1;
         const ow = (w - 1) * l.s[1] - 2 * l.p[1] + l.d[1] * (l.k[1] - 1) + l.outputPadding[1] + 1;
@@ -193,7 +197,8 @@ export class ShapeFlow implements Flow<Shape> {
       case 'groupNorm': {
         if (x[1] !== l.c)
           throw new ShapeError(
-            `Expected number of channels in input to be divisible by num_groups, but got input of shape ${fmt(x)} and num_groups=${l.groups}`,
+            `Expected number of channels in input to be divisible by num_groups, but got input of shape ${fmt(x)} and ` +
+              `num_groups=${l.groups}`,
           );
         out = x;
         u = (l.affine ? 4 : 2) * numel(x);
@@ -216,7 +221,8 @@ export class ShapeFlow implements Flow<Shape> {
         const ow = poolOut(w, l.k[1], l.s[1], l.p[1], d[1], l.ceil);
         if (oh <= 0 || ow <= 0)
           throw new ShapeError(
-            `Given input size: (${x.slice(-3).join('x')}). Calculated output size: (${x[x.length - 3]}x${oh}x${ow}). Output size is too small`,
+            `Given input size: (${x.slice(-3).join('x')}). Calculated output size: (${x[x.length - 3]}x${oh}x${ow}). Output size is too ` +
+              `small`,
           );
         out = [...x.slice(0, -2), oh, ow];
         if (l.op === 'avgPool2d') a = u = numel(out);
@@ -277,7 +283,8 @@ export class ShapeFlow implements Flow<Shape> {
         const [c, h, w] = x.slice(-3) as [number, number, number];
         if (c % (l.r * l.r) !== 0)
           throw new ShapeError(
-            `pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of upscale_factor, but input.size(-3)=${c} is not divisible by ${l.r * l.r}`,
+            `pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of upscale_factor, but ` +
+              `input.size(-3)=${c} is not divisible by ${l.r * l.r}`,
           );
         out = [...x.slice(0, -3), c / (l.r * l.r), h * l.r, w * l.r];
         break;
@@ -306,7 +313,8 @@ export class ShapeFlow implements Flow<Shape> {
       for (let j = 0; j < r; j++)
         if (j !== d && s[j] !== xs[0]![j])
           throw new ConcatError(
-            `Sizes of tensors must match except in dimension ${d}. Expected size ${xs[0]![j]} but got size ${s[j]} for tensor number ${i} in the list.`,
+            `Sizes of tensors must match except in dimension ${d}. Expected size ${xs[0]![j]} but got size ${s[j]} for tensor number ` +
+              `${i} in the list.`,
             0,
             i,
             j,
@@ -354,7 +362,8 @@ export class ShapeFlow implements Flow<Shape> {
       const sum = parts.reduce((a, b) => a + b, 0);
       if (sum !== n)
         throw new ShapeError(
-          `split_with_sizes expects split_sizes to sum exactly to ${n} (input tensor's size at dimension ${d}), but got split_sizes=[${parts.join(', ')}]`,
+          `split_with_sizes expects split_sizes to sum exactly to ${n} (input tensor's size at dimension ${d}), but got ` +
+            `split_sizes=[${parts.join(', ')}]`,
         );
     }
     return parts.map((p) => {
@@ -378,7 +387,8 @@ export class ShapeFlow implements Flow<Shape> {
   permute(x: Shape, dims: readonly number[]): Shape {
     if (dims.length !== x.length)
       throw new ShapeError(
-        `permute(sparse_coo): number of dimensions in the tensor input does not match the length of the desired ordering of dimensions i.e. input.dim() = ${x.length} is not equal to len(dims) = ${dims.length}`,
+        `permute(sparse_coo): number of dimensions in the tensor input does not match the length of the desired ordering of dimensions ` +
+          `i.e. input.dim() = ${x.length} is not equal to len(dims) = ${dims.length}`,
       );
     return dims.map((d) => x[normDim(d, x.length)]!);
   }
@@ -558,7 +568,8 @@ export class ShapeFlow implements Flow<Shape> {
       throw new ShapeError(`grid_sample(): expected 4D input and grid, got input ${fmt(x)} and grid ${fmt(grid)}`);
     if (grid[0] !== x[0])
       throw new ShapeError(
-        `grid_sample(): expected grid and input to have same batch size, but got input with sizes ${fmt(x)} and grid with sizes ${fmt(grid)}`,
+        `grid_sample(): expected grid and input to have same batch size, but got input with sizes ${fmt(x)} and grid with sizes ` +
+          `${fmt(grid)}`,
       );
     if (grid[3] !== 2)
       throw new ShapeError(`grid_sample(): expected grid to have size 2 in last dimension, but got grid with sizes ${fmt(grid)}`);
@@ -602,7 +613,8 @@ function einsumShape(eq: string, xs: readonly Shape[]): Shape {
     const s = xs[i]!;
     if (t.length !== s.length)
       throw new ShapeError(
-        `einsum(): the number of subscripts in the equation (${t.length}) does not match the number of dimensions (${s.length}) for operand ${i}`,
+        `einsum(): the number of subscripts in the equation (${t.length}) does not match the number of dimensions (${s.length}) for ` +
+          `operand ${i}`,
       );
     [...t].forEach((ch, j) => {
       const prev = sizes.get(ch);

@@ -3,7 +3,8 @@
  * activation, anchors...), read as the framework reads them, each problem a diagnostic on its key.
  */
 import { diag, type Code } from '../diagnostics.ts';
-import { keyText, mapEntries, type ModelDoc, type Range } from '../document.ts';
+import { keyText, mapEntries, type ModelDoc } from '../document.ts';
+import type { Range } from '../range.ts';
 import { isInt, isNumeric, isSeq, num, PyCall, PyFloat, pyBrief, seqItems, truthy, type PyVal } from '../py.ts';
 import { evalStringArg, type NameLookup } from '../pyeval.ts';
 import { Builder } from '../nn/builder.ts';

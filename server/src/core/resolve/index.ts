@@ -5,7 +5,8 @@
  * token that causes it, and resolution goes on with unknown shapes where it must.
  */
 import { diag } from '../diagnostics.ts';
-import { parseModelDoc, type ModelDoc, type Range } from '../document.ts';
+import { parseModelDoc, type ModelDoc } from '../document.ts';
+import type { Range } from '../range.ts';
 import { isInt } from '../py.ts';
 import type { Shape } from '../nn/module.ts';
 import type { WiredLayer } from '../nn/driver.ts';

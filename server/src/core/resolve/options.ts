@@ -17,7 +17,7 @@ export interface ResolveOptions {
   /** skip the fused figures (faster, for callers that never show them) */
   readonly skipFused?: boolean;
   /**
-   * Modules the user declared (`.yolo-lens.json`, see user-modules.ts): `extend` adds them to the namespace of
+   * Modules the user declared (`.yolo-lens.json`, see declaredModules.ts): `extend` adds them to the namespace of
    * the framework the file is built with. Catalog modules of the same name win.
    */
   readonly userModules?: { extend(framework: Framework): Framework };

@@ -4,7 +4,8 @@
  * treatment (and module rule) turns the YAML args into constructor args and c2. Nothing is built here.
  */
 import { diag, type Code } from '../diagnostics.ts';
-import { layerRaw, type LayerSrc, type ModelDoc, type Range } from '../document.ts';
+import { layerRaw, type LayerSrc, type ModelDoc } from '../document.ts';
+import type { Range } from '../range.ts';
 import type { ArgBinding } from '../model.ts';
 import { isInt, isNumeric, isSeq, num, PyFloat, pyBrief, pyRepr, pyRound, pySize, type PyVal } from '../py.ts';
 import { evalStringArg, type EvalEnv } from '../pyeval.ts';

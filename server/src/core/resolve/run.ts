@@ -3,7 +3,7 @@
  * driver, and the diagnostics a failing forward gives (which input, which layer, which shapes).
  */
 import { diag, type Code, type RelatedInfo } from '../diagnostics.ts';
-import type { Range } from '../document.ts';
+import type { Range } from '../range.ts';
 import { driveLayers, STOP, type WiredLayer } from '../nn/driver.ts';
 import { ShapeError, type Out, type Shape } from '../nn/module.ts';
 import { ConcatError, ShapeFlow, flattenOut, isShape } from '../nn/static.ts';

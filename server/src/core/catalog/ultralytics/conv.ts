@@ -15,7 +15,7 @@ import { actp, c1p, c2p, dp, fusedConv, kp, pp, sharedInstance, sp } from './com
 
 const SRC = 'ultralytics/nn/modules/conv.py';
 // Conv, DWConv and Concat are the same Python as YOLOv5 HEAD's (Conv.default_act shared, autopad with dilation).
-const v5 = yolov5Kit('head');
+const v5 = yolov5Kit('upstream');
 
 export const Conv: ModuleDef = { ...v5.Conv, source: `${SRC}:Conv` };
 export const DWConv: ModuleDef = { ...v5.DWConv, source: `${SRC}:DWConv` };

@@ -38,7 +38,7 @@ export const YOLOV5_LAYERS: LayerRules = {
   width: 'yolov5',
 };
 
-const kit = yolov5Kit('head');
+const kit = yolov5Kit('upstream');
 
 export const YOLOV5: Framework = makeFramework({
   id: 'yolov5',

@@ -1,12 +1,12 @@
 /**
  * The server's side of `.yolo-lens.json` (user-declared modules): which file applies to which document, reading
  * it from disk or from the editor's live text, and not reading it at all in an untrusted workspace. The file is
- * only ever parsed and interpreted by `core/user-modules.ts`; nothing in it is executed.
+ * only ever parsed and interpreted by `core/declaredModules.ts`; nothing in it is executed.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { loadUserModules, USER_CONFIG_FILE, type UserModuleDiagnostic, type UserModules } from './core/user-modules.ts';
+import { loadUserModules, USER_CONFIG_FILE, type UserModuleDiagnostic, type UserModules } from './core/declaredModules.ts';
 
 /** A config file larger than this is refused with a diagnostic (a real one is a few KB). */
 const MAX_CONFIG_BYTES = 1_000_000;

@@ -3,35 +3,19 @@
  * parse_model treatment, a body composed of catalog modules and tensor ops), so a custom block gets completion,
  * hover, shapes, params and FLOPs like any other; the editor shows the file's own problems on it.
  *
- * Nothing in the file is ever executed: JSON is parsed with jsonc-parser, expressions (`"int(c2 * e)"`) with jsep,
+ * Nothing in the file is ever executed: JSON is parsed with jsonc-parser, expressions (`"int(c2 * e)"`) by pyeval.ts,
  * and both are interpreted here over Python values, with a fixed set of functions. docs/user-modules.md is the
  * user's guide; `loadUserModules(text)` → `{ modules, diagnostics }`, and `resolve(text, { userModules: modules })`.
  */
-import jsep from 'jsep';
 import { parseTree, printParseErrorCode, type Node as JsonNode, type ParseError } from 'jsonc-parser';
-import type { Range } from './document.ts';
+import type { Range } from './range.ts';
+import { EvalSignal, evaluate, EXPR_FUNCTIONS, isExprFunction, namesIn, parseExpression, type PyExpr } from './pyeval.ts';
 import type { Severity } from './diagnostics.ts';
 import { buildError, type Flow, type In, type Mod, type Out } from './nn/module.ts';
 import type { Builder } from './nn/builder.ts';
-import {
-  PyFloat,
-  PyTuple,
-  type PyNum,
-  type PyVal,
-  isArithOp,
-  isNumeric,
-  isSeq,
-  num,
-  numArith,
-  numNeg,
-  pyEq,
-  pyRepr,
-  pyRound,
-  seqItems,
-  truthy,
-  makeDivisible,
-} from './py.ts';
-import { construct, param, type Args, type Category, type ModuleDef, type ParamKind } from './catalog/types.ts';
+import { PyFloat, type PyVal, isNumeric, isSeq, num, pyRepr, seqItems, truthy } from './py.ts';
+import { CATEGORIES, isCategory, type Category } from '../../../common/src/category.ts';
+import { construct, param, type Args, type ModuleDef, type ParamKind } from './catalog/types.ts';
 import type { Dialect, Framework, ModuleEntry, TreatmentName } from './framework/types.ts';
 import { gsShuffle } from './catalog/gsconv-yolov5.ts';
 import { FRAMEWORKS } from './framework/index.ts';
@@ -40,20 +24,6 @@ import { FRAMEWORKS } from './framework/index.ts';
 
 export const USER_CONFIG_FILE = '.yolo-lens.json';
 
-export const CATEGORIES: readonly Category[] = [
-  'conv',
-  'csp',
-  'slimneck',
-  'attention',
-  'transformer',
-  'pooling',
-  'upsample',
-  'concat',
-  'head',
-  'norm',
-  'activation',
-  'misc',
-];
 export const PARAM_KINDS: readonly ParamKind[] = ['channels', 'int', 'float', 'bool', 'kernel', 'act', 'str', 'list', 'any'];
 /** parse_model branches a user module may join (the set the user added it to in their fork). */
 export const USER_TREATMENTS = {
@@ -66,7 +36,9 @@ export type UserTreatment = keyof typeof USER_TREATMENTS;
 
 /** Body operations, with what each takes. `in`/refs name `x` (the module's input), a node id or `id.k`. */
 export const NODE_OPS = {
-  call: 'a module from the catalog (or nn.X, or an earlier user module): {"call": "Bottleneck", "args": [...], "kwargs": {...}, "repeat": "n", "in": ref}',
+  call:
+    'a module from the catalog (or nn.X, or an earlier user module): {"call": "Bottleneck", "args": [...], "kwargs": {...}, ' +
+    '"repeat": "n", "in": ref}',
   conv: 'the framework\'s Conv: {"conv": [c1, c2, k, s], "in": ref}',
   apply: 'apply an already built module node again: {"apply": "m", "in": ref}',
   cat: 'torch.cat of refs along dim (default 1): {"cat": ["a", "b"], "dim": 1}',
@@ -84,9 +56,6 @@ export const NODE_OPS = {
 } as const;
 export type NodeOp = keyof typeof NODE_OPS;
 
-/** Functions an expression may call (Python's semantics). */
-export const EXPR_FUNCTIONS = ['int', 'float', 'bool', 'round', 'min', 'max', 'abs', 'len', 'ceil', 'floor', 'make_divisible'] as const;
-
 // ---- diagnostics of the config file -----------------------------------------------------------------------
 
 export type UserModuleProblem = 'config-syntax' | 'config-structure' | 'config-expression' | 'config-reference' | 'config-shadowed';
@@ -101,254 +70,29 @@ export interface UserModuleDiagnostic {
   readonly module?: string;
 }
 
-// ---- expressions ------------------------------------------------------------------------------------------
-
-jsep.addBinaryOp('//', 10);
-jsep.addBinaryOp('and', 2);
-jsep.addBinaryOp('or', 1);
-jsep.addUnaryOp('not');
-jsep.addLiteral('True', true);
-jsep.addLiteral('False', false);
-jsep.addLiteral('None', null);
-
-type Ast = jsep.Expression;
-
-class ExprError extends Error {}
+// ---- expressions: read and evaluated by pyeval.ts, the one Python-expression reader ---------------------------
 
 /** A parsed expression and where its text is (for diagnostics). */
 interface Expr {
-  readonly ast: Ast;
+  readonly ast: PyExpr;
   readonly text: string;
   readonly range: Range;
 }
 
 function parseExpr(text: string, range: Range): Expr | { error: string; range: Range } {
-  try {
-    return { ast: jsep(text), text, range };
-  } catch (e) {
-    const index = (e as { index?: number }).index;
-    const at = typeof index === 'number' ? Math.min(range.end - 1, range.start + 1 + index) : range.start;
-    return {
-      error: `cannot read the expression '${text}': ${(e as Error).message}`,
-      range: index === undefined ? range : { start: at, end: Math.min(range.end, at + 1) },
-    };
-  }
-}
-
-const FUNCS = new Set<string>(EXPR_FUNCTIONS);
-
-/** Names an expression reads, and calls it makes, for the static check. */
-function namesOf(ast: Ast, out: { names: Set<string>; calls: Set<string>; bad: string[] }): void {
-  switch (ast.type) {
-    case 'Identifier':
-      out.names.add(ast.name as string);
-      return;
-    case 'Literal':
-      return;
-    case 'CallExpression': {
-      const callee = ast.callee as Ast;
-      if (callee.type === 'Identifier') out.calls.add(callee.name as string);
-      else out.bad.push('only the functions ' + EXPR_FUNCTIONS.join(', ') + ' can be called');
-      for (const a of ast.arguments as Ast[]) namesOf(a, out);
-      return;
-    }
-    case 'BinaryExpression':
-      namesOf(ast.left as Ast, out);
-      namesOf(ast.right as Ast, out);
-      return;
-    case 'UnaryExpression':
-      namesOf(ast.argument as Ast, out);
-      return;
-    case 'ConditionalExpression':
-      namesOf(ast.test as Ast, out);
-      namesOf(ast.consequent as Ast, out);
-      namesOf(ast.alternate as Ast, out);
-      return;
-    case 'ArrayExpression':
-      for (const e of ast.elements as (Ast | null)[]) if (e) namesOf(e, out);
-      return;
-    case 'MemberExpression':
-      if (!ast.computed) out.bad.push('attribute access (a.b) is not supported; index lists with a[0]');
-      namesOf(ast.object as Ast, out);
-      namesOf(ast.property as Ast, out);
-      return;
-    default:
-      out.bad.push(`${ast.type} is not supported in an expression`);
-  }
-}
-
-const isPyInt = (v: PyVal): v is number => typeof v === 'number';
-
-function needNumber(v: PyVal, what: string): asserts v is PyNum {
-  if (!isNumeric(v)) throw new ExprError(`${what} needs a number, got ${pyRepr(v)}`);
-}
-
-function toNumber(v: PyVal, what: string): number {
-  needNumber(v, what);
-  return num(v);
-}
-
-/** How this file's errors word Python's ZeroDivisionError. */
-const ZERO_DIVISION: Readonly<Record<'/' | '//' | '%' | '**', string>> = {
-  '/': 'division by zero',
-  '//': 'integer division by zero',
-  '%': 'modulo by zero',
-  '**': '0.0 cannot be raised to a negative power',
-};
-
-/** `a op b` in an expression: numbers by Python's rules (py.ts), plus list `+` list and str `+` str. */
-function arith(op: string, a: PyVal, b: PyVal): PyVal {
-  if (op === '+' && Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
-  if (op === '+' && typeof a === 'string' && typeof b === 'string') return a + b;
-  needNumber(a, `'${op}'`);
-  needNumber(b, `'${op}'`);
-  if (!isArithOp(op)) throw new ExprError(`the operator '${op}' is not supported`);
-  const v = numArith(op, a, b);
-  if (v === undefined) throw new ExprError(ZERO_DIVISION[op as keyof typeof ZERO_DIVISION]);
-  return v;
-}
-
-function compare(op: string, a: PyVal, b: PyVal): boolean {
-  if (op === '==') return pyEq(a, b);
-  if (op === '!=') return !pyEq(a, b);
-  const x = typeof a === 'string' && typeof b === 'string' ? a : toNumber(a, `'${op}'`);
-  const y = typeof a === 'string' && typeof b === 'string' ? b : toNumber(b, `'${op}'`);
-  switch (op) {
-    case '<':
-      return x < y;
-    case '>':
-      return x > y;
-    case '<=':
-      return x <= y;
-    case '>=':
-      return x >= y;
-  }
-  throw new ExprError(`the operator '${op}' is not supported`);
-}
-
-function callFunction(name: string, args: PyVal[]): PyVal {
-  const one = () => {
-    if (args.length !== 1) throw new ExprError(`${name}() takes exactly one argument (${args.length} given)`);
-    return args[0]!;
-  };
-  const numbers = () => (args.length === 1 && isSeq(args[0]!) ? [...seqItems(args[0] as PyVal[] | PyTuple)] : args);
-  switch (name) {
-    case 'int': {
-      const v = one();
-      if (typeof v === 'string' && /^\s*[-+]?\d+\s*$/.test(v)) return Number(v);
-      return Math.trunc(toNumber(v, 'int()'));
-    }
-    case 'float':
-      return new PyFloat(toNumber(one(), 'float()'));
-    case 'bool':
-      return truthy(one());
-    case 'round': {
-      if (args.length === 0 || args.length > 2) throw new ExprError('round() takes one or two arguments');
-      const x = toNumber(args[0]!, 'round()');
-      if (args.length === 1) return pyRound(x);
-      const f = 10 ** toNumber(args[1]!, 'round()');
-      return new PyFloat(pyRound(x * f) / f);
-    }
-    case 'min':
-    case 'max': {
-      const xs = numbers();
-      if (!xs.length) throw new ExprError(`${name}() arg is an empty sequence`);
-      let best: PyVal = xs[0]!;
-      for (const v of xs.slice(1))
-        if (
-          name === 'min' ? toNumber(v, `${name}()`) < toNumber(best, `${name}()`) : toNumber(v, `${name}()`) > toNumber(best, `${name}()`)
-        )
-          best = v;
-      return best;
-    }
-    case 'abs': {
-      const v = one();
-      return v instanceof PyFloat ? new PyFloat(Math.abs(v.value)) : Math.abs(toNumber(v, 'abs()'));
-    }
-    case 'len': {
-      const v = one();
-      if (isSeq(v)) return seqItems(v).length;
-      if (typeof v === 'string') return v.length;
-      throw new ExprError(`object of type ${pyRepr(v)} has no len()`);
-    }
-    case 'ceil':
-      return Math.ceil(toNumber(one(), 'ceil()'));
-    case 'floor':
-      return Math.floor(toNumber(one(), 'floor()'));
-    case 'make_divisible': {
-      if (args.length !== 2) throw new ExprError('make_divisible(x, divisor) takes two arguments');
-      return makeDivisible(toNumber(args[0]!, 'make_divisible()'), toNumber(args[1]!, 'make_divisible()'));
-    }
-  }
-  throw new ExprError(`the function '${name}' is not available (use ${EXPR_FUNCTIONS.join(', ')})`);
+  const parsed = parseExpression(text, 'config');
+  if ('expr' in parsed) return { ast: parsed.expr, text, range };
+  // the range is the JSON string's, quotes included: the character the reader stopped at is one further
+  const at = Math.min(range.end - 1, range.start + 1 + parsed.at);
+  return { error: `cannot read the expression '${text}': ${parsed.error}`, range: { start: at, end: Math.min(range.end, at + 1) } };
 }
 
 type Scope = ReadonlyMap<string, PyVal>;
 
-function evaluate(ast: Ast, scope: Scope, depth = 0): PyVal {
-  if (depth > 64) throw new ExprError('the expression nests too deeply');
-  const ev = (a: unknown) => evaluate(a as Ast, scope, depth + 1);
-  switch (ast.type) {
-    case 'Literal': {
-      const v = ast.value as unknown;
-      if (typeof v === 'number') return Number.isInteger(v) && !/[.eE]/.test(String(ast.raw)) ? v : new PyFloat(v);
-      if (typeof v === 'string' || typeof v === 'boolean' || v === null) return v;
-      throw new ExprError(`the literal ${String(ast.raw)} is not supported`);
-    }
-    case 'Identifier': {
-      const name = ast.name as string;
-      if (scope.has(name)) return scope.get(name)!;
-      if (name === 'true' || name === 'false') return name === 'true';
-      throw new ExprError(`name '${name}' is not defined`);
-    }
-    case 'UnaryExpression': {
-      const v = ev(ast.argument);
-      const op = ast.operator as string;
-      if (op === 'not' || op === '!') return !truthy(v);
-      if (op === '-') {
-        needNumber(v, 'unary -');
-        return numNeg(v);
-      }
-      if (op === '+') return isPyInt(v) || v instanceof PyFloat ? v : toNumber(v, 'unary +');
-      throw new ExprError(`the operator '${op}' is not supported`);
-    }
-    case 'BinaryExpression': {
-      const op = ast.operator as string;
-      if (op === 'and' || op === '&&') {
-        const l = ev(ast.left);
-        return truthy(l) ? ev(ast.right) : l;
-      }
-      if (op === 'or' || op === '||') {
-        const l = ev(ast.left);
-        return truthy(l) ? l : ev(ast.right);
-      }
-      const l = ev(ast.left);
-      const r = ev(ast.right);
-      if (['==', '!=', '<', '>', '<=', '>='].includes(op)) return compare(op, l, r);
-      return arith(op, l, r);
-    }
-    case 'ConditionalExpression':
-      return truthy(ev(ast.test)) ? ev(ast.consequent) : ev(ast.alternate);
-    case 'ArrayExpression':
-      return (ast.elements as (Ast | null)[]).map((e) => (e ? ev(e) : null));
-    case 'MemberExpression': {
-      if (!ast.computed) throw new ExprError('attribute access is not supported');
-      const obj = ev(ast.object);
-      const idx = ev(ast.property);
-      if (!isSeq(obj) || !isPyInt(idx)) throw new ExprError(`cannot index ${pyRepr(obj)} with ${pyRepr(idx)}`);
-      const items = seqItems(obj);
-      const k = idx < 0 ? items.length + idx : idx;
-      if (k < 0 || k >= items.length) throw new ExprError('list index out of range');
-      return items[k]!;
-    }
-    case 'CallExpression': {
-      const callee = ast.callee as Ast;
-      if (callee.type !== 'Identifier') throw new ExprError('only named functions can be called');
-      return callFunction(callee.name as string, (ast.arguments as Ast[]).map(ev));
-    }
-  }
-  throw new ExprError(`${ast.type} is not supported in an expression`);
-}
+/** Where a body evaluates: the params and the `let` names so far, with the functions of EXPR_FUNCTIONS. */
+const evaluateIn = (ast: PyExpr, scope: Scope): PyVal => evaluate(ast, { names: scope, mode: 'config' });
+
+const isPyInt = (v: PyVal): v is number => typeof v === 'number';
 
 // ---- values in the JSON: literals, expressions (strings) and lists of them --------------------------------
 
@@ -357,7 +101,7 @@ type ArgSpec = { kind: 'lit'; value: PyVal } | { kind: 'expr'; expr: Expr } | { 
 function evalArg(a: ArgSpec, scope: Scope): PyVal {
   if (a.kind === 'lit') return a.value;
   if (a.kind === 'list') return a.items.map((x) => evalArg(x, scope));
-  return evaluate(a.expr.ast, scope);
+  return evaluateIn(a.expr.ast, scope);
 }
 
 // ---- declarations -----------------------------------------------------------------------------------------
@@ -531,7 +275,7 @@ class Loader {
     };
     const doc = str('doc', `${name} (declared in ${USER_CONFIG_FILE})`);
     const categoryText = str('category', 'misc');
-    const category = (CATEGORIES as readonly string[]).includes(categoryText) ? (categoryText as Category) : 'misc';
+    const category = isCategory(categoryText) ? categoryText : 'misc';
     if (categoryText !== category)
       fail('config-structure', rangeOf(prop(node, 'category')!), `category must be one of ${CATEGORIES.join(', ')}`);
     const treatmentNode = prop(node, 'treatment');
@@ -559,7 +303,8 @@ class Loader {
       this.problem(
         'config-shadowed',
         range,
-        `${name} is a ${shadowed.join(' and ')} catalog module: the catalog\u2019s definition is used${shadowed.length < dialects.length ? ` there, this one elsewhere` : ''}`,
+        `${name} is a ${shadowed.join(' and ')} catalog module: the catalog\u2019s definition is ` +
+          `used${shadowed.length < dialects.length ? ` there, this one elsewhere` : ''}`,
         name,
         'warning',
       );
@@ -621,7 +366,8 @@ class Loader {
       fail(
         'config-structure',
         rangeOf(pn ?? keyNode),
-        `a ${treatment} module takes (c1, c2${treatment === 'repeats' ? ', n' : ''}, ...) first: parse_model passes the input channels as c1${treatment === 'repeats' ? ' and the repeats as n' : ''}`,
+        `a ${treatment} module takes (c1, c2${treatment === 'repeats' ? ', n' : ''}, ...) first: parse_model passes the input channels ` +
+          `as c1${treatment === 'repeats' ? ' and the repeats as n' : ''}`,
       );
 
     // let
@@ -695,11 +441,9 @@ class Loader {
   ): Expr | null {
     if (n.type === 'number' || n.type === 'boolean' || n.type === 'null') {
       const text = this.text.slice(n.offset, n.offset + n.length);
-      return {
-        ast: jsep(n.type === 'null' ? 'None' : n.type === 'boolean' ? (n.value ? 'True' : 'False') : text),
-        text,
-        range: rangeOf(n),
-      };
+      const number = n.type === 'number' ? parseExpression(text) : null;
+      const ast: PyExpr = number && 'expr' in number ? number.expr : { kind: 'const', value: (n.value as boolean | null) ?? null };
+      return { ast, text, range: rangeOf(n) };
     }
     if (n.type !== 'string') {
       fail('config-expression', rangeOf(n), 'an expression is a string such as "int(c2 * e)" or a number');
@@ -710,14 +454,14 @@ class Loader {
       fail('config-expression', parsed.range, parsed.error);
       return null;
     }
-    const seen = { names: new Set<string>(), calls: new Set<string>(), bad: [] as string[] };
-    namesOf(parsed.ast, seen);
-    for (const b of seen.bad) fail('config-expression', rangeOf(n), b);
+    const seen = namesIn(parsed.ast);
+    if (seen.attributes) fail('config-expression', rangeOf(n), 'attribute access (a.b) is not supported; index lists with a[0]');
+    if (seen.otherCalls) fail('config-expression', rangeOf(n), `only the functions ${EXPR_FUNCTIONS.join(', ')} can be called`);
     for (const c of seen.calls)
-      if (!FUNCS.has(c))
+      if (!isExprFunction(c))
         fail('config-expression', rangeOf(n), `'${c}' is not a function expressions can call (${EXPR_FUNCTIONS.join(', ')})`);
     for (const x of seen.names)
-      if (!scope.has(x) && !seen.calls.has(x) && x !== 'true' && x !== 'false')
+      if (!scope.has(x))
         fail('config-reference', rangeOf(n), `name '${x}' is not defined: expressions read the params and the "let" names before them`);
     void module;
     return parsed;
@@ -925,14 +669,14 @@ function interpret(
     try {
       return f();
     } catch (e) {
-      if (e instanceof ExprError) throw buildError(`${decl.name}: ${what}: ${e.message}`);
+      if (e instanceof EvalSignal) throw buildError(`${decl.name}: ${what}: ${e.message}`);
       throw e;
     }
   };
   for (const l of decl.lets)
     scope.set(
       l.name,
-      at(`let ${l.name} = ${l.expr.text}`, () => evaluate(l.expr.ast, scope)),
+      at(`let ${l.name} = ${l.expr.text}`, () => evaluateIn(l.expr.ast, scope)),
     );
   const children: [string, Mod][] = [];
   const mods = new Map<string, Mod>();
@@ -945,7 +689,7 @@ function interpret(
         k,
         at(`${node.id}.${k}`, () => evalArg(v, scope)),
       );
-    if (node.cond && !truthy(at(`${node.id}.if`, () => evaluate(node.cond!.ast, scope)))) {
+    if (node.cond && !truthy(at(`${node.id}.if`, () => evaluateIn(node.cond!.ast, scope)))) {
       steps.push({ node, alias: node.inputs[node.inputs.length - 1]!, opts });
       continue;
     }
@@ -958,7 +702,7 @@ function interpret(
       for (const [k, v] of node.kwargs) kwargs[k] = at(`${node.id} ${k}=`, () => evalArg(v, scope));
       let mod: Mod;
       if (node.repeat) {
-        const n = at(`${node.id}.repeat`, () => evaluate(node.repeat!.ast, scope));
+        const n = at(`${node.id}.repeat`, () => evaluateIn(node.repeat!.ast, scope));
         if (!isPyInt(n) || n < 0 || n > 4096)
           throw buildError(`${decl.name}: ${node.id}.repeat must be an int between 0 and 4096, got ${pyRepr(n)}`);
         mod = b.seq(Array.from({ length: n }, () => construct(b, def, args, kwargs)));
