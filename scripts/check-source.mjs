@@ -15,19 +15,6 @@ const SKIP = new Set(['node_modules', 'dist', '.tsbuild', '.git', 'test-artifact
 
 /** file → lines over the limit still allowed (being rewritten on another branch); lower it as they are fixed */
 const LONG_LINES_PENDING = {
-  'server/src/core/resolve/build.ts': 1,
-  'server/src/core/resolve/header.ts': 1,
-  'server/src/core/resolve/index.ts': 2,
-  'server/src/core/resolve/lookup.ts': 1,
-  'server/src/core/resolve/plan.ts': 4,
-  'server/src/core/resolve/probe.ts': 1,
-  'server/src/core/resolve/run.ts': 2,
-  'server/src/core/catalog/ultralytics/block.ts': 6,
-  'server/src/core/catalog/ultralytics/conv.ts': 1,
-  'server/src/core/catalog/ultralytics/head.ts': 3,
-  'server/src/core/catalog/ultralytics/slimneck.ts': 1,
-  'server/src/core/catalog/ultralytics/transformer.ts': 2,
-  'server/src/core/catalog/ultralytics/world.ts': 3,
   'server/src/runtime/engine.ts': 4,
   'server/src/runtime/format.ts': 2,
   'server/src/runtime/tfflow.ts': 10,
@@ -35,7 +22,7 @@ const LONG_LINES_PENDING = {
   'test/runtime/onnx-export.test.ts': 1,
 };
 /** import cycles being broken on another branch (their files, sorted): reported, not failed; stale entries fail */
-const CYCLES_PENDING = [['server/src/core/framework/types.ts', 'server/src/core/model.ts']];
+const CYCLES_PENDING = [];
 
 function walk(dir, out = []) {
   for (const e of readdirSync(dir)) {

@@ -3,11 +3,12 @@
  */
 import type { Diagnostic } from './diagnostics.ts';
 import type { LayerSrc, ModelDoc } from './document.ts';
-import type { Range } from './range.ts';
 import type { Mod, Shape } from './nn/module.ts';
 import type { GuideRole } from './nn/driver.ts';
 import type { PyVal } from './py.ts';
-import type { Dialect, Framework, ModuleEntry } from './framework/types.ts';
+import type { ArgBinding, Dialect, Framework, ModuleEntry } from './framework/types.ts';
+
+export type { ArgBinding } from './framework/types.ts';
 
 /** FLOPs (2 x thop MACs) in the two counting conventions. */
 export interface Flops {
@@ -15,23 +16,6 @@ export interface Flops {
   readonly thop: number;
   /** ultralytics-thop 2.x: what a current install prints */
   readonly ultralyticsThop: number;
-}
-
-/** How one YAML arg reached the constructor. */
-export interface ArgBinding {
-  /** index in the YAML args list */
-  readonly yamlIndex: number;
-  readonly range: Range;
-  /** the constructor parameter it binds, when known */
-  readonly param?: string;
-  /** index in the final constructor args */
-  readonly argIndex?: number;
-  /** the YAML value, the value after parse_model's eval of strings, and the value passed to the constructor */
-  readonly yamlValue: PyVal;
-  readonly evaluated: PyVal;
-  readonly passed: PyVal;
-  /** human-readable note of what parse_model did (`512 × 0.25 → 128`) */
-  readonly note?: string;
 }
 
 export interface ResolvedLayer {

@@ -8,7 +8,6 @@ import type { ModuleDef } from '../catalog/types.ts';
 import type { Code } from '../diagnostics.ts';
 import type { Range } from '../range.ts';
 import type { PyCall, PyVal } from '../py.ts';
-import type { ArgBinding } from '../model.ts';
 
 export type FrameworkId = 'yolov5' | 'yolov5-gsconv' | 'scaled-yolov4' | 'ultralytics-8.3' | 'ultralytics-8.4';
 /** The YAML family a framework reads: YOLOv5 files (`anchors:`, depth/width multiples) or ultralytics (`scales:`). */
@@ -54,6 +53,23 @@ export type TreatmentName =
   | 'headAppend'
   | 'torchvision'
   | 'plain';
+
+/** How one YAML arg reached the constructor. */
+export interface ArgBinding {
+  /** index in the YAML args list */
+  readonly yamlIndex: number;
+  readonly range: Range;
+  /** the constructor parameter it binds, when known */
+  readonly param?: string;
+  /** index in the final constructor args */
+  readonly argIndex?: number;
+  /** the YAML value, the value after parse_model's eval of strings, and the value passed to the constructor */
+  readonly yamlValue: PyVal;
+  readonly evaluated: PyVal;
+  readonly passed: PyVal;
+  /** human-readable note of what parse_model did (`512 × 0.25 → 128`) */
+  readonly note?: string;
+}
 
 /** What parse_model knows about the channels of a layer's output: a count, a list (CBLinear), or nothing. */
 export type ChEntry = number | number[] | null;

@@ -126,7 +126,9 @@ export function buildAll(
     modules += b.modules;
     if (modules > MAX_MODULES) {
       budgetStop = p.index;
-      const message = `the model builds more than ${MAX_MODULES.toLocaleString('en-US')} modules by layer ${p.index}: YOLO Lens stops analysing here (check the repeat counts)`;
+      const message =
+        `the model builds more than ${MAX_MODULES.toLocaleString('en-US')} modules by layer ${p.index}: YOLO Lens ` +
+        `stops analysing here (check the repeat counts)`;
       sink.add(diag('YOLO028', rangeOrModule(p), message, undefined, { layer: p.index }), 'build');
       return null;
     }

@@ -167,7 +167,8 @@ class HeaderReader {
     const items = entry.value.items ?? [];
     if (entry.value.kind !== 'seq' || items.length !== 3) {
       const many = items.length > 3 ? 'too many' : 'not enough';
-      const message = `scale '${scale}' must be [depth, width, max_channels]; got ${many} values to unpack (expected 3, got ${items.length})`;
+      const message =
+        `scale '${scale}' must be [depth, width, max_channels]; got ${many} values to unpack (expected 3, got ` + `${items.length})`;
       this.sink.add(diag('YOLO022', entry.value.range, message), 'parse');
       return none(scale, reason);
     }

@@ -194,7 +194,9 @@ function warnOddGsconvChannels(layers: readonly ParsedLayer[], sink: Sink): void
     if (!isInt(c2 ?? null) || (c2 as number) % 2 === 0) continue;
     const at = p.bindings.find((x) => x.param === 'c2')?.range ?? rangeOrModule(p);
     const half = Math.floor((c2 as number) / 2);
-    const message = `${name} splits c2 = ${c2} into two halves of ${half}: it outputs ${(c2 as number) - 1} channels, not ${c2}; the next layer will be built for the wrong count`;
+    const message =
+      `${name} splits c2 = ${c2} into two halves of ${half}: it outputs ${(c2 as number) - 1} channels, not ` +
+      `${c2}; the next layer will be built for the wrong count`;
     sink.add(diag('YOLO019', at, message, undefined, { layer: p.index }));
   }
 }
@@ -258,6 +260,7 @@ function checkNoHoles(layers: readonly ResolvedLayer[], sink: Sink): void {
   if (sink.hasError) return;
   const hole = layers.find((l) => l.status !== 'ok');
   if (!hole) return;
-  const message = `YOLO Lens could not analyse layer ${hole.index} (${hole.moduleName ?? '?'}) and found no reason why: a bug, please report it`;
+  const message =
+    `YOLO Lens could not analyse layer ${hole.index} (${hole.moduleName ?? '?'}) and found no reason why: a bug, ` + `please report it`;
   sink.add(diag('YOLO030', hole.src.range, message, undefined, { layer: hole.index }), 'build');
 }

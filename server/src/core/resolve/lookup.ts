@@ -25,7 +25,9 @@ export function lookupModule(framework: Framework, name: string): Lookup {
     const s = didYouMean(name.slice(16), [...framework.torchvisionOps.keys()]);
     return {
       code: 'YOLO010',
-      message: `module 'torchvision.ops' has no attribute '${name.slice(16)}' that YOLO Lens knows${s ? ` — did you mean 'torchvision.ops.${s}'?` : ''}`,
+      message:
+        `module 'torchvision.ops' has no attribute '${name.slice(16)}' that YOLO Lens ` +
+        `knows${s ? ` — did you mean 'torchvision.ops.${s}'?` : ''}`,
       ...(s ? { suggestion: `torchvision.ops.${s}` } : {}),
     };
   }

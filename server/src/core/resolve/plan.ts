@@ -159,7 +159,9 @@ export class LayerPlanner {
     // aliases can make an arg a huge DAG; nothing a constructor takes is anywhere near this size
     const tooBig = yamlArgs.find((a) => pySize(a.value, MAX_VALUE_SIZE) > MAX_VALUE_SIZE);
     if (tooBig || pySize(src.from.value, MAX_VALUE_SIZE) > MAX_VALUE_SIZE) {
-      const message = `this value expands (through YAML aliases) to more than ${MAX_VALUE_SIZE.toLocaleString('en-US')} elements: not something a layer takes`;
+      const message =
+        `this value expands (through YAML aliases) to more than ${MAX_VALUE_SIZE.toLocaleString('en-US')} ` +
+        `elements: not something a layer takes`;
       this.fail(p, 'YOLO023', (tooBig ?? src.from).range, message);
       return null;
     }
@@ -275,7 +277,9 @@ export class LayerPlanner {
     // a name can stand for a value behind aliases (`nc: *bomb`, then the arg 'nc'): the same limit as for YAML args
     const huge = evaluated.findIndex((v, k) => typeof yamlArgs[k]!.value === 'string' && pySize(v, MAX_VALUE_SIZE) > MAX_VALUE_SIZE);
     if (huge >= 0) {
-      const message = `'${yamlArgs[huge]!.value as string}' names a value that expands (through YAML aliases) to more than 10,000 elements: not something a layer takes`;
+      const message =
+        `'${yamlArgs[huge]!.value as string}' names a value that expands (through YAML aliases) to more than ` +
+        `10,000 elements: not something a layer takes`;
       this.fail(p, 'YOLO023', yamlArgs[huge]!.range, message);
       return null;
     }
@@ -303,7 +307,9 @@ export class LayerPlanner {
       n = Math.max(pyRound(n * this.header.depth), 1);
     }
     if (!Number.isFinite(n) || n > MAX_REPEATS) {
-      const message = `number ${pyBrief(nv)} gives ${n} repeats after the depth multiple: beyond anything buildable (YOLO Lens stops at ${MAX_REPEATS})`;
+      const message =
+        `number ${pyBrief(nv)} gives ${n} repeats after the depth multiple: beyond anything buildable (YOLO Lens ` +
+        `stops at ${MAX_REPEATS})`;
       this.fail(p, 'YOLO023', nSrc.range, message, 'build');
       return false;
     }
@@ -376,7 +382,9 @@ export class LayerPlanner {
       const what = x >= i ? 'points at this layer' : 'points before the first layer';
       return {
         code: x >= i ? 'YOLO008' : 'YOLO007',
-        message: `from ${x} ${what} (layer ${i}): Scaled-YOLOv4's parse_model accepts it (its ch list keeps the input at index 0), but the first forward reads y[${x}] of ${i} outputs: IndexError: list index out of range`,
+        message:
+          `from ${x} ${what} (layer ${i}): Scaled-YOLOv4's parse_model accepts it (its ch list keeps the input at index ` +
+          `0), but the first forward reads y[${x}] of ${i} outputs: IndexError: list index out of range`,
         stage: this.lateFromStage,
       };
     }

@@ -72,7 +72,9 @@ export function probeAndReport(x: PassInputs, main: PassResult, sink: Sink): Pro
   // check_img_size rounds up to a multiple of max(largest stride, 32)
   const gridSize = Math.max(32, Math.trunc(maxStride));
   if (strides && x.imgsz % gridSize !== 0) {
-    const message = `image size ${x.imgsz} is not a multiple of ${gridSize} (the model's largest stride, at least 32): training would round it to ${Math.ceil(x.imgsz / gridSize) * gridSize}`;
+    const message =
+      `image size ${x.imgsz} is not a multiple of ${gridSize} (the model's largest stride, at least 32): training ` +
+      `would round it to ${Math.ceil(x.imgsz / gridSize) * gridSize}`;
     sink.add(diag('YOLO020', { start: 0, end: 0 }, message));
   }
   return { strides, maxStride };

@@ -170,11 +170,15 @@ export function reportForward(
       // the layer receives the channels it was built for: the mismatch is inside it
       if (p.copies > 1 && p.src.n) {
         range = p.src.n.range;
-        message = `${p.moduleName} at layer ${p.index} is built as ${p.copies} copies with the same args (nn.Sequential), so copy 2 still expects ${p.c1} input channels but gets the ${p.c2 ?? '?'} the first one outputs: ${e.message}${context}`;
+        message =
+          `${p.moduleName} at layer ${p.index} is built as ${p.copies} copies with the same args (nn.Sequential), so ` +
+          `copy 2 still expects ${p.c1} input channels but gets the ${p.c2 ?? '?'} the first one outputs: ${e.message}${context}`;
       } else message = `${p.moduleName} at layer ${p.index}: its parts do not fit together with these args: ${e.message}${context}`;
     } else {
       if (p.src.from) range = p.src.from.range;
-      message = `${p.moduleName} at layer ${p.index} was built for ${p.c1 ?? '?'} input channels but receives ${describeInput(inp)}: ${e.message}${context}`;
+      message =
+        `${p.moduleName} at layer ${p.index} was built for ${p.c1 ?? '?'} input channels but receives ` +
+        `${describeInput(inp)}: ${e.message}${context}`;
     }
   } else if (p.entry?.def.detectFamily && /out of range|anchor/.test(e.message)) {
     code = 'YOLO018';

@@ -518,7 +518,9 @@ export const C3f: ModuleDef = {
 export const makeRepC3 = (hiddenBranches: boolean): ModuleDef => ({
   name: 'RepC3',
   category: 'csp',
-  doc: 'Rep C3 (RT-DETR neck): n RepConvs on one 1\u00d71 branch, added to another 1\u00d71 branch, then a 1\u00d71 Conv when int(c2\u00b7e) != c2.',
+  doc:
+    'Rep C3 (RT-DETR neck): n RepConvs on one 1\u00d71 branch, added to another 1\u00d71 branch, then a 1\u00d71 Conv when ' +
+    'int(c2\u00b7e) != c2.',
   source: `${SRC}:RepC3`,
   signature: [
     c1p,
@@ -545,7 +547,9 @@ export const RepC3: ModuleDef = makeRepC3(false);
 export const ResNetBlock: ModuleDef = {
   name: 'ResNetBlock',
   category: 'csp',
-  doc: 'ResNet bottleneck: 1\u00d71, 3\u00d73 (stride s), 1\u00d71 to e\u00b7c2, plus a projection shortcut when the shape changes, then ReLU.',
+  doc:
+    'ResNet bottleneck: 1\u00d71, 3\u00d73 (stride s), 1\u00d71 to e\u00b7c2, plus a projection shortcut when the shape ' +
+    'changes, then ReLU.',
   source: `${SRC}:ResNetBlock`,
   signature: [
     c1p,
@@ -788,7 +792,9 @@ const isNested = (x: unknown): boolean => Array.isArray(x) && x.length > 0 && ty
 export const RepVGGDW: ModuleDef = {
   name: 'RepVGGDW',
   category: 'conv',
-  doc: 'RepVGG depth-wise block: a 7\u00d77 and a 3\u00d73 depth-wise Conv (no activation) summed, then SiLU; fuses into one 7\u00d77 conv.',
+  doc:
+    'RepVGG depth-wise block: a 7\u00d77 and a 3\u00d73 depth-wise Conv (no activation) summed, then SiLU; fuses into one ' +
+    '7\u00d77 conv.',
   source: `${SRC}:RepVGGDW`,
   signature: [param('ed', 'channels', 'channels in and out')],
   build: (b, a) => {
@@ -807,7 +813,9 @@ export const RepVGGDW: ModuleDef = {
 export const CIB: ModuleDef = {
   name: 'CIB',
   category: 'csp',
-  doc: 'Conditional identity block (YOLOv10): 3\u00d73 dw, 1\u00d71, 3\u00d73 dw (or RepVGGDW), 1\u00d71, 3\u00d73 dw, with a residual add when c1 == c2.',
+  doc:
+    'Conditional identity block (YOLOv10): 3\u00d73 dw, 1\u00d71, 3\u00d73 dw (or RepVGGDW), 1\u00d71, 3\u00d73 dw, with a ' +
+    'residual add when c1 == c2.',
   source: `${SRC}:CIB`,
   signature: [
     c1p,
@@ -835,7 +843,9 @@ export const CIB: ModuleDef = {
 export const Attention: ModuleDef = {
   name: 'Attention',
   category: 'attention',
-  doc: 'Multi-head self-attention over the pixels with 1\u00d71 Conv q/k/v, a depth-wise 3\u00d73 positional encoding and a 1\u00d71 projection.',
+  doc:
+    'Multi-head self-attention over the pixels with 1\u00d71 Conv q/k/v, a depth-wise 3\u00d73 positional encoding and a ' +
+    '1\u00d71 projection.',
   source: `${SRC}:Attention`,
   signature: [
     param('dim', 'channels', 'channels in and out'),
@@ -931,7 +941,8 @@ export const makePSA = (heads: PsaHeads, doc: string): ModuleDef => ({
 
 export const PSA: ModuleDef = makePSA(
   psaHeads83,
-  'Position-sensitive attention (YOLOv10): split, Attention (int(c1\u00b7e)//64 heads) + feed-forward on one half, 1\u00d71 Conv back; needs c1 == c2.',
+  'Position-sensitive attention (YOLOv10): split, Attention (int(c1\u00b7e)//64 heads) + feed-forward on one half, 1\u00d71 ' +
+    'Conv back; needs c1 == c2.',
 );
 
 export const C2PSA: ModuleDef = {

@@ -185,7 +185,9 @@ export const GhostConv: ModuleDef = {
 export const RepConv: ModuleDef = {
   name: 'RepConv',
   category: 'conv',
-  doc: 'RepVGG block: a 3\u00d73 and a 1\u00d71 Conv (no activation) summed, plus an identity BatchNorm when bn; fuses into one 3\u00d73 conv.',
+  doc:
+    'RepVGG block: a 3\u00d73 and a 1\u00d71 Conv (no activation) summed, plus an identity BatchNorm when bn; fuses into one ' +
+    '3\u00d73 conv.',
   source: `${SRC}:RepConv`,
   signature: [
     c1p,

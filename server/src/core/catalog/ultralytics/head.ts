@@ -219,7 +219,9 @@ export const headDefaults = { category: 'head' as const, multiOutput: true, dete
 export const Detect: ModuleDef = {
   name: 'Detect',
   ...headDefaults,
-  doc: 'Anchor-free YOLOv8/11 detection head: per level a box branch (DFL bins) and a class branch (DWConv + Conv), decoded at the anchor points.',
+  doc:
+    'Anchor-free YOLOv8/11 detection head: per level a box branch (DFL bins) and a class branch (DWConv + Conv), decoded at ' +
+    'the anchor points.',
   source: `${SRC}:Detect`,
   signature: [ncParam, chParam],
   build: (b, a) => {
@@ -304,7 +306,8 @@ export const OBB: ModuleDef = {
 export function keypointShape(v: PyVal): [number, number] {
   if (!isSeq(v))
     throw buildError(
-      `'${v === null ? 'NoneType' : typeof v === 'number' ? 'int' : 'value'}' object is not subscriptable (kpt_shape must be [keypoints, dims], e.g. [17, 3])`,
+      `'${v === null ? 'NoneType' : typeof v === 'number' ? 'int' : 'value'}' object is not subscriptable (kpt_shape must be ` +
+        `[keypoints, dims], e.g. [17, 3])`,
       'kpt_shape',
     );
   const items = seqItems(v);
@@ -555,7 +558,9 @@ export const makeRTDETRDecoder = (MLP: ModuleDef, source: string): ModuleDef => 
   name: 'RTDETRDecoder',
   category: 'head',
   multiOutput: true,
-  doc: 'RT-DETR decoder: projects each level to hd channels, selects the top nq encoder positions as queries and refines them through ndl deformable decoder layers.',
+  doc:
+    'RT-DETR decoder: projects each level to hd channels, selects the top nq encoder positions as queries and refines them ' +
+    'through ndl deformable decoder layers.',
   source,
   signature: [
     ncParam,

@@ -143,7 +143,9 @@ const vovSignature = [
 export const VoVGSCSP: ModuleDef = {
   name: 'VoVGSCSP',
   category: 'slimneck',
-  doc: 'VoV-GSCSP (ultralytics tree): a GSConv branch and a Conv \u2192 C2f(shortcut) branch, concatenated, 1\u00d71 Conv; n, shortcut and g are ignored.',
+  doc:
+    'VoV-GSCSP (ultralytics tree): a GSConv branch and a Conv \u2192 C2f(shortcut) branch, concatenated, 1\u00d71 Conv; n, ' +
+    'shortcut and g are ignored.',
   source: `${SRC}:VoVGSCSP`,
   signature: vovSignature,
   build: (b, a) => vovGSCSP(b, a, 'VoVGSCSP'),

@@ -173,7 +173,9 @@ export function sinCosPositionEmbedding<T>(fl: Flow<T>, w: number, h: number, di
 export const AIFI: ModuleDef = {
   name: 'AIFI',
   category: 'transformer',
-  doc: 'RT-DETR\u2019s attention-based intra-scale feature interaction: an encoder layer over the flattened map with a 2D sin-cos position embedding.',
+  doc:
+    'RT-DETR\u2019s attention-based intra-scale feature interaction: an encoder layer over the flattened map with a 2D ' +
+    'sin-cos position embedding.',
   source: `${SRC}:AIFI`,
   signature: encoderSignature(0, AIFI_DEFAULT_ACT),
   build: (b, a) => {
@@ -444,7 +446,9 @@ const decoderLayerSignature = [
 export const DeformableTransformerDecoderLayer: ModuleDef = {
   name: 'DeformableTransformerDecoderLayer',
   category: 'transformer',
-  doc: 'Self-attention over the queries, deformable cross-attention into the multi-scale features, then a feed-forward network; LayerNorm after each.',
+  doc:
+    'Self-attention over the queries, deformable cross-attention into the multi-scale features, then a feed-forward network; ' +
+    'LayerNorm after each.',
   source: `${SRC}:DeformableTransformerDecoderLayer`,
   signature: decoderLayerSignature,
   build: (b, a) => {

@@ -22,7 +22,8 @@ export function l2Normalize<T>(fl: Flow<T>, x: T, dim: number): T {
 export function guideOf<T>(ctx: ForwardCtx<T>, who: string, name: string): T {
   if (ctx.guide === undefined)
     throw new ShapeError(
-      `${who}.forward() missing 1 required positional argument: '${name}' (only a WorldModel, a file whose name contains '-world', passes text features)`,
+      `${who}.forward() missing 1 required positional argument: '${name}' (only a WorldModel, a file whose name contains ` +
+        `'-world', passes text features)`,
     );
   return ctx.guide;
 }
@@ -30,7 +31,9 @@ export function guideOf<T>(ctx: ForwardCtx<T>, who: string, name: string): T {
 export const MaxSigmoidAttnBlock: ModuleDef = {
   name: 'MaxSigmoidAttnBlock',
   category: 'attention',
-  doc: 'Text-guided attention: per head, the max similarity of each pixel embedding to the text embeddings, sigmoid, scales a 3x3 projection.',
+  doc:
+    'Text-guided attention: per head, the max similarity of each pixel embedding to the text embeddings, sigmoid, scales a ' +
+    '3x3 projection.',
   source: `${SRC}:MaxSigmoidAttnBlock`,
   signature: [
     param('c1', 'channels', 'input channels'),
@@ -119,7 +122,9 @@ export const C2fAttn: ModuleDef = {
 export const ImagePoolingAttn: ModuleDef = {
   name: 'ImagePoolingAttn',
   category: 'attention',
-  doc: 'Updates the text features with image context: attention from the text embeddings to k\u00d7k max-pooled tokens of every input level.',
+  doc:
+    'Updates the text features with image context: attention from the text embeddings to k\u00d7k max-pooled tokens of every ' +
+    'input level.',
   source: `${SRC}:ImagePoolingAttn`,
   guide: 'producer',
   multiOutput: false,
