@@ -1,7 +1,8 @@
 /**
  * `yolo-lens`, the command line over the core: `summary` (the parse_model table with shapes and GFLOPs, or the
  * reference-record JSON), `check` (diagnostics for many files in one process, exit 1 on errors), `profile` (a timed
- * dummy forward pass) and `lsp --stdio` (the language server, for any editor).
+ * dummy forward pass), `transfer` (what a pretrained checkpoint loads into the model; cliTransfer.ts) and
+ * `lsp --stdio` (the language server, for any editor).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
@@ -15,14 +16,18 @@ import { profileModel } from './runtime/profile.ts';
 import { formatProfile } from './runtime/format.ts';
 import { PROFILE_BACKENDS } from './protocol.ts';
 import { FLOPS_CONVENTIONS } from '../../common/src/format.ts';
+import { LineError, transferCommand } from './cliTransfer.ts';
 
 const USAGE = `usage:
   yolo-lens summary FILE [--scale S] [--imgsz N] [--framework F] [--convention ${FLOPS_CONVENTIONS.join('|')}] [--json]
   yolo-lens check FILE... [--scale S] [--imgsz N] [--framework F] [--json]
   yolo-lens profile FILE [--scale S] [--imgsz N] [--batch B] [--runs R] [--backend ${PROFILE_BACKENDS.join('|')}] [--json]
+  yolo-lens transfer FILE --weights CKPT [--scale S] [--framework F] [--nc N] [--ch C] [--json] [--remap out.pt]
   yolo-lens lsp --stdio
 
 A .yolo-lens.json next to a file (or in a folder above it) declares extra modules; --no-user-modules ignores it.
+transfer: --nc/--ch are the dataset's class and channel counts (the trainers pass them over the YAML's); --remap
+writes CKPT with the layers an edit shifted moved to their new indices, so that the framework's loader takes them.
 
 --framework F: the code base and version that builds the file (default: detected from the file)
 ${Object.values(FRAMEWORKS)
@@ -46,6 +51,10 @@ const VALUE_FLAGS = new Set([
   '--backend',
   '--warmup',
   '--memory-limit',
+  '--weights',
+  '--nc',
+  '--ch',
+  '--remap',
 ]);
 
 function parseArgs(argv: string[]): Parsed {
@@ -275,6 +284,32 @@ async function main(argv: string[]): Promise<number> {
       out(p.flags.has('--json') ? JSON.stringify(result, null, 2) : formatProfile(result));
       return result.error ? 1 : 0;
     }
+    case 'transfer':
+      try {
+        if (p.files.length !== 1) throw new LineError('transfer takes one FILE');
+        const file = p.files[0]!;
+        const weights = p.flags.get('--weights');
+        if (typeof weights !== 'string' || !weights) throw new LineError('transfer needs --weights CKPT');
+        const remap = p.flags.get('--remap');
+        if (remap === true || remap === '') throw new LineError('--remap needs an output file');
+        const nc = intFlag(p, '--nc', 1, 100_000);
+        const ch = intFlag(p, '--ch', 1, 4096);
+        let text: string;
+        try {
+          text = readText(file).text;
+        } catch (e) {
+          throw new LineError(e instanceof UsageError ? e.message : `cannot read ${file} (${(e as Error).message})`);
+        }
+        const model = resolve(text, {
+          ...resolveOptions(p, file),
+          ...(nc !== undefined ? { nc } : {}),
+          ...(ch !== undefined ? { ch } : {}),
+        });
+        return transferCommand(model, file, { weights, json: p.flags.has('--json'), remap: remap ?? null }, out);
+      } catch (e) {
+        // every failure of transfer is one line
+        throw e instanceof UsageError ? new LineError(e.message) : e;
+      }
     case 'lsp': {
       // The server is its own bundle next to this one; it reads stdin/stdout itself.
       // eslint-disable-next-line no-restricted-syntax -- `lsp` loads the extension's own server bundle beside the CLI
@@ -298,8 +333,11 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exitCode = code;
   },
   (e: unknown) => {
-    if (e instanceof UsageError) {
+    if (e instanceof UsageError && process.argv[2] !== 'transfer') {
       process.stderr.write(`yolo-lens: ${e.message}\n\n${USAGE}\n`);
+      process.exitCode = 2;
+    } else if (e instanceof LineError || e instanceof UsageError) {
+      process.stderr.write(`yolo-lens: ${e.message}\n`);
       process.exitCode = 2;
     } else {
       process.stderr.write(`yolo-lens: internal error: ${(e as Error).stack ?? e}\n`);

@@ -85,6 +85,16 @@ export const CODES = {
     severity: 'error',
     doc: 'The module or key exists in another version of this code base, not in the one the file is checked against.',
   },
+  YOLO060: {
+    title: 'weights-stop-loading',
+    severity: 'information',
+    doc: 'The first layer where tensors of the pretrained checkpoint (`yolo.weights`, `# yolo-lens: weights=`) no longer load.',
+  },
+  YOLO061: {
+    title: 'weights-unreadable',
+    severity: 'warning',
+    doc: 'The pretrained checkpoint is missing, unreadable, refused (not a torch.save file, or one naming code to run) or not allowed here.',
+  },
 } as const satisfies Record<string, { title: string; severity: Severity; doc: string }>;
 
 export type Code = keyof typeof CODES;

@@ -6,9 +6,9 @@ import type { ModelDoc } from '../document.ts';
 import { FRAMEWORKS, FRAMEWORK_ALIASES, frameworkByName } from './index.ts';
 import type { Framework, FrameworkId } from './types.ts';
 
-export type ModelineKey = 'framework' | 'scale' | 'imgsz';
+export type ModelineKey = 'framework' | 'scale' | 'imgsz' | 'weights';
 
-/** `# yolo-lens: framework=yolov5-gsconv scale=s imgsz=320` anywhere in the file. */
+/** `# yolo-lens: framework=yolov5-gsconv scale=s imgsz=320 weights=yolov5s.pt` anywhere in the file. */
 export function modeline(text: string): Partial<Record<ModelineKey, string>> {
   // a plain search first: the regex tries every '#' of a file (thousands of `# N` index comments)
   if (!text.includes('yolo-lens:')) return {};
@@ -16,8 +16,11 @@ export function modeline(text: string): Partial<Record<ModelineKey, string>> {
   if (!m) return {};
   const out: Partial<Record<ModelineKey, string>> = {};
   for (const kv of m[1]!.trim().split(/\s+/)) {
-    const [k, v] = kv.split('=');
-    if (k && v && (k === 'framework' || k === 'scale' || k === 'imgsz')) out[k] = v;
+    // split at the first '=' only: a checkpoint path may hold one
+    const at = kv.indexOf('=');
+    const k = at > 0 ? kv.slice(0, at) : '';
+    const v = at > 0 ? kv.slice(at + 1) : '';
+    if (v && (k === 'framework' || k === 'scale' || k === 'imgsz' || k === 'weights')) out[k] = v;
   }
   return out;
 }

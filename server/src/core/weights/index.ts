@@ -11,8 +11,8 @@
  * pickle.ts is a restricted unpickler written for this. Both files say why at their top.
  */
 export { WeightsError, type Result, type WeightsErrorCode } from './errors.ts';
-export { PyBytes, PyDict, PyGlobal, PyList, PyObject, PySet, PyTuple, unsafeGlobal, type PyValue } from './pickle.ts';
-export { DEFAULT_LIMITS, PyStorage, PyTensor, readCheckpoint, type Checkpoint, type ReadLimits } from './torch.ts';
+export { PyBytes, PyDict, PyFloat, PyGlobal, PyList, PyObject, PySet, PyTuple, unsafeGlobal, type PyValue } from './pickle.ts';
+export { DEFAULT_LIMITS, PyStorage, PyTensor, readCheckpoint, type Checkpoint, type ReadLimits, type ReadOptions } from './torch.ts';
 export {
   checkpointInfo,
   stateDictOf,

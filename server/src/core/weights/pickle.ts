@@ -46,6 +46,12 @@ export class PySet {
   ) {}
 }
 
+/** A Python float, kept apart from int when the caller asks (the remap writer must write `2.0` back as a float). */
+export class PyFloat {
+  readonly kind = 'float';
+  constructor(readonly value: number) {}
+}
+
 export class PyBytes {
   readonly kind = 'bytes';
   /** a view into the stream, never a copy */
@@ -65,6 +71,7 @@ export class PyDict {
   private static slot(key: PyValue): string | number | bigint | null | undefined {
     if (typeof key === 'string' || typeof key === 'number' || typeof key === 'bigint' || key === null) return key;
     if (typeof key === 'boolean') return key ? 1 : 0;
+    if (key instanceof PyFloat) return key.value;
     return undefined; // tuples and objects as keys: kept in order, not looked up
   }
   set(key: PyValue, value: PyValue): void {
@@ -112,7 +119,7 @@ export interface PyExternal {
 }
 
 export type PyValue =
-  null | boolean | number | bigint | string | PyBytes | PyTuple | PyList | PyDict | PySet | PyObject | PyGlobal | PyExternal;
+  null | boolean | number | bigint | string | PyFloat | PyBytes | PyTuple | PyList | PyDict | PySet | PyObject | PyGlobal | PyExternal;
 
 export interface PickleLimits {
   /** the most values (pushes and container insertions) one stream may create */
@@ -132,6 +139,8 @@ export interface PickleHooks {
   construct?(cls: PyGlobal, args: PyValue[]): PyValue | undefined;
   /** BUILD on a value the unpickler does not own (a tensor): accept the state or throw */
   build?(target: PyValue, state: PyValue): boolean;
+  /** floats as PyFloat instead of numbers (numbers by default: 2.0 and 2 then read alike) */
+  boxFloats?: boolean;
 }
 
 /**
@@ -461,12 +470,12 @@ export function unpickle(
         const t = line(64);
         const x = Number(t);
         if (Number.isNaN(x) && !/^[+-]?nan$/i.test(t.trim())) fail('pickle', `${quote(t, 40)} is not a float`);
-        push(x);
+        push(hooks.boxFloats ? new PyFloat(x) : x);
         break;
       }
       case 0x47: // BINFLOAT: big-endian double
         need(8);
-        push(dv.getFloat64(pos, false));
+        push(hooks.boxFloats ? new PyFloat(dv.getFloat64(pos, false)) : dv.getFloat64(pos, false));
         pos += 8;
         break;
       // --- strings and bytes (views, never copies; decoded text is bounded by the stream)
@@ -717,6 +726,7 @@ export function describe(v: PyValue | undefined): string {
       return 'str';
   }
   if (v instanceof PyObject) return `${v.cls.qualified} object`;
+  if (v instanceof PyFloat) return 'float';
   if (v instanceof PyGlobal) return `reference to ${v.qualified}`;
   if (v instanceof PyDict) return v.className === 'builtins.dict' ? 'dict' : v.className;
   return v.kind;

@@ -9,7 +9,7 @@
  * both agree on them; a mid-training last.pt holds both and they differ in values, never in keys or shapes.
  */
 import { WeightsError, quote, attempt, type Result } from './errors.ts';
-import { PyBytes, PyDict, PyGlobal, PyList, PyObject, PySet, PyTuple, type PyValue } from './pickle.ts';
+import { PyBytes, PyDict, PyFloat, PyGlobal, PyList, PyObject, PySet, PyTuple, type PyValue } from './pickle.ts';
 import { PyTensor, type Checkpoint } from './torch.ts';
 
 export interface StateDictEntry {
@@ -154,6 +154,7 @@ function isStateDict(d: PyDict): boolean {
  * is true unless it is an empty container module (Sequential, ModuleList, ModuleDict define __len__). */
 function truthy(v: PyValue | undefined): boolean {
   if (v === undefined || v === null || v === false || v === 0 || v === 0n || v === '') return false;
+  if (v instanceof PyFloat) return v.value !== 0;
   if (v instanceof PyDict) return v.size > 0;
   if (v instanceof PyList || v instanceof PyTuple) return v.items.length > 0;
   const state = moduleState(v);
@@ -257,6 +258,7 @@ export function toPlain(value: PyValue, maxNodes = 200_000): Plain {
     if (depth > 64) return { object: '<too deep>' };
     if (++nodes > maxNodes) return { object: '<too large>' };
     if (v === null || typeof v === 'boolean' || typeof v === 'string') return v;
+    if (v instanceof PyFloat) return go(v.value, depth);
     if (typeof v === 'number') return Number.isFinite(v) ? v : Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf';
     if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
     if (v instanceof PyTuple || v instanceof PyList) return v.items.map((x) => go(x, depth + 1));

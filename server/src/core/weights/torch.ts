@@ -22,13 +22,15 @@ import {
 import { entryBytes, isZip, readZip, type ZipLimits } from './zip.ts';
 
 export interface StorageType {
+  /** torch's class name (`HalfStorage`): what a writer names again */
+  name: string;
   dtype: string;
   /** bytes per element */
   itemSize: number;
 }
 
 /** torch.<X>Storage → dtype (as torch prints it, without `torch.`) and element size */
-const STORAGE_TYPES: Record<string, StorageType> = {
+const STORAGE_TYPES: Record<string, Omit<StorageType, 'name'>> = {
   HalfStorage: { dtype: 'float16', itemSize: 2 },
   FloatStorage: { dtype: 'float32', itemSize: 4 },
   DoubleStorage: { dtype: 'float64', itemSize: 8 },
@@ -55,6 +57,8 @@ export class PyStorage {
   readonly kind = 'storage';
   constructor(
     readonly key: string,
+    /** torch's storage class (`HalfStorage`) */
+    readonly typeName: string,
     readonly dtype: string,
     readonly itemSize: number,
     /** elements of dtype */
@@ -131,13 +135,18 @@ export const DEFAULT_LIMITS: ReadLimits = {
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 const LEGACY_PROTOCOL = 1001;
 
+export interface ReadOptions {
+  /** floats as PyFloat, so that 2.0 stays a float when the tree is written again (the remap writer asks) */
+  exactFloats?: boolean;
+}
+
 /** Reads a torch.save file. Never throws: a typed error for anything it cannot read safely. */
-export function readCheckpoint(bytes: Uint8Array, limits: Partial<ReadLimits> = {}): Result<Checkpoint> {
+export function readCheckpoint(bytes: Uint8Array, limits: Partial<ReadLimits> = {}, options: ReadOptions = {}): Result<Checkpoint> {
   const all = { ...DEFAULT_LIMITS, ...limits };
   return attempt(() => {
     if (bytes.length === 0) throw new WeightsError('not-a-checkpoint', 'the file is empty');
-    if (isZip(bytes)) return readZipCheckpoint(bytes, all);
-    if (bytes[0] === 0x80 && bytes.length > 2 && bytes[1]! <= 5) return readLegacyCheckpoint(bytes, all);
+    if (isZip(bytes)) return readZipCheckpoint(bytes, all, options);
+    if (bytes[0] === 0x80 && bytes.length > 2 && bytes[1]! <= 5) return readLegacyCheckpoint(bytes, all, options);
     if (bytes.length > 262 && String.fromCharCode(...bytes.subarray(257, 262)) === 'ustar') {
       throw new WeightsError('unsupported', 'a tar checkpoint (PyTorch before 0.4): load and re-save it with a current torch');
     }
@@ -146,7 +155,7 @@ export function readCheckpoint(bytes: Uint8Array, limits: Partial<ReadLimits> = 
   });
 }
 
-function readZipCheckpoint(bytes: Uint8Array, limits: ReadLimits): Checkpoint {
+function readZipCheckpoint(bytes: Uint8Array, limits: ReadLimits, options: ReadOptions): Checkpoint {
   const zip = readZip(bytes, limits);
   if (zip.entries.length === 0) throw new WeightsError('zip', 'zip: the archive is empty');
   // torch's reader takes the archive's folder from its first record; every record lives under it
@@ -183,7 +192,7 @@ function readZipCheckpoint(bytes: Uint8Array, limits: ReadLimits): Checkpoint {
   const storages = new Map<string, PyStorage>();
   const order: PyStorage[] = [];
   const state = { tensors: 0 };
-  const hooks = torchHooks(limits, state, (pid) => {
+  const hooks = torchHooks(limits, options, state, (pid) => {
     // ('storage', storage_type, key, location, numel)
     const t = pid instanceof PyTuple ? pid.items : [];
     if (t.length !== 5 || t[0] !== 'storage')
@@ -207,12 +216,14 @@ function readZipCheckpoint(bytes: Uint8Array, limits: ReadLimits): Checkpoint {
         `storage ${quote(key)} declares ${numel} ${type.dtype} elements (${byteLength} bytes) but its record holds ${entry.size}`,
       );
     }
-    const s = new PyStorage(key, type.dtype, type.itemSize, numel, location, entry.dataOffset, byteLength);
+    const s = new PyStorage(key, type.name, type.dtype, type.itemSize, numel, location, entry.dataOffset, byteLength);
     storages.set(key, s);
     order.push(s);
     return s;
   });
-  const pkl = entryBytes(bytes, dataPkl, { ...limits, maxInflatedBytes: Math.min(limits.maxInflatedBytes, limits.maxPickleBytes) });
+  const raw = entryBytes(bytes, dataPkl, { ...limits, maxInflatedBytes: Math.min(limits.maxInflatedBytes, limits.maxPickleBytes) });
+  // a copy of a stored record: the bytes values of the tree are views into it, and must not keep the whole file alive
+  const pkl = dataPkl.method === 0 ? raw.slice() : raw;
   const { value, protocol } = unpickle(pkl, 0, hooks, limits);
   return {
     format: 'zip',
@@ -226,7 +237,7 @@ function readZipCheckpoint(bytes: Uint8Array, limits: ReadLimits): Checkpoint {
   };
 }
 
-function readLegacyCheckpoint(bytes: Uint8Array, limits: ReadLimits): Checkpoint {
+function readLegacyCheckpoint(bytes: Uint8Array, limits: ReadLimits, options: ReadOptions): Checkpoint {
   const noPersistent: PickleHooks = {
     persistentLoad: () => {
       throw new WeightsError('pickle', 'pickle: a persistent id in a legacy header pickle');
@@ -248,7 +259,7 @@ function readLegacyCheckpoint(bytes: Uint8Array, limits: ReadLimits): Checkpoint
   const pending: { key: string; type: StorageType; numel: number; location: string; viewOffset: number; viewKey: string }[] = [];
   const state = { tensors: 0 };
   const resolved = new Map<string, PyStorage>();
-  const hooks = torchHooks(limits, state, (pid) => {
+  const hooks = torchHooks(limits, options, state, (pid) => {
     const t = pid instanceof PyTuple ? pid.items : [];
     if (t[0] === 'module' && t.length === 4) {
       if (!(t[1] instanceof PyGlobal)) throw new WeightsError('pickle', 'pickle: a module persistent id without a class');
@@ -276,7 +287,7 @@ function readLegacyCheckpoint(bytes: Uint8Array, limits: ReadLimits): Checkpoint
     const known = resolved.get(viewKey);
     if (known) return known;
     // the bytes come after the pickles: a placeholder now, its offset once the storage section is read
-    const s = new PyStorage(viewKey, type.dtype, type.itemSize, viewNumel, location, -1, viewNumel * type.itemSize, viewOffset);
+    const s = new PyStorage(viewKey, type.name, type.dtype, type.itemSize, viewNumel, location, -1, viewNumel * type.itemSize, viewOffset);
     resolved.set(viewKey, s);
     pending.push({ key: rootKey, type, numel: viewNumel, location, viewOffset, viewKey });
     roots.get(rootKey)!.views.push(s);
@@ -329,7 +340,12 @@ function readLegacyCheckpoint(bytes: Uint8Array, limits: ReadLimits): Checkpoint
 }
 
 /** torch's rebuild functions, as data; the allowlisted containers as containers; everything else inert. */
-function torchHooks(limits: ReadLimits, state: { tensors: number }, storageOf: (pid: PyValue) => PyValue): PickleHooks {
+function torchHooks(
+  limits: ReadLimits,
+  options: ReadOptions,
+  state: { tensors: number },
+  storageOf: (pid: PyValue) => PyValue,
+): PickleHooks {
   const tensor = (args: PyValue[], what: string, from: number, quantized = false): PyTensor => {
     const [storage, offset, size, stride] = args.slice(from);
     const requiresGrad = quantized ? args[5] : args[4];
@@ -395,6 +411,7 @@ function torchHooks(limits: ReadLimits, state: { tensors: number }, storageOf: (
     }
   };
   return {
+    boxFloats: options.exactFloats === true,
     persistentLoad: storageOf,
     reduce: rebuild,
     construct: (cls, args) => (cls.qualified === 'collections.OrderedDict' ? emptyOrderedDict(args) : undefined),
@@ -422,7 +439,7 @@ function storageType(v: PyValue): StorageType {
   }
   const type = STORAGE_TYPES[v.name];
   if (!type) throw new WeightsError('unsupported', `storage type torch.${v.name}`);
-  return type;
+  return { name: v.name, ...type };
 }
 
 function intTuple(v: PyValue | undefined, what: string, limits: ReadLimits): number[] {
