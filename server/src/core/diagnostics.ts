@@ -93,7 +93,7 @@ export const CODES = {
   YOLO061: {
     title: 'weights-unreadable',
     severity: 'warning',
-    doc: 'The pretrained checkpoint is missing, unreadable, refused (not a torch.save file, or one naming code to run) or not allowed here.',
+    doc: 'The pretrained checkpoint is missing, unreadable, refused (not a torch.save file, or one naming code to run) or not allowed.',
   },
 } as const satisfies Record<string, { title: string; severity: Severity; doc: string }>;
 
