@@ -38,6 +38,7 @@ import type { Range } from './core/range.ts';
 import { LineIndex } from './core/lines.ts';
 import type { CoreCodeAction } from './core/features/codeActions.ts';
 import type { CoreCodeLens } from './core/features/codeLens.ts';
+import { layerWeights, type WeightsPlan } from './core/features/weights.ts';
 import type { CompletionKind, CompletionResult } from './core/features/completion.ts';
 import type { CoreHover } from './core/features/hover.ts';
 import type { CoreInlayHint } from './core/features/inlayHints.ts';
@@ -300,6 +301,33 @@ export function toLspCodeAction(lines: LineIndex, uri: string, version: number, 
 // ---- the graph panel's model ----------------------------------------------------------------------------------
 
 /** The graph of a model as `yolo/graph` answers it: the core's graph with LSP ranges, for one document version. */
+/** The graph with the pretrained checkpoint's verdicts on it (per node, and the model's N/M). */
+export function withWeights(graph: GraphResult, w: WeightsPlan | null): GraphResult {
+  if (!w) return graph;
+  if (w.kind !== 'plan')
+    return {
+      ...graph,
+      weights: { name: w.weights, transferred: null, total: null, log: null, message: w.message, firstMiss: null, remapTransferred: null },
+    };
+  const perLayer = layerWeights(w.plan);
+  return {
+    ...graph,
+    nodes: graph.nodes.map((n) => {
+      const l = perLayer.get(n.index);
+      return l ? { ...n, weights: { status: l.status, loaded: l.loaded, total: l.total, details: [...l.details] } } : n;
+    }),
+    weights: {
+      name: w.weights,
+      transferred: w.plan.transferred,
+      total: w.plan.total,
+      log: w.plan.log,
+      message: null,
+      firstMiss: w.plan.firstMiss,
+      remapTransferred: w.plan.remap?.transferred ?? null,
+    },
+  };
+}
+
 export function toGraphResult(model: Model, uri: string, version: number | null, lines = new LineIndex(model.doc.text)): GraphResult {
   const g = graphOf(model);
   return {

@@ -54,6 +54,35 @@ export interface GraphNode {
   range: LspRange;
   status: 'ok' | 'error' | 'unknown';
   diagnostics: NodeDiagnostic[];
+  /** how the layer's tensors fare against the pretrained checkpoint, when one is set and the layer has tensors */
+  weights?: NodeWeights | null;
+}
+
+/** A layer against the pretrained checkpoint (`yolo.weights`, `# yolo-lens: weights=`): what the graph colours by. */
+export interface NodeWeights {
+  /** all load; some load (or a partial copy); a shape differs; none is in the checkpoint */
+  status: 'load' | 'partial' | 'mismatch' | 'new';
+  /** tensors that load, of those the framework's loader considers */
+  loaded: number;
+  total: number;
+  /** one line per tensor that does not load in full (a few, then a count) */
+  details: string[];
+}
+
+/** The pretrained checkpoint against the whole model. */
+export interface GraphWeights {
+  /** the checkpoint as the setting or the modeline names it */
+  name: string;
+  /** the framework's own N/M; null when there is no plan (`message` says why) */
+  transferred: number | null;
+  total: number | null;
+  /** the line the framework logs */
+  log: string | null;
+  message: string | null;
+  /** the first layer where a tensor does not load */
+  firstMiss: number | null;
+  /** what moving the checkpoint's layers to their new indices would transfer (`yolo-lens transfer --remap`) */
+  remapTransferred: number | null;
 }
 
 export interface GraphEdge {
@@ -91,6 +120,8 @@ export interface GraphResult {
   edges: GraphEdge[];
   totals: ModelTotalsView;
   ok: boolean;
+  /** the pretrained checkpoint, when one is set */
+  weights?: GraphWeights | null;
 }
 
 export const GraphRequestType = 'yolo/graph';

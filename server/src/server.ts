@@ -4,6 +4,7 @@
  * document is cached by (uri, version, settings); diagnostics are debounced. Started by `node dist/server.js
  * --stdio`, by `yolo-lens lsp --stdio` (which calls `startServer()`), and by the VS Code client.
  */
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   type CancellationToken,
@@ -47,6 +48,9 @@ import { definition, highlights, references } from './core/features/references.t
 import { signatureHelp } from './core/features/signatureHelp.ts';
 import { submodules } from './core/features/submodules.ts';
 import { documentSymbols } from './core/features/symbols.ts';
+import { planWeights, weightsDiagnostics, weightsLens, type WeightsPlan } from './core/features/weights.ts';
+import { modeline } from './core/framework/detect.ts';
+import { CheckpointStore, weightsPath, type WeightsSource } from './weightsFile.ts';
 import { profileModel } from './runtime/profile.ts';
 import { isConfigUri, UserModuleStore } from './userModuleStore.ts';
 import {
@@ -73,6 +77,7 @@ import {
   toLspBasicDiagnostic,
   toFlatSymbols,
   toGraphResult,
+  withWeights,
   toLspCodeAction,
   toLspCodeLens,
   toLspCompletion,
@@ -107,6 +112,8 @@ export interface ServerSettings {
   /** the FLOPs convention shown first */
   readonly gflops: FlopsConvention;
   readonly profile: { readonly backend: ProfileBackend };
+  /** the pretrained checkpoint to plan against (`yolo.weights`), null when none; the modeline's `weights=` wins */
+  readonly weights: string | null;
 }
 
 export const DEFAULT_SETTINGS: ServerSettings = {
@@ -116,6 +123,7 @@ export const DEFAULT_SETTINGS: ServerSettings = {
   diagnostics: { severity: {}, debounceMs: 200 },
   gflops: DEFAULT_FLOPS_CONVENTION,
   profile: { backend: 'auto' },
+  weights: null,
 };
 
 const SEVERITIES = new Set(['error', 'warning', 'information', 'hint', 'off']);
@@ -150,6 +158,7 @@ export function readSettings(raw: unknown): ServerSettings {
     profile: {
       backend: typeof p.backend === 'string' && BACKENDS.has(p.backend) ? (p.backend as ProfileBackend) : 'auto',
     },
+    weights: typeof r.weights === 'string' && r.weights.trim() ? r.weights.trim() : null,
   };
 }
 
@@ -256,6 +265,15 @@ export function startServer(given?: Connection): Connection {
       // the connection is gone: nothing to log to
     }
   };
+
+  /** pretrained checkpoints, read once per file version; the workspace's folders and trust decide what may be read */
+  const checkpoints = new CheckpointStore((path, ms, r) =>
+    log(
+      r.ok ? `read checkpoint ${path} (${r.checkpoint.tensorCount} tensors) in ${ms.toFixed(0)} ms` : `checkpoint not read: ${r.message}`,
+    ),
+  );
+  let folderPaths: string[] = [];
+  let trusted = true;
 
   /** Every handler is this one call: errors are logged and become `fallback`, cancellation answers as LSP asks. */
   async function runSafe<T>(
@@ -382,6 +400,40 @@ export function startServer(given?: Connection): Connection {
     });
   }
 
+  // ---- pretrained weights (weightsFile.ts reads; core/features/weights.ts plans) ----------------------------
+
+  const plans = new WeakMap<Model, { read: unknown; plan: WeightsPlan }>();
+
+  /**
+   * The model against the checkpoint the modeline (`# yolo-lens: weights=`) or the `yolo.weights` setting names;
+   * null when none is named. In Restricted Mode a modeline may only name a file inside the workspace (the setting
+   * is a restricted one: VS Code passes only the user's own value there).
+   */
+  async function weightsOf(a: ModelAnalysis, model: Model = a.model): Promise<WeightsPlan | null> {
+    const written = modeline(a.doc.text).weights;
+    const source: WeightsSource | null = written
+      ? { written, from: 'modeline' }
+      : a.settings.weights
+        ? { written: a.settings.weights, from: 'setting' }
+        : null;
+    if (!source) return null;
+    const file = a.uri.startsWith('file:') ? fileNameOf(a.uri) : null;
+    const path = weightsPath(source, file, folderPaths);
+    if (!path)
+      return { kind: 'unreadable', weights: source.written, message: `${source.written}: a relative path needs a saved file or a folder` };
+    const within = !trusted && source.from === 'modeline' ? (folderPaths.length ? folderPaths : file ? [dirname(file)] : []) : null;
+    const read = await checkpoints.get(path, within);
+    if (!read.ok) return { kind: 'unreadable', weights: source.written, message: read.message };
+    const hit = plans.get(model);
+    if (hit && hit.read === read) return hit.plan;
+    const tensors = checkpoints.tensorsOf(read.checkpoint, model.framework.loader.entry, source.written);
+    const plan: WeightsPlan = tensors.ok
+      ? planWeights(model, tensors.tensors, source.written)
+      : { kind: 'unreadable', weights: source.written, message: tensors.message };
+    plans.set(model, { read, plan });
+    return plan;
+  }
+
   // ---- diagnostics: debounced, versioned ------------------------------------------------------------------
 
   function schedule(uri: string, delayMs: number): void {
@@ -405,7 +457,11 @@ export function startServer(given?: Connection): Connection {
       // a newer edit arrived while the settings were fetched: its own run publishes
       if (!current || current.version !== doc.version) return;
       const a = analyse(current, settings);
-      const diagnostics = coreDiagnostics(a).map((d) => toLspDiagnostic(a.lines, uri, d));
+      const weights = a.model ? await weightsOf(a as ModelAnalysis) : null;
+      // the checkpoint was read meanwhile and a newer edit arrived: its own run publishes
+      if (weights && documents.get(uri)?.version !== a.version) return;
+      const own = weights ? weightsDiagnostics(a.model!, weights, { severity: a.settings.diagnostics.severity }) : [];
+      const diagnostics = [...coreDiagnostics(a), ...own].map((d) => toLspDiagnostic(a.lines, uri, d));
       await conn.sendDiagnostics({ uri, version: a.version, diagnostics });
       if (a.model || a.internalError || modelUris.has(uri)) {
         if (a.model) modelUris.add(uri);
@@ -484,12 +540,14 @@ export function startServer(given?: Connection): Connection {
     // editors without a notion of workspace trust (Neovim...) count as trusted; VS Code tells us
     const init = (params?.initializationOptions ?? {}) as { workspaceTrusted?: unknown };
     userModules.setTrusted(init.workspaceTrusted !== false);
+    trusted = init.workspaceTrusted !== false;
     const folders = Array.isArray(params?.workspaceFolders)
       ? params.workspaceFolders.map((f) => f.uri)
       : params?.rootUri
         ? [params.rootUri]
         : [];
     userModules.setRoots(folders.filter((u): u is string => typeof u === 'string'));
+    folderPaths = folders.filter((u): u is string => typeof u === 'string' && u.startsWith('file:')).map((u) => fileNameOf(u));
     return {
       capabilities: {
         textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -540,6 +598,7 @@ export function startServer(given?: Connection): Connection {
   conn.onNotification(WorkspaceTrustNotification, (params) => {
     const before = userModules.all().map((c) => c.uri);
     userModules.setTrusted(params?.trusted === true);
+    trusted = params?.trusted === true;
     userModulesChanged(before);
   });
 
@@ -622,8 +681,11 @@ export function startServer(given?: Connection): Connection {
   conn.onCodeLens((params, token) =>
     runSafe('codeLens', token, [], async () => {
       const a = await modelAnalysis(params);
+      if (!a) return [];
       // the lens shows built and fused figures: the fused ones need the full resolution (memoised per version)
-      return a ? memo(a, 'codeLens', () => codeLenses(a.model, a.uri, a.settings.gflops).map((l) => toLspCodeLens(a.lines, l))) : [];
+      const lenses = memo(a, 'codeLens', () => codeLenses(a.model, a.uri, a.settings.gflops).map((l) => toLspCodeLens(a.lines, l)));
+      const weights = await weightsOf(a);
+      return weights ? [...lenses, toLspCodeLens(a.lines, weightsLens(weights))] : lenses;
     }),
   );
 
@@ -666,7 +728,7 @@ export function startServer(given?: Connection): Connection {
   conn.onRequest(GraphRequest, (params, token) =>
     runSafe('yolo/graph', token, null, async () => {
       const a = await modelAnalysisOf(params?.uri);
-      return a ? graphOfVariant(a, params) : null;
+      return a ? withWeights(graphOfVariant(a, params), await weightsOf(a, variant(a, params))) : null;
     }),
   );
 

@@ -96,8 +96,8 @@ type Entry = { key: string; read: Promise<CheckpointRead> };
 export class CheckpointStore {
   private readonly entries = new Map<string, Entry>();
   private readonly tensors = new WeakMap<Checkpoint, Map<CheckpointEntryRule, ReturnType<typeof checkpointTensors>>>();
-  /** reads done (for tests: a second plan of the same file does not read it) */
-  reads = 0;
+  /** `onRead`: told of each read the cache could not spare (the server logs it) */
+  constructor(private readonly onRead?: (path: string, ms: number, result: CheckpointRead) => void) {}
 
   /**
    * The checkpoint at `path`, from the cache when the file's mtime and size are unchanged. `within`: folders the
@@ -128,13 +128,17 @@ export class CheckpointStore {
     const hit = this.entries.get(path);
     if (hit && hit.key === key) return hit.read;
     const read = (async (): Promise<CheckpointRead> => {
-      this.reads++;
+      const t0 = performance.now();
+      let r: CheckpointRead;
       try {
-        return parsed(name, new Uint8Array(await readFile(path)));
+        r = parsed(name, new Uint8Array(await readFile(path)));
       } catch (e) {
-        return { ok: false, message: ioMessage(name, e) };
+        r = { ok: false, message: ioMessage(name, e) };
       }
-    })().then((r) => (r.ok ? { ...r, bytes: new Uint8Array(0) } : r)); // the bytes are not kept: planning needs the tree only
+      this.onRead?.(path, performance.now() - t0, r);
+      // the bytes are not kept: planning needs the tree only
+      return r.ok ? { ...r, bytes: new Uint8Array(0) } : r;
+    })();
     this.entries.set(path, { key, read });
     // a handful of checkpoints at most are in use at once
     if (this.entries.size > 8) this.entries.delete(this.entries.keys().next().value!);
