@@ -31,7 +31,8 @@ function workspace(): string {
 const lensTitles = async (c: LspClient, uri: string) =>
   (await c.request<CodeLens[]>('textDocument/codeLens', { textDocument: { uri } })).map((l) => l.command?.title ?? '');
 const weightsLens = async (c: LspClient, uri: string) => (await lensTitles(c, uri)).find((t) => t.startsWith('weights:'));
-const byCode = (ds: Diagnostic[], code: string) => ds.filter((d) => d.code === code);
+const byCode = (ds: Diagnostic[], code: string) =>
+  ds.filter((d) => d.code === code).map((d) => ({ ...d, message: typeof d.message === 'string' ? d.message : d.message.value }));
 const reads = (c: LspClient) => (c.stderr.match(/read checkpoint /g) ?? []).length;
 
 test('the lens gives the framework’s N/M and follows edits; YOLO060 on the first layer where loading stops; the graph', async () => {

@@ -921,6 +921,7 @@ function nodeClass(d: DrawnNode, view: GraphView): string {
   const diff = view.diffOf(n.index);
   if (diff) c.push(`diff-${diff}`);
   if (view.expanded.has(n.index)) c.push('expanded');
+  if (n.weights) c.push(`weights-${n.weights.status}`);
   return c.join(' ');
 }
 
@@ -928,7 +929,10 @@ function ariaLabel(d: DrawnNode): string {
   const n = d.node;
   if (!n) return `input ${d.lines[1] ?? ''}`;
   const diags = n.diagnostics.length ? `, ${n.diagnostics.length} problem${n.diagnostics.length > 1 ? 's' : ''}` : '';
-  return `layer ${n.index} ${n.module}, output ${outputText(n.outShape, n.outShapes)}, ${compactCount(n.params)} parameters${diags}`;
+  const weights = n.weights ? `, pretrained weights: ${WEIGHTS_WORDS[n.weights.status]} (${n.weights.loaded}/${n.weights.total})` : '';
+  return (
+    `layer ${n.index} ${n.module}, output ${outputText(n.outShape, n.outShapes)}, ${compactCount(n.params)} parameters${diags}` + weights
+  );
 }
 
 function tooltip(d: DrawnNode): string {
@@ -936,5 +940,20 @@ function tooltip(d: DrawnNode): string {
   if (!n) return `input image ${d.lines[1] ?? ''}`;
   const head = `${n.index} ${n.module}  from ${n.from}  n=${n.n ?? '?'}\nargs ${n.args}\nout ${outputText(n.outShape, n.outShapes)}`;
   const diags = n.diagnostics.map((x) => `${x.severity} ${x.code}: ${x.message}`);
-  return [head, ...diags].join('\n');
+  return [head, ...weightsLines(n), ...diags].join('\n');
+}
+
+/** How a layer fares against the pretrained checkpoint, in the words the legend uses. */
+export const WEIGHTS_WORDS = {
+  load: 'all load',
+  partial: 'partly load',
+  mismatch: 'shape mismatch',
+  new: 'new (not in the checkpoint)',
+} as const;
+
+/** The hover lines of a layer's pretrained-weights verdict: the count, then each tensor that does not load. */
+export function weightsLines(n: GraphNode): string[] {
+  const w = n.weights;
+  if (!w) return [];
+  return [`weights: ${w.loaded}/${w.total} tensors load: ${WEIGHTS_WORDS[w.status]}`, ...w.details.map((d) => `  ${d}`)];
 }

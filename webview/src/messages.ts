@@ -90,6 +90,25 @@ const graphNode = z.object({
   range,
   status: z.enum(['ok', 'error', 'unknown']),
   diagnostics: z.array(z.object({ code: str, severity, message: str })).max(LIMITS.diagnosticsPerNode),
+  weights: z
+    .object({
+      status: z.enum(['load', 'partial', 'mismatch', 'new']),
+      loaded: count,
+      total: count,
+      details: z.array(str).max(LIMITS.diagnosticsPerNode),
+    })
+    .nullable()
+    .optional(),
+});
+
+const graphWeights = z.object({
+  name: str,
+  transferred: count.nullable(),
+  total: count.nullable(),
+  log: str.nullable(),
+  message: str.nullable(),
+  firstMiss: count.nullable(),
+  remapTransferred: count.nullable(),
 });
 
 const graphEdge = z.object({ from: z.number().int().min(-1), to: count, slot: count, shape: shape.nullable() });
@@ -115,6 +134,7 @@ const graphResult = z
       summary: str.nullable(),
     }),
     ok: z.boolean(),
+    weights: graphWeights.nullable().optional(),
   })
   .superRefine((g, ctx) => {
     // nodes are the layers in order; edges join existing layers, forward only (what `from` can express)

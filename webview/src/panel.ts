@@ -5,7 +5,7 @@
  */
 import type { GraphResult, LspPosition, ProfileResult, SubmoduleNode } from '../../server/src/protocol.ts';
 import { parseHostMessage, rangeContains, type HostMessage, type WebviewMessage } from './messages.ts';
-import { GraphView, type ViewTransform } from './graphView.ts';
+import { GraphView, WEIGHTS_WORDS, weightsLines, type ViewTransform } from './graphView.ts';
 import { LayerTable, type SortState } from './table.ts';
 import { CompareView } from './compare.ts';
 import { Layouter } from './layout.ts';
@@ -129,6 +129,7 @@ export class Panel {
   private readonly progress: HTMLElement;
   private readonly progressFill: HTMLElement;
   private readonly profileSummary: HTMLElement;
+  private readonly weightsLegend: HTMLElement;
   private readonly main: HTMLElement;
   private readonly graphHolder: HTMLElement;
   private readonly side: HTMLElement;
@@ -201,7 +202,9 @@ export class Panel {
     this.progressFill = el('div', 'progress-fill');
     this.progress.append(this.progressFill);
     this.profileSummary = el('div', 'profile-summary');
-    statusBar.append(this.status, this.progress, this.profileSummary);
+    this.weightsLegend = el('div', 'weights-legend');
+    this.weightsLegend.hidden = true;
+    statusBar.append(this.status, this.progress, this.profileSummary, this.weightsLegend);
 
     this.main = el('div', 'main');
     this.graphHolder = el('div', 'graph-holder');
@@ -372,6 +375,7 @@ export class Panel {
     this.state.graph = graph.nodes.length <= STATE_GRAPH_LIMIT ? graph : null;
     this.title.textContent = fileName;
     this.subtitle.textContent = subtitleOf(graph, convention);
+    this.renderWeightsLegend(graph);
     const firstDraw = !this.view.graph;
     const keepView = sameDoc && !firstDraw;
     const ok = await this.view.setGraph(graph, convention, keepView, firstDraw && this.state.transform ? this.state.transform : null);
@@ -400,6 +404,30 @@ export class Panel {
     this.rendered();
   }
 
+  /** The pretrained checkpoint's verdict on the model, and what the node colours mean. */
+  private renderWeightsLegend(g: GraphResult): void {
+    const w = g.weights;
+    this.weightsLegend.hidden = !w;
+    if (!w) {
+      this.weightsLegend.replaceChildren();
+      return;
+    }
+    if (w.transferred === null || w.total === null) {
+      this.weightsLegend.replaceChildren(el('span', 'weights-problem', `weights ${w.name}: ${w.message ?? 'not read'}`));
+      return;
+    }
+    const parts: HTMLElement[] = [el('span', 'weights-count', `weights ${w.name}: ${w.transferred}/${w.total} load`)];
+    for (const status of ['load', 'partial', 'mismatch', 'new'] as const) {
+      const item = el('span', 'weights-key');
+      item.append(el('span', `swatch ${status}`), document.createTextNode(WEIGHTS_WORDS[status]));
+      parts.push(item);
+    }
+    if (w.firstMiss !== null) parts.push(el('span', 'muted', `loading stops at layer ${w.firstMiss}`));
+    if (w.remapTransferred !== null) parts.push(el('span', 'muted', `a layer remap would transfer ${w.remapTransferred}/${w.total}`));
+    this.weightsLegend.replaceChildren(...parts);
+    if (w.log) this.weightsLegend.title = `the framework would log: ${w.log}`;
+  }
+
   private async showCompare(m: Extract<HostMessage, { type: 'compare' }>): Promise<void> {
     const keep = this.state.mode === 'compare' && this.state.compareUris?.[0] === m.left.uri && this.state.compareUris?.[1] === m.right.uri;
     this.state.mode = 'compare';
@@ -411,6 +439,7 @@ export class Panel {
     this.main.hidden = true;
     this.title.textContent = `${m.leftName} ↔ ${m.rightName}`;
     this.subtitle.textContent = 'compare';
+    this.weightsLegend.hidden = true;
     if (!this.compare)
       this.compare = new CompareView(this.root, {
         layouter: () => {
@@ -523,6 +552,11 @@ export class Panel {
     );
     const ms = this.profileMs?.get(n.index);
     if (ms !== undefined) row('time', `${msText(ms)} ms`);
+    const weights = weightsLines(n);
+    if (weights.length) {
+      // one line per tensor that does not load, under the count
+      dl.append(el('dt', '', 'weights'), el('dd', 'weights-detail', weights.map((l) => l.trim().replace(/^weights: /, '')).join('\n')));
+    }
     const parts: HTMLElement[] = [h, dl];
     if (n.diagnostics.length) {
       const ul = el('ul', 'diagnostics');
