@@ -70,6 +70,7 @@ test('every yolo.* setting has a type, a default, a description and a scope', ()
     'yolo.graph.debounceMs',
     'yolo.profile.backend',
     'yolo.profile.memoryLimitMB',
+    'yolo.weights',
   ])
     assert.ok(props[key], `${key} is contributed`);
   for (const [key, p] of Object.entries(props)) {
@@ -131,7 +132,7 @@ test('the .vsix allowlist: bundles, manifest and docs only', (t) => {
     /^dist\/tfjs-backend-wasm-threaded-simd(\.worker)?\.js$/,
     /^dist\/wasm-pthread\.cjs$/,
     /^schemas\/[\w.-]+\.json$/,
-    /^docs\/(screenshot\.png|install\.md)$/,
+    /^docs\/(screenshot\.png|weights\.png|install\.md)$/,
     /^images\/icon\.png$/,
   ];
   for (const f of files)
