@@ -1,6 +1,8 @@
 /**
  * The packaged extension in a real VS Code (code-server, through the shared harness ../shared/e2e) with workspace
- * trust turned on: in Restricted Mode the folder's `.yolo-lens.json` is not read (its modules are unknown); a
+ * trust turned on: in Restricted Mode the folder's `.yolo-lens.json` is not read (its modules are unknown) and a
+ * `weights=` comment may name a checkpoint inside the workspace (read: its code lens and note show) but not one
+ * outside it (a warning says so until the folder is trusted); a
  * language server that dies (injected with YOLO_LENS_FAULT, which the server honours for tests) is restarted and the
  * user is told once, not at every crash; trusting the folder makes the server read the declarations.
  * The shared harness starts code-server with workspace trust disabled; a small shim in front of code-server's
@@ -73,7 +75,8 @@ async function until<T>(what: string, f: () => T | Promise<T>, ms = 90_000): Pro
 }
 
 test(
-  'Restricted Mode keeps .yolo-lens.json unread until trusted; a dying server is restarted and the user told once',
+  'Restricted Mode keeps .yolo-lens.json unread and checkpoints inside the workspace until trusted; a dying server is restarted ' +
+    'and the user told once',
   { timeout: 600_000 },
   async (t) => {
     if (!existsSync(HARNESS) || !existsSync(REAL_ENTRY)) {
@@ -103,6 +106,19 @@ test(
     const workspace = mkdtempSync(join(tmpdir(), 'yolo-lens-trust-'));
     copyFileSync(join(ROOT, 'examples/user-modules/.yolo-lens.json'), join(workspace, '.yolo-lens.json'));
     copyFileSync(join(ROOT, 'examples/user-modules/yolov5n-se.yaml'), join(workspace, 'yolov5n-se.yaml'));
+    // pretrained weights: a checkpoint inside the workspace, and one a modeline names outside it
+    const checkpoint = join(ROOT, 'test/fixtures/checkpoints/yolov5n.pt');
+    mkdirSync(join(workspace, 'weights'));
+    copyFileSync(checkpoint, join(workspace, 'weights/yolov5n.pt'));
+    const caseText = (c: string) => readFileSync(join(ROOT, 'test/fixtures/transfer', c, 'model.yaml'), 'utf8').replace(/^# .*\n/, '');
+    writeFileSync(
+      join(workspace, 'edited-weights.yaml'),
+      `# yolo-lens: framework=yolov5 weights=weights/yolov5n.pt\n${caseText('v5-insert-not-renumbered')}`,
+    );
+    writeFileSync(
+      join(workspace, 'outside-weights.yaml'),
+      `# yolo-lens: framework=yolov5 weights=${checkpoint}\n${caseText('v5-identical')}`,
+    );
     const outDir = join(ROOT, 'test-artifacts/e2e-trust');
     mkdirSync(outDir, { recursive: true });
     const vs = await h.launch({ extension: vsix, workspace, outDir, viewport: { width: 1600, height: 900 } });
@@ -114,6 +130,17 @@ test(
       const unknown = (rows: string[]) => rows.some((r) => /^Error/.test(r) && /unknown module 'SEConv'/.test(r));
       await vs.waitForProblems(unknown);
       await vs.screenshot('restricted-mode');
+
+      // Restricted Mode reads checkpoints (nothing in one is executed) from inside the workspace, not from outside it
+      const weightsNote = (rows: string[]) => rows.some((r) => /pretrained weights stop loading here/.test(r));
+      const outsideRefused = (rows: string[]) =>
+        rows.some((r) => /^Warning/.test(r) && /outside the workspace: in Restricted Mode/.test(r));
+      await vs.openFile('outside-weights.yaml');
+      await vs.openFile('edited-weights.yaml');
+      await vs.waitForProblems((rows) => weightsNote(rows) && outsideRefused(rows));
+      await page.locator('.codelens-decoration', { hasText: 'weights: 98/355 load' }).first().waitFor();
+      await vs.screenshot('restricted-mode-weights');
+      await vs.openFile('yolov5n-se.yaml');
 
       // the server dies inside a request; the client restarts it and says so, once
       const restarts = () => (vs.extHostLog().match(/Connection to server got closed\. Server will restart/g) ?? []).length;
@@ -139,6 +166,8 @@ test(
         .click();
       await until('trust granted', async () => !(await page.locator('.statusbar-item', { hasText: 'Restricted Mode' }).count()));
       await vs.waitForProblems((rows) => !unknown(rows));
+      // and the checkpoint outside the workspace is read now
+      await vs.waitForProblems((rows) => weightsNote(rows) && !outsideRefused(rows));
       // not an empty list from a dead server: the model resolves whole now, and the status bar has its figures
       await page.locator('.tabs-container .tab[data-resource-name="yolov5n-se.yaml"]').first().click();
       await page

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WeightsError, checkpointInfo, readCheckpoint, stateDictOf, toPlain } from '../../server/src/core/weights/index.ts';
 import { readZip } from '../../server/src/core/weights/zip.ts';
+import { writeRemappedCheckpoint } from '../../server/src/core/weights/save.ts';
 import { Pickle, stateDictCheckpoint, torchZip, zip, type ZipRecord } from './craft.ts';
 
 export interface Seed {
@@ -212,8 +213,12 @@ export function runCase(bytes: Uint8Array): Outcome {
     if (!info.ok) {
       result = info.error.code;
       message = info.error.message;
-    } else if (sd.ok) result = 'ok';
-    else {
+    } else if (sd.ok) {
+      // the remap writer takes whatever the reader accepted: a file, or a typed error
+      const w = writeRemappedCheckpoint(bytes, [{ from: 0, to: 1, tensors: 0 }]);
+      result = w.ok ? 'ok' : w.error.code === 'internal' ? 'internal' : 'ok';
+      if (!w.ok) message = w.error.message;
+    } else {
       result = sd.error.code === 'no-state-dict' ? 'ok-no-state-dict' : sd.error.code;
       message = sd.error.message;
     }

@@ -81,47 +81,57 @@ function renamer(moves: readonly LayerMove[]): (index: number) => number | null 
   return (i) => to.get(i) ?? (taken.has(i) ? null : i);
 }
 
-const INDEX = /^(0|[1-9]\d*)$/;
+/** A layer key as the planner reads it (transfer.ts: `model.<digits>.`). */
+const INDEX = /^\d+$/;
 
 /** The layer sequence's children renamed: moved layers under their new index, displaced ones dropped, in index order. */
 function renamedChildren(children: PyDict, rename: (i: number) => number | null): PyDict {
-  const kept: [number, PyValue][] = [];
+  const kept: [number, string, PyValue][] = [];
   const other: [PyValue, PyValue][] = [];
   for (let i = 0; i < children.size; i++) {
     const k = children.keys[i]!;
     const v = children.values[i]!;
     if (typeof k === 'string' && INDEX.test(k)) {
       const to = rename(Number(k));
-      if (to !== null) kept.push([to, v]);
+      // a layer that stays keeps its key as written; a moved one takes its new index
+      if (to !== null) kept.push([to, to === Number(k) ? k : String(to), v]);
     } else other.push([k, v]);
   }
   kept.sort((a, b) => a[0] - b[0]);
   const out = new PyDict(children.className);
-  for (const [i, v] of kept) out.set(String(i), v);
+  for (const [, k, v] of kept) {
+    if (out.has(k)) throw new WeightsError('unsupported', `two layers of the checkpoint would both be layer ${k} after the remap`);
+    out.set(k, v);
+  }
   for (const [k, v] of other) out.set(k, v);
   if (children.attrs !== undefined) out.attrs = children.attrs;
   return out;
 }
 
-const KEY = /^model\.(0|[1-9]\d*)(\..*)?$/;
+/** A tensor's key (as transfer.ts splits it), and a `_metadata` key (a module path, `model.5` itself included). */
+const KEY = /^model\.(\d+)(\..*)$/;
+const MODULE_PATH = /^model\.(\d+)(\..*)?$/;
 
 /** A plain state_dict's keys renamed the same way (and its `_metadata`, whose keys are module paths). */
-function renamedStateDict(d: PyDict, rename: (i: number) => number | null): PyDict {
+function renamedStateDict(d: PyDict, rename: (i: number) => number | null, pattern = KEY): PyDict {
   const renameKey = (k: PyValue): PyValue | null => {
-    const m = typeof k === 'string' ? KEY.exec(k) : null;
+    const m = typeof k === 'string' ? pattern.exec(k) : null;
     if (!m) return k;
     const to = rename(Number(m[1]));
-    return to === null ? null : `model.${to}${m[2] ?? ''}`;
+    return to === null ? null : to === Number(m[1]) ? k : `model.${to}${m[2] ?? ''}`;
   };
   const out = new PyDict(d.className);
   for (let i = 0; i < d.size; i++) {
     const k = renameKey(d.keys[i]!);
-    if (k !== null) out.set(k, d.values[i]!);
+    if (k === null) continue;
+    if (typeof k === 'string' && out.has(k) && pattern === KEY)
+      throw new WeightsError('unsupported', `two tensors of the checkpoint would both be ${k} after the remap`);
+    out.set(k, d.values[i]!);
   }
   if (d.attrs instanceof PyDict && d.attrs.get('_metadata') instanceof PyDict) {
     const attrs = new PyDict(d.attrs.className);
     for (let i = 0; i < d.attrs.size; i++) attrs.set(d.attrs.keys[i]!, d.attrs.values[i]!);
-    attrs.set('_metadata', renamedStateDict(d.attrs.get('_metadata') as PyDict, rename));
+    attrs.set('_metadata', renamedStateDict(d.attrs.get('_metadata') as PyDict, rename, MODULE_PATH));
     out.attrs = attrs;
   } else if (d.attrs !== undefined) out.attrs = d.attrs;
   return out;
@@ -179,14 +189,15 @@ export function writeRemappedCheckpoint(
     const back = readCheckpoint(bytes);
     if (!back.ok) throw new WeightsError('internal', `the remapped file does not read back: ${back.error.message}`);
     const after = stateDictOf(back.value, options.entry ? { entry: options.entry } : {});
-    if (!after.ok) throw new WeightsError('internal', `the remapped file has no state_dict: ${after.error.message}`);
+    if (!after.ok) throw new WeightsError('unsupported', `the remapped file has no state_dict: ${after.error.message}`);
     const want = remapCheckpoint(before.value.entries, moves);
     const sig = (e: { key: string; shape: readonly number[] }) => `${e.key} ${e.shape.join(',')}`;
     const a = new Set(after.value.entries.map(sig));
     const missing = want.find((e) => !a.has(sig(e)));
     if (missing || a.size !== want.length)
       throw new WeightsError(
-        'internal',
+        // a module tree shared between places (one layer under two names) renames in both; nothing is written
+        'unsupported',
         `the remapped file's state_dict differs from the plan (${missing ? `no ${missing.key}` : `${a.size} vs ${want.length} tensors`})`,
       );
     return { bytes, renamed, entries: after.value.entries.map((e) => ({ key: e.key, shape: e.shape })) };
