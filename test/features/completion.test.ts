@@ -129,7 +129,7 @@ test('scale letters inside scales: the ones not written yet, as [depth, width, m
 
 test('the # yolo-lens: modeline: keys, then the frameworks and the file\u2019s scales', needsCorpus, () => {
   const keys = at(`# yolo-lens: $0\n${corpusText(YOLOV8)}`, 'yolov8.yaml', false);
-  assert.deepEqual(labels(keys.r), ['framework', 'scale', 'imgsz']);
+  assert.deepEqual(labels(keys.r), ['framework', 'scale', 'imgsz', 'weights']);
   const fw = at(`# yolo-lens: framework=$0\n${corpusText(YOLOV8)}`, 'yolov8.yaml', false);
   assert.deepEqual(labels(fw.r), ['yolov5', 'yolov5-gsconv', 'scaled-yolov4', 'ultralytics-8.3', 'ultralytics-8.4', 'ultralytics']);
   const sc = at(`# yolo-lens: scale=$0\n${corpusText(YOLOV8)}`, 'yolov8.yaml', false);

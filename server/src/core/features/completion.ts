@@ -426,6 +426,7 @@ function modelineCompletions(model: Model, offset: number, typed: string): Compl
     ['framework', 'which upstream code builds this file (overrides detection)'],
     ['scale', 'which `scales:` entry to use'],
     ['imgsz', 'image size for shapes and FLOPs'],
+    ['weights', 'a pretrained checkpoint (.pt) to check what still loads, relative to this file'],
   ];
   keys.forEach(([k, doc], n) =>
     items.push({ label: k, kind: 'setting', documentation: doc, insertText: `${k}=`, snippet: false, range: w.range, sortText: String(n) }),
