@@ -484,250 +484,24 @@ export function detectDef(kind: DetectKind, src: string, segment: boolean, proto
 
 // ---- the two YOLOv5 trees -----------------------------------------------------------------------------------
 
-export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
-  const upstream = flavour === 'upstream';
-  const dir = upstream ? 'models' : 'gsconv-yolov5/models';
-  const src = (cls: string, file = 'common.py') => `${dir}/${file}:${cls}`;
+const gainSig = [param('gain', 'int', 'block size s', 2)];
+const gainOf = (a: Args): number => {
+  const s = a.int('gain');
+  if (s <= 0) throw buildError(`gain must be a positive int, got ${s}`, 'gain');
+  return s;
+};
 
-  /** The tree's activation for `Conv(act=True)`: upstream yolov5 shares one SiLU instance (`Conv.default_act`), the fork
-   * makes an `nn.Mish()` per Conv. */
-  const defaultAct = (b: Builder): Mod => b.env.convDefaultAct ?? b.act(upstream ? 'SiLU' : 'Mish');
-
-  const Conv: ModuleDef = {
-    name: 'Conv',
-    category: 'conv',
-    doc: upstream ? 'Conv2d (no bias) + BatchNorm2d + SiLU.' : 'Conv2d (no bias) + BatchNorm2d + Mish (the Slim-neck fork\u2019s Conv).',
-    source: src('Conv'),
-    signature: [
-      c1p,
-      c2p,
-      param('k', 'kernel', 'kernel size', 1),
-      param('s', 'kernel', 'stride', 1),
-      param('p', 'kernel', "padding (None: 'same' for odd kernels)", null),
-      gP,
-      ...(upstream ? [param('d', 'int', 'dilation', 1)] : []),
-      param(
-        'act',
-        'act',
-        upstream ? 'True: the default activation, an nn.Module: that one, else none' : 'truthy: an nn.Mish of its own, else none',
-        true,
-      ),
-    ],
-    build: (b, a) => {
-      const c1 = a.channels('c1');
-      const c2 = a.channels('c2');
-      const k = a.pair('k');
-      const kRaw = a.raw('k');
-      const d = upstream ? a.int('d') : 1;
-      const kForPad: number | [number, number] = isSeq(kRaw) ? k : k[0];
-      const p = autopad(kForPad, a.raw('p'), d);
-      const conv = b.conv2d(c1, c2, k, { s: a.pair('s'), p, g: a.int('g'), d, bias: b.fused }, 'k');
-      // upstream: `self.default_act if act is True else act if isinstance(act, nn.Module) else nn.Identity()`;
-      // the fork: `nn.Mish() if act else nn.Identity()`
-      const act = upstream ? activationFrom(b, a.raw('act'), () => defaultAct(b)) : a.bool('act') ? b.act('Mish') : b.identity();
-      if (b.fused) {
-        // fuse_conv_and_bn's conv: frozen where the framework's fuse returns it with requires_grad False (ultralytics 8.4)
-        const fused = b.env.fuseFreezes ? b.frozen(conv) : conv;
-        return b.mod('Conv', { conv: fused, act }, (fl, x) => fl.call(act, fl.call(fused, x)));
-      }
-      const bn = b.bn(c2);
-      return b.mod('Conv', { conv, bn, act }, (fl, x) => fl.call(act, fl.call(bn, fl.call(conv, x))));
-    },
-  };
-
-  const DWConv: ModuleDef = {
-    name: 'DWConv',
-    category: 'conv',
-    doc: 'Depth-wise Conv: groups = gcd(c1, c2).',
-    source: src('DWConv'),
-    signature: [
-      c1p,
-      c2p,
-      param('k', 'kernel', 'kernel size', 1),
-      param('s', 'kernel', 'stride', 1),
-      ...(upstream ? [param('d', 'int', 'dilation', 1)] : []),
-      param('act', 'act', 'activation flag', true),
-    ],
-    build: (b, a) => {
-      const c1 = a.channels('c1');
-      const c2 = a.channels('c2');
-      const kw: Record<string, PyVal> = { g: gcd(c1, c2), act: a.raw('act') };
-      if (upstream) kw.d = a.raw('d');
-      return { ...construct(b, Conv, [c1, c2, a.raw('k'), a.raw('s')], kw), type: 'DWConv' };
-    },
-  };
-
-  const DWConvTranspose2d: ModuleDef = {
-    name: 'DWConvTranspose2d',
-    category: 'upsample',
-    doc: 'Depth-wise transposed conv: nn.ConvTranspose2d with groups = gcd(c1, c2) (a subclass: thop 0.1.1 does not count it).',
-    source: src('DWConvTranspose2d'),
-    signature: [
-      c1p,
-      c2p,
-      param('k', 'kernel', 'kernel size', 1),
-      param('s', 'kernel', 'stride', 1),
-      param('p1', 'kernel', 'padding', 0),
-      param('p2', 'kernel', 'output padding', 0),
-    ],
-    build: (b, a) => {
-      const c1 = a.channels('c1');
-      const c2 = a.channels('c2');
-      const m = b.convTranspose2d(
-        c1,
-        c2,
-        a.pair('k'),
-        { s: a.pair('s'), p: a.pair('p1'), outputPadding: a.pair('p2'), g: gcd(c1, c2) },
-        'k',
-      );
-      return { ...m, type: 'DWConvTranspose2d' };
-    },
-  };
-
-  const TransformerLayer: ModuleDef = {
-    name: 'TransformerLayer',
-    category: 'transformer',
-    doc:
-      'Transformer layer without LayerNorm: q/k/v projections, multi-head attention, two linears, residual adds. Takes (sequence, ' +
-      'batch, c).',
-    source: src('TransformerLayer'),
-    signature: [param('c', 'channels', 'embedding size'), param('num_heads', 'int', 'attention heads (must divide c)')],
-    build: (b, a) => {
-      const c = a.channels('c');
-      const lin = () => b.linear(c, c, false);
-      const q = lin();
-      const k = lin();
-      const v = lin();
-      const ma = b.mha(c, a.int('num_heads'));
-      const fc1 = lin();
-      const fc2 = lin();
-      return b.mod('TransformerLayer', { q, k, v, ma, fc1, fc2 }, (fl, xin) => {
-        let x = inputOne(xin, 'TransformerLayer');
-        const att = fl.callMulti(ma, [fl.call(q, x), fl.call(k, x), fl.call(v, x)]);
-        x = fl.add(firstOf(att, 'MultiheadAttention'), x);
-        return fl.add(fl.call(fc2, fl.call(fc1, x)), x);
-      });
-    },
-  };
-
-  const TransformerBlock: ModuleDef = {
-    name: 'TransformerBlock',
-    category: 'transformer',
-    doc:
-      'Vision transformer block: optional Conv to c2, a learned position embedding (Linear), num_layers TransformerLayers over the ' +
-      'H\u00b7W tokens.',
-    source: src('TransformerBlock'),
-    signature: [
-      c1p,
-      c2p,
-      param('num_heads', 'int', 'attention heads (must divide c2)'),
-      param('num_layers', 'int', 'number of TransformerLayers'),
-    ],
-    build: (b, a) => {
-      const c1 = a.channels('c1');
-      const c2 = a.channels('c2');
-      const conv = c1 !== c2 ? construct(b, Conv, [c1, c2]) : null;
-      const linear = b.linear(c2, c2);
-      const tr = b.seq(range(a.int('num_layers')).map(() => construct(b, TransformerLayer, [c2, a.raw('num_heads')])));
-      return b.mod('TransformerBlock', { conv, linear, tr }, (fl, xin) => {
-        let x = inputOne(xin, 'TransformerBlock');
-        if (conv) x = fl.call(conv, x);
-        const [bs, , w, h] = fl.shape(x) as [number, number, number, number];
-        const p = fl.permute(fl.flatten(x, 2), [2, 0, 1]);
-        const y = fl.call(tr, fl.add(p, fl.call(linear, p)));
-        return fl.view(fl.permute(y, [1, 2, 0]), [bs, c2, w, h]);
-      });
-    },
-  };
-
-  const Bottleneck = bottleneckDef(Conv, src('Bottleneck'));
-  // both trees: `self.act = nn.SiLU()` (the fork keeps SiLU here although its Conv uses Mish)
-  const BottleneckCSP = bottleneckCspDef(Conv, Bottleneck, src('BottleneckCSP'), (b) => b.act('SiLU'), 'SiLU');
-  const CrossConv = crossConvDef(Conv, src('CrossConv', upstream ? 'common.py' : 'experimental.py'));
-  const SPP = sppDef(Conv, src('SPP'));
-
-  const SPPF: ModuleDef = {
-    name: 'SPPF',
-    category: 'pooling',
-    doc: 'Fast SPP: one max-pool applied three times in a row, the four maps concatenated.',
-    source: src('SPPF'),
-    signature: [c1p, c2p, param('k', 'int', 'pool kernel size', 5)],
-    build: (b, a) => {
-      const c1 = a.channels('c1');
-      const c2 = a.channels('c2');
-      const k = a.int('k');
-      const c_ = Math.floor(c1 / 2);
-      const cv1 = construct(b, Conv, [c1, c_, 1, 1]);
-      const cv2 = construct(b, Conv, [c_ * 4, c2, 1, 1]);
-      const m = b.maxPool2d(k, 1, Math.floor(k / 2), 1, false, 'k');
-      return b.mod('SPPF', { cv1, cv2, m }, (fl, x) => {
-        const y0 = fl.call(cv1, x);
-        const y1 = fl.call(m, y0);
-        const y2 = fl.call(m, y1);
-        return fl.call(cv2, fl.cat([y0, y1, y2, fl.call(m, y2)], 1));
-      });
-    },
-  };
-
-  const GhostConv: ModuleDef = {
-    name: 'GhostConv',
-    category: 'conv',
-    doc: 'Ghost convolution: a Conv to c2/2 channels plus a cheap 5x5 depth-wise Conv of it, concatenated.',
-    source: src('GhostConv'),
-    signature: [
-      c1p,
-      c2p,
-      param('k', 'kernel', 'kernel of the primary conv', 1),
-      param('s', 'kernel', 'stride of the primary conv', 1),
-      gP,
-      param('act', 'act', 'activation flag', true),
-    ],
-    build: (b, a) => {
-      const c_ = Math.floor(a.channels('c2') / 2);
-      const act = a.raw('act');
-      // upstream passes act=act, the fork positionally: both reach Conv.act
-      const cv1 = upstream
-        ? construct(b, Conv, [a.raw('c1'), c_, a.raw('k'), a.raw('s'), null, a.raw('g')], { act })
-        : construct(b, Conv, [a.raw('c1'), c_, a.raw('k'), a.raw('s'), null, a.raw('g'), act]);
-      const cv2 = upstream ? construct(b, Conv, [c_, c_, 5, 1, null, c_], { act }) : construct(b, Conv, [c_, c_, 5, 1, null, c_, act]);
-      return b.mod('GhostConv', { cv1, cv2 }, (fl, x) => {
-        const y = fl.call(cv1, x);
-        return cat1(fl, y, fl.call(cv2, y));
-      });
-    },
-  };
-
-  const GhostBottleneck: ModuleDef = {
-    name: 'GhostBottleneck',
-    category: 'csp',
-    doc: 'Ghost bottleneck: GhostConv \u2192 (stride 2: depth-wise conv) \u2192 GhostConv, plus a shortcut (stride 2: DWConv + Conv).',
-    source: src('GhostBottleneck'),
-    signature: [
-      c1p,
-      c2p,
-      param('k', 'kernel', 'kernel of the depth-wise convs', 3),
-      param('s', 'int', 'stride (2 adds the depth-wise downsampling)', 1),
-    ],
-    build: (b, a) => {
-      const c1 = a.channels('c1');
-      const c2 = a.channels('c2');
-      const c_ = Math.floor(c2 / 2);
-      const k = a.raw('k');
-      const s = a.raw('s');
-      const s2 = equals(s, 2);
-      const conv = b.seq([
-        construct(b, GhostConv, [c1, c_, 1, 1]),
-        s2 ? construct(b, DWConv, [c_, c_, k, s], { act: false }) : b.identity(),
-        construct(b, GhostConv, [c_, c2, 1, 1], { act: false }),
-      ]);
-      const shortcut = s2
-        ? b.seq([construct(b, DWConv, [c1, c1, k, s], { act: false }), construct(b, Conv, [c1, c2, 1, 1], { act: false })])
-        : b.identity();
-      return b.mod('GhostBottleneck', { conv, shortcut }, (fl, x) => fl.add(fl.call(conv, x), fl.call(shortcut, x)));
-    },
-  };
-
-  /** C3 and its variants share one constructor; `inner` builds `self.m` (the subclass replaces the Bottlenecks). */
+/** C3 and its variants share one constructor; `inner` builds `self.m` (the subclass replaces the Bottlenecks). */
+function c3Family(
+  t: KitTree,
+  Conv: ModuleDef,
+  Bottleneck: ModuleDef,
+  CrossConv: ModuleDef,
+  TransformerBlock: ModuleDef,
+  SPP: ModuleDef,
+  GhostBottleneck: ModuleDef,
+): Record<'C3' | 'C3x' | 'C3TR' | 'C3SPP' | 'C3Ghost', ModuleDef> {
+  const { src } = t;
   const c3Like = (name: string, doc: string, inner: (b: Builder, a: Args, c_: number) => Mod, sig?: ModuleDef['signature']): ModuleDef => ({
     name,
     category: name === 'C3TR' ? 'transformer' : 'csp',
@@ -773,13 +547,272 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
     b.seq(range(a.int('n')).map(() => construct(b, GhostBottleneck, [c_, c_]))),
   );
 
-  const gainSig = [param('gain', 'int', 'block size s', 2)];
-  const gainOf = (a: Args): number => {
-    const s = a.int('gain');
-    if (s <= 0) throw buildError(`gain must be a positive int, got ${s}`, 'gain');
-    return s;
+  return { C3, C3x, C3TR, C3SPP, C3Ghost };
+}
+
+/** What a definition needs of its tree: which one, where its classes live, what `Conv(act=True)` applies. */
+interface KitTree {
+  readonly flavour: Yolov5Flavour;
+  readonly upstream: boolean;
+  src(cls: string, file?: string): string;
+  defaultAct(b: Builder): Mod;
+}
+
+function convDef(t: KitTree): ModuleDef {
+  const { upstream, src, defaultAct } = t;
+  return {
+    name: 'Conv',
+    category: 'conv',
+    doc: upstream ? 'Conv2d (no bias) + BatchNorm2d + SiLU.' : 'Conv2d (no bias) + BatchNorm2d + Mish (the Slim-neck fork\u2019s Conv).',
+    source: src('Conv'),
+    signature: [
+      c1p,
+      c2p,
+      param('k', 'kernel', 'kernel size', 1),
+      param('s', 'kernel', 'stride', 1),
+      param('p', 'kernel', "padding (None: 'same' for odd kernels)", null),
+      gP,
+      ...(upstream ? [param('d', 'int', 'dilation', 1)] : []),
+      param(
+        'act',
+        'act',
+        upstream ? 'True: the default activation, an nn.Module: that one, else none' : 'truthy: an nn.Mish of its own, else none',
+        true,
+      ),
+    ],
+    build: (b, a) => {
+      const c1 = a.channels('c1');
+      const c2 = a.channels('c2');
+      const k = a.pair('k');
+      const kRaw = a.raw('k');
+      const d = upstream ? a.int('d') : 1;
+      const kForPad: number | [number, number] = isSeq(kRaw) ? k : k[0];
+      const p = autopad(kForPad, a.raw('p'), d);
+      const conv = b.conv2d(c1, c2, k, { s: a.pair('s'), p, g: a.int('g'), d, bias: b.fused }, 'k');
+      // upstream: `self.default_act if act is True else act if isinstance(act, nn.Module) else nn.Identity()`;
+      // the fork: `nn.Mish() if act else nn.Identity()`
+      const act = upstream ? activationFrom(b, a.raw('act'), () => defaultAct(b)) : a.bool('act') ? b.act('Mish') : b.identity();
+      if (b.fused) {
+        // fuse_conv_and_bn's conv: frozen where the framework's fuse returns it with requires_grad False (ultralytics 8.4)
+        const fused = b.env.fuseFreezes ? b.frozen(conv) : conv;
+        return b.mod('Conv', { conv: fused, act }, (fl, x) => fl.call(act, fl.call(fused, x)));
+      }
+      const bn = b.bn(c2);
+      return b.mod('Conv', { conv, bn, act }, (fl, x) => fl.call(act, fl.call(bn, fl.call(conv, x))));
+    },
   };
-  const Contract: ModuleDef = {
+}
+
+function dwConvDef(t: KitTree, Conv: ModuleDef): ModuleDef {
+  const { upstream, src } = t;
+  return {
+    name: 'DWConv',
+    category: 'conv',
+    doc: 'Depth-wise Conv: groups = gcd(c1, c2).',
+    source: src('DWConv'),
+    signature: [
+      c1p,
+      c2p,
+      param('k', 'kernel', 'kernel size', 1),
+      param('s', 'kernel', 'stride', 1),
+      ...(upstream ? [param('d', 'int', 'dilation', 1)] : []),
+      param('act', 'act', 'activation flag', true),
+    ],
+    build: (b, a) => {
+      const c1 = a.channels('c1');
+      const c2 = a.channels('c2');
+      const kw: Record<string, PyVal> = { g: gcd(c1, c2), act: a.raw('act') };
+      if (upstream) kw.d = a.raw('d');
+      return { ...construct(b, Conv, [c1, c2, a.raw('k'), a.raw('s')], kw), type: 'DWConv' };
+    },
+  };
+}
+
+function dwConvTranspose2dDef(t: KitTree): ModuleDef {
+  const { src } = t;
+  return {
+    name: 'DWConvTranspose2d',
+    category: 'upsample',
+    doc: 'Depth-wise transposed conv: nn.ConvTranspose2d with groups = gcd(c1, c2) (a subclass: thop 0.1.1 does not count it).',
+    source: src('DWConvTranspose2d'),
+    signature: [
+      c1p,
+      c2p,
+      param('k', 'kernel', 'kernel size', 1),
+      param('s', 'kernel', 'stride', 1),
+      param('p1', 'kernel', 'padding', 0),
+      param('p2', 'kernel', 'output padding', 0),
+    ],
+    build: (b, a) => {
+      const c1 = a.channels('c1');
+      const c2 = a.channels('c2');
+      const m = b.convTranspose2d(
+        c1,
+        c2,
+        a.pair('k'),
+        { s: a.pair('s'), p: a.pair('p1'), outputPadding: a.pair('p2'), g: gcd(c1, c2) },
+        'k',
+      );
+      return { ...m, type: 'DWConvTranspose2d' };
+    },
+  };
+}
+
+function transformerLayerDef(t: KitTree): ModuleDef {
+  const { src } = t;
+  return {
+    name: 'TransformerLayer',
+    category: 'transformer',
+    doc:
+      'Transformer layer without LayerNorm: q/k/v projections, multi-head attention, two linears, residual adds. Takes (sequence, ' +
+      'batch, c).',
+    source: src('TransformerLayer'),
+    signature: [param('c', 'channels', 'embedding size'), param('num_heads', 'int', 'attention heads (must divide c)')],
+    build: (b, a) => {
+      const c = a.channels('c');
+      const lin = () => b.linear(c, c, false);
+      const q = lin();
+      const k = lin();
+      const v = lin();
+      const ma = b.mha(c, a.int('num_heads'));
+      const fc1 = lin();
+      const fc2 = lin();
+      return b.mod('TransformerLayer', { q, k, v, ma, fc1, fc2 }, (fl, xin) => {
+        let x = inputOne(xin, 'TransformerLayer');
+        const att = fl.callMulti(ma, [fl.call(q, x), fl.call(k, x), fl.call(v, x)]);
+        x = fl.add(firstOf(att, 'MultiheadAttention'), x);
+        return fl.add(fl.call(fc2, fl.call(fc1, x)), x);
+      });
+    },
+  };
+}
+
+function transformerBlockDef(t: KitTree, Conv: ModuleDef, TransformerLayer: ModuleDef): ModuleDef {
+  const { src } = t;
+  return {
+    name: 'TransformerBlock',
+    category: 'transformer',
+    doc:
+      'Vision transformer block: optional Conv to c2, a learned position embedding (Linear), num_layers TransformerLayers over the ' +
+      'H\u00b7W tokens.',
+    source: src('TransformerBlock'),
+    signature: [
+      c1p,
+      c2p,
+      param('num_heads', 'int', 'attention heads (must divide c2)'),
+      param('num_layers', 'int', 'number of TransformerLayers'),
+    ],
+    build: (b, a) => {
+      const c1 = a.channels('c1');
+      const c2 = a.channels('c2');
+      const conv = c1 !== c2 ? construct(b, Conv, [c1, c2]) : null;
+      const linear = b.linear(c2, c2);
+      const tr = b.seq(range(a.int('num_layers')).map(() => construct(b, TransformerLayer, [c2, a.raw('num_heads')])));
+      return b.mod('TransformerBlock', { conv, linear, tr }, (fl, xin) => {
+        let x = inputOne(xin, 'TransformerBlock');
+        if (conv) x = fl.call(conv, x);
+        const [bs, , w, h] = fl.shape(x) as [number, number, number, number];
+        const p = fl.permute(fl.flatten(x, 2), [2, 0, 1]);
+        const y = fl.call(tr, fl.add(p, fl.call(linear, p)));
+        return fl.view(fl.permute(y, [1, 2, 0]), [bs, c2, w, h]);
+      });
+    },
+  };
+}
+
+function sppfDef(t: KitTree, Conv: ModuleDef): ModuleDef {
+  const { src } = t;
+  return {
+    name: 'SPPF',
+    category: 'pooling',
+    doc: 'Fast SPP: one max-pool applied three times in a row, the four maps concatenated.',
+    source: src('SPPF'),
+    signature: [c1p, c2p, param('k', 'int', 'pool kernel size', 5)],
+    build: (b, a) => {
+      const c1 = a.channels('c1');
+      const c2 = a.channels('c2');
+      const k = a.int('k');
+      const c_ = Math.floor(c1 / 2);
+      const cv1 = construct(b, Conv, [c1, c_, 1, 1]);
+      const cv2 = construct(b, Conv, [c_ * 4, c2, 1, 1]);
+      const m = b.maxPool2d(k, 1, Math.floor(k / 2), 1, false, 'k');
+      return b.mod('SPPF', { cv1, cv2, m }, (fl, x) => {
+        const y0 = fl.call(cv1, x);
+        const y1 = fl.call(m, y0);
+        const y2 = fl.call(m, y1);
+        return fl.call(cv2, fl.cat([y0, y1, y2, fl.call(m, y2)], 1));
+      });
+    },
+  };
+}
+
+function ghostConvDef(t: KitTree, Conv: ModuleDef): ModuleDef {
+  const { upstream, src } = t;
+  return {
+    name: 'GhostConv',
+    category: 'conv',
+    doc: 'Ghost convolution: a Conv to c2/2 channels plus a cheap 5x5 depth-wise Conv of it, concatenated.',
+    source: src('GhostConv'),
+    signature: [
+      c1p,
+      c2p,
+      param('k', 'kernel', 'kernel of the primary conv', 1),
+      param('s', 'kernel', 'stride of the primary conv', 1),
+      gP,
+      param('act', 'act', 'activation flag', true),
+    ],
+    build: (b, a) => {
+      const c_ = Math.floor(a.channels('c2') / 2);
+      const act = a.raw('act');
+      // upstream passes act=act, the fork positionally: both reach Conv.act
+      const cv1 = upstream
+        ? construct(b, Conv, [a.raw('c1'), c_, a.raw('k'), a.raw('s'), null, a.raw('g')], { act })
+        : construct(b, Conv, [a.raw('c1'), c_, a.raw('k'), a.raw('s'), null, a.raw('g'), act]);
+      const cv2 = upstream ? construct(b, Conv, [c_, c_, 5, 1, null, c_], { act }) : construct(b, Conv, [c_, c_, 5, 1, null, c_, act]);
+      return b.mod('GhostConv', { cv1, cv2 }, (fl, x) => {
+        const y = fl.call(cv1, x);
+        return cat1(fl, y, fl.call(cv2, y));
+      });
+    },
+  };
+}
+
+function ghostBottleneckDef(t: KitTree, Conv: ModuleDef, DWConv: ModuleDef, GhostConv: ModuleDef): ModuleDef {
+  const { src } = t;
+  return {
+    name: 'GhostBottleneck',
+    category: 'csp',
+    doc: 'Ghost bottleneck: GhostConv \u2192 (stride 2: depth-wise conv) \u2192 GhostConv, plus a shortcut (stride 2: DWConv + Conv).',
+    source: src('GhostBottleneck'),
+    signature: [
+      c1p,
+      c2p,
+      param('k', 'kernel', 'kernel of the depth-wise convs', 3),
+      param('s', 'int', 'stride (2 adds the depth-wise downsampling)', 1),
+    ],
+    build: (b, a) => {
+      const c1 = a.channels('c1');
+      const c2 = a.channels('c2');
+      const c_ = Math.floor(c2 / 2);
+      const k = a.raw('k');
+      const s = a.raw('s');
+      const s2 = equals(s, 2);
+      const conv = b.seq([
+        construct(b, GhostConv, [c1, c_, 1, 1]),
+        s2 ? construct(b, DWConv, [c_, c_, k, s], { act: false }) : b.identity(),
+        construct(b, GhostConv, [c_, c2, 1, 1], { act: false }),
+      ]);
+      const shortcut = s2
+        ? b.seq([construct(b, DWConv, [c1, c1, k, s], { act: false }), construct(b, Conv, [c1, c2, 1, 1], { act: false })])
+        : b.identity();
+      return b.mod('GhostBottleneck', { conv, shortcut }, (fl, x) => fl.add(fl.call(conv, x), fl.call(shortcut, x)));
+    },
+  };
+}
+
+function contractDef(t: KitTree): ModuleDef {
+  const { src } = t;
+  return {
     name: 'Contract',
     category: 'misc',
     doc: 'Space-to-depth by a gain s: (c, h, w) \u2192 (c\u00b7s\u00b2, h/s, w/s).',
@@ -795,7 +828,11 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
       });
     },
   };
-  const Expand: ModuleDef = {
+}
+
+function expandDef(t: KitTree): ModuleDef {
+  const { src } = t;
+  return {
     name: 'Expand',
     category: 'upsample',
     doc: 'Depth-to-space by a gain s: (c, h, w) \u2192 (c/s\u00b2, h\u00b7s, w\u00b7s).',
@@ -811,10 +848,11 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
       });
     },
   };
+}
 
-  const Concat = concatDef(src('Concat'));
-
-  const Proto: ModuleDef = {
+function protoDef(t: KitTree, Conv: ModuleDef): ModuleDef {
+  const { src } = t;
+  return {
     name: 'Proto',
     category: 'head',
     doc: 'Mask prototypes: Conv 3x3, 2x nearest upsample, Conv 3x3, Conv 1x1 to c2 masks.',
@@ -829,8 +867,11 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
       return b.mod('Proto', { cv1, upsample, cv2, cv3 }, (fl, x) => fl.call(cv3, fl.call(cv2, fl.call(upsample, fl.call(cv1, x)))));
     },
   };
+}
 
-  const Classify: ModuleDef = upstream
+function classifyDef(t: KitTree, Conv: ModuleDef): ModuleDef {
+  const { upstream, src } = t;
+  return upstream
     ? {
         name: 'Classify',
         category: 'head',
@@ -876,8 +917,11 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
         ],
         build: (b, a) => classifyOld(b, a, true),
       };
+}
 
-  const MixConv2d: ModuleDef = {
+function mixConv2dDef(t: KitTree): ModuleDef {
+  const { src } = t;
+  return {
     name: 'MixConv2d',
     category: 'conv',
     doc: 'Mixed depth-wise conv: the output channels split over several kernel sizes, concatenated, BatchNorm + SiLU.',
@@ -913,8 +957,11 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
       );
     },
   };
+}
 
-  const Sum: ModuleDef = {
+function sumDef(t: KitTree): ModuleDef {
+  const { src } = t;
+  return {
     name: 'Sum',
     category: 'misc',
     doc: 'Weighted sum of n inputs (BiFPN): x[0] + \u03a3 x[i+1]\u00b7w_i, with learnable w when weight=True.',
@@ -939,9 +986,11 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
       );
     },
   };
+}
 
-  // in both namespaces, but it loads a weights file (a whole model for inference), not a layer of this graph
-  const DetectMultiBackend: ModuleDef = {
+function detectMultiBackendDef(t: KitTree): ModuleDef {
+  const { upstream, src } = t;
+  return {
     name: 'DetectMultiBackend',
     category: 'misc',
     doc: 'Inference wrapper that loads a whole model from a weights file; not a layer.',
@@ -961,6 +1010,59 @@ export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
       );
     },
   };
+}
+
+export function yolov5Kit(flavour: Yolov5Flavour): Yolov5Kit {
+  const upstream = flavour === 'upstream';
+  const dir = upstream ? 'models' : 'gsconv-yolov5/models';
+  const tree: KitTree = {
+    flavour,
+    upstream,
+    src: (cls, file = 'common.py') => `${dir}/${file}:${cls}`,
+    // `Conv(act=True)`: upstream yolov5 shares one SiLU instance (`Conv.default_act`), the fork makes an `nn.Mish()` per Conv
+    defaultAct: (b) => b.env.convDefaultAct ?? b.act(upstream ? 'SiLU' : 'Mish'),
+  };
+  const { src } = tree;
+
+  const Conv = convDef(tree);
+
+  const DWConv = dwConvDef(tree, Conv);
+
+  const DWConvTranspose2d = dwConvTranspose2dDef(tree);
+
+  const TransformerLayer = transformerLayerDef(tree);
+
+  const TransformerBlock = transformerBlockDef(tree, Conv, TransformerLayer);
+
+  const Bottleneck = bottleneckDef(Conv, src('Bottleneck'));
+  // both trees: `self.act = nn.SiLU()` (the fork keeps SiLU here although its Conv uses Mish)
+  const BottleneckCSP = bottleneckCspDef(Conv, Bottleneck, src('BottleneckCSP'), (b) => b.act('SiLU'), 'SiLU');
+  const CrossConv = crossConvDef(Conv, src('CrossConv', upstream ? 'common.py' : 'experimental.py'));
+  const SPP = sppDef(Conv, src('SPP'));
+
+  const SPPF = sppfDef(tree, Conv);
+
+  const GhostConv = ghostConvDef(tree, Conv);
+
+  const GhostBottleneck = ghostBottleneckDef(tree, Conv, DWConv, GhostConv);
+
+  const { C3, C3x, C3TR, C3SPP, C3Ghost } = c3Family(tree, Conv, Bottleneck, CrossConv, TransformerBlock, SPP, GhostBottleneck);
+
+  const Contract = contractDef(tree);
+  const Expand = expandDef(tree);
+
+  const Concat = concatDef(src('Concat'));
+
+  const Proto = protoDef(tree, Conv);
+
+  const Classify = classifyDef(tree, Conv);
+
+  const MixConv2d = mixConv2dDef(tree);
+
+  const Sum = sumDef(tree);
+
+  // in both namespaces, but it loads a weights file (a whole model for inference), not a layer of this graph
+  const DetectMultiBackend = detectMultiBackendDef(tree);
 
   const Detect = detectDef(flavour, upstream ? 'models/yolo.py:Detect' : 'gsconv-yolov5/models/yolo.py:Detect', false);
   const Segment = detectDef('upstream', 'models/yolo.py:Segment', true, Proto);

@@ -7,55 +7,12 @@
  *    transposed convs count on the input volume, rules found through the class hierarchy).
  * Counts are MACs (thop's unit); callers double them into FLOPs as both frameworks do.
  */
-import {
-  ShapeError,
-  type Flow,
-  type ForwardCtx,
-  type In,
-  type LeafOp,
-  type Mod,
-  type Out,
-  type Shape,
-  type UpsampleMode,
-} from './module.ts';
+import { ShapeError, type Flow, type ForwardCtx, type In, type LeafOp, type Mod, type Out, type Shape } from './module.ts';
+import { flattenShape, fmt, normDim, numel, poolOut, runLeaf, upsampleShape } from './leaves.ts';
 
 export interface OpCount {
   thop: number;
   ultralyticsThop: number;
-}
-
-/** thop 0.1.1 registers rules for these exact torch classes only (a subclass counts 0). */
-const THOP011_TYPES: Record<LeafOp['op'], string[]> = {
-  conv2d: ['Conv2d'],
-  convTranspose2d: ['ConvTranspose2d'],
-  batchNorm2d: ['BatchNorm2d'],
-  layerNorm: ['LayerNorm'],
-  groupNorm: [],
-  act: ['PReLU'],
-  identity: [],
-  dropout: ['Dropout'],
-  maxPool2d: ['MaxPool2d'],
-  avgPool2d: ['AvgPool2d'],
-  adaptiveAvgPool2d: ['AdaptiveAvgPool2d'],
-  adaptiveMaxPool2d: ['AdaptiveMaxPool2d'],
-  upsample: ['Upsample', 'UpsamplingBilinear2d', 'UpsamplingNearest2d'],
-  linear: ['Linear'],
-  zeroPad2d: ['ZeroPad2d'],
-  flatten: [],
-  softmax: ['Softmax'],
-  embedding: [],
-  mha: [],
-  pixelShuffle: ['PixelShuffle'],
-};
-
-const numel = (s: Shape): number => s.reduce((a, b) => a * b, 1);
-const fmt = (s: Shape): string => `[${s.join(', ')}]`;
-
-function normDim(dim: number, rank: number): number {
-  const d = dim < 0 ? dim + rank : dim;
-  if (d < 0 || d >= rank)
-    throw new ShapeError(`Dimension out of range (expected to be in range of [${-rank}, ${rank - 1}], but got ${dim})`);
-  return d;
 }
 
 function broadcast(a: Shape, b: Shape, what: string): Shape {
@@ -71,18 +28,6 @@ function broadcast(a: Shape, b: Shape, what: string): Shape {
       );
     out.push(x === 1 ? y : x);
   }
-  return out;
-}
-
-function convOut(size: number, k: number, s: number, p: number, d: number): number {
-  return Math.floor((size + 2 * p - d * (k - 1) - 1) / s) + 1;
-}
-
-function poolOut(size: number, k: number, s: number, p: number, d: number, ceil: boolean): number {
-  const num = size + 2 * p - d * (k - 1) - 1;
-  let out = (ceil ? Math.ceil(num / s) : Math.floor(num / s)) + 1;
-  // torch: the last pooling window must start inside the (left-padded) input
-  if (ceil && (out - 1) * s >= size + p) out--;
   return out;
 }
 
@@ -127,173 +72,11 @@ export class ShapeFlow implements Flow<Shape> {
   }
 
   private leaf(m: Mod, l: LeafOp, xin: In<Shape>): Out<Shape> {
-    let out: Out<Shape>;
-    let a = 0; // thop 0.1.1 count for this call, if the rule applies
-    let u = 0; // ultralytics-thop
-    const x = (l.op === 'mha' ? (xin as Shape[])[0] : xin) as Shape;
-    if (l.op !== 'mha' && !isShape(x)) throw new ShapeError(`${m.type} expects a tensor, got a list of ${(xin as Shape[]).length}`);
-    switch (l.op) {
-      case 'conv2d': {
-        if (x.length !== 4 && x.length !== 3)
-          throw new ShapeError(`Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: ${fmt(x)}`);
-        const [c, h, w] = x.slice(-3) as [number, number, number];
-        if (c !== l.cin)
-          throw new ShapeError(
-            `Given groups=${l.g}, weight of size [${l.cout}, ${l.cin / l.g}, ${l.k[0]}, ${l.k[1]}], expected input${fmt(x)} to have ` +
-              `${l.cin} channels, but got ${c} channels instead`,
-          );
-        const ph = h + 2 * l.p[0];
-        const pw = w + 2 * l.p[1];
-        const kh = l.d[0] * (l.k[0] - 1) + 1;
-        const kw = l.d[1] * (l.k[1] - 1) + 1;
-        if (ph < kh || pw < kw)
-          throw new ShapeError(
-            `Calculated padded input size per channel: (${ph} x ${pw}). Kernel size: (${kh} x ${kw}). Kernel size can't be greater than ` +
-              `actual input size`,
-          );
-        const oh = convOut(h, l.k[0], l.s[0], l.p[0], l.d[0]);
-        const ow = convOut(w, l.k[1], l.s[1], l.p[1], l.d[1]);
-        out = [...x.slice(0, -3), l.cout, oh, ow];
-        a = u = numel(out) * Math.floor(c / l.g) * l.k[0] * l.k[1];
-        break;
-      }
-      case 'convTranspose2d': {
-        if (x.length !== 4 && x.length !== 3)
-          throw new ShapeError(`Expected 3D or 4D input to conv_transpose2d, but got input of size: ${fmt(x)}`);
-        const [c, h, w] = x.slice(-3) as [number, number, number];
-        if (c !== l.cin)
-          throw new ShapeError(
-            `Given transposed=1, weight of size [${l.cin}, ${l.cout / l.g}, ${l.k[0]}, ${l.k[1]}], expected input${fmt(x)} to have ` +
-              `${l.cin} channels, but got ${c} channels instead`,
-          );
-        const oh = (h - 1) * l.s[0] - 2 * l.p[0] + l.d[0] * (l.k[0] - 1) + l.outputPadding[0] + 1;
-        const ow = (w - 1) * l.s[1] - 2 * l.p[1] + l.d[1] * (l.k[1] - 1) + l.outputPadding[1] + 1;
-        if (oh <= 0 || ow <= 0)
-          throw new ShapeError(
-            `Given input size per channel: (${h} x ${w}). Calculated output size per channel: (${oh} x ${ow}). Output size is too small`,
-          );
-        out = [...x.slice(0, -3), l.cout, oh, ow];
-        a = numel(out) * Math.floor(c / l.g) * l.k[0] * l.k[1];
-        u = numel(x) * Math.floor(l.cout / l.g) * l.k[0] * l.k[1];
-        break;
-      }
-      case 'batchNorm2d': {
-        if (x.length !== 4) throw new ShapeError(`expected 4D input (got ${x.length}D input)`);
-        if (x[1] !== l.c) throw new ShapeError(`running_mean should contain ${x[1]} elements not ${l.c}`);
-        out = x;
-        a = u = (l.affine ? 4 : 2) * numel(x);
-        break;
-      }
-      case 'layerNorm': {
-        const tail = x.slice(-l.shape.length);
-        if (tail.length !== l.shape.length || tail.some((v, i) => v !== l.shape[i]))
-          throw new ShapeError(
-            `Given normalized_shape=${fmt(l.shape)}, expected input with shape [*, ${l.shape.join(', ')}], but got input of size${fmt(x)}`,
-          );
-        out = x;
-        a = u = (l.affine ? 4 : 2) * numel(x);
-        break;
-      }
-      case 'groupNorm': {
-        if (x[1] !== l.c)
-          throw new ShapeError(
-            `Expected number of channels in input to be divisible by num_groups, but got input of shape ${fmt(x)} and ` +
-              `num_groups=${l.groups}`,
-          );
-        out = x;
-        u = (l.affine ? 4 : 2) * numel(x);
-        break;
-      }
-      case 'act':
-        out = x;
-        if (l.fn === 'PReLU') a = u = numel(x);
-        break;
-      case 'identity':
-      case 'dropout':
-        out = x;
-        break;
-      case 'maxPool2d':
-      case 'avgPool2d': {
-        if (x.length !== 4 && x.length !== 3) throw new ShapeError(`Expected 3D or 4D input to ${m.type}, got ${fmt(x)}`);
-        const [h, w] = x.slice(-2) as [number, number];
-        const d = l.op === 'maxPool2d' ? l.d : ([1, 1] as [number, number]);
-        const oh = poolOut(h, l.k[0], l.s[0], l.p[0], d[0], l.ceil);
-        const ow = poolOut(w, l.k[1], l.s[1], l.p[1], d[1], l.ceil);
-        if (oh <= 0 || ow <= 0)
-          throw new ShapeError(
-            `Given input size: (${x.slice(-3).join('x')}). Calculated output size: (${x[x.length - 3]}x${oh}x${ow}). Output size is too ` +
-              `small`,
-          );
-        out = [...x.slice(0, -2), oh, ow];
-        if (l.op === 'avgPool2d') a = u = numel(out);
-        break;
-      }
-      case 'adaptiveAvgPool2d':
-      case 'adaptiveMaxPool2d': {
-        const [h, w] = x.slice(-2) as [number, number];
-        const oh = l.out[0] ?? h;
-        const ow = l.out[1] ?? w;
-        out = [...x.slice(0, -2), oh, ow];
-        if (l.op === 'adaptiveAvgPool2d') a = u = Math.trunc(((h / oh) * (w / ow) + 1) * numel(out));
-        break;
-      }
-      case 'upsample': {
-        out = upsampleShape(x, l.size, l.scale);
-        const per = UPSAMPLE_OPS[l.mode] ?? 0;
-        a = per * numel(out);
-        u = l.mode === 'nearest' || l.mode === 'nearest-exact' ? 0 : a;
-        break;
-      }
-      case 'linear': {
-        if (x[x.length - 1] !== l.cin)
-          throw new ShapeError(
-            `mat1 and mat2 shapes cannot be multiplied (${numel(x.slice(0, -1))}x${x[x.length - 1]} and ${l.cin}x${l.cout})`,
-          );
-        out = [...x.slice(0, -1), l.cout];
-        a = u = l.cin * numel(out);
-        break;
-      }
-      case 'zeroPad2d': {
-        const [pl, pr, pt, pb] = l.pad;
-        out = [...x.slice(0, -2), x[x.length - 2]! + pt + pb, x[x.length - 1]! + pl + pr];
-        break;
-      }
-      case 'flatten':
-        out = this.flatten(x, l.start, l.end);
-        break;
-      case 'softmax': {
-        const d = normDim(l.dim, x.length);
-        const f = x[d]!;
-        out = x;
-        a = u = (numel(x) / f) * (3 * f - 1);
-        break;
-      }
-      case 'embedding':
-        throw new ShapeError('an Embedding is used through its weight, not called');
-      case 'mha': {
-        const [q, k, v] = xin as Shape[];
-        if (!q || !k || !v) throw new ShapeError('MultiheadAttention expects query, key and value');
-        if (q[q.length - 1] !== l.embed)
-          throw new ShapeError(`was expecting embedding dimension of ${l.embed}, but got ${q[q.length - 1]}`);
-        if (k.length !== q.length || v.length !== q.length) throw new ShapeError('query, key and value must have the same rank');
-        out = [q, l.batchFirst ? [q[0]!, q[1]!, k[1]!] : [q[1]!, q[0]!, k[0]!]];
-        break;
-      }
-      case 'pixelShuffle': {
-        const [c, h, w] = x.slice(-3) as [number, number, number];
-        if (c % (l.r * l.r) !== 0)
-          throw new ShapeError(
-            `pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of upscale_factor, but ` +
-              `input.size(-3)=${c} is not divisible by ${l.r * l.r}`,
-          );
-        out = [...x.slice(0, -3), c / (l.r * l.r), h * l.r, w * l.r];
-        break;
-      }
-    }
-    if (THOP011_TYPES[l.op].includes(m.type)) this.ops.thop += a;
-    this.ops.ultralyticsThop += u;
-    if (this.trace) this.record(m, xin, out, { thop: THOP011_TYPES[l.op].includes(m.type) ? a : 0, ultralyticsThop: u });
-    return out;
+    const r = runLeaf(m, l, xin);
+    this.ops.thop += r.thop;
+    this.ops.ultralyticsThop += r.ultralyticsThop;
+    if (this.trace) this.record(m, xin, r.out, { thop: r.thop, ultralyticsThop: r.ultralyticsThop });
+    return r.out;
   }
 
   shape(x: Shape): Shape {
@@ -403,10 +186,7 @@ export class ShapeFlow implements Flow<Shape> {
   }
 
   flatten(x: Shape, start: number, end = -1): Shape {
-    if (x.length === 0) return [1];
-    const s = normDim(start, x.length);
-    const e = normDim(end, x.length);
-    return [...x.slice(0, s), numel(x.slice(s, e + 1)), ...x.slice(e + 1)];
+    return flattenShape(x, start, end);
   }
 
   unsqueeze(x: Shape, dim: number): Shape {
@@ -587,21 +367,6 @@ export class ConcatError extends ShapeError {
   ) {
     super(message);
   }
-}
-
-const UPSAMPLE_OPS: Partial<Record<UpsampleMode, number>> = { nearest: 1, linear: 5, bilinear: 11, bicubic: 259, trilinear: 31 };
-
-function upsampleShape(x: Shape, size: [number, number] | null, scale: [number, number] | null): Shape {
-  if (x.length !== 4) throw new ShapeError(`Upsample here expects a 4D input, got ${fmt(x)}`);
-  if (size) return [x[0]!, x[1]!, size[0], size[1]];
-  if (!scale) throw new ShapeError('either size or scale_factor should be defined');
-  const oh = Math.floor(x[2]! * scale[0]);
-  const ow = Math.floor(x[3]! * scale[1]);
-  if (oh <= 0 || ow <= 0)
-    throw new ShapeError(
-      `Input and output sizes should be greater than 0, but got input (H: ${x[2]}, W: ${x[3]}) output (H: ${oh}, W: ${ow})`,
-    );
-  return [x[0]!, x[1]!, oh, ow];
 }
 
 function einsumShape(eq: string, xs: readonly Shape[]): Shape {
