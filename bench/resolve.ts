@@ -77,6 +77,9 @@ for (const f of yamlFilesUnder(CORPUS)) rows.push({ name: relative(CORPUS, f), r
 const v8 = yamlFilesUnder(CORPUS).find((f) => /v8\/yolov8\.yaml$/.test(f))!;
 for (const scale of ['n', 's', 'm', 'l', 'x'])
   rows.push({ name: `yolov8.yaml @${scale}`, r: time(readFileSync(v8, 'utf8'), v8, RUNS, scale) });
+// the default model of ultralytics 8.4 (end-to-end heads), at its scales
+const v26 = yamlFilesUnder(CORPUS).find((f) => /26\/yolo26\.yaml$/.test(f))!;
+for (const scale of ['n', 'x']) rows.push({ name: `yolo26.yaml @${scale}`, r: time(readFileSync(v26, 'utf8'), v26, RUNS, scale) });
 // the big files get at least 21 repeats: a median of 5 is mostly GC timing
 for (const n of [1000, 5000])
   rows.push({
@@ -100,11 +103,13 @@ const s5 = rows.find((x) => x.name === 'synthetic 5000 layers')!.r;
 console.log(`\n5,000 / 1,000 layers warm time ratio: ${(s5.warm / s1.warm).toFixed(2)} (linear = 5.00)`);
 const v8x = rows.find((x) => x.name === 'yolov8.yaml @x')!.r;
 console.log(`yolov8x (yolov8.yaml @x): warm ${v8x.warm.toFixed(3)} ms, cold ${v8x.cold.toFixed(2)} ms (target: under 1 ms)`);
+const y26x = rows.find((x) => x.name === 'yolo26.yaml @x')!.r;
+console.log(`yolo26x (yolo26.yaml @x): warm ${y26x.warm.toFixed(3)} ms, cold ${y26x.cold.toFixed(2)} ms (target: under 1 ms)`);
 console.log(
   `5,000 layers: warm ${s5.warm.toFixed(1)} ms, cold ${s5.cold.toFixed(1)} ms (target: under 50 ms); with the language server's own ` +
     `warnings ${(s5.warm + s5.editor).toFixed(1)} ms`,
 );
-const corpusRows = rows.filter((x) => !x.name.startsWith('yolov8.yaml @') && !x.name.startsWith('synthetic'));
+const corpusRows = rows.filter((x) => !/^yolo(v8|26)\.yaml @/.test(x.name) && !x.name.startsWith('synthetic'));
 const sum = (f: (r: (typeof rows)[number]['r']) => number) => corpusRows.reduce((a, x) => a + f(x.r), 0);
 console.log(
   `YAML parse of the ${corpusRows.length} corpus files (the fast reader took ${corpusRows.filter((x) => x.r.fast).length}): ` +

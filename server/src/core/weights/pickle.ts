@@ -234,110 +234,116 @@ export function unsafeGlobal(module: string, name: string): boolean {
 const OPNAMES: Record<number, string> = {};
 
 /** Reads one pickle starting at `start`; returns the value and where the stream ended (after STOP). */
-export function unpickle(
-  bytes: Uint8Array,
-  start: number,
-  hooks: PickleHooks,
-  limits: PickleLimits,
-): { value: PyValue; end: number; protocol: number } {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const utf8 = new TextDecoder('utf-8');
-  let pos = start;
+/** The unpickler's state and readers; `unpickle` drives it opcode by opcode. Nothing it reads is ever called. */
+class Unpickler {
+  readonly dv: DataView;
+  readonly utf8 = new TextDecoder('utf-8');
+  pos: number;
   // MARK moves the current stack onto the metastack and starts an empty one (as CPython's unpickler does)
-  let stack: PyValue[] = [];
-  const metastack: PyValue[][] = [];
-  const memo = new Map<number, PyValue>();
-  let values = 0;
-  let protocol = 0;
-  let op = 0;
-  let opAt = 0;
+  stack: PyValue[] = [];
+  readonly metastack: PyValue[][] = [];
+  readonly memo = new Map<number, PyValue>();
+  values = 0;
+  protocol = 0;
+  op = 0;
+  opAt = 0;
 
-  const fail = (code: 'pickle' | 'truncated' | 'unsupported' | 'limit' | 'unsafe', msg: string): never => {
-    throw new WeightsError(code, `pickle: ${msg} (opcode ${opName(op)} at byte ${opAt - start})`);
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly start: number,
+    readonly hooks: PickleHooks,
+    readonly limits: PickleLimits,
+  ) {
+    this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.pos = start;
+  }
+
+  fail = (code: 'pickle' | 'truncated' | 'unsupported' | 'limit' | 'unsafe', msg: string): never => {
+    throw new WeightsError(code, `pickle: ${msg} (opcode ${opName(this.op)} at byte ${this.opAt - this.start})`);
   };
-  const need = (n: number): void => {
-    if (n < 0 || pos + n > bytes.length) fail('truncated', `the stream ends inside an operand of ${n} bytes`);
+  need = (n: number): void => {
+    if (n < 0 || this.pos + n > this.bytes.length) this.fail('truncated', `the stream ends inside an operand of ${n} bytes`);
   };
-  const u8 = (): number => {
-    need(1);
-    return bytes[pos++]!;
+  u8 = (): number => {
+    this.need(1);
+    return this.bytes[this.pos++]!;
   };
-  const u16 = (): number => {
-    need(2);
-    const x = dv.getUint16(pos, true);
-    pos += 2;
+  u16 = (): number => {
+    this.need(2);
+    const x = this.dv.getUint16(this.pos, true);
+    this.pos += 2;
     return x;
   };
-  const u32 = (): number => {
-    need(4);
-    const x = dv.getUint32(pos, true);
-    pos += 4;
+  u32 = (): number => {
+    this.need(4);
+    const x = this.dv.getUint32(this.pos, true);
+    this.pos += 4;
     return x;
   };
-  const i32 = (): number => {
-    need(4);
-    const x = dv.getInt32(pos, true);
-    pos += 4;
+  i32 = (): number => {
+    this.need(4);
+    const x = this.dv.getInt32(this.pos, true);
+    this.pos += 4;
     return x;
   };
-  const u64 = (): number => {
-    need(8);
-    const lo = dv.getUint32(pos, true);
-    const hi = dv.getUint32(pos + 4, true);
-    pos += 8;
+  u64 = (): number => {
+    this.need(8);
+    const lo = this.dv.getUint32(this.pos, true);
+    const hi = this.dv.getUint32(this.pos + 4, true);
+    this.pos += 8;
     // a length this large cannot fit in the file: say so rather than lose precision
-    if (hi >= 0x200000) fail('limit', 'a 64-bit length past 2^53');
+    if (hi >= 0x200000) this.fail('limit', 'a 64-bit length past 2^53');
     return hi * 0x100000000 + lo;
   };
-  const take = (n: number): Uint8Array => {
-    need(n);
-    const view = bytes.subarray(pos, pos + n);
-    pos += n;
+  take = (n: number): Uint8Array => {
+    this.need(n);
+    const view = this.bytes.subarray(this.pos, this.pos + n);
+    this.pos += n;
     return view;
   };
-  const line = (max = 1 << 20): string => {
-    const end = bytes.indexOf(0x0a, pos);
-    if (end < 0) fail('truncated', 'the stream ends inside a text operand');
-    if (end - pos > max) fail('limit', `a text operand longer than ${max} bytes`);
-    const text = utf8.decode(bytes.subarray(pos, end));
-    pos = end + 1;
+  line = (max = 1 << 20): string => {
+    const end = this.bytes.indexOf(0x0a, this.pos);
+    if (end < 0) this.fail('truncated', 'the stream ends inside a text operand');
+    if (end - this.pos > max) this.fail('limit', `a text operand longer than ${max} bytes`);
+    const text = this.utf8.decode(this.bytes.subarray(this.pos, end));
+    this.pos = end + 1;
     return text;
   };
-  const count = (n = 1): void => {
-    values += n;
-    if (values > limits.maxValues) fail('limit', `more than ${limits.maxValues} values in one pickle`);
+  count = (n = 1): void => {
+    this.values += n;
+    if (this.values > this.limits.maxValues) this.fail('limit', `more than ${this.limits.maxValues} values in one pickle`);
   };
-  const push = (v: PyValue): void => {
-    count();
-    stack.push(v);
+  push = (v: PyValue): void => {
+    this.count();
+    this.stack.push(v);
   };
-  const pop = (): PyValue => {
-    if (stack.length === 0) fail('pickle', 'stack underflow');
-    return stack.pop()!;
+  pop = (): PyValue => {
+    if (this.stack.length === 0) this.fail('pickle', 'stack underflow');
+    return this.stack.pop()!;
   };
-  const top = (): PyValue => {
-    if (stack.length === 0) fail('pickle', 'stack underflow');
-    return stack[stack.length - 1]!;
+  top = (): PyValue => {
+    if (this.stack.length === 0) this.fail('pickle', 'stack underflow');
+    return this.stack[this.stack.length - 1]!;
   };
   /** the items pushed since the last MARK, restoring the stack below it (Python's pop_mark) */
-  const popMark = (): PyValue[] => {
-    const items = stack;
-    if (metastack.length === 0) fail('pickle', 'no MARK to pop to');
-    stack = metastack.pop()!;
+  popMark = (): PyValue[] => {
+    const items = this.stack;
+    if (this.metastack.length === 0) this.fail('pickle', 'no MARK to pop to');
+    this.stack = this.metastack.pop()!;
     return items;
   };
-  const memoGet = (key: number): PyValue => {
-    const v = memo.get(key);
-    if (v === undefined) fail('pickle', `memo key ${key} was never stored`);
+  memoGet = (key: number): PyValue => {
+    const v = this.memo.get(key);
+    if (v === undefined) this.fail('pickle', `memo key ${key} was never stored`);
     return v!;
   };
-  const memoPut = (key: number): void => {
-    memo.set(key, top());
+  memoPut = (key: number): void => {
+    this.memo.set(key, this.top());
   };
-  const global = (module: string, name: string): PyGlobal => {
-    if (module.length > 512 || name.length > 512) fail('limit', 'a global name longer than 512 characters');
+  global = (module: string, name: string): PyGlobal => {
+    if (module.length > 512 || name.length > 512) this.fail('limit', 'a global name longer than 512 characters');
     if (unsafeGlobal(module, name)) {
-      fail(
+      this.fail(
         'unsafe',
         `refused: the file names ${quote(`${module}.${name}`, 120).slice(1, -1)}, which would run code when torch.load ` +
           'opens it; checkpoints never need it',
@@ -345,361 +351,422 @@ export function unpickle(
     }
     return new PyGlobal(module, name);
   };
-  const asGlobal = (v: PyValue, role: string): PyGlobal => {
-    if (!(v instanceof PyGlobal)) fail('pickle', `${role} is a ${describe(v)}, not a class or function`);
+  asGlobal = (v: PyValue, role: string): PyGlobal => {
+    if (!(v instanceof PyGlobal)) this.fail('pickle', `${role} is a ${describe(v)}, not a class or function`);
     return v as PyGlobal;
   };
-  const construct = (cls: PyValue, args: PyValue[], via: 'newobj' | 'inst', kwargs?: PyValue): PyValue => {
-    const g = asGlobal(cls, 'the class to instantiate');
-    return hooks.construct?.(g, args) ?? new PyObject(g, args, via, kwargs);
+  construct = (cls: PyValue, args: PyValue[], via: 'newobj' | 'inst', kwargs?: PyValue): PyValue => {
+    const g = this.asGlobal(cls, 'the class to instantiate');
+    return this.hooks.construct?.(g, args) ?? new PyObject(g, args, via, kwargs);
   };
-  const tupleItems = (v: PyValue, role: string): PyValue[] => {
-    if (!(v instanceof PyTuple)) fail('pickle', `${role} is a ${describe(v)}, not a tuple`);
+  tupleItems = (v: PyValue, role: string): PyValue[] => {
+    if (!(v instanceof PyTuple)) this.fail('pickle', `${role} is a ${describe(v)}, not a tuple`);
     return (v as PyTuple).items;
   };
-  const setItems = (target: PyValue, items: PyValue[]): void => {
-    if (items.length % 2) fail('pickle', 'an odd number of items for SETITEMS');
+  setItems = (target: PyValue, items: PyValue[]): void => {
+    if (items.length % 2) this.fail('pickle', 'an odd number of items for SETITEMS');
     if (target instanceof PyDict) {
       for (let i = 0; i < items.length; i += 2) target.set(items[i]!, items[i + 1]!);
     } else if (target instanceof PyObject) {
       target.dictItems ??= [];
       for (let i = 0; i < items.length; i += 2) target.dictItems.push([items[i]!, items[i + 1]!]);
-    } else fail('pickle', `SETITEM on a ${describe(target)}`);
-    count(items.length / 2);
+    } else this.fail('pickle', `SETITEM on a ${describe(target)}`);
+    this.count(items.length / 2);
   };
-  const appendItems = (target: PyValue, items: PyValue[]): void => {
+  appendItems = (target: PyValue, items: PyValue[]): void => {
     if (target instanceof PyList) for (const x of items) target.items.push(x);
     else if (target instanceof PyObject) {
       target.listItems ??= [];
       for (const x of items) target.listItems.push(x);
-    } else fail('pickle', `APPEND on a ${describe(target)}`);
-    count(items.length);
+    } else this.fail('pickle', `APPEND on a ${describe(target)}`);
+    this.count(items.length);
   };
-  const bigInt = (le: Uint8Array): number | bigint => {
+  bigInt = (le: Uint8Array): number | bigint => {
     if (le.length === 0) return 0;
-    if (le.length > limits.maxLongBytes) fail('limit', `an integer of ${le.length} bytes`);
+    if (le.length > this.limits.maxLongBytes) this.fail('limit', `an integer of ${le.length} bytes`);
     let x = 0n;
     for (let i = le.length - 1; i >= 0; i--) x = (x << 8n) | BigInt(le[i]!);
     if (le[le.length - 1]! & 0x80) x -= 1n << BigInt(8 * le.length);
     return Number.isSafeInteger(Number(x)) && BigInt(Number(x)) === x ? Number(x) : x;
   };
-  const decimal = (text: string): number | bigint => {
+  decimal = (text: string): number | bigint => {
     const t = text.endsWith('L') ? text.slice(0, -1) : text;
-    if (t.length > limits.maxLongBytes || !/^[+-]?\d+$/.test(t)) fail('pickle', `${quote(t, 40)} is not an integer`);
+    if (t.length > this.limits.maxLongBytes || !/^[+-]?\d+$/.test(t)) this.fail('pickle', `${quote(t, 40)} is not an integer`);
     const x = BigInt(t);
     return Number.isSafeInteger(Number(x)) ? Number(x) : x;
   };
 
-  for (;;) {
-    opAt = pos;
-    if (pos >= bytes.length) {
-      op = -1;
-      fail('truncated', 'the stream ends before STOP');
+  /** one opcode: its result when it is STOP */
+  step(op: number): { value: PyValue } | undefined {
+    for (const family of [this.stackOp, this.numbersOp, this.textOp, this.containersOp, this.memoOp, this.objectsOp]) {
+      const r = family.call(this, op);
+      if (r === true) return undefined;
+      if (r) return r;
     }
-    op = bytes[pos++]!;
+    return this.fail('unsupported', `unknown opcode 0x${op.toString(16).padStart(2, '0')}`);
+  }
+
+  /** PROTO, FRAME, STOP, MARK and the stack ops; false when `op` is not one of them */
+  private stackOp(op: number): boolean | { value: PyValue } {
     switch (op) {
       case 0x80: // PROTO
-        protocol = u8();
-        if (protocol > 5) fail('unsupported', `protocol ${protocol}`);
+        this.protocol = this.u8();
+        if (this.protocol > 5) this.fail('unsupported', `protocol ${this.protocol}`);
         break;
       case 0x95: // FRAME: advisory framing, its length is not needed
-        u64();
+        this.u64();
         break;
       case 0x2e: {
         // STOP
-        const value = pop();
-        return { value, end: pos, protocol };
+        const value = this.pop();
+        return { value };
       }
       case 0x28: // MARK
-        if (metastack.length >= limits.maxMarkDepth) fail('limit', `MARKs nested more than ${limits.maxMarkDepth} deep`);
-        metastack.push(stack);
-        stack = [];
-        count();
+        if (this.metastack.length >= this.limits.maxMarkDepth)
+          this.fail('limit', `MARKs nested more than ${this.limits.maxMarkDepth} deep`);
+        this.metastack.push(this.stack);
+        this.stack = [];
+        this.count();
         break;
       case 0x30: // POP: the top value, or the MARK when the stack since it is empty
-        if (stack.length) stack.pop();
-        else popMark();
+        if (this.stack.length) this.stack.pop();
+        else this.popMark();
         break;
       case 0x31: // POP_MARK
-        popMark();
+        this.popMark();
         break;
       case 0x32: // DUP
-        push(top());
+        this.push(this.top());
         break;
-      // --- constants and numbers
+      default:
+        return false;
+    }
+    return true;
+  }
+  /** constants and numbers; false when `op` is not one of them */
+  private numbersOp(op: number): boolean | { value: PyValue } {
+    switch (op) {
       case 0x4e: // NONE
-        push(null);
+        this.push(null);
         break;
       case 0x88: // NEWTRUE
-        push(true);
+        this.push(true);
         break;
       case 0x89: // NEWFALSE
-        push(false);
+        this.push(false);
         break;
       case 0x4a: // BININT
-        push(i32());
+        this.push(this.i32());
         break;
       case 0x4b: // BININT1
-        push(u8());
+        this.push(this.u8());
         break;
       case 0x4d: // BININT2
-        push(u16());
+        this.push(this.u16());
         break;
       case 0x8a: // LONG1
-        push(bigInt(take(u8())));
+        this.push(this.bigInt(this.take(this.u8())));
         break;
       case 0x8b: {
         // LONG4
-        const n = i32();
-        if (n < 0) fail('pickle', 'a negative LONG4 length');
-        if (n > limits.maxLongBytes) fail('limit', `an integer of ${n} bytes`);
-        push(bigInt(take(n)));
+        const n = this.i32();
+        if (n < 0) this.fail('pickle', 'a negative LONG4 length');
+        if (n > this.limits.maxLongBytes) this.fail('limit', `an integer of ${n} bytes`);
+        this.push(this.bigInt(this.take(n)));
         break;
       }
       case 0x49: {
         // INT (text): also the protocol-0 spelling of True/False
-        const t = line(limits.maxLongBytes + 2);
-        push(t === '01' ? true : t === '00' ? false : decimal(t));
+        const t = this.line(this.limits.maxLongBytes + 2);
+        this.push(t === '01' ? true : t === '00' ? false : this.decimal(t));
         break;
       }
       case 0x4c: // LONG (text)
-        push(decimal(line(limits.maxLongBytes + 2)));
+        this.push(this.decimal(this.line(this.limits.maxLongBytes + 2)));
         break;
       case 0x46: {
         // FLOAT (text)
-        const t = line(64);
+        const t = this.line(64);
         const x = Number(t);
-        if (Number.isNaN(x) && !/^[+-]?nan$/i.test(t.trim())) fail('pickle', `${quote(t, 40)} is not a float`);
-        push(hooks.boxFloats ? new PyFloat(x) : x);
+        if (Number.isNaN(x) && !/^[+-]?nan$/i.test(t.trim())) this.fail('pickle', `${quote(t, 40)} is not a float`);
+        this.push(this.hooks.boxFloats ? new PyFloat(x) : x);
         break;
       }
       case 0x47: // BINFLOAT: big-endian double
-        need(8);
-        push(hooks.boxFloats ? new PyFloat(dv.getFloat64(pos, false)) : dv.getFloat64(pos, false));
-        pos += 8;
+        this.need(8);
+        this.push(this.hooks.boxFloats ? new PyFloat(this.dv.getFloat64(this.pos, false)) : this.dv.getFloat64(this.pos, false));
+        this.pos += 8;
         break;
-      // --- strings and bytes (views, never copies; decoded text is bounded by the stream)
+      default:
+        return false;
+    }
+    return true;
+  }
+  /** strings and bytes (views, never copies; decoded text is bounded by the stream); false when `op` is not one of them */
+  private textOp(op: number): boolean | { value: PyValue } {
+    switch (op) {
       case 0x58: // BINUNICODE
-        push(utf8.decode(take(u32())));
+        this.push(this.utf8.decode(this.take(this.u32())));
         break;
       case 0x8c: // SHORT_BINUNICODE
-        push(utf8.decode(take(u8())));
+        this.push(this.utf8.decode(this.take(this.u8())));
         break;
       case 0x8d: // BINUNICODE8
-        push(utf8.decode(take(u64())));
+        this.push(this.utf8.decode(this.take(this.u64())));
         break;
       case 0x56: // UNICODE (text, raw-unicode-escape)
-        push(rawUnicodeEscape(line()));
+        this.push(rawUnicodeEscape(this.line()));
         break;
       case 0x55: // SHORT_BINSTRING (Python 2 str: torch.load decodes with utf-8)
-        push(utf8.decode(take(u8())));
+        this.push(this.utf8.decode(this.take(this.u8())));
         break;
       case 0x54: {
         // BINSTRING
-        const n = i32();
-        if (n < 0) fail('pickle', 'a negative BINSTRING length');
-        push(utf8.decode(take(n)));
+        const n = this.i32();
+        if (n < 0) this.fail('pickle', 'a negative BINSTRING length');
+        this.push(this.utf8.decode(this.take(n)));
         break;
       }
       case 0x53: // STRING (text, a quoted repr)
-        push(quotedString(line(), fail));
+        this.push(quotedString(this.line(), this.fail));
         break;
       case 0x43: // SHORT_BINBYTES
-        push(new PyBytes(take(u8())));
+        this.push(new PyBytes(this.take(this.u8())));
         break;
       case 0x42: // BINBYTES
-        push(new PyBytes(take(u32())));
+        this.push(new PyBytes(this.take(this.u32())));
         break;
       case 0x8e: // BINBYTES8
-        push(new PyBytes(take(u64())));
+        this.push(new PyBytes(this.take(this.u64())));
         break;
       case 0x96: // BYTEARRAY8
-        push(new PyBytes(take(u64())));
+        this.push(new PyBytes(this.take(this.u64())));
         break;
       case 0x97: // NEXT_BUFFER
-        fail('unsupported', 'out-of-band buffers (pickle protocol 5 NEXT_BUFFER)');
+        this.fail('unsupported', 'out-of-band buffers (pickle protocol 5 NEXT_BUFFER)');
         break;
       case 0x98: // READONLY_BUFFER
-        top();
+        this.top();
         break;
-      // --- containers
+      default:
+        return false;
+    }
+    return true;
+  }
+  /** containers; false when `op` is not one of them */
+  private containersOp(op: number): boolean | { value: PyValue } {
+    switch (op) {
       case 0x29: // EMPTY_TUPLE
-        push(new PyTuple([]));
+        this.push(new PyTuple([]));
         break;
       case 0x85: // TUPLE1
-        push(new PyTuple([pop()]));
+        this.push(new PyTuple([this.pop()]));
         break;
       case 0x86: {
         // TUPLE2
-        const b = pop();
-        const a = pop();
-        push(new PyTuple([a, b]));
+        const b = this.pop();
+        const a = this.pop();
+        this.push(new PyTuple([a, b]));
         break;
       }
       case 0x87: {
         // TUPLE3
-        const c = pop();
-        const b = pop();
-        const a = pop();
-        push(new PyTuple([a, b, c]));
+        const c = this.pop();
+        const b = this.pop();
+        const a = this.pop();
+        this.push(new PyTuple([a, b, c]));
         break;
       }
       case 0x74: // TUPLE
-        push(new PyTuple(popMark()));
+        this.push(new PyTuple(this.popMark()));
         break;
       case 0x5d: // EMPTY_LIST
-        push(new PyList([]));
+        this.push(new PyList([]));
         break;
       case 0x6c: // LIST
-        push(new PyList(popMark()));
+        this.push(new PyList(this.popMark()));
         break;
       case 0x7d: // EMPTY_DICT
-        push(new PyDict());
+        this.push(new PyDict());
         break;
       case 0x64: {
         // DICT
-        const items = popMark();
+        const items = this.popMark();
         const d = new PyDict();
-        setItems(d, items);
-        push(d);
+        this.setItems(d, items);
+        this.push(d);
         break;
       }
       case 0x8f: // EMPTY_SET
-        push(new PySet([], false));
+        this.push(new PySet([], false));
         break;
       case 0x91: // FROZENSET
-        push(new PySet(popMark(), true));
+        this.push(new PySet(this.popMark(), true));
         break;
       case 0x90: {
         // ADDITEMS
-        const items = popMark();
-        const s = top();
-        if (!(s instanceof PySet)) fail('pickle', `ADDITEMS on a ${describe(s)}`);
+        const items = this.popMark();
+        const s = this.top();
+        if (!(s instanceof PySet)) this.fail('pickle', `ADDITEMS on a ${describe(s)}`);
         for (const x of items) (s as PySet).items.push(x);
-        count(items.length);
+        this.count(items.length);
         break;
       }
       case 0x61: {
         // APPEND
-        const x = pop();
-        appendItems(top(), [x]);
+        const x = this.pop();
+        this.appendItems(this.top(), [x]);
         break;
       }
       case 0x65: {
         // APPENDS
-        const items = popMark();
-        appendItems(top(), items);
+        const items = this.popMark();
+        this.appendItems(this.top(), items);
         break;
       }
       case 0x73: {
         // SETITEM
-        const value = pop();
-        const key = pop();
-        setItems(top(), [key, value]);
+        const value = this.pop();
+        const key = this.pop();
+        this.setItems(this.top(), [key, value]);
         break;
       }
       case 0x75: {
         // SETITEMS
-        const items = popMark();
-        setItems(top(), items);
+        const items = this.popMark();
+        this.setItems(this.top(), items);
         break;
       }
-      // --- memo
+      default:
+        return false;
+    }
+    return true;
+  }
+  /** the memo; false when `op` is not one of them */
+  private memoOp(op: number): boolean | { value: PyValue } {
+    switch (op) {
       case 0x70: // PUT (text)
-        memoPut(Number(decimal(line(24))));
+        this.memoPut(Number(this.decimal(this.line(24))));
         break;
       case 0x71: // BINPUT
-        memoPut(u8());
+        this.memoPut(this.u8());
         break;
       case 0x72: // LONG_BINPUT
-        memoPut(u32());
+        this.memoPut(this.u32());
         break;
       case 0x94: // MEMOIZE
-        memoPut(memo.size);
+        this.memoPut(this.memo.size);
         break;
       case 0x67: // GET (text)
-        push(memoGet(Number(decimal(line(24)))));
+        this.push(this.memoGet(Number(this.decimal(this.line(24)))));
         break;
       case 0x68: // BINGET
-        push(memoGet(u8()));
+        this.push(this.memoGet(this.u8()));
         break;
       case 0x6a: // LONG_BINGET
-        push(memoGet(u32()));
+        this.push(this.memoGet(this.u32()));
         break;
-      // --- globals, calls, objects: names and records only, nothing runs
+      default:
+        return false;
+    }
+    return true;
+  }
+  /** globals, calls, objects: names and records only, nothing runs; false when `op` is not one of them */
+  private objectsOp(op: number): boolean | { value: PyValue } {
+    switch (op) {
       case 0x63: {
         // GLOBAL "module\nname\n"
-        const module = line(1024);
-        const name = line(1024);
-        push(global(module, name));
+        const module = this.line(1024);
+        const name = this.line(1024);
+        this.push(this.global(module, name));
         break;
       }
       case 0x93: {
         // STACK_GLOBAL
-        const name = pop();
-        const module = pop();
-        if (typeof module !== 'string' || typeof name !== 'string') fail('pickle', 'STACK_GLOBAL needs two strings');
-        push(global(module as string, name as string));
+        const name = this.pop();
+        const module = this.pop();
+        if (typeof module !== 'string' || typeof name !== 'string') this.fail('pickle', 'STACK_GLOBAL needs two strings');
+        this.push(this.global(module as string, name as string));
         break;
       }
       case 0x52: {
         // REDUCE callable(*args)
-        const args = tupleItems(pop(), 'the argument of a call');
-        const callable = asGlobal(pop(), 'the callable of a call');
-        push(hooks.reduce?.(callable, args) ?? new PyObject(callable, args, 'reduce'));
+        const args = this.tupleItems(this.pop(), 'the argument of a call');
+        const callable = this.asGlobal(this.pop(), 'the callable of a call');
+        this.push(this.hooks.reduce?.(callable, args) ?? new PyObject(callable, args, 'reduce'));
         break;
       }
       case 0x81: {
         // NEWOBJ cls.__new__(cls, *args)
-        const args = tupleItems(pop(), 'the argument of NEWOBJ');
-        push(construct(pop(), args, 'newobj'));
+        const args = this.tupleItems(this.pop(), 'the argument of NEWOBJ');
+        this.push(this.construct(this.pop(), args, 'newobj'));
         break;
       }
       case 0x92: {
         // NEWOBJ_EX cls.__new__(cls, *args, **kwargs)
-        const kwargs = pop();
-        const args = tupleItems(pop(), 'the argument of NEWOBJ_EX');
-        push(construct(pop(), args, 'newobj', kwargs));
+        const kwargs = this.pop();
+        const args = this.tupleItems(this.pop(), 'the argument of NEWOBJ_EX');
+        this.push(this.construct(this.pop(), args, 'newobj', kwargs));
         break;
       }
       case 0x6f: {
         // OBJ: MARK cls args... OBJ
-        const items = popMark();
-        if (items.length === 0) fail('pickle', 'OBJ without a class');
-        push(construct(items[0]!, items.slice(1), 'inst'));
+        const items = this.popMark();
+        if (items.length === 0) this.fail('pickle', 'OBJ without a class');
+        this.push(this.construct(items[0]!, items.slice(1), 'inst'));
         break;
       }
       case 0x69: {
         // INST "module\nname\n": MARK args... INST
-        const module = line(1024);
-        const name = line(1024);
-        const cls = global(module, name);
-        push(construct(cls, popMark(), 'inst'));
+        const module = this.line(1024);
+        const name = this.line(1024);
+        const cls = this.global(module, name);
+        this.push(this.construct(cls, this.popMark(), 'inst'));
         break;
       }
       case 0x62: {
         // BUILD: obj.__setstate__(state) or obj.__dict__.update(state)
-        const state = pop();
-        const target = top();
+        const state = this.pop();
+        const target = this.top();
         if (target instanceof PyObject) target.state = mergeState(target.state, state);
         else if (target instanceof PyDict) target.attrs = mergeState(target.attrs, state);
-        else if (!hooks.build?.(target, state)) fail('pickle', `BUILD on a ${describe(target)}`);
+        else if (!this.hooks.build?.(target, state)) this.fail('pickle', `BUILD on a ${describe(target)}`);
         break;
       }
       case 0x51: // BINPERSID
-        push(hooks.persistentLoad(pop()));
+        this.push(this.hooks.persistentLoad(this.pop()));
         break;
       case 0x50: // PERSID (text)
-        push(hooks.persistentLoad(line(1024)));
+        this.push(this.hooks.persistentLoad(this.line(1024)));
         break;
       case 0x82: // EXT1
       case 0x83: // EXT2
       case 0x84: // EXT4
-        fail('unsupported', 'the copyreg extension registry (EXT opcodes)');
+        this.fail('unsupported', 'the copyreg extension registry (EXT opcodes)');
         break;
       default:
-        fail('unsupported', `unknown opcode 0x${op.toString(16).padStart(2, '0')}`);
+        return false;
     }
+    return true;
+  }
+}
+
+export function unpickle(
+  bytes: Uint8Array,
+  start: number,
+  hooks: PickleHooks,
+  limits: PickleLimits,
+): { value: PyValue; end: number; protocol: number } {
+  const u = new Unpickler(bytes, start, hooks, limits);
+  for (;;) {
+    u.opAt = u.pos;
+    if (u.pos >= bytes.length) {
+      u.op = -1;
+      u.fail('truncated', 'the stream ends before STOP');
+    }
+    u.op = bytes[u.pos++]!;
+    const done = u.step(u.op);
+    if (done) return { value: done.value, end: u.pos, protocol: u.protocol };
   }
 }
 
