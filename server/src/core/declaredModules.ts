@@ -154,6 +154,9 @@ export interface UserModuleDecl {
   readonly errors: readonly string[];
 }
 
+/** how a declaration reports a problem on one of its tokens */
+type Fail = (code: UserModuleProblem, r: Range, message: string) => void;
+
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const REF = /^([A-Za-z_][A-Za-z0-9_]*)(?:\.(\d+))?$/;
 const rangeOf = (n: JsonNode): Range => ({ start: n.offset, end: n.offset + n.length });
@@ -255,6 +258,15 @@ class Loader {
       this.problem('config-structure', rangeOf(node), `the declaration of ${name} must be an object`, name);
       return null;
     }
+    const { doc, category, treatment, dialects } = this.declHeader(name, node, range, fail);
+    const params = this.declParams(name, node, keyNode, treatment, fail);
+    const { lets, scopeNames } = this.declLets(name, node, params, fail);
+    const { body, output } = this.declBody(name, node, keyNode, range, scopeNames, earlier, dialects, fail);
+    return { name, doc, category, treatment, dialects, params, lets, body, output, range, errors };
+  }
+
+  /** doc, category, treatment and dialects of a declaration; unknown keys warned about */
+  private declHeader(name: string, node: JsonNode, range: Range, fail: Fail) {
     for (const p of props(node))
       if (!KNOWN_MODULE_KEYS.has(p.key))
         this.problem(
@@ -309,7 +321,11 @@ class Loader {
         'warning',
       );
 
-    // params
+    return { doc, category, treatment, dialects };
+  }
+
+  /** the constructor signature: names, kinds, docs, defaults in Python's order */
+  private declParams(name: string, node: JsonNode, keyNode: JsonNode, treatment: UserTreatment, fail: Fail): UserParam[] {
     const params: UserParam[] = [];
     const pn = prop(node, 'params');
     if (pn && pn.type !== 'array') fail('config-structure', rangeOf(pn), '"params" must be a list of {"name", "kind", "doc", "default"}');
@@ -370,7 +386,11 @@ class Loader {
           `as c1${treatment === 'repeats' ? ' and the repeats as n' : ''}`,
       );
 
-    // let
+    return params;
+  }
+
+  /** `let`: names computed from the params, in order */
+  private declLets(name: string, node: JsonNode, params: readonly UserParam[], fail: Fail) {
     const scopeNames = new Set<string>(params.map((p) => p.name));
     const lets: { name: string; expr: Expr }[] = [];
     const ln = prop(node, 'let');
@@ -385,7 +405,20 @@ class Loader {
       scopeNames.add(key);
     }
 
-    // body
+    return { lets, scopeNames };
+  }
+
+  /** the body nodes and the output */
+  private declBody(
+    name: string,
+    node: JsonNode,
+    keyNode: JsonNode,
+    range: Range,
+    scopeNames: Set<string>,
+    earlier: readonly UserModuleDecl[],
+    dialects: Dialect[],
+    fail: Fail,
+  ) {
     const body: BodyNode[] = [];
     const bn = prop(node, 'body');
     const ids = new Map<string, NodeOp>([['x', 'call']]);
@@ -410,7 +443,7 @@ class Loader {
     }
     if (LIST_OUTPUT_OPS.has(ids.get(output.node)!) && output.item === undefined)
       fail('config-reference', output.range, `the output '${output.node}' is a list of tensors: name one item (${output.node}.0)`);
-    return { name, doc, category, treatment, dialects, params, lets, body, output, range, errors };
+    return { body, output };
   }
 
   /** A JSON value as a Python literal (a number with a dot or an exponent is a float). */
@@ -657,6 +690,9 @@ function defOf(decl: UserModuleDecl, framework: () => Framework, fallback: (name
   };
 }
 
+/** One body node as built: its node, the module it calls or the ref it stands for (an `if` that is false), its options. */
+type Step = { node: BodyNode; alias?: Ref; mod?: Mod; opts: Map<string, PyVal> };
+
 function interpret(
   decl: UserModuleDecl,
   b: Builder,
@@ -680,7 +716,6 @@ function interpret(
     );
   const children: [string, Mod][] = [];
   const mods = new Map<string, Mod>();
-  type Step = { node: BodyNode; alias?: Ref; mod?: Mod; opts: Map<string, PyVal> };
   const steps: Step[] = [];
   for (const node of decl.body) {
     const opts = new Map<string, PyVal>();
@@ -739,78 +774,77 @@ function interpret(
       const n = s.node;
       let out: Value<T>;
       if (s.alias) out = read(s.alias);
-      else
-        switch (n.op) {
-          case 'call':
-          case 'conv':
-          case 'apply': {
-            const input: In<T> = n.inputList ? n.inputs.map(one) : one(n.inputs[0]!);
-            out = fl.callMulti(s.mod!, input) as Value<T>;
-            break;
-          }
-          case 'cat':
-            out = fl.cat(n.inputs.map(one), int(s, 'dim', 1));
-            break;
-          case 'add':
-            out = n.inputs.map(one).reduce((p, q) => fl.add(p, q));
-            break;
-          case 'mul':
-            out = n.inputs.map(one).reduce((p, q) => fl.mul(p, q));
-            break;
-          case 'chunk':
-            out = fl.chunk(one(n.inputs[0]!), int(s, 'chunks', 2), int(s, 'dim', 1));
-            break;
-          case 'split': {
-            const sizes = s.opts.get('sizes');
-            if (sizes === undefined) throw buildError(`${decl.name}: ${n.id} needs "sizes"`);
-            const sz = isSeq(sizes) ? seqItems(sizes).map((v) => toIntOrThrow(v, decl.name, n.id)) : toIntOrThrow(sizes, decl.name, n.id);
-            out = fl.split(one(n.inputs[0]!), sz, int(s, 'dim', 1));
-            break;
-          }
-          case 'shuffle': {
-            const t = one(n.inputs[0]!);
-            const [bs, c, h, w] = fl.shape(t) as [number, number, number, number];
-            const g = int(s, 'groups', 2);
-            if (g <= 0 || c % g !== 0) throw buildError(`${decl.name}: ${n.id}: ${c} channels cannot be shuffled in ${g} groups`);
-            out = fl.view(fl.transpose(fl.view(t, [bs, g, c / g, h, w]), 1, 2), [bs, c, h, w]);
-            break;
-          }
-          case 'gsshuffle':
-            out = gsShuffle(fl, one(n.inputs[0]!));
-            break;
-          case 'upsample': {
-            const scale = s.opts.get('scale') ?? 2;
-            const mode = s.opts.get('mode') ?? 'nearest';
-            out = fl.interpolate(one(n.inputs[0]!), null, toNumberOrThrow(scale, decl.name, n.id), String(mode) as never);
-            break;
-          }
-          case 'maxpool': {
-            const k = int(s, 'k', 2);
-            out = fl.maxPool(one(n.inputs[0]!), k, int(s, 's', k), int(s, 'p', 0));
-            break;
-          }
-          case 'sigmoid':
-            out = fl.sigmoid(one(n.inputs[0]!));
-            break;
-          case 'relu':
-            out = fl.relu(one(n.inputs[0]!));
-            break;
-          case 'mean': {
-            const dims = s.opts.get('dims') ?? [2, 3];
-            const keep = s.opts.get('keepdim');
-            out = fl.mean(
-              one(n.inputs[0]!),
-              isSeq(dims) ? seqItems(dims).map((v) => toIntOrThrow(v, decl.name, n.id)) : [toIntOrThrow(dims, decl.name, n.id)],
-              keep === undefined ? true : truthy(keep),
-            );
-            break;
-          }
-        }
+      else out = nodeForward(fl, s, one, int, decl.name);
       values.set(n.id, out);
     }
     return read(decl.output) as Out<T>;
   };
   return b.mod(decl.name, children, forward as never);
+}
+
+/** One body node's forward (cat, add, split, shuffle...) on the values it reads. */
+function nodeForward<T>(
+  fl: Flow<T>,
+  s: Step,
+  one: (r: Ref) => T,
+  int: (s: Step, k: string, dflt: number) => number,
+  declName: string,
+): Value<T> {
+  const n = s.node;
+  switch (n.op) {
+    case 'call':
+    case 'conv':
+    case 'apply': {
+      const input: In<T> = n.inputList ? n.inputs.map(one) : one(n.inputs[0]!);
+      return fl.callMulti(s.mod!, input) as Value<T>;
+    }
+    case 'cat':
+      return fl.cat(n.inputs.map(one), int(s, 'dim', 1));
+    case 'add':
+      return n.inputs.map(one).reduce((p, q) => fl.add(p, q));
+    case 'mul':
+      return n.inputs.map(one).reduce((p, q) => fl.mul(p, q));
+    case 'chunk':
+      return fl.chunk(one(n.inputs[0]!), int(s, 'chunks', 2), int(s, 'dim', 1));
+    case 'split': {
+      const sizes = s.opts.get('sizes');
+      if (sizes === undefined) throw buildError(`${declName}: ${n.id} needs "sizes"`);
+      const sz = isSeq(sizes) ? seqItems(sizes).map((v) => toIntOrThrow(v, declName, n.id)) : toIntOrThrow(sizes, declName, n.id);
+      return fl.split(one(n.inputs[0]!), sz, int(s, 'dim', 1));
+    }
+    case 'shuffle': {
+      const t = one(n.inputs[0]!);
+      const [bs, c, h, w] = fl.shape(t) as [number, number, number, number];
+      const g = int(s, 'groups', 2);
+      if (g <= 0 || c % g !== 0) throw buildError(`${declName}: ${n.id}: ${c} channels cannot be shuffled in ${g} groups`);
+      return fl.view(fl.transpose(fl.view(t, [bs, g, c / g, h, w]), 1, 2), [bs, c, h, w]);
+    }
+    case 'gsshuffle':
+      return gsShuffle(fl, one(n.inputs[0]!));
+    case 'upsample': {
+      const scale = s.opts.get('scale') ?? 2;
+      const mode = s.opts.get('mode') ?? 'nearest';
+      return fl.interpolate(one(n.inputs[0]!), null, toNumberOrThrow(scale, declName, n.id), String(mode) as never);
+    }
+    case 'maxpool': {
+      const k = int(s, 'k', 2);
+      return fl.maxPool(one(n.inputs[0]!), k, int(s, 's', k), int(s, 'p', 0));
+    }
+    case 'sigmoid':
+      return fl.sigmoid(one(n.inputs[0]!));
+    case 'relu':
+      return fl.relu(one(n.inputs[0]!));
+    case 'mean': {
+      const dims = s.opts.get('dims') ?? [2, 3];
+      const keep = s.opts.get('keepdim');
+      return fl.mean(
+        one(n.inputs[0]!),
+        isSeq(dims) ? seqItems(dims).map((v) => toIntOrThrow(v, declName, n.id)) : [toIntOrThrow(dims, declName, n.id)],
+        keep === undefined ? true : truthy(keep),
+      );
+      break;
+    }
+  }
 }
 
 /** A list of tensors, not one tensor (a shape is a list of numbers; a runtime tensor is not an array). */
