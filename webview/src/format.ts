@@ -51,6 +51,11 @@ export function gflopsText(flops: number | null | undefined): string {
   return g.toFixed(3);
 }
 
+/** A layer's share of the summed per-layer times, in percent with one decimal (what the profile table and bars show). */
+export function shareText(ms: number | null | undefined, totalMs: number): string {
+  return ms == null || !(totalMs > 0) ? '–' : `${((100 * ms) / totalMs).toFixed(1)}%`;
+}
+
 export function msText(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms)) return '–';
   return ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2);

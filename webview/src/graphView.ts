@@ -8,7 +8,7 @@ import * as d3 from 'd3';
 import type { GraphEdge, GraphNode, GraphResult, SubmoduleNode } from '../../server/src/protocol.ts';
 import type { FlopsConvention } from './messages.ts';
 import { linkKey, type Layouter, type LayoutInput, type LayoutOutput } from './layout.ts';
-import { compact, flopsOf, gflopsText, msText, outText, shapeText } from './format.ts';
+import { compact, flopsOf, gflopsText, msText, outText, shapeText, shareText } from './format.ts';
 
 export interface ViewTransform {
   k: number;
@@ -529,7 +529,8 @@ export class GraphView {
     if (this.profileMs) {
       const ms = this.profileMs.get(n.index);
       const max = Math.max(...this.profileMs.values(), 1e-9);
-      const w = d.width - 2 * PAD_X - STRIPE - 60;
+      const sum = [...this.profileMs.values()].reduce((a, v) => a + v, 0);
+      const w = d.width - 2 * PAD_X - STRIPE - 104;
       const pb = g
         .append('g')
         .attr('class', 'profile-bar')
@@ -542,7 +543,7 @@ export class GraphView {
       pb.append('text')
         .attr('x', w + 6)
         .attr('y', 9)
-        .text(ms !== undefined ? `${msText(ms)} ms` : '– ms');
+        .text(ms !== undefined ? `${msText(ms)} ms · ${shareText(ms, sum)}` : '– ms');
       y += LINE;
     }
     const ex = this.expanded.get(n.index);
