@@ -181,16 +181,14 @@ function spearman(a: readonly number[], b: readonly number[]): number {
   return num / Math.sqrt(da * db);
 }
 
-/** Largest |share of ours − share of theirs| over the layers, in percentage points, and where. */
-function shareGap(ours: readonly number[], theirs: readonly number[]): { points: number; layer: number } {
+/** Per layer, share of ours − share of theirs in percentage points, largest |difference| first. */
+function shareGaps(ours: readonly number[], theirs: readonly number[]): { points: number; layer: number; ours: number; theirs: number }[] {
   const so = ours.reduce((a, b) => a + b, 0);
   const st = theirs.reduce((a, b) => a + b, 0);
-  let best = { points: 0, layer: -1 };
-  ours.forEach((v, k) => {
-    const d = Math.abs((100 * v) / so - (100 * theirs[k]!) / st);
-    if (d > best.points) best = { points: d, layer: k };
-  });
-  return best;
+  return ours
+    .map((v, k) => ({ layer: k, ours: (100 * v) / so, theirs: (100 * theirs[k]!) / st }))
+    .map((g) => ({ ...g, points: g.ours - g.theirs }))
+    .sort((a, b) => Math.abs(b.points) - Math.abs(a.points));
 }
 
 interface Output {
@@ -436,20 +434,29 @@ async function benchModel(spec: ModelSpec, rows: Row[], layerRows: LayerRow[], a
       const ours = perLayer(key(e));
       const theirs = base ? perLayer(key(base)) : null;
       if (!ours || !theirs || ours.length !== theirs.length) continue;
-      const gap = shareGap(ours, theirs);
+      const gaps = shareGaps(ours, theirs);
+      const gap = gaps[0]!;
       const lr: LayerRow = {
         model: spec.name,
         engine: e.name,
         threads: e.threads,
         spearman: spearman(ours, theirs),
-        gapPoints: gap.points,
+        gapPoints: Math.abs(gap.points),
         gapLayer: gap.layer,
         gapModule: plan.layers[gap.layer]?.module ?? '?',
       };
       layerRows.push(lr);
+      // where the engine's time differs most from PyTorch's: the layers to look at for kernel work
+      const worst = gaps
+        .slice(0, 3)
+        .map(
+          (g) =>
+            `layer ${g.layer} ${plan.layers[g.layer]?.module ?? '?'} ${g.points > 0 ? '+' : ''}${g.points.toFixed(1)} ` +
+            `(${g.ours.toFixed(1)}% vs ${g.theirs.toFixed(1)}%, ${fmtMs(ours[g.layer]!)} vs ${fmtMs(theirs[g.layer]!)} ms)`,
+        )
+        .join('; ');
       console.log(
-        `per-layer, ${e.name} vs PyTorch at ${e.threads} thread(s): Spearman ${lr.spearman.toFixed(3)}, largest share difference ` +
-          `${lr.gapPoints.toFixed(1)} points at layer ${lr.gapLayer} (${lr.gapModule})`,
+        `per-layer, ${e.name} vs PyTorch at ${e.threads} thread(s): Spearman ${lr.spearman.toFixed(3)}; largest share differences: ${worst}`,
       );
     }
     writeFileSync(join(dir, 'layers.json'), JSON.stringify(Object.fromEntries(engines.map((e) => [key(e), perLayer(key(e))])), null, 1));

@@ -543,3 +543,61 @@ check('A2C2f (YOLO12, global attention: area 1, no residual, mlp_ratio 2)', () =
   const y1 = ablockRef(mod, 'm.0.1', ablockRef(mod, 'm.0.0', y0, 1, 1, 64), 1, 1, 64);
   return { mod, x, expected: [c('cv2', catChannels([y0, y1]), 64)] };
 });
+
+check('AAttn large enough for the convolution matmul (64 channels, 2 heads, 8×8 tokens, 2 areas)', () => {
+  const mod = build(AAttn, [64, 2, 2], true);
+  const x = input([1, 64, 8, 8], 'x');
+  return { mod, x, expected: [aattnRef(mod, '', x, 2, 2)] };
+});
+
+/** Plain-JS batched product of row-major [..., m, k] and [..., k, n] (batch dims equal or all 1 on b). */
+function matmulRef(a: Arr, b: Arr): Arr {
+  const r = a.shape.length;
+  const [m, k] = [a.shape[r - 2]!, a.shape[r - 1]!];
+  const n = b.shape[r - 1]!;
+  const items = a.shape.slice(0, -2).reduce((p, v) => p * v, 1);
+  const bItems = b.shape.slice(0, -2).reduce((p, v) => p * v, 1);
+  const y = arr([...a.shape.slice(0, -2), m, n]);
+  for (let t = 0; t < items; t++) {
+    const bt = bItems === 1 ? 0 : t;
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        let acc = 0;
+        for (let q = 0; q < k; q++) acc += a.data[(t * m + i) * k + q]! * b.data[(bt * k + q) * n + j]!;
+        y.data[(t * m + i) * n + j] = acc;
+      }
+  }
+  return y;
+}
+
+/** The transpose of the last two dims of a row-major array. */
+function swapLast(a: Arr): Arr {
+  const r = a.shape.length;
+  const [p, q] = [a.shape[r - 2]!, a.shape[r - 1]!];
+  const y = arr([...a.shape.slice(0, -2), q, p]);
+  const items = a.data.length / (p * q);
+  for (let t = 0; t < items; t++)
+    for (let i = 0; i < p; i++) for (let j = 0; j < q; j++) y.data[(t * q + j) * p + i] = a.data[(t * p + i) * q + j]!;
+  return y;
+}
+
+for (const [label, aShape, bShape, ta, tb] of [
+  ['2-D (a Linear)', [300, 64], [64, 40], false, false],
+  ['batched, B transposed (q·kᵀ)', [2, 3, 40, 32], [2, 3, 50, 32], false, true],
+  ['batched, A transposed (qᵀ·k)', [2, 32, 40], [2, 32, 60], true, false],
+  ['batched A, one B for all', [2, 3, 40, 32], [1, 1, 32, 24], false, false],
+] as const)
+  flowOp(
+    `matmul ${label}: the convolution form on wasm equals the plain product`,
+    (fl, t) => {
+      const a = input([...aShape], 'mma');
+      const b = input([...bShape], 'mmb');
+      const [x, y] = [t(a), t(b)];
+      return fl.matmul(ta ? fl.transpose(x, -2, -1) : x, tb ? fl.transpose(y, -2, -1) : y);
+    },
+    () => {
+      const a = input([...aShape], 'mma');
+      const b = input([...bShape], 'mmb');
+      return [matmulRef(ta ? swapLast(a) : a, tb ? swapLast(b) : b)];
+    },
+  );
