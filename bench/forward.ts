@@ -2,10 +2,11 @@
  * Forward-pass time of YOLO models on every engine YOLO Lens can profile on, against the model a user would run:
  * the upstream code's own build of the same YAML in PyTorch (bench/torch_upstream.py: its parse_model and module
  * classes, fuse()d, eval, no_grad, Debian's python3-torch), with YOLO Lens's seeded weights loaded by state_dict
- * name, so the outputs are compared too. Every engine runs at 1 thread and on all cores; rounds interleave the
- * engines (order rotated) so background load hits them alike; ratios are medians of per-round ratios to PyTorch at
- * the same thread count. Per-layer times of the default engine are compared with PyTorch's (forward hooks on each
- * layer): Spearman rank correlation and the largest difference of a layer's share of the total.
+ * name, so the outputs are compared too (every engine's, output by output). Every engine runs at 1 thread and on all
+ * cores; rounds interleave the engines (order rotated) so background load hits them alike; ratios are medians of
+ * per-round ratios to PyTorch at the same thread count. Per-layer times of each engine are compared with PyTorch's
+ * (forward hooks on each layer): Spearman rank correlation and the layers whose share of the total differs most.
+ * The load average is printed per round, at the start and at the end: figures taken under load are not quotable.
  *
  *   node --import tsx bench/forward.ts [--models slimneck,yolov8n,yolo11n,yolo26n] [--imgsz 640] [--batch 1]
  *     [--rounds 3] [--runs 3] [--ultralytics DIR] [--gsconv-yolov5 DIR] [--replay]
