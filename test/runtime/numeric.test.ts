@@ -586,6 +586,7 @@ for (const [label, aShape, bShape, ta, tb] of [
   ['batched, B transposed (q·kᵀ)', [2, 3, 40, 32], [2, 3, 50, 32], false, true],
   ['batched, A transposed (qᵀ·k)', [2, 32, 40], [2, 32, 60], true, false],
   ['batched A, one B for all', [2, 3, 40, 32], [1, 1, 32, 24], false, false],
+  ['batched, more rows than columns', [2, 3, 50, 32], [2, 3, 32, 20], false, false],
 ] as const)
   flowOp(
     `matmul ${label}: the convolution form on wasm equals the plain product`,
