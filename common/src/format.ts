@@ -176,5 +176,10 @@ export function msText(ms: number | null | undefined): string {
   return ms >= 100 ? formatFixed(ms, 0) : ms >= 10 ? formatFixed(ms, 1) : formatFixed(ms, 2);
 }
 
+/** A layer's share of the summed per-layer times, in percent with one decimal (what the profile table and bars show). */
+export function shareText(ms: number | null | undefined, totalMs: number): string {
+  return !known(ms) || !(totalMs > 0) ? UNKNOWN : `${formatFixed((100 * ms) / totalMs, 1)}%`;
+}
+
 /** A difference with its sign: `+1.2K`, `-0.31`, `0`. */
 export const signedText = (text: string, value: number): string => (value > 0 ? `+${text}` : text);

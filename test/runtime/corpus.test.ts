@@ -83,6 +83,52 @@ for (const c of runnable) {
   });
 }
 
+/**
+ * Batch 2 at an image size other than the corpus test's, on one model of each kind of forward: a decode head with
+ * anchors (YOLOv5), end2end top-k (YOLO26), area attention whose strips must not cross images (YOLO12), text
+ * features a layer replaces (YOLO-World), class prompts (YOLOE), a classifier, the Slim-neck fork.
+ */
+const BATCHED = [
+  'slimneck/gsconv-yolov5/models/slimneck-yolov5n.json',
+  'ultralytics-8.4.33/ultralytics/cfg/models/26/yolo26@n.json',
+  'ultralytics-8.4.33/ultralytics/cfg/models/26/yolo26-seg@n.json',
+  'ultralytics-8.4.33/ultralytics/cfg/models/12/yolo12@n.json',
+  'ultralytics-8.4.33/ultralytics/cfg/models/v8/yolov8-worldv2@n.json',
+  'ultralytics-8.4.33/ultralytics/cfg/models/11/yoloe-11@n.json',
+  'ultralytics-8.4.33/ultralytics/cfg/models/26/yolo26-cls@n.json',
+];
+for (const name of BATCHED) {
+  test(`runtime shapes at batch 2, 96×96: ${name}`, async (t) => {
+    const c = runnable.find((x) => x.name === name);
+    if (!c) {
+      // a renamed record must not silently drop this test: say which names exist
+      assert.fail(
+        `no ok record ${name}; e.g. ${runnable.map((x) => x.name).filter((n) => n.includes(name.split('/').pop()!.split('@')[0]!))}`,
+      );
+    }
+    const r = await runProfile({
+      text: c.text,
+      ...(c.options.fileName ? { fileName: c.options.fileName } : {}),
+      ...(c.options.framework ? { framework: c.options.framework } : {}),
+      ...(c.options.scale ? { scale: c.options.scale } : {}),
+      ...(c.options.ch ? { ch: c.options.ch } : {}),
+      imgsz: 96,
+      batch: 2,
+      runs: 1,
+      warmup: 0,
+      backend: 'wasm',
+      memoryLimitMB: 8192,
+    });
+    assert.equal(r.error, null, `${name}: ${r.error}`);
+    assert.equal(r.batch, 2);
+    for (const l of r.layers) {
+      assert.ok(l.shapeMatches, `layer ${l.index} (${l.module}): measured ${JSON.stringify(l.outShape ?? l.outShapes)}`);
+      for (const s of l.outShape ? [l.outShape] : (l.outShapes ?? [])) assert.equal(s[0], 2, `layer ${l.index}: batch dim of [${s}]`);
+    }
+    t.diagnostic(`${r.layers.length} layers, ${r.totalMs} ms`);
+  });
+}
+
 test('memory estimate vs measured peak over the corpus', (t) => {
   const s = [...ratios].sort((a, b) => a - b);
   if (s.length)

@@ -1,5 +1,6 @@
 /**
- * Numbers, not just shapes: catalog modules (Conv, C3, C2f, SPPF, GSConv with its shuffle, VoVGSCSP, Detect) run
+ * Numbers, not just shapes: catalog modules (Conv, C3, C2f, SPPF, GSConv with its shuffle, VoVGSCSP, Detect, YOLO12's
+ * area attention) run
  * through the tfjs runtime on a tiny input must equal the same computation written out by hand in this test over
  * a plain-JS reference of conv, BatchNorm, activations and pooling (`reference-ops.ts`), with the same seeded weights.
  * Each runs on the WebAssembly and the CPU backends, from an NCHW and from an NHWC input.
@@ -13,13 +14,14 @@ import { construct, type ModuleDef } from '../../server/src/core/catalog/types.t
 import { yolov5Kit } from '../../server/src/core/catalog/yolov5.ts';
 import { gsconvYolov5Modules } from '../../server/src/core/catalog/gsconv-yolov5.ts';
 import { C2f } from '../../server/src/core/catalog/ultralytics/block.ts';
+import { A2C2f, AAttn } from '../../server/src/core/catalog/ultralytics/block-8.4.ts';
 import { Detect as UlDetect } from '../../server/src/core/catalog/ultralytics/head.ts';
-import { PyTuple, type PyVal } from '../../server/src/core/py.ts';
+import { PyFloat, PyTuple, type PyVal } from '../../server/src/core/py.ts';
 import { startBackend } from '../../server/src/runtime/backend.ts';
 import { prepareModuleWeights } from '../../server/src/runtime/engine.ts';
 import { modulePaths } from '../../server/src/runtime/plan.ts';
 import { disposePrepared, RtTensor, TfFlow } from '../../server/src/runtime/tfflow.ts';
-import { leafParamArrays, uniform } from '../../server/src/runtime/weights.ts';
+import { leafParamArrays, ownParamArrays, uniform } from '../../server/src/runtime/weights.ts';
 import {
   add,
   arr,
@@ -459,3 +461,144 @@ check('nn.MultiheadAttention (2 heads, sequence-first), output and head-averaged
   }
   return { mod, x: [q, k, v], expected: [out, weights] };
 });
+
+// ---- YOLO12 area attention (ultralytics 8.4 AAttn, ABlock, A2C2f), written out with explicit loops over tokens
+
+/**
+ * AAttn by its definition: the 1×1 qkv conv gives per token n = h·W + w and head i the channels
+ * [q | k | v] = i·3·hd + [0, hd) | [hd, 2hd) | [2hd, 3hd); the tokens are cut into `area` runs of N / area in
+ * raster order and each run attends within itself (softmax over keys of q·k / √hd); the result and v go back to the
+ * map, the 7×7 depth-wise pe conv of v is added, then the 1×1 proj.
+ */
+function aattnRef(mod: Mod, path: string, x: Arr, heads: number, area: number): Arr {
+  const p = path ? `${path}.` : '';
+  const [B, C, H, W] = x.shape as [number, number, number, number];
+  const hd = Math.floor(C / heads);
+  const ahd = hd * heads;
+  const conv = (leaf: string, v: Arr, c2: number, k: number, g = 1) =>
+    convRef(mod, `${p}${leaf}`, v, { c2, k, g, act: 'none', fused: true });
+  const qkv = conv('qkv', x, 3 * ahd, 1);
+  const N = H * W;
+  const run = N / area;
+  const o = arr([B, ahd, H, W]);
+  const vmap = arr([B, ahd, H, W]);
+  const at = (b: number, ch: number, n: number) => qkv.data[(b * 3 * ahd + ch) * N + n]!;
+  for (let b = 0; b < B; b++)
+    for (let a = 0; a < area; a++)
+      for (let i = 0; i < heads; i++) {
+        const base = i * 3 * hd;
+        for (let t = 0; t < run; t++) {
+          const n1 = a * run + t;
+          const scores = Array.from({ length: run }, (_, u) => {
+            let dot = 0;
+            for (let d = 0; d < hd; d++) dot += at(b, base + d, n1) * at(b, base + hd + d, a * run + u);
+            return dot / Math.sqrt(hd);
+          });
+          const mx = Math.max(...scores);
+          const e = scores.map((sc) => Math.exp(sc - mx));
+          const z = e.reduce((acc, v) => acc + v, 0);
+          for (let d = 0; d < hd; d++) {
+            let acc = 0;
+            for (let u = 0; u < run; u++) acc += (e[u]! / z) * at(b, base + 2 * hd + d, a * run + u);
+            o.data[(b * ahd + i * hd + d) * N + n1] = acc;
+            vmap.data[(b * ahd + i * hd + d) * N + n1] = at(b, base + 2 * hd + d, n1);
+          }
+        }
+      }
+  return conv('proj', add(o, conv('pe', vmap, ahd, 7, ahd)), C, 1);
+}
+
+function ablockRef(mod: Mod, path: string, x: Arr, heads: number, area: number, hidden: number): Arr {
+  const y = add(x, aattnRef(mod, `${path}.attn`, x, heads, area));
+  const h = convRef(mod, `${path}.mlp.0`, y, { c2: hidden, k: 1, act: 'silu', fused: true });
+  return add(y, convRef(mod, `${path}.mlp.1`, h, { c2: x.shape[1]!, k: 1, act: 'none', fused: true }));
+}
+
+check('AAttn (YOLO12 area attention: 2 heads, 3 areas, batch 2)', () => {
+  const mod = build(AAttn, [16, 2, 3], true);
+  const x = input([2, 16, 3, 4], 'x');
+  return { mod, x, expected: [aattnRef(mod, '', x, 2, 3)] };
+});
+
+check('A2C2f (YOLO12, area 4, residual with its learnt gamma, mlp_ratio 1.2)', () => {
+  // c2 = 64 with e = 0.5: 32 hidden channels, one head each (ABlock's num_heads = c_ // 32), 38 in the mlp (int(32·1.2))
+  const mod = build(A2C2f, [64, 64, 1, true, 4, true, new PyFloat(1.2)], true);
+  const x = input([1, 64, 4, 4], 'x');
+  const c = (p: string, v: Arr, c2: number) => convRef(mod, p, v, { c2, k: 1, act: 'silu', fused: true });
+  const y0 = c('cv1', x, 32);
+  const y1 = ablockRef(mod, 'm.0.1', ablockRef(mod, 'm.0.0', y0, 1, 4, 38), 1, 4, 38);
+  const y = c('cv2', catChannels([y0, y1]), 64);
+  // x + gamma.view(-1, c2, 1, 1) · y
+  const gamma = ownParamArrays(mod.params!, 'T/').find((p) => p.name === 'gamma')!.values;
+  const out = arr(x.shape);
+  for (let i = 0; i < out.data.length; i++) out.data[i] = x.data[i]! + gamma[Math.floor(i / 16) % 64]! * y.data[i]!;
+  return { mod, x, expected: [out] };
+});
+
+check('A2C2f (YOLO12, global attention: area 1, no residual, mlp_ratio 2)', () => {
+  const mod = build(A2C2f, [16, 64, 1, true, 1], true);
+  const x = input([1, 16, 3, 5], 'x');
+  const c = (p: string, v: Arr, c2: number) => convRef(mod, p, v, { c2, k: 1, act: 'silu', fused: true });
+  const y0 = c('cv1', x, 32);
+  const y1 = ablockRef(mod, 'm.0.1', ablockRef(mod, 'm.0.0', y0, 1, 1, 64), 1, 1, 64);
+  return { mod, x, expected: [c('cv2', catChannels([y0, y1]), 64)] };
+});
+
+check('AAttn large enough for the convolution matmul (64 channels, 2 heads, 8×8 tokens, 2 areas)', () => {
+  const mod = build(AAttn, [64, 2, 2], true);
+  const x = input([1, 64, 8, 8], 'x');
+  return { mod, x, expected: [aattnRef(mod, '', x, 2, 2)] };
+});
+
+/** Plain-JS batched product of row-major [..., m, k] and [..., k, n] (batch dims equal or all 1 on b). */
+function matmulRef(a: Arr, b: Arr): Arr {
+  const r = a.shape.length;
+  const [m, k] = [a.shape[r - 2]!, a.shape[r - 1]!];
+  const n = b.shape[r - 1]!;
+  const items = a.shape.slice(0, -2).reduce((p, v) => p * v, 1);
+  const bItems = b.shape.slice(0, -2).reduce((p, v) => p * v, 1);
+  const y = arr([...a.shape.slice(0, -2), m, n]);
+  for (let t = 0; t < items; t++) {
+    const bt = bItems === 1 ? 0 : t;
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        let acc = 0;
+        for (let q = 0; q < k; q++) acc += a.data[(t * m + i) * k + q]! * b.data[(bt * k + q) * n + j]!;
+        y.data[(t * m + i) * n + j] = acc;
+      }
+  }
+  return y;
+}
+
+/** The transpose of the last two dims of a row-major array. */
+function swapLast(a: Arr): Arr {
+  const r = a.shape.length;
+  const [p, q] = [a.shape[r - 2]!, a.shape[r - 1]!];
+  const y = arr([...a.shape.slice(0, -2), q, p]);
+  const items = a.data.length / (p * q);
+  for (let t = 0; t < items; t++)
+    for (let i = 0; i < p; i++) for (let j = 0; j < q; j++) y.data[(t * q + j) * p + i] = a.data[(t * p + i) * q + j]!;
+  return y;
+}
+
+for (const [label, aShape, bShape, ta, tb] of [
+  ['2-D (a Linear)', [300, 64], [64, 40], false, false],
+  ['batched, B transposed (q·kᵀ)', [2, 3, 40, 32], [2, 3, 50, 32], false, true],
+  ['batched, A transposed (qᵀ·k)', [2, 32, 40], [2, 32, 60], true, false],
+  ['batched A, one B for all', [2, 3, 40, 32], [1, 1, 32, 24], false, false],
+  ['batched, more rows than columns', [2, 3, 50, 32], [2, 3, 32, 20], false, false],
+] as const)
+  flowOp(
+    `matmul ${label}: the convolution form on wasm equals the plain product`,
+    (fl, t) => {
+      const a = input([...aShape], 'mma');
+      const b = input([...bShape], 'mmb');
+      const [x, y] = [t(a), t(b)];
+      return fl.matmul(ta ? fl.transpose(x, -2, -1) : x, tb ? fl.transpose(y, -2, -1) : y);
+    },
+    () => {
+      const a = input([...aShape], 'mma');
+      const b = input([...bShape], 'mmb');
+      return [matmulRef(ta ? swapLast(a) : a, tb ? swapLast(b) : b)];
+    },
+  );

@@ -484,7 +484,9 @@ describe('graph panel in Chromium', { skip: needsCorpus.skip ?? skip }, () => {
       // what the profiler returns (its own tests run it; here only the drawing of a result is under test)
       const result: ProfileResult = {
         uri: graph.uri,
-        backend: 'tfjs-node',
+        backend: 'wasm',
+        backendDetail: 'wasm (SIMD, 2 threads)',
+        threads: 2,
         imgsz: 640,
         batch: 1,
         runs: 10,
@@ -507,10 +509,14 @@ describe('graph panel in Chromium', { skip: needsCorpus.skip ?? skip }, () => {
       await p.waitRender(n);
       assert.equal(await p.page.locator('.progress').isVisible(), false);
       assert.equal(await p.page.locator('#graph .profile-bar').count(), graph.nodes.length);
-      assert.equal(await p.page.locator('#graph g.layer-node[data-index="4"] .profile-bar text').textContent(), '4.50 ms');
+      // each layer's ms and its share of the summed layer times, on the node and in the table
+      const share = `${((100 * 4.5) / result.totalMs).toFixed(1)}%`;
+      assert.equal(await p.page.locator('#graph g.layer-node[data-index="4"] .profile-bar text').textContent(), `4.50 ms · ${share}`);
+      assert.equal(await p.page.locator('.layer-table tbody tr[data-index="4"] td.share').textContent(), share);
+      // the engine and the thread count that produced the times
       assert.match(
         (await p.page.locator('.profile-summary').textContent())!,
-        /^tfjs-node · 62\.5 ms per batch · 16\.0 img\/s · batch 1 · 10 runs/,
+        /^wasm \(SIMD, 2 threads\) · 62\.5 ms per batch · 16\.0 img\/s · batch 1 · 10 runs/,
       );
       await p.page.locator('.layer-table button.sort', { hasText: /^ms$/ }).click();
       assert.equal(await p.page.locator('.layer-table tbody tr').first().getAttribute('data-index'), '4');

@@ -15,6 +15,7 @@ import {
   msText,
   outputText,
   shapeText,
+  shareText,
   type FlopsConvention,
 } from '../../common/src/format.ts';
 
@@ -541,7 +542,8 @@ export class GraphView {
     if (this.profileMs) {
       const ms = this.profileMs.get(n.index);
       const max = Math.max(...this.profileMs.values(), 1e-9);
-      const w = d.width - 2 * PAD_X - STRIPE - 60;
+      const sum = [...this.profileMs.values()].reduce((a, v) => a + v, 0);
+      const w = d.width - 2 * PAD_X - STRIPE - 104;
       const pb = g
         .append('g')
         .attr('class', 'profile-bar')
@@ -554,7 +556,7 @@ export class GraphView {
       pb.append('text')
         .attr('x', w + 6)
         .attr('y', 9)
-        .text(ms !== undefined ? `${msText(ms)} ms` : '– ms');
+        .text(ms !== undefined ? `${msText(ms)} ms · ${shareText(ms, sum)}` : '– ms');
       y += LINE;
     }
     const ex = this.expanded.get(n.index);

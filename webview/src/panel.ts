@@ -628,7 +628,7 @@ export class Panel {
     delete this.profileSummary.dataset.level;
     this.profileMs = new Map(r.layers.map((l) => [l.index, l.ms]));
     this.profileSummary.textContent =
-      `${r.backendDetail ?? r.backend} · ${msText(r.totalMs)} ms per batch · ${r.throughput.toFixed(1)} img/s · batch ` +
+      `${engineText(r)} · ${msText(r.totalMs)} ms per batch · ${r.throughput.toFixed(1)} img/s · batch ` +
       `${r.batch} · ${r.runs} runs · ${r.imgsz}px${r.peakMemoryMB !== null ? ` · peak ${r.peakMemoryMB.toFixed(0)} MB` : ''}`;
     const mismatches = r.layers.filter((l) => !l.shapeMatches).length;
     this.setStatus(
@@ -660,6 +660,13 @@ export class Panel {
       this.setStatus('error', `PNG export failed: ${(err as Error)?.message ?? err}`);
     }
   }
+}
+
+/** The engine that produced the times and its thread count, as the profile names them (`wasm (SIMD, 2 threads)`). */
+function engineText(r: ProfileResult): string {
+  const detail = r.backendDetail ?? r.backend;
+  if (r.threads == null || /thread/.test(detail)) return detail;
+  return `${detail}, ${r.threads} thread${r.threads === 1 ? '' : 's'}`;
 }
 
 function subtitleOf(g: GraphResult, convention: FlopsConvention): string {

@@ -11,6 +11,7 @@ import {
   modelGflopsText,
   msText,
   outputText,
+  shareText,
   type FlopsConvention,
 } from '../../common/src/format.ts';
 import { numel, total } from './totals.ts';
@@ -66,7 +67,7 @@ export class LayerTable {
       { key: 'params', title: 'params', numeric: true },
       { key: 'gflops', title: 'GFLOPs', numeric: true },
     ];
-    if (profile) cols.push({ key: 'ms', title: 'ms', numeric: true });
+    if (profile) cols.push({ key: 'ms', title: 'ms', numeric: true }, { key: null, title: 'share', numeric: true });
     this.table.replaceChildren();
     const thead = el('thead');
     const hr = el('tr');
@@ -109,6 +110,8 @@ export class LayerTable {
     const maxParams = Math.max(1, ...graph.nodes.map((n) => n.params ?? 0));
     const maxFlops = Math.max(1, ...graph.nodes.map((n) => flopsOf(n.flops, convention) ?? 0));
     const maxMs = profile ? Math.max(1e-9, ...profile.values()) : 1;
+    // a layer's share of the summed layer times: the figure the bench compares with PyTorch's per-layer shares
+    const sumMs = profile ? [...profile.values()].reduce((a, v) => a + v, 0) : 0;
 
     const tbody = el('tbody');
     this.rows.clear();
@@ -127,6 +130,7 @@ export class LayerTable {
       if (profile) {
         const ms = profile.get(n.index) ?? null;
         tr.append(barCell(ms, maxMs, msText(ms), 'bar-ms'));
+        tr.append(el('td', 'num share', shareText(ms, sumMs)));
       }
       tr.addEventListener('click', () => this.opts.onActivate(n.index));
       this.rows.set(n.index, tr);

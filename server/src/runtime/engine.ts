@@ -8,7 +8,8 @@ import { resolve } from '../core/resolve.ts';
 import type { Mod, Out, Shape } from '../core/nn/module.ts';
 import type { ProfileLayer, ProfileResult } from '../protocol.ts';
 import { allCores, startBackend, type StartedBackend } from './backend.ts';
-import { guideCtx, MB, planNetwork, type NetworkPlan } from './plan.ts';
+import { MB, planNetwork, type NetworkPlan } from './plan.ts';
+import { driveLayers, type Stored } from '../core/nn/driver.ts';
 import { disposePrepared, prepareLeaf, RtTensor, TfFlow, type Prepared } from './tfflow.ts';
 import { moduleParamArrays, ownParamArrays, uniform } from './weights.ts';
 import { loadOrt, ortUnavailableReason, runOrt } from './ort.ts';
@@ -280,8 +281,8 @@ async function ortProfile(
 }
 
 /**
- * One forward pass, layer by layer (each in its own tidy), calling `onLayer` with the layer's outputs and time.
- * Frees every output once no later layer reads it; returns the last layer's outputs (the caller frees them).
+ * One forward pass through the layer driver, each layer in its own tidy, calling `onLayer` with the layer's outputs
+ * and time. Frees every output once no later layer reads it; returns the last layer's outputs (the caller frees them).
  */
 function forwardPass(
   plan: NetworkPlan,
@@ -291,46 +292,56 @@ function forwardPass(
   onLayer: (k: number, outs: RtTensor[], ms: number) => void,
 ): RtTensor[] {
   const n = plan.layers.length;
-  const values: (RtTensor | RtTensor[] | undefined)[] = new Array(n);
+  // the driver's stored outputs and running guide, as `after` last saw them (what a failed pass must free)
+  let values: readonly (Stored<RtTensor> | undefined)[] = [];
   let guide = net.guide;
   let ok = false;
   try {
-    for (let k = 0; k < n; k++) {
-      if (hooks.shouldStop?.()) throw new Cancelled('cancelled');
-      const l = plan.layers[k]!;
-      const val = (j: number): RtTensor | RtTensor[] => (j < 0 ? net.input : values[j]!);
-      const inp = l.fromIsList ? l.fromIndices.map((j) => val(j) as RtTensor) : val(l.fromIndices[0]!);
-      const ctx = guideCtx(l.ctx, l.guideRole, guide, net.guide);
-      flow.params = net.weights[k]!;
-      flow.paths = l.paths;
-      let out: Out<RtTensor>;
-      const t0 = performance.now();
-      try {
-        out = tf.tidy(() => flow.callMulti(l.mod, inp, ctx) as unknown as tf.TensorContainer) as unknown as Out<RtTensor>;
-      } catch (e) {
-        throw new LayerFailure(k, l.module, e instanceof Error ? e.message : String(e));
-      }
-      const dt = performance.now() - t0;
-      const outs = flattenRt(out);
-      onLayer(k, outs, dt);
-      if (l.guideRole === 'producer') {
-        if (out instanceof RtTensor) guide = out;
-        values[k] = inp as RtTensor | RtTensor[];
-      } else values[k] = out instanceof RtTensor ? out : outs;
-      freeDead(values, plan, k, net, guide);
-    }
+    const pass = driveLayers<RtTensor>(
+      plan.layers,
+      net.input,
+      net.guide,
+      {
+        run(k, x, ctx) {
+          if (hooks.shouldStop?.()) throw new Cancelled('cancelled');
+          const l = plan.layers[k]!;
+          flow.params = net.weights[k]!;
+          flow.paths = l.paths;
+          let out: Out<RtTensor>;
+          const t0 = performance.now();
+          try {
+            out = tf.tidy(() => flow.callMulti(l.mod, x, ctx) as unknown as tf.TensorContainer) as unknown as Out<RtTensor>;
+          } catch (e) {
+            throw new LayerFailure(k, l.module, e instanceof Error ? e.message : String(e));
+          }
+          onLayer(k, flattenRt(out), performance.now() - t0);
+          return out;
+        },
+        asOne: (out) => (out instanceof RtTensor ? out : null),
+        flatten: flattenRt,
+        after(k, stored, running) {
+          values = stored;
+          guide = running;
+          freeDead(stored, plan, k, net, running);
+        },
+      },
+      (k) => plan.layers[k]!.ctx,
+    );
+    values = pass.values;
+    const last = pass.values[n - 1];
+    if (last === undefined) throw new Error(`internal: the last layer stored no output`);
     ok = true;
-    const last = values[n - 1]!;
-    return last instanceof RtTensor ? [last] : last;
+    return last instanceof RtTensor ? [last] : [...last];
   } finally {
     // free this pass's tensors (the input and the weights stay); on success the last layer's outputs survive
     const keep = new Set<tf.Tensor>([net.input.t, ...(net.guide ? [net.guide.t] : [])]);
-    if (ok) for (const t of flattenRt(values[n - 1] ?? null)) keep.add(t.t);
-    for (const v of values)
-      for (const t of v === undefined ? [] : v instanceof RtTensor ? [v] : v) if (!keep.has(t.t) && !t.t.isDisposed) t.t.dispose();
+    if (ok) for (const t of storedTensors(values[n - 1])) keep.add(t.t);
+    for (const v of values) for (const t of storedTensors(v)) if (!keep.has(t.t) && !t.t.isDisposed) t.t.dispose();
     if (guide && !keep.has(guide.t) && !guide.t.isDisposed) guide.t.dispose();
   }
 }
+
+const storedTensors = (v: Stored<RtTensor> | undefined): readonly RtTensor[] => (v === undefined ? [] : v instanceof RtTensor ? [v] : v);
 
 /** The model's outputs for the seeded input, NCHW float32 (the bench compares them with PyTorch's). */
 export async function forwardOutputs(job: ProfileJob): Promise<{ backend: string; outputs: { shape: number[]; data: Float32Array }[] }> {
@@ -366,15 +377,13 @@ class LayerFailure extends Error {
 }
 
 /** Frees the outputs nobody reads after layer k (a tensor may be shared by several layers: Identity, producers). */
-function freeDead(values: (RtTensor | RtTensor[] | undefined)[], plan: NetworkPlan, k: number, net: Network, guide: RtTensor | null): void {
+function freeDead(values: (Stored<RtTensor> | undefined)[], plan: NetworkPlan, k: number, net: Network, guide: RtTensor | null): void {
   const keep = new Set<tf.Tensor>([net.input.t]);
   if (net.guide) keep.add(net.guide.t);
   if (guide) keep.add(guide.t);
   const dead: RtTensor[] = [];
   for (let j = 0; j <= k; j++) {
-    const v = values[j];
-    if (v === undefined) continue;
-    const ts = v instanceof RtTensor ? [v] : v;
+    const ts = storedTensors(values[j]);
     if (plan.layers[j]!.lastUse > k) ts.forEach((t) => keep.add(t.t));
     else dead.push(...ts);
   }

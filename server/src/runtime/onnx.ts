@@ -420,6 +420,14 @@ function resize(
   const base = { nearest_mode: 'floor' } as Record<string, Attr>;
   if (mode === 'nearest')
     return node('Resize', [x, '', '', sizes], [out], { ...base, mode: 'nearest', coordinate_transformation_mode: 'asymmetric' });
+  // torch's nearest-exact takes floor((o + 0.5)·in/out): ONNX's half_pixel source (o + 0.5)·in/out − 0.5, rounded
+  // half up, is the same index
+  if (mode === 'nearest-exact')
+    return node('Resize', [x, '', '', sizes], [out], {
+      mode: 'nearest',
+      coordinate_transformation_mode: 'half_pixel',
+      nearest_mode: 'round_prefer_ceil',
+    });
   if (mode === 'bilinear' || mode === 'bicubic')
     return node('Resize', [x, '', '', sizes], [out], {
       mode: mode === 'bilinear' ? 'linear' : 'cubic',

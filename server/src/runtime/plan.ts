@@ -4,27 +4,25 @@
  * estimate that refuses a model which would not fit.
  */
 import type { Model, ResolvedLayer } from '../core/model.ts';
+import { driveLayers, type WiredLayer } from '../core/nn/driver.ts';
 import { forEachModule, ShapeError, type Mod, type Out, type Shape } from '../core/nn/module.ts';
 import { ShapeFlow, flattenOut, isShape, shapeNumel } from '../core/nn/static.ts';
 import type { ForwardCtx, In, LeafOp } from '../core/nn/module.ts';
 
-export interface LayerPlan {
+/** A layer as the profile runs it: wired for the layer driver (its `from` inputs, its guide role), with its tree. */
+export interface LayerPlan extends WiredLayer {
   readonly index: number;
   readonly module: string;
   readonly mod: Mod;
-  readonly fromIndices: readonly number[];
-  readonly fromIsList: boolean;
-  /** how the layer touches a WorldModel's text features (null elsewhere) */
-  readonly guideRole: 'consumer' | 'consumer-original' | 'producer' | null;
   /** last layer that reads this layer's output (Infinity for the model's output) */
   readonly lastUse: number;
   /** static output shapes at the profile's batch size, depth-first (what the runtime must reproduce) */
   readonly staticShapes: readonly Shape[];
   /**
-   * what the layer's forward gets besides its inputs: a Detect-family head decodes with the strides the built model
-   * holds (`Model.strides`, from the 256 probe), as `ctx.strides`
+   * what the layer's forward gets besides its inputs and the model's extra input: the model's Detect-family head (its
+   * last layer) decodes with the strides the built model holds (`Model.strides`, from the 256 probe), as `ctx.strides`
    */
-  readonly ctx: Readonly<Record<string, unknown>>;
+  readonly ctx: { readonly strides?: readonly number[] };
   /** module path of every module of this layer's tree (first path wins for a module used twice) */
   readonly paths: ReadonlyMap<Mod, string>;
 }
@@ -41,7 +39,7 @@ export interface MemoryEstimate {
 export interface NetworkPlan {
   readonly layers: readonly LayerPlan[];
   readonly inputShape: Shape;
-  /** WorldModel text features [batch, nc, 512], when a layer reads them */
+  /** the model class's extra input (WorldModel text features, YOLOE prompts) at this batch size, when a layer reads it */
   readonly guideShape: Shape | null;
   readonly fused: boolean;
   /** why the BatchNorm-folded form does not exist (upstream's fuse() raises for a few models) */
@@ -88,54 +86,57 @@ export function planNetwork(model: Model, batch: number): NetworkPlan {
   };
   const inputShape: Shape = [batch, model.ch, model.imgsz, model.imgsz];
   // the model class's extra input (text features, prompts) as the resolver wired it, at this batch size
-  const guideShape: Shape = model.guideShape ? [batch, ...model.guideShape.slice(1)] : [batch, 80, 512];
+  const guideShape: Shape | null = model.guideShape ? [batch, ...model.guideShape.slice(1)] : null;
   const n = model.layers.length;
   const lastUse = new Array<number>(n).fill(-1);
   model.layers.forEach((l, k) => l.fromIndices?.forEach((j) => j >= 0 && (lastUse[j] = Math.max(lastUse[j]!, k))));
   lastUse[n - 1] = Infinity;
+  // upstream's model build gives its last layer, a Detect-family head, the probe's strides; a head elsewhere has none
+  const last = model.layers[n - 1]!;
+  const headCtx = last.entry?.def.detectFamily && model.strides ? { strides: model.strides } : {};
 
-  // static pass at this batch size, with a trace per layer for the working-set estimate
-  const values: (Shape | Shape[] | undefined)[] = [];
-  const outBytes: number[] = [];
-  const workBytes: number[] = [];
-  let guide = guideShape;
-  let usesGuide = false;
-  const layers: LayerPlan[] = model.layers.map((l, k) => {
-    const mod = modOf(l);
-    const from = l.fromIndices!;
-    const val = (j: number) => (j < 0 ? inputShape : values[j]);
-    const inp = l.fromIsList ? (from.map(val) as Shape[]) : (val(from[0]!) as Shape);
-    const role = l.guideRole;
-    const ctx = l.entry?.def.detectFamily && model.strides ? { strides: model.strides } : {};
-    if (role) usesGuide = true;
-    const fl = new MemFlow();
-    let out: Out<Shape>;
-    try {
-      out = fl.callMulti(mod, inp, guideCtx(ctx, role, guide, guideShape));
-    } catch (e) {
-      throw new ShapeError(`layer ${k} (${l.moduleName}): ${e instanceof Error ? e.message : String(e)}`);
-    }
-    const shapes = flattenOut(out);
-    if (role === 'producer') {
-      if (isShape(out)) guide = out;
-      values[k] = inp;
-    } else values[k] = isShape(out) ? out : shapes;
-    outBytes[k] = shapes.reduce((a, s) => a + shapeNumel(s), 0) * BYTES;
-    // what the layer allocates at its worst moment, its output included (its inputs are counted as live outputs)
-    workBytes[k] = Math.max(fl.peak, outBytes[k]!) * BYTES;
-    return {
-      index: k,
-      module: l.moduleName ?? '?',
-      mod,
-      fromIndices: from,
-      fromIsList: l.fromIsList,
-      guideRole: role,
-      ctx,
-      lastUse: lastUse[k]!,
-      staticShapes: shapes,
-      paths: modulePaths(mod),
-    };
-  });
+  // the static pass at this batch size, through the layer driver, with a trace per layer for the working-set estimate
+  const mods = model.layers.map(modOf);
+  const staticShapes: Shape[][] = new Array(n);
+  const outBytes = new Array<number>(n).fill(0);
+  const workBytes = new Array<number>(n).fill(0);
+  driveLayers<Shape>(
+    model.layers.map((l) => ({ fromIndices: l.fromIndices!, fromIsList: l.fromIsList, guideRole: l.guideRole })),
+    inputShape,
+    guideShape,
+    {
+      run(k, x, ctx) {
+        const fl = new MemFlow();
+        let out: Out<Shape>;
+        try {
+          out = fl.callMulti(mods[k]!, x, ctx);
+        } catch (e) {
+          throw new ShapeError(`layer ${k} (${model.layers[k]!.moduleName}): ${e instanceof Error ? e.message : String(e)}`);
+        }
+        const shapes = flattenOut(out);
+        staticShapes[k] = shapes;
+        outBytes[k] = shapes.reduce((a, s) => a + shapeNumel(s), 0) * BYTES;
+        // what the layer allocates at its worst moment, its output included (its inputs are counted as live outputs)
+        workBytes[k] = Math.max(fl.peak, outBytes[k]!) * BYTES;
+        return out;
+      },
+      asOne: (out) => (isShape(out) ? out : null),
+      flatten: flattenOut,
+    },
+    (k) => (k === n - 1 ? headCtx : {}),
+  );
+  const layers: LayerPlan[] = model.layers.map((l, k) => ({
+    index: k,
+    module: l.moduleName ?? '?',
+    mod: mods[k]!,
+    fromIndices: l.fromIndices!,
+    fromIsList: l.fromIsList,
+    guideRole: l.guideRole,
+    ctx: k === n - 1 ? headCtx : {},
+    lastUse: lastUse[k]!,
+    staticShapes: staticShapes[k]!,
+    paths: modulePaths(mods[k]!),
+  }));
 
   // live outputs of earlier layers while layer k runs (outputs read by k or later)
   let peak = 0;
@@ -154,11 +155,11 @@ export function planNetwork(model: Model, batch: number): NetworkPlan {
   const weightsBytes = params * BYTES;
   // 25% and 2 MB for what the count does not see: scalars, index and grid constants, NCHW copies a consuming conv
   // makes of a viewed map, reshaped slices (the corpus test checks that the estimate bounds every measured peak)
-  const activationsBytes = 1.25 * peak + 2 * MB + inputBytes + (usesGuide ? shapeNumel(guideShape) * BYTES : 0);
+  const activationsBytes = 1.25 * peak + 2 * MB + inputBytes + (guideShape ? shapeNumel(guideShape) * BYTES : 0);
   return {
     layers,
     inputShape,
-    guideShape: usesGuide ? guideShape : null,
+    guideShape,
     fused,
     fusedError: fused ? null : (model.totals?.fusedError ?? 'the fused build failed'),
     params,
@@ -167,22 +168,6 @@ export function planNetwork(model: Model, batch: number): NetworkPlan {
 }
 
 export const MB = 1024 * 1024;
-
-/**
- * The forward context of a layer: its plan's `ctx`, plus the WorldModel text features it reads (the running ones
- * for a consumer or producer, the model's input ones for a `consumer-original`).
- */
-export function guideCtx<T>(
-  ctx: Readonly<Record<string, unknown>>,
-  role: LayerPlan['guideRole'],
-  guide: T | null,
-  original: T | null,
-): ForwardCtx<T> {
-  return {
-    ...ctx,
-    ...(role === 'consumer' || role === 'producer' ? { guide: guide! } : role === 'consumer-original' ? { guide: original! } : {}),
-  };
-}
 
 /** Functional ops of `Flow`: each result is counted as a new tensor (views too: a conservative estimate). */
 const FLOW_OPS = [

@@ -169,6 +169,24 @@ function normDim(dim: number, rank: number): number {
   return d;
 }
 
+/**
+ * The `g` channel groups of an NHWC map, by tf.slice: tfjs-backend-wasm's SplitV copies its whole input out of the
+ * heap once per piece, the Slice that backend.ts registers copies only the piece.
+ */
+function channelGroups(x: tf.Tensor4D, g: number): tf.Tensor4D[] {
+  const c = x.shape[3] / g;
+  return Array.from({ length: g }, (_, i) => tf.slice(x, [0, 0, 0, i * c], [-1, -1, -1, c]));
+}
+
+/**
+ * A tensor's values where they lie: on the wasm backend a view of its heap (no copy; valid until the next
+ * allocation), elsewhere `dataSync()`.
+ */
+function valuesOf(t: tf.Tensor): ArrayLike<number> {
+  const backend = tf.backend() as unknown as { typedArrayFromHeap?: (t: tf.TensorInfo) => ArrayLike<number> };
+  return tf.getBackend() === 'wasm' && backend.typedArrayFromHeap ? backend.typedArrayFromHeap(t) : (t.dataSync() as ArrayLike<number>);
+}
+
 /** NCHW dim → NHWC axis */
 const NHWC_AXIS = [0, 3, 1, 2];
 
@@ -323,7 +341,7 @@ export class TfFlow implements Flow<RtTensor> {
           throw new ShapeError(
             `mat1 and mat2 shapes cannot be multiplied (${numel(s.slice(0, -1))}x${s[s.length - 1]} and ${l.cin}x${l.cout})`,
           );
-        let y = tf.matMul(tf.reshape(t, [-1, l.cin]), p.wT);
+        let y = matMul(tf.reshape(t, [-1, l.cin]), p.wT);
         if (p.bias) y = tf.add(y, p.bias);
         return this.plain(tf.reshape(y, [...s.slice(0, -1), l.cout]));
       }
@@ -385,7 +403,7 @@ export class TfFlow implements Flow<RtTensor> {
       const dwPad = l.p[0] === l.p[1] ? l.p[0] : (pad as unknown as number);
       y = tf.fused.depthwiseConv2d({ x: xh, filter: p.filters[0]!, strides, pad: dwPad, dilations, ...(p.bias ? { bias: p.bias } : {}) });
     } else {
-      const xs = tf.split(xh, l.g, 3);
+      const xs = channelGroups(xh, l.g);
       const ys = xs.map((xg, i) => tf.conv2d(xg as tf.Tensor4D, p.filters[i]!, strides, pad, 'NHWC', dilations));
       y = tf.concat(ys, 3) as tf.Tensor4D;
       if (p.bias) y = tf.add(y, p.bias);
@@ -413,7 +431,7 @@ export class TfFlow implements Flow<RtTensor> {
     const oh = fullH - 2 * l.p[0] + l.outputPadding[0];
     const ow = fullW - 2 * l.p[1] + l.outputPadding[1];
     const xh = this.nhwc(x, 'conv_transpose2d');
-    const xs = l.g === 1 ? [xh] : tf.split(xh, l.g, 3);
+    const xs = l.g === 1 ? [xh] : channelGroups(xh, l.g);
     const per = l.cout / l.g;
     let y = tf.concat(
       xs.map((xg, i) =>
@@ -639,8 +657,8 @@ export class TfFlow implements Flow<RtTensor> {
       const mw = interpMatrix(sh[3]!, ow, mode, !!alignCorners, ratio(1, sh[3]!, ow));
       const [n, c, h, w] = sh as [number, number, number, number];
       const t = this.nchw(x);
-      const alongW = tf.reshape(tf.matMul(tf.reshape(t, [n * c * h, w]), tf.tensor2d(mw, [ow, w]), false, true), [n * c, h, ow]);
-      const alongH = tf.matMul(tf.reshape(tf.transpose(alongW, [0, 2, 1]), [n * c * ow, h]), tf.tensor2d(mh, [oh, h]), false, true);
+      const alongW = tf.reshape(matMul(tf.reshape(t, [n * c * h, w]), tf.tensor2d(mw, [ow, w]), false, true), [n * c, h, ow]);
+      const alongH = matMul(tf.reshape(tf.transpose(alongW, [0, 2, 1]), [n * c * ow, h]), tf.tensor2d(mh, [oh, h]), false, true);
       return this.plain(tf.transpose(tf.reshape(alongH, [n, c, ow, oh]), [0, 1, 3, 2]));
     });
   }
@@ -663,16 +681,16 @@ export class TfFlow implements Flow<RtTensor> {
     const [wq, wk, wv] = tf.split(p.inW, 3, 1);
     const [bq, bk, bv] = p.inB ? tf.split(p.inB, 3, 0) : [null, null, null];
     const proj = (t: tf.Tensor, w: tf.Tensor, b: tf.Tensor | null, len: number) => {
-      let y = tf.matMul(tf.reshape(t, [-1, e]), w as tf.Tensor2D);
+      let y = matMul(tf.reshape(t, [-1, e]), w as tf.Tensor2D);
       if (b) y = tf.add(y, b);
       return tf.transpose(tf.reshape(y, [n, len, hN, hd]), [0, 2, 1, 3]); // [N, h, L, hd]
     };
     const qh = proj(q, wq!, bq!, lq);
     const kh = proj(k, wk!, bk!, ls);
     const vh = proj(v, wv!, bv!, ls);
-    const att = tf.softmax(tf.mul(tf.matMul(qh, kh, false, true), 1 / Math.sqrt(hd)));
-    const ctxT = tf.reshape(tf.transpose(tf.matMul(att, vh), [0, 2, 1, 3]), [-1, e]);
-    let o = tf.matMul(ctxT, p.outW);
+    const att = tf.softmax(tf.mul(matMul(qh, kh, false, true), 1 / Math.sqrt(hd)));
+    const ctxT = tf.reshape(tf.transpose(matMul(att, vh), [0, 2, 1, 3]), [-1, e]);
+    let o = matMul(ctxT, p.outW);
     if (p.outB) o = tf.add(o, p.outB);
     let out = tf.reshape(o, [n, lq, e]);
     if (!l.batchFirst) out = tf.transpose(out, [1, 0, 2]);
@@ -869,7 +887,7 @@ export class TfFlow implements Flow<RtTensor> {
     // tfjs broadcasts batch dims only between equal ranks: lift the lower-rank operand first
     const lift = (t: tf.Tensor, r: number) => (t.rank < r ? tf.reshape(t, [...new Array<number>(r - t.rank).fill(1), ...t.shape]) : t);
     const r = Math.max(ta.rank, tb.rank);
-    return this.plain(tf.matMul(lift(ta, r), lift(tb, r)));
+    return this.plain(matMul(lift(ta, r), lift(tb, r)));
   }
 
   maxDim(x: RtTensor, dim: number, keepdim: boolean): RtTensor {
@@ -905,13 +923,23 @@ export class TfFlow implements Flow<RtTensor> {
           `The expanded size of the tensor (${target[i]}) must match the existing size (${src}) at non-singleton dimension ${i}`,
         );
     }
-    // tfjs's broadcastTo tiles (copies); torch's expand is a view. Cheap for the constants expand is used on.
-    return this.plain(
-      tf.tile(
-        lifted,
-        target.map((v, i) => (lifted.shape[i] === v ? 1 : v)),
-      ),
-    );
+    // torch's expand is a view; here a copy. tfjs-wasm's Tile is a JavaScript loop (2 ms for a head's [1, 300, 80]
+    // top-k index): a float broadcasts through a native multiply by ones, an int index is written out here
+    if (lifted.dtype === 'float32') return this.plain(tf.mul(lifted, tf.ones(target)));
+    const idx = lifted.dataSync();
+    const out = new Int32Array(numel(target));
+    const srcStrides = lifted.shape.map((v, i) => (v === 1 ? 0 : numel(lifted.shape.slice(i + 1))));
+    const coord = new Array<number>(target.length).fill(0);
+    for (let o = 0; o < out.length; o++) {
+      let at = 0;
+      for (let i = 0; i < coord.length; i++) at += coord[i]! * srcStrides[i]!;
+      out[o] = Number(idx[at]);
+      for (let i = coord.length - 1; i >= 0; i--) {
+        if (++coord[i]! < target[i]!) break;
+        coord[i] = 0;
+      }
+    }
+    return this.plain(tf.tensor(out, target, 'int32'));
   }
 
   constant(shape: readonly number[], fill: (index: number) => number): RtTensor {
@@ -1075,20 +1103,39 @@ export class TfFlow implements Flow<RtTensor> {
 
   gather(x: RtTensor, dim: number, index: RtTensor): RtTensor {
     return this.scoped(() => {
-      // torch.gather: out[i..] = x[i.. with dim replaced by index[i..]]; done as one flat gather of linear offsets
+      // torch.gather: out[i..] = x[i.. with dim replaced by index[i..]]. Written out over the values: the index of
+      // a head's top-k is small (k rows), while tfjs's gather of linear offsets took ~10 kernels and 12 ms on wasm
       const t = this.nchw(x);
-      const idx = tf.cast(this.nchw(index), 'int32');
+      const idxT = this.nchw(index);
       const d = normDim(dim, t.rank);
-      if (idx.rank !== t.rank)
-        throw new ShapeError(`Index tensor must have the same number of dimensions as input tensor (${idx.rank} vs ${t.rank})`);
-      const strides = t.shape.map((_, i) => t.shape.slice(i + 1).reduce((a, b) => a * b, 1));
-      let linear: tf.Tensor = tf.mul(idx, tf.scalar(strides[d]!, 'int32'));
-      for (let i = 0; i < t.rank; i++) {
-        if (i === d) continue;
-        const shape = idx.shape.map((_, j) => (j === i ? idx.shape[i]! : 1));
-        linear = tf.add(linear, tf.reshape(tf.mul(tf.range(0, idx.shape[i]!, 1, 'int32'), tf.scalar(strides[i]!, 'int32')), shape));
+      if (idxT.rank !== t.rank)
+        throw new ShapeError(`Index tensor must have the same number of dimensions as input tensor (${idxT.rank} vs ${t.rank})`);
+      for (let i = 0; i < t.rank; i++)
+        if (i !== d && idxT.shape[i]! > t.shape[i]!)
+          throw new ShapeError(
+            `Size does not match at dimension ${i} expected index ${fmt(idxT.shape)} to be smaller than self ${fmt(t.shape)} apart from dimension ${d}`,
+          );
+      // the index first: the heap view of the values must be taken after the last read
+      const idx = idxT.dataSync();
+      const values = valuesOf(t);
+      const n = t.shape[d]!;
+      const xStrides = t.shape.map((_, i) => numel(t.shape.slice(i + 1)));
+      const iShape = idxT.shape;
+      const out = t.dtype === 'int32' ? new Int32Array(idx.length) : new Float32Array(idx.length);
+      const coord = new Array<number>(iShape.length).fill(0);
+      for (let o = 0; o < idx.length; o++) {
+        const j = Number(idx[o]);
+        if (!(j >= -n && j < n)) throw new ShapeError(`index ${j} is out of bounds for dimension ${d} with size ${n}`);
+        let at = 0;
+        for (let i = 0; i < coord.length; i++) at += (i === d ? (j < 0 ? j + n : j) : coord[i]!) * xStrides[i]!;
+        out[o] = values[at]!;
+        // the next coordinate of the index tensor (row-major odometer)
+        for (let i = coord.length - 1; i >= 0; i--) {
+          if (++coord[i]! < iShape[i]!) break;
+          coord[i] = 0;
+        }
       }
-      return this.plain(tf.reshape(tf.gather(tf.reshape(t, [-1]), tf.reshape(linear, [-1])), idx.shape));
+      return this.plain(tf.tensor(out, [...iShape], t.dtype === 'int32' ? 'int32' : 'float32'));
     });
   }
 
@@ -1116,7 +1163,7 @@ export class TfFlow implements Flow<RtTensor> {
         throw new ShapeError(`grid_sample(): expected grid [${n}, H, W, 2], got [${g.shape.join(', ')}]`);
       if (paddingMode === 'reflection') throw new ShapeError("grid_sample padding_mode='reflection' is not supported by the tfjs runtime");
       const [, ho, wo] = g.shape as [number, number, number, number];
-      const [gx, gy] = tf.split(g, 2, 3);
+      const [gx, gy] = [tf.slice(g, [0, 0, 0, 0], [-1, -1, -1, 1]), tf.slice(g, [0, 0, 0, 1], [-1, -1, -1, 1])];
       // torch's unnormalisation: [-1, 1] to pixel coordinates
       const unnorm = (v: tf.Tensor, size: number) =>
         alignCorners ? tf.mul(tf.add(v, 1), (size - 1) / 2) : tf.div(tf.sub(tf.mul(tf.add(v, 1), size), 1), 2);
@@ -1164,6 +1211,74 @@ export class TfFlow implements Flow<RtTensor> {
     });
   }
 }
+
+/** Products smaller than this (multiply-adds per batch item) stay on tfjs's matMul: a convolution call costs more. */
+const CONV_MATMUL_MIN_MACS = 16_384;
+/**
+ * Products of fewer rows than this stay on matMul too: the convolution holds a copy of its filter while it runs (a
+ * classifier's 1280×1000 Linear: 5 MB more at its peak for one row), and a few rows gain nothing from it.
+ */
+const CONV_MATMUL_MIN_ROWS = 16;
+/** Batches of more items than this stay on matMul too (one convolution per item). */
+const CONV_MATMUL_MAX_ITEMS = 64;
+
+/**
+ * `tf.matMul(a, b, transposeA, transposeB)` for tensors of equal rank ≥ 2. tfjs-backend-wasm's BatchMatMul is a plain
+ * loop, 10-20× slower than its XNNPACK convolutions (an attention map of 400 tokens: 12 ms against 1.1 ms): a product
+ * A·B is a 1×1 convolution with A's rows as pixels, its columns as channels and B as the filter, so on wasm it runs
+ * as one, per batch item (one convolution for all rows when B has no batch).
+ */
+export function matMul(a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB = false): tf.Tensor {
+  const r = a.rank;
+  if (tf.getBackend() !== 'wasm' || r < 2 || b.rank !== r) return tf.matMul(a, b, transposeA, transposeB);
+  const [m, k] = transposeA ? [a.shape[r - 1]!, a.shape[r - 2]!] : [a.shape[r - 2]!, a.shape[r - 1]!];
+  const n = transposeB ? b.shape[r - 2]! : b.shape[r - 1]!;
+  const batchA = a.shape.slice(0, -2);
+  const batchB = b.shape.slice(0, -2);
+  const itemsA = numel(batchA);
+  const itemsB = numel(batchB);
+  const sameBatch = batchA.every((v, i) => v === batchB[i]);
+  if (m * k * n < CONV_MATMUL_MIN_MACS || m < CONV_MATMUL_MIN_ROWS || (!sameBatch && itemsB !== 1) || itemsB > CONV_MATMUL_MAX_ITEMS)
+    return tf.matMul(a, b, transposeA, transposeB);
+  const rows = transposeA ? swapLast(a) : a; // [..., m, k]
+  const filters = transposeB ? swapLast(b) : b; // [..., k, n]
+  const out = [...batchA, m, n];
+  if (itemsB === 1)
+    return tf.reshape(
+      tf.conv2d(tf.reshape(rows, [1, 1, itemsA * m, k]) as tf.Tensor4D, tf.reshape(filters, [1, 1, k, n]) as tf.Tensor4D, 1, 'valid'),
+      out,
+    );
+  // one convolution per item, each packing its own filter: with fewer rows than columns (an attention's v·attnᵀ, 32
+  // rows against 400) the transposed product Cᵀ = Bᵀ·Aᵀ packs the smaller operand (1.6× faster on [8, 32, 400] ·
+  // [8, 400, 400], transposes included)
+  if (m < n) {
+    const rowsT = transposeB ? b : swapLast(b); // [..., n, k]
+    const filtersT = transposeA ? a : swapLast(a); // [..., k, m]
+    return swapLast(tf.reshape(perItem(rowsT, filtersT, itemsA, n, k, m), [...batchA, n, m]));
+  }
+  return tf.reshape(perItem(rows, filters, itemsA, m, k, n), out);
+}
+
+/** Item i of `rows` [items, m, k] times item i of `filters` [items, k, n], each as a 1×1 convolution: [items, m, n]. */
+function perItem(rows: tf.Tensor, filters: tf.Tensor, items: number, m: number, k: number, n: number): tf.Tensor {
+  // items by tf.slice (the in-place Slice of backend.ts; wasm's SplitV copies its whole input out per piece)
+  const as = tf.reshape(rows, [items, 1, m, k]);
+  const bs = tf.reshape(filters, [items, k, n]);
+  return tf.concat(
+    Array.from({ length: items }, (_, i) =>
+      tf.conv2d(
+        tf.slice(as, [i, 0, 0, 0], [1, 1, m, k]) as tf.Tensor4D,
+        tf.reshape(tf.slice(bs, [i, 0, 0], [1, k, n]), [1, 1, k, n]) as tf.Tensor4D,
+        1,
+        'valid',
+      ),
+    ),
+    0,
+  );
+}
+
+/** The transpose of the last two dims. */
+const swapLast = (t: tf.Tensor): tf.Tensor => tf.transpose(t, [...t.shape.slice(0, -2).map((_, i) => i), t.rank - 1, t.rank - 2]);
 
 /** Row-major [outSize, inSize] weights of torch's 1-D interpolation (nearest, nearest-exact, bilinear, bicubic). */
 export function interpMatrix(
@@ -1268,7 +1383,7 @@ export function einsum(eq: string, ts: readonly tf.Tensor[]): tf.Tensor {
     ),
     (tb = [...batch, ...contr, ...freeB].join('')),
   );
-  const m = tf.matMul(tf.reshape(a, [prod(batch), prod(freeA), prod(contr)]), tf.reshape(b, [prod(batch), prod(contr), prod(freeB)]));
+  const m = matMul(tf.reshape(a, [prod(batch), prod(freeA), prod(contr)]), tf.reshape(b, [prod(batch), prod(contr), prod(freeB)]));
   const order = [...batch, ...freeA, ...freeB];
   const y = tf.reshape(
     m,

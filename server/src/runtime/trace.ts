@@ -5,7 +5,8 @@
  */
 import type { Flow, ForwardCtx, In, LeafOp, Mod, Out, Shape, UpsampleMode } from '../core/nn/module.ts';
 import { ShapeFlow, isShape } from '../core/nn/static.ts';
-import { guideCtx, type NetworkPlan } from './plan.ts';
+import type { NetworkPlan } from './plan.ts';
+import { driveLayers } from '../core/nn/driver.ts';
 import { leafParamArrays, moduleParamArrays, ownParamArrays, uniform } from './weights.ts';
 
 /** A traced tensor: the id of the op that made it (and which output of it), with its shape. */
@@ -335,7 +336,6 @@ export function traceNetwork(plan: NetworkPlan): Trace {
   });
   const input: TNode = { id: 0, shape: inShape };
   trace.ops.push({ kind: 'input', id: 0, shape: inShape, tensor: 'input' });
-  let guide: TNode | null = null;
   let guide0: TNode | null = null;
   if (plan.guideShape) {
     trace.tensors.set('guide', {
@@ -347,24 +347,27 @@ export function traceNetwork(plan: NetworkPlan): Trace {
         1,
       ),
     });
-    guide = guide0 = { id: 1, shape: plan.guideShape };
+    guide0 = { id: 1, shape: plan.guideShape };
     trace.ops.push({ kind: 'input', id: 1, shape: plan.guideShape, tensor: 'guide' });
   }
-  const values: (TNode | TNode[])[] = [];
-  for (const l of plan.layers) {
-    fl.layer = l.index;
-    fl.paths = l.paths;
-    const val = (j: number) => (j < 0 ? input : values[j]!);
-    const inp = l.fromIsList ? l.fromIndices.map((j) => val(j) as TNode) : val(l.fromIndices[0]!);
-    const ctx = guideCtx(l.ctx, l.guideRole, guide, guide0);
-    const out = fl.callMulti(l.mod, inp, ctx);
-    const outs = flatten(out);
-    trace.layerOutputs.push(outs.map((o) => o.id));
-    if (l.guideRole === 'producer') {
-      if (outs.length === 1) guide = outs[0]!;
-      values[l.index] = inp as TNode | TNode[];
-    } else values[l.index] = outs.length === 1 && !Array.isArray(out) ? outs[0]! : outs;
-  }
+  driveLayers<TNode>(
+    plan.layers,
+    input,
+    guide0,
+    {
+      run(k, x, ctx) {
+        const l = plan.layers[k]!;
+        fl.layer = l.index;
+        fl.paths = l.paths;
+        const out = fl.callMulti(l.mod, x, ctx);
+        trace.layerOutputs[k] = flatten(out).map((o) => o.id);
+        return out;
+      },
+      asOne: (out) => (out !== null && !Array.isArray(out) ? (out as TNode) : null),
+      flatten,
+    },
+    (k) => plan.layers[k]!.ctx,
+  );
   trace.outputs.push(...trace.layerOutputs[trace.layerOutputs.length - 1]!);
   return trace;
 }

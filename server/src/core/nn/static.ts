@@ -400,9 +400,13 @@ function einsumShape(eq: string, xs: readonly Shape[]): Shape {
 
 export const isShape = (x: unknown): x is Shape => Array.isArray(x) && (x.length === 0 || typeof x[0] === 'number');
 
-/** Flatten a nested output depth-first, skipping None (how the reference records list multi-output shapes). */
+/**
+ * Flatten a nested output depth-first, skipping None (how the reference records list multi-output shapes). An empty
+ * list is an empty container, never a 0-d tensor: it is what a fused-away branch set returns (an end2end head's
+ * `one2many: {}` after fuse()), which holds no tensor; no layer of any upstream model outputs a 0-d tensor.
+ */
 export function flattenOut(o: Out<Shape>): Shape[] {
-  if (o === null) return [];
+  if (o === null || (Array.isArray(o) && o.length === 0)) return [];
   if (isShape(o)) return [o];
   return (o as readonly Out<Shape>[]).flatMap(flattenOut);
 }
