@@ -105,6 +105,22 @@ export class Args {
     return asPair(this.raw(name), `${this.def.name}.${name}`, name);
   }
 
+  /**
+   * A conv's stride, padding, dilation or groups as torch's `F.conv2d` takes them: nn.Conv2d keeps a Python bool
+   * (`_pair(True)` is `(True, True)`), and the first forward refuses it (TypeError), unlike a bool kernel size.
+   */
+  convPair(name: string): [number, number] {
+    const v = this.raw(name);
+    if (typeof v === 'boolean' || (isSeq(v) && seqItems(v).some((x) => typeof x === 'boolean'))) throw convBool(this.def.name, name, v);
+    return this.pair(name);
+  }
+
+  convInt(name: string): number {
+    const v = this.raw(name);
+    if (typeof v === 'boolean') throw convBool(this.def.name, name, v);
+    return this.int(name);
+  }
+
   /** an int or a tuple of ints (e.g. SPP's kernel list) as a list of ints. */
   intList(name: string): number[] {
     const v = this.raw(name);
@@ -124,6 +140,13 @@ export class Args {
 }
 
 const NO_ATTRS: ReadonlyMap<string, PyVal> = new Map();
+
+const convBool = (module: string, name: string, v: PyVal): Error =>
+  buildError(
+    `${module}.${name} = ${pyRepr(v)}: torch's conv2d takes ints here, not a bool (TypeError: conv2d() received an invalid ` +
+      'combination of arguments, at the first forward)',
+    name,
+  );
 
 /** Python's positional/keyword binding of a constructor call, with Python's error messages. */
 export function bindArgs(

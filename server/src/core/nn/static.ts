@@ -96,6 +96,11 @@ export interface TraceEntry {
 /** Shape-level implementation of `Flow`. */
 export class ShapeFlow implements Flow<Shape> {
   readonly ops: OpCount = { thop: 0, ultralyticsThop: 0 };
+  /**
+   * the part of `ops.thop` counted on shared modules (`Conv.default_act` = nn.PReLU()): thop 0.1.1 counts a shared
+   * module very differently from its calls (see `sharedThopQuirk` in resolve/run.ts), so a pass adjusts it.
+   */
+  sharedThop = 0;
   /** per-module statistics, when a caller wants to expand a layer into its submodules. */
   constructor(readonly trace?: Map<Mod, TraceEntry>) {}
 
@@ -141,6 +146,12 @@ export class ShapeFlow implements Flow<Shape> {
           throw new ShapeError(
             `Given groups=${l.g}, weight of size [${l.cout}, ${l.cin / l.g}, ${l.k[0]}, ${l.k[1]}], expected input${fmt(x)} to have ` +
               `${l.cin} channels, but got ${c} channels instead`,
+          );
+        // torch builds a conv with no output channels but its first forward refuses the empty weight
+        if (l.cout === 0)
+          throw new EmptyWeightError(
+            `Given groups=${l.g}, expected weight to be at least 1 at dimension 0, but got weight of size ` +
+              `[0, ${l.cin / l.g}, ${l.k[0]}, ${l.k[1]}] instead`,
           );
         const ph = h + 2 * l.p[0];
         const pw = w + 2 * l.p[1];
@@ -290,7 +301,10 @@ export class ShapeFlow implements Flow<Shape> {
         break;
       }
     }
-    if (THOP011_TYPES[l.op].includes(m.type)) this.ops.thop += a;
+    if (THOP011_TYPES[l.op].includes(m.type)) {
+      this.ops.thop += a;
+      if (m.shared) this.sharedThop += a;
+    }
     this.ops.ultralyticsThop += u;
     if (this.trace) this.record(m, xin, out, { thop: THOP011_TYPES[l.op].includes(m.type) ? a : 0, ultralyticsThop: u });
     return out;
@@ -588,6 +602,9 @@ export class ConcatError extends ShapeError {
     super(message);
   }
 }
+
+/** A convolution built with 0 output channels (a channel count that became 0): torch fails at its first forward. */
+export class EmptyWeightError extends ShapeError {}
 
 const UPSAMPLE_OPS: Partial<Record<UpsampleMode, number>> = { nearest: 1, linear: 5, bilinear: 11, bicubic: 259, trilinear: 31 };
 
