@@ -62,13 +62,21 @@ export const param = (name: string, kind: ParamKind, doc: string, dflt?: PyVal, 
 
 /** The bound arguments of one constructor call, with typed accessors that fail the way torch would. */
 export class Args {
+  /** the parameters the constructor read: one it never reads is one its YAML value cannot change (a repeat count) */
+  readonly read = new Set<string>();
   constructor(
     readonly def: ModuleDef,
-    readonly values: ReadonlyMap<string, PyVal>,
+    private readonly bound: ReadonlyMap<string, PyVal>,
     readonly extra: readonly PyVal[] = [],
     /** class attributes parse_model set before the call (ultralytics 8.4 sets `Detect.legacy`) */
     readonly classAttrs: ReadonlyMap<string, PyVal> = NO_ATTRS,
   ) {}
+
+  /** every bound value (a builder that takes them all counts as reading them all) */
+  get values(): ReadonlyMap<string, PyVal> {
+    for (const k of this.bound.keys()) this.read.add(k);
+    return this.bound;
+  }
 
   /** a class attribute parse_model set, or the class's own default */
   classAttr(name: string, dflt: PyVal): PyVal {
@@ -76,8 +84,9 @@ export class Args {
   }
 
   raw(name: string): PyVal {
-    if (!this.values.has(name)) throw new Error(`internal: ${this.def.name} has no parameter ${name}`);
-    return this.values.get(name)!;
+    if (!this.bound.has(name)) throw new Error(`internal: ${this.def.name} has no parameter ${name}`);
+    this.read.add(name);
+    return this.bound.get(name)!;
   }
 
   int(name: string): number {

@@ -164,6 +164,8 @@ export interface ParseState {
   legacy: boolean;
 }
 
+export type ScaleSource = 'setting' | 'modeline' | 'file-name' | 'first';
+
 /** The top-level values parse_model reads before the layers, as the framework reads them. */
 export interface Header {
   readonly nc: PyVal;
@@ -172,6 +174,8 @@ export interface Header {
   readonly maxChannels: number;
   readonly scale: string | null;
   readonly scaleReason: string | null;
+  /** who chose the `scales:` row: a setting, the yolo-lens comment, the file name, or nobody (the first row) */
+  readonly scaleSource: ScaleSource | null;
   /**
    * parse_model's `scale` local, which module rules read (`if scale in "mlx"`): the chosen scale with `scales:`;
    * without them, unbound in 8.3 (null) and the file name's letter or '' in 8.4
@@ -258,6 +262,12 @@ export interface HeaderRules {
   readonly scaleFromFileName: RegExp | null;
   /** parse_model's `scale` without `scales:`: unbound (8.3), or the file name's letter, '' when it has none (8.4) */
   readonly scaleWithoutScales: 'unbound' | 'file-name';
+  /**
+   * top-level keys the model class or parse_model reads besides those the fields above name (nc, the multiples,
+   * backbone, head, and scales, anchors, the ch key, activation, channel_multiple, reg_max/end2end where they apply):
+   * `inplace`, `kpt_shape`...; ultralytics' `scale` is here too, its loader overwrites it
+   */
+  readonly otherKeys: readonly string[];
 }
 
 /** How the framework's trainer loads pretrained weights into a model built from a YAML. */

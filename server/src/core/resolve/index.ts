@@ -19,7 +19,7 @@ import { readHeader } from './header.ts';
 import { MAX_LAYERS, type ResolveOptions } from './options.ts';
 import { LayerPlanner, rangeOrModule, type ParsedLayer } from './plan.ts';
 import { probeAndReport, type PassInputs } from './probe.ts';
-import { runPass, wiring, type PassResult } from './run.ts';
+import { reportForward, runPass, wiring, type PassResult } from './run.ts';
 import { Sink } from './sink.ts';
 import { computeTotals } from './totals.ts';
 
@@ -123,7 +123,20 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     },
     ok: !sink.hasError,
     failure: sink.failure,
+    scaleVar: header.scaleVar,
+    forwardAt: (size) => forwardFailure(pass, size),
   };
+}
+
+/** What a forward at another square image size would fail with (the first failing layer's diagnostic), or null. */
+function forwardFailure(pass: PassInputs, size: number) {
+  if (!Number.isInteger(size) || size <= 0 || size > 8192) return null;
+  const r = runPass(pass.layers, pass.wired, pass.built, pass.envKey, [1, pass.ch, size, size], pass.textFeatures, true);
+  const first = r.errors[0];
+  if (!first) return null;
+  const s = new Sink();
+  reportForward(pass.layers, pass.layers[first.layer]!, first.error, r.inputs[first.layer], 'forward', s, ` (at ${size}×${size})`);
+  return s.list[0] ?? null;
 }
 
 type ModelBase = Pick<Model, 'doc' | 'framework' | 'dialect' | 'frameworkReason' | 'imgsz' | 'fileName'>;
@@ -135,6 +148,7 @@ const modelHeader = (h: Header) => ({
   maxChannels: h.maxChannels,
   scale: h.scale,
   scaleReason: h.scaleReason,
+  scaleSource: h.scaleSource,
   ch: h.ch,
 });
 
@@ -147,6 +161,7 @@ function emptyModel(base: ModelBase, sink: Sink): Model {
     maxChannels: Infinity,
     scale: null,
     scaleReason: null,
+    scaleSource: null,
     ch: 3,
     layers: [],
     diagnostics: sink.list,
@@ -154,6 +169,8 @@ function emptyModel(base: ModelBase, sink: Sink): Model {
     maxStride: 32,
     guideShape: null,
     totals: null,
+    scaleVar: null,
+    forwardAt: () => null,
     ok: false,
     failure: sink.failure ?? { stage: 'parse', message: sink.list[0]?.message ?? 'the model does not load' },
   };
@@ -248,6 +265,7 @@ function resolvedLayers(
       modFused: null,
       inShapes: inp === undefined ? null : isShape(inp) ? [inp] : (inp as Shape[]),
       guideRole: wired[k]!.guideRole,
+      unreadParams: b?.unread ?? [],
     };
   });
 }

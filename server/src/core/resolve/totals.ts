@@ -167,9 +167,14 @@ function printedGflops(x: TotalsInput, bs: readonly BuildResult[], envKey: strin
 
 /** `p.shape[1]` of the model's first parameter (ultralytics get_flops); null when it has no dim 1. */
 function firstParamDim1(mods: readonly Mod[]): number | null {
-  for (const m of mods) {
-    const d = firstParam(m);
-    if (d !== undefined) return d;
+  return firstParamOf(mods)?.dim1 ?? null;
+}
+
+/** The layer holding the model's first parameter and that parameter's `shape[1]` (null without a dim 1). */
+export function firstParamOf(mods: readonly (Mod | null)[]): { layer: number; dim1: number | null } | null {
+  for (let k = 0; k < mods.length; k++) {
+    const d = mods[k] ? firstParam(mods[k]!) : undefined;
+    if (d !== undefined) return { layer: k, dim1: d };
   }
   return null;
 }
