@@ -14,6 +14,7 @@ import { imageSizeChecks } from './image-size.ts';
 import { keyChecks } from './keys.ts';
 import { repeatsChecks } from './repeats.ts';
 import { scaleChecks } from './scales.ts';
+import { versionChecks } from './versions.ts';
 
 export type ModelCheck = (model: Model) => Diagnostic[];
 
@@ -23,6 +24,7 @@ export const MODEL_CHECKS: readonly ModelCheck[] = [
   multipleFloors,
   staleIndexComments,
   dataflowChecks,
+  versionChecks,
   dialectMismatches,
   rawChannelArgs,
   argKinds,
