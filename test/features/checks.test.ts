@@ -80,7 +80,8 @@ test('YOLO040: multiples beside scales:, and a key the framework ignores (activa
 
 test('YOLO034 (keys): a key only a newer version reads points at that version', () => {
   const got = run(
-    `nc: 80\nreg_max: 16\nscales:\n  n: [0.33, 0.25, 1024]\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, Conv, [64, 3, 2]]\n`,
+    `nc: 80\nreg_max: 16\nscales:\n  n: [0.33, 0.25, 1024]\n` +
+      `backbone:\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, Conv, [64, 3, 2]]\n`,
     { framework: 'ultralytics-8.3' },
   );
   const v = got.find((d) => d.code === 'YOLO034');
@@ -112,7 +113,8 @@ test('YOLO043: a width multiple that lifts the channels to the minimum, a depth 
   );
   // the published scales do not trip it
   const ok = run(
-    `${V5}\n    backbone:\n      - [-1, 1, Conv, [64, 6, 2, 2]]\n      - [-1, 9, C3, [128]]\n    head:\n      - [-1, 1, Conv, [64, 3, 2]]\n`,
+    `${V5}\n    backbone:\n      - [-1, 1, Conv, [64, 6, 2, 2]]\n      - [-1, 9, C3, [128]]\n` +
+      `    head:\n      - [-1, 1, Conv, [64, 3, 2]]\n`,
   );
   assert.deepEqual(
     ok.filter((d) => d.code === 'YOLO043'),
