@@ -5,6 +5,8 @@
 import type { Range } from './range.ts';
 
 export type Severity = 'error' | 'warning' | 'information' | 'hint';
+/** A user's override of a code's severity: another severity, or 'off' to drop the code. */
+export type SeverityOverride = Severity | 'off';
 
 export const CODES = {
   YOLO001: { title: 'yaml-syntax', severity: 'error', doc: 'The YAML does not load (syntax, tags PyYAML refuses, several documents).' },

@@ -7,6 +7,7 @@ import type { Mod, Shape } from './nn/module.ts';
 import type { GuideRole } from './nn/driver.ts';
 import type { PyVal } from './py.ts';
 import type { ArgBinding, Dialect, Framework, ModuleEntry, ScaleSource } from './framework/types.ts';
+import type { FrameworkSource } from './framework/detect.ts';
 
 export type { ArgBinding } from './framework/types.ts';
 
@@ -98,6 +99,8 @@ export interface Model {
   readonly dialect: Dialect;
   /** why this tree was chosen */
   readonly frameworkReason: string;
+  /** how: a setting (or flag), the `# yolo-lens:` comment, the workspace's code, or the file's own evidence */
+  readonly frameworkSource: FrameworkSource;
   readonly nc: PyVal;
   readonly depthMultiple: number | null;
   readonly widthMultiple: number | null;

@@ -3,7 +3,7 @@
  * in text and JSON, the graph's markers): what the resolver finds, plus the model-level checks of `checks/` (what
  * the framework would build without a word but users regret), with the user's severity overrides applied.
  */
-import { type Diagnostic, diag, type Severity } from '../diagnostics.ts';
+import { type Diagnostic, diag, type Severity, type SeverityOverride } from '../diagnostics.ts';
 import type { ModelDoc } from '../document.ts';
 import type { Model } from '../model.ts';
 import { resolveDoc, type ResolveOptions } from '../resolve.ts';
@@ -14,7 +14,7 @@ export { staleIndexComments } from './checks/comments.ts';
 export { dialectMismatches } from './checks/dialect.ts';
 export { rawChannelArgs } from './checks/channels.ts';
 
-export type SeverityOverride = Severity | 'off';
+export type { SeverityOverride };
 
 export interface DiagnosticOptions {
   /** per code: a different severity, or 'off' */

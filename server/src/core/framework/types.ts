@@ -8,6 +8,7 @@ import type { ModuleDef } from '../catalog/types.ts';
 import type { Code } from '../diagnostics.ts';
 import type { Range } from '../range.ts';
 import type { PyCall, PyVal } from '../py.ts';
+import type { WorkspaceFacts } from './workspace-facts.ts';
 
 export type FrameworkId = 'yolov5' | 'yolov5-gsconv' | 'scaled-yolov4' | 'ultralytics-8.3' | 'ultralytics-8.4';
 /** The YAML family a framework reads: YOLOv5 files (`anchors:`, depth/width multiples) or ultralytics (`scales:`). */
@@ -322,6 +323,11 @@ export interface Framework {
   readonly modelInputs: (stem: string) => 'world' | 'prompts' | null;
   /** `Conv` shares one default activation instance (`Conv.default_act`) or makes its own */
   readonly conv: 'shared-default-act' | 'own-act';
+  /**
+   * the workspace's code, when the framework was chosen from it: only the module names that code defines exist
+   * (framework/workspace.ts)
+   */
+  readonly workspace?: WorkspaceFacts;
   readonly summary: SummaryRules;
   readonly gflops: GflopsRule;
   /** what `Conv` applies when act=True and the YAML sets no `activation:` */

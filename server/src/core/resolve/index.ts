@@ -12,6 +12,7 @@ import type { Shape } from '../nn/module.ts';
 import type { WiredLayer } from '../nn/driver.ts';
 import { flattenOut, isShape } from '../nn/static.ts';
 import { detectFramework, modeline } from '../framework/detect.ts';
+import { withWorkspace } from '../framework/workspace.ts';
 import type { Framework, Header } from '../framework/types.ts';
 import type { Model, ModelTotals, ResolvedLayer } from '../model.ts';
 import { buildAll, buildEnv, buildLayer, type BuildResult } from './build.ts';
@@ -52,8 +53,10 @@ function imageSize(opts: ResolveOptions, ml: ReturnType<typeof modeline>): numbe
 
 export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   const sink = new Sink();
-  const detected = detectFramework(doc0, opts.framework);
-  const framework = opts.userModules ? opts.userModules.extend(detected.framework) : detected.framework;
+  const detected = detectFramework(doc0, opts.framework, opts.workspace);
+  const declared = opts.userModules ? opts.userModules.extend(detected.framework) : detected.framework;
+  // the workspace's code decides which names exist only when it chose the framework (a setting or comment overrides)
+  const framework = detected.source === 'workspace' && opts.workspace ? withWorkspace(declared, opts.workspace) : declared;
   // the YOLOv5 frameworks read the file with errors='ignore' and drop what is not ASCII in scalars
   const doc = framework.dialect === 'yolov5' && doc0.nonAsciiScalars ? parseModelDoc(doc0.text, { stripNonAscii: true }) : doc0;
   for (const d of doc.diagnostics) sink.add(d, d.severity === 'error' ? 'parse' : undefined);
@@ -64,6 +67,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     framework,
     dialect: framework.dialect,
     frameworkReason: detected.reason,
+    frameworkSource: detected.source,
     imgsz,
     ...(opts.fileName ? { fileName: opts.fileName } : {}),
   };
@@ -139,7 +143,7 @@ function forwardFailure(pass: PassInputs, size: number) {
   return s.list[0] ?? null;
 }
 
-type ModelBase = Pick<Model, 'doc' | 'framework' | 'dialect' | 'frameworkReason' | 'imgsz' | 'fileName'>;
+type ModelBase = Pick<Model, 'doc' | 'framework' | 'dialect' | 'frameworkReason' | 'frameworkSource' | 'imgsz' | 'fileName'>;
 
 const modelHeader = (h: Header) => ({
   nc: h.nc,
