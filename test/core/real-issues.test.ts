@@ -90,7 +90,10 @@ test('an image-size trap names a size that fails, and it does fail there (as the
     );
     // the size the real code failed at fails here too
     const real = resolve(c.brokenText, { ...editorOptions(c), imgsz: c.imgsz! });
-    assert.ok(real.diagnostics.some((d) => d.severity === 'error'), `${c.id}: fails at ${c.imgsz}`);
+    assert.ok(
+      real.diagnostics.some((d) => d.severity === 'error'),
+      `${c.id}: fails at ${c.imgsz}`,
+    );
     assert.equal(resolve(c.fixedText, { ...editorOptions(c), imgsz: c.imgsz! }).ok, true, `${c.id}: the fixed file runs at ${c.imgsz}`);
   }
 });
