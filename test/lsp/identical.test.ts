@@ -62,7 +62,14 @@ async function fromServer(settings: Record<string, unknown>): Promise<Map<string
       out.set(
         f,
         p.diagnostics
-          .map((d) => key({ code: String(d.code), severity: SEVERITY_NAMES[d.severity ?? 1]!, range: d.range, message: d.message }))
+          .map((d) =>
+            key({
+              code: String(d.code),
+              severity: SEVERITY_NAMES[d.severity ?? 1]!,
+              range: d.range,
+              message: typeof d.message === 'string' ? d.message : d.message.value,
+            }),
+          )
           .sort(),
       );
       await client.closeDoc(uri);
