@@ -223,7 +223,8 @@ function agreementOf(ours: readonly Output[], theirs: readonly Output[]): string
     }
     if (i === 0)
       parts.push(
-        `${topk ? 'top-k scores' : 'max |difference|'} ${maxAbs.toExponential(1)} (largest |value| ${maxVal.toFixed(1)}) on [${b.shape.join(', ')}]`,
+        `${topk ? 'top-k scores' : 'max |difference|'} ${maxAbs.toExponential(1)} (largest |value| ` +
+          `${maxVal.toFixed(1)}) on [${b.shape.join(', ')}]`,
       );
     else {
       worstRest = Math.max(worstRest, maxAbs);
@@ -317,7 +318,8 @@ async function benchModel(spec: ModelSpec, rows: Row[], layerRows: LayerRow[], a
     }
     const loadedAll = !built.unknown.length && !built.shape.length && !built.not_given.length;
     console.log(
-      `weights: ${tensors} tensors by state_dict name into the upstream model (fused${built.fuse_error ? ` failed: ${built.fuse_error}` : ''})` +
+      `weights: ${tensors} tensors by state_dict name into the upstream model ` +
+        `(fused${built.fuse_error ? ` failed: ${built.fuse_error}` : ''})` +
         (loadedAll
           ? ', every parameter loaded'
           : `; names unknown upstream: ${built.unknown.length} (${built.unknown.slice(0, 3).join(', ')}), shape mismatches: ` +
@@ -405,7 +407,8 @@ async function benchModel(spec: ModelSpec, rows: Row[], layerRows: LayerRow[], a
         if (bv) ratios.get(key(e))!.push(v / bv);
       }
       console.log(
-        `round ${r + 1}/${rounds} (load ${load()}): ${engines.map((e) => `${e.name.split(' (')[0]}@${e.threads} ${fmtMs(got.get(key(e)) ?? NaN)}`).join(' · ')}`,
+        `round ${r + 1}/${rounds} (load ${load()}): ` +
+          `${engines.map((e) => `${e.name.split(' (')[0]}@${e.threads} ${fmtMs(got.get(key(e)) ?? NaN)}`).join(' · ')}`,
       );
     }
     const w = Math.max(...engines.map((e) => e.name.length));
@@ -422,7 +425,8 @@ async function benchModel(spec: ModelSpec, rows: Row[], layerRows: LayerRow[], a
       };
       rows.push(row);
       console.log(
-        `${e.name.padEnd(w)}  ${String(e.threads).padStart(7)}  ${fmtMs(row.medianMs).padStart(9)}  (${fmtMs(row.minMs).padStart(6)})  ${Number.isFinite(row.ratio) ? `${row.ratio.toFixed(2)}×` : '—'}`,
+        `${e.name.padEnd(w)}  ${String(e.threads).padStart(7)}  ${fmtMs(row.medianMs).padStart(9)}  ` +
+          `(${fmtMs(row.minMs).padStart(6)})  ${Number.isFinite(row.ratio) ? `${row.ratio.toFixed(2)}×` : '—'}`,
       );
     }
     // per-layer: each engine's medians over the rounds against PyTorch's at the same thread count
@@ -458,7 +462,8 @@ async function benchModel(spec: ModelSpec, rows: Row[], layerRows: LayerRow[], a
         )
         .join('; ');
       console.log(
-        `per-layer, ${e.name} vs PyTorch at ${e.threads} thread(s): Spearman ${lr.spearman.toFixed(3)}; largest share differences: ${worst}`,
+        `per-layer, ${e.name} vs PyTorch at ${e.threads} thread(s): Spearman ${lr.spearman.toFixed(3)}; largest share ` +
+          `differences: ${worst}`,
       );
     }
     writeFileSync(join(dir, 'layers.json'), JSON.stringify(Object.fromEntries(engines.map((e) => [key(e), perLayer(key(e))])), null, 1));
@@ -510,12 +515,14 @@ async function main(): Promise<void> {
   console.log(`\n| model | engine | threads | median ms | vs PyTorch (same threads) |\n|---|---|---:|---:|---:|`);
   for (const r of rows)
     console.log(
-      `| ${r.model} | ${r.engine} | ${r.threads} | ${fmtMs(r.medianMs)} | ${Number.isFinite(r.ratio) ? `${r.ratio.toFixed(2)}×` : '—'} |`,
+      `| ${r.model} | ${r.engine} | ${r.threads} | ${fmtMs(r.medianMs)} | ` +
+        `${Number.isFinite(r.ratio) ? `${r.ratio.toFixed(2)}×` : '—'} |`,
     );
   console.log(`\n| model | engine | threads | Spearman | largest share difference |\n|---|---|---:|---:|---|`);
   for (const l of layerRows)
     console.log(
-      `| ${l.model} | ${l.engine} | ${l.threads} | ${l.spearman.toFixed(3)} | ${l.gapPoints.toFixed(1)} points (layer ${l.gapLayer}, ${l.gapModule}) |`,
+      `| ${l.model} | ${l.engine} | ${l.threads} | ${l.spearman.toFixed(3)} | ${l.gapPoints.toFixed(1)} points (layer ` +
+        `${l.gapLayer}, ${l.gapModule}) |`,
     );
   console.log(
     `\noutput agreement with upstream PyTorch: ${Object.entries(agreement)
@@ -523,7 +530,8 @@ async function main(): Promise<void> {
       .join('; ')}`,
   );
   console.log(
-    `load average (1, 5, 15 min): ${loadStart.map((x) => x.toFixed(2)).join(' ')} at the start, ${loadEnd.map((x) => x.toFixed(2)).join(' ')} at the end`,
+    `load average (1, 5, 15 min): ${loadStart.map((x) => x.toFixed(2)).join(' ')} at the start, ` +
+      `${loadEnd.map((x) => x.toFixed(2)).join(' ')} at the end`,
   );
   writeFileSync(
     join(out, 'results.json'),

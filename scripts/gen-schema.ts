@@ -4,14 +4,16 @@
  *  - yolo-ultralytics.schema.json the ultralytics dialect (8.3 with the Slim-neck modules)
  *  - yolo-model.schema.json       either, chosen as YOLO Lens chooses (an `anchors:` key means YOLOv5); a YAML
  *                                 without backbone and head is not a model and gets no errors from it
- *  - yolo-lens.schema.json        the workspace file `.yolo-lens.json` (user-declared modules)
+ *  - yolo-lens.schema.json        the workspace file `.yolo-lens.json` (settings and user-declared modules)
  * `npm run gen:schema` writes them; test/core/schema.test.ts fails when a checked-in file is stale. Draft-07, the
  * draft yaml-language-server and VS Code validate best.
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { FRAMEWORKS } from '../server/src/core/framework/index.ts';
+import { FRAMEWORKS, frameworkNames } from '../server/src/core/framework/index.ts';
+import { CODES } from '../server/src/core/diagnostics.ts';
+import { MAX_IMGSZ, MIN_IMGSZ, SEVERITY_LEVELS } from '../server/src/core/settings.ts';
 import type { Dialect, Framework, ModuleEntry } from '../server/src/core/framework/types.ts';
 import { yamlParams } from '../server/src/core/features/yamlParams.ts';
 import { signatureText, type ParamKind, type ParamSpec } from '../server/src/core/catalog/types.ts';
@@ -286,13 +288,41 @@ function userConfigSchema(): Schema {
   });
   return {
     $schema: DRAFT,
-    title: `${USER_CONFIG_FILE}: modules declared for YOLO Lens`,
+    title: `${USER_CONFIG_FILE}: settings and modules declared for YOLO Lens`,
     description:
-      'Modules the catalog lacks, declared by their signature, parse_model treatment and a body of catalog modules and tensor ops. ' +
+      'Settings the editor and `yolo-lens check` resolve the files below this folder with, and modules the catalog lacks, ' +
+      'declared by their signature, parse_model treatment and a body of catalog modules and tensor ops. ' +
       'Nothing here is executed: expressions are interpreted.',
     type: 'object',
     properties: {
       $schema: { type: 'string' },
+      settings: {
+        description:
+          'What the files below this folder are checked with, in the editor and by `yolo-lens check` alike. A file\u2019s own ' +
+          '`# yolo-lens:` comment wins over these; the editor\u2019s settings win where they differ from their defaults, and ' +
+          'check\u2019s flags always.',
+        type: 'object',
+        properties: {
+          framework: {
+            description: 'The code base and version that builds the files (auto: from the workspace\u2019s code or the file).',
+            enum: ['auto', ...frameworkNames()],
+          },
+          scale: { description: 'The `scales:` row ultralytics files are built at (n, s, m, l, x...).', type: 'string', minLength: 1 },
+          imgsz: {
+            description: 'Image size for shapes, per-layer FLOPs and the image-size checks.',
+            type: 'integer',
+            minimum: MIN_IMGSZ,
+            maximum: MAX_IMGSZ,
+          },
+          severity: {
+            description: 'Severity overrides per diagnostic code (the README lists them).',
+            type: 'object',
+            propertyNames: { enum: Object.keys(CODES) },
+            additionalProperties: { enum: [...SEVERITY_LEVELS] },
+          },
+        },
+        additionalProperties: false,
+      },
       modules: {
         description: 'module name (as the YAML writes it) → declaration',
         type: 'object',

@@ -8,6 +8,20 @@ import type { ServerConnection } from './languageClient.ts';
 import { modelParams, settingsFor } from './settings.ts';
 import { flopsOf, headlineGflops, modelFiguresText } from '../../common/src/format.ts';
 
+/** The framework in a few characters for the status bar (`ultralytics 8.4.33`, `YOLOv5 5081342`); the tooltip says more. */
+function shortFramework(g: GraphResult): string {
+  const name = g.framework.startsWith('ultralytics')
+    ? 'ultralytics'
+    : g.framework === 'yolov5'
+      ? 'YOLOv5'
+      : g.framework === 'yolov5-gsconv'
+        ? 'Slim-neck YOLOv5'
+        : g.framework === 'scaled-yolov4'
+          ? 'Slim-neck Scaled-YOLOv4'
+          : g.framework;
+  return `${name} ${g.frameworkVersion}`;
+}
+
 export class ModelStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('yolo.model', vscode.StatusBarAlignment.Right, 100);
   private readonly subscriptions: vscode.Disposable[] = [];
@@ -53,10 +67,14 @@ export class ModelStatusBar implements vscode.Disposable {
     // the same figures as the code lens: at 640 the framework's GFLOPs, at another size the per-layer sum there
     const gflops = headlineGflops(flopsOf(g.totals.gflops, convention), flopsOf(g.totals.flopsAtImgsz, convention), g.imgsz);
     const problems = g.nodes.reduce((n, x) => n + x.diagnostics.filter((d) => d.severity === 'error').length, 0);
-    this.item.text = `$(type-hierarchy) ${modelFiguresText(g.totals.params, gflops, g.imgsz)}${problems ? ` $(error) ${problems}` : ''}`;
+    this.item.text =
+      `$(type-hierarchy) ${modelFiguresText(g.totals.params, gflops, g.imgsz)} · ${shortFramework(g)}` +
+      `${problems ? ` $(error) ${problems}` : ''}`;
     this.item.tooltip = new vscode.MarkdownString(
       [
         `**${g.frameworkLabel}**${g.scale ? ` · scale ${g.scale}` : ''}`,
+        '',
+        `Checked against it because: ${g.frameworkReason}`,
         '',
         g.totals.summary ?? (g.ok ? '' : 'the framework would not build this model'),
         '',

@@ -1,17 +1,31 @@
 /**
  * `yolo-lens`, the command line over the core: `summary` (the parse_model table with shapes and GFLOPs, or the
- * reference-record JSON), `check` (diagnostics for many files in one process, exit 1 on errors), `profile` (a timed
- * dummy forward pass), `transfer` (what a pretrained checkpoint loads into the model; cliTransfer.ts) and
- * `lsp --stdio` (the language server, for any editor).
+ * reference-record JSON), `check` (diagnostics for many files in one process, exit 1 on errors: the same diagnostics
+ * as the editor for the same text and settings), `profile` (a timed dummy forward pass), `transfer` (what a
+ * pretrained checkpoint loads into the model; cliTransfer.ts) and `lsp --stdio` (the language server, for any editor).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { loadUserModules, USER_CONFIG_FILE, type UserModules } from './core/declaredModules.ts';
-import { resolve, type ResolveOptions } from './core/resolve.ts';
+import { resolveDoc, type ResolveOptions } from './core/resolve.ts';
+import { parseModelDoc } from './core/document.ts';
 import { LineIndex } from './core/lines.ts';
 import { recordJson, summaryTable } from './core/summary.ts';
-import { FRAMEWORKS, FRAMEWORK_ALIASES, frameworkByName, frameworkNames } from './core/framework/index.ts';
-import { diag, type Diagnostic } from './core/diagnostics.ts';
+import { FRAMEWORKS, FRAMEWORK_ALIASES, frameworkTitle } from './core/framework/index.ts';
+import { diag, type Diagnostic, type SeverityOverride } from './core/diagnostics.ts';
+import { documentDiagnostics, withOverrides } from './core/features/diagnostics.ts';
+import {
+  frameworkProblem,
+  imgszProblem,
+  mergeSettings,
+  settingsOptions,
+  severityProblem,
+  SEVERITY_LEVELS,
+  type LensSettings,
+} from './core/settings.ts';
+import type { Model } from './core/model.ts';
+import type { WorkspaceFacts } from './core/framework/workspace.ts';
+import { workspaceFactsFor } from './workspace.ts';
 import { profileModel } from './runtime/profile.ts';
 import { formatProfile } from './runtime/format.ts';
 import { PROFILE_BACKENDS } from './protocol.ts';
@@ -20,16 +34,21 @@ import { LineError, transferCommand } from './cliTransfer.ts';
 
 const USAGE = `usage:
   yolo-lens summary FILE [--scale S] [--imgsz N] [--framework F] [--convention ${FLOPS_CONVENTIONS.join('|')}] [--json]
-  yolo-lens check FILE... [--scale S] [--imgsz N] [--framework F] [--json]
+  yolo-lens check FILE... [--scale S] [--imgsz N] [--framework F] [--severity CODE=LEVEL[,CODE=LEVEL...]] [--json]
   yolo-lens profile FILE [--scale S] [--imgsz N] [--batch B] [--runs R] [--backend ${PROFILE_BACKENDS.join('|')}] [--json]
   yolo-lens transfer FILE --weights CKPT [--scale S] [--framework F] [--nc N] [--ch C] [--json] [--remap out.pt]
   yolo-lens lsp --stdio
 
-A .yolo-lens.json next to a file (or in a folder above it) declares extra modules; --no-user-modules ignores it.
+A .yolo-lens.json next to a file (or in a folder above it) gives settings ("settings": framework, scale, imgsz,
+severity) and declares extra modules ("modules"); --no-user-modules ignores it. The flags win over its settings, and
+a file's own "# yolo-lens: framework=... scale=... imgsz=..." comment wins over both, as in the editor.
+Which code builds a file is found in the workspace when no setting says: walking up from the file, a YOLOv5 tree
+(models/yolo.py, models/common.py), an ultralytics source tree, or ultralytics installed in a .venv; else from the
+file itself. LEVEL is one of ${SEVERITY_LEVELS.join(', ')}.
 transfer: --nc/--ch are the dataset's class and channel counts (the trainers pass them over the YAML's); --remap
 writes CKPT with the layers an edit shifted moved to their new indices, so that the framework's loader takes them.
 
---framework F: the code base and version that builds the file (default: detected from the file)
+--framework F: the code base and version that builds the file (default: detected)
 ${Object.values(FRAMEWORKS)
   .map((f) => `  ${f!.id.padEnd(16)} ${f!.label}`)
   .join('\n')}
@@ -55,7 +74,28 @@ const VALUE_FLAGS = new Set([
   '--nc',
   '--ch',
   '--remap',
+  '--severity',
 ]);
+
+/** The flags each command takes: any other is refused rather than silently ignored. */
+const COMMAND_FLAGS: Readonly<Record<string, readonly string[]>> = {
+  summary: ['--scale', '--imgsz', '--framework', '--convention', '--json', '--no-user-modules'],
+  check: ['--scale', '--imgsz', '--framework', '--severity', '--json', '--no-user-modules'],
+  profile: [
+    '--scale',
+    '--imgsz',
+    '--framework',
+    '--batch',
+    '--runs',
+    '--backend',
+    '--warmup',
+    '--memory-limit',
+    '--json',
+    '--no-user-modules',
+  ],
+  transfer: ['--weights', '--scale', '--framework', '--nc', '--ch', '--json', '--remap', '--no-user-modules'],
+  lsp: ['--stdio', '--node-ipc', '--socket', '--pipe', '--clientProcessId'],
+};
 
 function parseArgs(argv: string[]): Parsed {
   const [command = '', ...rest] = argv;
@@ -68,10 +108,16 @@ function parseArgs(argv: string[]): Parsed {
       if (VALUE_FLAGS.has(k)) {
         const value = v ?? rest[++i];
         if (value === undefined) throw new UsageError(`${k} needs a value`);
-        flags.set(k, value);
-      } else flags.set(k, true);
+        // --severity may be given several times
+        const prev = flags.get(k);
+        flags.set(k, k === '--severity' && typeof prev === 'string' ? `${prev},${value}` : value);
+      } else flags.set(k, v ?? true);
     } else files.push(a);
   }
+  const allowed = COMMAND_FLAGS[command];
+  if (allowed)
+    for (const k of flags.keys())
+      if (!allowed.includes(k)) throw new UsageError(`${command} takes no ${k} option (it takes ${allowed.join(', ')})`);
   return { command, files, flags };
 }
 
@@ -97,12 +143,13 @@ function choiceFlag<T extends string>(p: Parsed, name: string, choices: readonly
 /** `.yolo-lens.json` in the file's folder or the nearest folder above it (read, never executed); cached per path. */
 interface UserConfig {
   modules: UserModules;
+  settings: LensSettings;
   /** the config file's problems, as `check` prints them */
   problems: string[];
   hasErrors: boolean;
 }
 const configs = new Map<string, UserConfig | null>();
-function userModulesFor(file: string, p: Parsed): UserConfig | null {
+function userConfigFor(file: string, p: Parsed): UserConfig | null {
   if (p.flags.has('--no-user-modules')) return null;
   let dir = dirname(resolvePath(file));
   for (;;) {
@@ -110,10 +157,10 @@ function userModulesFor(file: string, p: Parsed): UserConfig | null {
     if (configs.has(path)) return configs.get(path)!;
     if (existsSync(path)) {
       const text = readFileSync(path, 'utf8');
-      const { modules, diagnostics } = loadUserModules(text);
+      const { modules, settings, diagnostics } = loadUserModules(text);
       const lines = new LineIndex(text);
       const problems = diagnostics.map((d) => formatDiagnostic(path, lines, d));
-      const c = { modules, problems, hasErrors: diagnostics.some((d) => d.severity === 'error') };
+      const c = { modules, settings, problems, hasErrors: diagnostics.some((d) => d.severity === 'error') };
       configs.set(path, c);
       return c;
     }
@@ -123,21 +170,57 @@ function userModulesFor(file: string, p: Parsed): UserConfig | null {
   }
 }
 
-function resolveOptions(p: Parsed, file: string): ResolveOptions {
+/** The settings the flags give, each value checked: a bad one is refused, never ignored. */
+function flagSettings(p: Parsed): LensSettings {
   const framework = p.flags.get('--framework');
-  if (framework !== undefined && (framework === true || !frameworkByName(framework)))
-    throw new UsageError(`--framework must be one of ${frameworkNames().join(', ')}`);
+  if (framework !== undefined) {
+    const problem = framework === true ? 'framework needs a value' : frameworkProblem(framework);
+    if (problem) throw new UsageError(`--${problem}`);
+  }
   const scale = p.flags.get('--scale');
+  if (scale === true || (typeof scale === 'string' && !scale.trim())) throw new UsageError('--scale needs a value');
   const imgsz = intFlag(p, '--imgsz', 32, 8192);
-  const declared = userModulesFor(file, p);
+  const imgszBad = imgsz !== undefined ? imgszProblem(imgsz) : null;
+  if (imgszBad) throw new UsageError(`--${imgszBad}`);
+  const severity: Record<string, SeverityOverride> = {};
+  const sev = p.flags.get('--severity');
+  if (sev !== undefined) {
+    if (sev === true) throw new UsageError('--severity needs CODE=LEVEL');
+    for (const pair of sev.split(',').filter((x) => x.trim())) {
+      const [code = '', level] = pair.trim().split('=');
+      const problem = level === undefined ? `takes CODE=LEVEL, got '${pair}'` : severityProblem(code.toUpperCase(), level);
+      if (problem) throw new UsageError(`--severity: ${problem}`);
+      severity[code.toUpperCase()] = level as SeverityOverride;
+    }
+  }
   return {
-    fileName: file,
-    ...(declared ? { userModules: declared.modules } : {}),
     ...(typeof framework === 'string' ? { framework } : {}),
-    ...(typeof scale === 'string' ? { scale } : {}),
+    ...(typeof scale === 'string' ? { scale: scale.trim() } : {}),
     ...(imgsz !== undefined ? { imgsz } : {}),
+    ...(Object.keys(severity).length ? { severity } : {}),
   };
 }
+
+/** Which code base is around a file (cached per folder for a run over many files). */
+const workspaces = new Map<string, WorkspaceFacts | null>();
+
+/** Everything a file is resolved and diagnosed with: .yolo-lens.json's settings, the flags over them, the workspace. */
+function fileSettings(p: Parsed, file: string, text: string): { options: ResolveOptions; settings: LensSettings } {
+  const config = userConfigFor(file, p);
+  const settings = mergeSettings(config?.settings, flagSettings(p));
+  // eslint-disable-next-line no-restricted-properties -- the CLI names the paths it found relative to where it runs
+  const workspace = workspaceFactsFor(resolvePath(file), process.cwd(), workspaces);
+  const options: ResolveOptions = {
+    fileName: file,
+    ...(config ? { userModules: config.modules } : {}),
+    ...(workspace ? { workspace } : {}),
+    ...settingsOptions(text, settings),
+  };
+  return { options, settings };
+}
+
+/** A file that cannot be read: one line, and exit 2 (for every command). */
+class FileError extends Error {}
 
 /**
  * The file as the frameworks read it: bytes that are not UTF-8 are dropped (both open it with `errors='ignore'`),
@@ -145,12 +228,25 @@ function resolveOptions(p: Parsed, file: string): ResolveOptions {
  * (a module name `Co\xffnv` would become unknown where the framework reads `Conv`).
  */
 function readText(file: string): { text: string; notes: Diagnostic[] } {
-  const st = statSync(file);
-  if (!st.isFile()) throw new UsageError(`${file} is not a file`);
-  // the resolver refuses anything over 2 MB anyway; a file of gigabytes would not even fit in a Node buffer
-  if (st.size > 64 * 2 ** 20)
-    throw new UsageError(`${file} is ${(st.size / 2 ** 20).toFixed(0)} MB: not a model file (YOLO Lens analyses model files up to 2 MB)`);
-  const bytes = readFileSync(file);
+  let bytes: Buffer;
+  try {
+    const st = statSync(file);
+    if (!st.isFile()) throw new FileError(`${file} is not a file`);
+    // the resolver refuses anything over 2 MB anyway; a file of gigabytes would not even fit in a Node buffer
+    if (st.size > 64 * 2 ** 20)
+      throw new FileError(`${file} is ${(st.size / 2 ** 20).toFixed(0)} MB: not a model file (YOLO Lens analyses model files up to 2 MB)`);
+    bytes = readFileSync(file);
+  } catch (e) {
+    if (e instanceof FileError) throw e;
+    const err = e as NodeJS.ErrnoException;
+    const why =
+      err.code === 'ENOENT'
+        ? 'no such file'
+        : err.code === 'EACCES' || err.code === 'EPERM'
+          ? 'permission denied'
+          : (err.code ?? err.message);
+    throw new FileError(`cannot read ${file}: ${why}`);
+  }
   try {
     return { text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes), notes: [] };
   } catch {
@@ -185,75 +281,105 @@ function jsonDiagnostic(lines: LineIndex, d: Diagnostic) {
   };
 }
 
+/** Which code built the file and how it was chosen, as `check --json` gives it. */
+function frameworkOf(model: Model) {
+  return {
+    id: model.framework.id,
+    label: frameworkTitle(model.framework),
+    version: model.framework.version,
+    source: model.frameworkSource,
+    reason: model.frameworkReason,
+  };
+}
+
+/** A file's text resolved and diagnosed with its settings, as the editor would; a YAML that is not a model has no model. */
+function analyse(p: Parsed, file: string) {
+  const { text, notes } = readText(file);
+  const { options, settings } = fileSettings(p, file, text);
+  const doc = parseModelDoc(text);
+  const severity = settings.severity ?? {};
+  const r = documentDiagnostics(doc, options, { severity });
+  return { text, doc, options, model: r.model, diagnostics: [...withOverrides(notes, { severity }), ...r.diagnostics] };
+}
+
 async function main(argv: string[]): Promise<number> {
   const p = parseArgs(argv);
   const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : s + '\n');
   switch (p.command) {
     case 'summary': {
       if (p.files.length !== 1) throw new UsageError('summary takes one FILE');
+      const convention = choiceFlag(p, '--convention', FLOPS_CONVENTIONS);
       const file = p.files[0]!;
-      const { text, notes } = readText(file);
-      const model = resolve(text, resolveOptions(p, file));
+      const a = analyse(p, file);
+      // `summary` shows any YAML as parse_model would take it, model-shaped or not
+      const model = a.model ?? resolveDoc(a.doc, a.options);
       if (p.flags.has('--json')) out(recordJson(model, file));
       else {
-        out(summaryTable(model, choiceFlag(p, '--convention', FLOPS_CONVENTIONS)));
-        const lines = new LineIndex(model.doc.text);
-        const problems = [...notes, ...model.diagnostics].filter((d) => d.severity === 'error' || d.severity === 'warning');
+        out(summaryTable(model, convention));
+        const lines = new LineIndex(a.text);
+        const all = a.model ? a.diagnostics : model.diagnostics;
+        const problems = all.filter((d) => d.severity === 'error' || d.severity === 'warning');
         if (problems.length) out('\n' + problems.map((d) => formatDiagnostic(file, lines, d)).join('\n'));
       }
       return model.ok ? 0 : 1;
     }
     case 'check': {
       if (p.files.length === 0) throw new UsageError('check takes at least one FILE');
+      const json = p.flags.has('--json');
+      flagSettings(p); // a bad flag value is refused before any file is read
       let failed = false;
+      let unreadable = false;
       const results: unknown[] = [];
       const reportedConfigs = new Set<unknown>();
       for (const file of p.files) {
-        let text: string;
-        let notes: Diagnostic[];
+        let a: ReturnType<typeof analyse>;
         try {
-          ({ text, notes } = readText(file));
+          a = analyse(p, file);
         } catch (e) {
-          failed = true;
-          const message = e instanceof UsageError ? e.message : `cannot read ${file}: ${(e as Error).message}`;
-          if (p.flags.has('--json'))
-            results.push({
-              file,
-              diagnostics: [
-                {
-                  code: 'YOLO000',
-                  severity: 'error',
-                  message,
-                  range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
-                },
-              ],
-            });
-          else out(`${file}:1:1: error YOLO000 ${message}`);
+          if (!(e instanceof FileError)) throw e;
+          unreadable = true;
+          process.stderr.write(`yolo-lens: ${e.message}\n`);
+          if (json) results.push({ file, error: e.message, diagnostics: [] });
           continue;
         }
-        const model = resolve(text, resolveOptions(p, file));
-        const lines = new LineIndex(text);
-        const diagnostics = [...notes, ...model.diagnostics];
-        const config = userModulesFor(file, p);
+        const lines = new LineIndex(a.text);
+        const config = userConfigFor(file, p);
         if (config && config.problems.length && !reportedConfigs.has(config)) {
           reportedConfigs.add(config);
-          if (!p.flags.has('--json')) for (const line of config.problems) out(line);
+          if (!json) for (const line of config.problems) out(line);
           if (config.hasErrors) failed = true;
         }
-        if (model.diagnostics.some((d) => d.severity === 'error')) failed = true;
-        if (p.flags.has('--json')) results.push({ file, diagnostics: diagnostics.map((d) => jsonDiagnostic(lines, d)) });
-        else for (const d of diagnostics) if (d.severity !== 'information' && d.severity !== 'hint') out(formatDiagnostic(file, lines, d));
+        if (a.diagnostics.some((d) => d.severity === 'error')) failed = true;
+        if (!a.model && !a.diagnostics.length)
+          process.stderr.write(`yolo-lens: ${file}: not a model YAML (no backbone and head): nothing to check\n`);
+        if (json)
+          results.push({
+            file,
+            ...(a.model ? { framework: frameworkOf(a.model) } : {}),
+            diagnostics: a.diagnostics.map((d) => jsonDiagnostic(lines, d)),
+          });
+        else {
+          if (a.model) out(`${file}: checked against ${frameworkTitle(a.model.framework)} (${a.model.frameworkReason})`);
+          for (const d of a.diagnostics) if (d.severity !== 'information' && d.severity !== 'hint') out(formatDiagnostic(file, lines, d));
+        }
       }
-      if (p.flags.has('--json')) out(JSON.stringify(results, null, 2));
-      return failed ? 1 : 0;
+      if (json) out(JSON.stringify(results, null, 2));
+      return unreadable ? 2 : failed ? 1 : 0;
     }
     case 'profile': {
       if (p.files.length !== 1) throw new UsageError('profile takes one FILE');
+      // every option is checked before the (long) run, whatever the model turns out to be
+      const backend = choiceFlag(p, '--backend', PROFILE_BACKENDS);
+      const batch = intFlag(p, '--batch', 1, 256);
+      const runs = intFlag(p, '--runs', 1, 1000);
+      const warmup = intFlag(p, '--warmup', 0, 100);
+      const memoryLimitMB = intFlag(p, '--memory-limit', 1, 1 << 20);
+      flagSettings(p);
       const file = p.files[0]!;
-      const opts = resolveOptions(p, file);
-      const model = resolve(readText(file).text, opts);
+      const a = analyse(p, file);
+      const model = a.model ?? resolveDoc(a.doc, a.options);
       if (!model.ok) {
-        const lines = new LineIndex(model.doc.text);
+        const lines = new LineIndex(a.text);
         out(
           model.diagnostics
             .filter((d) => d.severity === 'error')
@@ -263,13 +389,8 @@ async function main(argv: string[]): Promise<number> {
         out('the model does not build: nothing to profile');
         return 1;
       }
-      const backend = choiceFlag(p, '--backend', PROFILE_BACKENDS);
-      const batch = intFlag(p, '--batch', 1, 256);
-      const runs = intFlag(p, '--runs', 1, 1000);
-      const warmup = intFlag(p, '--warmup', 0, 100);
-      const memoryLimitMB = intFlag(p, '--memory-limit', 1, 1 << 20);
       const result = await profileModel(model, {
-        ...(opts.imgsz !== undefined ? { imgsz: opts.imgsz } : {}),
+        ...(a.options.imgsz !== undefined ? { imgsz: a.options.imgsz } : {}),
         ...(batch !== undefined ? { batch } : {}),
         ...(runs !== undefined ? { runs } : {}),
         ...(warmup !== undefined ? { warmup } : {}),
@@ -294,14 +415,11 @@ async function main(argv: string[]): Promise<number> {
         if (remap === true || remap === '') throw new LineError('--remap needs an output file');
         const nc = intFlag(p, '--nc', 1, 100_000);
         const ch = intFlag(p, '--ch', 1, 4096);
-        let text: string;
-        try {
-          text = readText(file).text;
-        } catch (e) {
-          throw new LineError(e instanceof UsageError ? e.message : `cannot read ${file} (${(e as Error).message})`);
-        }
-        const model = resolve(text, {
-          ...resolveOptions(p, file),
+        const { text } = readText(file);
+        flagSettings(p);
+        const { options } = fileSettings(p, file, text);
+        const model = resolveDoc(parseModelDoc(text), {
+          ...options,
           ...(nc !== undefined ? { nc } : {}),
           ...(ch !== undefined ? { ch } : {}),
         });
@@ -336,7 +454,7 @@ main(process.argv.slice(2)).then(
     if (e instanceof UsageError && process.argv[2] !== 'transfer') {
       process.stderr.write(`yolo-lens: ${e.message}\n\n${USAGE}\n`);
       process.exitCode = 2;
-    } else if (e instanceof LineError || e instanceof UsageError) {
+    } else if (e instanceof FileError || e instanceof LineError || e instanceof UsageError) {
       process.stderr.write(`yolo-lens: ${e.message}\n`);
       process.exitCode = 2;
     } else {

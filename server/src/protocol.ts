@@ -111,7 +111,13 @@ export interface GraphResult {
   version: number | null;
   /** the framework that builds this YAML (`ultralytics-8.3`, `yolov5`, `yolov5-gsconv`, `scaled-yolov4`, ...) */
   framework: string;
+  /** its name with its version (`ultralytics 8.4.33`) */
   frameworkLabel: string;
+  frameworkVersion: string;
+  /** how it was chosen: a setting, the `# yolo-lens:` comment, the workspace's code, the file itself */
+  frameworkSource: 'setting' | 'modeline' | 'workspace' | 'file';
+  /** why, in a sentence */
+  frameworkReason: string;
   dialect: 'yolov5' | 'ultralytics';
   scale: string | null;
   imgsz: number;

@@ -30,7 +30,7 @@ import { StreamMessageReader, StreamMessageWriter } from 'vscode-languageserver/
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import packageJson from '../../package.json';
 import { parseModelDoc, type ModelDoc } from './core/document.ts';
-import { diag, type Diagnostic as CoreDiagnostic } from './core/diagnostics.ts';
+import type { Diagnostic as CoreDiagnostic } from './core/diagnostics.ts';
 import { LineIndex } from './core/lines.ts';
 import type { Model } from './core/model.ts';
 import { resolveDoc, type ResolveOptions } from './core/resolve.ts';
@@ -39,7 +39,10 @@ import { recordJson, summaryTable } from './core/summary.ts';
 import { codeActions } from './core/features/codeActions.ts';
 import { codeLenses } from './core/features/codeLens.ts';
 import { completions } from './core/features/completion.ts';
-import { modelDiagnostics, type SeverityOverride } from './core/features/diagnostics.ts';
+import { internalDiagnostics, modelDiagnostics, type SeverityOverride } from './core/features/diagnostics.ts';
+import { mergeSettings, settingsOptions, type LensSettings } from './core/settings.ts';
+import type { WorkspaceFacts } from './core/framework/workspace.ts';
+import { workspaceFactsFor } from './workspace.ts';
 import { DEFAULT_FLOPS_CONVENTION, flopsConvention, type FlopsConvention } from '../../common/src/format.ts';
 import { hover } from './core/features/hover.ts';
 import { inlayHints } from './core/features/inlayHints.ts';
@@ -162,6 +165,25 @@ export function readSettings(raw: unknown): ServerSettings {
   };
 }
 
+/**
+ * The editor's settings as the core's: a value left at its default is no setting (so `.yolo-lens.json` decides it),
+ * and a file's `# yolo-lens:` comment wins over all of them (core/settings.ts).
+ */
+export function editorSettings(s: ServerSettings): LensSettings {
+  return {
+    ...(s.framework !== 'auto' ? { framework: s.framework } : {}),
+    ...(s.scale !== null ? { scale: s.scale } : {}),
+    ...(s.imgsz !== null && s.imgsz !== EDITOR_DEFAULT_IMGSZ ? { imgsz: s.imgsz } : {}),
+    ...(Object.keys(s.diagnostics.severity).length ? { severity: s.diagnostics.severity } : {}),
+  };
+}
+
+/** `yolo.imgsz`'s default in package.json: VS Code sends it when the user set nothing. */
+const EDITOR_DEFAULT_IMGSZ = 640;
+
+/** Python files that say which code base builds the models (watched: a change re-resolves every open model). */
+const WORKSPACE_CODE_GLOBS = ['**/models/{yolo,common,experimental}.py', '**/ultralytics/{__init__,nn/tasks}.py'];
+
 // ---- the analysis of one document version ------------------------------------------------------------------
 
 interface Analysis {
@@ -174,6 +196,8 @@ interface Analysis {
   /** null: not a model YAML (the server leaves it alone) */
   readonly model: Model | null;
   readonly options: ResolveOptions;
+  /** the settings it was resolved with: `.yolo-lens.json`'s, the editor's over them (the same rules as `check`) */
+  readonly lensSettings: LensSettings;
   /** the resolver failed (a bug): reported as YOLO030 */
   readonly internalError?: string;
   /** per-feature results of this version */
@@ -310,20 +334,22 @@ export function startServer(given?: Connection): Connection {
   }
 
   function analyse(doc: TextDocument, settings: ServerSettings): Analysis {
-    // a change to `.yolo-lens.json` changes every model's resolution
-    const settingsKey = JSON.stringify(settings) + '#' + userModules.generation;
+    // the config above the document first: finding it may bump the generation the cache key holds
+    const config = userModules.configFor(doc.uri);
+    // a change to `.yolo-lens.json` or to the workspace's Python code changes every model's resolution
+    const settingsKey = JSON.stringify(settings) + '#' + userModules.generation + '#' + workspaceGeneration;
     const prev = analyses.get(doc.uri);
     if (prev && prev.version === doc.version && prev.settingsKey === settingsKey) return prev;
     const text = doc.getText();
     const lines = new LineIndex(text);
     const parsed = parseModelDoc(text);
-    const declared = userModules.modulesFor(doc.uri);
+    const lensSettings = mergeSettings(config?.settings, editorSettings(settings));
+    const workspace = workspaceOf(doc.uri);
     const options: ResolveOptions = {
       fileName: fileNameOf(doc.uri),
-      ...(declared ? { userModules: declared } : {}),
-      ...(settings.framework !== 'auto' ? { framework: settings.framework } : {}),
-      ...(settings.imgsz !== null ? { imgsz: settings.imgsz } : {}),
-      ...(settings.scale !== null ? { scale: settings.scale } : {}),
+      ...(config?.modules ? { userModules: config.modules } : {}),
+      ...(workspace ? { workspace } : {}),
+      ...settingsOptions(text, lensSettings),
     };
     let model: Model | null = null;
     let internalError: string | undefined;
@@ -345,6 +371,7 @@ export function startServer(given?: Connection): Connection {
       doc: parsed,
       model,
       options,
+      lensSettings,
       ...(internalError ? { internalError } : {}),
       memo: new Map(),
     };
@@ -392,11 +419,12 @@ export function startServer(given?: Connection): Connection {
     return g;
   }
 
+  /** The one diagnostics function of the core, with the settings the analysis resolved with (`check` does the same). */
   function coreDiagnostics(a: Analysis): CoreDiagnostic[] {
     return memo(a, 'diagnostics', () => {
-      if (a.internalError)
-        return [diag('YOLO030', { start: 0, end: 0 }, `YOLO Lens failed on this file (a bug: please report it): ${a.internalError}`)];
-      return a.model ? modelDiagnostics(a.model, { severity: a.settings.diagnostics.severity }) : [];
+      const severity = a.lensSettings.severity ?? {};
+      if (a.internalError) return internalDiagnostics(a.internalError, { severity });
+      return a.model ? modelDiagnostics(a.model, { severity }) : [];
     });
   }
 
@@ -433,6 +461,23 @@ export function startServer(given?: Connection): Connection {
     plans.set(model, { read, plan });
     return plan;
   }
+
+  // ---- the workspace's code (models/common.py, an ultralytics install): read as text, cached per folder ---------
+
+  let workspaceGeneration = 0;
+  const workspaceCache = new Map<string, WorkspaceFacts | null>();
+  function workspaceOf(uri: string): WorkspaceFacts | null {
+    let path: string;
+    try {
+      if (!uri.startsWith('file:')) return null;
+      path = fileURLToPath(uri);
+    } catch {
+      return null;
+    }
+    const root = workspaceRoots.find((r) => path.startsWith(r));
+    return workspaceFactsFor(path, root, workspaceCache);
+  }
+  let workspaceRoots: string[] = [];
 
   // ---- diagnostics: debounced, versioned ------------------------------------------------------------------
 
@@ -548,6 +593,17 @@ export function startServer(given?: Connection): Connection {
         : [];
     userModules.setRoots(folders.filter((u): u is string => typeof u === 'string'));
     folderPaths = folders.filter((u): u is string => typeof u === 'string' && u.startsWith('file:')).map((u) => fileNameOf(u));
+
+    workspaceRoots = folders
+      .filter((u): u is string => typeof u === 'string' && u.startsWith('file:'))
+      .map((u) => {
+        try {
+          return fileURLToPath(u);
+        } catch {
+          return '';
+        }
+      })
+      .filter(Boolean);
     return {
       capabilities: {
         textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -580,13 +636,22 @@ export function startServer(given?: Connection): Connection {
       void conn.client.register(DidChangeConfigurationNotification.type, { section: 'yolo' }).catch(() => undefined);
     if (caps.workspace?.didChangeWatchedFiles?.dynamicRegistration)
       void conn.client
-        .register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: '**/.yolo-lens.json' }] })
+        .register(DidChangeWatchedFilesNotification.type, {
+          watchers: [{ globPattern: '**/.yolo-lens.json' }, ...WORKSPACE_CODE_GLOBS.map((globPattern) => ({ globPattern }))],
+        })
         .catch(() => undefined);
     for (const c of userModules.all()) publishConfig(c.uri);
   });
 
   conn.onDidChangeWatchedFiles((params) => {
     const touched: string[] = [];
+    // the workspace's Python code changed: which framework builds a file, and which modules exist, may have too
+    if ((params?.changes ?? []).some((ch) => typeof ch?.uri === 'string' && /\.py$/.test(ch.uri))) {
+      workspaceCache.clear();
+      workspaceGeneration++;
+      for (const d of documents.all()) if (!isConfigUri(d.uri)) schedule(d.uri, 0);
+      refreshPullFeatures();
+    }
     for (const ch of params?.changes ?? []) {
       if (typeof ch?.uri !== 'string' || !isConfigUri(ch.uri) || documents.get(ch.uri)) continue;
       userModules.changedOnDisk(ch.uri, ch.type === FileChangeType.Deleted);

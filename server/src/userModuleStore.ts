@@ -1,12 +1,14 @@
 /**
- * The server's side of `.yolo-lens.json` (user-declared modules): which file applies to which document, reading
- * it from disk or from the editor's live text, and not reading it at all in an untrusted workspace. The file is
- * only ever parsed and interpreted by `core/declaredModules.ts`; nothing in it is executed.
+ * The server's side of `.yolo-lens.json` (settings and user-declared modules): which file applies to which document
+ * (the nearest one above it, as `yolo-lens check` finds it), reading it from disk or from the editor's live text, and
+ * not reading it at all in an untrusted workspace. The file is only ever parsed and interpreted by
+ * `core/declaredModules.ts`; nothing in it is executed.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { dirname, join, sep } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadUserModules, USER_CONFIG_FILE, type UserModuleDiagnostic, type UserModules } from './core/declaredModules.ts';
+import type { LensSettings } from './core/settings.ts';
 
 /** A config file larger than this is refused with a diagnostic (a real one is a few KB). */
 const MAX_CONFIG_BYTES = 1_000_000;
@@ -16,6 +18,7 @@ export interface LoadedConfig {
   readonly dir: string;
   readonly text: string;
   readonly modules: UserModules | null;
+  readonly settings: LensSettings;
   readonly diagnostics: readonly UserModuleDiagnostic[];
 }
 
@@ -31,6 +34,8 @@ function pathOf(uri: string): string | null {
 
 export class UserModuleStore {
   private readonly configs = new Map<string, LoadedConfig>();
+  /** folders looked at for a config file that has none (cleared when a config appears anywhere) */
+  private readonly absent = new Set<string>();
   /** bumped on every change: part of the analysis cache key */
   generation = 0;
   private trusted = true;
@@ -52,6 +57,7 @@ export class UserModuleStore {
   private reloadAll(): void {
     const open = [...this.configs.values()];
     this.configs.clear();
+    this.absent.clear();
     this.generation++;
     if (!this.trusted) return;
     for (const root of this.roots) this.readFromDisk(join(root, USER_CONFIG_FILE));
@@ -70,6 +76,7 @@ export class UserModuleStore {
           dir: dirname(path),
           text: '',
           modules: null,
+          settings: {},
           diagnostics: [
             {
               code: 'config-structure',
@@ -93,6 +100,7 @@ export class UserModuleStore {
     if (!path) return;
     this.generation++;
     this.configs.delete(dirname(path));
+    this.absent.delete(dirname(path));
     if (!deleted && this.trusted) this.readFromDisk(path);
   }
 
@@ -102,8 +110,8 @@ export class UserModuleStore {
     if (!path) return null;
     this.generation++;
     if (!this.trusted) return null;
-    const { modules, diagnostics } = loadUserModules(text);
-    const c: LoadedConfig = { uri, dir: dirname(path), text, modules, diagnostics };
+    const { modules, settings, diagnostics } = loadUserModules(text);
+    const c: LoadedConfig = { uri, dir: dirname(path), text, modules, settings, diagnostics };
     this.configs.set(c.dir, c);
     return c;
   }
@@ -113,15 +121,40 @@ export class UserModuleStore {
     return path ? this.configs.get(dirname(path)) : undefined;
   }
 
-  /** The modules that apply to a document: from the nearest folder above it that has a config. */
-  modulesFor(docUri: string): UserModules | undefined {
-    if (!this.trusted || this.configs.size === 0) return undefined;
+  /**
+   * The config that applies to a document: the one in the nearest folder above it (read from disk the first time a
+   * folder is asked about, as `yolo-lens check` walks up from the file).
+   */
+  configFor(docUri: string): LoadedConfig | undefined {
+    if (!this.trusted) return undefined;
     const path = pathOf(docUri);
     if (!path) return undefined;
-    let best: LoadedConfig | undefined;
-    for (const c of this.configs.values())
-      if ((path.startsWith(c.dir + sep) || path.startsWith(c.dir + '/')) && (!best || c.dir.length > best.dir.length)) best = c;
-    return best?.modules ?? undefined;
+    for (let dir = dirname(path); ;) {
+      const loaded = this.configs.get(dir);
+      if (loaded) return loaded;
+      if (!this.absent.has(dir)) {
+        this.readFromDisk(join(dir, USER_CONFIG_FILE));
+        const read = this.configs.get(dir);
+        if (read) {
+          this.generation++;
+          return read;
+        }
+        this.absent.add(dir);
+      }
+      const up = dirname(dir);
+      if (up === dir) return undefined;
+      dir = up;
+    }
+  }
+
+  /** The modules that apply to a document: from the nearest folder above it that has a config. */
+  modulesFor(docUri: string): UserModules | undefined {
+    return this.configFor(docUri)?.modules ?? undefined;
+  }
+
+  /** The settings that apply to a document (its nearest config's `settings`). */
+  settingsFor(docUri: string): LensSettings | undefined {
+    return this.configFor(docUri)?.settings;
   }
 
   all(): readonly LoadedConfig[] {

@@ -11,9 +11,23 @@ import { resolve, type ResolveOptions } from '../../server/src/core/resolve.ts';
 import { CODES, type Code, type Diagnostic } from '../../server/src/core/diagnostics.ts';
 import { codeActions, type CoreCodeAction } from '../../server/src/core/features/codeActions.ts';
 import { applyEdits } from '../../server/src/core/features/textEdit.ts';
+import { MODEL_CHECKS } from '../../server/src/core/features/checks/index.ts';
 
 /** Codes the resolver itself reports; the others come from the diagnostics feature of the server. */
-const FEATURE_CODES = new Set<Code>(['YOLO024', 'YOLO025', 'YOLO026', 'YOLO027']);
+const FEATURE_CODES = new Set<Code>([
+  'YOLO024',
+  'YOLO025',
+  'YOLO026',
+  'YOLO027',
+  'YOLO034',
+  'YOLO035',
+  'YOLO036',
+  'YOLO037',
+  'YOLO039',
+  'YOLO040',
+  'YOLO041',
+  'YOLO044',
+]);
 
 interface Case {
   text: string;
@@ -40,7 +54,9 @@ function quickFixes(src: string, opts: ResolveOptions = {}, fromResolver: readon
     }
     return { code, range: m.range };
   });
-  const direct = model.diagnostics.filter((d) => fromResolver.includes(d.code)).map((d) => ({ code: d.code, range: d.range }));
+  const direct = [...model.diagnostics, ...MODEL_CHECKS.flatMap((c) => c(model))]
+    .filter((d) => fromResolver.includes(d.code))
+    .map((d) => ({ code: d.code, range: d.range }));
   assert.ok(marked.length + direct.length > 0, 'the fixture has a diagnostic to fix');
   // what comes back from the editor: code, range, severity, message; no data, no layer
   const sent: Diagnostic[] = [...marked, ...direct].map(({ code, range }) => ({
@@ -432,4 +448,123 @@ test('a diagnostic the fixes do not know, or one that no longer matches the text
     const out = codeActions(model, { range: far, diagnostics: [{ code, range: far, severity: 'error', message: '' }], only: ['quickfix'] });
     assert.deepEqual(out, [], code);
   }
+});
+
+const V8_HEADER = `nc: 80
+scales:
+  n: [0.33, 0.25, 1024]
+`;
+
+test('YOLO035: a Detect input just before a dead layer of its stage is re-pointed at it', () => {
+  const c = quickFixes(`${V8_HEADER}backbone:
+  - [-1, 1, Conv, [64, 3, 2]] # 0
+  - [-1, 1, Conv, [128, 3, 2]] # 1
+  - [-1, 1, Conv, [128, 3, 2]] # 2
+  - [-1, 1, C2f, [128]] # 3 nobody reads it
+head:
+  - [[1, 2], 1, Detect, [nc]]
+#        ^ YOLO035
+`);
+  assert.equal(c.actions[0]!.isPreferred, true);
+  assert.equal(c.apply('Read layer 3 (C2f) instead'), c.text.replace('[[1, 2], 1, Detect', '[[1, 3], 1, Detect'));
+});
+
+test('YOLO035 on a relative index: the fix keeps it relative', () => {
+  const c = quickFixes(`${V8_HEADER}backbone:
+  - [-1, 1, Conv, [64, 3, 2]] # 0
+  - [-1, 1, Conv, [128, 3, 2]] # 1
+  - [-1, 1, Conv, [128, 3, 2]] # 2
+  - [-1, 1, C2f, [128]] # 3 nobody reads it
+head:
+  - [[1, -2], 1, Detect, [nc]]
+#        ^^ YOLO035
+`);
+  assert.equal(c.apply('Read layer 3 (C2f) instead'), c.text.replace('[[1, -2]', '[[1, -1]'));
+});
+
+test('YOLO034: switch the framework with the yolo-lens comment, added or edited', () => {
+  const body = `nc: 80
+end2end: True
+scales:
+  n: [0.50, 0.25, 1024]
+backbone:
+  - [-1, 1, Conv, [64, 3, 2]]
+  - [-1, 1, SPPF, [64, 5, 3, True]]
+head:
+  - [[0, 1], 1, Concat, [1]]
+`;
+  const c = quickFixes(body, { framework: 'ultralytics-8.3' }, ['YOLO034']);
+  assert.equal(c.apply(/^Check this file against ultralytics 8\.4\.33/), `# yolo-lens: framework=ultralytics-8.4\n${c.text}`);
+  const withComment = quickFixes(`# yolo-lens: scale=n framework=ultralytics-8.3\n${body}`, {}, ['YOLO034']);
+  assert.equal(
+    withComment.apply(/^Check this file against ultralytics 8\.4\.33/),
+    withComment.text.replace('framework=ultralytics-8.3', 'framework=ultralytics-8.4'),
+  );
+  const scaleOnly = quickFixes(`# yolo-lens: scale=n\n${body}`, { framework: 'ultralytics-8.3' }, ['YOLO034']);
+  assert.equal(scaleOnly.apply(/^Check this file against/), scaleOnly.text.replace('scale=n', 'scale=n framework=ultralytics-8.4'));
+});
+
+test('YOLO037: Detect inputs listed coarsest first are put finest first', () => {
+  const c = quickFixes(`${V5_HEADER}backbone:
+  - [-1, 1, Conv, [64, 6, 2, 2]]
+  - [-1, 1, Conv, [128, 3, 2]]
+  - [-1, 1, Conv, [128, 3, 2]]
+  - [-1, 1, Conv, [128, 3, 2]]
+head:
+  - [[3, 2], 1, Detect, [nc, anchors]]
+#    ^^^^^^ YOLO037
+`);
+  assert.equal(c.apply('List the inputs finest first: [2, 3]'), c.text.replace('[[3, 2]', '[[2, 3]'));
+});
+
+test('YOLO039: a repeat count VoVGSCSP ignores becomes 1', () => {
+  const c = quickFixes(
+    `${V8_HEADER}backbone:
+  - [-1, 1, Conv, [64, 3, 2]]
+  - [-1, 3, VoVGSCSP, [64]]
+#        ^ YOLO039
+head:
+  - [-1, 1, Conv, [64, 3, 2]]
+`,
+    { framework: 'ultralytics-8.3' },
+  );
+  assert.equal(c.apply('Write n = 1 (VoVGSCSP ignores its repeat count)'), c.text.replace('[-1, 3, VoVGSCSP', '[-1, 1, VoVGSCSP'));
+});
+
+test('YOLO040/041: an ignored key is removed, an unknown one renamed', () => {
+  const c = quickFixes(
+    `nc: 80
+ch: 1
+scales:
+  n: [0.50, 0.25, 1024]
+backbone:
+  - [-1, 1, Conv, [64, 3, 2]]
+head:
+  - [-1, 1, Conv, [64, 3, 2]]
+`,
+    { framework: 'ultralytics-8.4' },
+    ['YOLO040'],
+  );
+  assert.equal(c.apply('Remove `ch:` (it changes nothing)'), c.text.replace('ch: 1\n', ''));
+  const u = quickFixes(
+    `${V5_HEADER}depth_multiplier: 0.5
+backbone:
+  - [-1, 1, Conv, [64, 6, 2, 2]]
+head:
+  - [-1, 1, Conv, [64, 3, 2]]
+`,
+    {},
+    ['YOLO041'],
+  );
+  assert.ok(u.actions.some((a) => /^Remove `depth_multiplier:`/.test(a.title)));
+});
+
+test('YOLO044: a bool where an int is taken becomes that int', () => {
+  const c = quickFixes(`${V5_HEADER}backbone:
+  - [-1, 1, Conv, [64, True, 2]]
+#                      ^^^^ YOLO044
+head:
+  - [-1, 1, Conv, [64, 3, 2]]
+`);
+  assert.equal(c.apply('Write 1 (what True means here)'), c.text.replace('[64, True, 2]', '[64, 1, 2]'));
 });

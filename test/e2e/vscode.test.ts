@@ -3,7 +3,10 @@
  * by the shared harness (../shared/e2e/vscode-e2e.mjs). A corpus YAML with a broken `from` gets its error
  * squiggle from our language server; `YOLO Lens: Show Model Graph` opens the panel whose iframe shows the layer
  * nodes; clicking a node moves the editor selection to that layer; the cursor highlights the node; `Compare
- * With...` and `Profile Model` reach the server and the panel.
+ * With...` and `Profile Model` reach the server and the panel. Which code builds a file: a Slim-neck YAML inside a
+ * YOLOv5 tree whose models/common.py lacks GSConv gets the error naming that file, inside a tree that defines it none;
+ * a YOLO26 YAML builds (ultralytics 8.4.33 in the status bar and the graph), switched to 8.3 by its yolo-lens comment
+ * it gets the version diagnostic, whose quick fix switches it back.
  * Skipped (loudly) only when code-server or the harness cannot be installed here.
  * YOLO_LENS_DOCS_SCREENSHOT=1 also writes docs/screenshot.png (the panel next to the editor, for the README).
  */
@@ -17,6 +20,7 @@ import { spawnSync } from 'node:child_process';
 import { SHARED, CORPUS } from '../support/reference.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
+const WORKSPACES = join(ROOT, 'test', 'fixtures', 'workspaces');
 // the harness reads E2E_CACHE when it is imported; .ci/run installs under ~/.cache
 process.env.E2E_CACHE ??= join(homedir(), '.cache/vscode-e2e');
 const HARNESS = join(SHARED, 'e2e/vscode-e2e.mjs');
@@ -26,6 +30,8 @@ interface Vs {
   openFile(rel: string): Promise<void>;
   runCommand(title: string): Promise<void>;
   replaceEditorText(text: string): Promise<void>;
+  problems(): Promise<string[]>;
+  editorText(): Promise<string>;
   waitForProblems(pred: (rows: string[]) => boolean, ms?: number): Promise<string[]>;
   waitForSquiggles(pred: (c: { error: number; warning: number }) => boolean, ms?: number): Promise<{ error: number; warning: number }>;
   webviewText(re?: RegExp, ms?: number): Promise<string>;
@@ -87,6 +93,18 @@ test(
     const broken = original.replace(BROKEN_LINE, '[[-1, 60], 1, Concat, [1]]');
     writeFileSync(join(workspace, 'broken.yaml'), broken);
     cpSync(join(CORPUS, 'slimneck/gsconv-yolov5/models/slimneck-yolov5n.yaml'), join(workspace, 'slimneck-yolov5n.yaml'));
+    // two YOLOv5-style trees (our own stand-ins for models/yolo.py and models/common.py: only class names are read)
+    for (const [tree, name] of [
+      ['yolov5-tree', 'plain-tree-slimneck.yaml'],
+      ['slimneck-tree', 'sn-tree-slimneck.yaml'],
+    ] as const) {
+      const models = join(workspace, 'trees', tree, 'models');
+      mkdirSync(models, { recursive: true });
+      for (const py of ['yolo.py', 'common.py']) copyFileSync(join(WORKSPACES, tree, 'models', py), join(models, py));
+      copyFileSync(join(ROOT, 'examples', 'slimneck-yolov5n.yaml'), join(models, name));
+    }
+    const yolo26 = readFileSync(join(CORPUS, 'ultralytics-8.4.33/ultralytics/cfg/models/26/yolo26.yaml'), 'utf8');
+    writeFileSync(join(workspace, 'yolo26.yaml'), yolo26);
     const lines = broken.split('\n');
     const brokenLine = lines.findIndex((l) => l.includes('[[-1, 60], 1, Concat, [1]]'));
     const c3Line = lines.findIndex((l, i) => i > brokenLine && l.includes('C3, [512, False]'));
@@ -221,6 +239,54 @@ test(
       assert.match(profiled, /slimneck-yolov5n\.yaml/);
       await vs.screenshot('profile');
 
+      // which code builds a file: the workspace's own YOLOv5 tree decides, and names the file a module is missing from
+      const modelItem = (text: RegExp) => vs.page.locator('.statusbar-item', { hasText: text }).first();
+      // (broken.yaml still holds the live edit above: leave it unsaved)
+      await vs.runCommand('View: Close All Editors');
+      await vs.page.getByRole('button', { name: "Don't Save" }).click();
+      await vs.openFile('trees/yolov5-tree/models/plain-tree-slimneck.yaml');
+      const lacking = await vs.waitForProblems((rows) => rows.some((r) => /GSConv is not defined in models\/common\.py/.test(r)));
+      assert.ok(
+        lacking.some((r) => /^Error/.test(r) && /VoVGSCSP is not defined in models\/common\.py/.test(r)),
+        lacking.join('\n'),
+      );
+      await modelItem(/YOLOv5 5081342/).waitFor();
+      await vs.screenshot('workspace-tree-lacks-gsconv');
+      await vs.runCommand('View: Close All Editors');
+      await vs.openFile('trees/slimneck-tree/models/sn-tree-slimneck.yaml');
+      // the status bar counts the model's errors: none in the tree that defines the Slim-neck blocks
+      const slim = modelItem(/Slim-neck YOLOv5 8357ef6/);
+      await slim.waitFor();
+      assert.equal(await slim.locator('.codicon-error').count(), 0, 'no error in a tree that defines GSConv');
+      assert.ok(!(await vs.problems()).some((r) => /not defined in models\/common\.py/.test(r)));
+
+      // a YOLO26 YAML: no error, ultralytics 8.4.33 in the status bar and the graph, with its params
+      await vs.runCommand('View: Close All Editors');
+      await vs.openFile('yolo26.yaml');
+      const v84 = modelItem(/params · .* · ultralytics 8\.4\.33/);
+      await v84.waitFor();
+      assert.equal(await v84.locator('.codicon-error').count(), 0, 'yolo26.yaml builds on ultralytics 8.4');
+      await vs.runCommand('YOLO Lens: Show Model Graph');
+      const graph26 = await vs.webviewText(/ultralytics 8\.4\.33 \(detected from the file\)[^\n]* [\d.]+[KM]? params/);
+      assert.match(graph26, /yolo26\.yaml/);
+      await vs.screenshot('yolo26-graph');
+      // switched to 8.3 by its yolo-lens comment: the version diagnostic, whose quick fix switches back
+      await focusEditor(vs, 'yolo26.yaml');
+      await vs.replaceEditorText(`# yolo-lens: framework=ultralytics-8.3\n${yolo26}`);
+      await vs.waitForProblems((rows) => rows.some((r) => /SPPF takes these args in ultralytics 8\.4\.33/.test(r)));
+      await modelItem(/ultralytics 8\.3\.0/).waitFor();
+      await vs.page.locator('.markers-panel .monaco-list-row', { hasText: 'SPPF takes these args' }).first().click();
+      await vs.waitForSquiggles((c) => c.error >= 1);
+      await focusEditor(vs, 'yolo26.yaml');
+      await vs.page.keyboard.press('Control+Period');
+      const fix = vs.page.locator('.action-widget .monaco-list-row', { hasText: 'Check this file against ultralytics 8.4.33' }).first();
+      await fix.waitFor();
+      await vs.screenshot('version-quick-fix');
+      await fix.click();
+      await modelItem(/ultralytics 8\.4\.33/).waitFor();
+      assert.equal((await vs.editorText()).split('\n')[0], '# yolo-lens: framework=ultralytics-8.4');
+      await vs.waitForProblems((rows) => !rows.some((r) => /takes these args/.test(r)));
+
       // Restart Server: a new server process, and the panel's requests work again
       await vs.runCommand('YOLO Lens: Restart Server');
       await vs.page.locator('.notification-toast', { hasText: 'language server restarted' }).waitFor();
@@ -229,7 +295,7 @@ test(
       await vs.runCommand('Developer: Reload Window');
       await vs.page.waitForSelector('.monaco-workbench .explorer-folders-view .monaco-list-row', { timeout: 90_000 });
       const restored = await vs.webviewText(/\d+ layers/, 90_000);
-      assert.match(restored, /slimneck-yolov5n\.yaml|broken\.yaml/);
+      assert.match(restored, /slimneck-yolov5n\.yaml|broken\.yaml|yolo26\.yaml/);
       await vs.screenshot('restored');
 
       if (process.env.YOLO_LENS_DOCS_SCREENSHOT) {

@@ -26,13 +26,16 @@ test('a small model: stale index comment (YOLO024) and a dead layer (YOLO025, Un
       [[-1, 1, Conv, [64, 1, 1]],  # 3 (dead end)
     #  ^^^^^^^^^^^^^^^^^^^^^^^^^ YOLO025
        [[1, 2], 1, Detect, [nc, anchors]],  # 4
+    #       ^ YOLO035
       ]
   `);
   const got = run(f.text);
   assert.deepEqual(diagnosticMismatches(f, got), []);
   const dead = got.find((d) => d.code === 'YOLO025')!;
   assert.deepEqual(dead.tags, [1]);
-  assert.equal(dead.severity, 'hint');
+  assert.equal(dead.severity, 'warning');
+  // what it costs: 64·64 conv weights and 2·64 BatchNorm parameters
+  assert.match(dead.message, /layer 3 \(Conv\) is never used.*: 4,224 parameters and [\d.]+ GFLOPs at 640 spent for nothing/);
   assert.deepEqual(got.find((d) => d.code === 'YOLO024')!.data, { written: 3, index: 2 });
 });
 

@@ -64,6 +64,7 @@ describe('diagnostics', () => {
         [[-1, 1, Conv, [64, 1, 1]],
       #  ^^^^^^^^^^^^^^^^^^^^^^^^^ YOLO025
          [[1, 2, 7], 1, Detect, [nc, anchors]],
+      #       ^ YOLO035
       #          ^ YOLO008
         ]
     `);
@@ -75,7 +76,7 @@ describe('diagnostics', () => {
     assert.deepEqual(got.map(key).sort(), want.map(key).sort());
     const dead = d.diagnostics.find((x) => x.code === 'YOLO025')!;
     assert.deepEqual(dead.tags, [1]);
-    assert.equal(dead.severity, 4);
+    assert.equal(dead.severity, 2, 'a dead layer is a warning (it names what it costs)');
     const broken = d.diagnostics.find((x) => x.code === 'YOLO008')!;
     assert.equal(broken.severity, 1);
     assert.equal(broken.source, 'yolo-lens');

@@ -58,7 +58,8 @@ for item in json.load(open(sys.argv[1])):
     m = onnx.load(item["file"])
     onnx.checker.check_model(m, full_check=True)
     inferred = onnx.shape_inference.infer_shapes(m, strict_mode=True)
-    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim] for v in list(inferred.graph.value_info) + list(inferred.graph.output)}
+    values = list(inferred.graph.value_info) + list(inferred.graph.output)
+    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim] for v in values}
     print(json.dumps({"name": item["name"], "shapes": {n: shapes.get(n) for n in item["names"]}, "opset": m.opset_import[0].version}))
 `;
 

@@ -59,6 +59,9 @@ const WARM_GRAPH: GraphResult = {
   version: null,
   framework: '',
   frameworkLabel: '',
+  frameworkVersion: '',
+  frameworkSource: 'file',
+  frameworkReason: '',
   dialect: 'yolov5',
   scale: null,
   imgsz: 64,
@@ -376,6 +379,7 @@ export class Panel {
     this.title.textContent = fileName;
     this.subtitle.textContent = subtitleOf(graph, convention);
     this.renderWeightsLegend(graph);
+    this.subtitle.title = `${graph.frameworkLabel}: ${graph.frameworkReason}`;
     const firstDraw = !this.view.graph;
     const keepView = sameDoc && !firstDraw;
     const ok = await this.view.setGraph(graph, convention, keepView, firstDraw && this.state.transform ? this.state.transform : null);
@@ -668,10 +672,17 @@ function engineText(r: ProfileResult): string {
   if (r.threads == null || /thread/.test(detail)) return detail;
   return `${detail}, ${r.threads} thread${r.threads === 1 ? '' : 's'}`;
 }
+/** How the framework was chosen, in a few words (the full reason is the subtitle's tooltip). */
+const FRAMEWORK_SOURCE: Record<GraphResult['frameworkSource'], string> = {
+  setting: 'set in the settings',
+  modeline: 'set by the yolo-lens comment',
+  workspace: "the workspace's code",
+  file: 'detected from the file',
+};
 
 function subtitleOf(g: GraphResult, convention: FlopsConvention): string {
   const t = g.totals;
-  const parts = [g.frameworkLabel];
+  const parts = [`${g.frameworkLabel} (${FRAMEWORK_SOURCE[g.frameworkSource] ?? g.frameworkSource})`];
   if (g.scale) parts.push(`scale ${g.scale}`);
   // the same figures as the code lens and the status bar
   const gflops = headlineGflops(flopsOf(t.gflops, convention), flopsOf(t.flopsAtImgsz, convention), g.imgsz);

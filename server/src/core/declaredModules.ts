@@ -7,10 +7,11 @@
  * and both are interpreted here over Python values, with a fixed set of functions. docs/user-modules.md is the
  * user's guide; `loadUserModules(text)` → `{ modules, diagnostics }`, and `resolve(text, { userModules: modules })`.
  */
-import { parseTree, printParseErrorCode, type Node as JsonNode, type ParseError } from 'jsonc-parser';
+import { getNodeValue, parseTree, printParseErrorCode, type Node as JsonNode, type ParseError } from 'jsonc-parser';
 import type { Range } from './range.ts';
 import { EvalSignal, evaluate, EXPR_FUNCTIONS, isExprFunction, namesIn, parseExpression, type PyExpr } from './pyeval.ts';
 import type { Severity } from './diagnostics.ts';
+import { parseLensSettings, type LensSettings } from './settings.ts';
 import { buildError, type Flow, type In, type Mod, type Out } from './nn/module.ts';
 import type { Builder } from './nn/builder.ts';
 import { PyFloat, type PyVal, isNumeric, isSeq, num, pyRepr, seqItems, truthy } from './py.ts';
@@ -195,6 +196,8 @@ export interface CatalogView {
 
 class Loader {
   readonly diagnostics: UserModuleDiagnostic[] = [];
+  /** the `settings` part: what the editor and `check` resolve the workspace's files with */
+  settings: LensSettings = {};
   constructor(
     readonly text: string,
     private readonly catalog: CatalogView,
@@ -215,14 +218,16 @@ class Loader {
       return [];
     }
     for (const p of props(root))
-      if (p.key !== 'modules' && p.key !== '$schema')
+      if (p.key !== 'modules' && p.key !== '$schema' && p.key !== 'settings')
         this.problem(
           'config-structure',
           rangeOf(p.keyNode),
-          `unknown key '${p.key}' (ignored): the file has "modules"`,
+          `unknown key '${p.key}' (ignored): the file has "modules" and "settings"`,
           undefined,
           'warning',
         );
+    const settings = prop(root, 'settings');
+    if (settings) this.readSettings(settings);
     const modules = prop(root, 'modules');
     if (!modules) return [];
     if (modules.type !== 'object') {
@@ -241,6 +246,19 @@ class Loader {
       if (decl) out.push(decl);
     }
     return out;
+  }
+
+  /** `"settings": { framework, scale, imgsz, severity }`, each bad field a problem on its own token. */
+  private readSettings(node: JsonNode): void {
+    const { settings, problems } = parseLensSettings(getNodeValue(node));
+    this.settings = settings;
+    for (const p of problems) {
+      const [key, code] = p.key.split('.');
+      const field = key ? props(node).find((x) => x.key === key) : undefined;
+      const sub = code && field ? props(field.value).find((x) => x.key === code) : undefined;
+      const at = sub ? rangeOf(sub.keyNode) : field ? rangeOf(field.value) : rangeOf(node);
+      this.problem('config-structure', at, p.message, undefined, p.severity);
+    }
   }
 
   private module(name: string, keyNode: JsonNode, node: JsonNode, earlier: readonly UserModuleDecl[]): UserModuleDecl | null {
@@ -919,7 +937,7 @@ export function catalogView(frameworks: readonly (Framework | undefined)[]): Cat
 export function loadUserModules(
   text: string,
   catalog: CatalogView = catalogView(Object.values(FRAMEWORKS)),
-): { modules: UserModules; diagnostics: readonly UserModuleDiagnostic[] } {
+): { modules: UserModules; settings: LensSettings; diagnostics: readonly UserModuleDiagnostic[] } {
   const loader = new Loader(text, catalog);
   let decls: UserModuleDecl[] = [];
   try {
@@ -927,5 +945,5 @@ export function loadUserModules(
   } catch (e) {
     loader.problem('config-structure', { start: 0, end: 0 }, `YOLO Lens could not read ${USER_CONFIG_FILE}: ${(e as Error).message}`);
   }
-  return { modules: new UserModules(decls), diagnostics: loader.diagnostics };
+  return { modules: new UserModules(decls), settings: loader.settings, diagnostics: loader.diagnostics };
 }

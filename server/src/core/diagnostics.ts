@@ -5,6 +5,8 @@
 import type { Range } from './range.ts';
 
 export type Severity = 'error' | 'warning' | 'information' | 'hint';
+/** A user's override of a code's severity: another severity, or 'off' to drop the code. */
+export type SeverityOverride = Severity | 'off';
 
 export const CODES = {
   YOLO001: { title: 'yaml-syntax', severity: 'error', doc: 'The YAML does not load (syntax, tags PyYAML refuses, several documents).' },
@@ -55,7 +57,11 @@ export const CODES = {
     doc: 'A number is absurd for its role (NaN, infinite, negative, astronomically large).',
   },
   YOLO024: { title: 'stale-index-comment', severity: 'warning', doc: 'A `# N` comment no longer matches the layer\u2019s index.' },
-  YOLO025: { title: 'unused-layer', severity: 'hint', doc: 'Nothing consumes this layer\u2019s output.' },
+  YOLO025: {
+    title: 'unused-layer',
+    severity: 'warning',
+    doc: 'Nothing consumes this layer\u2019s output: its parameters and FLOPs are spent for nothing.',
+  },
   YOLO026: {
     title: 'dialect-mismatch',
     severity: 'warning',
@@ -74,7 +80,11 @@ export const CODES = {
     severity: 'information',
     doc: 'A layer after an error cannot be analysed (its input is unknown).',
   },
-  YOLO032: { title: 'gflops-unavailable', severity: 'information', doc: 'The framework would print no GFLOPs for this model.' },
+  YOLO032: {
+    title: 'gflops-unavailable',
+    severity: 'warning',
+    doc: 'The framework would print no GFLOPs for this model (YOLO Lens still shows its own count).',
+  },
   YOLO033: {
     title: 'not-utf8',
     severity: 'warning',
@@ -94,6 +104,62 @@ export const CODES = {
     title: 'weights-unreadable',
     severity: 'warning',
     doc: 'The pretrained checkpoint is missing, unreadable, refused (not a torch.save file, or one naming code to run) or not allowed.',
+  },
+  YOLO035: {
+    title: 'input-shifted',
+    severity: 'warning',
+    doc: 'A head or Concat input is the layer just before one nobody reads, in the same stage: the index probably shifted.',
+  },
+  YOLO036: {
+    title: 'input-mid-stage',
+    severity: 'warning',
+    doc: 'A head or Concat input is not the last layer of its stage (the layer after it continues at the same size).',
+  },
+  YOLO037: {
+    title: 'head-stride-order',
+    severity: 'warning',
+    doc: 'Head inputs and anchor rows are in opposite stride orders: YOLOv5 silently reverses the anchors.',
+  },
+  YOLO038: {
+    title: 'imgsz-trap',
+    severity: 'warning',
+    doc: 'The network downsamples more than the stride the framework checks image sizes against: some accepted sizes fail.',
+  },
+  YOLO039: {
+    title: 'repeats-ignored',
+    severity: 'warning',
+    doc: 'A repeat count the module\u2019s constructor never uses (n > 1 builds the same block as n = 1).',
+  },
+  YOLO040: {
+    title: 'key-ignored',
+    severity: 'warning',
+    doc: 'A top-level key this framework ignores or overwrites (`scale:`, `ch:`, multiples beside `scales:`).',
+  },
+  YOLO041: { title: 'unknown-key', severity: 'warning', doc: 'A top-level key no framework reads (a typo?).' },
+  YOLO042: {
+    title: 'scale-assumed',
+    severity: 'warning',
+    doc: 'No scale letter in the file name: ultralytics warns and builds the first `scales:` row.',
+  },
+  YOLO043: {
+    title: 'multiple-floor',
+    severity: 'warning',
+    doc: 'A width or depth multiple so small that every channel count or repeat count floors to the minimum.',
+  },
+  YOLO044: {
+    title: 'arg-kind',
+    severity: 'warning',
+    doc: 'A bool where the module takes an int, or a float where it takes a bool: Python accepts it, it means something else.',
+  },
+  YOLO045: {
+    title: 'empty-scale-rule',
+    severity: 'warning',
+    doc: "A rule keyed on the scale fires because the scale is '' (no `scales:`, no letter in the file name).",
+  },
+  YOLO046: {
+    title: 'module-not-in-workspace',
+    severity: 'error',
+    doc: 'The code base in the workspace (models/common.py, an ultralytics install) does not define this module.',
   },
 } as const satisfies Record<string, { title: string; severity: Severity; doc: string }>;
 

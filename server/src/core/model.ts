@@ -6,7 +6,8 @@ import type { LayerSrc, ModelDoc } from './document.ts';
 import type { Mod, Shape } from './nn/module.ts';
 import type { GuideRole } from './nn/driver.ts';
 import type { PyVal } from './py.ts';
-import type { ArgBinding, Dialect, Framework, ModuleEntry } from './framework/types.ts';
+import type { ArgBinding, Dialect, Framework, ModuleEntry, ScaleSource } from './framework/types.ts';
+import type { FrameworkSource } from './framework/detect.ts';
 
 export type { ArgBinding } from './framework/types.ts';
 
@@ -60,6 +61,8 @@ export interface ResolvedLayer {
   readonly inShapes: readonly Shape[] | null;
   /** how the layer touches the model class's extra input (text features, prompts): null for most layers */
   readonly guideRole: GuideRole | null;
+  /** constructor parameters the module never reads (VoVGSCSP's n), when it built */
+  readonly unreadParams: readonly string[];
 }
 
 export interface GflopsFigure {
@@ -96,12 +99,16 @@ export interface Model {
   readonly dialect: Dialect;
   /** why this tree was chosen */
   readonly frameworkReason: string;
+  /** how: a setting (or flag), the `# yolo-lens:` comment, the workspace's code, or the file's own evidence */
+  readonly frameworkSource: FrameworkSource;
   readonly nc: PyVal;
   readonly depthMultiple: number | null;
   readonly widthMultiple: number | null;
   readonly maxChannels: number;
   readonly scale: string | null;
   readonly scaleReason: string | null;
+  /** who chose the `scales:` row: a setting, the yolo-lens comment, the file name, or nobody (the first row) */
+  readonly scaleSource: ScaleSource | null;
   readonly imgsz: number;
   readonly ch: number;
   readonly layers: readonly ResolvedLayer[];
@@ -121,5 +128,12 @@ export interface Model {
   readonly ok: boolean;
   /** the stage where the upstream code would fail, when it would */
   readonly failure: { readonly stage: 'parse' | 'build' | 'forward'; readonly message: string } | null;
+  /**
+   * parse_model's `scale` local, which module rules read (`if scale in "mlx"`): the chosen `scales:` key, the file
+   * name's letter ('' without one, ultralytics 8.4), or null where it does not exist
+   */
+  readonly scaleVar: string | null;
+  /** the diagnostic a forward at another image size would fail with (the same builds), or null when it runs */
+  forwardAt(imgsz: number): Diagnostic | null;
   readonly fileName?: string;
 }

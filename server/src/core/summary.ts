@@ -16,6 +16,7 @@ import {
   type FlopsConvention,
 } from '../../../common/src/format.ts';
 import { pyJson, pyRepr, type PyVal } from './py.ts';
+import { frameworkTitle } from './framework/index.ts';
 
 const CONVENTION_MEANS: Record<FlopsConvention, string> = {
   'ultralytics-thop': 'what a current ultralytics install prints',
@@ -72,7 +73,7 @@ export function summaryTable(model: Model, convention: FlopsConvention = DEFAULT
 /** The closing lines: framework, input, totals (unfused and fused), both GFLOPs conventions, what failed. */
 export function summaryLines(model: Model, convention: FlopsConvention = DEFAULT_FLOPS_CONVENTION): string[] {
   const out: string[] = [];
-  out.push(`framework: ${model.framework.label} (${model.frameworkReason})`);
+  out.push(`framework: ${frameworkTitle(model.framework)} (${model.frameworkReason})`);
   if (model.scaleReason)
     out.push(`scale: ${model.scaleReason}; depth ${model.depthMultiple}, width ${model.widthMultiple}, max_channels ${model.maxChannels}`);
   out.push(`input: 1×${model.ch}×${model.imgsz}×${model.imgsz}`);

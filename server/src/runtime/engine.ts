@@ -145,7 +145,10 @@ export async function runPlan(plan: NetworkPlan, job: ProfileJob, hooks: EngineH
   // refuse before the backend even starts: nothing is allocated for a model that would not fit
   if (est.totalBytes > job.memoryLimitMB * MB)
     return fail(
-      `refused: the profile would need about ${round(est.totalBytes / MB, 0)} MB (weights ${round(est.weightsBytes / MB, 1)} MB + activations ${round(est.activationsBytes / MB, 0)} MB, peak at layer ${est.peakLayer}) at ${job.imgsz}×${job.imgsz}, batch ${job.batch}; the limit is ${job.memoryLimitMB} MB (setting yolo.profile.memoryLimitMB). Lower the image size or batch, or raise the limit.`,
+      `refused: the profile would need about ${round(est.totalBytes / MB, 0)} MB (weights ` +
+        `${round(est.weightsBytes / MB, 1)} MB + activations ${round(est.activationsBytes / MB, 0)} MB, peak at layer ` +
+        `${est.peakLayer}) at ${job.imgsz}×${job.imgsz}, batch ${job.batch}; the limit is ${job.memoryLimitMB} MB ` +
+        `(setting yolo.profile.memoryLimitMB). Lower the image size or batch, or raise the limit.`,
     );
 
   const runs = Math.max(1, Math.trunc(job.runs));
@@ -177,7 +180,8 @@ export async function runPlan(plan: NetworkPlan, job: ProfileJob, hooks: EngineH
   result.warnings.push(...backend.warnings);
   if (backend.name === 'wasm' && est.totalBytes > WASM_HEAP_MB * MB)
     return fail(
-      `refused: the profile would need about ${round(est.totalBytes / MB, 0)} MB, more than the WebAssembly backend's heap can hold (${WASM_HEAP_MB} MB of its 4 GB address space); lower the image size or batch, or install @tensorflow/tfjs-node`,
+      `refused: the profile would need about ${round(est.totalBytes / MB, 0)} MB, more than the WebAssembly backend's ` +
+        `heap can hold (${WASM_HEAP_MB} MB of its 4 GB address space); lower the image size or batch, or install @tensorflow/tfjs-node`,
     );
 
   const passes = warmup + runs;
@@ -238,7 +242,8 @@ function finishResult(
     const matches = !!got && got.length === want.length && got.every((s, i) => sameShape(s, want[i]!));
     if (got && !matches)
       mismatches.push(
-        `layer ${k} (${l.module}): measured ${got.map((s) => `[${s.join(', ')}]`).join(' ')}, static ${want.map((s) => `[${s.join(', ')}]`).join(' ')}`,
+        `layer ${k} (${l.module}): measured ${got.map((s) => `[${s.join(', ')}]`).join(' ')}, static ` +
+          `${want.map((s) => `[${s.join(', ')}]`).join(' ')}`,
       );
     const single = want.length === 1;
     return {
@@ -254,7 +259,9 @@ function finishResult(
   result.totalMs = round(median(totals));
   result.throughput = result.totalMs > 0 ? round((1000 * job.batch) / result.totalMs, 2) : 0;
   if (mismatches.length && !result.error)
-    result.error = `internal error: the runtime and the static resolver disagree on ${mismatches.length} layer shape(s) (one of the two interpreters is wrong): ${mismatches.join('; ')}`;
+    result.error =
+      `internal error: the runtime and the static resolver disagree on ${mismatches.length} layer ` +
+      `shape(s) (one of the two interpreters is wrong): ${mismatches.join('; ')}`;
   return result;
 }
 

@@ -35,11 +35,13 @@ export function formatProfile(r: ProfileResult): string {
       bar: 20,
     };
     lines.push(
-      `${pad('layer', w.index, true)}  ${pad('module', w.module)}  ${pad('ms', w.ms, true)}  ${pad('share', w.share, true)}  ${pad('', w.bar)}  output`,
+      `${pad('layer', w.index, true)}  ${pad('module', w.module)}  ${pad('ms', w.ms, true)}  ` +
+        `${pad('share', w.share, true)}  ${pad('', w.bar)}  output`,
     );
     for (const x of rows)
       lines.push(
-        `${pad(x.index, w.index, true)}  ${pad(x.module, w.module)}  ${pad(x.ms, w.ms, true)}  ${pad(x.share, w.share, true)}  ${pad(x.bar, w.bar)}  ${x.shape}`,
+        `${pad(x.index, w.index, true)}  ${pad(x.module, w.module)}  ${pad(x.ms, w.ms, true)}  ` +
+          `${pad(x.share, w.share, true)}  ${pad(x.bar, w.bar)}  ${x.shape}`,
       );
     lines.push('');
   }

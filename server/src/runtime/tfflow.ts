@@ -299,7 +299,8 @@ export class TfFlow implements Flow<RtTensor> {
         const tail = t.shape.slice(-l.shape.length);
         if (tail.some((v, i) => v !== l.shape[i]))
           throw new ShapeError(
-            `Given normalized_shape=${fmt(l.shape)}, expected input with shape [*, ${l.shape.join(', ')}], but got input of size${fmt(t.shape)}`,
+            `Given normalized_shape=${fmt(l.shape)}, expected input with shape [*, ${l.shape.join(', ')}], but got ` +
+              `input of size${fmt(t.shape)}`,
           );
         const { mean, variance } = tf.moments(t, axes, true);
         let y = tf.div(tf.sub(t, mean), tf.sqrt(tf.add(variance, l.eps)));
@@ -359,7 +360,8 @@ export class TfFlow implements Flow<RtTensor> {
         const r = l.r;
         if (c % (r * r) !== 0)
           throw new ShapeError(
-            `pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of upscale_factor, but input.size(-3)=${c} is not divisible by ${r * r}`,
+            `pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of upscale_factor, ` +
+              `but input.size(-3)=${c} is not divisible by ${r * r}`,
           );
         const y = tf.transpose(tf.reshape(t, [n, c / (r * r), r, r, h, w]), [0, 1, 4, 2, 5, 3]);
         return this.plain(tf.reshape(y, [n, c / (r * r), h * r, w * r]));
@@ -381,7 +383,8 @@ export class TfFlow implements Flow<RtTensor> {
     const c = s[s.length - 3]!;
     if (c !== l.cin)
       throw new ShapeError(
-        `Given groups=${l.g}, weight of size [${l.cout}, ${l.cin / l.g}, ${l.k[0]}, ${l.k[1]}], expected input${fmt(s)} to have ${l.cin} channels, but got ${c} channels instead`,
+        `Given groups=${l.g}, weight of size [${l.cout}, ${l.cin / l.g}, ${l.k[0]}, ${l.k[1]}], expected ` +
+          `input${fmt(s)} to have ${l.cin} channels, but got ${c} channels instead`,
       );
     const p = this.prepared(m, 'conv');
     // tfjs convolves with a stride or a dilation, not both: dilate at stride 1, then keep every s-th output
@@ -420,7 +423,8 @@ export class TfFlow implements Flow<RtTensor> {
     if (s.length !== 4) throw new ShapeError(`Expected 4D input to conv_transpose2d, but got input of size: ${fmt(s)}`);
     if (s[1] !== l.cin)
       throw new ShapeError(
-        `Given transposed=1, weight of size [${l.cin}, ${l.cout / l.g}, ${l.k[0]}, ${l.k[1]}], expected input${fmt(s)} to have ${l.cin} channels, but got ${s[1]} channels instead`,
+        `Given transposed=1, weight of size [${l.cin}, ${l.cout / l.g}, ${l.k[0]}, ${l.k[1]}], expected ` +
+          `input${fmt(s)} to have ${l.cin} channels, but got ${s[1]} channels instead`,
       );
     if (l.d[0] !== 1 || l.d[1] !== 1) throw new ShapeError('a dilated transposed convolution is not supported by the tfjs runtime');
     const p = this.prepared(m, 'convT');
@@ -712,7 +716,8 @@ export class TfFlow implements Flow<RtTensor> {
       for (let j = 0; j < r; j++)
         if (j !== d && s[j] !== xs[0]!.shape[j])
           throw new ShapeError(
-            `Sizes of tensors must match except in dimension ${d}. Expected size ${xs[0]!.shape[j]} but got size ${s[j]} for tensor number ${i} in the list.`,
+            `Sizes of tensors must match except in dimension ${d}. Expected size ${xs[0]!.shape[j]} but got size ` +
+              `${s[j]} for tensor number ${i} in the list.`,
           );
     }
     if (r === 4 && xs.some((x) => x.nhwc))
@@ -740,7 +745,8 @@ export class TfFlow implements Flow<RtTensor> {
       const y = sb[sb.length - n + i] ?? 1;
       if (x !== y && x !== 1 && y !== 1)
         throw new ShapeError(
-          `The size of tensor a (${x}) must match the size of tensor b (${y}) at non-singleton dimension ${i} (${what} of ${fmt(sa)} and ${fmt(sb)})`,
+          `The size of tensor a (${x}) must match the size of tensor b (${y}) at non-singleton dimension ${i} ` +
+            `(${what} of ${fmt(sa)} and ${fmt(sb)})`,
         );
     }
     if (a.nhwc && b.nhwc) return new RtTensor(op(a.t, b.t), true);
@@ -783,7 +789,8 @@ export class TfFlow implements Flow<RtTensor> {
       parts = [...sizes];
       if (parts.reduce((a, b) => a + b, 0) !== n)
         throw new ShapeError(
-          `split_with_sizes expects split_sizes to sum exactly to ${n} (input tensor's size at dimension ${d}), but got split_sizes=[${parts.join(', ')}]`,
+          `split_with_sizes expects split_sizes to sum exactly to ${n} (input tensor's size at dimension ${d}), but ` +
+            `got split_sizes=[${parts.join(', ')}]`,
         );
     }
     if (parts.length === 1) return [x];
@@ -817,7 +824,8 @@ export class TfFlow implements Flow<RtTensor> {
   permute(x: RtTensor, dims: readonly number[]): RtTensor {
     if (dims.length !== x.rank)
       throw new ShapeError(
-        `permute: number of dimensions in the tensor input does not match the length of the desired ordering of dimensions i.e. input.dim() = ${x.rank} is not equal to len(dims) = ${dims.length}`,
+        `permute: number of dimensions in the tensor input does not match the length of the desired ordering of ` +
+          `dimensions i.e. input.dim() = ${x.rank} is not equal to len(dims) = ${dims.length}`,
       );
     const perm = dims.map((d) => normDim(d, x.rank));
     if (x.nhwc) {
@@ -882,7 +890,8 @@ export class TfFlow implements Flow<RtTensor> {
     const sb = tb.shape;
     if (sa[sa.length - 1] !== sb[sb.length - 2])
       throw new ShapeError(
-        `mat1 and mat2 shapes cannot be multiplied (${sa[sa.length - 2]}x${sa[sa.length - 1]} and ${sb[sb.length - 2]}x${sb[sb.length - 1]})`,
+        `mat1 and mat2 shapes cannot be multiplied (${sa[sa.length - 2]}x${sa[sa.length - 1]} and ` +
+          `${sb[sb.length - 2]}x${sb[sb.length - 1]})`,
       );
     // tfjs broadcasts batch dims only between equal ranks: lift the lower-rank operand first
     const lift = (t: tf.Tensor, r: number) => (t.rank < r ? tf.reshape(t, [...new Array<number>(r - t.rank).fill(1), ...t.shape]) : t);
@@ -1113,7 +1122,8 @@ export class TfFlow implements Flow<RtTensor> {
       for (let i = 0; i < t.rank; i++)
         if (i !== d && idxT.shape[i]! > t.shape[i]!)
           throw new ShapeError(
-            `Size does not match at dimension ${i} expected index ${fmt(idxT.shape)} to be smaller than self ${fmt(t.shape)} apart from dimension ${d}`,
+            `Size does not match at dimension ${i} expected index ${fmt(idxT.shape)} to be smaller than self ` +
+              `${fmt(t.shape)} apart from dimension ${d}`,
           );
       // the index first: the heap view of the values must be taken after the last read
       const idx = idxT.dataSync();
@@ -1334,7 +1344,8 @@ export function einsum(eq: string, ts: readonly tf.Tensor[]): tf.Tensor {
   terms.forEach((t, i) => {
     if (t.length !== ts[i]!.rank)
       throw new ShapeError(
-        `einsum(): the number of subscripts in the equation (${t.length}) does not match the number of dimensions (${ts[i]!.rank}) for operand ${i}`,
+        `einsum(): the number of subscripts in the equation (${t.length}) does not match the number of dimensions ` +
+          `(${ts[i]!.rank}) for operand ${i}`,
       );
     [...t].forEach((c, j) => size.set(c, Math.max(size.get(c) ?? 1, ts[i]!.shape[j]!)));
   });

@@ -59,9 +59,9 @@ const Conv: ModuleDef = {
     const c1 = a.channels('c1');
     const c2 = a.channels('c2');
     const k = a.pair('k');
-    const g = a.int('g');
+    const g = a.convInt('g');
     const p = autopad(isSeq(a.raw('k')) ? k : k[0], a.raw('p'));
-    const conv = b.conv2d(c1, c2, k, { s: a.pair('s'), p, g, bias: b.fused }, 'k');
+    const conv = b.conv2d(c1, c2, k, { s: a.convPair('s'), p, g, bias: b.fused }, 'k');
     if (b.fused && g !== 1)
       throw buildError(
         // exactly what upstream raises (the record's fused_error): the folded weight has c2·(c1/g)·k² values, the new
@@ -278,7 +278,7 @@ const convNoBn = (name: 'ConvSig' | 'ConvSqu'): ModuleDef => ({
       a.channels('c1'),
       a.channels('c2'),
       k,
-      { s: a.pair('s'), p: autopad(isSeq(a.raw('k')) ? k : k[0], a.raw('p')), g: a.int('g'), bias: false },
+      { s: a.convPair('s'), p: autopad(isSeq(a.raw('k')) ? k : k[0], a.raw('p')), g: a.convInt('g'), bias: false },
       'k',
     );
     const act = a.bool('act') ? (name === 'ConvSig' ? b.act('Sigmoid') : mish(b)) : b.identity();

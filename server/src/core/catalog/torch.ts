@@ -45,13 +45,13 @@ export const Conv2d: ModuleDef = {
   ],
   build: (b, a) => {
     const k = a.pair('kernel_size');
-    const s = a.pair('stride');
-    const d = a.pair('dilation');
+    const s = a.convPair('stride');
+    const d = a.convPair('dilation');
     return b.conv2d(a.channels('in_channels'), a.channels('out_channels'), k, {
       s,
       d,
       p: convPadding(a, k, d, s),
-      g: a.int('groups'),
+      g: a.convInt('groups'),
       bias: a.bool('bias'),
     });
   },

@@ -62,13 +62,21 @@ export const param = (name: string, kind: ParamKind, doc: string, dflt?: PyVal, 
 
 /** The bound arguments of one constructor call, with typed accessors that fail the way torch would. */
 export class Args {
+  /** the parameters the constructor read: one it never reads is one its YAML value cannot change (a repeat count) */
+  readonly read = new Set<string>();
   constructor(
     readonly def: ModuleDef,
-    readonly values: ReadonlyMap<string, PyVal>,
+    private readonly bound: ReadonlyMap<string, PyVal>,
     readonly extra: readonly PyVal[] = [],
     /** class attributes parse_model set before the call (ultralytics 8.4 sets `Detect.legacy`) */
     readonly classAttrs: ReadonlyMap<string, PyVal> = NO_ATTRS,
   ) {}
+
+  /** every bound value (a builder that takes them all counts as reading them all) */
+  get values(): ReadonlyMap<string, PyVal> {
+    for (const k of this.bound.keys()) this.read.add(k);
+    return this.bound;
+  }
 
   /** a class attribute parse_model set, or the class's own default */
   classAttr(name: string, dflt: PyVal): PyVal {
@@ -76,8 +84,9 @@ export class Args {
   }
 
   raw(name: string): PyVal {
-    if (!this.values.has(name)) throw new Error(`internal: ${this.def.name} has no parameter ${name}`);
-    return this.values.get(name)!;
+    if (!this.bound.has(name)) throw new Error(`internal: ${this.def.name} has no parameter ${name}`);
+    this.read.add(name);
+    return this.bound.get(name)!;
   }
 
   int(name: string): number {
@@ -105,6 +114,22 @@ export class Args {
     return asPair(this.raw(name), `${this.def.name}.${name}`, name);
   }
 
+  /**
+   * A conv's stride, padding, dilation or groups as torch's `F.conv2d` takes them: nn.Conv2d keeps a Python bool
+   * (`_pair(True)` is `(True, True)`), and the first forward refuses it (TypeError), unlike a bool kernel size.
+   */
+  convPair(name: string): [number, number] {
+    const v = this.raw(name);
+    if (typeof v === 'boolean' || (isSeq(v) && seqItems(v).some((x) => typeof x === 'boolean'))) throw convBool(this.def.name, name, v);
+    return this.pair(name);
+  }
+
+  convInt(name: string): number {
+    const v = this.raw(name);
+    if (typeof v === 'boolean') throw convBool(this.def.name, name, v);
+    return this.int(name);
+  }
+
   /** an int or a tuple of ints (e.g. SPP's kernel list) as a list of ints. */
   intList(name: string): number[] {
     const v = this.raw(name);
@@ -124,6 +149,13 @@ export class Args {
 }
 
 const NO_ATTRS: ReadonlyMap<string, PyVal> = new Map();
+
+const convBool = (module: string, name: string, v: PyVal): Error =>
+  buildError(
+    `${module}.${name} = ${pyRepr(v)}: torch's conv2d takes ints here, not a bool (TypeError: conv2d() received an invalid ` +
+      'combination of arguments, at the first forward)',
+    name,
+  );
 
 /** Python's positional/keyword binding of a constructor call, with Python's error messages. */
 export function bindArgs(

@@ -585,10 +585,10 @@ function convDef(t: KitTree): ModuleDef {
       const c2 = a.channels('c2');
       const k = a.pair('k');
       const kRaw = a.raw('k');
-      const d = upstream ? a.int('d') : 1;
+      const d = upstream ? a.convInt('d') : 1;
       const kForPad: number | [number, number] = isSeq(kRaw) ? k : k[0];
       const p = autopad(kForPad, a.raw('p'), d);
-      const conv = b.conv2d(c1, c2, k, { s: a.pair('s'), p, g: a.int('g'), d, bias: b.fused }, 'k');
+      const conv = b.conv2d(c1, c2, k, { s: a.convPair('s'), p, g: a.convInt('g'), d, bias: b.fused }, 'k');
       // upstream: `self.default_act if act is True else act if isinstance(act, nn.Module) else nn.Identity()`;
       // the fork: `nn.Mish() if act else nn.Identity()`
       const act = upstream ? activationFrom(b, a.raw('act'), () => defaultAct(b)) : a.bool('act') ? b.act('Mish') : b.identity();
@@ -1170,7 +1170,7 @@ export function classifyOld(b: Builder, a: Args, bias: boolean, flatten?: (b: Bu
     a.channels('c1'),
     a.channels('c2'),
     kPair,
-    { s: a.pair('s'), p: autopad(isSeq(k) ? kPair : kPair[0], a.raw('p')), g: a.int('g'), bias },
+    { s: a.convPair('s'), p: autopad(isSeq(k) ? kPair : kPair[0], a.raw('p')), g: a.convInt('g'), bias },
     'k',
   );
   const flat = flatten ? flatten(b) : b.flatten(1, -1);

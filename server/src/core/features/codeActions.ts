@@ -13,6 +13,7 @@ import { lookupModule } from '../resolve.ts';
 import { FRAMEWORKS } from '../framework/index.ts';
 import { documentEol, layerAt, type LayerRefactor, parseIndexComment, Refactorer, yamlChannelsFor } from './refactor.ts';
 import type { TextEdit } from './textEdit.ts';
+import { MODEL_CHECKS } from './checks/index.ts';
 
 export type CodeActionKind =
   'quickfix' | 'refactor' | 'refactor.rewrite' | 'refactor.insert' | 'refactor.move' | 'refactor.delete' | 'source' | 'source.fixAll';
@@ -85,9 +86,15 @@ class Fixer {
     return (this.refactorer ??= new Refactorer(this.model));
   }
 
+  private checked?: Diagnostic[];
+  /** Every diagnostic of the model: the resolver's and the model-level checks' (computed once, when a fix asks). */
+  private get ours(): Diagnostic[] {
+    return (this.checked ??= [...this.model.diagnostics, ...MODEL_CHECKS.flatMap((c) => c(this.model))]);
+  }
+
   /** The diagnostic with what the resolver knows about it (an editor round trip may lose `data` and `layer`). */
   private enrich(d: Diagnostic): Diagnostic {
-    const mine = this.model.diagnostics.find((x) => x.code === d.code && same(x.range, d.range));
+    const mine = (d.data !== undefined && d.layer !== undefined ? [] : this.ours).find((x) => x.code === d.code && same(x.range, d.range));
     if (!mine) return d;
     return {
       ...d,
@@ -162,6 +169,20 @@ class Fixer {
           return this.dialectArgs(d);
         case 'YOLO027':
           return this.rawChannel(d);
+        case 'YOLO034':
+          return this.switchFramework(d);
+        case 'YOLO035':
+        case 'YOLO036':
+          return this.repoint(d);
+        case 'YOLO037':
+          return this.reorderInputs(d);
+        case 'YOLO039':
+          return this.oneRepeat(d);
+        case 'YOLO040':
+        case 'YOLO041':
+          return this.uselessKey(d);
+        case 'YOLO044':
+          return this.boolAsInt(d);
         default:
           return [];
       }
@@ -540,6 +561,87 @@ class Fixer {
     return [this.fix(`Remove unused layer ${l.index} (${moduleOf(l)}), renumbering the layers after it`, d, [...r.edits])];
   }
 
+  /**
+   * YOLO034: check the file against the version that has the module, args or key: the `# yolo-lens: framework=`
+   * comment is edited (or added at the top), since a comment in the file wins over the setting.
+   */
+  private switchFramework(d: Diagnostic): CoreCodeAction[] {
+    const id = typeof d.data?.framework === 'string' ? d.data.framework : null;
+    const target = id ? FRAMEWORKS[id as keyof typeof FRAMEWORKS] : undefined;
+    if (!target) return [];
+    const edit = modelineEdit(this.text, 'framework', target.id);
+    return [this.fix(`Check this file against ${target.label} (# yolo-lens: framework=${target.id})`, d, [edit], true)];
+  }
+
+  /** YOLO035/036: read the layer the index probably meant (the one after, or the end of the stage). */
+  private repoint(d: Diagnostic): CoreCodeAction[] {
+    const to = d.data?.to;
+    const l = this.layerOf(d);
+    if (typeof to !== 'number' || !l?.from) return [];
+    const items = l.from.kind === 'seq' ? (l.from.items ?? []) : [l.from];
+    const el = items.find((it) => same(it.range, d.range));
+    if (!el || typeof el.value !== 'number') return [];
+    const written = el.value < 0 ? to - l.index : to;
+    const name = moduleOf(this.model.doc.layers[to]);
+    return [this.fix(`Read layer ${to} (${name}) instead`, d, [{ range: el.range, newText: String(written) }], d.code === 'YOLO035')];
+  }
+
+  /** YOLO037: the head's inputs listed finest first, as the anchor rows are. */
+  private reorderInputs(d: Diagnostic): CoreCodeAction[] {
+    const l = this.layerOf(d);
+    if (!l?.from || !same(l.from.range, d.range) || l.from.kind !== 'seq') return [];
+    const items = l.from.items ?? [];
+    if (items.length < 2) return [];
+    const edits = items.map((it, k) => ({ range: it.range, newText: this.src(items[items.length - 1 - k]!.range) }));
+    return [
+      this.fix(
+        `List the inputs finest first: [${[...items]
+          .reverse()
+          .map((it) => this.src(it.range))
+          .join(', ')}]`,
+        d,
+        edits,
+        true,
+      ),
+    ];
+  }
+
+  /** YOLO039: the module ignores n: write 1. */
+  private oneRepeat(d: Diagnostic): CoreCodeAction[] {
+    const l = this.layerOf(d);
+    if (!l?.n || !same(l.n.range, d.range)) return [];
+    return [this.fix(`Write n = 1 (${moduleOf(l)} ignores its repeat count)`, d, [{ range: l.n.range, newText: '1' }], true)];
+  }
+
+  /** YOLO040/041: drop the key that changes nothing; an unknown key may be a typo of a known one. */
+  private uselessKey(d: Diagnostic): CoreCodeAction[] {
+    const entry = [...this.model.doc.top.values()].find((k) => same(k.keyRange, d.range));
+    if (!entry) return [];
+    const t = this.text;
+    const out: CoreCodeAction[] = [];
+    const suggestion = typeof d.data?.suggestion === 'string' ? d.data.suggestion : null;
+    if (suggestion && !this.model.doc.top.has(suggestion))
+      out.push(this.fix(`Rename to \`${suggestion}\``, d, [{ range: entry.keyRange, newText: suggestion }], true));
+    // a block-mapping key that starts its line: the key and its value, up to the next line
+    if (t.slice(lineStartOf(t, entry.keyRange.start), entry.keyRange.start).trim() === '') {
+      const end = lastLineEnd(t, Math.max(entry.value.range.end, entry.keyRange.end));
+      out.push(
+        this.fix(`Remove \`${entry.key}:\` (it changes nothing)`, d, [
+          { range: { start: lineStartOf(t, entry.keyRange.start), end: end.at }, newText: '' },
+        ]),
+      );
+    }
+    return out;
+  }
+
+  /** YOLO044: a bool where an int is taken: write the int Python reads. */
+  private boolAsInt(d: Diagnostic): CoreCodeAction[] {
+    const v = this.src(d.range);
+    if (v !== 'True' && v !== 'False' && v !== 'true' && v !== 'false') return [];
+    const n = /^[Tt]/.test(v) ? '1' : '0';
+    return [this.fix(`Write ${n} (what ${v} means here)`, d, [{ range: d.range, newText: n }], true)];
+  }
+
   /** Detect-family args written for the other dialect: drop or add `anchors`. */
   private dialectArgs(d: Diagnostic): CoreCodeAction[] {
     const l = this.layerOf(d);
@@ -626,6 +728,23 @@ function lastLineEnd(t: string, pos: number): { at: number; eol: string } {
   i = lineEndOf(t, i);
   const eol = t[i] === '\r' ? (t[i + 1] === '\n' ? '\r\n' : '\r') : t[i] === '\n' ? '\n' : '';
   return { at: i + eol.length, eol };
+}
+
+/**
+ * Set `key=value` in the file's `# yolo-lens:` comment: the value replaced, the pair appended to the comment, or a
+ * new comment line at the top of the file.
+ */
+export function modelineEdit(t: string, key: string, value: string): TextEdit {
+  const ml = /#\s*yolo-lens:([^\n\r]*)/.exec(t);
+  if (!ml) return { range: { start: 0, end: 0 }, newText: `# yolo-lens: ${key}=${value}${documentEol(t)}` };
+  const bodyStart = ml.index + ml[0].length - ml[1]!.length;
+  const kv = new RegExp(`(^|\\s)${key}=(\\S*)`).exec(ml[1]!);
+  if (kv) {
+    const at = bodyStart + kv.index + kv[1]!.length + key.length + 1;
+    return { range: { start: at, end: at + kv[2]!.length }, newText: value };
+  }
+  const end = bodyStart + ml[1]!.trimEnd().length;
+  return { range: { start: end, end }, newText: `${ml[1]!.trim() ? ' ' : ''}${key}=${value}` };
 }
 
 /** Remove item k of a flow list (with the comma that separates it). */

@@ -8,6 +8,8 @@ import type { FlopsPair } from '../../../../common/src/format.ts';
 import type { Severity } from '../diagnostics.ts';
 import type { Section } from '../document.ts';
 import type { Dialect } from '../framework/types.ts';
+import type { FrameworkSource } from '../framework/detect.ts';
+import { frameworkTitle } from '../framework/index.ts';
 import type { Model } from '../model.ts';
 import type { Range } from '../range.ts';
 import { pyRepr } from '../py.ts';
@@ -52,6 +54,10 @@ export interface ModelGraph {
   /** the framework that builds this YAML (`ultralytics-8.3`, `yolov5`, ...) and its label */
   readonly framework: string;
   readonly frameworkLabel: string;
+  readonly frameworkVersion: string;
+  /** how the framework was chosen, and why */
+  readonly frameworkSource: FrameworkSource;
+  readonly frameworkReason: string;
   readonly dialect: Dialect;
   readonly scale: string | null;
   readonly imgsz: number;
@@ -108,7 +114,10 @@ export function graphOf(model: Model): ModelGraph {
   const t = model.totals;
   return {
     framework: model.framework.id,
-    frameworkLabel: model.framework.label,
+    frameworkLabel: frameworkTitle(model.framework),
+    frameworkVersion: model.framework.version,
+    frameworkSource: model.frameworkSource,
+    frameworkReason: model.frameworkReason,
     dialect: model.dialect,
     scale: model.scale,
     imgsz: model.imgsz,

@@ -8,7 +8,7 @@ import type { SrcVal } from '../document.ts';
 import type { Range } from '../range.ts';
 import type { Model, ResolvedLayer } from '../model.ts';
 import { signatureText } from '../catalog/types.ts';
-import { FRAMEWORKS } from '../framework/index.ts';
+import { FRAMEWORKS, frameworkTitle } from '../framework/index.ts';
 import { isNumeric, isSeq, num, pyRepr, pyRound, seqItems, type PyVal } from '../py.ts';
 import { layerAt } from './cursor.ts';
 import {
@@ -63,6 +63,8 @@ export function hover(model: Model, offset: number, opts: HoverOptions = {}): Co
     }
     return null;
   }
+  const ml = modelineAt(doc.text, offset);
+  if (ml) return { range: ml, markdown: modelineHover(model) };
   for (const t of doc.top.values()) {
     if (within(t.keyRange, offset) || (t.value.kind !== 'seq' && t.value.kind !== 'map' && within(t.value.range, offset))) {
       const md = keyHover(model, t.key, t.value);
@@ -77,6 +79,24 @@ export function hover(model: Model, offset: number, opts: HoverOptions = {}): Co
     }
   }
   return null;
+}
+
+// ---- the `# yolo-lens:` comment -----------------------------------------------------------------------------
+
+function modelineAt(text: string, offset: number): Range | null {
+  const m = /#\s*yolo-lens:[^\n\r]*/.exec(text);
+  if (!m) return null;
+  const r = { start: m.index, end: m.index + m[0].length };
+  return within(r, offset) ? r : null;
+}
+
+/** What the file is checked with: the framework, scale and image size, and who chose each. */
+function modelineHover(model: Model): string {
+  const lines = [`**yolo-lens** — how YOLO Lens checks this file (this comment wins over the settings)`, ''];
+  lines.push(`- framework: ${frameworkLine(model)}`);
+  if (model.scale) lines.push(`- scale: ${model.scale} (${model.scaleReason ?? ''})`);
+  lines.push(`- image size: ${model.imgsz}`);
+  return lines.join('\n');
 }
 
 // ---- module -------------------------------------------------------------------------------------------------
@@ -130,8 +150,14 @@ function moduleHover(model: Model, l: ResolvedLayer, conv: FlopsConvention): str
   lines.push('| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`), '');
   const errors = model.diagnostics.filter((d) => d.layer === l.index && d.severity === 'error');
   for (const e of errors.slice(0, 3)) lines.push(`❌ ${e.code}: ${e.message}`, '');
-  if (entry) lines.push(`\`${entry.def.source}\` · ${model.framework.label}`);
+  if (entry) lines.push(`\`${entry.def.source}\` · ${frameworkLine(model)}`);
+  else lines.push(frameworkLine(model));
   return lines.join('\n').trimEnd();
+}
+
+/** Which code builds the file, with its version, and how that was chosen (every hover on a layer ends with it). */
+export function frameworkLine(model: Model): string {
+  return `${frameworkTitle(model.framework)} (${model.frameworkReason})`;
 }
 
 /** n after depth_multiple, as parse_model computes it (`max(round(n * gd), 1) if n > 1 else n`). */
@@ -289,7 +315,7 @@ function keyHover(model: Model, key: string, value: SrcVal): string | null {
       const first = model.doc.layers.find((l) => l.section === key)?.index;
       return (
         `**${key}** — ${n} layer${n === 1 ? '' : 's'}${first !== undefined ? `, ${first}–${first + n - 1}` : ''}. Each is [from, ` +
-        `number, module, args]; indices count on across backbone and head.`
+        `number, module, args]; indices count on across backbone and head.\n\nBuilt by ${frameworkLine(model)}.`
       );
     }
     case 'kpt_shape':

@@ -5,6 +5,7 @@
 import type { ModelDoc } from '../document.ts';
 import { FRAMEWORKS, FRAMEWORK_ALIASES, frameworkByName } from './index.ts';
 import type { Framework, FrameworkId } from './types.ts';
+import { frameworkOfWorkspace, type WorkspaceFacts } from './workspace.ts';
 
 export type ModelineKey = 'framework' | 'scale' | 'imgsz' | 'weights';
 
@@ -45,16 +46,32 @@ function ultralyticsFor(names: readonly string[]): { id: FrameworkId; why: strin
   return { id: newest, why: 'the newest ultralytics' };
 }
 
+/** How the framework was chosen: a setting (or CLI flag), the file's comment, the workspace's code, the file itself. */
+export type FrameworkSource = 'setting' | 'modeline' | 'workspace' | 'file';
+
+export interface Detection {
+  readonly framework: Framework;
+  readonly reason: string;
+  readonly source: FrameworkSource;
+}
+
 /** Which upstream code would build this YAML, and why. */
-export function detectFramework(doc: ModelDoc, forced?: string): { framework: Framework; reason: string } {
+export function detectFramework(doc: ModelDoc, forced?: string, workspace?: WorkspaceFacts): Detection {
   const chosen = forced ? frameworkByName(forced) : undefined;
-  if (chosen) return { framework: chosen, reason: 'chosen by setting' };
+  if (chosen) return { framework: chosen, reason: 'chosen by setting', source: 'setting' };
   const ml = modeline(doc.text).framework;
   const named = ml ? frameworkByName(ml) : undefined;
-  if (named) return { framework: named, reason: 'chosen by the `# yolo-lens: framework=` comment' };
-  const pick = (id: FrameworkId, reason: string) => ({ framework: FRAMEWORKS[id] ?? FRAMEWORKS.yolov5!, reason });
-  const names = moduleNames(doc);
+  if (named) return { framework: named, reason: 'chosen by the `# yolo-lens: framework=` comment', source: 'modeline' };
   const top = doc.top;
+  const fromWorkspace = workspace ? frameworkOfWorkspace(workspace, top.has('anchors') ? 'yolov5' : 'ultralytics') : null;
+  const ws = fromWorkspace ? FRAMEWORKS[fromWorkspace.id] : undefined;
+  if (fromWorkspace && ws) return { framework: ws, reason: fromWorkspace.reason, source: 'workspace' };
+  const pick = (id: FrameworkId, reason: string): Detection => ({
+    framework: FRAMEWORKS[id] ?? FRAMEWORKS.yolov5!,
+    reason,
+    source: 'file',
+  });
+  const names = moduleNames(doc);
   if (!top.has('anchors')) {
     const dialect = top.has('scales') ? 'the file has `scales:`' : 'no `anchors:`';
     const u = ultralyticsFor(names);

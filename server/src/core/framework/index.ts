@@ -35,3 +35,9 @@ export function frameworkByName(name: string): Framework | undefined {
 }
 
 export type { Framework, FrameworkId } from './types.ts';
+
+/** The framework with its version, as the status bar, the hover, `summary` and the graph header name it. */
+export function frameworkTitle(f: Framework): string {
+  if (f.label.includes(f.version)) return f.label;
+  return `${f.label}, ${/^\d+\.\d+/.test(f.version) ? 'version' : 'commit'} ${f.version}`;
+}

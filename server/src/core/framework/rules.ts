@@ -36,10 +36,29 @@ export const c3k2Scale83: ModuleRule = {
       );
       return false;
     }
-    if ('mlx'.includes(scale)) t.args[3] = true;
+    if ('mlx'.includes(scale)) return c3kAssign(t, scale);
     return true;
   },
 };
+
+/**
+ * `args[3] = True` on `[c1, c2, n, *yaml_args[1:]]`: the C3k2 row must write the c3k argument (its 2nd YAML arg),
+ * or the assignment raises IndexError.
+ */
+export function c3kAssign(t: LayerContext, scale: string): boolean {
+  if (t.args.length < 4) {
+    const why = scale ? `at scale '${scale}'` : "with the empty scale ('' is in every string)";
+    t.fail(
+      'YOLO012',
+      t.ranges.args,
+      `C3k2 ${why}: parse_model sets args[3] = True (c3k) and needs the row to write it: ` +
+        `[c2, c3k, ...] (IndexError: list assignment index out of range)`,
+    );
+    return false;
+  }
+  t.args[3] = true;
+  return true;
+}
 
 /** YOLOv5 HEAD: Segment's mask channels `args[3]` follow the width and `channel_multiple` */
 export const segmentWidthYolov5: ModuleRule = {

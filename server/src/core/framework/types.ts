@@ -8,6 +8,7 @@ import type { ModuleDef } from '../catalog/types.ts';
 import type { Code } from '../diagnostics.ts';
 import type { Range } from '../range.ts';
 import type { PyCall, PyVal } from '../py.ts';
+import type { WorkspaceFacts } from './workspace-facts.ts';
 
 export type FrameworkId = 'yolov5' | 'yolov5-gsconv' | 'scaled-yolov4' | 'ultralytics-8.3' | 'ultralytics-8.4';
 /** The YAML family a framework reads: YOLOv5 files (`anchors:`, depth/width multiples) or ultralytics (`scales:`). */
@@ -164,6 +165,8 @@ export interface ParseState {
   legacy: boolean;
 }
 
+export type ScaleSource = 'setting' | 'modeline' | 'file-name' | 'first';
+
 /** The top-level values parse_model reads before the layers, as the framework reads them. */
 export interface Header {
   readonly nc: PyVal;
@@ -172,6 +175,8 @@ export interface Header {
   readonly maxChannels: number;
   readonly scale: string | null;
   readonly scaleReason: string | null;
+  /** who chose the `scales:` row: a setting, the yolo-lens comment, the file name, or nobody (the first row) */
+  readonly scaleSource: ScaleSource | null;
   /**
    * parse_model's `scale` local, which module rules read (`if scale in "mlx"`): the chosen scale with `scales:`;
    * without them, unbound in 8.3 (null) and the file name's letter or '' in 8.4
@@ -258,6 +263,12 @@ export interface HeaderRules {
   readonly scaleFromFileName: RegExp | null;
   /** parse_model's `scale` without `scales:`: unbound (8.3), or the file name's letter, '' when it has none (8.4) */
   readonly scaleWithoutScales: 'unbound' | 'file-name';
+  /**
+   * top-level keys the model class or parse_model reads besides those the fields above name (nc, the multiples,
+   * backbone, head, and scales, anchors, the ch key, activation, channel_multiple, reg_max/end2end where they apply):
+   * `inplace`, `kpt_shape`...; ultralytics' `scale` is here too, its loader overwrites it
+   */
+  readonly otherKeys: readonly string[];
 }
 
 /** How the framework's trainer loads pretrained weights into a model built from a YAML. */
@@ -312,6 +323,11 @@ export interface Framework {
   readonly modelInputs: (stem: string) => 'world' | 'prompts' | null;
   /** `Conv` shares one default activation instance (`Conv.default_act`) or makes its own */
   readonly conv: 'shared-default-act' | 'own-act';
+  /**
+   * the workspace's code, when the framework was chosen from it: only the module names that code defines exist
+   * (framework/workspace.ts)
+   */
+  readonly workspace?: WorkspaceFacts;
   readonly summary: SummaryRules;
   readonly gflops: GflopsRule;
   /** what `Conv` applies when act=True and the YAML sets no `activation:` */

@@ -3,7 +3,7 @@
  * its output shape, and its MACs under the two counting conventions (thop 0.1.1, ultralytics-thop 2.x). One function
  * per layer, looked up by op; the static interpreter (static.ts) calls them.
  */
-import { ShapeError, type In, type LeafOp, type Mod, type Out, type Shape, type UpsampleMode } from './module.ts';
+import { EmptyWeightError, ShapeError, type In, type LeafOp, type Mod, type Out, type Shape, type UpsampleMode } from './module.ts';
 
 /** thop 0.1.1 registers rules for these exact torch classes only (a subclass counts 0). */
 export const THOP011_TYPES: Record<LeafOp['op'], string[]> = {
@@ -93,6 +93,12 @@ const conv2d: Rule<'conv2d'> = (l, x) => {
     throw new ShapeError(
       `Given groups=${l.g}, weight of size [${l.cout}, ${l.cin / l.g}, ${l.k[0]}, ${l.k[1]}], expected input${fmt(x)} to have ` +
         `${l.cin} channels, but got ${c} channels instead`,
+    );
+  // torch builds a conv with no output channels but its first forward refuses the empty weight
+  if (l.cout === 0)
+    throw new EmptyWeightError(
+      `Given groups=${l.g}, expected weight to be at least 1 at dimension 0, but got weight of size ` +
+        `[0, ${l.cin / l.g}, ${l.k[0]}, ${l.k[1]}] instead`,
     );
   const ph = h + 2 * l.p[0];
   const pw = w + 2 * l.p[1];

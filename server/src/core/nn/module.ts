@@ -223,6 +223,9 @@ export class ShapeError extends Error {
   }
 }
 
+/** A convolution built with 0 output channels (a channel count that became 0): torch fails at its first forward. */
+export class EmptyWeightError extends ShapeError {}
+
 /** Builder-time failure (what the torch constructor would raise). */
 export const buildError = (message: string, param?: string): ShapeError => new ShapeError(message, param, 'build');
 

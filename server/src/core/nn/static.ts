@@ -41,6 +41,11 @@ export interface TraceEntry {
 /** Shape-level implementation of `Flow`. */
 export class ShapeFlow implements Flow<Shape> {
   readonly ops: OpCount = { thop: 0, ultralyticsThop: 0 };
+  /**
+   * the part of `ops.thop` counted on shared modules (`Conv.default_act` = nn.PReLU()): thop 0.1.1 counts a shared
+   * module very differently from its calls (see `sharedThopQuirk` in resolve/run.ts), so a pass adjusts it.
+   */
+  sharedThop = 0;
   /** per-module statistics, when a caller wants to expand a layer into its submodules. */
   constructor(readonly trace?: Map<Mod, TraceEntry>) {}
 
@@ -74,6 +79,7 @@ export class ShapeFlow implements Flow<Shape> {
   private leaf(m: Mod, l: LeafOp, xin: In<Shape>): Out<Shape> {
     const r = runLeaf(m, l, xin);
     this.ops.thop += r.thop;
+    if (m.shared) this.sharedThop += r.thop;
     this.ops.ultralyticsThop += r.ultralyticsThop;
     if (this.trace) this.record(m, xin, r.out, { thop: r.thop, ultralyticsThop: r.ultralyticsThop });
     return r.out;

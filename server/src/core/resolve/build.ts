@@ -4,7 +4,7 @@
  * more modules than anything real stops here with a diagnostic.
  */
 import { diag } from '../diagnostics.ts';
-import { bindArgs } from '../catalog/types.ts';
+import { type Args, bindArgs } from '../catalog/types.ts';
 import { Builder } from '../nn/builder.ts';
 import { countParams, type ActFn, type Mod, ShapeError } from '../nn/module.ts';
 import type { PyCall, PyVal } from '../py.ts';
@@ -22,6 +22,8 @@ export interface BuildResult {
   /** modules in the built tree (each counted once) */
   readonly modules: number;
   readonly error: ShapeError | null;
+  /** constructor parameters the module never reads (VoVGSCSP's n): what the YAML writes there changes nothing */
+  readonly unread?: readonly string[];
 }
 
 /** A builder for one framework, activation and form (fused or not), with the cache key those make. */
@@ -65,7 +67,8 @@ export function buildLayer(env: BuildEnvKey, p: ParsedLayer): BuildResult {
   let res: BuildResult;
   try {
     const def = p.entry!.def;
-    const one = () => def.build(env.builder, bindArgs(def, p.args!, {}, p.classAttrs));
+    let args: Args | null = null;
+    const one = () => def.build(env.builder, (args = bindArgs(def, p.args!, {}, p.classAttrs)));
     const estimate = estimatedModules(env.builder, p);
     if (estimate > MAX_MODULES) {
       // no module tree: the budget check sees the estimate and says where the model got too big
@@ -76,7 +79,9 @@ export function buildLayer(env: BuildEnvKey, p: ParsedLayer): BuildResult {
     const mod = p.copies > 1 ? env.builder.seq(Array.from({ length: p.copies }, one)) : one();
     const seen = new Set<Mod>();
     const { params, frozen } = countParams(mod, seen);
-    res = { mod, params, frozen, modules: seen.size, error: null };
+    const read = (args as Args | null)?.read;
+    const unread = read ? def.signature.filter((q) => !read.has(q.name)).map((q) => q.name) : [];
+    res = { mod, params, frozen, modules: seen.size, error: null, ...(unread.length ? { unread } : {}) };
   } catch (e) {
     if (!(e instanceof ShapeError)) throw e;
     res = { mod: null, params: 0, frozen: 0, modules: 0, error: forgetStack(e) };

@@ -11,7 +11,7 @@ import { Builder } from '../nn/builder.ts';
 import { ShapeError } from '../nn/module.ts';
 import { buildCall } from '../catalog/activation.ts';
 import { guessScaleFromFileName, type modeline } from '../framework/detect.ts';
-import type { Framework, Header } from '../framework/types.ts';
+import type { Framework, Header, ScaleSource } from '../framework/types.ts';
 import type { ResolveOptions } from './options.ts';
 import type { Sink, Stage } from './sink.ts';
 
@@ -46,7 +46,7 @@ export function readHeader(doc: ModelDoc, framework: Framework, opts: ResolveOpt
   };
 }
 
-type Multiples = Pick<Header, 'depth' | 'width' | 'maxChannels' | 'scale' | 'scaleReason'>;
+type Multiples = Pick<Header, 'depth' | 'width' | 'maxChannels' | 'scale' | 'scaleReason' | 'scaleSource'>;
 
 class HeaderReader {
   constructor(
@@ -66,11 +66,14 @@ class HeaderReader {
 
   requireKeys(): void {
     const v5 = this.framework.dialect === 'yolov5';
+    // a YOLOv5 code base given an ultralytics file: the `scales:` key is the line to change (or the framework)
+    const scales = v5 ? this.top('scales') : undefined;
     for (const k of this.framework.header.required) {
       if (this.top(k)) continue;
       const why = v5 ? `${this.framework.label} reads d['${k}']` : 'the model has no layers there';
-      const at = this.doc.sections.backbone?.keyRange ?? [...this.doc.top.values()][0]?.keyRange ?? DOC_START;
-      this.sink.add(diag('YOLO003', at, `missing key '${k}': ${why}`), 'parse');
+      const other = scales ? ' (this is an ultralytics-format file: `scales:`, no anchors; ultralytics builds it)' : '';
+      const at = scales?.keyRange ?? this.doc.sections.backbone?.keyRange ?? [...this.doc.top.values()][0]?.keyRange ?? DOC_START;
+      this.sink.add(diag('YOLO003', at, `missing key '${k}': ${why}${other}`), 'parse');
     }
   }
 
@@ -132,18 +135,19 @@ class HeaderReader {
       );
       width = null;
     }
-    return { depth, width, maxChannels: Infinity, scale: null, scaleReason: null };
+    return { depth, width, maxChannels: Infinity, scale: null, scaleReason: null, scaleSource: null };
   }
 
   /** `depth, width, max_channels = scales[scale]`, the scale chosen as the framework chooses it */
   scales(opts: ResolveOptions, ml: ReturnType<typeof modeline>): Multiples {
     const t = this.top('scales')!;
-    const none = (scale: string | null, scaleReason: string | null): Multiples => ({
+    const none = (scale: string | null, scaleReason: string | null, scaleSource: ScaleSource | null = null): Multiples => ({
       depth: null,
       width: null,
       maxChannels: Infinity,
       scale,
       scaleReason,
+      scaleSource,
     });
     if (t.value.kind !== 'map') {
       this.problem(
@@ -155,13 +159,13 @@ class HeaderReader {
     }
     const entries = mapEntries(t.value);
     const keys = entries.map((e) => keyText(e.key));
-    const { scale, reason } = this.chooseScale(keys, opts, ml);
+    const { scale, reason, source } = this.chooseScale(keys, opts, ml);
     // a duplicated scale letter: the last one wins, as in the dict PyYAML builds
     const entry = entries.filter((e) => keyText(e.key) === scale).pop();
     if (!entry) {
       const has = keys.map((k) => `'${k}'`).join(', ');
       this.sink.add(diag('YOLO022', t.keyRange, `scales has no entry '${scale}' (KeyError: '${scale}'); it has ${has}`), 'parse');
-      return none(scale, reason);
+      return none(scale, reason, source);
     }
     this.sink.add(diag('YOLO021', entry.key.range, reason));
     const items = entry.value.items ?? [];
@@ -170,7 +174,7 @@ class HeaderReader {
       const message =
         `scale '${scale}' must be [depth, width, max_channels]; got ${many} values to unpack (expected 3, got ` + `${items.length})`;
       this.sink.add(diag('YOLO022', entry.value.range, message), 'parse');
-      return none(scale, reason);
+      return none(scale, reason, source);
     }
     const bad = items.findIndex((i) => !isNumeric(i.value) || !Number.isFinite(num(i.value)) || num(i.value) < 0);
     if (bad >= 0) {
@@ -179,12 +183,12 @@ class HeaderReader {
         diag('YOLO022', items[bad]!.range, `${what} must be a non-negative number, got ${pyBrief(items[bad]!.value)}`),
         'parse',
       );
-      return none(scale, reason);
+      return none(scale, reason, source);
     }
     const [depth, width, maxChannels] = items.map((i) => num(i.value)) as [number, number, number];
     if (width > 64)
       this.sink.add(diag('YOLO023', items[1]!.range, `width ${width} multiplies every channel count beyond anything buildable`), 'build');
-    return { depth, width, maxChannels, scale, scaleReason: reason };
+    return { depth, width, maxChannels, scale, scaleReason: reason, scaleSource: source };
   }
 
   /** the letter the file name (or a setting standing for it) gives, '' when none (8.4's `d["scale"]`) */
@@ -192,19 +196,29 @@ class HeaderReader {
     return opts.scale ?? ml.scale ?? guessScaleFromFileName(opts.fileName, this.framework) ?? '';
   }
 
-  chooseScale(keys: readonly string[], opts: ResolveOptions, ml: ReturnType<typeof modeline>): { scale: string | null; reason: string } {
+  chooseScale(
+    keys: readonly string[],
+    opts: ResolveOptions,
+    ml: ReturnType<typeof modeline>,
+  ): { scale: string | null; reason: string; source: ScaleSource } {
     const wanted = opts.scale ?? ml.scale ?? null;
-    if (wanted) return { scale: wanted, reason: `scale '${wanted}' chosen by ${opts.scale ? 'setting' : 'the yolo-lens comment'}` };
+    if (wanted)
+      return {
+        scale: wanted,
+        reason: `scale '${wanted}' chosen by ${opts.scale ? 'setting' : 'the yolo-lens comment'}`,
+        source: opts.scale ? 'setting' : 'modeline',
+      };
     const fromFile = guessScaleFromFileName(opts.fileName, this.framework);
     if (fromFile && keys.includes(fromFile)) {
       const base = opts.fileName!.split(/[\\/]/).pop();
       return {
         scale: fromFile,
         reason: `scale '${fromFile}' from the file name (ultralytics: '${base}' loads this YAML at scale '${fromFile}')`,
+        source: 'file-name',
       };
     }
     const first = keys[0] ?? null;
-    return { scale: first, reason: `no scale given: ultralytics assumes the first, '${first}'` };
+    return { scale: first, reason: `no scale given: ultralytics assumes the first, '${first}'`, source: 'first' };
   }
 
   ch(opts: ResolveOptions): number {

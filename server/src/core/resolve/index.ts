@@ -12,6 +12,7 @@ import type { Shape } from '../nn/module.ts';
 import type { WiredLayer } from '../nn/driver.ts';
 import { flattenOut, isShape } from '../nn/static.ts';
 import { detectFramework, modeline } from '../framework/detect.ts';
+import { withWorkspace } from '../framework/workspace.ts';
 import type { Framework, Header } from '../framework/types.ts';
 import type { Model, ModelTotals, ResolvedLayer } from '../model.ts';
 import { buildAll, buildEnv, buildLayer, type BuildResult } from './build.ts';
@@ -19,7 +20,7 @@ import { readHeader } from './header.ts';
 import { MAX_LAYERS, type ResolveOptions } from './options.ts';
 import { LayerPlanner, rangeOrModule, type ParsedLayer } from './plan.ts';
 import { probeAndReport, type PassInputs } from './probe.ts';
-import { runPass, wiring, type PassResult } from './run.ts';
+import { reportForward, runPass, wiring, type PassResult } from './run.ts';
 import { Sink } from './sink.ts';
 import { computeTotals } from './totals.ts';
 
@@ -52,8 +53,10 @@ function imageSize(opts: ResolveOptions, ml: ReturnType<typeof modeline>): numbe
 
 export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
   const sink = new Sink();
-  const detected = detectFramework(doc0, opts.framework);
-  const framework = opts.userModules ? opts.userModules.extend(detected.framework) : detected.framework;
+  const detected = detectFramework(doc0, opts.framework, opts.workspace);
+  const declared = opts.userModules ? opts.userModules.extend(detected.framework) : detected.framework;
+  // the workspace's code decides which names exist only when it chose the framework (a setting or comment overrides)
+  const framework = detected.source === 'workspace' && opts.workspace ? withWorkspace(declared, opts.workspace) : declared;
   // the YOLOv5 frameworks read the file with errors='ignore' and drop what is not ASCII in scalars
   const doc = framework.dialect === 'yolov5' && doc0.nonAsciiScalars ? parseModelDoc(doc0.text, { stripNonAscii: true }) : doc0;
   for (const d of doc.diagnostics) sink.add(d, d.severity === 'error' ? 'parse' : undefined);
@@ -64,6 +67,7 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     framework,
     dialect: framework.dialect,
     frameworkReason: detected.reason,
+    frameworkSource: detected.source,
     imgsz,
     ...(opts.fileName ? { fileName: opts.fileName } : {}),
   };
@@ -123,10 +127,23 @@ export function resolveDoc(doc0: ModelDoc, opts: ResolveOptions = {}): Model {
     },
     ok: !sink.hasError,
     failure: sink.failure,
+    scaleVar: header.scaleVar,
+    forwardAt: (size) => forwardFailure(pass, size),
   };
 }
 
-type ModelBase = Pick<Model, 'doc' | 'framework' | 'dialect' | 'frameworkReason' | 'imgsz' | 'fileName'>;
+/** What a forward at another square image size would fail with (the first failing layer's diagnostic), or null. */
+function forwardFailure(pass: PassInputs, size: number) {
+  if (!Number.isInteger(size) || size <= 0 || size > 8192) return null;
+  const r = runPass(pass.layers, pass.wired, pass.built, pass.envKey, [1, pass.ch, size, size], pass.textFeatures, true);
+  const first = r.errors[0];
+  if (!first) return null;
+  const s = new Sink();
+  reportForward(pass.layers, pass.layers[first.layer]!, first.error, r.inputs[first.layer], 'forward', s, ` (at ${size}×${size})`);
+  return s.list[0] ?? null;
+}
+
+type ModelBase = Pick<Model, 'doc' | 'framework' | 'dialect' | 'frameworkReason' | 'frameworkSource' | 'imgsz' | 'fileName'>;
 
 const modelHeader = (h: Header) => ({
   nc: h.nc,
@@ -135,6 +152,7 @@ const modelHeader = (h: Header) => ({
   maxChannels: h.maxChannels,
   scale: h.scale,
   scaleReason: h.scaleReason,
+  scaleSource: h.scaleSource,
   ch: h.ch,
 });
 
@@ -147,6 +165,7 @@ function emptyModel(base: ModelBase, sink: Sink): Model {
     maxChannels: Infinity,
     scale: null,
     scaleReason: null,
+    scaleSource: null,
     ch: 3,
     layers: [],
     diagnostics: sink.list,
@@ -154,6 +173,8 @@ function emptyModel(base: ModelBase, sink: Sink): Model {
     maxStride: 32,
     guideShape: null,
     totals: null,
+    scaleVar: null,
+    forwardAt: () => null,
     ok: false,
     failure: sink.failure ?? { stage: 'parse', message: sink.list[0]?.message ?? 'the model does not load' },
   };
@@ -248,6 +269,7 @@ function resolvedLayers(
       modFused: null,
       inShapes: inp === undefined ? null : isShape(inp) ? [inp] : (inp as Shape[]),
       guideRole: wired[k]!.guideRole,
+      unreadParams: b?.unread ?? [],
     };
   });
 }

@@ -3,6 +3,7 @@ import type { Code } from '../diagnostics.ts';
 import { allFrameworks } from '../framework/index.ts';
 import type { Framework, ModuleEntry } from '../framework/types.ts';
 import { didYouMean } from '../suggest.ts';
+import { missingInWorkspace } from '../framework/workspace.ts';
 
 export type Lookup = { entry: ModuleEntry } | { code: Code; message: string; suggestion?: string; framework?: string };
 
@@ -41,6 +42,9 @@ export function lookupModule(framework: Framework, name: string): Lookup {
       ...(s ? { suggestion: `nn.${s}` } : {}),
     };
   }
+  // a workspace whose code is known: a name it lacks is a NameError/KeyError there, whatever the catalog has
+  const missing = framework.workspace ? missingInWorkspace(framework.workspace, name) : null;
+  if (missing) return { code: 'YOLO046', message: missing };
   const e = framework.modules.get(name);
   if (e) return { entry: e };
   const others = allFrameworks().filter((f) => f !== framework && f.modules.has(name));

@@ -1,5 +1,6 @@
 /** What a caller may choose about a resolve, and the limits that keep a resolve bounded on any input. */
 import type { Framework } from '../framework/types.ts';
+import type { WorkspaceFacts } from '../framework/workspace.ts';
 
 export interface ResolveOptions {
   /** force a framework (an id or an alias such as `ultralytics`) instead of detecting it */
@@ -21,6 +22,11 @@ export interface ResolveOptions {
    * the framework the file is built with. Catalog modules of the same name win.
    */
   readonly userModules?: { extend(framework: Framework): Framework };
+  /**
+   * the code base found in the workspace (read by the server or the CLI, never run): it chooses the framework when no
+   * setting or `# yolo-lens:` comment does, and then only the modules it defines exist
+   */
+  readonly workspace?: WorkspaceFacts;
 }
 
 /** Largest repeat count we build: beyond it no real model exists and building would hang. */

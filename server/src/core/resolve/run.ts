@@ -5,8 +5,9 @@
 import { diag, type Code, type RelatedInfo } from '../diagnostics.ts';
 import type { Range } from '../range.ts';
 import { driveLayers, STOP, type WiredLayer } from '../nn/driver.ts';
-import { ShapeError, type Out, type Shape } from '../nn/module.ts';
+import { forEachModule, ShapeError, type Mod, type Out, type Shape } from '../nn/module.ts';
 import { ConcatError, ShapeFlow, flattenOut, isShape } from '../nn/static.ts';
+import { EmptyWeightError } from '../nn/module.ts';
 import type { BuildResult } from './build.ts';
 import { forgetStack, resolverCache } from './cache.ts';
 import { MAX_DIM } from './options.ts';
@@ -16,6 +17,10 @@ import type { Sink, Stage } from './sink.ts';
 export interface Ops {
   thop: number;
   ultralyticsThop: number;
+  /** thop 0.1.1 ops counted on a shared module in this layer (included in `thop`) */
+  sharedThop?: number;
+  /** how many modules of this layer hold a shared counted module as a child (`model.apply` visits it once each) */
+  sharedParents?: number;
 }
 
 interface RunResult {
@@ -63,7 +68,10 @@ function runLayer(
         throw new ShapeError(`the output would be ${s.join('×')}: beyond any tensor torch can allocate`);
     if (!Number.isFinite(fl.ops.thop) || !Number.isFinite(fl.ops.ultralyticsThop))
       throw new ShapeError('the FLOP count overflows: the sizes inside this layer are beyond any tensor torch can allocate');
-    res = { out, ops: { ...fl.ops } };
+    res = {
+      out,
+      ops: fl.sharedThop > 0 ? { ...fl.ops, sharedThop: fl.sharedThop, sharedParents: sharedParents(b.mod!) } : { ...fl.ops },
+    };
   } catch (e) {
     if (e instanceof ShapeError) res = e;
     else if (e instanceof RangeError) res = new ShapeError(`the forward pass recursed too deeply (${e.message})`);
@@ -122,7 +130,34 @@ export function runPass(
     asOne: (out) => (isShape(out) ? (out as Shape) : null),
     flatten: (out) => flattenOut(out),
   });
-  return { outs, inputs: drive.inputs as (Shape | Shape[] | undefined)[], ops, errors };
+  return { outs, inputs: drive.inputs as (Shape | Shape[] | undefined)[], ops: sharedThopQuirk(ops), errors };
+}
+
+/** Modules of a layer that hold a shared module with a thop rule (a shared nn.PReLU) as a named child. */
+function sharedParents(root: Mod): number {
+  let n = 0;
+  forEachModule(root, (m) => {
+    if (m.children.some(([, c]) => c.shared && c.leaf)) n++;
+  });
+  return n;
+}
+
+/**
+ * thop 0.1.1 on a module shared by N parents (YOLOv5's `Conv.default_act` when it is `nn.PReLU()`): `model.apply`
+ * visits it once per parent and registers its counting hook N times, so each call adds N x its count; then every
+ * parent adds the module's whole total (all calls of the model) to its own. A layer's figure is thus its own ops
+ * plus (its parents) x N x E, where E is what the shared module's calls count once; the model's, N^2 x E.
+ * ultralytics-thop 2.x counts a shared module once per call: its figures are left as they are.
+ */
+function sharedThopQuirk(ops: (Ops | undefined)[]): (Ops | undefined)[] {
+  let e = 0;
+  let parents = 0;
+  for (const o of ops) {
+    e += o?.sharedThop ?? 0;
+    parents += o?.sharedParents ?? 0;
+  }
+  if (e === 0) return ops;
+  return ops.map((o) => (o ? { ...o, thop: o.thop - (o.sharedThop ?? 0) + (o.sharedParents ?? 0) * parents * e } : o));
 }
 
 const fmtShape = (s: Shape | null | undefined): string => (s ? s.slice(1).join('×') : '?');
@@ -164,6 +199,12 @@ export function reportForward(
       [b, sb],
     ] as const)
       if (j >= 0 && layers[j]) related.push({ range: layers[j]!.src.range, message: `layer ${j} outputs ${fmtShape(s)}` });
+  } else if (e instanceof EmptyWeightError) {
+    // the channel count that became 0: the YAML's c2 (written 0, negative, or floored to 0 by the width)
+    const c2 = p.bindings.find((b) => b.param === 'c2' || b.param === 'out_channels');
+    if (c2) range = c2.range;
+    const written = c2 ? ` (written ${c2.yamlValue === null ? 'None' : String(c2.yamlValue)}${c2.note ? `: ${c2.note}` : ''})` : '';
+    message = `${p.moduleName} at layer ${p.index} has a convolution with 0 output channels${written}: ${e.message}${context}`;
   } else if (CHANNEL_ERROR.test(e.message)) {
     code = 'YOLO015';
     if (isShape(inp) && p.c1 !== null && inp[1] === p.c1) {
@@ -172,13 +213,12 @@ export function reportForward(
         range = p.src.n.range;
         message =
           `${p.moduleName} at layer ${p.index} is built as ${p.copies} copies with the same args (nn.Sequential), so ` +
-          `copy 2 still expects ${p.c1} input channels but gets the ${p.c2 ?? '?'} the first one outputs: ${e.message}${context}`;
+          `copy 2 still expects ${p.c1} input channels but gets the ${p.c2 ?? 'channels'} the first one outputs: ${e.message}${context}`;
       } else message = `${p.moduleName} at layer ${p.index}: its parts do not fit together with these args: ${e.message}${context}`;
     } else {
       if (p.src.from) range = p.src.from.range;
-      message =
-        `${p.moduleName} at layer ${p.index} was built for ${p.c1 ?? '?'} input channels but receives ` +
-        `${describeInput(inp)}: ${e.message}${context}`;
+      const builtFor = p.c1 !== null ? `was built for ${p.c1} input channels but ` : '';
+      message = `${p.moduleName} at layer ${p.index} ${builtFor}receives ${describeInput(inp)}: ${e.message}${context}`;
     }
   } else if (p.entry?.def.detectFamily && /out of range|anchor/.test(e.message)) {
     code = 'YOLO018';

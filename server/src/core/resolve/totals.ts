@@ -3,7 +3,7 @@
  * framework prints (its own pass, see `GflopsRule`) and its summary lines. Computed on first use: diagnostics,
  * completion and hover never need them.
  */
-import type { Mod, Shape } from '../nn/module.ts';
+import { forEachModule, type Mod, type Shape } from '../nn/module.ts';
 import type { PyCall } from '../py.ts';
 import type { Framework, GflopsRule } from '../framework/types.ts';
 import type { Flops, GflopsFigure, ModelTotals, ResolvedLayer } from '../model.ts';
@@ -37,10 +37,30 @@ const sumOps = (ops: readonly (Ops | undefined)[]): Ops => {
 };
 const allBuilt = (bs: readonly (BuildResult | null)[] | null): bs is BuildResult[] => !!bs && bs.every((b) => b && b.mod);
 
+/**
+ * Parameters a per-layer sum counts more than once: a shared module with parameters (`Conv.default_act` =
+ * nn.PReLU()) is in every layer's count but in the model's once (`model.parameters()` deduplicates).
+ */
+function sharedOvercount(mods: readonly (Mod | null)[]): number {
+  const layersHolding = new Map<Mod, number>();
+  for (const root of mods) {
+    if (!root) continue;
+    const inThisLayer = new Set<Mod>();
+    forEachModule(root, (m) => {
+      if (m.shared && m.ownParams > 0) inThisLayer.add(m);
+    });
+    for (const m of inThisLayer) layersHolding.set(m, (layersHolding.get(m) ?? 0) + 1);
+  }
+  let over = 0;
+  for (const [m, k] of layersHolding) over += (k - 1) * m.ownParams;
+  return over;
+}
+
 export function computeTotals(x: TotalsInput): ModelTotals {
   const { layers } = x;
-  const params = layers.reduce((a, l) => a + (l.params ?? 0), 0);
-  const gradients = layers.reduce((a, l) => a + (l.gradients ?? 0), 0);
+  const over = sharedOvercount(layers.map((l) => l.mod));
+  const params = layers.reduce((a, l) => a + (l.params ?? 0), 0) - over;
+  const gradients = layers.reduce((a, l) => a + (l.gradients ?? 0), 0) - over;
   const flops: Flops = {
     thop: layers.reduce((a, l) => a + (l.flops?.thop ?? 0), 0),
     ultralyticsThop: layers.reduce((a, l) => a + (l.flops?.ultralyticsThop ?? 0), 0),
@@ -75,7 +95,7 @@ export function computeTotals(x: TotalsInput): ModelTotals {
       params: fused.params,
       // 8.4's fuse() freezes what it folds: gradients are what no fuse touched; 8.3's keeps the built ones
       gradients: x.framework.fuseFreezes
-        ? fused.built.reduce((a, b) => a + (b!.params - b!.frozen), 0)
+        ? fused.built.reduce((a, b) => a + (b!.params - b!.frozen), 0) - (fused.built.reduce((a, b) => a + b!.params, 0) - fused.params)
         : fused.params - (gradients === params ? 0 : params - gradients),
       gflops: gflopsF.exact,
       fused: looksFused(fusedMods),
@@ -113,7 +133,7 @@ function fusedBuild(x: TotalsInput): {
   layers.forEach((l, k) => (l.modFused = built[k]?.mod ?? null));
   const error = built.find((b) => b?.error)?.error?.message ?? null;
   if (!allBuilt(built)) return { built, envKey: env.key, params: null, flops: null, error };
-  const params = built.reduce((a, b) => a + b.params, 0);
+  const params = built.reduce((a, b) => a + b.params, 0) - sharedOvercount(built.map((b) => b.mod));
   const input: Shape = [1, x.pass.ch, x.pass.imgsz, x.pass.imgsz];
   const fp = runPass(parsed, x.pass.wired, built, env.key, input, x.pass.textFeatures, true);
   if (fp.errors.length) return { built, envKey: env.key, params, flops: null, error };
@@ -147,9 +167,14 @@ function printedGflops(x: TotalsInput, bs: readonly BuildResult[], envKey: strin
 
 /** `p.shape[1]` of the model's first parameter (ultralytics get_flops); null when it has no dim 1. */
 function firstParamDim1(mods: readonly Mod[]): number | null {
-  for (const m of mods) {
-    const d = firstParam(m);
-    if (d !== undefined) return d;
+  return firstParamOf(mods)?.dim1 ?? null;
+}
+
+/** The layer holding the model's first parameter and that parameter's `shape[1]` (null without a dim 1). */
+export function firstParamOf(mods: readonly (Mod | null)[]): { layer: number; dim1: number | null } | null {
+  for (let k = 0; k < mods.length; k++) {
+    const d = mods[k] ? firstParam(mods[k]!) : undefined;
+    if (d !== undefined) return { layer: k, dim1: d };
   }
   return null;
 }

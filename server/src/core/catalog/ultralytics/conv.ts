@@ -44,7 +44,7 @@ export const Conv2: ModuleDef = {
       c1,
       c2,
       k,
-      { s: a.pair('s'), p: autopad(isSeq(kRaw) ? k : k[0], a.raw('p'), d), g: a.int('g'), d, bias: b.fused },
+      { s: a.convPair('s'), p: autopad(isSeq(kRaw) ? k : k[0], a.raw('p'), d), g: a.convInt('g'), d, bias: b.fused },
       'k',
     );
     const act = activationFrom(b, a.raw('act'), () => b.env.convDefaultAct ?? b.act('SiLU'));

@@ -30,7 +30,7 @@ export const SCALED_YOLOV4: Framework = makeFramework({
   summary: { format: 'scaled-yolov4', layers: 'tensors', fusedMark: false, scaleInName: false },
   gflops: { kind: 'fixed', size: 64, channels: 3, factor: 100 },
   defaultActName: 'Mish',
-  header: { ...YOLOV5_HEADER, chKey: () => null, activation: false, channelMultiple: false },
+  header: { ...YOLOV5_HEADER, chKey: () => null, activation: false, channelMultiple: false, otherKeys: [] },
   layers: { ...YOLOV5_LAYERS, unevaluable: 'keep', chList: 'keeps-input', repeatsPrinted: 'one' },
   loader: YOLOV5_LOADER,
   fuseFreezes: false,

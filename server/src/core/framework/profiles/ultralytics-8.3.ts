@@ -33,6 +33,7 @@ export const ULTRALYTICS_HEADER: HeaderRules = {
   headKeys: false,
   scaleFromFileName: /yolo[v]?\d+(?<scale>[nslmx])/,
   scaleWithoutScales: 'unbound',
+  otherKeys: ['kpt_shape', 'inplace', 'scale'],
 };
 
 /** BaseModel.load: `intersect_dicts` of the checkpoint's `ema or model` with the model's state_dict */

@@ -18,7 +18,7 @@ import {
 } from '../../catalog/ultralytics/namespace-8.4.ts';
 import { PyFloat } from '../../py.ts';
 import { makeFramework } from '../profile.ts';
-import { c2fAttnWidth, segmentWidthUltralytics } from '../rules.ts';
+import { c2fAttnWidth, c3kAssign, segmentWidthUltralytics } from '../rules.ts';
 import { HEAD_TREATMENTS } from '../treatments.ts';
 import type { Framework, LayerContext, LoaderRules, ModuleRule, TreatmentName } from '../types.ts';
 import { ULTRALYTICS_HEADER, ULTRALYTICS_LAYERS } from './ultralytics-8.3.ts';
@@ -44,7 +44,7 @@ const scaleIn = (t: LayerContext, letters: string): boolean => t.header.scaleVar
 const c3k2: ModuleRule = {
   after(t) {
     breaksLegacy(t);
-    if (scaleIn(t, SCALE_RULES_84.c3kScales)) t.args[3] = true;
+    if (scaleIn(t, SCALE_RULES_84.c3kScales)) return c3kAssign(t, t.header.scaleVar!);
     return true;
   },
 };
@@ -133,6 +133,7 @@ export const ULTRALYTICS_8_4: Framework = makeFramework({
     chKey: (head) => (classifies(head) ? 'channels' : null),
     scaleFromFileName: /yolo(e-)?[v]?\d+(?<scale>[nslmx])/,
     scaleWithoutScales: 'file-name',
+    otherKeys: ['kpt_shape', 'inplace', 'scale', 'text_model'],
   },
   layers: ULTRALYTICS_LAYERS,
   loader: ULTRALYTICS_8_4_LOADER,

@@ -20,6 +20,7 @@ export const YOLOV5_HEADER: HeaderRules = {
   headKeys: false,
   scaleFromFileName: null,
   scaleWithoutScales: 'unbound',
+  otherKeys: ['inplace'],
 };
 
 /** train.py: `intersect_dicts(csd, model.state_dict(), exclude=['anchor'])` when a cfg is given */
