@@ -350,7 +350,7 @@ async function main(argv: string[]): Promise<number> {
           if (config.hasErrors) failed = true;
         }
         if (a.diagnostics.some((d) => d.severity === 'error')) failed = true;
-        if (!a.model && !a.diagnostics.length)
+        if (!a.model && !a.diagnostics.some((d) => d.code === 'YOLO030'))
           process.stderr.write(`yolo-lens: ${file}: not a model YAML (no backbone and head): nothing to check\n`);
         if (json)
           results.push({

@@ -557,8 +557,9 @@ test('files through the CLI: non-UTF-8 bytes dropped as the frameworks do (YOLO0
     writeFileSync(huge, '');
     truncateSync(huge, 100 * 2 ** 20);
     const rh = cli('check', huge);
-    assert.equal(rh.status, 1, rh.stderr);
-    assert.match(rh.stdout, /huge\.yaml:1:1: error YOLO000 .*is 100 MB: not a model file/);
+    // refused before reading, like any file that cannot be read: one line, exit 2
+    assert.equal(rh.status, 2, rh.stderr);
+    assert.match(rh.stderr, /^yolo-lens: \S*huge\.yaml is 100 MB: not a model file[^\n]*\n$/);
     const clean = join(dir, 'clean.yaml');
     writeFileSync(clean, HEALTHY);
     assert.doesNotMatch(cli('check', clean).stdout, /YOLO033/);

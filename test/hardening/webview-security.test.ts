@@ -111,7 +111,18 @@ const TEMPLATES: ((id: string) => string)[] = [
 ];
 
 /** Keys whose values are enums the validator checks (the host never fills them from a document). */
-const ENUM_KEYS = new Set(['type', 'section', 'category', 'status', 'severity', 'dialect', 'convention', 'level', 'format']);
+const ENUM_KEYS = new Set([
+  'type',
+  'section',
+  'category',
+  'status',
+  'severity',
+  'dialect',
+  'convention',
+  'level',
+  'format',
+  'frameworkSource',
+]);
 
 /** Every free string in `value` replaced by a payload naming its path. */
 function poison<T>(value: T, path: string, counter: { n: number }): T {

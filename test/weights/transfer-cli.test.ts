@@ -121,7 +121,7 @@ test('every failure is one line on stderr with exit status 2', () => {
     [['missing.yaml', '--weights', ckpt], /^yolo-lens: cannot read missing\.yaml/],
     [['broken.yaml', '--weights', ckpt], /^yolo-lens: broken\.yaml does not build, so nothing would load \(broken\.yaml:\d+:\d+: YOLO010 /],
     [['model.yaml', '--weights', ckpt, '--nc', 'many'], /^yolo-lens: --nc must be an integer/],
-    [['model.yaml', '--weights', ckpt, '--framework', 'yolov99'], /^yolo-lens: --framework must be one of/],
+    [['model.yaml', '--weights', ckpt, '--framework', 'yolov99'], /^yolo-lens: --framework must be auto or one of/],
   ];
   for (const [args, want] of cases) {
     const r = run(dir, ...args);

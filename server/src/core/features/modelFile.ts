@@ -13,7 +13,11 @@ export function isModelDoc(doc: ModelDoc): boolean {
     const last = doc.layers[doc.layers.length - 1];
     if (last && typeof last.module?.value === 'string' && CLASSIFIER.test(last.module.value)) return true;
   }
-  // text the YAML parser gave up on: look for the two keys at the start of a line
-  if (!doc.loadable || doc.top.size === 0) return /^backbone[ \t]*:/m.test(doc.text) && /^head[ \t]*:/m.test(doc.text);
+  // text the YAML parser gave up on: look for the two keys at the start of a line (NULs removed: a model saved as
+  // UTF-16 is still a model file, one the frameworks cannot load)
+  if (!doc.loadable || doc.top.size === 0) {
+    const text = doc.text.includes('\0') ? doc.text.replace(/\0/g, '') : doc.text;
+    return /^backbone[ \t]*:/m.test(text) && /^head[ \t]*:/m.test(text);
+  }
   return false;
 }

@@ -114,7 +114,7 @@ function deadBranch(model: Model, r: Readers, j: number): number[] {
     const k = stack.pop()!;
     for (const e of r.inputs[k]!) {
       const p = e.target;
-      if (p < 0 || branch.has(p)) continue;
+      if (p < 0 || p >= r.readBy.length || branch.has(p)) continue;
       if (r.readBy[p]!.every((x) => branch.has(x))) {
         branch.add(p);
         stack.push(p);
