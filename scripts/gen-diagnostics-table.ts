@@ -2,7 +2,7 @@
  * Writes the table of every diagnostic code into README.md, between `<!-- diagnostics:start -->` and
  * `<!-- diagnostics:end -->`, from the one table of codes (CODES in server/src/core/diagnostics.ts): code, name,
  * default severity, what it means, an example. It also rewrites the code ranges the "Diagnostics" bullet names.
- * `npm run gen:diagnostics` writes it; test/docs/diagnostics-table.test.ts fails when README.md is stale.
+ * `npm run gen:diagnostics` writes it; test/core/diagnostics-table.test.ts fails when README.md is stale.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
