@@ -2,7 +2,7 @@
  * Fills the generated sections of docs/architecture.md from the tree itself, so that the map a newcomer reads cannot
  * drift from the code: each section sits between `<!-- generated:NAME:start -->` and `<!-- generated:NAME:end -->`
  * and everything outside the markers is hand-written prose, kept as it is.
- *  - `rooms`       every folder of the shipped sources, its file count and one sentence (ROOM_NOTES below, else
+ *  - `rooms`       every folder of the shipped sources and one sentence (ROOM_NOTES below, else
  *                  the first sentence of its index.ts doc comment);
  *  - `walls`       what each room may not import, read from eslint.config.mjs as eslint itself resolves it;
  *  - `tsconfigs`   the per-room TypeScript projects `tsc -b` checks (their libs and ambient types);
@@ -106,11 +106,10 @@ function roomsSection(): string {
     const index = `${dir}/index.ts`;
     const about = ROOM_NOTES[dir] ?? (existsSync(join(ROOT, index)) ? firstSentence(index) : null);
     if (!about) throw new Error(`${dir} is a new room: give its index.ts a doc comment or add it to ROOM_NOTES`);
-    // a room's own files; tsconfig.json is the project file, not code of the room
-    const count = filesOf(dir).filter((f) => f !== 'tsconfig.json').length;
-    return [code(`${dir}/`), String(count), about];
+    // no file count: the table changes when a room appears or goes, not with every file added
+    return [code(`${dir}/`), about];
   });
-  return table(['room', 'files', 'what it holds'], rows);
+  return table(['room', 'what it holds'], rows);
 }
 
 // ---- the walls, as eslint resolves eslint.config.mjs -------------------------------------------------------------

@@ -28,8 +28,8 @@ test('the generated sections of docs/architecture.md are current (npm run gen:ar
 
 test('a stale table is caught, a missing section refused, and the prose kept', async () => {
   const generated = await sections;
-  // one file more in a room than the table says: the filled doc differs from it and puts the count back
-  const stale = doc.replace(/^(\| `common\/src\/` \| )(\d+)/m, (_, head: string, n: string) => `${head}${Number(n) + 1}`);
+  // a room's description edited by hand inside the generated table: the fill puts the generated one back
+  const stale = doc.replace(/^(\| `common\/src\/` \| )/m, (head: string) => `${head}edited by hand: `);
   assert.notEqual(stale, doc, 'the rooms table has a common/src row');
   assert.equal(fillSections(stale, generated), fillSections(doc, generated));
   assert.notEqual(fillSections(stale, generated), stale);
