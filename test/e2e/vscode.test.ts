@@ -289,6 +289,10 @@ test(
       assert.match((await focusedFix.textContent()) ?? '', /Check this file against ultralytics 8\.4\.33/);
       await vs.page.keyboard.press('Enter');
       await modelItem(/ultralytics 8\.4\.33/).waitFor();
+      // the editor shows only the lines in view: back to the top to read the first one
+      await focusEditor(vs, 'yolo26.yaml');
+      await vs.page.keyboard.press('Control+Home');
+      for (let i = 0; i < 50 && !(await vs.editorText()).startsWith('# yolo-lens'); i++) await vs.page.waitForTimeout(100);
       assert.equal((await vs.editorText()).split('\n')[0], '# yolo-lens: framework=ultralytics-8.4');
       await vs.waitForProblems((rows) => !rows.some((r) => /takes these args/.test(r)));
 
