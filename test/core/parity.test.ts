@@ -52,6 +52,18 @@ for (const c of mutants) {
         'the real code builds this mutant',
       );
       checkLayers(c);
-    } else assert.ok(errors.length > 0, `the real code fails with ${c.record.error}; we report no error`);
+    } else {
+      assert.ok(errors.length > 0, `the real code fails with ${c.record.error}; we report no error`);
+      // parse_model prints each row as it builds it: with fewer rows than layers, the real code failed on the first
+      // row it did not print, and an error must be on that layer (or, with no row printed, on the file's header);
+      // with every row printed it failed in the model's first forward, where any layer may be at fault
+      const failedAt = c.record.layers.length;
+      if (failedAt < m.doc.layers.length)
+        assert.ok(
+          errors.some((d) => d.layer === failedAt || (failedAt === 0 && d.layer === undefined)),
+          `the real code failed at layer ${failedAt} (${c.record.stage}: ${c.record.error}); our errors are on ` +
+            errors.map((d) => `${d.code} at layer ${d.layer ?? '(file)'}`).join(', '),
+        );
+    }
   });
 }
