@@ -99,9 +99,10 @@ function compare(server: Map<string, string[]>, cli: Map<string, string[]>): { f
 }
 
 test('the language server and check --json give every corpus and fixture YAML the same diagnostics', { timeout: 600_000 }, async (t) => {
-  assert.ok(FILES.length >= 150, `${FILES.length} files`);
+  // the fixtures and examples alone are ~230 files with ~490 diagnostics; the corpus adds ~70 files
+  assert.ok(FILES.length >= (CORPUS_MISSING ? 150 : 250), `${FILES.length} files`);
   const n = compare(await fromServer({ diagnostics: { debounceMs: 0 } }), fromCli([]));
-  assert.ok(n.diagnostics > 500, `${n.diagnostics} diagnostics compared over ${n.files} files`);
+  assert.ok(n.diagnostics > (CORPUS_MISSING ? 300 : 500), `${n.diagnostics} diagnostics compared over ${n.files} files`);
   t.diagnostic(`${n.files} files, ${n.diagnostics} diagnostics identical`);
 });
 

@@ -141,8 +141,9 @@ test('yolo.weights: a path relative to the workspace folder; the modeline wins o
     c.settings = { ...c.settings, diagnostics: { debounceMs: 0, severity: { YOLO060: 'off' } } };
     const v3 = await c.replace(uri, inserted);
     await c.conn.sendNotification('workspace/didChangeConfiguration', { settings: {} });
-    const d3 = await c.waitForDiagnostics(uri, (p) => p.version === v3 && !p.diagnostics.some((x) => x.code === 'YOLO061'));
-    assert.deepEqual(byCode(d3.diagnostics, 'YOLO060'), [], 'turned off');
+    // the edit and the settings change race: the check is that a publish of this version without YOLO060 comes (the
+    // wait times out and fails if the override never turns it off)
+    await c.waitForDiagnostics(uri, (p) => p.version === v3 && !p.diagnostics.some((x) => x.code === 'YOLO061' || x.code === 'YOLO060'));
     assert.equal(await weightsLens(c, uri), 'weights: 98/355 load', 'the lens stays');
   } finally {
     await c.stop();

@@ -98,7 +98,7 @@ const BATCHED = [
   'ultralytics-8.4.33/ultralytics/cfg/models/26/yolo26-cls@n.json',
 ];
 for (const name of BATCHED) {
-  test(`runtime shapes at batch 2, 96×96: ${name}`, async (t) => {
+  test(`runtime shapes at batch 2, 96×96: ${name}`, needsCorpus, async (t) => {
     const c = runnable.find((x) => x.name === name);
     if (!c) {
       // a renamed record must not silently drop this test: say which names exist
