@@ -874,6 +874,10 @@ export class TfFlow implements Flow<RtTensor> {
       const axis = x.nhwc ? NHWC_AXIS[d]! : d;
       const last = x.rank - 1;
       if (axis === last) return new RtTensor(tf.softmax(x.t, -1), x.nhwc);
+      // over the channels of a plain 4-D map (the DFL's softmax over its bins, then a 1x1 conv): into NHWC, where
+      // the channels are the last axis, and the result stays NHWC for the conv, saving the transpose back and the
+      // conv's transpose in
+      if (this.keepNhwc && !x.nhwc && x.rank === 4 && d === 1) return new RtTensor(tf.softmax(this.nhwc(x, 'softmax'), -1), true);
       // tfjs's softmax runs on the last axis only: move the axis there and back
       const perm = x.t.shape.map((_, i) => i);
       perm[axis] = last;
