@@ -219,3 +219,42 @@ test('softmax over the channels of a plain 4-D map returns NHWC with the same va
     tf.dispose([t, y.t, plainY.t]);
   }
 });
+
+/** x.permute(perm) written out over row-major data. */
+function refTranspose(data: ArrayLike<number>, shape: readonly number[], perm: readonly number[]): number[] {
+  const outShape = perm.map((a) => shape[a]!);
+  const os = stridesOf(outShape);
+  const is = stridesOf(shape);
+  const out: number[] = [];
+  for (let o = 0; o < numel(outShape); o++)
+    out.push(data[perm.reduce((a, ax, k) => a + (Math.floor(o / os[k]!) % outShape[k]!) * is[ax]!, 0)]!);
+  return out;
+}
+
+test("a YOLOv5 head's view(bs, na, no, ny, nx).permute(0, 1, 3, 4, 2) of an NHWC map equals the plain-layout result", async () => {
+  for (const backend of ['wasm', 'cpu'] as const) {
+    await startBackend(backend, 1);
+    const [n, na, no, h, w] = [2, 3, 21, 5, 4];
+    const x = seeded('v5', [n, na * no, h, w]);
+    const nchw = tf.tensor(x.data, [n, na * no, h, w]);
+    const run = (fl: TfFlow, t: RtTensor, perm: number[]) => fl.permute(fl.view(t, [n, na, no, h, w]), perm);
+    for (const perm of [
+      [0, 1, 3, 4, 2],
+      [0, 3, 4, 1, 2],
+      [0, 2, 1, 3, 4],
+    ]) {
+      const nhwcIn = new RtTensor(tf.transpose(nchw, [0, 2, 3, 1]), true);
+      const got = run(new TfFlow(true), nhwcIn, perm);
+      const want = refTranspose(x.data, [n, na, no, h, w], perm);
+      assert.deepEqual(
+        got.shape,
+        perm.map((a) => [n, na, no, h, w][a]),
+      );
+      assert.deepEqual(Array.from(got.t.dataSync()), Array.from(Float32Array.from(want)), `${backend} NHWC by ${perm}`);
+      const plain = run(new TfFlow(false), new RtTensor(nchw, false), perm);
+      assert.deepEqual(Array.from(plain.t.dataSync()), Array.from(got.t.dataSync()), `${backend} plain by ${perm}`);
+      tf.dispose([nhwcIn.t, got.t, plain.t]);
+    }
+    nchw.dispose();
+  }
+});
