@@ -847,7 +847,8 @@ export class TfFlow implements Flow<RtTensor> {
       // logical [n, ...split, h, w] from the map viewed as [n, h, w, ...split], whose last axis stays last
       const [n, h, w] = split.source.shape;
       const axis = (d: number) => (d === 0 ? 0 : d <= k ? d + 2 : d - k);
-      return this.plain(tf.transpose(tf.reshape(split.source, [n, h, w, ...split.split]), perm.map(axis)));
+      // in its own scope: the reshaped handle of the map goes at once (tf.memory() counts its bytes again)
+      return this.scoped(() => this.plain(tf.transpose(tf.reshape(split.source, [n, h, w, ...split.split]), perm.map(axis))));
     }
     if (x.nhwc) {
       // compose with the NHWC → NCHW view instead of materialising NCHW first
