@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Worker as NodeWorker, type WorkerOptions } from 'node:worker_threads';
 import type { ProfileBackend } from '../protocol.ts';
+import { concatInto } from './layout-kernels.ts';
 
 export type TfBackendName = 'tfjs-node' | 'wasm' | 'cpu';
 
@@ -163,7 +164,7 @@ function loadTfjsNode(): boolean {
 }
 
 let wasmConfigured = false;
-let inPlaceSlice = false;
+let kernelsReplaced = false;
 /** threads the wasm backend was started with in this thread (it cannot change once started) */
 let wasmThreads = 0;
 
@@ -201,7 +202,9 @@ function registerInPlaceSlice(): void {
       let from = begin.reduce((a, v, i) => a + v * strides[i]!, 0);
       const idx = new Array<number>(k).fill(0);
       for (let to = 0; to < dst.length; to += run) {
-        heap.copyWithin(dstAt + to, srcAt + from, srcAt + from + run);
+        // a short run (a head's split of [.., 85] rows into 2, 2 and 81) is cheaper as a loop than as a call
+        if (run < SHORT_RUN) for (let j = 0; j < run; j++) dst[to + j] = src[from + j]!;
+        else heap.copyWithin(dstAt + to, srcAt + from, srcAt + from + run);
         // the next run: an odometer over the axes outside the run
         for (let i = k - 1; i >= 0; i--) {
           from += strides[i]!;
@@ -213,6 +216,47 @@ function registerInPlaceSlice(): void {
       return out;
     },
   });
+}
+
+/** Runs shorter than this are copied element by element. */
+const SHORT_RUN = 16;
+
+/**
+ * tfjs-backend-wasm's Concat replaced by the loops of layout-kernels.ts (see there for the figures), for the numeric
+ * dtypes; strings and complex numbers keep the original.
+ */
+function registerLayoutKernels(): void {
+  const concat = tf.getKernel('Concat', 'wasm');
+  if (concat) {
+    tf.unregisterKernel('Concat', 'wasm');
+    tf.registerKernel({
+      ...concat,
+      kernelFunc: (args) => {
+        const backend = args.backend as BackendWasm;
+        const all = Object.values(args.inputs) as tf.TensorInfo[];
+        const xs = all.filter((t) => tf.util.sizeFromShape(t.shape) > 0);
+        if (xs.length < 2 || xs[0]!.dtype === 'string' || xs[0]!.dtype === 'complex64') return concat.kernelFunc(args);
+        const { axis: ax } = args.attrs as unknown as tf.ConcatAttrs;
+        const axis = tf.util.parseAxisParam(ax, xs[0]!.shape)[0]!;
+        const out = backend.makeOutput(
+          tf.backend_util.computeOutShape(
+            xs.map((t) => t.shape),
+            axis,
+          ),
+          xs[0]!.dtype,
+        );
+        const outer = tf.util.sizeFromShape(xs[0]!.shape.slice(0, axis));
+        const inner = xs.map((t) => tf.util.sizeFromShape(t.shape.slice(axis)));
+        concatInto(
+          xs.map((t) => backend.typedArrayFromHeap(t)),
+          inner,
+          outer,
+          backend.typedArrayFromHeap(out),
+        );
+        return out;
+      },
+    });
+  }
 }
 
 async function tryWasm(threads: number, warnings: string[]): Promise<string | null> {
@@ -234,8 +278,11 @@ async function tryWasm(threads: number, warnings: string[]): Promise<string | nu
     wasmThreads = getThreadsCount();
     if (ok && wasmThreads > 1) stopIdlePthreads();
     if (!ok) return 'the wasm backend failed to initialise';
-    if (!inPlaceSlice) registerInPlaceSlice();
-    inPlaceSlice = true;
+    if (!kernelsReplaced) {
+      registerInPlaceSlice();
+      registerLayoutKernels();
+    }
+    kernelsReplaced = true;
     return null;
   } catch (e) {
     return e instanceof Error ? e.message : String(e);
