@@ -251,18 +251,25 @@ const channelsSecond: Treatment = {
   },
 };
 
+/** `args = [ch[f], *args]` for a one-input layer: the input's channels, or null when the layer cannot be resolved. */
+function prependInputChannels(t: LayerContext): number | null {
+  const x = single(t);
+  if (x === null) return null;
+  const c1 = t.chOf(x);
+  if (c1 === null) return null;
+  t.args = [c1, ...t.args];
+  bindAll(t);
+  return c1;
+}
+
 /** `args = [ch[f], *args]`, c2 not assigned */
 const aifi: Treatment = {
   argIndex: shift(1),
   filled: () => [C1],
   note: 'parse_model prepends c1 (the input\u2019s channels); args are not width-scaled',
   apply(t) {
-    const x = single(t);
-    if (x === null) return false;
-    const c1 = t.chOf(x);
+    const c1 = prependInputChannels(t);
     if (c1 === null) return false;
-    t.args = [c1, ...t.args];
-    bindAll(t);
     t.c1 = c1;
     return true;
   },
@@ -397,12 +404,7 @@ const hardblock: Treatment = {
   filled: () => [C1],
   note: 'parse_model prepends c1 (the input\u2019s channels); args are not width-scaled',
   apply(t) {
-    const x = single(t);
-    if (x === null) return false;
-    const c1 = t.chOf(x);
-    if (c1 === null) return false;
-    t.args = [c1, ...t.args];
-    bindAll(t);
+    if (prependInputChannels(t) === null) return false;
     if (t.copies > 1) {
       t.fail(
         'YOLO029',
