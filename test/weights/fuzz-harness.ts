@@ -11,6 +11,7 @@ import { WeightsError, checkpointInfo, readCheckpoint, stateDictOf, toPlain } fr
 import { readZip } from '../../server/src/core/weights/zip.ts';
 import { writeRemappedCheckpoint } from '../../server/src/core/weights/save.ts';
 import { Pickle, stateDictCheckpoint, torchZip, zip, type ZipRecord } from './craft.ts';
+import { uniformStream } from '../../server/src/runtime/weights.ts';
 
 export interface Seed {
   name: string;
@@ -89,17 +90,8 @@ function hotRanges(bytes: Uint8Array): [number, number][] {
   return ranges;
 }
 
-/** mulberry32: small, seedable, good enough to pick mutations */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, the runtime's own seeded generator: small, seedable, good enough to pick mutations */
+export const rng: (seed: number) => () => number = uniformStream;
 
 export interface Mutant {
   seed: string;
