@@ -416,7 +416,6 @@ async function main(argv: string[]): Promise<number> {
         const nc = intFlag(p, '--nc', 1, 100_000);
         const ch = intFlag(p, '--ch', 1, 4096);
         const { text } = readText(file);
-        flagSettings(p);
         const { options } = fileSettings(p, file, text);
         const model = resolveDoc(parseModelDoc(text), {
           ...options,
