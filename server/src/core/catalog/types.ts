@@ -2,7 +2,8 @@
  * What a module definition is: a constructor signature (names, defaults, one line of doc each), a category for
  * the graph's colours, and a builder composing the module from the primitives of `nn/builder.ts`.
  * How parse_model treats a module (c1 prepended, width-scaled c2, repeats inserted...) depends on the upstream
- * tree as much as on the module, so it lives with the tree's namespace (`trees.ts`).
+ * code base as much as on the module, so it lives in that framework's profile (`framework/profiles/`, with the
+ * treatments in `framework/treatments.ts`).
  */
 import type { Category } from '../../../../common/src/category.ts';
 import type { Builder } from '../nn/builder.ts';

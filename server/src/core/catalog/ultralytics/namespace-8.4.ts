@@ -1,5 +1,5 @@
 /**
- * The namespace of ultralytics 8.4.33's parse_model (nn/tasks.py:1539-1731) as data, in the shape frameworks.ts
+ * The namespace of ultralytics 8.4.33's parse_model (nn/tasks.py:1539-1731) as data, in the shape framework/profiles/ultralytics-8.3.ts
  * gives the 8.3 one: which names `globals()[m]` reaches (the classes tasks.py imports, tasks.py:14-75), which of them
  * fall into the channels branch (base_modules, tasks.py:1575-1612) and the repeats branch (repeat_modules,
  * tasks.py:1613-1631) and the heads; the special branches by name (tasks.py:1667-1718) are the profile's
