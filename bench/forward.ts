@@ -32,7 +32,7 @@ import { serializeTrace, traceNetwork } from '../server/src/runtime/trace.ts';
 import { loadOrt, ortOutputs } from '../server/src/runtime/ort.ts';
 import type { NetworkPlan } from '../server/src/runtime/plan.ts';
 import type { ProfileBackend, ProfileResult } from '../server/src/protocol.ts';
-import { median } from './stats.ts';
+import { median, shareGaps, spearman } from './stats.ts';
 
 const root = join(__dirname, '..');
 const args = process.argv.slice(2);
@@ -152,45 +152,6 @@ class Py {
     this.proc.stdin.end();
     this.proc.kill();
   }
-}
-
-/** Spearman's rank correlation (ties share their mean rank). */
-function spearman(a: readonly number[], b: readonly number[]): number {
-  const rank = (xs: readonly number[]) => {
-    const order = xs.map((v, i) => [v, i] as const).sort((p, q) => p[0] - q[0]);
-    const r = new Array<number>(xs.length);
-    for (let i = 0; i < order.length;) {
-      let j = i;
-      while (j + 1 < order.length && order[j + 1]![0] === order[i]![0]) j++;
-      for (let k = i; k <= j; k++) r[order[k]![1]] = (i + j) / 2 + 1;
-      i = j + 1;
-    }
-    return r;
-  };
-  const ra = rank(a);
-  const rb = rank(b);
-  const mean = (xs: number[]) => xs.reduce((s, v) => s + v, 0) / xs.length;
-  const ma = mean(ra);
-  const mb = mean(rb);
-  let num = 0;
-  let da = 0;
-  let db = 0;
-  for (let i = 0; i < ra.length; i++) {
-    num += (ra[i]! - ma) * (rb[i]! - mb);
-    da += (ra[i]! - ma) ** 2;
-    db += (rb[i]! - mb) ** 2;
-  }
-  return num / Math.sqrt(da * db);
-}
-
-/** Per layer, share of ours − share of theirs in percentage points, largest |difference| first. */
-function shareGaps(ours: readonly number[], theirs: readonly number[]): { points: number; layer: number; ours: number; theirs: number }[] {
-  const so = ours.reduce((a, b) => a + b, 0);
-  const st = theirs.reduce((a, b) => a + b, 0);
-  return ours
-    .map((v, k) => ({ layer: k, ours: (100 * v) / so, theirs: (100 * theirs[k]!) / st }))
-    .map((g) => ({ ...g, points: g.ours - g.theirs }))
-    .sort((a, b) => Math.abs(b.points) - Math.abs(a.points));
 }
 
 interface Output {

@@ -184,6 +184,11 @@ export interface ProfileLayer {
   shapeMatches: boolean;
   /** every output of a multi-output layer (heads), measured and static, depth-first */
   outShapes?: number[][] | null;
+  /**
+   * the upstream model's estimated PyTorch ms for this layer (runtime/torch-cost.ts): its share of their sum ranks the
+   * layers as PyTorch would, where the engine's own kernels rank some differently (max-pool, large activations)
+   */
+  torchMs?: number | null;
   staticShapes?: number[][] | null;
 }
 
@@ -207,6 +212,8 @@ export interface ProfileResult {
   threads?: number | null;
   /** parameters of the network that ran (BatchNorm folded) */
   params?: number | null;
+  /** what the layers' `torchMs` estimate rests on (PyTorch version, machine, thread setting) */
+  torchEstimate?: string | null;
   /** e.g. the estimate that refused a run, or an internal shape mismatch */
   error: string | null;
   warnings: string[];

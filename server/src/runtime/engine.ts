@@ -15,6 +15,7 @@ import { moduleParamArrays, ownParamArrays, uniform } from './weights.ts';
 import { loadOrt, ortUnavailableReason, runOrt } from './ort.ts';
 import { OnnxUnsupported } from './onnx.ts';
 import { emptyProfileResult, type ProfileJob } from './job.ts';
+import { estimateTorchLayers } from './torch-cost.ts';
 
 export interface EngineHooks {
   onProgress?(done: number, total: number, message: string): void;
@@ -235,6 +236,8 @@ function finishResult(
   measured: (Shape[] | null)[],
 ): ProfileResult {
   result.runs = totals.length;
+  const torch = estimateTorchLayers(plan, result.threads ?? job.threads ?? allCores());
+  result.torchEstimate = torch?.basis ?? null;
   const mismatches: string[] = [];
   result.layers = plan.layers.map((l, k): ProfileLayer => {
     const got = measured[k];
@@ -253,6 +256,7 @@ function finishResult(
       outShape: got && got.length === 1 ? [...got[0]!] : null,
       staticShape: single ? [...want[0]!] : null,
       shapeMatches: matches,
+      torchMs: torch ? round(torch.layerMs[k]!) : null,
       ...(single ? {} : { outShapes: got ? got.map((s) => [...s]) : null, staticShapes: want.map((s) => [...s]) }),
     };
   });

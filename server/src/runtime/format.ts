@@ -1,6 +1,8 @@
 /**
  * The profile as a text table for the CLI (`yolo-lens profile FILE`): per layer the median time, its share of
- * the total and the measured output shape (flagged where it differs from the static resolver), then the totals.
+ * the total, the estimated share of the upstream model's PyTorch time (with the bar: where PyTorch spends its time,
+ * which the engine's own kernels rank differently for some layers) and the measured output shape (flagged where it
+ * differs from the static resolver), then the totals.
  */
 import type { ProfileResult } from '../protocol.ts';
 import { withCommas } from '../../../common/src/format.ts';
@@ -15,7 +17,12 @@ export function formatProfile(r: ProfileResult): string {
   const lines: string[] = [];
   if (r.layers.length) {
     const sum = r.layers.reduce((a, l) => a + l.ms, 0);
-    const rows = r.layers.map((l) => {
+    const torch = r.layers.map((l) => l.torchMs ?? 0);
+    const torchSum = torch.reduce((a, v) => a + v, 0);
+    // the bar ranks as PyTorch would where the estimate exists, else by the measured times
+    const barOf = torchSum > 0 ? torch : r.layers.map((l) => l.ms);
+    const barMax = Math.max(1e-9, ...barOf);
+    const rows = r.layers.map((l, k) => {
       const shapes = l.outShapes ? l.outShapes.map(shapeText).join(' ') : shapeText(l.outShape);
       const want = l.staticShapes ? l.staticShapes.map(shapeText).join(' ') : shapeText(l.staticShape);
       return {
@@ -23,7 +30,8 @@ export function formatProfile(r: ProfileResult): string {
         module: l.module,
         ms: l.ms.toFixed(2),
         share: sum > 0 ? `${((100 * l.ms) / sum).toFixed(1)}%` : '',
-        bar: sum > 0 ? '█'.repeat(Math.round((20 * l.ms) / Math.max(...r.layers.map((x) => x.ms)))) : '',
+        torch: torchSum > 0 ? `${((100 * torch[k]!) / torchSum).toFixed(1)}%` : '',
+        bar: sum > 0 || torchSum > 0 ? '█'.repeat(Math.round((20 * barOf[k]!) / barMax)) : '',
         shape: l.shapeMatches ? shapes : `${shapes}  ≠ static ${want}`,
       };
     });
@@ -32,16 +40,18 @@ export function formatProfile(r: ProfileResult): string {
       module: Math.max(6, ...rows.map((x) => x.module.length)),
       ms: Math.max(7, ...rows.map((x) => x.ms.length)),
       share: Math.max(6, ...rows.map((x) => x.share.length)),
+      torch: torchSum > 0 ? 8 : 0,
       bar: 20,
     };
+    const torchCol = (v: string) => (w.torch ? `${pad(v, w.torch, true)}  ` : '');
     lines.push(
       `${pad('layer', w.index, true)}  ${pad('module', w.module)}  ${pad('ms', w.ms, true)}  ` +
-        `${pad('share', w.share, true)}  ${pad('', w.bar)}  output`,
+        `${pad('share', w.share, true)}  ${torchCol('PyTorch≈')}${pad('', w.bar)}  output`,
     );
     for (const x of rows)
       lines.push(
         `${pad(x.index, w.index, true)}  ${pad(x.module, w.module)}  ${pad(x.ms, w.ms, true)}  ` +
-          `${pad(x.share, w.share, true)}  ${pad(x.bar, w.bar)}  ${x.shape}`,
+          `${pad(x.share, w.share, true)}  ${torchCol(x.torch)}${pad(x.bar, w.bar)}  ${x.shape}`,
       );
     lines.push('');
   }
@@ -59,6 +69,7 @@ export function formatProfile(r: ProfileResult): string {
     mem.push(`estimated ${r.estimatedMemoryMB.toFixed(1)} MB${r.memoryLimitMB != null ? ` of a ${r.memoryLimitMB} MB limit` : ''}`);
   lines.push(facts.join(' · '));
   if (mem.length) lines.push(mem.join(' · '));
+  if (r.torchEstimate && r.layers.length) lines.push(`PyTorch≈: the share of the ${r.torchEstimate}`);
   for (const w of r.warnings) lines.push(`warning: ${w}`);
   if (r.error) lines.push(`error: ${r.error}`);
   return lines.join('\n');

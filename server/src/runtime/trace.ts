@@ -62,7 +62,11 @@ class TraceFlow implements Flow<TNode> {
   layer = -1;
   paths: ReadonlyMap<Mod, string> = new Map();
 
-  constructor(readonly trace: Trace) {}
+  /** `withTensors: false` traces ops and shapes only (no weights drawn): what the PyTorch estimate needs */
+  constructor(
+    readonly trace: Trace,
+    private readonly withTensors = true,
+  ) {}
 
   private next(): number {
     return this.trace.ops.length;
@@ -107,7 +111,7 @@ class TraceFlow implements Flow<TNode> {
     const path = this.paths.get(m) ?? '?';
     const key = `${this.layer}/${path}`;
     const params: Record<string, string> = {};
-    for (const p of m.shared ? [] : moduleParamArrays(m, key)) {
+    for (const p of m.shared || !this.withTensors ? [] : moduleParamArrays(m, key)) {
       const name = `${key}.${p.name}`;
       this.trace.tensors.set(name, { shape: p.shape, values: p.values });
       params[p.name] = name;
@@ -219,11 +223,13 @@ class TraceFlow implements Flow<TNode> {
     return this.op('expand', [x], out, { shape: out });
   }
   constant(shape: readonly number[], fill: (index: number) => number): TNode {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const values = new Float32Array(n);
-    for (let i = 0; i < n; i++) values[i] = fill(i);
     const name = `const/${this.trace.ops.length}`;
-    this.trace.tensors.set(name, { shape, values });
+    if (this.withTensors) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const values = new Float32Array(n);
+      for (let i = 0; i < n; i++) values[i] = fill(i);
+      this.trace.tensors.set(name, { shape, values });
+    }
     return this.op('constant', [], [...shape], {}, name);
   }
   interpolate(x: TNode, size: readonly [number, number] | null, scale: number | null, mode: UpsampleMode): TNode {
@@ -253,7 +259,7 @@ class TraceFlow implements Flow<TNode> {
     const shape = this.shapes.param(m, name);
     const key = `${this.layer}/${this.paths.get(m) ?? '?'}`;
     const tensor = `${key}.${name}`;
-    if (!this.trace.tensors.has(tensor)) {
+    if (this.withTensors && !this.trace.tensors.has(tensor)) {
       const arrays = m.params?.[name]
         ? ownParamArrays({ [name]: m.params[name]! }, key)
         : m.leaf
@@ -320,33 +326,39 @@ class TraceFlow implements Flow<TNode> {
 const flatten = (o: Out<TNode>): TNode[] =>
   o === null ? [] : Array.isArray(o) ? (o as readonly Out<TNode>[]).flatMap(flatten) : [o as TNode];
 
-/** Traces a planned network, with the same seeded weights and input as the tfjs runtime. */
-export function traceNetwork(plan: NetworkPlan): Trace {
+/**
+ * Traces a planned network, with the same seeded weights and input as the tfjs runtime; `{ tensors: false }` records
+ * the ops and shapes only (`trace.tensors` stays empty).
+ */
+export function traceNetwork(plan: NetworkPlan, options: { tensors?: boolean } = {}): Trace {
   const trace: Trace = { ops: [], tensors: new Map(), layerOutputs: [], outputs: [] };
-  const fl = new TraceFlow(trace);
+  const withTensors = options.tensors ?? true;
+  const fl = new TraceFlow(trace, withTensors);
   const inShape = plan.inputShape;
-  trace.tensors.set('input', {
-    shape: inShape,
-    values: uniform(
-      'input',
-      inShape.reduce((a, b) => a * b, 1),
-      0,
-      1,
-    ),
-  });
+  if (withTensors)
+    trace.tensors.set('input', {
+      shape: inShape,
+      values: uniform(
+        'input',
+        inShape.reduce((a, b) => a * b, 1),
+        0,
+        1,
+      ),
+    });
   const input: TNode = { id: 0, shape: inShape };
   trace.ops.push({ kind: 'input', id: 0, shape: inShape, tensor: 'input' });
   let guide0: TNode | null = null;
   if (plan.guideShape) {
-    trace.tensors.set('guide', {
-      shape: plan.guideShape,
-      values: uniform(
-        'guide',
-        plan.guideShape.reduce((a, b) => a * b, 1),
-        -1,
-        1,
-      ),
-    });
+    if (withTensors)
+      trace.tensors.set('guide', {
+        shape: plan.guideShape,
+        values: uniform(
+          'guide',
+          plan.guideShape.reduce((a, b) => a * b, 1),
+          -1,
+          1,
+        ),
+      });
     guide0 = { id: 1, shape: plan.guideShape };
     trace.ops.push({ kind: 'input', id: 1, shape: plan.guideShape, tensor: 'guide' });
   }
