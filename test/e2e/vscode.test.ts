@@ -80,11 +80,17 @@ test(
       t.skip(`E2E SKIPPED: ${h}`);
       return;
     }
-    // package exactly what would be shipped
-    const pack = spawnSync(process.execPath, ['scripts/package.mjs'], { cwd: ROOT, encoding: 'utf8' });
+    // package exactly what this machine's VS Code would get from the Marketplace: the platform-specific package
+    // where onnxruntime-node ships binaries for the platform (its profile runs on them), else the universal one
+    const platform = `${process.platform}-${process.arch}`;
+    const targeted = existsSync(join(ROOT, 'node_modules/onnxruntime-node/bin/napi-v6', process.platform, process.arch));
+    const pack = spawnSync(process.execPath, ['scripts/package.mjs', ...(targeted ? ['--target', platform] : [])], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
     assert.equal(pack.status, 0, `npm run package failed:\n${pack.stdout}\n${pack.stderr}`);
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
-    const vsix = join(ROOT, `dist/${pkg.name}-${pkg.version}.vsix`);
+    const vsix = join(ROOT, `dist/${pkg.name}-${targeted ? `${platform}-` : ''}${pkg.version}.vsix`);
     assert.ok(existsSync(vsix));
 
     const workspace = mkdtempSync(join(tmpdir(), 'yolo-lens-e2e-'));
@@ -237,6 +243,8 @@ test(
       await vs.runCommand('YOLO Lens: Profile Model');
       const profiled = await vs.webviewText(/profiled \d+ layers|profile failed: /, 180_000);
       assert.match(profiled, /slimneck-yolov5n\.yaml/);
+      // the engine that ran, as the panel names it: the onnxruntime-node the platform package carries
+      assert.match(profiled, targeted ? /onnxruntime-node \d+\.\d+\.\d+ \(CPU/ : /\bwasm \(/);
       await vs.screenshot('profile');
 
       // which code builds a file: the workspace's own YOLOv5 tree decides, and names the file a module is missing from

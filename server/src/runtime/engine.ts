@@ -12,7 +12,7 @@ import { MB, planNetwork, type NetworkPlan } from './plan.ts';
 import { driveLayers, type Stored } from '../core/nn/driver.ts';
 import { disposePrepared, prepareLeaf, RtTensor, TfFlow, type Prepared } from './tfflow.ts';
 import { moduleParamArrays, ownParamArrays, uniform } from './weights.ts';
-import { loadOrt, ortUnavailableReason, runOrt } from './ort.ts';
+import { loadOrt, ortBundled, ortUnavailableReason, runOrt } from './ort.ts';
 import { OnnxUnsupported } from './onnx.ts';
 import { emptyProfileResult, type ProfileJob } from './job.ts';
 import { estimateTorchLayers } from './torch-cost.ts';
@@ -165,7 +165,10 @@ export async function runPlan(plan: NetworkPlan, job: ProfileJob, hooks: EngineH
             `onnxruntime-node could not run this model (${e instanceof Error ? e.message : String(e)}); the tfjs runtime ran it`,
           );
       }
-    } else if (job.backend === 'onnxruntime-node')
+    } else if (ortBundled())
+      // the platform package's own copy did not load (another libc, a missing system library): say why
+      result.warnings.push(`the onnxruntime-node this package carries did not load (${ortUnavailableReason()}); the tfjs runtime ran it`);
+    else if (job.backend === 'onnxruntime-node')
       result.warnings.push(`onnxruntime-node is not available (${ortUnavailableReason()}); install it next to the extension to use it`);
   }
 

@@ -2,13 +2,14 @@
  * The onnxruntime-node profile backend, the `auto` choice wherever it loads: an optional dependency (its npm package
  * carries the CPU binaries; its install script, which only fetches CUDA libraries, is not allowed to run), chosen by
  * bench/forward's figures: it beats the upstream PyTorch model where tfjs wasm takes 1.6-4x its time. It is loaded
- * at run time, so the .vsix and an install without it fall back to tfjs. The traced network is exported to ONNX;
- * per-layer times come from onnxruntime's own profiling trace, summed per `L<layer>/` node.
+ * at run time: the platform-specific .vsix carries its own copy (scripts/vsix-targets.mjs), the repo and the CLI take
+ * the user's node_modules one, and the universal .vsix or an install without it falls back to tfjs. The traced
+ * network is exported to ONNX; per-layer times come from onnxruntime's own profiling trace, summed per `L<layer>/` node.
  */
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Shape } from '../core/nn/module.ts';
 import type { NetworkPlan } from './plan.ts';
 import { exportOnnx } from './onnx.ts';
@@ -31,19 +32,31 @@ interface OrtModule {
 }
 
 // eslint-disable-next-line no-restricted-properties -- unreachable: the bundles are CommonJS (__filename is defined)
-const req = createRequire(typeof __filename === 'string' ? __filename : join(process.cwd(), 'index.js'));
+const thisFile = typeof __filename === 'string' ? __filename : join(process.cwd(), 'index.js');
+const req = createRequire(thisFile);
 let ort: OrtModule | null = null;
 let ortError: string | null = null;
+let bundled = false;
 
-/** Loads the user's onnxruntime-node, once. */
+/**
+ * Loads onnxruntime-node, once: the copy a platform-specific .vsix carries beside the bundles (dist/onnxruntime/,
+ * where the packaging puts it), else the user's (an optional dependency of the repo and the CLI).
+ */
 export function loadOrt(): OrtModule | null {
   if (ort || ortError) return ort;
+  bundled = existsSync(join(dirname(thisFile), 'onnxruntime'));
   try {
-    ort = req('onnxruntime-node') as OrtModule;
+    ort = (bundled ? req('./onnxruntime/node_modules/onnxruntime-node') : req('onnxruntime-node')) as OrtModule;
   } catch (e) {
     ortError = e instanceof Error ? e.message.split('\n')[0]! : String(e);
   }
   return ort;
+}
+
+/** Whether this installation carries its own onnxruntime-node (a platform-specific .vsix): its failure is news. */
+export function ortBundled(): boolean {
+  loadOrt();
+  return bundled;
 }
 
 export function ortUnavailableReason(): string | null {
