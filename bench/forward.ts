@@ -5,7 +5,8 @@
  * name, so the outputs are compared too (every engine's, output by output). Every engine runs at 1 thread and on all
  * cores; rounds interleave the engines (order rotated) so background load hits them alike; ratios are medians of
  * per-round ratios to PyTorch at the same thread count. Per-layer times of each engine are compared with PyTorch's
- * (forward hooks on each layer): Spearman rank correlation and the layers whose share of the total differs most.
+ * (forward hooks on each layer): Spearman rank correlation and the layers whose share of the total differs most; so
+ * is the profile's PyTorch estimate (runtime/torch-cost.ts), fitted on other models than these four.
  * The load average is printed per round, at the start and at the end: figures taken under load are not quotable.
  *
  *   node --import tsx bench/forward.ts [--models slimneck,yolov8n,yolo11n,yolo26n] [--imgsz 640] [--batch 1]
@@ -241,6 +242,45 @@ const load = () =>
     .map((x) => x.toFixed(2))
     .join(' ');
 
+const ESTIMATE = "PyTorch estimate (the profile's PyTorch≈)";
+
+/** One engine's per-layer times against PyTorch's at the same thread count: printed, and the table's row. */
+function layerAgreement(
+  model: string,
+  plan: NetworkPlan,
+  engine: string,
+  threads: number,
+  ours: readonly number[] | null,
+  theirs: readonly number[] | null,
+): LayerRow | null {
+  if (!ours || !theirs || ours.length !== theirs.length) return null;
+  const gaps = shareGaps(ours, theirs);
+  const gap = gaps[0]!;
+  const row: LayerRow = {
+    model,
+    engine,
+    threads,
+    spearman: spearman(ours, theirs),
+    gapPoints: Math.abs(gap.points),
+    gapLayer: gap.layer,
+    gapModule: plan.layers[gap.layer]?.module ?? '?',
+  };
+  // where the engine's time differs most from PyTorch's: the layers to look at for kernel work
+  const worst = gaps
+    .slice(0, 3)
+    .map(
+      (g) =>
+        `layer ${g.layer} ${plan.layers[g.layer]?.module ?? '?'} ${g.points > 0 ? '+' : ''}${g.points.toFixed(1)} ` +
+        `(${g.ours.toFixed(1)}% vs ${g.theirs.toFixed(1)}%, ${fmtMs(ours[g.layer]!)} vs ${fmtMs(theirs[g.layer]!)} ms)`,
+    )
+    .join('; ');
+  console.log(
+    `per-layer, ${engine} vs PyTorch at ${threads} thread(s): Spearman ${row.spearman.toFixed(3)}; largest share ` +
+      `differences: ${worst}`,
+  );
+  return row;
+}
+
 async function benchModel(spec: ModelSpec, rows: Row[], layerRows: LayerRow[], agreement: Record<string, string>): Promise<void> {
   const dir = join(out, spec.name);
   mkdirSync(dir, { recursive: true });
@@ -315,6 +355,7 @@ async function benchModel(spec: ModelSpec, rows: Row[], layerRows: LayerRow[], a
     if (replay) await replayCheck(plan, dir, theirs.shapes[0]!, theirData);
 
     const model = resolveModel(spec.text, { fileName: spec.fileName, imgsz });
+    const torchEstimates = new Map<number, number[]>();
     const profiled =
       (backend: ProfileBackend, threads: number): Engine['measure'] =>
       async () => {
@@ -323,6 +364,11 @@ async function benchModel(spec: ModelSpec, rows: Row[], layerRows: LayerRow[], a
         if (r.backend !== backend) throw new Error(`${backend} did not run (${r.backend}): ${r.warnings.join('; ')}`);
         if (r.threads !== null && r.threads !== undefined && r.threads !== threads)
           throw new Error(`${backend} ran on ${r.threads} threads, not ${threads}: ${r.warnings.join('; ')}`);
+        if (r.layers.every((l) => typeof l.torchMs === 'number'))
+          torchEstimates.set(
+            threads,
+            r.layers.map((l) => l.torchMs!),
+          );
         return { ms: r.totalMs, layerMs: r.layers.map((l) => l.ms) };
       };
     const threadCounts = [...new Set([1, cores])];
@@ -400,34 +446,14 @@ async function benchModel(spec: ModelSpec, rows: Row[], layerRows: LayerRow[], a
     for (const e of engines) {
       if (e.baseline) continue;
       const base = engines.find((x) => x.baseline && x.threads === e.threads);
-      const ours = perLayer(key(e));
-      const theirs = base ? perLayer(key(base)) : null;
-      if (!ours || !theirs || ours.length !== theirs.length) continue;
-      const gaps = shareGaps(ours, theirs);
-      const gap = gaps[0]!;
-      const lr: LayerRow = {
-        model: spec.name,
-        engine: e.name,
-        threads: e.threads,
-        spearman: spearman(ours, theirs),
-        gapPoints: Math.abs(gap.points),
-        gapLayer: gap.layer,
-        gapModule: plan.layers[gap.layer]?.module ?? '?',
-      };
-      layerRows.push(lr);
-      // where the engine's time differs most from PyTorch's: the layers to look at for kernel work
-      const worst = gaps
-        .slice(0, 3)
-        .map(
-          (g) =>
-            `layer ${g.layer} ${plan.layers[g.layer]?.module ?? '?'} ${g.points > 0 ? '+' : ''}${g.points.toFixed(1)} ` +
-            `(${g.ours.toFixed(1)}% vs ${g.theirs.toFixed(1)}%, ${fmtMs(ours[g.layer]!)} vs ${fmtMs(theirs[g.layer]!)} ms)`,
-        )
-        .join('; ');
-      console.log(
-        `per-layer, ${e.name} vs PyTorch at ${e.threads} thread(s): Spearman ${lr.spearman.toFixed(3)}; largest share ` +
-          `differences: ${worst}`,
-      );
+      const row = layerAgreement(spec.name, plan, e.name, e.threads, perLayer(key(e)), base ? perLayer(key(base)) : null);
+      if (row) layerRows.push(row);
+    }
+    // the profile's PyTorch estimate (what its bars rank by) against the measured PyTorch layers
+    for (const [threads, estimate] of torchEstimates) {
+      const base = engines.find((x) => x.baseline && x.threads === threads);
+      const row = layerAgreement(spec.name, plan, ESTIMATE, threads, estimate, base ? perLayer(key(base)) : null);
+      if (row) layerRows.push(row);
     }
     writeFileSync(join(dir, 'layers.json'), JSON.stringify(Object.fromEntries(engines.map((e) => [key(e), perLayer(key(e))])), null, 1));
   } finally {
