@@ -7,6 +7,8 @@
  *
  *   node --import tsx scripts/truth/torch-cost.ts --ultralytics DIR --gsconv-yolov5 DIR [--runs 15] [--only a,b]
  *   node --import tsx scripts/truth/torch-cost.ts --fit     refit from the committed measurements
+ *   node --import tsx scripts/truth/torch-cost.ts --refeature --ultralytics DIR --gsconv-yolov5 DIR
+ *       recount the work of every measured model (after a change to the features), keep the PyTorch times, refit
  *
  * Writes scripts/truth/torch-cost/measurements.json (the measurements: committed data) and
  * server/src/runtime/torch-cost-model.json (the coefficients the profile uses).
@@ -87,10 +89,55 @@ interface Measurements {
   readonly models: Measured[];
 }
 
-function measure(): Measurements {
+interface Trees {
+  readonly ultralytics: string;
+  readonly gsconv: string;
+}
+
+function trees(): Trees {
   const ultralytics = flag('--ultralytics') ?? process.env.YOLO_LENS_ULTRALYTICS;
   const gsconv = flag('--gsconv-yolov5') ?? process.env.YOLO_LENS_GSCONV_YOLOV5;
   if (!ultralytics || !gsconv) throw new Error('needs --ultralytics DIR and --gsconv-yolov5 DIR (the upstream trees)');
+  return { ultralytics, gsconv };
+}
+
+/** Our side of a model: its YAML's path, and the work counts per layer of the network we plan from it. */
+function countWork(spec: Spec, t: Trees): { yamlPath: string; layers: number; features: number[][] } {
+  const yamlPath =
+    spec.name === 'slimneck'
+      ? join(root, spec.yaml)
+      : spec.tree === 'ultralytics'
+        ? join(t.ultralytics, 'ultralytics/cfg/models', spec.yaml)
+        : join(t.gsconv, spec.yaml);
+  const framework: FrameworkId = spec.tree === 'ultralytics' ? 'ultralytics-8.4' : 'yolov5-gsconv';
+  const { plan, error } = planJob({
+    text: readFileSync(yamlPath, 'utf8'),
+    fileName: `${spec.name}.yaml`,
+    imgsz: IMGSZ,
+    batch: 1,
+    runs: 1,
+    warmup: 0,
+    backend: 'cpu',
+    memoryLimitMB: 8192,
+    framework,
+  });
+  if (!plan) throw new Error(`${spec.name}: ${error}`);
+  const features = layerCostFeatures(traceNetwork(plan, { tensors: false }), plan.layers.length);
+  return { yamlPath, layers: plan.layers.length, features: features.map((row) => row.map((v) => Number(v.toPrecision(6)))) };
+}
+
+function refeature(m: Measurements): Measurements {
+  const t = trees();
+  const models = m.models.map((x) => {
+    const spec = MODELS.find((s) => s.name === x.name);
+    if (!spec) throw new Error(`${x.name} is not in MODELS`);
+    return { ...x, features: countWork(spec, t).features };
+  });
+  return { ...m, features: [...TORCH_COST_FEATURES], models };
+}
+
+function measure(): Measurements {
+  const t = trees();
   const only = flag('--only')?.split(',');
   const runs = flag('--runs') ?? '15';
   const cores = cpus().length;
@@ -99,23 +146,8 @@ function measure(): Measurements {
   let torch = previous?.torch ?? '?';
   for (const spec of MODELS) {
     if (only && !only.includes(spec.name)) continue;
-    const treeRoot = spec.tree === 'ultralytics' ? ultralytics : gsconv;
-    const file = spec.tree === 'ultralytics' ? join(ultralytics, 'ultralytics/cfg/models', spec.yaml) : join(gsconv, spec.yaml);
-    const yamlPath = spec.name === 'slimneck' ? join(root, spec.yaml) : file;
-    const framework: FrameworkId = spec.tree === 'ultralytics' ? 'ultralytics-8.4' : 'yolov5-gsconv';
-    const { plan, error } = planJob({
-      text: readFileSync(yamlPath, 'utf8'),
-      fileName: `${spec.name}.yaml`,
-      imgsz: IMGSZ,
-      batch: 1,
-      runs: 1,
-      warmup: 0,
-      backend: 'cpu',
-      memoryLimitMB: 8192,
-      framework,
-    });
-    if (!plan) throw new Error(`${spec.name}: ${error}`);
-    const features = layerCostFeatures(traceNetwork(plan), plan.layers.length);
+    const treeRoot = spec.tree === 'ultralytics' ? t.ultralytics : t.gsconv;
+    const { yamlPath, layers, features } = countWork(spec, t);
     const cfg = spec.tree === 'ultralytics' ? `${spec.name}.yaml` : yamlPath;
     const py = spawnSync(
       '/usr/bin/python3',
@@ -145,7 +177,7 @@ function measure(): Measurements {
       name: spec.name,
       heldOut: !!spec.heldOut,
       modules: r.modules,
-      features: features.map((row) => row.map((v) => Number(v.toPrecision(6)))),
+      features,
       torchMs: { '1': one.layer_ms.map(round), all: all.layer_ms.map(round) },
       wallMs: { '1': round(one.wall_ms), all: round(all.wall_ms) },
     });
@@ -166,7 +198,11 @@ function measure(): Measurements {
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
-/** The coefficients per thread setting, fitted on the models not held out (each model's layers weighted by 1/total). */
+/**
+ * The coefficients per thread setting, fitted on the models not held out. Each layer's squared error is weighted by
+ * 1 / sqrt(its time x its model's total): between relative error (every layer counts, which the rank correlation
+ * needs) and error in shares of the model (which the large layers dominate).
+ */
 export function fit(m: Measurements): TorchCostModel {
   const coefficients = {} as Record<'1' | 'all', Record<TorchCostFeature, number>>;
   for (const key of ['1', 'all'] as const) {
@@ -176,8 +212,9 @@ export function fit(m: Measurements): TorchCostModel {
       if (model.heldOut) continue;
       const total = model.torchMs[key].reduce((a, b) => a + b, 0);
       model.features.forEach((row, i) => {
-        rows.push(row.map((v) => v / total));
-        targets.push(model.torchMs[key][i]! / total);
+        const w = 1 / Math.sqrt(Math.max(model.torchMs[key][i]!, 1e-3) * total);
+        rows.push(row.map((v) => v * w));
+        targets.push(model.torchMs[key][i]! * w);
       });
     }
     const x = fitNonNegative(rows, targets);
@@ -213,7 +250,8 @@ export function agreement(m: Measurements, model: TorchCostModel): string[] {
 }
 
 function main(): void {
-  const m: Measurements = args.includes('--fit') ? JSON.parse(readFileSync(measurementsFile, 'utf8')) : measure();
+  const committed = (): Measurements => JSON.parse(readFileSync(measurementsFile, 'utf8')) as Measurements;
+  const m = args.includes('--fit') ? committed() : args.includes('--refeature') ? refeature(committed()) : measure();
   if (!args.includes('--fit')) writeFileSync(measurementsFile, JSON.stringify(m) + '\n');
   const model = fit(m);
   writeFileSync(modelFile, JSON.stringify(model, null, 2) + '\n');

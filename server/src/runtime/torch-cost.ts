@@ -12,6 +12,7 @@
  * on are in torch-cost-model.json). The coefficients are milliseconds on that machine, so the estimate's shares are
  * what it is for; its total is only that machine's.
  */
+import type { ActFn } from '../core/nn/module.ts';
 import type { NetworkPlan } from './plan.ts';
 import { traceNetwork, type Trace } from './trace.ts';
 import model from './torch-cost-model.json';
@@ -26,7 +27,9 @@ export const TORCH_COST_FEATURES = [
   'matmulGMAC', // attention and linear layers
   'poolReadsG', // pooling window reads (output elements x window)
   'convOutMB', // what convs write
-  'activationMB', // what activations write (a separate pass in PyTorch)
+  'cheapActivationMB', // what piecewise-linear activations write (ReLU, LeakyReLU, Hardswish, ...)
+  'activationMB', // what activations built on exp write (SiLU, Sigmoid, GELU, ...): a separate pass in PyTorch
+  'mishActivationMB', // what Mish writes (exp, log and tanh per element: the Slim-neck fork's Conv)
   'concatMB', // what concatenations write
   'elementwiseMB', // add, mul, sigmoid, softmax, ...
   'resampleMB', // what upsampling writes
@@ -50,6 +53,8 @@ export const torchCostModel = model as TorchCostModel;
 
 /** Ops that only view their input (no kernel, no bytes written) in PyTorch. */
 const VIEWS = new Set(['reshape', 'split', 'identity', 'constant', 'permute', 'flatten', 'dropout', 'expand', 'float']);
+
+const CHEAP_ACTIVATIONS = new Set<ActFn>(['ReLU', 'ReLU6', 'LeakyReLU', 'Hardswish', 'Hardsigmoid', 'PReLU']);
 
 const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -91,7 +96,7 @@ export function layerCostFeatures(trace: Trace, layers: number): number[][] {
           add('poolReadsG', (out * leaf.k[0] * leaf.k[1]) / 1e9);
           break;
         case 'act':
-          add('activationMB', mb);
+          add(leaf.fn === 'Mish' ? 'mishActivationMB' : CHEAP_ACTIVATIONS.has(leaf.fn) ? 'cheapActivationMB' : 'activationMB', mb);
           break;
         case 'upsample':
           add('resampleMB', mb);
