@@ -168,8 +168,7 @@ function measure(): Measurements {
       modules: string[];
       threads: Record<string, { layer_ms: number[]; wall_ms: number }>;
     };
-    if (r.modules.length !== plan.layers.length)
-      throw new Error(`${spec.name}: ${r.modules.length} upstream layers, ${plan.layers.length} ours`);
+    if (r.modules.length !== layers) throw new Error(`${spec.name}: ${r.modules.length} upstream layers, ${layers} ours`);
     torch = r.torch;
     const all = r.threads[String(cores)]!;
     const one = r.threads['1']!;
