@@ -81,8 +81,8 @@ test('the estimate in a profile: one value per layer, the basis names the PyTorc
   assert.equal(one.layerMs.length, plan.layers.length);
   assert.ok(one.layerMs.every((v) => Number.isFinite(v) && v >= 0));
   assert.ok(one.layerMs.some((v) => v > 0));
-  assert.match(one.basis, new RegExp(`PyTorch ${torchCostModel.torch.replace(/\./g, '\\.')}.*1 thread`));
-  assert.match(all.basis, /all \d+ cores/);
+  assert.match(one.basis, new RegExp(`PyTorch ${torchCostModel.torch.replace(/\./g, '\\.')}.*on 1 thread`));
+  assert.match(all.basis, /on all cores/);
 });
 
 test('the committed coefficients are the fit of the committed measurements', () => {

@@ -69,7 +69,7 @@ export function formatProfile(r: ProfileResult): string {
     mem.push(`estimated ${r.estimatedMemoryMB.toFixed(1)} MB${r.memoryLimitMB != null ? ` of a ${r.memoryLimitMB} MB limit` : ''}`);
   lines.push(facts.join(' · '));
   if (mem.length) lines.push(mem.join(' · '));
-  if (r.torchEstimate && r.layers.length) lines.push(`PyTorch≈: the share of the ${r.torchEstimate}`);
+  if (r.torchEstimate && r.layers.length) lines.push(`PyTorch≈: ${r.torchEstimate}`);
   for (const w of r.warnings) lines.push(`warning: ${w}`);
   if (r.error) lines.push(`error: ${r.error}`);
   return lines.join('\n');

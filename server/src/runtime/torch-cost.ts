@@ -137,12 +137,12 @@ export function estimateTorchLayers(plan: NetworkPlan, threads: number): { layer
     return null;
   }
   const m = torchCostModel;
-  const setting = threads > 1 ? `all ${m.cpu.match(/\((\d+) cores\)/)?.[1] ?? ''} cores`.replace('  ', ' ') : '1 thread';
+  const setting = threads > 1 ? 'on all cores' : 'on 1 thread';
   return {
     layerMs: estimateTorchLayerMs(features, threads, m),
     basis:
-      `PyTorch ${m.torch} estimate: per-layer work weighted by costs fitted to the upstream models' times on ` +
-      `${m.cpu.replace(/ \(\d+ cores\)/, '')}, ${setting} (${m.fittedOn.length} models, ${m.measured})`,
+      `estimated share of the upstream model's time in PyTorch ${m.torch} ${setting}: each layer's work weighted by ` +
+      `costs fitted to ${m.fittedOn.length} other models measured on ${m.cpu} (${m.measured})`,
   };
 }
 
