@@ -471,7 +471,7 @@ describe('graph panel in Chromium', { skip: needsCorpus.skip ?? skip }, () => {
     }
   });
 
-  test('profile: a progress bar while it runs, then time bars on the nodes and in the table', async () => {
+  test('profile: a progress bar while it runs, then time bars on the nodes and in the table, ranked by the PyTorch estimate', async () => {
     const graph = corpusGraph('yolov5/models/yolov5n.yaml');
     const p = await openPanel(browser, server);
     try {
@@ -497,22 +497,42 @@ describe('graph panel in Chromium', { skip: needsCorpus.skip ?? skip }, () => {
           outShape: n.outShape,
           staticShape: n.outShape,
           shapeMatches: true,
+          // the estimate ranks otherwise than the measured times (layer 3 first), and layer 7 has none
+          torchMs: n.index === 7 ? null : n.index === 3 ? 9 : 1,
         })),
         totalMs: graph.nodes.reduce((s, n) => s + 0.5 + (n.index % 5), 0),
         throughput: 1000 / 62.5,
         peakMemoryMB: 412,
+        torchEstimate: 'PyTorch 1.13.1 estimate: fitted on 3 models',
         error: null,
         warnings: [],
       };
+      const torchSum = result.layers.reduce((s, l) => s + (l.torchMs ?? 0), 0);
+      const torchShare = (ms: number) => `${((100 * ms) / torchSum).toFixed(1)}%`;
       const n = await p.renders();
       await p.send({ type: 'profile', result } satisfies HostMessage);
       await p.waitRender(n);
       assert.equal(await p.page.locator('.progress').isVisible(), false);
       assert.equal(await p.page.locator('#graph .profile-bar').count(), graph.nodes.length);
       // each layer's ms and its share of the summed layer times, on the node and in the table
+      // and its share of the summed PyTorch estimate
       const share = `${((100 * 4.5) / result.totalMs).toFixed(1)}%`;
-      assert.equal(await p.page.locator('#graph g.layer-node[data-index="4"] .profile-bar text').textContent(), `4.50 ms · ${share}`);
+      const nodeBar = (i: number) => p.page.locator(`#graph g.layer-node[data-index="${i}"] .profile-bar`);
+      assert.equal(await nodeBar(4).locator('text').textContent(), `4.50 ms · ${share} · PyTorch≈ ${torchShare(1)}`);
+      assert.equal(await nodeBar(7).locator('text').textContent(), `2.50 ms · ${((100 * 2.5) / result.totalMs).toFixed(1)}% · PyTorch≈ –`);
       assert.equal(await p.page.locator('.layer-table tbody tr[data-index="4"] td.share').textContent(), share);
+      const headers = await p.page.locator('.layer-table thead th').allTextContents();
+      assert.deepEqual(headers.slice(-3), ['ms', 'share', 'PyTorch≈']);
+      const torchHeader = p.page.locator('.layer-table thead th').last();
+      assert.match((await torchHeader.getAttribute('title'))!, /PyTorch 1\.13\.1 estimate: fitted on 3 models/);
+      const torchCell = (i: number) => p.page.locator(`.layer-table tbody tr[data-index="${i}"] td`).nth(headers.length - 1);
+      assert.equal(await torchCell(3).textContent(), torchShare(9));
+      assert.equal(await torchCell(4).textContent(), torchShare(1));
+      assert.equal(await torchCell(7).textContent(), '–');
+      // the node bars rank as PyTorch would: layer 3's (the estimate's largest) is the longest, not layer 4's (the engine's)
+      const fillWidth = async (i: number) => Number(await nodeBar(i).locator('rect.fill').getAttribute('width'));
+      assert.ok((await fillWidth(3)) > 4 * (await fillWidth(4)), `${await fillWidth(3)} vs ${await fillWidth(4)}`);
+      assert.match((await p.page.locator('.profile-summary').getAttribute('title'))!, /PyTorch 1\.13\.1 estimate/);
       // the engine and the thread count that produced the times
       assert.match(
         (await p.page.locator('.profile-summary').textContent())!,
@@ -520,6 +540,8 @@ describe('graph panel in Chromium', { skip: needsCorpus.skip ?? skip }, () => {
       );
       await p.page.locator('.layer-table button.sort', { hasText: /^ms$/ }).click();
       assert.equal(await p.page.locator('.layer-table tbody tr').first().getAttribute('data-index'), '4');
+      await p.page.locator('.layer-table button.sort', { hasText: 'PyTorch≈' }).click();
+      assert.equal(await p.page.locator('.layer-table tbody tr').first().getAttribute('data-index'), '3');
       await p.page.screenshot({ path: artifact('panel-profile.png') });
       // a failed run says why, and a redraw of the graph (the user typed) does not wipe that
       const f = await p.renders();

@@ -1,12 +1,14 @@
 /**
  * The drawn model graph in the graph panel: one box per layer (index, module, output shape, params, FLOPs,
- * profile time, expanded submodules), coloured by category, inside backbone/head groups, with one labelled edge
- * per `from` element; zoom, pan, selection, the editor cursor's highlight, search matches and keyboard moves.
+ * profile time and estimated PyTorch share, expanded submodules), coloured by category, inside backbone/head groups,
+ * with one labelled edge per `from` element; zoom, pan, selection, the editor cursor's highlight, search matches and
+ * keyboard moves.
  * Every document-derived string goes in through d3 `.text()` (textContent), never as markup.
  */
 import * as d3 from 'd3';
 import type { GraphEdge, GraphNode, GraphResult, SubmoduleNode } from '../../server/src/protocol.ts';
 import { linkKey, type Layouter, type LayoutInput, type LayoutOutput } from './layout.ts';
+import { barTimes, type ProfileTimes } from './profileTimes.ts';
 import {
   compactCount,
   DEFAULT_FLOPS_CONVENTION,
@@ -51,6 +53,8 @@ interface DrawnNode {
   width: number;
   height: number;
   lines: string[];
+  /** the text beside the node's time bar (null: no bar) */
+  barText: string | null;
   x: number;
   y: number;
 }
@@ -72,6 +76,10 @@ const STRIPE = 5;
 const ROW = 15;
 const MAX_ROWS = 60;
 const MIN_WIDTH = 150;
+/** the time bar's text: its font size over the node font's (style.css), and the room it gets at least */
+const BAR_TEXT_SCALE = 10 / 12;
+const BAR_TEXT_MIN = 98;
+const BAR_MIN = 40;
 const INPUT_ID = 'in';
 /** Up to this many layers every text is drawn; beyond, only what is in view (level of detail). */
 const DETAIL_ALL = 400;
@@ -81,6 +89,12 @@ const ZOOMED_OUT = 0.45;
 const DETAIL_DELAY = 120;
 
 const SEVERITY_RANK = { error: 0, warning: 1, information: 2, hint: 3 } as const;
+
+/**
+ * The room the time bar's text takes to the right of the bar (the bar gets the rest of the box): the text, and 14 px
+ * after it that keep it clear of the expand toggle in the box's corner.
+ */
+const barTextRoom = (text: string, cw: number): number => Math.max(BAR_TEXT_MIN, Math.ceil(text.length * cw * BAR_TEXT_SCALE) + 14) + 6;
 
 /** Width of one character of the node font, measured once (the nodes use a monospace font). */
 let charWidthCache: number | null = null;
@@ -157,7 +171,9 @@ export class GraphView {
   cursor: number | null = null;
   private matches: Set<number> | null = null;
   readonly expanded = new Map<number, Expansion>();
-  private profileMs: Map<number, number> | null = null;
+  private profile: ProfileTimes | null = null;
+  /** the longest time bar's value (what the bars rank by: barTimes) */
+  private barMax = 1e-9;
   private diff: Map<number, DiffMark> | null = null;
   private hasDrawn = false;
   /** timings of the last draw, for the benchmark and the status line */
@@ -271,13 +287,21 @@ export class GraphView {
   private measure(graph: GraphResult): Map<number, DrawnNode> {
     const cw = charWidth(this.gNodes.node()!);
     const out = new Map<number, DrawnNode>();
-    const box = (id: string, index: number, node: GraphNode | null, lines: string[], extraRows: number, bar: boolean): DrawnNode => {
+    const box = (
+      id: string,
+      index: number,
+      node: GraphNode | null,
+      lines: string[],
+      extraRows: number,
+      barText: string | null,
+    ): DrawnNode => {
       const longest = Math.max(...lines.map((l) => l.length));
-      const width = Math.max(MIN_WIDTH, Math.ceil(longest * cw) + 2 * PAD_X + STRIPE + 14);
-      const height = PAD_Y * 2 + lines.length * LINE + (bar ? LINE : 0) + extraRows * ROW;
-      return { id, index, node, width, height, lines, x: 0, y: 0 };
+      let width = Math.max(MIN_WIDTH, Math.ceil(longest * cw) + 2 * PAD_X + STRIPE + 14);
+      if (barText !== null) width = Math.max(width, 2 * PAD_X + STRIPE + BAR_MIN + barTextRoom(barText, cw));
+      const height = PAD_Y * 2 + lines.length * LINE + (barText !== null ? LINE : 0) + extraRows * ROW;
+      return { id, index, node, width, height, lines, barText, x: 0, y: 0 };
     };
-    out.set(-1, box(INPUT_ID, -1, null, ['input', shapeText(graph.inputShape)], 0, false));
+    out.set(-1, box(INPUT_ID, -1, null, ['input', shapeText(graph.inputShape)], 0, null));
     for (const n of graph.nodes) {
       const flops = flopsOf(n.flops, this.convention);
       const lines = [
@@ -296,7 +320,7 @@ export class GraphView {
         rows = 1;
         widest = ex.state === 'error' ? Math.min(ex.message.length, 80) : 20;
       }
-      const b = box(String(n.index), n.index, n, lines, rows, this.profileMs !== null);
+      const b = box(String(n.index), n.index, n, lines, rows, this.profile ? this.barText(n.index) : null);
       b.width = Math.max(b.width, Math.ceil(widest * cw) + 2 * PAD_X + STRIPE + 14);
       out.set(n.index, b);
     }
@@ -522,6 +546,16 @@ export class GraphView {
     this.drawExtras(g.append('g').attr('class', 'extras'), d);
   }
 
+  /** The text beside a layer's time bar: its ms and share, and its share of the estimated PyTorch time where there is one. */
+  private barText(index: number): string {
+    const p = this.profile!;
+    const ms = p.ms.get(index);
+    if (ms === undefined) return '– ms';
+    const t = p.torchMs.get(index);
+    const torch = p.torchSum > 0 ? ` · PyTorch≈ ${t !== undefined ? shareText(t, p.torchSum) : '–'}` : '';
+    return `${msText(ms)} ms · ${shareText(ms, p.msSum)}${torch}`;
+  }
+
   /** Diagnostics marker, profile bar, expand toggle and submodule rows of one node. */
   private drawExtras(g: d3.Selection<SVGGElement, unknown, null, undefined>, d: DrawnNode): void {
     const n = d.node;
@@ -539,24 +573,22 @@ export class GraphView {
         .text(worst === 'error' ? '!' : worst === 'warning' ? '!' : 'i');
     }
     let y = PAD_Y + d.lines.length * LINE;
-    if (this.profileMs) {
-      const ms = this.profileMs.get(n.index);
-      const max = Math.max(...this.profileMs.values(), 1e-9);
-      const sum = [...this.profileMs.values()].reduce((a, v) => a + v, 0);
-      const w = d.width - 2 * PAD_X - STRIPE - 104;
+    if (this.profile && d.barText !== null) {
+      const v = barTimes(this.profile).get(n.index);
+      const w = d.width - 2 * PAD_X - STRIPE - barTextRoom(d.barText, charWidth(this.gNodes.node()!));
       const pb = g
         .append('g')
-        .attr('class', 'profile-bar')
+        .attr('class', this.profile.torchSum > 0 ? 'profile-bar by-torch' : 'profile-bar')
         .attr('transform', `translate(${PAD_X + STRIPE},${y + 3})`);
       pb.append('rect').attr('class', 'track').attr('width', w).attr('height', 8);
       pb.append('rect')
         .attr('class', 'fill')
-        .attr('width', ms !== undefined ? Math.max(1, (w * ms) / max) : 0)
+        .attr('width', v !== undefined ? Math.max(1, (w * v) / this.barMax) : 0)
         .attr('height', 8);
       pb.append('text')
         .attr('x', w + 6)
         .attr('y', 9)
-        .text(ms !== undefined ? `${msText(ms)} ms · ${shareText(ms, sum)}` : '– ms');
+        .text(d.barText);
       y += LINE;
     }
     const ex = this.expanded.get(n.index);
@@ -677,9 +709,10 @@ export class GraphView {
     this.refreshClasses();
   }
 
-  /** Per-layer milliseconds of a profile run (null: hide the bars). Relayouts (the boxes grow). */
-  async setProfile(ms: Map<number, number> | null): Promise<void> {
-    this.profileMs = ms;
+  /** A profile run's per-layer times (null: hide the bars). Relayouts (the boxes grow). */
+  async setProfile(profile: ProfileTimes | null): Promise<void> {
+    this.profile = profile;
+    this.barMax = profile ? Math.max(1e-9, ...barTimes(profile).values()) : 1e-9;
     if (this.graph) await this.setGraph(this.graph, this.convention, true);
   }
 

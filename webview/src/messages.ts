@@ -178,12 +178,16 @@ const profileResult = z.object({
         outShape: shape.nullable(),
         staticShape: shape.nullable(),
         shapeMatches: z.boolean(),
+        /** the upstream model's estimated PyTorch ms (what the panel's PyTorch≈ shares and time bars rank by) */
+        torchMs: finite.nonnegative().nullable().optional(),
       }),
     )
     .max(LIMITS.profileLayers),
   totalMs: finite,
   throughput: finite,
   peakMemoryMB: finite.nullable(),
+  /** what the estimate rests on */
+  torchEstimate: str.nullable().optional(),
   error: str.nullable(),
   warnings: z.array(str).max(1000),
 });

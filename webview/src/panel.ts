@@ -6,7 +6,8 @@
 import type { GraphResult, LspPosition, ProfileResult, SubmoduleNode } from '../../server/src/protocol.ts';
 import { parseHostMessage, rangeContains, type HostMessage, type WebviewMessage } from './messages.ts';
 import { GraphView, WEIGHTS_WORDS, weightsLines, type ViewTransform } from './graphView.ts';
-import { LayerTable, type SortState } from './table.ts';
+import { LayerTable, SORT_KEYS, type SortState } from './table.ts';
+import { profileTimes, torchShareTip, type ProfileTimes } from './profileTimes.ts';
 import { CompareView } from './compare.ts';
 import { Layouter } from './layout.ts';
 import {
@@ -140,7 +141,7 @@ export class Panel {
   private readonly view: GraphView;
   private readonly table: LayerTable;
   private compare: CompareView | null = null;
-  private profileMs: Map<number, number> | null = null;
+  private profile: ProfileTimes | null = null;
   private matchList: number[] = [];
   private matchCursor = -1;
   private renderSeq = 0;
@@ -361,8 +362,9 @@ export class Panel {
     if (!sameDoc) {
       // another document: its profile, expansions and selection do not apply
       this.view.expanded.clear();
-      this.profileMs = null;
+      this.profile = null;
       this.profileSummary.textContent = '';
+      this.profileSummary.removeAttribute('title');
       if (!restoring) {
         this.state.selected = null;
         this.state.expanded = [];
@@ -523,7 +525,7 @@ export class Panel {
     const g = this.view.graph;
     if (!g) return;
     const q = this.search.value.trim();
-    this.table.render(g, this.view.convention, this.profileMs, q ? new Set(this.matchList) : null);
+    this.table.render(g, this.view.convention, this.profile, q ? new Set(this.matchList) : null);
     this.table.mark(this.view.selected, this.view.cursor, false);
   }
 
@@ -554,7 +556,7 @@ export class Panel {
       `${gflopsText(flopsOf(n.flops, shown))} (${CONVENTION_NAME[shown]}) · ${gflopsText(flopsOf(n.flops, other))} ` +
         `(${CONVENTION_NAME[other]})`,
     );
-    const ms = this.profileMs?.get(n.index);
+    const ms = this.profile?.ms.get(n.index);
     if (ms !== undefined) row('time', `${msText(ms)} ms`);
     const weights = weightsLines(n);
     if (weights.length) {
@@ -625,15 +627,18 @@ export class Panel {
     if (r.error) {
       // in the profile's own line: a redraw of the graph must not wipe it from the status line
       this.profileSummary.textContent = `profile failed: ${r.error}`;
+      this.profileSummary.removeAttribute('title');
       this.profileSummary.dataset.level = 'error';
       this.rendered();
       return;
     }
     delete this.profileSummary.dataset.level;
-    this.profileMs = new Map(r.layers.map((l) => [l.index, l.ms]));
+    this.profile = profileTimes(r);
     this.profileSummary.textContent =
       `${engineText(r)} · ${msText(r.totalMs)} ms per batch · ${r.throughput.toFixed(1)} img/s · batch ` +
       `${r.batch} · ${r.runs} runs · ${r.imgsz}px${r.peakMemoryMB !== null ? ` · peak ${r.peakMemoryMB.toFixed(0)} MB` : ''}`;
+    if (this.profile.torchSum > 0) this.profileSummary.title = torchShareTip(this.profile);
+    else this.profileSummary.removeAttribute('title');
     const mismatches = r.layers.filter((l) => !l.shapeMatches).length;
     this.setStatus(
       mismatches || r.warnings.length ? 'warning' : 'info',
@@ -643,7 +648,7 @@ export class Panel {
         ...r.warnings,
       ].join(' · '),
     );
-    await this.view.setProfile(this.profileMs);
+    await this.view.setProfile(this.profile);
     this.renderTable();
     this.renderDetails();
     this.rendered();
@@ -724,10 +729,7 @@ function restoreState(raw: unknown): PanelState {
     graph: graph?.ok && graph.message.type === 'graph' ? graph.message.graph : null,
     transform: t && [t.k, t.x, t.y].every((v) => typeof v === 'number' && Number.isFinite(v)) ? { k: t.k, x: t.x, y: t.y } : null,
     selected: typeof s.selected === 'number' ? s.selected : null,
-    sort:
-      s.sort && ['index', 'params', 'gflops', 'size', 'ms'].includes(s.sort.key)
-        ? { key: s.sort.key, descending: !!s.sort.descending }
-        : fallback.sort,
+    sort: s.sort && SORT_KEYS.includes(s.sort.key) ? { key: s.sort.key, descending: !!s.sort.descending } : fallback.sort,
     search: typeof s.search === 'string' ? s.search.slice(0, 200) : '',
     tableVisible: s.tableVisible !== false,
     expanded: Array.isArray(s.expanded) ? s.expanded.filter((i): i is number => Number.isInteger(i)).slice(0, 200) : [],

@@ -1,6 +1,7 @@
 /**
- * The graph panel's side table: every layer with its output, params, GFLOPs (and profile time), sortable, with a
- * bar per number and the model's totals; a row click reveals the layer like a node click does.
+ * The graph panel's side table: every layer with its output, params, GFLOPs (and profile time, its share, and the
+ * share of the estimated PyTorch time), sortable, with a bar per number and the model's totals; a row click reveals the
+ * layer like a node click does.
  */
 import type { GraphNode, GraphResult } from '../../server/src/protocol.ts';
 import {
@@ -16,8 +17,10 @@ import {
 } from '../../common/src/format.ts';
 import { numel, total } from './totals.ts';
 import { el } from './dom.ts';
+import { torchShareTip, type ProfileTimes } from './profileTimes.ts';
 
-export type SortKey = 'index' | 'params' | 'gflops' | 'size' | 'ms';
+export type SortKey = 'index' | 'params' | 'gflops' | 'size' | 'ms' | 'torch';
+export const SORT_KEYS: readonly SortKey[] = ['index', 'params', 'gflops', 'size', 'ms', 'torch'];
 export interface SortState {
   key: SortKey;
   descending: boolean;
@@ -36,6 +39,8 @@ interface Column {
   key: SortKey | null;
   title: string;
   numeric: boolean;
+  /** the header's tooltip, where the title needs one */
+  tip?: string;
 }
 
 export class LayerTable {
@@ -58,7 +63,7 @@ export class LayerTable {
     this.table.addEventListener('keydown', (e) => this.onKey(e));
   }
 
-  render(graph: GraphResult, convention: FlopsConvention, profile: Map<number, number> | null, filter: Set<number> | null): void {
+  render(graph: GraphResult, convention: FlopsConvention, profile: ProfileTimes | null, filter: Set<number> | null): void {
     const cols: Column[] = [
       { key: 'index', title: '#', numeric: true },
       { key: null, title: 'module', numeric: false },
@@ -68,6 +73,8 @@ export class LayerTable {
       { key: 'gflops', title: 'GFLOPs', numeric: true },
     ];
     if (profile) cols.push({ key: 'ms', title: 'ms', numeric: true }, { key: null, title: 'share', numeric: true });
+    const torch = profile && profile.torchSum > 0 ? profile : null;
+    if (torch) cols.push({ key: 'torch', title: 'PyTorch≈', numeric: true, tip: torchShareTip(torch) });
     this.table.replaceChildren();
     const thead = el('thead');
     const hr = el('tr');
@@ -78,7 +85,7 @@ export class LayerTable {
         const key = c.key;
         const b = el('button', 'sort', c.title);
         b.type = 'button';
-        b.title = `sort by ${c.title}`;
+        b.title = c.tip ? `sort by ${c.title} (${c.tip})` : `sort by ${c.title}`;
         b.addEventListener('click', () => {
           this.sort = this.sort.key === key ? { key, descending: !this.sort.descending } : { key, descending: key !== 'index' };
           this.opts.onSort(this.sort);
@@ -86,6 +93,7 @@ export class LayerTable {
         th.append(b);
         th.setAttribute('aria-sort', this.sort.key === key ? (this.sort.descending ? 'descending' : 'ascending') : 'none');
       } else th.textContent = c.title;
+      if (c.tip) th.title = c.tip;
       hr.append(th);
     }
     thead.append(hr);
@@ -101,7 +109,9 @@ export class LayerTable {
         case 'size':
           return numel(n.outShape ?? n.outShapes?.[0] ?? null);
         case 'ms':
-          return profile?.get(n.index) ?? -1;
+          return profile?.ms.get(n.index) ?? -1;
+        case 'torch':
+          return profile?.torchMs.get(n.index) ?? -1;
       }
     };
     const nodes = graph.nodes.filter((n) => !filter || filter.has(n.index));
@@ -109,9 +119,8 @@ export class LayerTable {
     nodes.sort((a, b) => (descending ? value(b, key) - value(a, key) : value(a, key) - value(b, key)) || a.index - b.index);
     const maxParams = Math.max(1, ...graph.nodes.map((n) => n.params ?? 0));
     const maxFlops = Math.max(1, ...graph.nodes.map((n) => flopsOf(n.flops, convention) ?? 0));
-    const maxMs = profile ? Math.max(1e-9, ...profile.values()) : 1;
-    // a layer's share of the summed layer times: the figure the bench compares with PyTorch's per-layer shares
-    const sumMs = profile ? [...profile.values()].reduce((a, v) => a + v, 0) : 0;
+    const maxMs = profile ? Math.max(1e-9, ...profile.ms.values()) : 1;
+    const maxTorch = torch ? Math.max(1e-9, ...torch.torchMs.values()) : 1;
 
     const tbody = el('tbody');
     this.rows.clear();
@@ -128,9 +137,16 @@ export class LayerTable {
       const f = flopsOf(n.flops, convention);
       tr.append(barCell(f, maxFlops, gflopsText(f), 'bar-gflops'));
       if (profile) {
-        const ms = profile.get(n.index) ?? null;
+        const ms = profile.ms.get(n.index) ?? null;
         tr.append(barCell(ms, maxMs, msText(ms), 'bar-ms'));
-        tr.append(el('td', 'num share', shareText(ms, sumMs)));
+        // a layer's share of the summed layer times: the figure the bench compares with PyTorch's per-layer shares
+        tr.append(el('td', 'num share', shareText(ms, profile.msSum)));
+      }
+      if (torch) {
+        const t = torch.torchMs.get(n.index) ?? null;
+        const cell = barCell(t, maxTorch, t !== null ? shareText(t, torch.torchSum) : '–', 'bar-torch');
+        cell.classList.add('torch-share');
+        tr.append(cell);
       }
       tr.addEventListener('click', () => this.opts.onActivate(n.index));
       this.rows.set(n.index, tr);
@@ -167,7 +183,7 @@ export class LayerTable {
     gcell.title =
       printed !== null ? `printed by the framework (at 640); sum at ${graph.imgsz}: ${gflopsText(flopsSum)}` : `sum at ${graph.imgsz}`;
     fr.append(gcell);
-    if (profile) fr.append(el('td', 'num', msText(total([...profile.values()]))));
+    if (profile) fr.append(el('td', 'num', msText(profile.msSum)));
     tfoot.append(fr);
     this.table.append(thead, tbody, tfoot);
   }
