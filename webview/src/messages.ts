@@ -166,6 +166,8 @@ const profileResult = z.object({
   backend: str,
   /** the engine and the threads it computed on, e.g. `wasm (SIMD, 2 threads)` */
   backendDetail: str.optional(),
+  /** threads the engine computed on (null: the engine's own pool), which the panel names beside the engine */
+  threads: count.nullable().optional(),
   imgsz: count,
   batch: count,
   runs: count,
