@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeModel } from '../../server/src/runtime/onnx.ts';
-import { splitConvsAtChannelSplits, type Initializer, type OnnxNode } from '../../server/src/runtime/onnx-graph.ts';
+import { channelSumsAsMatMul, splitConvsAtChannelSplits, type Initializer, type OnnxNode } from '../../server/src/runtime/onnx-graph.ts';
 import { loadOrt } from '../../server/src/runtime/ort.ts';
 import { uniform } from '../../server/src/runtime/weights.ts';
 
@@ -62,15 +62,16 @@ function c2f(sizes: number[]): { nodes: OnnxNode[]; inits: Initializer[] } {
 
 const ort = loadOrt();
 
-async function run(nodes: OnnxNode[], inits: Initializer[], outputs: [string, number[]][]): Promise<Float32Array[]> {
-  const bytes = encodeModel(nodes, inits, [['x', [1, 8, 12, 12]]], outputs);
+async function run(nodes: OnnxNode[], inits: Initializer[], outputs: [string, number[]][], x = [1, 8, 12, 12]): Promise<Float32Array[]> {
+  const bytes = encodeModel(nodes, inits, [['x', x]], outputs);
   const session = await ort!.InferenceSession.create(bytes, {
     executionProviders: ['cpu'],
     intraOpNumThreads: 1,
     graphOptimizationLevel: 'all',
   });
   try {
-    const out = await session.run({ x: new ort!.Tensor('float32', uniform('x', 8 * 144, 0, 1), [1, 8, 12, 12]) });
+    const n = x.reduce((a, b) => a * b, 1);
+    const out = await session.run({ x: new ort!.Tensor('float32', uniform('x', n, -4, 4), x) });
     return outputs.map(([n]) => out[n]!.data);
   } finally {
     await session.release();
@@ -123,6 +124,48 @@ test(
     const outputs: [string, number[]][] = [['y', [1, 80, 12, 12]]];
     const before = await run(nodes, [...inits], outputs);
     const after = await run(splitConvsAtChannelSplits(nodes, inits, new Set(['y'])), inits, outputs);
+    assert.deepEqual(after, before);
+  },
+);
+
+/** DFL's integral as exported: the bins' softmax on the last axis, moved back to the channels, a 1x1 conv to one. */
+function dfl(outChannels = 1): { nodes: OnnxNode[]; inits: Initializer[] } {
+  return {
+    nodes: [
+      { op: 'Transpose', inputs: ['x'], outputs: ['L1/last'], name: 'L1/to-last', attrs: { perm: [0, 2, 3, 1] } },
+      { op: 'Softmax', inputs: ['L1/last'], outputs: ['L1/soft'], name: 'L1/softmax', attrs: { axis: -1 } },
+      { op: 'Transpose', inputs: ['L1/soft'], outputs: ['L1/p'], name: 'L1/back', attrs: { perm: [0, 3, 1, 2] } },
+      { op: 'Conv', inputs: ['L1/p', 'dfl.weight'], outputs: ['y'], name: 'L1/dfl.conv', attrs: { kernel_shape: [1, 1] } },
+    ],
+    inits: [f32('dfl.weight', [outChannels, 16, 1, 1], 0, 15)],
+  };
+}
+
+test('a 1x1 convolution to one channel behind a Transpose becomes a MatMul on the last axis', () => {
+  const { nodes, inits } = dfl();
+  const out = channelSumsAsMatMul(nodes, inits, new Set(['y']));
+  assert.deepEqual(
+    out.map((n) => n.op),
+    ['Transpose', 'Softmax', 'MatMul', 'Transpose'],
+  );
+  assert.deepEqual(inits.find((t) => t.name === out[2]!.inputs[1])!.dims, [16, 1]);
+  assert.ok(out.every((n) => n.name.startsWith('L1/')));
+  // to two channels, or with the Transpose's output read elsewhere: left as it is
+  const two = dfl(2);
+  assert.deepEqual(channelSumsAsMatMul(two.nodes, two.inits, new Set(['y'])), two.nodes);
+  const read = dfl();
+  assert.deepEqual(channelSumsAsMatMul(read.nodes, read.inits, new Set(['y', 'L1/p'])), read.nodes);
+});
+
+test(
+  'onnxruntime computes the same DFL integral, bit for bit, as a MatMul',
+  { skip: ort ? false : 'onnxruntime-node is not installed' },
+  async () => {
+    const { nodes, inits } = dfl();
+    const x = [1, 16, 4, 300];
+    const outputs: [string, number[]][] = [['y', [1, 1, 4, 300]]];
+    const before = await run(nodes, [...inits], outputs, x);
+    const after = await run(channelSumsAsMatMul(nodes, inits, new Set(['y'])), inits, outputs, x);
     assert.deepEqual(after, before);
   },
 );

@@ -137,3 +137,49 @@ export function splitConvsAtChannelSplits(nodes: OnnxNode[], inits: Initializer[
   for (let i = inits.length - 1; i >= 0; i--) if (!used.has(inits[i]!.name)) inits.splice(i, 1);
   return out;
 }
+
+/**
+ * A Transpose that moves the last axis to the channels (rank 4) feeding a 1x1 convolution to one channel (DFL's
+ * weighted sum over the bins, after its softmax on the last axis): a MatMul on the last axis instead, then a
+ * Transpose that only moves the size-1 axis. onnxruntime ran the convolution in its NCHWc layout with 8 output
+ * channels for the one, behind a full Transpose and a ReorderInput.
+ */
+export function channelSumsAsMatMul(nodes: OnnxNode[], inits: Initializer[], keep: ReadonlySet<string>): OnnxNode[] {
+  const producer = new Map<string, number>();
+  const readers = new Map<string, number>();
+  nodes.forEach((n, i) => {
+    for (const o of n.outputs) producer.set(o, i);
+    for (const x of n.inputs) if (x) readers.set(x, (readers.get(x) ?? 0) + 1);
+  });
+  const initOf = new Map(inits.map((t) => [t.name, t]));
+  const removed = new Set<number>();
+  const replaced = new Map<number, OnnxNode[]>();
+  nodes.forEach((conv, ci) => {
+    if (conv.op !== 'Conv' || conv.inputs.length !== 2) return;
+    const weight = initOf.get(conv.inputs[1]!);
+    const a = conv.attrs ?? {};
+    const ones = (v: Attr | undefined) => v === undefined || (Array.isArray(v) && v.every((x) => x === 1));
+    const zeros = (v: Attr | undefined) => v === undefined || (Array.isArray(v) && v.every((x) => x === 0));
+    if (!weight || weight.type !== 1 || weight.dims.join() !== `1,${weight.dims[1]},1,1`) return;
+    if ((a.group ?? 1) !== 1 || !ones(a.strides) || !ones(a.dilations) || !zeros(a.pads) || a.auto_pad !== undefined) return;
+    const t = conv.inputs[0]!;
+    const ti = producer.get(t);
+    const transpose = ti === undefined ? undefined : nodes[ti]!;
+    if (!transpose || transpose.op !== 'Transpose' || (transpose.attrs?.perm as readonly number[] | undefined)?.join() !== '0,3,1,2')
+      return;
+    if (readers.get(t) !== 1 || keep.has(t)) return;
+    // [C] as [C, 1]: the same bytes
+    const w = `${weight.name}#matmul`;
+    inits.push({ name: w, dims: [weight.dims[1]!, 1], type: 1, raw: weight.raw });
+    const out = conv.outputs[0]!;
+    removed.add(ti!);
+    replaced.set(ci, [
+      { op: 'MatMul', inputs: [transpose.inputs[0]!, w], outputs: [`${out}_mm`], name: `${conv.name}/matmul` },
+      { op: 'Transpose', inputs: [`${out}_mm`], outputs: [out], name: conv.name, attrs: { perm: [0, 3, 1, 2] } },
+    ]);
+  });
+  const out = nodes.flatMap((n, i) => replaced.get(i) ?? (removed.has(i) ? [] : [n]));
+  const used = new Set(out.flatMap((n) => n.inputs));
+  for (let i = inits.length - 1; i >= 0; i--) if (!used.has(inits[i]!.name)) inits.splice(i, 1);
+  return out;
+}

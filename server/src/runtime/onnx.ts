@@ -6,7 +6,7 @@
 import type { LeafOp } from '../core/nn/module.ts';
 import type { Trace, TraceOp } from './trace.ts';
 import { modelProto } from './onnx-schema.ts';
-import { splitConvsAtChannelSplits, type Attr, type Initializer, type OnnxNode } from './onnx-graph.ts';
+import { channelSumsAsMatMul, splitConvsAtChannelSplits, type Attr, type Initializer, type OnnxNode } from './onnx-graph.ts';
 
 // ---- ONNX messages --------------------------------------------------------------------------------------------
 
@@ -136,7 +136,8 @@ export function exportOnnx(
     return [n, shapeOf.get(i)!];
   });
   const dedup = [...new Map(graphOutputs.map((g) => [g[0], g])).values()];
-  const rewritten = splitConvsAtChannelSplits(nodes, inits, new Set(dedup.map(([n]) => n)));
+  const keep = new Set(dedup.map(([n]) => n));
+  const rewritten = channelSumsAsMatMul(splitConvsAtChannelSplits(nodes, inits, keep), inits, keep);
   return {
     bytes: encodeModel(rewritten, inits, graphInputs, dedup),
     inputs: graphInputs.map(([n]) => n),
@@ -393,18 +394,18 @@ function leafNodes(
 
 /**
  * Softmax over `axis`. onnxruntime's kernel is slow on any axis but the last (DFL's softmax over dim 1 of
- * [1, 16, 4, 8400]: 6-7 ms at 1 thread, several times that at 2), so the axis is moved last by a Transpose, which
- * the optimiser merges with a Transpose before it, and back after: 1.7 ms for DFL's, the same numbers bit for bit.
+ * [1, 16, 4, 8400]: 6-7 ms at 1 thread, several times that at 2), so the axis is moved last by a Transpose (the
+ * other axes keep their order), which the optimiser merges with a Transpose before it, and back after: 1.7 ms for
+ * DFL's, the same numbers bit for bit. The Transpose back before a 1x1 convolution becomes a MatMul in onnx-graph.ts.
  */
 function softmax(node: NodeFn, x: string, out: string, dim: number, rank: number): void {
   const axis = dim < 0 ? dim + rank : dim;
   if (axis === rank - 1) return node('Softmax', [x], [out], { axis });
-  const perm = [...Array(rank).keys()];
-  perm[axis] = rank - 1;
-  perm[rank - 1] = axis;
+  const perm = [...[...Array(rank).keys()].filter((d) => d !== axis), axis];
+  const back = perm.map((_, d) => perm.indexOf(d));
   node('Transpose', [x], [`${out}_last`], { perm }, '/to-last');
   node('Softmax', [`${out}_last`], [`${out}_soft`], { axis: -1 }, '/softmax');
-  return node('Transpose', [`${out}_soft`], [out], { perm });
+  return node('Transpose', [`${out}_soft`], [out], { perm: back });
 }
 
 function resize(
