@@ -39,15 +39,16 @@ const IMGSZ = 640;
 
 interface Spec {
   readonly name: string;
-  /** the upstream code base, and the YAML: a path under it (yolov5 fork) or a name ultralytics resolves */
+  /** the upstream code base, and the YAML: a path under it (or under this repository: `own`) */
   readonly tree: 'ultralytics' | 'gsconv-yolov5';
   readonly yaml: string;
+  readonly own?: boolean;
   readonly heldOut?: boolean;
 }
 
 /** The bench's four models are held out; the rest span the module families the estimate must price. */
 const MODELS: readonly Spec[] = [
-  { name: 'slimneck', tree: 'gsconv-yolov5', yaml: 'examples/slimneck-yolov5n.yaml', heldOut: true },
+  { name: 'slimneck', tree: 'gsconv-yolov5', yaml: 'examples/slimneck-yolov5n.yaml', own: true, heldOut: true },
   { name: 'yolov8n', tree: 'ultralytics', yaml: 'v8/yolov8.yaml', heldOut: true },
   { name: 'yolo11n', tree: 'ultralytics', yaml: '11/yolo11.yaml', heldOut: true },
   { name: 'yolo26n', tree: 'ultralytics', yaml: '26/yolo26.yaml', heldOut: true },
@@ -66,6 +67,9 @@ const MODELS: readonly Spec[] = [
   { name: 'gsconv-yolov5n', tree: 'gsconv-yolov5', yaml: 'models/GSConv-yolov5n.yaml' },
   { name: 'fork-yolov5s', tree: 'gsconv-yolov5', yaml: 'models/yolov5s.yaml' },
   { name: 'snc-yolov5s', tree: 'gsconv-yolov5', yaml: 'models/SNc-yolov5s.yaml' },
+  // P2 heads in the fork's Detect (four levels, the largest at stride 4): ours, as the trees have none this small
+  { name: 'yolov5n-p2', tree: 'gsconv-yolov5', yaml: 'scripts/truth/torch-cost/yolov5n-p2.yaml', own: true },
+  { name: 'yolov5s-p2', tree: 'gsconv-yolov5', yaml: 'scripts/truth/torch-cost/yolov5s-p2.yaml', own: true },
 ];
 
 interface Measured {
@@ -103,12 +107,11 @@ function trees(): Trees {
 
 /** Our side of a model: its YAML's path, and the work counts per layer of the network we plan from it. */
 function countWork(spec: Spec, t: Trees): { yamlPath: string; layers: number; features: number[][] } {
-  const yamlPath =
-    spec.name === 'slimneck'
-      ? join(root, spec.yaml)
-      : spec.tree === 'ultralytics'
-        ? join(t.ultralytics, 'ultralytics/cfg/models', spec.yaml)
-        : join(t.gsconv, spec.yaml);
+  const yamlPath = spec.own
+    ? join(root, spec.yaml)
+    : spec.tree === 'ultralytics'
+      ? join(t.ultralytics, 'ultralytics/cfg/models', spec.yaml)
+      : join(t.gsconv, spec.yaml);
   const framework: FrameworkId = spec.tree === 'ultralytics' ? 'ultralytics-8.4' : 'yolov5-gsconv';
   const { plan, error } = planJob({
     text: readFileSync(yamlPath, 'utf8'),

@@ -27,6 +27,7 @@ export const TORCH_COST_FEATURES = [
   'matmulGMAC', // attention and linear layers
   'poolReadsG', // pooling window reads (output elements x window)
   'convOutMB', // what convs write
+  'convInMB', // what convs read (PyTorch reorders a conv's input into its blocked layout first)
   'cheapActivationMB', // what piecewise-linear activations write (ReLU, LeakyReLU, Hardswish, ...)
   'activationMB', // what activations built on exp write (SiLU, Sigmoid, GELU, ...): a separate pass in PyTorch
   'mishActivationMB', // what Mish writes (exp, log and tanh per element: the Slim-neck fork's Conv)
@@ -34,6 +35,7 @@ export const TORCH_COST_FEATURES = [
   'elementwiseMB', // add, mul, sigmoid, softmax, ...
   'resampleMB', // what upsampling writes
   'ops', // ops that run a kernel (views do not)
+  'largeWriteMB', // what ops write into tensors larger than LARGE_TENSOR_MB, on top of their kind's count
 ] as const;
 export type TorchCostFeature = (typeof TORCH_COST_FEATURES)[number];
 
@@ -56,6 +58,12 @@ const VIEWS = new Set(['reshape', 'split', 'identity', 'constant', 'permute', 'f
 
 const CHEAP_ACTIVATIONS = new Set<ActFn>(['ReLU', 'ReLU6', 'LeakyReLU', 'Hardswish', 'Hardsigmoid', 'PReLU']);
 
+/**
+ * Past this size an op's output leaves the caches: PyTorch's element-wise passes over such tensors (a P2 head's decode
+ * writes 26 MB per pass at 640) cost more per byte than over small ones.
+ */
+const LARGE_TENSOR_MB = 16;
+
 const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 /** Per layer, the work counts of its traced ops (`TORCH_COST_FEATURES` order). */
@@ -73,6 +81,7 @@ export function layerCostFeatures(trace: Trace, layers: number): number[][] {
     const name = o.kind === 'leaf' ? o.leaf.op : o.op;
     if (VIEWS.has(name)) continue;
     add('ops', 1);
+    if (mb > LARGE_TENSOR_MB) add('largeWriteMB', mb);
     if (o.kind === 'leaf') {
       const leaf = o.leaf;
       switch (leaf.op) {
@@ -85,6 +94,7 @@ export function layerCostFeatures(trace: Trace, layers: number): number[][] {
           else if (leaf.k[0] === 1 && leaf.k[1] === 1) add('pointwiseConvGMAC', macs);
           else add('spatialConvGMAC', macs);
           add('convOutMB', mb);
+          add('convInMB', (numel(o.inShapes[0] ?? []) * 4) / 1e6);
           break;
         }
         case 'linear':
