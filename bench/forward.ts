@@ -386,10 +386,14 @@ async function benchModel(spec: ModelSpec, rows: Row[], layerRows: LayerRow[], a
           return { ms: r.median_ms, layerMs: l.layer_ms };
         },
       });
-      // `auto` takes onnxruntime-node where it loads (an npm install), tfjs wasm where it does not (the .vsix)
-      engines.push({ name: 'tfjs wasm SIMD (default in the .vsix)', threads: t, measure: profiled('wasm', t) });
+      // `auto` takes onnxruntime-node where it loads (npm install, platform .vsix), tfjs wasm where not (universal .vsix)
+      engines.push({ name: 'tfjs wasm SIMD (default in the universal .vsix)', threads: t, measure: profiled('wasm', t) });
       if (loadOrt())
-        engines.push({ name: 'onnxruntime-node (CPU, default with npm)', threads: t, measure: profiled('onnxruntime-node', t) });
+        engines.push({
+          name: 'onnxruntime-node (CPU, default: npm, platform .vsix)',
+          threads: t,
+          measure: profiled('onnxruntime-node', t),
+        });
     }
     const key = (e: Engine) => `${e.name}|${e.threads}`;
     const times = new Map<string, number[]>(engines.map((e) => [key(e), []]));
