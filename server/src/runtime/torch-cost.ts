@@ -6,8 +6,8 @@
  * separate memory pass (the stem convs at 320 and 160 px take 2-3x onnxruntime's time), while the wide head convs run
  * as fast as onnxruntime's.
  *
- * The estimate is linear in a few work counts per layer (multiply-adds per conv kind, bytes each op writes, pooling
- * window reads, the number of ops), weighted by coefficients fitted to per-layer times of real upstream models in
+ * The estimate is linear in a few work counts per layer (multiply-adds per conv kind and of matmuls, bytes each op
+ * writes and convs read, pooling window reads, writes into tensors past the caches, the number of ops), weighted by coefficients fitted to per-layer times of real upstream models in
  * PyTorch (scripts/truth/torch-cost.ts, which measures and fits; the coefficients and the machine they were measured
  * on are in torch-cost-model.json). The coefficients are milliseconds on that machine, so the estimate's shares are
  * what it is for; its total is only that machine's.
@@ -101,6 +101,13 @@ export function layerCostFeatures(trace: Trace, layers: number): number[][] {
           add('matmulGMAC', (out * leaf.cin) / 1e9);
           add('elementwiseMB', mb);
           break;
+        case 'mha': {
+          // four projections of every token, then scores and their weighted sum: tokens^2 x embed per batch each
+          const tokens = out / leaf.embed / (o.shape[leaf.batchFirst ? 0 : 1] ?? 1);
+          add('matmulGMAC', (4 * out * leaf.embed + 2 * out * tokens) / 1e9);
+          add('elementwiseMB', mb);
+          break;
+        }
         case 'maxPool2d':
         case 'avgPool2d':
           add('poolReadsG', (out * leaf.k[0] * leaf.k[1]) / 1e9);
