@@ -281,6 +281,34 @@ function layerAgreement(
   return row;
 }
 
+const SELF = 'PyTorch against itself (worst pair of rounds)';
+
+/** The least agreeing pair of PyTorch's rounds (lowest Spearman, largest share difference, each over every pair). */
+function selfAgreement(model: string, plan: NetworkPlan, threads: number, rounds: readonly number[][]): LayerRow | null {
+  const pairs: { spearman: number; points: number; layer: number }[] = [];
+  for (let i = 0; i < rounds.length; i++)
+    for (let j = i + 1; j < rounds.length; j++) {
+      const gap = shareGaps(rounds[i]!, rounds[j]!)[0]!;
+      pairs.push({ spearman: spearman(rounds[i]!, rounds[j]!), points: Math.abs(gap.points), layer: gap.layer });
+    }
+  if (!pairs.length) return null;
+  const widest = pairs.reduce((w, p) => (p.points > w.points ? p : w));
+  const row: LayerRow = {
+    model,
+    engine: SELF,
+    threads,
+    spearman: Math.min(...pairs.map((p) => p.spearman)),
+    gapPoints: widest.points,
+    gapLayer: widest.layer,
+    gapModule: plan.layers[widest.layer]?.module ?? '?',
+  };
+  console.log(
+    `per-layer, ${SELF} at ${threads} thread(s): Spearman ${row.spearman.toFixed(3)}; largest share difference ` +
+      `${row.gapPoints.toFixed(1)} points (layer ${row.gapLayer} ${row.gapModule})`,
+  );
+  return row;
+}
+
 async function benchModel(spec: ModelSpec, rows: Row[], layerRows: LayerRow[], agreement: Record<string, string>): Promise<void> {
   const dir = join(out, spec.name);
   mkdirSync(dir, { recursive: true });
@@ -457,6 +485,12 @@ async function benchModel(spec: ModelSpec, rows: Row[], layerRows: LayerRow[], a
     for (const [threads, estimate] of torchEstimates) {
       const base = engines.find((x) => x.baseline && x.threads === threads);
       const row = layerAgreement(spec.name, plan, ESTIMATE, threads, estimate, base ? perLayer(key(base)) : null);
+      if (row) layerRows.push(row);
+    }
+    // PyTorch against itself, round against round: how far its own per-layer shares move between runs of the same
+    // model, the floor under any figure above
+    for (const base of engines.filter((e) => e.baseline)) {
+      const row = selfAgreement(spec.name, plan, base.threads, layerTimes.get(key(base))!);
       if (row) layerRows.push(row);
     }
     writeFileSync(join(dir, 'layers.json'), JSON.stringify(Object.fromEntries(engines.map((e) => [key(e), perLayer(key(e))])), null, 1));
