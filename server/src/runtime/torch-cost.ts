@@ -9,8 +9,9 @@
  * The estimate is linear in a few work counts per layer (multiply-adds per conv kind and of matmuls, bytes each op
  * writes and convs read, pooling window reads, writes into tensors past the caches, the number of ops), weighted by
  * coefficients fitted to per-layer times of real upstream models in PyTorch (scripts/truth/torch-cost.ts, which
- * measures and fits; the coefficients and the machine they were measured on are in torch-cost-model.json). The coefficients are milliseconds on that machine, so the estimate's shares are
- * what it is for; its total is only that machine's.
+ * measures and fits; the coefficients and the machine they were measured on are in torch-cost-model.json). The
+ * coefficients are milliseconds on that machine, so the estimate's shares are what it is for; its total is only that
+ * machine's.
  */
 import type { ActFn } from '../core/nn/module.ts';
 import type { NetworkPlan } from './plan.ts';
