@@ -160,7 +160,7 @@ export function estimateTorchLayers(plan: NetworkPlan, threads: number): { layer
     layerMs: estimateTorchLayerMs(features, threads, m),
     basis:
       `estimated share of the upstream model's time in PyTorch ${m.torch} ${setting}: each layer's work weighted by ` +
-      `costs fitted to ${m.fittedOn.length} other models measured on ${m.cpu} (${m.measured})`,
+      `costs fitted to ${m.fittedOn.length} other models measured on ${m.cpu} on ${m.measured}`,
   };
 }
 
