@@ -16,6 +16,7 @@ import { loadOrt, ortBundled, ortUnavailableReason, runOrt } from './ort.ts';
 import { OnnxUnsupported } from './onnx.ts';
 import { emptyProfileResult, type ProfileJob } from './job.ts';
 import { estimateTorchLayers } from './torch-cost.ts';
+import { median } from './stats.ts';
 
 export interface EngineHooks {
   onProgress?(done: number, total: number, message: string): void;
@@ -24,13 +25,6 @@ export interface EngineHooks {
 }
 
 export const DEFAULT_MEMORY_LIMIT_MB = 2048;
-
-const median = (xs: readonly number[]): number => {
-  if (!xs.length) return 0;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 const round = (x: number, digits = 3): number => Math.round(x * 10 ** digits) / 10 ** digits;
 

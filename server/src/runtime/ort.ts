@@ -13,7 +13,8 @@ import { dirname, join } from 'node:path';
 import type { Shape } from '../core/nn/module.ts';
 import type { NetworkPlan } from './plan.ts';
 import { exportOnnx } from './onnx.ts';
-import { traceNetwork } from './trace.ts';
+import { median } from './stats.ts';
+import { traceNetwork, type Trace } from './trace.ts';
 
 /** The few onnxruntime-node types used here (the package is optional, so its typings may be absent). */
 interface OrtTensor {
@@ -87,9 +88,7 @@ export async function runOrt(plan: NetworkPlan, warmup: number, runs: number, th
   const rt = loadOrt();
   if (!rt) throw new Error(`onnxruntime-node is not available: ${ortError}`);
   const trace = traceNetwork(plan);
-  const feeds: Record<string, OrtTensor> = {};
-  for (const o of trace.ops)
-    if (o.kind === 'input') feeds[o.tensor] = new rt.Tensor('float32', trace.tensors.get(o.tensor)!.values, o.shape);
+  const feeds = feedsOf(rt, trace);
   const options = {
     executionProviders: ['cpu'],
     intraOpNumThreads: threads,
@@ -116,15 +115,9 @@ export async function runOrt(plan: NetworkPlan, warmup: number, runs: number, th
   const name = model.outputNames[smallest]!;
   // (an output that is the graph input itself has another name in the graph: then all of them)
   const fetches = session.outputNames.includes(name) ? [name] : undefined;
-  const wall: number[] = [];
+  let wall: number[];
   try {
-    for (let i = 0; i < warmup + runs; i++) {
-      if (hooks.shouldStop?.()) throw new Error('cancelled');
-      const t0 = performance.now();
-      await session.run(feeds, fetches);
-      wall.push(performance.now() - t0);
-      hooks.onPass?.(i + 1);
-    }
+    wall = await runPasses(session, warmup + runs, feeds, fetches, hooks.shouldStop, hooks.onPass);
   } finally {
     await session.release();
   }
@@ -133,10 +126,7 @@ export async function runOrt(plan: NetworkPlan, warmup: number, runs: number, th
   const prefix = join(tmpdir(), `yolo-lens-ort-${process.pid}-${Date.now()}`);
   const tracer = await rt.InferenceSession.create(model.bytes, { ...options, enableProfiling: true, profileFilePrefix: prefix });
   try {
-    for (let i = 0; i < 1 + profiled; i++) {
-      if (hooks.shouldStop?.()) throw new Error('cancelled');
-      await tracer.run(feeds, fetches);
-    }
+    await runPasses(tracer, 1 + profiled, feeds, fetches, hooks.shouldStop);
   } finally {
     tracer.endProfiling();
     await tracer.release();
@@ -160,10 +150,32 @@ export async function runOrt(plan: NetworkPlan, warmup: number, runs: number, th
   };
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+/** The traced network's inputs (the seeded image, a guide) as onnxruntime tensors. */
+function feedsOf(rt: OrtModule, trace: Trace): Record<string, OrtTensor> {
+  const feeds: Record<string, OrtTensor> = {};
+  for (const o of trace.ops)
+    if (o.kind === 'input') feeds[o.tensor] = new rt.Tensor('float32', trace.tensors.get(o.tensor)!.values, o.shape);
+  return feeds;
+}
+
+/** Runs a session `passes` times (stopping between passes when asked): each pass's wall ms. */
+async function runPasses(
+  session: OrtSession,
+  passes: number,
+  feeds: Record<string, OrtTensor>,
+  fetches: readonly string[] | undefined,
+  shouldStop?: () => boolean,
+  onPass?: (pass: number) => void,
+): Promise<number[]> {
+  const wall: number[] = [];
+  for (let i = 0; i < passes; i++) {
+    if (shouldStop?.()) throw new Error('cancelled');
+    const t0 = performance.now();
+    await session.run(feeds, fetches);
+    wall.push(performance.now() - t0);
+    onPass?.(i + 1);
+  }
+  return wall;
 }
 
 interface ProfileEvent {
@@ -211,9 +223,7 @@ export async function ortOutputs(plan: NetworkPlan): Promise<{ shape: number[]; 
   const rt = loadOrt();
   if (!rt) throw new Error(`onnxruntime-node is not available: ${ortError}`);
   const trace = traceNetwork(plan);
-  const feeds: Record<string, OrtTensor> = {};
-  for (const o of trace.ops)
-    if (o.kind === 'input') feeds[o.tensor] = new rt.Tensor('float32', trace.tensors.get(o.tensor)!.values, o.shape);
+  const feeds = feedsOf(rt, trace);
   const model = exportOnnx(trace, 'model');
   const session = await rt.InferenceSession.create(model.bytes, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
   try {
