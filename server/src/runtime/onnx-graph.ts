@@ -131,11 +131,7 @@ export function splitConvsAtChannelSplits(nodes: OnnxNode[], inits: Initializer[
     added.set(si, parts);
   }
 
-  const out = nodes.flatMap((n, i) => added.get(i) ?? (removed.has(i) ? [] : [n]));
-  // weights only the replaced convolutions read
-  const used = new Set(out.flatMap((n) => n.inputs));
-  for (let i = inits.length - 1; i >= 0; i--) if (!used.has(inits[i]!.name)) inits.splice(i, 1);
-  return out;
+  return applyEdits(nodes, inits, added, removed);
 }
 
 /**
@@ -178,6 +174,19 @@ export function channelSumsAsMatMul(nodes: OnnxNode[], inits: Initializer[], kee
       { op: 'Transpose', inputs: [`${out}_mm`], outputs: [out], name: conv.name, attrs: { perm: [0, 3, 1, 2] } },
     ]);
   });
+  return applyEdits(nodes, inits, replaced, removed);
+}
+
+/**
+ * A rewrite's result: each node at a replaced index gives way to its replacements (in place, so the list stays in
+ * topological order), removed ones go, and initializers no node reads any more (the replaced weights) are dropped.
+ */
+function applyEdits(
+  nodes: readonly OnnxNode[],
+  inits: Initializer[],
+  replaced: ReadonlyMap<number, OnnxNode[]>,
+  removed: ReadonlySet<number>,
+): OnnxNode[] {
   const out = nodes.flatMap((n, i) => replaced.get(i) ?? (removed.has(i) ? [] : [n]));
   const used = new Set(out.flatMap((n) => n.inputs));
   for (let i = inits.length - 1; i >= 0; i--) if (!used.has(inits[i]!.name)) inits.splice(i, 1);
