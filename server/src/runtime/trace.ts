@@ -334,34 +334,23 @@ export function traceNetwork(plan: NetworkPlan, options: { tensors?: boolean } =
   const trace: Trace = { ops: [], tensors: new Map(), layerOutputs: [], outputs: [] };
   const withTensors = options.tensors ?? true;
   const fl = new TraceFlow(trace, withTensors);
-  const inShape = plan.inputShape;
-  if (withTensors)
-    trace.tensors.set('input', {
-      shape: inShape,
-      values: uniform(
-        'input',
-        inShape.reduce((a, b) => a * b, 1),
-        0,
-        1,
-      ),
-    });
-  const input: TNode = { id: 0, shape: inShape };
-  trace.ops.push({ kind: 'input', id: 0, shape: inShape, tensor: 'input' });
-  let guide0: TNode | null = null;
-  if (plan.guideShape) {
+  // a graph input: an op, and (with tensors) its seeded values, the same the tfjs runtime draws
+  const addInput = (id: number, tensor: string, shape: readonly number[], lo: number, hi: number): TNode => {
     if (withTensors)
-      trace.tensors.set('guide', {
-        shape: plan.guideShape,
+      trace.tensors.set(tensor, {
+        shape,
         values: uniform(
-          'guide',
-          plan.guideShape.reduce((a, b) => a * b, 1),
-          -1,
-          1,
+          tensor,
+          shape.reduce((a, b) => a * b, 1),
+          lo,
+          hi,
         ),
       });
-    guide0 = { id: 1, shape: plan.guideShape };
-    trace.ops.push({ kind: 'input', id: 1, shape: plan.guideShape, tensor: 'guide' });
-  }
+    trace.ops.push({ kind: 'input', id, shape, tensor });
+    return { id, shape };
+  };
+  const input = addInput(0, 'input', plan.inputShape, 0, 1);
+  const guide0 = plan.guideShape ? addInput(1, 'guide', plan.guideShape, -1, 1) : null;
   driveLayers<TNode>(
     plan.layers,
     input,
