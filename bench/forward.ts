@@ -43,6 +43,9 @@ const imgsz = num('--imgsz', 640);
 const batch = num('--batch', 1);
 const rounds = num('--rounds', 3);
 const runs = num('--runs', 3);
+// PyTorch's per-layer times are the truth the engines and the estimate are held to: hooked passes are cheap next to
+// a round, and one layer's time moves between passes (allocations, the other core) more than the wall time does
+const torchLayerRuns = Math.max(runs, 5);
 const replay = args.includes('--replay');
 const modelNames = (flag('--models') ?? 'slimneck,yolov8n,yolo11n,yolo26n').split(',').filter(Boolean);
 const ultralyticsDir = flag('--ultralytics') ?? process.env.YOLO_LENS_ULTRALYTICS;
@@ -214,7 +217,8 @@ interface Engine {
   readonly threads: number;
   /** the PyTorch rows: the baseline of the engines at their thread count */
   readonly baseline?: boolean;
-  measure(): Promise<{ ms: number; layerMs?: number[] }>;
+  /** wall ms of the round; per-layer ms of each pass it timed layer by layer (an engine's profile: its medians) */
+  measure(): Promise<{ ms: number; layerRuns?: number[][] }>;
 }
 
 interface Row {
@@ -282,6 +286,11 @@ function layerAgreement(
 }
 
 const SELF = 'PyTorch against itself (worst pair of rounds)';
+
+/** Per layer, the median over passes (each pass: per-layer ms); null for no passes. */
+function layerMedians(passes: readonly number[][]): number[] | null {
+  return passes.length ? passes[0]!.map((_, i) => median(passes.map((p) => p[i]!))) : null;
+}
 
 /** The least agreeing pair of PyTorch's rounds (lowest Spearman, largest share difference, each over every pair). */
 function selfAgreement(model: string, plan: NetworkPlan, threads: number, rounds: readonly number[][]): LayerRow | null {
@@ -397,7 +406,7 @@ async function benchModel(spec: ModelSpec, rows: Row[], layerRows: LayerRow[], a
             threads,
             r.layers.map((l) => l.torchMs!),
           );
-        return { ms: r.totalMs, layerMs: r.layers.map((l) => l.ms) };
+        return { ms: r.totalMs, layerRuns: [r.layers.map((l) => l.ms)] };
       };
     const threadCounts = [...new Set([1, cores])];
     const engines: Engine[] = [];
@@ -409,9 +418,9 @@ async function benchModel(spec: ModelSpec, rows: Row[], layerRows: LayerRow[], a
         measure: async () => {
           const r = await py.ask<{ median_ms: number }>({ time: { runs, warmup: 1, threads: t } });
           if (r.error) throw new Error(r.error);
-          const l = await py.ask<{ layer_ms: number[] }>({ layers: { runs, warmup: 0, threads: t } });
+          const l = await py.ask<{ runs_ms: number[][] }>({ layers: { runs: torchLayerRuns, warmup: 0, threads: t } });
           if (l.error) throw new Error(l.error);
-          return { ms: r.median_ms, layerMs: l.layer_ms };
+          return { ms: r.median_ms, layerRuns: l.runs_ms };
         },
       });
       // `auto` takes onnxruntime-node where it loads (npm install, platform .vsix), tfjs wasm where not (universal .vsix)
@@ -425,7 +434,8 @@ async function benchModel(spec: ModelSpec, rows: Row[], layerRows: LayerRow[], a
     }
     const key = (e: Engine) => `${e.name}|${e.threads}`;
     const times = new Map<string, number[]>(engines.map((e) => [key(e), []]));
-    const layerTimes = new Map<string, number[][]>(engines.map((e) => [key(e), []]));
+    // per engine, per round: per pass, per layer
+    const layerTimes = new Map<string, number[][][]>(engines.map((e) => [key(e), []]));
     const ratios = new Map<string, number[]>(engines.map((e) => [key(e), []]));
     for (let r = 0; r < rounds; r++) {
       const order = engines.map((_, i) => engines[(i + r) % engines.length]!);
@@ -434,7 +444,7 @@ async function benchModel(spec: ModelSpec, rows: Row[], layerRows: LayerRow[], a
         try {
           const m = await e.measure();
           got.set(key(e), m.ms);
-          if (m.layerMs) layerTimes.get(key(e))!.push(m.layerMs);
+          if (m.layerRuns) layerTimes.get(key(e))!.push(m.layerRuns);
         } catch (err) {
           console.log(`  ${e.name}, ${e.threads} thread(s): ${err instanceof Error ? err.message : String(err)}`);
         }
@@ -470,11 +480,8 @@ async function benchModel(spec: ModelSpec, rows: Row[], layerRows: LayerRow[], a
           `(${fmtMs(row.minMs).padStart(6)})  ${Number.isFinite(row.ratio) ? `${row.ratio.toFixed(2)}×` : '—'}`,
       );
     }
-    // per-layer: each engine's medians over the rounds against PyTorch's at the same thread count
-    const perLayer = (k: string): number[] | null => {
-      const runsOf = layerTimes.get(k)!;
-      return runsOf.length ? runsOf[0]!.map((_, i) => median(runsOf.map((r) => r[i]!))) : null;
-    };
+    // per-layer: each engine's medians over every pass of every round against PyTorch's at the same thread count
+    const perLayer = (k: string): number[] | null => layerMedians(layerTimes.get(k)!.flat());
     for (const e of engines) {
       if (e.baseline) continue;
       const base = engines.find((x) => x.baseline && x.threads === e.threads);
@@ -490,7 +497,7 @@ async function benchModel(spec: ModelSpec, rows: Row[], layerRows: LayerRow[], a
     // PyTorch against itself, round against round: how far its own per-layer shares move between runs of the same
     // model, the floor under any figure above
     for (const base of engines.filter((e) => e.baseline)) {
-      const row = selfAgreement(spec.name, plan, base.threads, layerTimes.get(key(base))!);
+      const row = selfAgreement(spec.name, plan, base.threads, layerTimes.get(key(base))!.map((round) => layerMedians(round)!));
       if (row) layerRows.push(row);
     }
     writeFileSync(join(dir, 'layers.json'), JSON.stringify(Object.fromEntries(engines.map((e) => [key(e), perLayer(key(e))])), null, 1));
@@ -522,7 +529,7 @@ async function main(): Promise<void> {
   mkdirSync(out, { recursive: true });
   console.log(
     `bench/forward: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), all cores = ${cores} threads, load ${load()}; ` +
-      `${rounds} rounds × ${runs} runs after 1 warm-up, medians`,
+      `${rounds} rounds × ${runs} runs after 1 warm-up, medians; PyTorch's layers: ${torchLayerRuns} hooked passes a round`,
   );
   const rows: Row[] = [];
   const layerRows: LayerRow[] = [];

@@ -11,7 +11,8 @@ on sys.path and imported.
         DIR/input.bin; answers the names that did not load and the number of layers
     {"outputs": PATH}                          writes the model's output tensors (float32, depth-first) -> shapes
     {"time": {"runs": 5, "warmup": 1, "threads": 1}}    -> times_ms, median_ms
-    {"layers": {"runs": 5, "warmup": 1, "threads": 1}}  -> per-layer median ms from forward hooks on model.model[i]
+    {"layers": {"runs": 5, "warmup": 1, "threads": 1}}  -> runs_ms: per run, per layer, ms from forward hooks on
+                                                           model.model[i]
 
 framework "yolov5": a YOLOv5 code base (ultralytics/yolov5 or a fork such as the Slim-neck one): models.yolo.Model(cfg).
 framework "ultralytics": the ultralytics package: ultralytics.nn.tasks.DetectionModel(cfg); cfg may be a name the
@@ -123,7 +124,7 @@ class Upstream:
         return {"times_ms": times, "median_ms": float(np.median(times)), "threads": torch.get_num_threads()}
 
     def layer_times(self, runs, warmup, threads):
-        """Per-layer ms: a pre-hook and a hook on each layer module, medians over the runs."""
+        """Per-layer ms of each run: a pre-hook and a hook on each layer module."""
         torch.set_num_threads(threads)
         start, current = {}, []
         handles = []
@@ -141,7 +142,7 @@ class Upstream:
         finally:
             for h in handles:
                 h.remove()
-        return {"layer_ms": [float(np.median([p[k] for p in per_run])) for k in range(len(self.layers))]}
+        return {"runs_ms": per_run}
 
 
 def main():
