@@ -9,8 +9,10 @@
  * is the profile's PyTorch estimate (runtime/torch-cost.ts), fitted on other models than these four.
  * The load average is printed per round, at the start and at the end: figures taken under load are not quotable.
  *
- *   node --import tsx bench/forward.ts [--models slimneck,yolov8n,yolo11n,yolo26n] [--imgsz 640] [--batch 1]
+ *   npm run bench:forward -- [--models slimneck,yolov8n,yolo11n,yolo26n] [--imgsz 640] [--batch 1]
  *     [--rounds 3] [--runs 3] [--ultralytics DIR] [--gsconv-yolov5 DIR] [--replay]
+ *
+ * (that builds dist/ first: the engines are timed in the shipped worker bundle, dist/runtime-worker.js)
  *
  * Upstream trees: --ultralytics (or YOLO_LENS_ULTRALYTICS) is a checkout holding the `ultralytics/` package;
  * --gsconv-yolov5 (or YOLO_LENS_GSCONV_YOLOV5) the Slim-neck YOLOv5 fork (`gsconv-yolov5/`), which builds the bundled
@@ -52,6 +54,10 @@ const ultralyticsDir = flag('--ultralytics') ?? process.env.YOLO_LENS_ULTRALYTIC
 const gsconvDir = flag('--gsconv-yolov5') ?? process.env.YOLO_LENS_GSCONV_YOLOV5;
 const cores = allCores();
 const out = join(root, '.bench-out/forward');
+// the engines run in the worker the extension and the CLI ship (npm run bench:forward builds it first), not in the
+// TypeScript source through tsx: from source, Node takes the packages' `main` builds where the bundle takes `module`,
+// and tfjs wasm ran yolov8n at 1 thread in 636-645 ms from source against 398-403 ms from the bundle
+const workerPath = join(root, 'dist/runtime-worker.js');
 
 interface ModelSpec {
   readonly name: string;
@@ -396,7 +402,16 @@ async function benchModel(spec: ModelSpec, rows: Row[], layerRows: LayerRow[], a
     const profiled =
       (backend: ProfileBackend, threads: number): Engine['measure'] =>
       async () => {
-        const r: ProfileResult = await profileModel(model, { backend, threads, runs, warmup: 1, imgsz, batch, memoryLimitMB: 8192 });
+        const r: ProfileResult = await profileModel(model, {
+          backend,
+          threads,
+          runs,
+          warmup: 1,
+          imgsz,
+          batch,
+          memoryLimitMB: 8192,
+          workerPath,
+        });
         if (r.error) throw new Error(`${backend}, ${threads} thread(s): ${r.error}`);
         if (r.backend !== backend) throw new Error(`${backend} did not run (${r.backend}): ${r.warnings.join('; ')}`);
         if (r.threads !== null && r.threads !== undefined && r.threads !== threads)
@@ -497,7 +512,12 @@ async function benchModel(spec: ModelSpec, rows: Row[], layerRows: LayerRow[], a
     // PyTorch against itself, round against round: how far its own per-layer shares move between runs of the same
     // model, the floor under any figure above
     for (const base of engines.filter((e) => e.baseline)) {
-      const row = selfAgreement(spec.name, plan, base.threads, layerTimes.get(key(base))!.map((round) => layerMedians(round)!));
+      const row = selfAgreement(
+        spec.name,
+        plan,
+        base.threads,
+        layerTimes.get(key(base))!.map((round) => layerMedians(round)!),
+      );
       if (row) layerRows.push(row);
     }
     writeFileSync(join(dir, 'layers.json'), JSON.stringify(Object.fromEntries(engines.map((e) => [key(e), perLayer(key(e))])), null, 1));
@@ -526,6 +546,11 @@ async function replayCheck(plan: NetworkPlan, dir: string, shape: number[], upst
 }
 
 async function main(): Promise<void> {
+  if (!existsSync(workerPath)) {
+    console.log(`bench/forward: ${workerPath} is missing; build it first (npm run bench:forward does)`);
+    process.exitCode = 1;
+    return;
+  }
   mkdirSync(out, { recursive: true });
   console.log(
     `bench/forward: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), all cores = ${cores} threads, load ${load()}; ` +
