@@ -8,7 +8,7 @@
 import * as d3 from 'd3';
 import type { GraphEdge, GraphNode, GraphResult, SubmoduleNode } from '../../server/src/protocol.ts';
 import { linkKey, type Layouter, type LayoutInput, type LayoutOutput } from './layout.ts';
-import { barTimes, type ProfileTimes } from './profileTimes.ts';
+import { barTimes, type ProfileTimes } from '../../common/src/profileTimes.ts';
 import {
   compactCount,
   DEFAULT_FLOPS_CONVENTION,

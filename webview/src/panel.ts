@@ -7,7 +7,7 @@ import type { GraphResult, LspPosition, ProfileResult, SubmoduleNode } from '../
 import { parseHostMessage, rangeContains, type HostMessage, type WebviewMessage } from './messages.ts';
 import { GraphView, WEIGHTS_WORDS, weightsLines, type ViewTransform } from './graphView.ts';
 import { LayerTable, SORT_KEYS, type SortState } from './table.ts';
-import { profileTimes, torchShareTip, type ProfileTimes } from './profileTimes.ts';
+import { profileTimes, torchShareTip, type ProfileTimes } from '../../common/src/profileTimes.ts';
 import { CompareView } from './compare.ts';
 import { Layouter } from './layout.ts';
 import {

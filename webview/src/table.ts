@@ -17,7 +17,7 @@ import {
 } from '../../common/src/format.ts';
 import { numel, total } from './totals.ts';
 import { el } from './dom.ts';
-import { torchShareTip, type ProfileTimes } from './profileTimes.ts';
+import { torchShareTip, type ProfileTimes } from '../../common/src/profileTimes.ts';
 
 export type SortKey = 'index' | 'params' | 'gflops' | 'size' | 'ms' | 'torch';
 export const SORT_KEYS: readonly SortKey[] = ['index', 'params', 'gflops', 'size', 'ms', 'torch'];

@@ -5,7 +5,8 @@
  * differs from the static resolver), then the totals.
  */
 import type { ProfileResult } from '../protocol.ts';
-import { withCommas } from '../../../common/src/format.ts';
+import { shareText, withCommas } from '../../../common/src/format.ts';
+import { barTimes, profileTimes } from '../../../common/src/profileTimes.ts';
 
 const shapeText = (s: readonly number[] | null | undefined): string => (s ? `[${s.join(', ')}]` : '?');
 
@@ -16,22 +17,20 @@ function pad(s: string, n: number, right = false): string {
 export function formatProfile(r: ProfileResult): string {
   const lines: string[] = [];
   if (r.layers.length) {
-    const sum = r.layers.reduce((a, l) => a + l.ms, 0);
-    const torch = r.layers.map((l) => l.torchMs ?? 0);
-    const torchSum = torch.reduce((a, v) => a + v, 0);
+    const times = profileTimes(r);
     // the bar ranks as PyTorch would where the estimate exists, else by the measured times
-    const barOf = torchSum > 0 ? torch : r.layers.map((l) => l.ms);
-    const barMax = Math.max(1e-9, ...barOf);
-    const rows = r.layers.map((l, k) => {
+    const bars = barTimes(times);
+    const barMax = Math.max(1e-9, ...bars.values());
+    const rows = r.layers.map((l) => {
       const shapes = l.outShapes ? l.outShapes.map(shapeText).join(' ') : shapeText(l.outShape);
       const want = l.staticShapes ? l.staticShapes.map(shapeText).join(' ') : shapeText(l.staticShape);
       return {
         index: String(l.index),
         module: l.module,
         ms: l.ms.toFixed(2),
-        share: sum > 0 ? `${((100 * l.ms) / sum).toFixed(1)}%` : '',
-        torch: torchSum > 0 ? `${((100 * torch[k]!) / torchSum).toFixed(1)}%` : '',
-        bar: sum > 0 || torchSum > 0 ? '█'.repeat(Math.round((20 * barOf[k]!) / barMax)) : '',
+        share: times.msSum > 0 ? shareText(l.ms, times.msSum) : '',
+        torch: times.torchSum > 0 ? shareText(times.torchMs.get(l.index), times.torchSum) : '',
+        bar: '█'.repeat(Math.round((20 * (bars.get(l.index) ?? 0)) / barMax)),
         shape: l.shapeMatches ? shapes : `${shapes}  ≠ static ${want}`,
       };
     });
@@ -40,7 +39,7 @@ export function formatProfile(r: ProfileResult): string {
       module: Math.max(6, ...rows.map((x) => x.module.length)),
       ms: Math.max(7, ...rows.map((x) => x.ms.length)),
       share: Math.max(6, ...rows.map((x) => x.share.length)),
-      torch: torchSum > 0 ? 8 : 0,
+      torch: times.torchSum > 0 ? 8 : 0,
       bar: 20,
     };
     const torchCol = (v: string) => (w.torch ? `${pad(v, w.torch, true)}  ` : '');

@@ -1,10 +1,16 @@
 /**
- * One profile run's per-layer times as the panel shows them: the times the engine measured, and the upstream model's
- * estimated PyTorch times (server/src/runtime/torch-cost.ts) where the result carries them. The engine (onnxruntime,
- * tfjs) ranks some layers unlike PyTorch (its max-pool is slow, large activations cost it extra memory passes), so the
- * time bars rank by the estimate when there is one; the measured ms stay as they are.
+ * One profile run's per-layer times as every surface shows them (the CLI's table, the panel's column, node bars and
+ * tooltip): the times the engine measured, and the upstream model's estimated PyTorch times
+ * (server/src/runtime/torch-cost.ts) where the run carries them. The engine (onnxruntime, tfjs) ranks some layers
+ * unlike PyTorch (its max-pool is slow, large activations cost it extra memory passes), so the time bars rank by the
+ * estimate when there is one; the measured ms stay as they are. Pure: no DOM, no node.
  */
-import type { ProfileResult } from '../../server/src/protocol.ts';
+
+/** What of a profile result the times come from (the protocol's ProfileResult has these fields). */
+export interface TimedRun {
+  readonly layers: readonly { readonly index: number; readonly ms: number; readonly torchMs?: number | null | undefined }[];
+  readonly torchEstimate?: string | null | undefined;
+}
 
 export interface ProfileTimes {
   /** measured ms per layer index (the median of the runs) */
@@ -19,7 +25,7 @@ export interface ProfileTimes {
 
 const sum = (m: ReadonlyMap<number, number>) => [...m.values()].reduce((a, v) => a + v, 0);
 
-export function profileTimes(r: ProfileResult): ProfileTimes {
+export function profileTimes(r: TimedRun): ProfileTimes {
   const ms = new Map(r.layers.map((l) => [l.index, l.ms]));
   const torchMs = new Map<number, number>();
   for (const l of r.layers) if (l.torchMs != null) torchMs.set(l.index, l.torchMs);
