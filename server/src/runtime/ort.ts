@@ -1,7 +1,7 @@
 /**
  * The onnxruntime-node profile backend, the `auto` choice wherever it loads: an optional dependency (its npm package
  * carries the CPU binaries; its install script, which only fetches CUDA libraries, is not allowed to run), chosen by
- * bench/forward's figures: it beats the upstream PyTorch model where tfjs wasm takes 1.6-4x its time. It is loaded
+ * bench/forward's figures: it beats the upstream PyTorch model where tfjs wasm takes 1.4-3.2x its time. It is loaded
  * at run time: the platform-specific .vsix carries its own copy (scripts/vsix-targets.mjs), the repo and the CLI take
  * the user's node_modules one, and the universal .vsix or an install without it falls back to tfjs. The traced
  * network is exported to ONNX; per-layer times come from onnxruntime's own profiling trace, summed per `L<layer>/` node.
