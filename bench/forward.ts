@@ -21,7 +21,7 @@
  * old cross-check: PyTorch replaying YOLO Lens's own op trace (bench/torch_forward.py) must compute the same numbers.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { cpus, loadavg } from 'node:os';
@@ -35,6 +35,7 @@ import { serializeTrace, traceNetwork } from '../server/src/runtime/trace.ts';
 import { loadOrt, ortOutputs } from '../server/src/runtime/ort.ts';
 import type { NetworkPlan } from '../server/src/runtime/plan.ts';
 import type { ProfileBackend, ProfileResult } from '../server/src/protocol.ts';
+import { specOf, type ModelSpec } from './models.ts';
 import { median, shareGaps, spearman } from './stats.ts';
 
 const root = join(__dirname, '..');
@@ -58,52 +59,6 @@ const out = join(root, '.bench-out/forward');
 // TypeScript source through tsx: from source, Node takes the packages' `main` builds where the bundle takes `module`,
 // and tfjs wasm ran yolov8n at 1 thread in 636-645 ms from source against 398-403 ms from the bundle
 const workerPath = join(root, 'dist/runtime-worker.js');
-
-interface ModelSpec {
-  readonly name: string;
-  readonly text: string;
-  readonly fileName: string;
-  readonly upstream: { framework: 'yolov5' | 'ultralytics'; root: string; cfg: string; label: string };
-}
-
-function findYaml(dir: string, file: string): string | null {
-  for (const e of readdirSync(dir)) {
-    const p = join(dir, e);
-    if (statSync(p).isDirectory()) {
-      const hit = findYaml(p, file);
-      if (hit) return hit;
-    } else if (e === file) return p;
-  }
-  return null;
-}
-
-/** What a model name means on both sides: the YAML text we resolve, and how the upstream code builds it. */
-function specOf(name: string): ModelSpec | string {
-  if (name === 'slimneck') {
-    if (!gsconvDir) return 'needs the Slim-neck YOLOv5 fork: --gsconv-yolov5 DIR or YOLO_LENS_GSCONV_YOLOV5';
-    const file = join(root, 'examples/slimneck-yolov5n.yaml');
-    return {
-      name,
-      text: readFileSync(file, 'utf8'),
-      fileName: 'slimneck-yolov5n.yaml',
-      upstream: { framework: 'yolov5', root: gsconvDir, cfg: file, label: 'Slim-neck YOLOv5 (gsconv-yolov5) models.yolo.Model' },
-    };
-  }
-  if (!ultralyticsDir) return 'needs the ultralytics tree: --ultralytics DIR or YOLO_LENS_ULTRALYTICS';
-  const cfgDir = join(ultralyticsDir, 'ultralytics/cfg/models');
-  if (!existsSync(cfgDir)) return `${cfgDir} does not exist`;
-  // yolov8n.yaml is the n scale of yolov8.yaml (ultralytics's own rule: one scale letter after the family)
-  const m = /^(.+?\d+)([nslmx])(-.*)?$/.exec(name);
-  const file = findYaml(cfgDir, `${name}.yaml`) ?? (m ? findYaml(cfgDir, `${m[1]}${m[3] ?? ''}.yaml`) : null);
-  if (!file) return `no ${name}.yaml in ${cfgDir}`;
-  const version = /__version__\s*=\s*"([^"]+)"/.exec(readFileSync(join(ultralyticsDir, 'ultralytics/__init__.py'), 'utf8'))?.[1] ?? '?';
-  return {
-    name,
-    text: readFileSync(file, 'utf8'),
-    fileName: `${name}.yaml`,
-    upstream: { framework: 'ultralytics', root: ultralyticsDir, cfg: `${name}.yaml`, label: `ultralytics ${version} DetectionModel` },
-  };
-}
 
 /** The seeded weights by upstream state_dict name (`model.<layer>.<module path>.<param>`), and the seeded input. */
 function exportWeights(plan: NetworkPlan, dir: string): number {
@@ -561,7 +516,7 @@ async function main(): Promise<void> {
   const agreement: Record<string, string> = {};
   const loadStart = loadavg();
   for (const name of modelNames) {
-    const spec = specOf(name);
+    const spec = specOf(name, { ultralyticsDir, gsconvDir });
     if (typeof spec === 'string') {
       console.log(`\n## ${name}: skipped, ${spec}`);
       agreement[name] = `skipped: ${spec}`;
