@@ -14,6 +14,7 @@ import { resolve as resolveModel } from '../server/src/core/resolve.ts';
 import { allCores } from '../server/src/runtime/backend.ts';
 import { planJob } from '../server/src/runtime/engine.ts';
 import { exportOnnx } from '../server/src/runtime/onnx.ts';
+import { feedsOf, smallestOutput } from '../server/src/runtime/ort.ts';
 import { profileModel } from '../server/src/runtime/profile.ts';
 import { traceNetwork } from '../server/src/runtime/trace.ts';
 import { specOf } from './models.ts';
@@ -65,11 +66,7 @@ async function timeOrtWeb(ortWeb: OrtWeb, name: string, threads: number): Promis
   if (!plan) throw new Error(error ?? 'not planned');
   const trace = traceNetwork(plan);
   const model = exportOnnx(trace, 'model');
-  const feeds: Record<string, unknown> = {};
-  for (const o of trace.ops)
-    if (o.kind === 'input') feeds[o.tensor] = new ortWeb.Tensor('float32', trace.tensors.get(o.tensor)!.values, o.shape);
-  const size = (id: number) => trace.ops[id]!.shape.reduce((a, b) => a * b, 1);
-  const smallest = trace.outputs.reduce((best, id, i) => (size(id) < size(trace.outputs[best]!) ? i : best), 0);
+  const feeds = feedsOf(ortWeb.Tensor, trace);
   // the thread count is fixed when onnxruntime-web first starts its WebAssembly module: one process per setting
   ortWeb.env.wasm.numThreads = threads;
   const session = await ortWeb.InferenceSession.create(model.bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
@@ -77,7 +74,7 @@ async function timeOrtWeb(ortWeb: OrtWeb, name: string, threads: number): Promis
     const wall: number[] = [];
     for (let i = 0; i < runs + 1; i++) {
       const t0 = performance.now();
-      await session.run(feeds, [model.outputNames[smallest]!]);
+      await session.run(feeds, [model.outputNames[smallestOutput(trace)]!]);
       if (i > 0) wall.push(performance.now() - t0);
     }
     return median(wall);

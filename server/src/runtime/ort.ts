@@ -88,7 +88,7 @@ export async function runOrt(plan: NetworkPlan, warmup: number, runs: number, th
   const rt = loadOrt();
   if (!rt) throw new Error(`onnxruntime-node is not available: ${ortError}`);
   const trace = traceNetwork(plan);
-  const feeds = feedsOf(rt, trace);
+  const feeds = feedsOf(rt.Tensor, trace);
   const options = {
     executionProviders: ['cpu'],
     intraOpNumThreads: threads,
@@ -105,14 +105,10 @@ export async function runOrt(plan: NetworkPlan, warmup: number, runs: number, th
   await probe.release();
 
   const model = exportOnnx(trace, 'model');
-  // the timed runs fetch only the smallest output: the graph computes them all anyway, and copying the others into
-  // JavaScript (10 MB for a detection model at 640) is binding overhead PyTorch's forward does not have
-  const size = (id: number) => trace.ops[id]!.shape.reduce((a, b) => a * b, 1);
-  const smallest = trace.outputs.reduce((best, id, i) => (size(id) < size(trace.outputs[best]!) ? i : best), 0);
   // the wall times from a session without profiling: onnxruntime's profiler records every kernel, which slows the
   // very runs it records
   const session = await rt.InferenceSession.create(model.bytes, options);
-  const name = model.outputNames[smallest]!;
+  const name = model.outputNames[smallestOutput(trace)]!;
   // (an output that is the graph input itself has another name in the graph: then all of them)
   const fetches = session.outputNames.includes(name) ? [name] : undefined;
   let wall: number[];
@@ -150,11 +146,22 @@ export async function runOrt(plan: NetworkPlan, warmup: number, runs: number, th
   };
 }
 
-/** The traced network's inputs (the seeded image, a guide) as onnxruntime tensors. */
-function feedsOf(rt: OrtModule, trace: Trace): Record<string, OrtTensor> {
-  const feeds: Record<string, OrtTensor> = {};
-  for (const o of trace.ops)
-    if (o.kind === 'input') feeds[o.tensor] = new rt.Tensor('float32', trace.tensors.get(o.tensor)!.values, o.shape);
+/**
+ * Which output the timed runs fetch: the smallest. The graph computes them all anyway, and copying the others into
+ * JavaScript (10 MB for a detection model at 640) is binding overhead PyTorch's forward does not have.
+ */
+export function smallestOutput(trace: Trace): number {
+  const size = (id: number) => trace.ops[id]!.shape.reduce((a, b) => a * b, 1);
+  return trace.outputs.reduce((best, id, i) => (size(id) < size(trace.outputs[best]!) ? i : best), 0);
+}
+
+/** The traced network's inputs (the seeded image, a guide) as tensors of an onnxruntime package (node or web). */
+export function feedsOf<T>(
+  Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => T,
+  trace: Trace,
+): Record<string, T> {
+  const feeds: Record<string, T> = {};
+  for (const o of trace.ops) if (o.kind === 'input') feeds[o.tensor] = new Tensor('float32', trace.tensors.get(o.tensor)!.values, o.shape);
   return feeds;
 }
 
@@ -223,7 +230,7 @@ export async function ortOutputs(plan: NetworkPlan): Promise<{ shape: number[]; 
   const rt = loadOrt();
   if (!rt) throw new Error(`onnxruntime-node is not available: ${ortError}`);
   const trace = traceNetwork(plan);
-  const feeds = feedsOf(rt, trace);
+  const feeds = feedsOf(rt.Tensor, trace);
   const model = exportOnnx(trace, 'model');
   const session = await rt.InferenceSession.create(model.bytes, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
   try {
