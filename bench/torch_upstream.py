@@ -125,24 +125,35 @@ class Upstream:
 
     def layer_times(self, runs, warmup, threads):
         """Per-layer ms of each run: a pre-hook and a hook on each layer module."""
-        torch.set_num_threads(threads)
-        start, current = {}, []
-        handles = []
-        for i, m in enumerate(self.layers):
-            handles.append(m.register_forward_pre_hook(lambda mod, inp, i=i: start.__setitem__(i, time.perf_counter())))
-            handles.append(m.register_forward_hook(lambda mod, inp, out, i=i: current.__setitem__(i, current[i] + time.perf_counter() - start[i])))
-        per_run = []
-        try:
-            with torch.no_grad():
-                for r in range(warmup + runs):
-                    current[:] = [0.0] * len(self.layers)
-                    self.run()
-                    if r >= warmup:
-                        per_run.append([v * 1000 for v in current])
-        finally:
-            for h in handles:
-                h.remove()
+        per_run, _ = hooked_passes(self.model, self.x, runs, warmup, threads)
         return {"runs_ms": per_run}
+
+
+def hooked_passes(model, x, runs, warmup, threads):
+    """Forward passes timed layer by layer (a pre-hook and a hook on each model.model[i]): per run the per-layer ms,
+    and per run the whole pass's wall ms. The calibration (scripts/truth/torch_layer_times.py) times the same way."""
+    torch.set_num_threads(threads)
+    layers = list(model.model)
+    start, current = {}, [0.0] * len(layers)
+    handles = []
+    for i, m in enumerate(layers):
+        handles.append(m.register_forward_pre_hook(lambda mod, inp, i=i: start.__setitem__(i, time.perf_counter())))
+        handles.append(m.register_forward_hook(lambda mod, inp, out, i=i: current.__setitem__(i, current[i] + time.perf_counter() - start[i])))
+    per_run, walls = [], []
+    try:
+        with torch.no_grad():
+            for r in range(warmup + runs):
+                current[:] = [0.0] * len(layers)
+                t0 = time.perf_counter()
+                model(x)
+                wall = time.perf_counter() - t0
+                if r >= warmup:
+                    per_run.append([v * 1000 for v in current])
+                    walls.append(wall * 1000)
+    finally:
+        for h in handles:
+            h.remove()
+    return per_run, walls
 
 
 def main():

@@ -13,38 +13,16 @@ layers' module names and the torch version.
 import json
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
-from torch_upstream import build_model, fuse  # noqa: E402 (sets the env the upstream imports need)
+from torch_upstream import build_model, fuse, hooked_passes  # noqa: E402 (sets the env the upstream imports need)
 
 import torch  # noqa: E402
 
 
 def layer_times(model, x, threads, runs):
-    torch.set_num_threads(threads)
-    layers = list(model.model)
-    start, current = {}, [0.0] * len(layers)
-    handles = []
-    for i, m in enumerate(layers):
-        handles.append(m.register_forward_pre_hook(lambda mod, inp, i=i: start.__setitem__(i, time.perf_counter())))
-        handles.append(m.register_forward_hook(lambda mod, inp, out, i=i: current.__setitem__(i, current[i] + time.perf_counter() - start[i])))
-    best = [float("inf")] * len(layers)
-    walls = []
-    try:
-        with torch.no_grad():
-            for r in range(2 + runs):
-                current[:] = [0.0] * len(layers)
-                t0 = time.perf_counter()
-                model(x)
-                wall = time.perf_counter() - t0
-                if r >= 2:
-                    walls.append(wall * 1000)
-                    best = [min(b, c * 1000) for b, c in zip(best, current)]
-    finally:
-        for h in handles:
-            h.remove()
-    return {"layer_ms": best, "wall_ms": min(walls)}
+    per_run, walls = hooked_passes(model, x, runs, 2, threads)
+    return {"layer_ms": [min(column) for column in zip(*per_run)], "wall_ms": min(walls)}
 
 
 def main():
