@@ -58,13 +58,7 @@ const CHANNEL_BLOCK = 16;
  * topological order.
  */
 export function splitConvsAtChannelSplits(nodes: OnnxNode[], inits: Initializer[], keep: ReadonlySet<string>): OnnxNode[] {
-  const producer = new Map<string, number>();
-  const consumers = new Map<string, number[]>();
-  nodes.forEach((n, i) => {
-    for (const o of n.outputs) producer.set(o, i);
-    for (const x of n.inputs) if (x) consumers.set(x, [...(consumers.get(x) ?? []), i]);
-  });
-  const initOf = new Map(inits.map((t) => [t.name, t]));
+  const { producer, consumers, initOf } = indexGraph(nodes, inits);
   const isScalar = (name: string) => initOf.get(name)?.dims.length === 0;
   const removed = new Set<number>();
   const added = new Map<number, OnnxNode[]>();
@@ -141,13 +135,7 @@ export function splitConvsAtChannelSplits(nodes: OnnxNode[], inits: Initializer[
  * channels for the one, behind a full Transpose and a ReorderInput.
  */
 export function channelSumsAsMatMul(nodes: OnnxNode[], inits: Initializer[], keep: ReadonlySet<string>): OnnxNode[] {
-  const producer = new Map<string, number>();
-  const readers = new Map<string, number>();
-  nodes.forEach((n, i) => {
-    for (const o of n.outputs) producer.set(o, i);
-    for (const x of n.inputs) if (x) readers.set(x, (readers.get(x) ?? 0) + 1);
-  });
-  const initOf = new Map(inits.map((t) => [t.name, t]));
+  const { producer, consumers, initOf } = indexGraph(nodes, inits);
   const removed = new Set<number>();
   const replaced = new Map<number, OnnxNode[]>();
   nodes.forEach((conv, ci) => {
@@ -163,7 +151,7 @@ export function channelSumsAsMatMul(nodes: OnnxNode[], inits: Initializer[], kee
     const transpose = ti === undefined ? undefined : nodes[ti]!;
     if (!transpose || transpose.op !== 'Transpose' || (transpose.attrs?.perm as readonly number[] | undefined)?.join() !== '0,3,1,2')
       return;
-    if (readers.get(t) !== 1 || keep.has(t)) return;
+    if (consumers.get(t)?.length !== 1 || keep.has(t)) return;
     // [C] as [C, 1]: the same bytes
     const w = `${weight.name}#matmul`;
     inits.push({ name: w, dims: [weight.dims[1]!, 1], type: 1, raw: weight.raw });
@@ -175,6 +163,20 @@ export function channelSumsAsMatMul(nodes: OnnxNode[], inits: Initializer[], kee
     ]);
   });
   return applyEdits(nodes, inits, replaced, removed);
+}
+
+/** Where each tensor comes from (node index), which nodes read it (once per input slot), and initializers by name. */
+function indexGraph(
+  nodes: readonly OnnxNode[],
+  inits: readonly Initializer[],
+): { producer: Map<string, number>; consumers: Map<string, number[]>; initOf: Map<string, Initializer> } {
+  const producer = new Map<string, number>();
+  const consumers = new Map<string, number[]>();
+  nodes.forEach((n, i) => {
+    for (const o of n.outputs) producer.set(o, i);
+    for (const x of n.inputs) if (x) consumers.set(x, [...(consumers.get(x) ?? []), i]);
+  });
+  return { producer, consumers, initOf: new Map(inits.map((t) => [t.name, t])) };
 }
 
 /**
