@@ -153,9 +153,16 @@ test(
       await until('the first restart', () => restarts() >= 1);
       // the restarted server serves again: the Problems panel is filled anew; a second crash, no second message
       await vs.waitForProblems(unknown);
-      await page.locator('.editor-group-container.active .editor-instance .view-lines').first().click();
-      await vs.runCommand('Show or Focus Hover');
-      await until('the second restart', () => restarts() >= 2);
+      // a hover that reaches the server kills it; one that does not (the command palette's run went nowhere, or the
+      // command focused a hover still open) is asked again, at most a few times: one CI run of many waited 90 s for
+      // a second crash that the hover never caused
+      for (let attempt = 1; restarts() < 2; attempt++) {
+        await page.keyboard.press('Escape');
+        await page.locator('.editor-group-container.active .editor-instance .view-lines').first().click();
+        await vs.runCommand('Show or Focus Hover');
+        const crashed = await until('the second restart', () => restarts() >= 2, 20_000).catch(() => false);
+        if (!crashed && attempt === 4) throw new Error(`timed out waiting for the second restart (${attempt} hovers asked)`);
+      }
       await vs.waitForProblems(unknown);
       assert.equal(told(), 1, `the user was told ${told()} times for ${restarts()} restarts`);
       assert.doesNotMatch(vs.extHostLog(), /will not be restarted/);
